@@ -1,0 +1,3 @@
+from rectify_core.cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""Dates and numbers as Chinese reports write them.
+
+Pure functions over NFKC-normalised text (half-width digits and punctuation).
+A measure date is kept at the precision written: "YYYY-MM" or "YYYY-MM-DD".
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_NUMERAL = "零〇一二两三四五六七八九十百"
+
+
+class DateTextError(ValueError):
+    """A date that is written but does not exist, such as 2025年2月30日."""
+
+
+def cn_int(text: str) -> int:
+    """'37' / '三十七' / '十' / '一百零五' -> int. Raises ValueError on anything else."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in CN_NUMERAL for ch in text):
+        raise ValueError(f"not a number: {text!r}")
+    total, current = 0, 0
+    for ch in text:
+        if ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = CN_DIGITS[ch]
+    return total + current
+
+
+def _check_day(year: int, month: int, day: int, raw: str) -> str:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError as exc:
+        raise DateTextError(f"日期“{raw}”不存在") from exc
+
+
+def _month(year: int, month: int, raw: str) -> str:
+    if not 1 <= month <= 12:
+        raise DateTextError(f"日期“{raw}”中的月份不存在")
+    return f"{year:04d}-{month:02d}"
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date found in running text: start (and end for ranges) as ISO strings."""
+
+    start: str
+    end: str | None
+    raw: str
+    year: int
+
+
+_Y = r"(?:(?P<y>\d{4})\s*年)"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("day_range", re.compile(_Y + r"?(?P<m>\d{1,2})\s*月(?P<d>\d{1,2})\s*日\s*[-—~至到]\s*"
+                                  r"(?:(?P<m2>\d{1,2})\s*月)?(?P<d2>\d{1,2})\s*日")),
+    ("day", re.compile(_Y + r"?(?P<m>\d{1,2})\s*月(?P<d>\d{1,2})\s*日")),
+    ("month_range", re.compile(_Y + r"(?P<m>\d{1,2})\s*月?\s*[-—~至到]\s*(?P<m2>\d{1,2})\s*月")),
+    ("half", re.compile(r"(?P<y>\d{4})\s*年?\s*(?P<h>上|下)半年")),
+    ("quarter", re.compile(_Y + r"第?(?P<q>[一二三四1-4])\s*季度")),
+    ("month", re.compile(_Y + r"(?P<m>\d{1,2})\s*月")),
+    ("year_end", re.compile(r"(?P<y>\d{4})\s*年\s*(?:底|末)")),
+]
+
+
+def _mention(kind: str, m: re.Match[str], year: int) -> DateMention:
+    raw = m.group(0)
+    y = int(m.group("y")) if m.groupdict().get("y") else year
+    if kind == "day":
+        return DateMention(_check_day(y, int(m["m"]), int(m["d"]), raw), None, raw, y)
+    if kind == "day_range":
+        start = _check_day(y, int(m["m"]), int(m["d"]), raw)
+        m2 = int(m["m2"]) if m["m2"] else int(m["m"])
+        return DateMention(start, _check_day(y, m2, int(m["d2"]), raw), raw, y)
+    if kind == "month_range":
+        return DateMention(_month(y, int(m["m"]), raw), _month(y, int(m["m2"]), raw), raw, y)
+    if kind == "half":
+        first = 1 if m["h"] == "上" else 7
+        return DateMention(_month(y, first, raw), _month(y, first + 5, raw), raw, y)
+    if kind == "quarter":
+        q = cn_int(m["q"])
+        return DateMention(_month(y, 3 * q - 2, raw), _month(y, 3 * q, raw), raw, y)
+    if kind == "year_end":
+        return DateMention(_month(y, 12, raw), None, raw, y)
+    return DateMention(_month(y, int(m["m"]), raw), None, raw, y)
+
+
+def find_dates(text: str, context_year: int | None) -> list[DateMention]:
+    """Every date mentioned in `text`, in order. Year-less dates take the year of the
+    nearest earlier mention, else `context_year`; without either they are skipped."""
+    found: list[tuple[int, int, str, re.Match[str]]] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            found.append((m.start(), m.end(), kind, m))
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    result: list[DateMention] = []
+    taken_until = -1
+    year = context_year
+    for start, end, kind, m in found:
+        if start < taken_until:
+            continue
+        has_year = bool(m.groupdict().get("y"))
+        if not has_year and year is None:
+            continue
+        mention = _mention(kind, m, year if year is not None else 0)
+        result.append(mention)
+        year = mention.year
+        taken_until = end
+    return result
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str  # immediate | dated | long_term
+    date: dt.date | None
+
+
+def parse_deadline(text: str, context_year: int | None) -> Deadline:
+    """整改时限 text -> Deadline. '2025年8月底前' means 2025-08-31, a bare month its
+    last day, a half year or quarter its last day. Raises DateTextError when unreadable."""
+    clean = text.strip().rstrip("。.;；")
+    if "立行立改" in clean or clean in ("立即整改", "即知即改"):
+        return Deadline("immediate", None)
+    if "长期" in clean or ("持续" in clean and not find_dates(clean, context_year)):
+        return Deadline("long_term", None)
+    mentions = find_dates(clean, context_year)
+    if not mentions:
+        raise DateTextError(f"无法识别的整改时限“{text.strip()}”")
+    last = mentions[-1]
+    iso = last.end or last.start
+    if len(iso) == 10:
+        return Deadline("dated", dt.date.fromisoformat(iso))
+    year, month = int(iso[:4]), int(iso[5:7])
+    return Deadline("dated", month_end(year, month))
+
+
+_FIGURE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?P<u>万元|亿元|元|%|公里|个|次|家|名|人)")
+
+
+def find_figures(text: str) -> list[dict[str, object]]:
+    """Amounts and progress figures worth keeping: money, percentages, lengths."""
+    out: list[dict[str, object]] = []
+    for m in _FIGURE.finditer(text):
+        if m["u"] in ("万元", "亿元", "元", "%", "公里"):
+            value = float(m["v"])
+            out.append({"value": int(value) if value.is_integer() else value,
+                        "unit": m["u"], "text": m.group(0)})
+    return out

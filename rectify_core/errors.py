@@ -1,0 +1,53 @@
+"""The small exception hierarchy. Messages are for clerks, in Chinese.
+
+The CLI turns any RectifyError into a clean message and a non-zero exit; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RectifyError(Exception):
+    """A problem the user can fix: bad input, bad config, unknown item."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong at one place of an input file (line or spreadsheet row)."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}：{self.message}" if self.where else self.message
+
+
+class InputError(RectifyError):
+    """An input file is unusable; carries every problem found in it at once."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"导入失败：{source}（共 {len(problems)} 处问题，数据库未作任何改动）"]
+        lines += [f"  {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class ConfigError(RectifyError):
+    """A config file has a wrong key or value."""
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source, self.key = source, key
+        super().__init__(f"配置错误：{source} 中的 {key}：{message}")
+
+
+class NotFoundError(RectifyError):
+    """The item, round or person asked for does not exist."""
+
+
+class RefusedError(RectifyError):
+    """The action is not allowed by the rules (e.g. extension cap reached)."""

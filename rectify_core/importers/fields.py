@@ -1,0 +1,102 @@
+"""Item fields shared by the report and ledger importers: names, synonyms and how
+each field's text becomes typed values."""
+
+from __future__ import annotations
+
+import re
+
+from rectify_core import status as st
+from rectify_core.datetext import DateTextError, find_dates, find_figures, parse_deadline
+from rectify_core.errors import Problem
+from rectify_core.importers.parsed import ParsedItem, ParsedMeasure
+
+# canonical field -> labels as units write them (longest first where prefixes overlap)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "no": ("序号", "编号", "问题序号"),
+    "title": ("问题描述", "问题内容", "存在问题", "问题清单", "反馈问题", "问题"),
+    "aspect": ("问题类别", "问题类型", "所属方面", "方面"),
+    "measures": ("整改情况", "整改措施", "整改举措", "整改内容"),
+    "leader": ("责任领导", "牵头领导", "分管领导"),
+    "department": ("责任单位", "责任部门", "责任科室", "责任股室", "责任处室", "牵头单位"),
+    "owner": ("具体责任人", "责任人"),
+    "deadline": ("整改时限", "完成时限", "整改期限"),
+    "status": ("完成情况", "整改进展", "整改状态", "进展情况"),
+    "evidence": ("佐证材料", "佐证资料"),
+}
+
+LABEL_TO_FIELD = {label: name for name, labels in SYNONYMS.items() for label in labels}
+# Labels that open a field inside a report item ("问题"/"序号" never do).
+REPORT_FIELDS = {k: v for k, v in LABEL_TO_FIELD.items() if v not in ("no", "title", "aspect")}
+
+_ORDINAL = re.compile(r"(?:^|(?<=[。;；\s]))([一二三四五六七八九十]+)是[,，:：]?")
+_LEADER = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<title>[^)]*)\)\s*$")
+
+
+def split_measures(text: str, context_year: int | None) -> list[ParsedMeasure]:
+    """'一是…二是…' -> one measure each, dated by its first date mention."""
+    text = text.strip()
+    if not text:
+        return []
+    marks = list(_ORDINAL.finditer(text))
+    parts = [text] if not marks else [
+        text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
+        for i, m in enumerate(marks)
+    ]
+    measures: list[ParsedMeasure] = []
+    year = context_year
+    for part in parts:
+        if not part:
+            continue
+        dates = find_dates(part, year)
+        first = dates[0] if dates else None
+        if dates:
+            year = dates[-1].year
+        measures.append(ParsedMeasure(first.start if first else None,
+                                      first.end if first else None, part))
+    return measures
+
+
+def apply_field(item: ParsedItem, name: str, value: str, context_year: int | None,
+                problems: list[Problem], where: str | None = None) -> None:
+    """Set one field of an item from its text; unreadable values become problems
+    reported at `where` (the field's own line), else at the item."""
+    value = value.strip()
+    try:
+        _apply(item, name, value, context_year)
+    except (DateTextError, st.UnknownStatus) as exc:
+        problems.append(Problem(where or item.where, f"问题{item.no}：{exc}"))
+
+
+def _apply(item: ParsedItem, name: str, value: str, context_year: int | None) -> None:
+    if name == "measures":
+        item.measures_text = value
+        item.measures = split_measures(value, context_year)
+        item.figures = find_figures(value)
+        if "立行立改" in value:
+            item.immediate = True
+    elif name == "status":
+        item.status_text = value
+        item.status = st.normalise(value) if value else st.OPEN
+    elif name == "leader":
+        m = _LEADER.match(value)
+        item.leader, item.leader_title = (m["name"].strip(), m["title"]) if m else (value, None)
+    elif name == "deadline":
+        item.deadline_text = value
+        if value:
+            deadline = parse_deadline(value, context_year)
+            item.deadline_kind, item.deadline = deadline.kind, deadline.date
+            item.immediate = item.immediate or deadline.kind == "immediate"
+    elif name == "evidence":
+        item.evidence = [e.strip() for e in re.split(r"[;；\n]", value) if e.strip()]
+    elif name in ("department", "owner"):
+        setattr(item, name, value or None)
+
+
+def finish_item(item: ParsedItem) -> None:
+    """Derived fields once all of an item's text is in."""
+    if "立行立改" in item.title:
+        item.immediate = True
+    if item.deadline_kind is None and item.immediate:
+        item.deadline_kind = "immediate"
+    if not item.status_text:
+        item.status = st.OPEN

@@ -1,0 +1,65 @@
+"""What every importer produces: a ledger as plain data, before it meets the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ParsedMeasure:
+    date: str | None
+    date_end: str | None
+    text: str
+
+
+@dataclass
+class ParsedItem:
+    no: int
+    title: str
+    where: str  # "第N行" / "第N行（表格）": for messages
+    line: int
+    aspect_no: int | None = None
+    topic_no: int | None = None
+    status: str = "open"
+    status_text: str = ""
+    immediate: bool = False
+    deadline: dt.date | None = None
+    deadline_kind: str | None = None
+    deadline_text: str | None = None
+    leader: str | None = None
+    leader_title: str | None = None
+    department: str | None = None
+    owner: str | None = None
+    measures_text: str | None = None
+    measures: list[ParsedMeasure] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ParsedHeading:
+    no: int
+    title: str
+    label: str  # as written: "(一)", "1."
+    line: int
+    aspect_no: int | None = None
+
+
+@dataclass
+class ParsedLedger:
+    source_name: str
+    sha256: str
+    unit: str
+    round_name: str
+    inspector: str | None = None
+    inspection_start: dt.date | None = None
+    inspection_end: dt.date | None = None
+    feedback_date: dt.date | None = None
+    report_date: dt.date | None = None
+    as_of: dt.date | None = None
+    aspects: list[ParsedHeading] = field(default_factory=list)
+    topics: list[ParsedHeading] = field(default_factory=list)
+    items: list[ParsedItem] = field(default_factory=list)
+    summary: list[tuple[int, str]] = field(default_factory=list)

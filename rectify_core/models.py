@@ -1,0 +1,203 @@
+"""ORM models (SQLAlchemy 2 typed mapping).
+
+Datetimes are stored as aware UTC through `UTCDateTime`; calendar dates as `Date`.
+Canonical statuses are stored as codes (open / ongoing / done) and shown in Chinese.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite drops offsets, so values are normalised to UTC before storing and
+    tagged as UTC after loading. Naive datetimes are refused: they are bugs.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Round(Base):
+    """One inspection of one unit (巡察轮次)."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    inspector: Mapped[str | None] = mapped_column(String(200))
+    inspection_start: Mapped[dt.date | None] = mapped_column(Date)
+    inspection_end: Mapped[dt.date | None] = mapped_column(Date)
+    feedback_date: Mapped[dt.date | None] = mapped_column(Date)
+    report_date: Mapped[dt.date | None] = mapped_column(Date)
+    source_name: Mapped[str | None] = mapped_column(String(500))
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit] = relationship()
+    aspects: Mapped[list[Aspect]] = relationship(
+        back_populates="round", order_by="Aspect.no", cascade="all, delete-orphan"
+    )
+
+
+class Aspect(Base):
+    """方面: first level above items."""
+
+    __tablename__ = "aspects"
+    __table_args__ = (UniqueConstraint("round_id", "no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+
+    round: Mapped[Round] = relationship(back_populates="aspects")
+
+
+class Topic(Base):
+    """关于“…”方面: second level above items."""
+
+    __tablename__ = "topics"
+    __table_args__ = (UniqueConstraint("round_id", "no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    aspect_id: Mapped[int | None] = mapped_column(ForeignKey("aspects.id"))
+    no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+
+
+class Item(Base):
+    """问题: one problem to rectify, numbered within its round."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("round_id", "no"),
+        Index("ix_items_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    aspect_id: Mapped[int | None] = mapped_column(ForeignKey("aspects.id"))
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
+    no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    status_text: Mapped[str] = mapped_column(Text)
+    immediate: Mapped[bool] = mapped_column(default=False)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    deadline_kind: Mapped[str | None] = mapped_column(String(10))
+    deadline_text: Mapped[str | None] = mapped_column(Text)
+    leader: Mapped[str | None] = mapped_column(String(100))
+    leader_title: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    measures_text: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    figures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    round: Mapped[Round] = relationship()
+    aspect: Mapped[Aspect | None] = relationship()
+    topic: Mapped[Topic | None] = relationship()
+    measures: Mapped[list[Measure]] = relationship(
+        order_by="Measure.seq", cascade="all, delete-orphan"
+    )
+
+
+class Measure(Base):
+    """整改措施: one dated step taken or planned for an item."""
+
+    __tablename__ = "measures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    date: Mapped[str | None] = mapped_column(String(10))
+    date_end: Mapped[str | None] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Person(Base):
+    """Someone in a unit's chain: owner, leader, first responsible, inspection office."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("unit_id", "name", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str | None] = mapped_column(String(200))
+
+
+class Event(Base):
+    """Append-only log: who did what to which item, when and why."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_item_at", "item_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,48 @@
+"""Status vocabulary: many wordings, three canonical statuses.
+
+The original wording is kept beside the code; a word not in the vocabulary is an
+error for the importer to report, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+
+OPEN, ONGOING, DONE = "open", "ongoing", "done"
+ACTIVE = (OPEN, ONGOING)
+LABELS = {DONE: "已完成", ONGOING: "阶段性完成", OPEN: "未完成"}
+CODES = {label: code for code, label in LABELS.items()}
+
+VOCABULARY: dict[str, str] = {
+    **{w: DONE for w in (
+        "已完成", "完成", "已完成整改", "完成整改", "已整改", "已整改完成", "整改完成",
+        "已销号", "销号", "已办结", "办结", "已整改到位", "整改到位", "已落实",
+    )},
+    **{w: ONGOING for w in (
+        "阶段性完成", "阶段性完成整改", "基本完成", "基本完成整改",
+        "基本完成取得阶段性成果并持续整改", "基本完成,取得阶段性成果并持续整改",
+        "取得阶段性成果", "持续推进", "持续整改", "长期坚持", "长期坚持整改", "持续深化",
+    )},
+    **{w: OPEN for w in (
+        "未完成", "正在整改", "整改中", "未整改", "尚未完成", "未开始", "推进中",
+        "正在推进", "未完成整改",
+    )},
+}
+
+_TRAILING = re.compile(r"[。.;；,，!！\s]+$")
+
+
+class UnknownStatus(ValueError):
+    pass
+
+
+def normalise(text: str) -> str:
+    """Status wording -> canonical code. The whole phrase is tried, then its first
+    clause (reports often add a sentence after the status word)."""
+    phrase = _TRAILING.sub("", text.strip().replace(" ", ""))
+    if phrase in VOCABULARY:
+        return VOCABULARY[phrase]
+    first = re.split(r"[。;；,，]", phrase, maxsplit=1)[0]
+    if first in VOCABULARY:
+        return VOCABULARY[first]
+    raise UnknownStatus(f"无法识别的完成情况“{text.strip()}”（可用：已完成、阶段性完成、未完成等）")

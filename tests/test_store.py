@@ -1,0 +1,92 @@
+"""The ledger in the database, on SQLite and PostgreSQL, through the real CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from rectify_core import db
+from rectify_core.models import Event, Item, Round
+from tests.reports import STYLE_A, STYLE_B
+
+
+def test_sample_imports_and_lists(cli: Any, db_url: str, sample: Path) -> None:
+    result = cli(["--db", db_url, "import", str(sample)])
+    assert result.code == 0, result.err
+    assert "新增 37 条" in result.out
+    rows = cli(["--db", db_url, "items", "--json"]).json()
+    assert len(rows) == 37
+    by_no = {r["no"]: r for r in rows}
+    assert {r["status"] for r in rows} == {"已完成", "阶段性完成"}
+    assert [n for n, r in by_no.items() if r["status"] == "阶段性完成"] == [3, 7, 29]
+    assert by_no[1]["immediate"] is True and by_no[1]["deadline_kind"] == "immediate"
+    assert (by_no[1]["aspect_no"], by_no[1]["topic_no"]) == (1, 1)
+    assert (by_no[37]["aspect_no"], by_no[37]["topic_no"]) == (4, 15)
+    assert by_no[3]["measures"][0] == {"date": "2025-01", "date_end": None,
+                                      "text": by_no[3]["measures"][0]["text"]}
+    assert by_no[3]["status_text"] == "阶段性完成"
+    for key in ("title", "leader", "department", "owner", "deadline"):
+        assert key in by_no[2]
+
+
+def test_reimport_is_idempotent(cli: Any, db_url: str, engine: Engine, sample: Path) -> None:
+    cli(["--db", db_url, "import", str(sample)])
+    again = cli(["--db", db_url, "import", str(sample)])
+    assert again.code == 0 and "新增 0 条，更新 0 条，未变化 37 条" in again.out
+    with db.transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 37
+        assert s.scalar(select(func.count()).select_from(Event)) == 37
+        assert s.scalar(select(func.count()).select_from(Round)) == 1
+
+
+def test_newer_report_updates_with_events(cli: Any, db_url: str, engine: Engine,
+                                          tmp_path: Path) -> None:
+    first, second = tmp_path / "v1.txt", tmp_path / "v2.txt"
+    first.write_text(STYLE_A, encoding="utf-8")
+    second.write_text(STYLE_A.replace("完成情况：正在整改", "完成情况：已完成"), encoding="utf-8")
+    cli(["--db", db_url, "import", str(first)])
+    result = cli(["--db", db_url, "import", str(second)])
+    assert "新增 0 条，更新 1 条，未变化 3 条" in result.out
+    with db.transaction(engine) as s:
+        item = s.scalars(select(Item).where(Item.no == 4)).one()
+        assert item.status == "done"
+        kinds = [e.kind for e in s.scalars(select(Event).where(Event.item_id == item.id)
+                                           .order_by(Event.id))]
+        assert kinds == ["imported", "status_changed"]
+        change = s.scalars(select(Event).where(Event.kind == "status_changed")).one().data
+        assert change["changes"]["status"] == ["open", "done"]
+
+
+def test_several_rounds_and_units(cli: Any, db_url: str, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(STYLE_A, encoding="utf-8")
+    b.write_text(STYLE_B, encoding="utf-8")
+    cli(["--db", db_url, "import", str(a)])
+    cli(["--db", db_url, "import", str(b)])
+    rows = cli(["--db", db_url, "items", "--json"]).json()
+    assert len(rows) == 7 and len({r["round"] for r in rows}) == 2
+    ambiguous = cli(["--db", db_url, "show", "1"])
+    assert ambiguous.code == 1 and "--round" in ambiguous.err
+    round_id = rows[-1]["round_id"]
+    shown = cli(["--db", db_url, "show", "1", "--round", str(round_id)])
+    assert shown.code == 0 and "党组研究党风廉政建设不够经常" in shown.out
+
+
+def test_show_reads_like_a_card(cli: Any, db_url: str, sample: Path) -> None:
+    cli(["--db", db_url, "import", str(sample)])
+    out = cli(["--db", db_url, "show", "3"]).out
+    assert "问题3：滨江路桥南交管站移交不实。" in out
+    assert "阶段性完成" in out and "[2025-01]" in out and "导入" in out
+    missing = cli(["--db", db_url, "show", "99"])
+    assert missing.code == 1 and "没有编号为 99 的问题" in missing.err
+
+
+def test_datetimes_come_back_aware_utc(engine: Engine, cli: Any, db_url: str,
+                                       sample: Path) -> None:
+    cli(["--db", db_url, "import", str(sample)])
+    with db.transaction(engine) as s:
+        at = s.scalars(select(Event.at)).first()
+    assert at is not None and at.tzinfo is not None and at.utcoffset() == dt.timedelta(0)
