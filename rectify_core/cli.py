@@ -14,21 +14,58 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from rectify_core import db, items
+from rectify_core import db, items, scan, views
 from rectify_core.audit import audit_ledger
+from rectify_core.dates import WorkCalendar, load_calendar, local_datetime, local_today
 from rectify_core.errors import RectifyError
+from rectify_core.extensions import extend
 from rectify_core.importers import read_ledger
 from rectify_core.models import Item
+from rectify_core.people import Directory, load_directory
+from rectify_core.plan import ItemPlan, plan
+from rectify_core.rules import Rules, load_rules
 from rectify_core.status import LABELS
 from rectify_core.store import ImportResult, save_ledger
 
 DEMO_LEDGER = Path(__file__).parent / "data" / "demo-ledger.csv"
+PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+
+def config_dir(explicit: Path | None) -> Path | None:
+    """--config, else RECTIFY_CONFIG_DIR, else the project's config/ when present."""
+    import os
+
+    chosen = explicit or (Path(os.environ["RECTIFY_CONFIG_DIR"]) if os.environ.get("RECTIFY_CONFIG_DIR")
+                          else None)
+    if chosen is not None:
+        if not chosen.is_dir():
+            raise RectifyError(f"配置目录不存在：{chosen}")
+        return chosen
+    return PROJECT_CONFIG if PROJECT_CONFIG.is_dir() else None
 
 
 @dataclass
 class App:
     url: str
+    config: Path | None = None
     _engine: Engine | None = None
+    _rules: Rules | None = None
+    _calendar: WorkCalendar | None = None
+
+    @property
+    def rules(self) -> Rules:
+        if self._rules is None:
+            self._rules = load_rules(self.config)
+        return self._rules
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = load_calendar(self.config)
+        return self._calendar
+
+    def directory(self) -> Directory:
+        return load_directory(self.config)
 
     @property
     def engine(self) -> Engine:
@@ -51,11 +88,35 @@ def _dump(data: Any) -> None:
 @click.option("--db", "db_url", metavar="URL",
               help="数据库地址（SQLAlchemy URL）；默认读取 RECTIFY_DATABASE_URL，"
                    "再默认为用户目录下的 SQLite 文件。")
+@click.option("--config", "config", metavar="DIR", type=click.Path(path_type=Path),
+              help="配置目录（rules.toml、contacts.toml、calendar.toml）；默认读取 "
+                   "RECTIFY_CONFIG_DIR，再默认为项目的 config/。")
 @click.version_option(package_name="rectify")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None) -> None:
+def cli(ctx: click.Context, db_url: str | None, config: Path | None) -> None:
     """rectify：巡察整改台账的时限与提醒引擎。"""
-    ctx.obj = App(db.database_url(db_url))
+    ctx.obj = App(db.database_url(db_url), config_dir(config))
+
+
+def now_for(day: dt.date | None) -> dt.datetime:
+    """--date D means 09:00 Asia/Shanghai on D; no date means the clock, read once."""
+    return local_datetime(day, 9, 0) if day else utcnow()
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def plan_day(app: App, today: dt.date) -> list[ItemPlan]:
+    """The plan of a day, from the database as it is; writes nothing."""
+    with db.transaction(app.engine) as session:
+        directory = scan.with_people(app.directory(), session=session)
+        return plan(scan.active_items(session=session), scan.history(session=session), today,
+                    app.rules, scan.ladders(app.rules.ladder, session=session), app.calendar,
+                    directory)
 
 
 def _import(app: App, path: Path) -> ImportResult:
@@ -129,6 +190,43 @@ def audit_cmd(file: Path, as_json: bool) -> None:
         click.echo("未发现不一致。")
     for n, finding in enumerate(result.findings, start=1):
         click.echo(f"{n}. {finding['message']}")
+
+
+@cli.command("check")
+@click.option("--date", "day", type=DATE, help="检查哪一天（YYYY-MM-DD），默认为上海时间的今天。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组，每个未完成或阶段性完成的问题一项。")
+@click.pass_obj
+def check_cmd(app: App, day: dt.datetime | None, as_json: bool) -> None:
+    """计算某一天每个未完成问题的时限、剩余工作日、红黄绿灯和应提醒的人（只计算，不发送）。"""
+    today = local_today(now_for(_day(day)))
+    plans = plan_day(app, today)
+    warning = views.estimated_warning(plans)
+    if warning:
+        click.echo(warning, err=True)
+    if as_json:
+        _dump([views.plan_json(p) for p in sorted(plans, key=views.urgency)])
+    else:
+        click.echo(views.check_text(plans, today, app.calendar))
+
+
+@cli.command("extend")
+@click.argument("no", type=int)
+@click.option("--to", "to", type=DATE, required=True, help="批准后的新整改时限（YYYY-MM-DD）。")
+@click.option("--reason", required=True, help="延期理由。")
+@click.option("--approved-by", "approved_by", required=True, help="批准人。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="批准日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def extend_cmd(app: App, no: int, to: dt.datetime, reason: str, approved_by: str,
+               round_id: int | None, day: dt.datetime | None) -> None:
+    """记录一次经批准的延期：写入事件记录，计入延期次数（受上限约束）。"""
+    now = now_for(_day(day))
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        event = extend(item, to.date(), reason, approved_by, now, local_today(now), app.rules,
+                       app.calendar, session=session)
+    click.echo(f"已记录：问题{no}的整改时限由 {event.data['from'] or '未定'} 延至 {event.data['to']}"
+               f"（第{event.data['count']}次延期，批准人：{approved_by}）")
 
 
 @cli.command("demo")

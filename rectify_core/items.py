@@ -99,4 +99,4 @@ def describe(item: Item, events: list[Event]) -> str:
     return "\n".join(lines)
 
 
-EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状态变更"}
+EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状态变更", "extended": "延期"}

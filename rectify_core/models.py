@@ -153,6 +153,11 @@ class Item(Base):
     figures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     source_line: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    extended_to: Mapped[dt.date | None] = mapped_column(Date)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # first day the item was seen past its due date; it stays yellow, not green, after
+    # catching up, and counts as "closed late" for look-back risk
+    overdue_since: Mapped[dt.date | None] = mapped_column(Date)
 
     round: Mapped[Round] = relationship()
     aspect: Mapped[Aspect | None] = relationship()
@@ -201,3 +206,47 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(30))
     actor: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Ladder(Base):
+    """A reminder ladder as it was when an item first used it (items keep theirs)."""
+
+    __tablename__ = "ladders"
+
+    version: Mapped[str] = mapped_column(String(12), primary_key=True)
+    spec: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Notice(Base):
+    """Outbox: one planned notice to one person about one item at one ladder step.
+
+    `dedup_key` is unique: planning the same day twice, or two processes at once,
+    inserts each notice once. States: pending -> sent | failed (retried) -> dead.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_state_next", "state", "next_attempt_at"),
+                      Index("ix_notices_item", "item_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    due: Mapped[dt.date] = mapped_column(Date)
+    step_key: Mapped[str] = mapped_column(String(12))
+    step_name: Mapped[str] = mapped_column(String(100))
+    ladder: Mapped[str] = mapped_column(String(12))
+    recipient: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    planned_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(30))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

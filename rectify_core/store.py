@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.models import Aspect, Event, Item, Measure, Round, Topic, Unit
+from rectify_core.models import Aspect, Event, Item, Measure, Person, Round, Topic, Unit
 
 # Item columns copied from the parsed item; a change in any is an "updated" event.
 COPIED = ("title", "status", "status_text", "immediate", "deadline", "deadline_kind",
@@ -82,6 +82,13 @@ def _upsert_heading(existing: dict[int, Any], h: ParsedHeading, make: Any, sessi
     return row
 
 
+def _people(unit: Unit, people: list[tuple[str, str]], *, session: Session) -> None:
+    known = set(session.execute(select(Person.name, Person.role).where(Person.unit_id == unit.id)))
+    for name, role in people:
+        if (name, role) not in known:
+            session.add(Person(unit_id=unit.id, name=name, role=role))
+
+
 def _values(p: ParsedItem) -> dict[str, Any]:
     return {name: getattr(p, name) for name in COPIED}
 
@@ -95,6 +102,7 @@ def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session) -> 
     unit = _unit(parsed.unit, session=session)
     rnd = _round(parsed, unit, now, session=session)
     aspect_ids, topic_ids = _headings(rnd, parsed, session=session)
+    _people(unit, parsed.people, session=session)
     existing = {i.no: i for i in session.scalars(select(Item).where(Item.round_id == rnd.id))}
     created = updated = 0
     source: dict[str, Any] = {"source": parsed.source_name, "sha256": parsed.sha256}

@@ -63,3 +63,4 @@ class ParsedLedger:
     topics: list[ParsedHeading] = field(default_factory=list)
     items: list[ParsedItem] = field(default_factory=list)
     summary: list[tuple[int, str]] = field(default_factory=list)
+    people: list[tuple[str, str]] = field(default_factory=list)  # (name, role)

@@ -31,6 +31,8 @@ _PERIOD = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:至|-|—)\s*(?:(
 _FEEDBACK = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日[,\s]*[^,。]*?巡察组[^,。]*?反馈")
 _AS_OF = re.compile(r"截至\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
 _DATE_LINE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_FIRST = re.compile(r"(?:党组|党委|党工委)书记(?:、[^,，。]{1,8}?)?(?P<name>[\u4e00-\u9fa5]{2,3}?)"
+                    r"(?=同志|坚决|带头|切实|主动|认真|亲自|履行|扛|作为|是|为)[^。]{0,30}第一责任人")
 _SIGNATURE = re.compile(r"(党组|党委|党工委|党总支|党支部|委员会|局|办公室)$")
 
 
@@ -142,6 +144,8 @@ def _preamble(s: _State, text: str, line_no: int) -> None:
         ledger.feedback_date = _date(m[1], m[2], m[3])
     if (m := _AS_OF.search(text)) and ledger.as_of is None:
         ledger.as_of = _date(m[1], m[2], m[3])
+    if (m := _FIRST.search(text)) and not ledger.people:
+        ledger.people.append((m["name"], "first_responsible"))
     if _SUMMARY.search(text) and ("问题" in text or "整改" in text):
         ledger.summary.append((line_no, text))
     for mention in find_dates(text, None)[-1:]:

@@ -1,0 +1,105 @@
+"""Who is who: people by role per unit, from the ledger and from config/contacts.toml.
+
+Owners and leaders are named on each item; the first responsible (第一责任人) and the
+inspection office (巡察办) are per unit. Channels (Apprise URLs or tags) live only in
+the config file; URLs may reference secrets as ${ENV_VAR}, expanded at send time.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rectify_core.errors import ConfigError
+from rectify_core.rules import ROLES
+
+ANY_UNIT = "*"
+_NAME_SPLIT = re.compile(r"[、,，/;；\s]+")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    unit: str = ANY_UNIT
+    roles: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    supervisor: str | None = None
+
+
+@dataclass
+class Directory:
+    """Role holders per unit and everyone's channels."""
+
+    contacts: list[Contact] = field(default_factory=list)
+    admin: Contact | None = None
+    # (unit, role) -> names, from the database (imported reports and ledgers)
+    held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def holders(self, unit: str, role: str) -> list[str]:
+        names = list(self.held.get((unit, role), []))
+        for c in self.contacts:
+            if role in c.roles and c.unit in (unit, ANY_UNIT) and c.name not in names:
+                names.append(c.name)
+        return names
+
+    def contact(self, name: str, unit: str | None = None) -> Contact | None:
+        matches = [c for c in self.contacts if c.name == name]
+        exact = [c for c in matches if c.unit == unit]
+        best = exact or matches
+        return best[0] if best else None
+
+
+def split_names(text: str | None) -> list[str]:
+    return [n for n in _NAME_SPLIT.split(text or "") if n]
+
+
+def _contact(source: str, n: int, raw: Any) -> Contact:
+    key = f"person[{n}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(source, key, "应为 [[person]] 表")
+    unknown = set(raw) - {"name", "unit", "roles", "notify", "supervisor"}
+    if unknown:
+        raise ConfigError(source, f"{key}.{sorted(unknown)[0]}",
+                          "未知的配置项（可用：name、unit、roles、notify、supervisor）")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(source, f"{key}.name", "应为非空的姓名")
+    roles = raw.get("roles", [])
+    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
+        raise ConfigError(source, f"{key}.roles", f"应为角色列表，可用：{'、'.join(ROLES)}")
+    notify = raw.get("notify", [])
+    if not isinstance(notify, list) or any(not isinstance(u, str) or not u.strip() for u in notify):
+        raise ConfigError(source, f"{key}.notify", "应为通知地址列表（Apprise URL 或标签），按优先顺序")
+    unit = raw.get("unit", ANY_UNIT)
+    supervisor = raw.get("supervisor")
+    if not isinstance(unit, str) or (supervisor is not None and not isinstance(supervisor, str)):
+        raise ConfigError(source, key, "unit 与 supervisor 应为文字")
+    return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), supervisor)
+
+
+def parse_contacts(data: dict[str, Any], source: str) -> Directory:
+    unknown = set(data) - {"person", "admin"}
+    if unknown:
+        raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin）")
+    people = data.get("person", [])
+    if not isinstance(people, list):
+        raise ConfigError(source, "person", "应为 [[person]] 列表")
+    contacts = [_contact(source, n, raw) for n, raw in enumerate(people)]
+    admin = _contact(source, -1, data["admin"]) if "admin" in data else None
+    return Directory(contacts=contacts, admin=admin)
+
+
+def load_directory(config_dir: Path | None) -> Directory:
+    """config_dir/contacts.toml, or an empty directory when there is none."""
+    path = config_dir / "contacts.toml" if config_dir else None
+    if path is None or not path.exists():
+        return Directory()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "（文件格式）", f"不是有效的 TOML：{exc}") from None
+    return parse_contacts(data, str(path))

@@ -1,0 +1,135 @@
+"""Rules from config/rules.toml, validated when loaded. Defaults are built in, so a
+missing file or key means the documented default."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rectify_core.errors import ConfigError
+
+ROLES = ("owner", "leader", "first_responsible", "inspection_office")
+ROLE_NAMES = {"owner": "责任人", "leader": "责任领导", "first_responsible": "第一责任人",
+              "inspection_office": "巡察办", "reviewer": "回头看检查人"}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    at: int
+    to: tuple[str, ...]
+    every: int = 0
+
+
+@dataclass(frozen=True)
+class Ladder:
+    steps: tuple[Step, ...]
+
+    @cached_property
+    def version(self) -> str:
+        """A stable id of the ladder's content: items keep the ladder they started with."""
+        spec = json.dumps([asdict(s) for s in self.steps], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(spec.encode()).hexdigest()[:12]
+
+
+DEFAULT_LADDER = Ladder((
+    Step("督办通知", -20, ("owner",)),
+    Step("临期提醒", -10, ("owner", "leader")),
+    Step("临期提醒", -3, ("owner",)),
+    Step("临期提醒", -1, ("owner",)),
+    Step("到期提醒", 0, ("owner",)),
+    Step("逾期催办", 5, ("owner", "leader"), every=5),
+    Step("逾期告诫", 10, ("first_responsible",)),
+    Step("提请问责", 20, ("inspection_office",)),
+))
+
+
+@dataclass(frozen=True)
+class Rules:
+    immediate_workdays: int = 10
+    dated_months: int = 2
+    non_workday: str = "previous"
+    ongoing_update_months: int = 1
+    yellow_within: int = 10
+    max_extensions: int = 2
+    ladder: Ladder = field(default=DEFAULT_LADDER)
+
+
+# section -> key -> (Rules field, type, check, explanation)
+_SCALARS: dict[str, dict[str, tuple[str, Any]]] = {
+    "deadline": {
+        "immediate_workdays": ("immediate_workdays", range(0, 366)),
+        "dated_months": ("dated_months", range(1, 37)),
+        "non_workday": ("non_workday", ("previous", "next", "keep")),
+        "ongoing_update_months": ("ongoing_update_months", range(1, 13)),
+    },
+    "lights": {"yellow_within": ("yellow_within", range(0, 251))},
+    "extensions": {"max_count": ("max_extensions", range(0, 21))},
+}
+
+
+def _scalar(source: str, key: str, value: Any, allowed: Any) -> Any:
+    if isinstance(allowed, range):
+        if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+            raise ConfigError(source, key, f"应为 {allowed.start} 到 {allowed.stop - 1} 之间的整数，"
+                                           f"实际为 {value!r}")
+    elif value not in allowed:
+        raise ConfigError(source, key, f"应为 {' / '.join(map(repr, allowed))} 之一，实际为 {value!r}")
+    return value
+
+
+def _step(source: str, n: int, raw: Any) -> Step:
+    key = f"ladder[{n}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(source, key, "应为 [[ladder]] 表")
+    unknown = set(raw) - {"name", "at", "every", "to"}
+    if unknown:
+        raise ConfigError(source, f"{key}.{sorted(unknown)[0]}", "未知的配置项（可用：name、at、every、to）")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(source, f"{key}.name", "应为非空的步骤名称")
+    at = _scalar(source, f"{key}.at", raw.get("at"), range(-250, 251))
+    every = _scalar(source, f"{key}.every", raw.get("every", 0), range(0, 251))
+    to = raw.get("to")
+    if not isinstance(to, list) or not to or any(r not in ROLES for r in to):
+        raise ConfigError(source, f"{key}.to", f"应为角色列表，可用：{'、'.join(ROLES)}；实际为 {to!r}")
+    return Step(name.strip(), at, tuple(to), every)
+
+
+def parse_rules(data: dict[str, Any], source: str) -> Rules:
+    values: dict[str, Any] = {}
+    for section, raw in data.items():
+        if section == "ladder":
+            if not isinstance(raw, list) or not raw:
+                raise ConfigError(source, "ladder", "应为至少一个 [[ladder]] 步骤")
+            steps = sorted((_step(source, n, s) for n, s in enumerate(raw)), key=lambda s: s.at)
+            values["ladder"] = Ladder(tuple(steps))
+            continue
+        if section not in _SCALARS:
+            raise ConfigError(source, section, f"未知的配置节（可用：{'、'.join([*_SCALARS, 'ladder'])}）")
+        if not isinstance(raw, dict):
+            raise ConfigError(source, section, "应为配置节 [" + section + "]")
+        for key, value in raw.items():
+            if key not in _SCALARS[section]:
+                known = "、".join(_SCALARS[section])
+                raise ConfigError(source, f"{section}.{key}", f"未知的配置项（可用：{known}）")
+            name, allowed = _SCALARS[section][key]
+            values[name] = _scalar(source, f"{section}.{key}", value, allowed)
+    return Rules(**values)
+
+
+def load_rules(config_dir: Path | None) -> Rules:
+    """config_dir/rules.toml, or the defaults when there is none."""
+    path = config_dir / "rules.toml" if config_dir else None
+    if path is None or not path.exists():
+        return Rules()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "（文件格式）", f"不是有效的 TOML：{exc}") from None
+    return parse_rules(data, str(path))

@@ -1,0 +1,55 @@
+"""Loading what the planner needs: one query per kind, no per-item queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rectify_core.models import Item, Notice, Person, Round, Unit
+from rectify_core.models import Ladder as LadderRow
+from rectify_core.people import Directory
+from rectify_core.plan import PlanItem, Sent
+from rectify_core.rules import Ladder, Step
+from rectify_core.status import ACTIVE
+
+
+def active_items(*, session: Session) -> list[PlanItem]:
+    """Every open or ongoing item with what the plan needs, in one SELECT."""
+    rows = session.execute(
+        select(Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
+               Item.no, Item.title, Item.status, Item.deadline_kind.label("kind"), Item.deadline,
+               Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since)
+        .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+        .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
+    return [PlanItem(**row._asdict()) for row in rows]
+
+
+def history(*, session: Session) -> dict[int, list[Sent]]:
+    """Notices already enqueued for active items, by item."""
+    out: dict[int, list[Sent]] = defaultdict(list)
+    rows = session.execute(
+        select(Notice.item_id, Notice.due, Notice.step_key, Notice.ladder).distinct()
+        .join(Item, Notice.item_id == Item.id).where(Item.status.in_(ACTIVE)))
+    for item_id, due, key, ladder in rows:
+        out[item_id].append(Sent(item_id, due, int(key), ladder))
+    return out
+
+
+def ladders(current: Ladder, *, session: Session) -> dict[str, Ladder]:
+    """Every ladder items have started on, plus the current one."""
+    out = {current.version: current}
+    for row in session.scalars(select(LadderRow)):
+        out[row.version] = Ladder(tuple(Step(s["name"], s["at"], tuple(s["to"]), s["every"])
+                                        for s in row.spec))
+    return out
+
+
+def with_people(directory: Directory, *, session: Session) -> Directory:
+    """The config directory plus role holders recorded by imports."""
+    held: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for unit, name, role in session.execute(
+            select(Unit.name, Person.name, Person.role).join(Unit, Person.unit_id == Unit.id)):
+        held[(unit, role)].append(name)
+    return Directory(contacts=directory.contacts, admin=directory.admin, held=held)

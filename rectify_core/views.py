@@ -1,0 +1,77 @@
+"""Plans as people and scripts read them: Chinese text and the JSON contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rectify_core.dates import WorkCalendar
+from rectify_core.plan import ItemPlan
+from rectify_core.rules import ROLE_NAMES
+
+LIGHT_NAMES = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯", None: "无灯"}
+_URGENCY = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
+
+
+def urgency(p: ItemPlan) -> tuple[int, int, int]:
+    """Most urgent first: by light, then fewest working days left, then number."""
+    left = p.workdays_left if p.workdays_left is not None else 10**6
+    return _URGENCY[p.light], left, p.item.no
+
+
+def plan_json(p: ItemPlan) -> dict[str, Any]:
+    return {
+        "no": p.item.no,
+        "round": p.item.round_name,
+        "round_id": p.item.round_id,
+        "title": p.item.title,
+        "due": p.due.date.isoformat() if p.due.date else None,
+        "due_source": p.due.source,
+        "workdays_left": p.workdays_left,
+        "light": p.light,
+        "estimated": p.estimated,
+        "step": p.step,
+        "notify": [{"name": r.name, "role": r.role, "reason": r.reason} for r in p.notify],
+        "unresolved": list(p.unresolved),
+        "next_update": p.next_update.isoformat() if p.next_update else None,
+        "problem": p.due.problem,
+    }
+
+
+def _left(p: ItemPlan) -> str:
+    if p.workdays_left is None:
+        return "—"
+    if p.workdays_left < 0:
+        return f"逾期{-p.workdays_left}个工作日"
+    return "今天到期" if p.workdays_left == 0 else f"剩{p.workdays_left}个工作日"
+
+
+def check_text(plans: list[ItemPlan], today: dt.date, cal: WorkCalendar) -> str:
+    kind = "工作日" if cal.is_workday(today) else "非工作日"
+    lines = [f"{today.isoformat()}（{kind}）：未完成与阶段性完成的问题共 {len(plans)} 条"]
+    counts = {LIGHT_NAMES[k]: sum(p.light == k for p in plans) for k in _URGENCY}
+    lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items() if v))
+    for p in sorted(plans, key=urgency):
+        due = p.due.date.isoformat() if p.due.date else "无时限"
+        mark = "（估算）" if p.estimated else ""
+        step = f"  [{p.step}]" if p.step else ""
+        lines.append(f"{LIGHT_NAMES[p.light]}  问题{p.item.no}  {due}{mark}  {_left(p)}{step}  {p.item.title}")
+        if p.due.problem:
+            lines.append(f"      ! {p.due.problem}")
+        for r in p.notify:
+            lines.append(f"      → 今日提醒 {r.name}（{ROLE_NAMES.get(r.role, r.role)}）：{r.reason}")
+        for role in p.unresolved:
+            lines.append(f"      ! 找不到{ROLE_NAMES.get(role, role)}：请在台账或 contacts.toml 中补充")
+    owed = sum(len(p.notify) for p in plans)
+    lines.append(f"今日应发提醒 {owed} 人次（仅计算，未发送）。")
+    return "\n".join(lines)
+
+
+def estimated_warning(plans: list[ItemPlan]) -> str | None:
+    years = sorted({d.year for p in plans if p.estimated
+                    for d in ([p.due.date] if p.due.date else [])})
+    if not any(p.estimated for p in plans):
+        return None
+    which = "、".join(map(str, years)) + " 年" if years else "部分年份"
+    return (f"注意：{which}的官方放假安排尚未收录，相关日期按周末和法定节假日估算（标记为估算）；"
+            "国务院公布后可在 config/calendar.toml 中补充。")

@@ -1,0 +1,77 @@
+"""`rectify check` and `rectify extend` through the real CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rectify_core.cli import DEMO_LEDGER
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_sample_check_contract(cli: Any, db_url: str, sample: Path) -> None:
+    cli(["--db", db_url, "import", str(sample)])
+    rows = cli(["--db", db_url, "check", "--date", "2025-07-07", "--json"]).json()
+    assert [r["no"] for r in rows] == [3, 7, 29]          # done items never appear
+    for r in rows:
+        assert set(r) >= {"no", "round", "due", "due_source", "workdays_left", "light",
+                          "estimated", "step", "notify"}
+        # no date in the report: feedback 2025-01-07 + 2 months = 2025-03-07 (a Friday);
+        # hand count of working days in (03-07, 07-07]: 16 + 22 + 19 + 20 + 5 = 82
+        assert (r["due"], r["due_source"], r["workdays_left"]) == ("2025-03-07", "rule", -82)
+        assert (r["light"], r["estimated"]) == ("red", False)
+        # the report names 陈学文 as 第一责任人; no owner or leader: the chain climbs to him
+        assert [(n["name"], n["role"]) for n in r["notify"]] == [("陈学文", "first_responsible")]
+        assert r["unresolved"] == ["inspection_office"]
+
+
+def test_demo_ledger_on_a_day(cli: Any, db_url: str) -> None:
+    cli(["--db", db_url, "import", str(DEMO_LEDGER)])
+    rows = {r["no"]: r for r in cli(["--db", db_url, "check", "--date", "2026-11-25", "--json"]).json()}
+    assert sorted(rows) == [2, 3, 4, 5, 7, 8]
+    # due Friday 11-20, today Wednesday 11-25: 11-23, 24, 25 are past it
+    assert (rows[5]["workdays_left"], rows[5]["light"], rows[5]["step"]) == (-3, "red", "到期提醒")
+    assert {n["name"] for n in rows[5]["notify"]} == {"周敏", "胡志云"}
+    # due Monday 11-30: 11-26, 27, 30 left
+    assert (rows[4]["workdays_left"], rows[4]["light"], rows[4]["step"]) == (3, "yellow", "临期提醒")
+    assert {n["name"] for n in rows[4]["notify"]} == {"赵磊", "刘立强"}
+    assert (rows[3]["light"], rows[3]["step"]) == ("green", "督办通知")
+    assert [n["name"] for n in rows[3]["notify"]] == ["王芳"]
+    assert (rows[2]["light"], rows[2]["step"], rows[2]["notify"]) == ("green", None, [])
+    assert rows[7]["estimated"] is True and rows[7]["due"] == "2027-03-31"
+    assert (rows[8]["light"], rows[8]["due"]) == ("blue", "2026-12-31")
+    text = cli(["--db", db_url, "check", "--date", "2026-11-25"])
+    assert "红灯  问题5" in text.out and "今日提醒 周敏（责任人）" in text.out
+    assert "2027 年" in text.err                 # estimated-year warning, once
+    assert text.err.count("注意") == 1
+
+
+def test_extend_records_counts_and_caps(cli: Any, db_url: str) -> None:
+    cli(["--db", db_url, "import", str(DEMO_LEDGER)])
+    args = ["--db", db_url, "extend", "5", "--reason", "需招标", "--approved-by", "陈学文",
+            "--date", "2026-11-25"]
+    first = cli([*args, "--to", "2026-12-18"])
+    assert first.code == 0 and "第1次延期" in first.out
+    row = next(r for r in cli(["--db", db_url, "check", "--date", "2026-11-25", "--json"]).json()
+               if r["no"] == 5)
+    # 17 working days left, but it was overdue when extended: yellow, not green
+    assert (row["due"], row["due_source"], row["workdays_left"], row["light"]) == (
+        "2026-12-18", "extension", 17, "yellow")
+    assert cli([*args, "--to", "2026-12-10"]).code == 1           # not later than current
+    assert cli([*args, "--to", "2027-01-29"]).code == 0
+    capped = cli([*args, "--to", "2027-02-26"])
+    assert capped.code == 1 and "达到上限" in capped.err
+    shown = cli(["--db", db_url, "show", "5"]).out
+    assert shown.count("延期") >= 2
+    done = cli(["--db", db_url, "extend", "1", "--to", "2027-01-01", "--reason", "x",
+                "--approved-by", "y", "--date", "2026-11-25"])
+    assert done.code == 1 and "已完成" in done.err
+
+
+def test_bad_config_is_a_clear_error(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    (tmp_path / "rules.toml").write_text("[lights]\nyelow_within = 5\n", encoding="utf-8")
+    result = cli(["--db", sqlite_url, "--config", str(tmp_path), "check"])
+    assert result.code == 1
+    assert "rules.toml" in result.err and "lights.yelow_within" in result.err
+    assert "Traceback" not in result.err

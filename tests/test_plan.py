@@ -1,0 +1,166 @@
+"""The pure planner: due dates, lights, ladder steps, catch-up, recipients."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rectify_core.dates import load_calendar
+from rectify_core.people import Contact, Directory
+from rectify_core.plan import ItemPlan, PlanItem, Sent, plan, plan_item
+from rectify_core.rules import Ladder, Rules, Step
+
+D = dt.date
+CAL = load_calendar(None)
+RULES = Rules()
+LADDERS = {RULES.ladder.version: RULES.ladder}
+UNIT = "区交通运输局党组"
+PEOPLE = Directory(contacts=[
+    Contact("陈学文", UNIT, ("first_responsible",)),
+    Contact("巡察办王敏", "*", ("inspection_office",)),
+])
+
+
+def item(**kw: object) -> PlanItem:
+    base = PlanItem(id=1, round_id=1, round_name="第三轮", unit=UNIT, no=1, title="问题",
+                    status="open", kind="dated", deadline=D(2025, 10, 31), extended_to=None,
+                    feedback_date=D(2025, 1, 7), owner="周敏", leader="胡志云")
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def run(it: PlanItem, today: dt.date, history: list[Sent] | None = None,
+        rules: Rules = RULES, directory: Directory = PEOPLE) -> ItemPlan:
+    ladders = {**LADDERS, rules.ladder.version: rules.ladder}
+    return plan_item(it, history or [], today, rules, ladders, CAL, directory)
+
+
+def sent_of(p: ItemPlan) -> list[Sent]:
+    """What the outbox would hold after enqueuing this plan."""
+    if not p.notify:
+        return []
+    assert p.due.date is not None and p.offset is not None
+    return [Sent(p.item.id, p.due.date, p.offset, p.ladder)]
+
+
+def test_due_from_item_rule_and_extension() -> None:
+    assert run(item(), D(2025, 9, 1)).due.source == "item"
+    by_rule = run(item(deadline=None), D(2025, 2, 1)).due
+    assert (by_rule.date, by_rule.source) == (D(2025, 3, 7), "rule")        # feedback + 2 months
+    immediate = run(item(deadline=None, kind="immediate"), D(2025, 1, 8)).due
+    assert immediate.date == CAL.add_workdays(D(2025, 1, 7), 10) == D(2025, 1, 21)
+    extended = run(item(extended_to=D(2025, 12, 31)), D(2025, 11, 1)).due
+    assert (extended.date, extended.source) == (D(2025, 12, 31), "extension")
+
+
+def test_due_on_a_holiday_moves_to_previous_workday() -> None:
+    assert run(item(deadline=D(2025, 10, 5)), D(2025, 9, 1)).due.date == D(2025, 9, 30)
+    nxt = dataclasses.replace(RULES, non_workday="next")
+    assert run(item(deadline=D(2025, 10, 5)), D(2025, 9, 1), rules=nxt).due.date == D(2025, 10, 9)
+
+
+def test_long_term_is_blue_with_quarterly_update() -> None:
+    p = run(item(kind="long_term", deadline=None, status="ongoing"), D(2025, 11, 3))
+    assert (p.light, p.due.date, p.due.source) == ("blue", D(2025, 12, 31), "rule")
+    assert p.next_update == D(2025, 11, 28)   # last working day of November
+
+
+def test_missing_feedback_date_is_reported() -> None:
+    p = run(item(deadline=None, feedback_date=None), D(2025, 3, 1))
+    assert p.due.date is None and p.light is None and p.due.problem and "反馈日期" in p.due.problem
+
+
+def test_lights() -> None:
+    due = D(2025, 10, 31)
+    assert run(item(deadline=due), CAL.add_workdays(due, -11)).light == "green"
+    assert run(item(deadline=due), CAL.add_workdays(due, -10)).light == "yellow"
+    assert run(item(deadline=due), due).light == "yellow"
+    assert run(item(deadline=due), CAL.add_workdays(due, 1)).light == "red"
+    # a red item that catches up (extension) is yellow, not green, until done
+    was_red = [Sent(1, due, 5, RULES.ladder.version)]
+    caught_up = run(item(deadline=due, extended_to=D(2026, 3, 31)), D(2025, 11, 20), was_red)
+    assert caught_up.workdays_left is not None and caught_up.workdays_left > 20
+    assert caught_up.light == "yellow"
+
+
+def _at(offset: int) -> dt.date:
+    return CAL.add_workdays(D(2025, 10, 31), offset)
+
+
+def test_ladder_steps_and_recipients() -> None:
+    expect = {
+        -20: ("督办通知", {"周敏"}), -10: ("临期提醒", {"周敏", "胡志云"}), -3: ("临期提醒", {"周敏"}),
+        0: ("到期提醒", {"周敏"}), 5: ("逾期催办", {"周敏", "胡志云"}),
+        10: ("逾期催办、逾期告诫", {"周敏", "胡志云", "陈学文"}),
+        20: ("逾期催办、提请问责", {"周敏", "胡志云", "巡察办王敏"}),
+    }
+    history: list[Sent] = []
+    for offset in sorted(expect):
+        p = run(item(), _at(offset), history)
+        assert (p.step, {r.name for r in p.notify}) == expect[offset], offset
+        history += sent_of(p)
+    # between steps: the step stays, nothing new is owed
+    quiet = run(item(), _at(12), history)
+    assert quiet.step == "逾期催办、逾期告诫" and quiet.notify == ()
+
+
+def test_catch_up_sends_the_highest_step_once_with_missed_escalations() -> None:
+    history = sent_of(run(item(), _at(5)))
+    # the machine was down from +5 to +22: one notice, to everyone the missed steps owed
+    p = run(item(), _at(22), history)
+    assert p.step == "逾期催办、提请问责"
+    assert {r.name for r in p.notify} == {"周敏", "胡志云", "陈学文", "巡察办王敏"}
+    assert "逾期告诫" in p.notify[0].reason
+    assert run(item(), _at(22), history + sent_of(p)).notify == ()
+
+
+def test_vacant_roles_climb_the_chain_and_unknowns_are_reported() -> None:
+    p = run(item(owner=None), _at(-20))
+    assert [(r.name, r.role) for r in p.notify] == [("胡志云", "leader")]
+    assert "未指定责任人" in p.notify[0].reason
+    lonely = run(item(owner=None, leader=None), _at(20), directory=Directory())
+    assert lonely.notify == () and set(lonely.unresolved) == {
+        "owner", "leader", "first_responsible", "inspection_office"}
+
+
+def test_item_keeps_the_ladder_it_started_with() -> None:
+    started = run(item(), _at(-20))
+    history = sent_of(started)
+    new_rules = dataclasses.replace(RULES, ladder=Ladder((Step("新提醒", -15, ("leader",)),)))
+    p = run(item(), _at(-10), history, rules=new_rules)
+    assert p.ladder == RULES.ladder.version and p.step == "临期提醒"
+    fresh = run(item(id=2), _at(-10), rules=new_rules)
+    assert fresh.ladder == new_rules.ladder.version and fresh.step == "新提醒"
+
+
+def test_done_items_are_never_planned() -> None:
+    items = [item(id=1, status="done"), item(id=2, status="ongoing"), item(id=3)]
+    assert [p.item.id for p in plan(items, {}, D(2025, 10, 31), RULES, LADDERS, CAL, PEOPLE)] == [2, 3]
+
+
+days = st.integers(min_value=0, max_value=500).map(lambda n: D(2025, 1, 2) + dt.timedelta(n))
+items_st = st.builds(
+    item, id=st.integers(1, 10**6), deadline=days,
+    status=st.sampled_from(["open", "ongoing", "done"]),
+    owner=st.sampled_from(["周敏", None]), leader=st.sampled_from(["胡志云", None]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(it=items_st, a=days, b=days)
+def test_later_now_never_lowers_the_step(it: PlanItem, a: dt.date, b: dt.date) -> None:
+    early, late = sorted((a, b))
+    p1, p2 = run(it, early), run(it, late)
+    assert (p1.offset if p1.offset is not None else -999) <= (
+        p2.offset if p2.offset is not None else -999)
+
+
+@settings(max_examples=200, deadline=None)
+@given(its=st.lists(items_st, max_size=6, unique_by=lambda i: i.id), today=days)
+def test_planning_twice_with_its_own_history_plans_nothing_new(its: list[PlanItem], today: dt.date) -> None:
+    first = plan(its, {}, today, RULES, LADDERS, CAL, PEOPLE)
+    history = {p.item.id: sent_of(p) for p in first}
+    second = plan(its, history, today, RULES, LADDERS, CAL, PEOPLE)
+    assert all(p.notify == () for p in second)
+    assert all(p.item.status != "done" for p in first)
