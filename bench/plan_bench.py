@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchdata import new_round
 from sqlalchemy import insert, select, text
 
 from rectify_core import db, scan
 from rectify_core.dates import load_calendar
-from rectify_core.models import Item, Round, Unit
+from rectify_core.models import Item
 from rectify_core.people import Contact, Directory
 from rectify_core.plan import plan
 from rectify_core.rules import Rules
@@ -32,12 +33,7 @@ def populate(url: str, n: int) -> None:
     now = dt.datetime.now(dt.UTC)
     rng = random.Random(7)
     with db.transaction(engine) as s:
-        unit = Unit(name="基准测试单位")
-        s.add(unit)
-        s.flush()
-        rnd = Round(unit_id=unit.id, name="基准测试轮次", feedback_date=dt.date(2025, 1, 7), imported_at=now)
-        s.add(rnd)
-        s.flush()
+        rnd = new_round(now, session=s)
         rows = [{"round_id": rnd.id, "no": i, "title": f"问题{i}", "status": rng.choice(["open", "ongoing"]),
                  "status_text": "整改中", "immediate": False, "deadline_kind": "dated",
                  "deadline": dt.date(2025, 6, 1) + dt.timedelta(days=rng.randrange(400)),

@@ -14,16 +14,15 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from rectify_core import db, items, scan, views
+from rectify_core import daily, db, items, outbox, views
 from rectify_core.audit import audit_ledger
-from rectify_core.dates import WorkCalendar, load_calendar, local_datetime, local_today
+from rectify_core.daily import Settings, load_settings
+from rectify_core.dates import local_datetime, local_today
 from rectify_core.errors import RectifyError
 from rectify_core.extensions import extend
 from rectify_core.importers import read_ledger
+from rectify_core.mailsink import MailSink
 from rectify_core.models import Item
-from rectify_core.people import Directory, load_directory
-from rectify_core.plan import ItemPlan, plan
-from rectify_core.rules import Rules, load_rules
 from rectify_core.status import LABELS
 from rectify_core.store import ImportResult, save_ledger
 
@@ -49,23 +48,7 @@ class App:
     url: str
     config: Path | None = None
     _engine: Engine | None = None
-    _rules: Rules | None = None
-    _calendar: WorkCalendar | None = None
-
-    @property
-    def rules(self) -> Rules:
-        if self._rules is None:
-            self._rules = load_rules(self.config)
-        return self._rules
-
-    @property
-    def calendar(self) -> WorkCalendar:
-        if self._calendar is None:
-            self._calendar = load_calendar(self.config)
-        return self._calendar
-
-    def directory(self) -> Directory:
-        return load_directory(self.config)
+    _settings: Settings | None = None
 
     @property
     def engine(self) -> Engine:
@@ -73,6 +56,12 @@ class App:
             self._engine = db.make_engine(self.url)
             db.migrate(self._engine)
         return self._engine
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
 
 
 def utcnow() -> dt.datetime:
@@ -108,15 +97,6 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
-
-
-def plan_day(app: App, today: dt.date) -> list[ItemPlan]:
-    """The plan of a day, from the database as it is; writes nothing."""
-    with db.transaction(app.engine) as session:
-        directory = scan.with_people(app.directory(), session=session)
-        return plan(scan.active_items(session=session), scan.history(session=session), today,
-                    app.rules, scan.ladders(app.rules.ladder, session=session), app.calendar,
-                    directory)
 
 
 def _import(app: App, path: Path) -> ImportResult:
@@ -199,14 +179,14 @@ def audit_cmd(file: Path, as_json: bool) -> None:
 def check_cmd(app: App, day: dt.datetime | None, as_json: bool) -> None:
     """计算某一天每个未完成问题的时限、剩余工作日、红黄绿灯和应提醒的人（只计算，不发送）。"""
     today = local_today(now_for(_day(day)))
-    plans = plan_day(app, today)
+    plans = daily.plan_stage(app.engine, app.settings, today).plans
     warning = views.estimated_warning(plans)
     if warning:
         click.echo(warning, err=True)
     if as_json:
         _dump([views.plan_json(p) for p in sorted(plans, key=views.urgency)])
     else:
-        click.echo(views.check_text(plans, today, app.calendar))
+        click.echo(views.check_text(plans, today, app.settings.calendar))
 
 
 @cli.command("extend")
@@ -223,10 +203,66 @@ def extend_cmd(app: App, no: int, to: dt.datetime, reason: str, approved_by: str
     now = now_for(_day(day))
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        event = extend(item, to.date(), reason, approved_by, now, local_today(now), app.rules,
-                       app.calendar, session=session)
+        event = extend(item, to.date(), reason, approved_by, now, local_today(now), app.settings.rules,
+                       app.settings.calendar, session=session)
     click.echo(f"已记录：问题{no}的整改时限由 {event.data['from'] or '未定'} 延至 {event.data['to']}"
                f"（第{event.data['count']}次延期，批准人：{approved_by}）")
+
+
+@cli.command("notify")
+@click.option("--date", "day", type=DATE, help="按哪一天计划和发送（YYYY-MM-DD），默认为上海时间的今天。")
+@click.option("--dry-run", is_flag=True, help="只显示将要发给谁，不写数据库、不发送。")
+@click.pass_obj
+def notify_cmd(app: App, day: dt.datetime | None, dry_run: bool) -> None:
+    """计划当天的提醒，写入发件箱，按人合并成一条摘要发送，并报告结果。"""
+    now = now_for(_day(day))
+    plan = daily.plan_stage(app.engine, app.settings, local_today(now))
+    warning = views.estimated_warning(plan.plans)
+    if warning:
+        click.echo(warning, err=True)
+    if dry_run:
+        click.echo(views.dry_run_text(plan))
+        return
+    enqueued = daily.enqueue_stage(app.engine, app.settings, plan, now)
+    report = daily.deliver_stage(app.engine, app.settings, plan.directory, now)
+    click.echo(views.notify_text(report, enqueued))
+    if report.failed:
+        sys.exit(4)
+
+
+@cli.command("outbox")
+@click.option("--state", type=click.Choice(outbox.STATES), help="只列出该状态的通知。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_obj
+def outbox_cmd(app: App, state: str | None, as_json: bool) -> None:
+    """列出发件箱中的通知（最新的在前）。"""
+    with db.transaction(app.engine) as session:
+        rows = outbox.list_notices(state, session=session)
+        data = [views.notice_json(n) for n in rows]
+    if as_json:
+        _dump(data)
+        return
+    if not data:
+        click.echo("发件箱为空。")
+    for n in data:
+        error = f"  错误：{n['last_error']}" if n["last_error"] else ""
+        click.echo(f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} 问题{n['item_no']:<4} {n['recipient']}"
+                   f"（{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）{error}")
+
+
+@cli.command("mailsink")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
+              help="邮件保存目录，默认为数据目录下的 mail/。")
+@click.option("--port", type=int, default=8025, show_default=True, help="监听端口（仅 127.0.0.1）。")
+def mailsink_cmd(directory: Path | None, port: int) -> None:
+    """在本机启动一个测试用邮件服务器，把收到的每封邮件存为 .eml 文件（Ctrl-C 停止）。"""
+    target = directory or db.default_database_path().parent / "mail"
+    with MailSink(target, port):
+        click.echo(f"本地邮件服务器：127.0.0.1:{port}，邮件保存在 {target}（Ctrl-C 停止）")
+        import time
+
+        while True:
+            time.sleep(3600)
 
 
 @cli.command("demo")

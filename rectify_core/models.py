@@ -250,3 +250,5 @@ class Notice(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    item: Mapped[Item] = relationship()

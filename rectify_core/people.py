@@ -36,6 +36,7 @@ class Directory:
 
     contacts: list[Contact] = field(default_factory=list)
     admin: Contact | None = None
+    channels: dict[str, str] = field(default_factory=dict)  # named (tagged) channels
     # (unit, role) -> names, from the database (imported reports and ledgers)
     held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
 
@@ -45,6 +46,10 @@ class Directory:
             if role in c.roles and c.unit in (unit, ANY_UNIT) and c.name not in names:
                 names.append(c.name)
         return names
+
+    def urls(self, contact: Contact) -> list[str]:
+        """A contact's channel URLs in order of preference, tags resolved."""
+        return [self.channels.get(entry, entry) for entry in contact.notify]
 
     def contact(self, name: str, unit: str | None = None) -> Contact | None:
         matches = [c for c in self.contacts if c.name == name]
@@ -82,15 +87,24 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
 
 
 def parse_contacts(data: dict[str, Any], source: str) -> Directory:
-    unknown = set(data) - {"person", "admin"}
+    unknown = set(data) - {"person", "admin", "channels"}
     if unknown:
-        raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin）")
+        raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin、channels）")
+    channels = data.get("channels", {})
+    if not isinstance(channels, dict) or any(not isinstance(v, str) or "://" not in v
+                                             for v in channels.values()):
+        raise ConfigError(source, "channels", "应为“名称 = 通知地址”的表，如 办公室群 = \"wecombot://${WECOM_KEY}\"")
     people = data.get("person", [])
     if not isinstance(people, list):
         raise ConfigError(source, "person", "应为 [[person]] 列表")
     contacts = [_contact(source, n, raw) for n, raw in enumerate(people)]
     admin = _contact(source, -1, data["admin"]) if "admin" in data else None
-    return Directory(contacts=contacts, admin=admin)
+    for n, contact in enumerate([*contacts, *([admin] if admin else [])]):
+        for entry in contact.notify:
+            if "://" not in entry and entry not in channels:
+                key = "admin.notify" if contact is admin else f"person[{n}].notify"
+                raise ConfigError(source, key, f"“{entry}”既不是通知地址，也不是 [channels] 中定义的名称")
+    return Directory(contacts=contacts, admin=admin, channels=dict(channels))
 
 
 def load_directory(config_dir: Path | None) -> Directory:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -57,6 +58,14 @@ class Rules:
     ongoing_update_months: int = 1
     yellow_within: int = 10
     max_extensions: int = 2
+    window_start: str = "08:30"
+    window_end: str = "18:00"
+    workdays_only: bool = True
+    max_attempts: int = 5
+    backoff_minutes: int = 5
+    max_per_item: int = 0
+    lease_minutes: int = 10
+    workers: int = 4
     ladder: Ladder = field(default=DEFAULT_LADDER)
 
 
@@ -70,10 +79,24 @@ _SCALARS: dict[str, dict[str, tuple[str, Any]]] = {
     },
     "lights": {"yellow_within": ("yellow_within", range(0, 251))},
     "extensions": {"max_count": ("max_extensions", range(0, 21))},
+    "delivery": {
+        "window_start": ("window_start", "time"),
+        "window_end": ("window_end", "time"),
+        "workdays_only": ("workdays_only", (True, False)),
+        "max_attempts": ("max_attempts", range(1, 51)),
+        "backoff_minutes": ("backoff_minutes", range(1, 1441)),
+        "max_per_item": ("max_per_item", range(0, 1001)),
+        "lease_minutes": ("lease_minutes", range(1, 1441)),
+        "workers": ("workers", range(1, 33)),
+    },
 }
 
 
 def _scalar(source: str, key: str, value: Any, allowed: Any) -> Any:
+    if allowed == "time":
+        if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ConfigError(source, key, f"应为 HH:MM 格式的时间，实际为 {value!r}")
+        return value
     if isinstance(allowed, range):
         if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
             raise ConfigError(source, key, f"应为 {allowed.start} 到 {allowed.stop - 1} 之间的整数，"

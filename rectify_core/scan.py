@@ -52,4 +52,5 @@ def with_people(directory: Directory, *, session: Session) -> Directory:
     for unit, name, role in session.execute(
             select(Unit.name, Person.name, Person.role).join(Unit, Person.unit_id == Unit.id)):
         held[(unit, role)].append(name)
-    return Directory(contacts=directory.contacts, admin=directory.admin, held=held)
+    return Directory(contacts=directory.contacts, admin=directory.admin, channels=directory.channels,
+                     held=held)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from rectify_core.dates import WorkCalendar
+from rectify_core.daily import DayPlan
+from rectify_core.dates import WorkCalendar, to_local
+from rectify_core.models import Notice
+from rectify_core.notify import DeliveryReport
+from rectify_core.outbox import Enqueued
 from rectify_core.plan import ItemPlan
 from rectify_core.rules import ROLE_NAMES
 
@@ -75,3 +79,50 @@ def estimated_warning(plans: list[ItemPlan]) -> str | None:
     which = "、".join(map(str, years)) + " 年" if years else "部分年份"
     return (f"注意：{which}的官方放假安排尚未收录，相关日期按周末和法定节假日估算（标记为估算）；"
             "国务院公布后可在 config/calendar.toml 中补充。")
+
+
+def dry_run_text(day: DayPlan) -> str:
+    """Who would be told what today, grouped by person; nothing written or sent."""
+    by_person: dict[str, list[str]] = {}
+    for p in sorted(day.plans, key=urgency):
+        for r in p.notify:
+            by_person.setdefault(r.name, []).append(f"问题{p.item.no}（{p.step}，{LIGHT_NAMES[p.light]}）")
+    lines = [f"{day.today.isoformat()} 预演（不写数据库、不发送）："]
+    for name, things in by_person.items():
+        contact = day.directory.contact(name)
+        how = "、".join(u.split("://", 1)[0] for u in day.directory.urls(contact)) if contact else "未配置渠道"
+        lines.append(f"  {name}（{how}）：{'；'.join(things)}")
+    if not by_person:
+        lines.append("  今天没有需要发送的提醒。")
+    return "\n".join(lines)
+
+
+def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
+    lines = [f"{report.today.isoformat()} 提醒：新计划 {enqueued.inserted} 条"
+             + (f"（另有 {enqueued.planned - enqueued.inserted} 条此前已计划）"
+                if enqueued.planned > enqueued.inserted else "")]
+    if enqueued.capped:
+        lines.append(f"  超出每项提醒上限未发：{enqueued.capped} 条")
+    if report.recovered:
+        lines.append(f"  上次运行中断时正在发送的 {report.recovered} 条已重新发送（收件人可能收到重复提醒）")
+    if not report.in_window:
+        lines.append(f"  当前不在发送时段内，{report.waiting} 条通知等待下一个发送时段（不会丢失）。")
+    for p in report.sent:
+        lines.append(f"  ✓ {p.name}：{p.items} 项，经 {p.channel} 发送 {p.messages} 条消息")
+    for p in report.failed:
+        state = "已放弃" if p.dead else "稍后重试"
+        lines.append(f"  ✗ {p.name}：{p.items} 项发送失败（{state}）：{p.error}")
+    if report.admin_alerts:
+        lines.append(f"  已通知管理员：{report.admin_alerts} 条通知投递失败")
+    if report.in_window and not report.people:
+        lines.append("  没有待发送的通知。")
+    lines.append(f"合计：成功 {len(report.sent)} 人，失败 {len(report.failed)} 人。")
+    return "\n".join(lines)
+
+
+def notice_json(n: Notice) -> dict[str, Any]:
+    return {"id": n.id, "dedup_key": n.dedup_key, "item_id": n.item_id, "item_no": n.item.no,
+            "recipient": n.recipient, "role": n.role, "step": n.step_name, "due": n.due.isoformat(),
+            "state": n.state, "attempts": n.attempts, "last_error": n.last_error, "channel": n.channel,
+            "created_at": to_local(n.created_at).isoformat(),
+            "sent_at": to_local(n.sent_at).isoformat() if n.sent_at else None}

@@ -215,3 +215,89 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Any:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+# --- delivery: a real SMTP server and a real HTTP receiver, both on loopback ---------
+
+import json as _json  # noqa: E402
+import threading  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from urllib.parse import parse_qs, urlsplit  # noqa: E402
+
+from rectify_core.mailsink import MailSink  # noqa: E402
+
+
+@pytest.fixture
+def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
+    with MailSink(tmp_path / "mail") as sink:
+        yield sink
+
+
+class Receiver:
+    """Records every POST; answers with the status set for its path prefix."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status: dict[str, int] = {}
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = urlsplit(self.path)
+                with receiver.lock:
+                    receiver.requests.append({"path": parts.path, "query": parse_qs(parts.query),
+                                              "body": _json.loads(body or b"null")})
+                code = next((c for p, c in receiver.status.items() if parts.path.startswith(p)), 200)
+                reply = (b'{"errcode":0,"errmsg":"ok","code":0}' if code == 200
+                         else b'{"errcode":93000,"errmsg":"invalid webhook url"}')
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def at(self, prefix: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.requests if r["path"].startswith(prefix)]
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    """An HTTP receiver, with Apprise's WeCom, DingTalk and Feishu plugins pointed at it
+    instead of their public hosts (the only thing faked: what lives off this machine)."""
+    from apprise.plugins.dingtalk import NotifyDingTalk
+    from apprise.plugins.feishu import NotifyFeishu
+    from apprise.plugins.wecombot import NotifyWeComBot
+
+    rec = Receiver()
+    base = f"http://127.0.0.1:{rec.port}"
+    monkeypatch.setattr(NotifyWeComBot, "notify_url", base + "/wecom/send?key={key}")
+    monkeypatch.setattr(NotifyDingTalk, "notify_url", base + "/dingtalk/send?access_token={token}")
+    monkeypatch.setattr(NotifyFeishu, "notify_url", base + "/feishu/hook/{token}/")
+    yield rec
+    rec.server.shutdown()
+    rec.server.server_close()
+
+
+def write_contacts(directory: Path, people: dict[str, list[str]], admin: list[str] | None = None,
+                   roles: dict[str, list[str]] | None = None) -> Path:
+    """A config dir with contacts.toml: name -> channel URLs (and optional roles)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = []
+    if admin:
+        lines += ["[admin]", 'name = "管理员"', f"notify = {_json.dumps(admin, ensure_ascii=False)}", ""]
+    for name, urls in people.items():
+        lines += ["[[person]]", f'name = "{name}"', f"notify = {_json.dumps(urls, ensure_ascii=False)}"]
+        if roles and name in roles:
+            lines.append(f"roles = {_json.dumps(roles[name])}")
+        lines.append("")
+    (directory / "contacts.toml").write_text("\n".join(lines), encoding="utf-8")
+    return directory

@@ -1,0 +1,95 @@
+"""Benchmark: deliver N notices to a local HTTP receiver and to a local SMTP server.
+
+    .venv/bin/python bench/delivery_bench.py [--notices 1000 10000] [--per-person 5]
+
+Each person owes --per-person items, so N notices make N / per-person digests. Prints
+notices and messages per second for each target. Everything runs on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from benchdata import new_round
+from sqlalchemy import insert
+
+from rectify_core import daily, db
+from rectify_core.dates import local_datetime
+from rectify_core.mailsink import MailSink
+from rectify_core.models import Item
+
+NOW = local_datetime(dt.date(2026, 11, 25), 9, 0)
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    count = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).count += 1
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _setup(workdir: Path, n: int, per_person: int, url_of: Any) -> tuple[Any, Path]:
+    engine = db.make_engine(f"sqlite:///{workdir / 'bench.db'}")
+    db.migrate(engine)
+    people = [f"人员{i:05d}" for i in range(n // per_person)]
+    with db.transaction(engine) as s:
+        rnd = new_round(NOW, session=s)
+        # due 2026-12-15: 14 working days left on NOW, step 督办通知 (owner only): one notice per item
+        s.execute(insert(Item), [{"round_id": rnd.id, "no": i + 1, "title": f"问题{i + 1}", "status": "open",
+                                  "status_text": "整改中", "immediate": False, "deadline_kind": "dated",
+                                  "deadline": dt.date(2026, 12, 15), "owner": people[i % len(people)],
+                                  "leader": None, "evidence": [], "figures": [], "updated_at": NOW}
+                                 for i in range(n)])
+    config = workdir / "cfg"
+    config.mkdir()
+    text = "".join(f'[[person]]\nname = "{p}"\nnotify = ["{url_of(p)}"]\n' for p in people)
+    (config / "contacts.toml").write_text(text, encoding="utf-8")
+    return engine, config
+
+
+def _run(label: str, n: int, per_person: int, url_of: Any) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, config = _setup(Path(tmp), n, per_person, url_of)
+        settings = daily.load_settings(config)
+        day = daily.plan_stage(engine, settings, NOW.date())
+        enqueued = daily.enqueue_stage(engine, settings, day, NOW)
+        t = time.perf_counter()
+        report = daily.deliver_stage(engine, settings, day.directory, NOW)
+        took = time.perf_counter() - t
+        messages = sum(p.messages for p in report.sent)
+        assert enqueued.inserted == n and not report.failed, report.failed[:3]
+        print(f"{label:<14} {n:>6,} notices  {messages:>5,} digests  {took:7.2f} s  "
+              f"{n / took:8,.0f} notices/s  {messages / took:6,.0f} digests/s")
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--notices", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--per-person", type=int, default=5)
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    with tempfile.TemporaryDirectory() as mail_dir, MailSink(Path(mail_dir)) as sink:
+        for n in args.notices:
+            _run("HTTP webhook", n, args.per_person, lambda p: f"json://127.0.0.1:{port}/hook")
+            _run("SMTP (local)", n, args.per_person, lambda p: sink.url(f"u{abs(hash(p)) % 10**8}@example.gov.cn"))
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

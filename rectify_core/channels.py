@@ -1,0 +1,161 @@
+"""Delivery channels over Apprise: secrets, formats, limits, failure classes.
+
+Contact URLs may reference secrets as ${ENV_VAR}; they are expanded only here, at send
+time, and every expanded value (and any credential written in a URL) is redacted from
+what this module returns: errors, display names. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import apprise
+
+from rectify_core.errors import ConfigError
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_STATUS = re.compile(r"(?:error|status|code)[=: ]+(\d{3})", re.IGNORECASE)
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    name: str           # shown to people: 邮件, 企业微信 ...
+    fmt: str            # apprise body format: html | markdown | text
+    max_bytes: int      # one message's body limit, in UTF-8 bytes (0: none)
+
+
+KINDS = {
+    "mailto": ChannelKind("邮件", "html", 0),
+    "mailtos": ChannelKind("邮件", "html", 0),
+    "wecombot": ChannelKind("企业微信", "text", 2048),
+    "dingtalk": ChannelKind("钉钉", "markdown", 18000),
+    "feishu": ChannelKind("飞书", "text", 18000),
+    "lark": ChannelKind("飞书", "text", 18000),
+    "json": ChannelKind("Webhook", "markdown", 0),
+    "jsons": ChannelKind("Webhook", "markdown", 0),
+}
+DEFAULT_KIND = ChannelKind("其他", "text", 0)
+
+
+def kind_of(url: str) -> ChannelKind:
+    return KINDS.get(url.split("://", 1)[0].lower(), DEFAULT_KIND)
+
+
+@dataclass
+class Redactor:
+    """Masks every secret it has been shown."""
+
+    secrets: set[str] = field(default_factory=set)
+
+    def add_url(self, url: str) -> None:
+        """Credentials and tokens inside a URL: userinfo, path segments, query values."""
+        parts = urlsplit(url)
+        if parts.password:
+            self.secrets.add(unquote(parts.password))
+        if "@" in parts.netloc and parts.scheme not in ("mailto", "mailtos"):
+            self.secrets.add(unquote(parts.netloc.split("@", 1)[0]))
+        host = parts.hostname or ""
+        if parts.scheme not in ("mailto", "mailtos", "json", "jsons"):
+            self.secrets.add(host)  # token-as-host schemes: wecombot://KEY
+        for segment in parts.path.split("/"):
+            if len(segment) >= 8:
+                self.secrets.add(unquote(segment))
+        for key, value in parse_qsl(parts.query):
+            if len(value) >= 8 and key.lower() not in ("to", "from", "cc", "bcc", "name", "smtp"):
+                self.secrets.add(value)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted((s for s in self.secrets if len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+
+# Loggers that may print a request URL (with its key) or a plugin's settings.
+_CHATTY = ("urllib3.connectionpool", "apprise", "requests")
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redactor(record.getMessage()), None
+        return True
+
+
+@contextmanager
+def redacted_logs(redactor: Redactor) -> Iterator[None]:
+    """While sending, every record of the chatty loggers is redacted at its source."""
+    flt = _RedactingFilter(redactor)
+    loggers = [logging.getLogger(name) for name in _CHATTY]
+    for logger in loggers:
+        logger.addFilter(flt)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(flt)
+
+
+def expand(url: str, redactor: Redactor, environ: dict[str, str] | None = None) -> str:
+    """${VAR} -> its value from the environment; the values become secrets to redact."""
+    env = os.environ if environ is None else environ
+
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in env:
+            raise ConfigError("contacts.toml", f"${{{name}}}", f"环境变量 {name} 未设置")
+        redactor.secrets.add(env[name])
+        return env[name]
+
+    expanded = _VAR.sub(value, url)
+    redactor.add_url(expanded)
+    return expanded
+
+
+def display(url: str) -> str:
+    """A URL safe to print: its scheme and, for mail and webhooks, the host only."""
+    parts = urlsplit(url)
+    if parts.scheme in ("mailto", "mailtos", "json", "jsons"):
+        return f"{parts.scheme}://{parts.hostname or ''}"
+    return f"{parts.scheme}://{MASK}"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    permanent: bool = False
+    error: str = ""
+
+
+def send(url_template: str, title: str, body: str, environ: dict[str, str] | None = None) -> SendResult:
+    """Send one message. Errors come back redacted; 4xx and bad URLs are permanent."""
+    redactor = Redactor()
+    try:
+        url = expand(url_template, redactor, environ)
+    except ConfigError as exc:
+        return SendResult(False, True, str(exc))
+    client = apprise.Apprise()
+    if not client.add(url):
+        return SendResult(False, True, f"无效的通知地址：{display(url)}")
+    fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
+        kind_of(url).fmt, apprise.NotifyFormat.TEXT)
+    logging.getLogger("apprise").setLevel(logging.WARNING)  # some plugins log keys at DEBUG
+    capture: Any = apprise.LogCapture
+    with redacted_logs(redactor), capture(level=logging.WARNING) as captured:
+        ok = bool(client.notify(title=title, body=body, body_format=fmt))
+    if ok:
+        return SendResult(True)
+    log = redactor(captured.getvalue().strip()) or "发送失败（无详细信息）"
+    status = [int(s) for s in _STATUS.findall(log)]
+    permanent = any(400 <= s < 500 and s not in (408, 429) for s in status)
+    return SendResult(False, permanent, log[-1000:])

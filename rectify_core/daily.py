@@ -1,0 +1,64 @@
+"""The daily run as stages, each one call: plan -> enqueue -> deliver.
+
+The CLI and the Prefect flow are both thin over these; each stage owns its own
+transactions (delivery commits per person so a crash loses nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from rectify_core import db, scan
+from rectify_core.channels import send
+from rectify_core.dates import WorkCalendar, load_calendar
+from rectify_core.notify import DeliveryReport, Sender, deliver
+from rectify_core.outbox import Enqueued, enqueue
+from rectify_core.people import Directory, load_directory
+from rectify_core.plan import ItemPlan, plan
+from rectify_core.rules import Ladder, Rules, load_rules
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything read from the config directory, validated once per run."""
+
+    rules: Rules
+    calendar: WorkCalendar
+    directory: Directory
+
+
+def load_settings(config_dir: Path | None) -> Settings:
+    return Settings(load_rules(config_dir), load_calendar(config_dir), load_directory(config_dir))
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    today: dt.date
+    plans: list[ItemPlan]
+    ladders: dict[str, Ladder]
+    directory: Directory
+
+
+def plan_stage(engine: Engine, settings: Settings, today: dt.date) -> DayPlan:
+    """Read the ledger and history (one query each) and plan the day. Writes nothing."""
+    with db.transaction(engine) as session:
+        directory = scan.with_people(settings.directory, session=session)
+        ladders = scan.ladders(settings.rules.ladder, session=session)
+        plans = plan(scan.active_items(session=session), scan.history(session=session), today,
+                     settings.rules, ladders, settings.calendar, directory)
+    return DayPlan(today, plans, ladders, directory)
+
+
+def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:
+    with db.transaction(engine) as session:
+        return enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
+                       session=session)
+
+
+def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,
+                  sender: Sender = send) -> DeliveryReport:
+    return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, sender)

@@ -1,0 +1,176 @@
+"""Delivery: pending notices -> one digest per person, through their channels in order.
+
+Each person is one claim (committed), one send, one result (committed): a crash
+leaves at most that person's notices in flight, and the next run takes them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rectify_core import outbox
+from rectify_core.channels import SendResult, display, kind_of, send
+from rectify_core.dates import WorkCalendar, local_today, to_local
+from rectify_core.models import Item, Notice, Round
+from rectify_core.outbox import insert_ignore, new_token
+from rectify_core.people import Contact, Directory
+from rectify_core.render import Line, render_digest
+from rectify_core.rules import Rules
+
+Sender = Callable[[str, str, str], SendResult]
+
+
+@dataclass
+class PersonResult:
+    name: str
+    items: int
+    channel: str | None = None
+    messages: int = 0
+    error: str | None = None
+    dead: bool = False
+
+
+@dataclass
+class DeliveryReport:
+    today: dt.date
+    in_window: bool = True
+    waiting: int = 0
+    recovered: int = 0
+    people: list[PersonResult] = field(default_factory=list)
+    admin_alerts: int = 0
+
+    @property
+    def sent(self) -> list[PersonResult]:
+        return [p for p in self.people if p.error is None]
+
+    @property
+    def failed(self) -> list[PersonResult]:
+        return [p for p in self.people if p.error is not None]
+
+
+def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
+    local = to_local(now)
+    if rules.workdays_only and not cal.is_workday(local.date()):
+        return False
+    return rules.window_start <= local.strftime("%H:%M") < rules.window_end
+
+
+def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, *, session: Session) -> list[Line]:
+    """One line per item (the highest step if several), with who else was told."""
+    top: dict[int, Notice] = {}
+    for n in notices:
+        if n.item_id not in top or int(n.step_key) > int(top[n.item_id].step_key):
+            top[n.item_id] = n
+    facts = {row.id: row for row in session.execute(
+        select(Item.id, Item.no, Item.title, Item.deadline_kind, Round.name.label("round"))
+        .join(Round, Item.round_id == Round.id).where(Item.id.in_(list(top))))}
+    others: dict[tuple[int, str, str], list[str]] = defaultdict(list)
+    for item_id, due, key, name in session.execute(
+            select(Notice.item_id, Notice.due, Notice.step_key, Notice.recipient)
+            .where(Notice.item_id.in_(list(top)))):
+        others[(item_id, due.isoformat(), key)].append(name)
+    lines = []
+    for n in top.values():
+        f = facts[n.item_id]
+        left = cal.workdays_between(today, n.due)
+        light = ("blue" if f.deadline_kind == "long_term" else "red" if left < 0
+                 else "yellow" if left <= 10 else "green")
+        told = tuple(x for x in others[(n.item_id, n.due.isoformat(), n.step_key)] if x != n.recipient)
+        lines.append(Line(f.no, f.title, f.round, n.due, left, light, n.step_name, n.role, told))
+    return lines
+
+
+def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date,
+                 sender: Sender) -> tuple[SendResult, str | None, int]:
+    """Try each channel in order; the first that takes every part wins."""
+    if not urls:
+        return SendResult(False, True, f"{name} 未配置任何通知渠道（见 contacts.toml）"), None, 0
+    errors: list[SendResult] = []
+    for url in urls:
+        kind = kind_of(url)
+        messages = render_digest(name, lines, today, kind.fmt, kind.max_bytes)
+        results = [sender(url, m.title, m.body) for m in messages]
+        failed = [r for r in results if not r.ok]
+        if not failed:
+            return SendResult(True), f"{kind.name} {display(url)}", len(messages)
+        errors.append(SendResult(False, all(r.permanent for r in failed),
+                                 f"{kind.name} {display(url)}：{failed[0].error}"))
+    return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), None, 0
+
+
+def _urls(name: str, role: str, directory: Directory) -> list[str]:
+    contact: Contact | None = directory.admin if role == "admin" else directory.contact(name)
+    return directory.urls(contact) if contact else []
+
+
+def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: dt.datetime,
+                 *, session: Session) -> int:
+    admin = directory.admin
+    if admin is None or not dead:
+        return 0
+    insert_ignore(session, Notice.__table__, [{
+        "dedup_key": f"dead:{n.id}:{admin.name}", "item_id": n.item_id, "round_id": n.round_id, "due": n.due,
+        "step_key": n.step_key, "step_name": f"发给{n.recipient}的提醒投递失败", "ladder": n.ladder,
+        "recipient": admin.name, "role": "admin", "reason": n.last_error or "", "planned_on": today,
+        "state": outbox.PENDING, "attempts": 0, "created_at": now} for n in dead if n.role != "admin"],
+        "dedup_key")
+    return len([n for n in dead if n.role != "admin"])
+
+
+def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, cal: WorkCalendar,
+            now: dt.datetime, sender: Sender = send) -> DeliveryReport:
+    """Deliver every claimable notice, one digest per person, `rules.workers` people at a
+    time. Safe to run in several processes at once: each person is claimed by one."""
+    today = local_today(now)
+    report = DeliveryReport(today)
+    token = new_token()
+    with factory.begin() as session:
+        report.recovered = outbox.recover_stale(now, rules, session=session)
+    if not in_window(now, rules, cal):
+        with factory.begin() as session:
+            report.waiting = session.scalar(select(func.count()).select_from(Notice)
+                                             .where(outbox.claimable(now))) or 0
+        report.in_window = False
+        return report
+    for _ in range(2):  # the second pass delivers admin alerts about notices that died
+        with factory.begin() as session:
+            names = outbox.recipients_due(now, session=session)
+        with ThreadPoolExecutor(max_workers=rules.workers) as pool:
+            dead = [n for died in pool.map(
+                lambda name: _deliver_one(factory, name, token, directory, rules, cal, now, today, sender, report),
+                names) for n in died]
+        with factory.begin() as session:
+            report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
+        if not dead:
+            break
+    return report
+
+
+def _deliver_one(factory: sessionmaker[Session], name: str, token: str, directory: Directory, rules: Rules,
+                 cal: WorkCalendar, now: dt.datetime, today: dt.date, sender: Sender,
+                 report: DeliveryReport) -> list[Notice]:
+    with factory.begin() as session:
+        notices = outbox.claim(name, token, now, session=session)
+        if not notices:
+            return []  # another deliverer took them first
+        lines = digest_lines(notices, today, cal, session=session)
+    result, channel, count = _send_person(name, _urls(name, notices[0].role, directory), lines, today, sender)
+    person = PersonResult(name, len(lines), channel, count)
+    report.people.append(person)
+    with factory.begin() as session:
+        if result.ok and channel:
+            outbox.mark_sent(notices, token, channel.split(" ")[0], now, session=session)
+            return []
+        person.error = result.error
+        dead = outbox.mark_failed(notices, token, result.error, result.permanent, now, rules, session=session)
+        person.dead = bool(dead)
+        for n in dead:
+            n.last_error = result.error
+        return dead

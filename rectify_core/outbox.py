@@ -1,0 +1,199 @@
+"""The outbox: every planned notice once, claimed safely, never lost.
+
+- enqueue: INSERT ... ON CONFLICT DO NOTHING on the dedup key (SQLite and PostgreSQL);
+- claim: a compare-and-set UPDATE tagged with the caller's token; whoever's UPDATE
+  matched a row owns it, so concurrent deliverers never send the same notice twice;
+- a claim left by a dead process (same host, pid gone) or older than the lease is
+  taken back and resent: at-least-once only for notices that were in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from rectify_core.dates import WorkCalendar
+from rectify_core.models import Event, Item, Notice
+from rectify_core.models import Ladder as LadderRow
+from rectify_core.plan import ItemPlan, notice_key
+from rectify_core.rules import Ladder, Rules
+
+PENDING, SENDING, SENT, FAILED, DEAD, CAPPED = "pending", "sending", "sent", "failed", "dead", "capped"
+STATES = (PENDING, SENDING, SENT, FAILED, DEAD, CAPPED)
+STATE_NAMES = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试",
+               DEAD: "已放弃", CAPPED: "超出提醒上限"}
+ESCALATION_ROLES = ("first_responsible", "inspection_office")
+BATCH = 2000
+
+
+def new_token() -> str:
+    """Who is claiming: host and pid (to spot dead local processes) and a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> None:
+    """INSERT rows, skipping those whose `key` exists, on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    for start in range(0, len(rows), BATCH):
+        stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key])
+        session.execute(stmt, rows[start:start + BATCH])
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    planned: int
+    inserted: int
+    capped: int
+
+
+def _prior_counts(item_ids: list[int], *, session: Session) -> Counter[int]:
+    counts: Counter[int] = Counter()
+    for start in range(0, len(item_ids), BATCH):
+        chunk = item_ids[start:start + BATCH]
+        for item_id, n in session.execute(select(Notice.item_id, func.count(func.distinct(Notice.step_key)))
+                                          .where(Notice.item_id.in_(chunk)).group_by(Notice.item_id)):
+            counts[item_id] += n
+    return counts
+
+
+def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
+            ladders: dict[str, Ladder], cal: WorkCalendar, *, session: Session) -> Enqueued:
+    """Insert each plan's notices once; record ladders in use and first overdue days."""
+    owing = [p for p in plans if p.notify]
+    insert_ignore(session, LadderRow.__table__, [
+        {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
+        for v in {p.ladder for p in owing} if v in ladders], "version")
+    prior = _prior_counts([p.item.id for p in owing], session=session) if rules.max_per_item else Counter()
+    rows: list[dict[str, Any]] = []
+    capped = 0
+    for p in owing:
+        assert p.due.date is not None and p.offset is not None
+        over_cap = bool(rules.max_per_item) and prior[p.item.id] >= rules.max_per_item
+        for r in p.notify:
+            state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
+            capped += state == CAPPED
+            rows.append({"dedup_key": notice_key(p.item.id, p.due.date, p.offset, r.name),
+                         "item_id": p.item.id, "round_id": p.item.round_id, "due": p.due.date,
+                         "step_key": f"{p.offset:+d}", "step_name": p.step or "", "ladder": p.ladder,
+                         "recipient": r.name, "role": r.role, "reason": r.reason, "planned_on": today,
+                         "state": state, "attempts": 0, "created_at": now})
+    before = session.scalar(select(func.count()).select_from(Notice)) or 0
+    insert_ignore(session, Notice.__table__, rows, "dedup_key")
+    after = session.scalar(select(func.count()).select_from(Notice)) or 0
+    _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0], cal,
+                  session=session)
+    return Enqueued(len(rows), after - before, capped)
+
+
+def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:
+    rows = [{"iid": p.item.id, "since": cal.add_workdays(p.due.date, 1)}
+            for p in plans if p.item.overdue_since is None and p.due.date is not None]
+    if rows:
+        items = cast(Table, Item.__table__)
+        stmt = (update(items).where(items.c.id == bindparam("iid"), items.c.overdue_since.is_(None))
+                .values(overdue_since=bindparam("since")))
+        session.connection().execute(stmt, rows)
+
+
+def claimable(now: dt.datetime) -> Any:
+    return or_(Notice.state == PENDING, and_(Notice.state == FAILED, Notice.next_attempt_at <= now))
+
+
+def recipients_due(now: dt.datetime, *, session: Session) -> list[str]:
+    return list(session.scalars(select(Notice.recipient).where(claimable(now)).distinct()
+                                .order_by(Notice.recipient)))
+
+
+def claim(recipient: str, token: str, now: dt.datetime, *, session: Session) -> list[Notice]:
+    """Compare-and-set: take every claimable notice of `recipient` for `token`."""
+    session.execute(update(Notice).where(Notice.recipient == recipient, claimable(now))
+                    .values(state=SENDING, claimed_by=token, claimed_at=now, attempts=Notice.attempts + 1)
+                    .execution_options(synchronize_session=False))
+    return list(session.scalars(select(Notice).where(Notice.claimed_by == token, Notice.state == SENDING,
+                                                     Notice.recipient == recipient).order_by(Notice.id)))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.timedelta) -> bool:
+    host, _, rest = token.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        return True
+    return claimed_at < now - lease
+
+
+def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
+    """Claims of dead deliverers go back to pending; returns how many (possible duplicates)."""
+    lease = dt.timedelta(minutes=rules.lease_minutes)
+    recovered = 0
+    claims = session.execute(select(Notice.claimed_by, func.min(Notice.claimed_at))
+                             .where(Notice.state == SENDING).group_by(Notice.claimed_by)).all()
+    for token, claimed_at in claims:
+        if token and claimed_at and _stale(token, claimed_at, now, lease):
+            result = session.execute(
+                update(Notice).where(Notice.claimed_by == token, Notice.state == SENDING)
+                .values(state=PENDING, last_error="上次发送中途中断，已重新排队（可能已送达）")
+                .execution_options(synchronize_session=False))
+            recovered += int(getattr(result, "rowcount", 0) or 0)
+    return recovered
+
+
+def mark_sent(notices: list[Notice], token: str, channel: str, now: dt.datetime, *, session: Session) -> None:
+    session.execute(update(Notice).where(Notice.id.in_([n.id for n in notices]), Notice.claimed_by == token)
+                    .values(state=SENT, sent_at=now, channel=channel, last_error=None)
+                    .execution_options(synchronize_session=False))
+    session.add_all(Event(round_id=n.round_id, item_id=n.item_id, at=now, kind="notified", actor="rectify",
+                          data={"recipient": n.recipient, "role": n.role, "step": n.step_name,
+                                "due": n.due.isoformat(), "channel": channel, "notice": n.id})
+                    for n in notices)
+
+
+def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,
+                rules: Rules, *, session: Session) -> list[Notice]:
+    """Failed: retried later with backoff, or dead (permanent, or out of attempts).
+    Returns the notices that died."""
+    dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
+    for n in notices:
+        wait = dt.timedelta(minutes=rules.backoff_minutes * 2 ** max(n.attempts - 1, 0))
+        state = DEAD if n in dead else FAILED
+        session.execute(update(Notice).where(Notice.id == n.id, Notice.claimed_by == token)
+                        .values(state=state, last_error=error, next_attempt_at=now + min(wait, dt.timedelta(hours=6)))
+                        .execution_options(synchronize_session=False))
+        session.add(Event(round_id=n.round_id, item_id=n.item_id, at=now,
+                          kind="notify_dead" if state == DEAD else "notify_failed", actor="rectify",
+                          data={"recipient": n.recipient, "step": n.step_name, "attempts": n.attempts,
+                                "error": error}))
+    return dead
+
+
+def list_notices(state: str | None, *, session: Session, limit: int = 1000) -> list[Notice]:
+    query = select(Notice).options(selectinload(Notice.item)).order_by(Notice.id.desc()).limit(limit)
+    if state:
+        query = query.where(Notice.state == state)
+    return list(session.scalars(query))
+
+
+def counts(*, session: Session) -> dict[str, int]:
+    return {state: n for state, n in session.execute(select(Notice.state, func.count()).group_by(Notice.state))}

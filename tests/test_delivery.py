@@ -1,0 +1,323 @@
+"""Delivery with real parts: SMTP (aiosmtpd) and an HTTP receiver on loopback,
+SQLite and PostgreSQL, concurrent and killed processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, MetaData, select
+
+from rectify_core import daily, db
+from rectify_core.dates import local_datetime
+from rectify_core.importers import read_ledger
+from rectify_core.mailsink import MailSink, free_port
+from rectify_core.models import Event, Notice
+from rectify_core.render import Line, render_digest
+from rectify_core.store import save_ledger
+from tests.conftest import Receiver, write_contacts
+
+LEDGER = """序号,问题,责任领导,责任人,整改时限,完成情况
+1,政府采购制度执行不到位,胡志云,周敏,2026年11月20日,未完成
+2,行政执法案卷质量不高,胡志云,周敏,2026年11月30日,整改中
+3,要素制约破解不到位,刘立强,王芳,2026年12月15日,正在整改
+4,三会一课质量不高,刘立强,赵磊,2026年12月31日,持续推进
+"""
+NOW = local_datetime(dt.date(2026, 11, 25), 9, 0)      # a Wednesday morning
+PEOPLE = ("周敏", "胡志云", "王芳")                        # who is owed something that day
+EMAIL = {"周敏": "zhoumin", "胡志云": "huzhiyun", "王芳": "wangfang", "刘立强": "liuliqiang",
+         "赵磊": "zhaolei"}
+
+
+def mail(sink_or_port: MailSink | int, name: str) -> str:
+    port = sink_or_port if isinstance(sink_or_port, int) else sink_or_port.port
+    return f"mailto://127.0.0.1:{port}?from=rectify@localhost&to={EMAIL[name]}@example.gov.cn"
+
+
+def setup_db(url: str, tmp_path: Path, ledger: str = LEDGER) -> Engine:
+    path = tmp_path / "ledger.csv"
+    path.write_text(ledger, encoding="utf-8")
+    engine = db.make_engine(url)
+    with db.transaction(engine) as s:
+        save_ledger(read_ledger(path), NOW, session=s)
+    return engine
+
+
+def run_day(engine: Engine, config: Path, now: dt.datetime = NOW) -> Any:
+    settings = daily.load_settings(config)
+    day = daily.plan_stage(engine, settings, _local(now))
+    enqueued = daily.enqueue_stage(engine, settings, day, now)
+    return enqueued, daily.deliver_stage(engine, settings, day.directory, now)
+
+
+def _local(now: dt.datetime) -> dt.date:
+    from rectify_core.dates import local_today
+
+    return local_today(now)
+
+
+def notices(engine: Engine) -> list[Notice]:
+    with db.transaction(engine) as s:
+        return list(s.scalars(select(Notice).order_by(Notice.id)))
+
+
+def recipients(sink: MailSink) -> Counter[str]:
+    return Counter(str(m["to"]) for m in sink.messages)
+
+
+def test_one_digest_per_person_once(db_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    engine = setup_db(db_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    enqueued, report = run_day(engine, config)
+    assert enqueued.inserted == 5                      # 周敏×2, 胡志云×2, 王芳×1
+    assert sorted(p.name for p in report.sent) == sorted(PEOPLE) and not report.failed
+    assert recipients(mail_sink) == Counter({f"{EMAIL[n]}@example.gov.cn": 1 for n in PEOPLE})
+    zhou = next(m for m in mail_sink.messages if "zhoumin" in str(m["to"]))
+    assert str(zhou["subject"]) == "【巡察整改提醒】周敏：2项待办，其中逾期1项"
+    body = zhou.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "问题1：政府采购制度执行不到位" in body and "问题2：行政执法案卷质量不高" in body
+    assert body.index("问题1") < body.index("问题2")   # overdue first
+    assert "同时告知：胡志云" in body and "已逾期3个工作日" in body
+    # the same day again: nothing new planned, nothing sent
+    again, report2 = run_day(engine, config, NOW + dt.timedelta(hours=2))
+    assert again.inserted == 0 and report2.people == []
+    assert len(mail_sink.messages) == 3
+    rows = notices(engine)
+    assert {(n.state, n.attempts) for n in rows} == {("sent", 1)}
+    with db.transaction(engine) as s:
+        assert len(list(s.scalars(select(Event).where(Event.kind == "notified")))) == 5
+
+
+def test_smtp_down_then_back_loses_nothing(db_url: str, tmp_path: Path) -> None:
+    engine = setup_db(db_url, tmp_path)
+    port = free_port()
+    config = write_contacts(tmp_path / "cfg", {n: [mail(port, n)] for n in EMAIL})
+    _, down = run_day(engine, config)
+    assert len(down.failed) == 3 and not any(p.dead for p in down.failed)
+    assert {n.state for n in notices(engine)} == {"failed"}
+    with MailSink(tmp_path / "mail", port) as sink:
+        _, up = run_day(engine, config, NOW + dt.timedelta(hours=1))   # past the backoff
+        assert sorted(p.name for p in up.sent) == sorted(PEOPLE)
+        _, later = run_day(engine, config, NOW + dt.timedelta(hours=2))
+        assert later.people == []
+        assert recipients(sink) == Counter({f"{EMAIL[n]}@example.gov.cn": 1 for n in PEOPLE})
+    assert {(n.state, n.attempts) for n in notices(engine)} == {("sent", 2)}
+
+
+def test_im_channels_get_their_formats(sqlite_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {
+        "周敏": ["wecombot://WECOMKEY123"],
+        "胡志云": ["dingtalk://SEC0123456789abcdef@DINGTOKEN456/"],
+        "王芳": ["feishu://FEISHUTOKEN789"],
+    })
+    _, report = run_day(engine, config)
+    assert not report.failed
+    wecom = receiver.at("/wecom")
+    assert len(wecom) == 1 and wecom[0]["query"]["key"] == ["WECOMKEY123"]
+    assert wecom[0]["body"]["msgtype"] == "text"
+    assert "问题1：政府采购制度执行不到位" in wecom[0]["body"]["text"]["content"]
+    ding = receiver.at("/dingtalk")
+    assert len(ding) == 1 and ding[0]["body"]["msgtype"] == "markdown"
+    assert "sign" in ding[0]["query"] and "timestamp" in ding[0]["query"]      # signed
+    assert "**【红灯】问题1" in ding[0]["body"]["markdown"]["text"]
+    feishu = receiver.at("/feishu/hook/FEISHUTOKEN789")
+    assert len(feishu) == 1 and feishu[0]["body"]["msg_type"] == "text"
+    assert "问题3：要素制约破解不到位" in feishu[0]["body"]["content"]["text"]
+
+
+def test_generic_json_webhook(sqlite_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    hook = f"json://127.0.0.1:{receiver.port}/hook"
+    config = write_contacts(tmp_path / "cfg", {n: [hook] for n in PEOPLE})
+    run_day(engine, config)
+    posts = receiver.at("/hook")
+    assert len(posts) == 3
+    assert all("巡察整改提醒" in p["body"]["title"] for p in posts)
+    assert any("问题3" in p["body"]["message"] for p in posts)
+
+
+def test_next_channel_when_the_first_fails(sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    dead_port = free_port()
+    config = write_contacts(tmp_path / "cfg", {n: [mail(dead_port, n), mail(mail_sink, n)] for n in PEOPLE})
+    _, report = run_day(engine, config)
+    assert not report.failed and len(mail_sink.messages) == 3
+
+
+def test_permanent_failure_dies_fast_and_alerts_admin(sqlite_url: str, tmp_path: Path, receiver: Receiver,
+                                                      mail_sink: MailSink) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    receiver.status["/wecom"] = 400
+    people = {n: [mail(mail_sink, n)] for n in PEOPLE}
+    people["王芳"] = ["wecombot://BADKEY-0000000"]
+    config = write_contacts(tmp_path / "cfg", people,
+                            admin=[f"mailto://127.0.0.1:{mail_sink.port}?from=rectify@localhost&to=admin@example.gov.cn"])
+    _, report = run_day(engine, config)
+    wang = next(p for p in report.failed if p.name == "王芳")
+    assert wang.dead and "企业微信" in (wang.error or "")
+    assert len(receiver.at("/wecom")) == 1                     # no retry storm: dead at once
+    assert report.admin_alerts == 1
+    alert = next(m for m in mail_sink.messages if "admin" in str(m["to"]))
+    assert "发给王芳的提醒投递失败" in alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert [n.state for n in notices(engine) if n.recipient == "王芳"] == ["dead"]
+
+
+def test_outside_the_send_window_notices_wait(sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    evening = local_datetime(dt.date(2026, 11, 25), 20, 0)
+    _, report = run_day(engine, config, evening)
+    assert not report.in_window and report.waiting == 5 and mail_sink.messages == []
+    saturday = local_datetime(dt.date(2026, 11, 28), 10, 0)
+    _, weekend = run_day(engine, config, saturday)
+    assert not weekend.in_window and mail_sink.messages == []
+    monday = local_datetime(dt.date(2026, 11, 30), 8, 30)
+    _, report = run_day(engine, config, monday)
+    assert report.in_window and {p.name for p in report.sent} >= set(PEOPLE)
+
+
+def test_per_item_cap_spares_escalations(sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    (config / "rules.toml").write_text("[delivery]\nmax_per_item = 1\n", encoding="utf-8")
+    run_day(engine, config)
+    later = local_datetime(dt.date(2026, 12, 1), 9, 0)   # item 2 now overdue: a new step
+    enqueued, _ = run_day(engine, config, later)
+    assert enqueued.capped > 0
+    capped = [n for n in notices(engine) if n.state == "capped"]
+    assert capped and all(n.role not in ("first_responsible", "inspection_office") for n in capped)
+
+
+def test_wecom_digest_splits_between_items() -> None:
+    lines = [Line(n, f"第{n}个问题" + "整改内容说明" * 12, "第三轮", dt.date(2026, 11, 20), -3, "red",
+                  "逾期催办", "owner", ("胡志云",)) for n in range(1, 31)]
+    messages = render_digest("周敏", lines, dt.date(2026, 11, 25), "text", 2048)
+    assert len(messages) > 1
+    seen: list[int] = []
+    for m in messages:
+        assert len(m.body.encode()) <= 2048
+        assert "…" not in m.body                          # nothing cut mid-item
+        seen += [n for n in range(1, 31) if f"问题{n}：第{n}个问题" in m.body]
+    assert sorted(seen) == list(range(1, 31))             # every item once, whole
+    assert "（第1/" in messages[0].title
+
+
+SECRET = "SECRETKEYrectifytest7f3a9c2e51"
+
+
+def test_secrets_appear_nowhere(cli: Any, sqlite_url: str, tmp_path: Path, receiver: Receiver,
+                                mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch,
+                                caplog: pytest.LogCaptureFixture) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    monkeypatch.setenv("RECTIFY_TEST_KEY", SECRET)
+    receiver.status["/wecom"] = 400                              # a failure, with its error text
+    config = write_contacts(tmp_path / "cfg", {
+        "周敏": ["wecombot://${RECTIFY_TEST_KEY}"],
+        "胡志云": ["dingtalk://${RECTIFY_TEST_KEY}@${RECTIFY_TEST_KEY}/"],
+        "王芳": [mail(mail_sink, "王芳")],
+    }, admin=[mail(mail_sink, "刘立强")])
+    caplog.set_level(logging.DEBUG)
+    result = cli(["--db", sqlite_url, "--config", str(config), "notify", "--date", "2026-11-25"])
+    assert result.code == 4 and "周敏" in result.out            # the failure is reported...
+    assert receiver.at("/dingtalk") and receiver.at("/wecom")  # ...and the key was really used
+    listed = cli(["--db", sqlite_url, "outbox", "--json"])
+    everything = result.out + result.err + listed.out + listed.err + caplog.text
+    everything += "".join(m.as_string() for m in mail_sink.messages)
+    with engine.connect() as conn:
+        meta = MetaData()
+        meta.reflect(conn)
+        for table in meta.sorted_tables:
+            everything += repr(conn.execute(select(table)).all())
+    assert SECRET not in everything
+    zhou = [n for n in listed.json() if n["recipient"] == "周敏"]
+    assert zhou and all(n["state"] == "dead" and "error=400" in n["last_error"] for n in zhou)
+
+
+def _notify_cmd(url: str, config: Path) -> list[str]:
+    return [sys.executable, "-m", "rectify_core", "--db", url, "--config", str(config), "notify",
+            "--date", "2026-11-25"]
+
+
+def test_two_processes_at_once_send_each_notice_once(db_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    engine = setup_db(db_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    procs = [subprocess.Popen(_notify_cmd(db_url, config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert recipients(mail_sink) == Counter({f"{EMAIL[n]}@example.gov.cn": 1 for n in PEOPLE})
+    rows = notices(engine)
+    assert len(rows) == 5 and {(n.state, n.attempts) for n in rows} == {("sent", 1)}
+
+
+class BlockingHandler:
+    """An SMTP server that holds the second message until released."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.second_arrived = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.extend(envelope.rcpt_tos)
+        if len(self.received) == 2:
+            self.second_arrived.set()
+            while not self.release.is_set():
+                import asyncio
+
+                await asyncio.sleep(0.05)
+        return "250 OK"
+
+
+def test_killed_mid_delivery_next_run_completes(sqlite_url: str, tmp_path: Path) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    handler = BlockingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = write_contacts(tmp_path / "cfg", {n: [mail(port, n)] for n in EMAIL})
+        proc = subprocess.Popen(_notify_cmd(sqlite_url, config), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        assert handler.second_arrived.wait(60)
+        os.kill(proc.pid, signal.SIGKILL)                  # dies while the 2nd digest is in flight
+        proc.wait(30)
+        handler.release.set()
+        time.sleep(0.2)
+        states = Counter(n.state for n in notices(engine))
+        assert states["sent"] >= 1 and states["sending"] >= 1
+        _, report = run_day(engine, config)
+        assert report.recovered == states["sending"]        # reported as possible duplicates
+        assert {n.state for n in notices(engine)} == {"sent"}
+        got = Counter(handler.received)
+        assert set(got) == {f"{EMAIL[n]}@example.gov.cn" for n in PEOPLE}   # nothing lost
+        assert sum(c - 1 for c in got.values()) <= 1        # at most the one in flight twice
+    finally:
+        controller.stop()
+
+
+def test_cli_dry_run_writes_nothing_and_outbox_lists(cli: Any, sqlite_url: str, tmp_path: Path,
+                                                     mail_sink: MailSink) -> None:
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    base = ["--db", sqlite_url, "--config", str(config)]
+    dry = cli([*base, "notify", "--date", "2026-11-25", "--dry-run"])
+    assert dry.code == 0 and "周敏（mailto）：问题1（到期提醒，红灯）；问题2" in dry.out
+    assert notices(engine) == [] and mail_sink.messages == []
+    real = cli([*base, "notify", "--date", "2026-11-25"])
+    assert real.code == 0 and "✓ 周敏：2 项，经 邮件 mailto://127.0.0.1 发送 1 条消息" in real.out
+    sent = cli([*base, "outbox", "--state", "sent", "--json"]).json()
+    assert len(sent) == 5 and {n["state"] for n in sent} == {"sent"}
+    assert cli([*base, "outbox", "--state", "dead", "--json"]).json() == []
