@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from rectify_core import daily, db, items, outbox, views
 from rectify_core.audit import audit_ledger
-from rectify_core.daily import Settings, load_settings
+from rectify_core.daily import Settings, load_settings, resolve_config_dir
 from rectify_core.dates import local_datetime, local_today
 from rectify_core.errors import RectifyError
 from rectify_core.extensions import extend
@@ -27,22 +27,6 @@ from rectify_core.status import LABELS
 from rectify_core.store import ImportResult, save_ledger
 
 DEMO_LEDGER = Path(__file__).parent / "data" / "demo-ledger.csv"
-PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
-
-
-def config_dir(explicit: Path | None) -> Path | None:
-    """--config, else RECTIFY_CONFIG_DIR, else the project's config/ when present."""
-    import os
-
-    chosen = explicit or (Path(os.environ["RECTIFY_CONFIG_DIR"]) if os.environ.get("RECTIFY_CONFIG_DIR")
-                          else None)
-    if chosen is not None:
-        if not chosen.is_dir():
-            raise RectifyError(f"配置目录不存在：{chosen}")
-        return chosen
-    return PROJECT_CONFIG if PROJECT_CONFIG.is_dir() else None
-
-
 @dataclass
 class App:
     url: str
@@ -84,7 +68,7 @@ def _dump(data: Any) -> None:
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, config: Path | None) -> None:
     """rectify：巡察整改台账的时限与提醒引擎。"""
-    ctx.obj = App(db.database_url(db_url), config_dir(config))
+    ctx.obj = App(db.database_url(db_url), resolve_config_dir(config))
 
 
 def now_for(day: dt.date | None) -> dt.datetime:

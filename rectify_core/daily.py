@@ -7,6 +7,7 @@ transactions (delivery commits per person so a crash loses nothing).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +16,25 @@ from sqlalchemy import Engine
 from rectify_core import db, scan
 from rectify_core.channels import send
 from rectify_core.dates import WorkCalendar, load_calendar
+from rectify_core.errors import RectifyError
 from rectify_core.notify import DeliveryReport, Sender, deliver
 from rectify_core.outbox import Enqueued, enqueue
 from rectify_core.people import Directory, load_directory
 from rectify_core.plan import ItemPlan, plan
 from rectify_core.rules import Ladder, Rules, load_rules
+
+PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+
+def resolve_config_dir(explicit: Path | None) -> Path | None:
+    """--config, else RECTIFY_CONFIG_DIR, else the project's config/ when present."""
+    env = os.environ.get("RECTIFY_CONFIG_DIR")
+    chosen = explicit or (Path(env) if env else None)
+    if chosen is not None:
+        if not chosen.is_dir():
+            raise RectifyError(f"配置目录不存在：{chosen}")
+        return chosen
+    return PROJECT_CONFIG if PROJECT_CONFIG.is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -43,12 +58,13 @@ class DayPlan:
     directory: Directory
 
 
-def plan_stage(engine: Engine, settings: Settings, today: dt.date) -> DayPlan:
-    """Read the ledger and history (one query each) and plan the day. Writes nothing."""
+def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> DayPlan:
+    """Read the ledger and history (one query each) and plan the day, for every unit or
+    one. Writes nothing."""
     with db.transaction(engine) as session:
         directory = scan.with_people(settings.directory, session=session)
         ladders = scan.ladders(settings.rules.ladder, session=session)
-        plans = plan(scan.active_items(session=session), scan.history(session=session), today,
+        plans = plan(scan.active_items(session=session, unit=unit), scan.history(session=session), today,
                      settings.rules, ladders, settings.calendar, directory)
     return DayPlan(today, plans, ladders, directory)
 
@@ -60,5 +76,5 @@ def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.date
 
 
 def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,
-                  sender: Sender = send) -> DeliveryReport:
-    return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, sender)
+                  sender: Sender = send, unit: str | None = None) -> DeliveryReport:
+    return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, sender, unit)

@@ -45,6 +45,7 @@ class DeliveryReport:
     recovered: int = 0
     people: list[PersonResult] = field(default_factory=list)
     admin_alerts: int = 0
+    token: str = ""  # the claim token of this run: its notices carry it
 
     @property
     def sent(self) -> list[PersonResult]:
@@ -125,26 +126,27 @@ def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: 
 
 
 def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, cal: WorkCalendar,
-            now: dt.datetime, sender: Sender = send) -> DeliveryReport:
+            now: dt.datetime, sender: Sender = send, unit: str | None = None) -> DeliveryReport:
     """Deliver every claimable notice, one digest per person, `rules.workers` people at a
     time. Safe to run in several processes at once: each person is claimed by one."""
     today = local_today(now)
-    report = DeliveryReport(today)
     token = new_token()
+    report = DeliveryReport(today, token=token)
     with factory.begin() as session:
         report.recovered = outbox.recover_stale(now, rules, session=session)
     if not in_window(now, rules, cal):
         with factory.begin() as session:
             report.waiting = session.scalar(select(func.count()).select_from(Notice)
-                                             .where(outbox.claimable(now))) or 0
+                                             .where(outbox.claimable(now, unit))) or 0
         report.in_window = False
         return report
     for _ in range(2):  # the second pass delivers admin alerts about notices that died
         with factory.begin() as session:
-            names = outbox.recipients_due(now, session=session)
+            names = outbox.recipients_due(now, session=session, unit=unit)
         with ThreadPoolExecutor(max_workers=rules.workers) as pool:
             dead = [n for died in pool.map(
-                lambda name: _deliver_one(factory, name, token, directory, rules, cal, now, today, sender, report),
+                lambda name: _deliver_one(factory, name, token, directory, rules, cal, now, today, sender, report,
+                                          unit),
                 names) for n in died]
         with factory.begin() as session:
             report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
@@ -155,9 +157,9 @@ def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, 
 
 def _deliver_one(factory: sessionmaker[Session], name: str, token: str, directory: Directory, rules: Rules,
                  cal: WorkCalendar, now: dt.datetime, today: dt.date, sender: Sender,
-                 report: DeliveryReport) -> list[Notice]:
+                 report: DeliveryReport, unit: str | None) -> list[Notice]:
     with factory.begin() as session:
-        notices = outbox.claim(name, token, now, session=session)
+        notices = outbox.claim(name, token, now, session=session, unit=unit)
         if not notices:
             return []  # another deliverer took them first
         lines = digest_lines(notices, today, cal, session=session)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.dates import WorkCalendar
-from rectify_core.models import Event, Item, Notice
+from rectify_core.models import Event, Item, Notice, Round, Unit
 from rectify_core.models import Ladder as LadderRow
 from rectify_core.plan import ItemPlan, notice_key
 from rectify_core.rules import Ladder, Rules
@@ -108,18 +108,24 @@ def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session)
         session.connection().execute(stmt, rows)
 
 
-def claimable(now: dt.datetime) -> Any:
-    return or_(Notice.state == PENDING, and_(Notice.state == FAILED, Notice.next_attempt_at <= now))
+def claimable(now: dt.datetime, unit: str | None = None) -> Any:
+    """Notices a deliverer may take now (of one unit's rounds, if given)."""
+    ready = or_(Notice.state == PENDING, and_(Notice.state == FAILED, Notice.next_attempt_at <= now))
+    if unit is None:
+        return ready
+    rounds = select(Round.id).join(Unit, Round.unit_id == Unit.id).where(Unit.name == unit)
+    return and_(ready, Notice.round_id.in_(rounds.scalar_subquery()))
 
 
-def recipients_due(now: dt.datetime, *, session: Session) -> list[str]:
-    return list(session.scalars(select(Notice.recipient).where(claimable(now)).distinct()
+def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = None) -> list[str]:
+    return list(session.scalars(select(Notice.recipient).where(claimable(now, unit)).distinct()
                                 .order_by(Notice.recipient)))
 
 
-def claim(recipient: str, token: str, now: dt.datetime, *, session: Session) -> list[Notice]:
+def claim(recipient: str, token: str, now: dt.datetime, *, session: Session,
+          unit: str | None = None) -> list[Notice]:
     """Compare-and-set: take every claimable notice of `recipient` for `token`."""
-    session.execute(update(Notice).where(Notice.recipient == recipient, claimable(now))
+    session.execute(update(Notice).where(Notice.recipient == recipient, claimable(now, unit))
                     .values(state=SENDING, claimed_by=token, claimed_at=now, attempts=Notice.attempts + 1)
                     .execution_options(synchronize_session=False))
     return list(session.scalars(select(Notice).where(Notice.claimed_by == token, Notice.state == SENDING,

@@ -15,15 +15,24 @@ from rectify_core.rules import Ladder, Step
 from rectify_core.status import ACTIVE
 
 
-def active_items(*, session: Session) -> list[PlanItem]:
-    """Every open or ongoing item with what the plan needs, in one SELECT."""
-    rows = session.execute(
+def active_items(*, session: Session, unit: str | None = None) -> list[PlanItem]:
+    """Every open or ongoing item (of one unit, if given) with what the plan needs, in one SELECT."""
+    query = (
         select(Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
                Item.no, Item.title, Item.status, Item.deadline_kind.label("kind"), Item.deadline,
                Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
-    return [PlanItem(**row._asdict()) for row in rows]
+    if unit is not None:
+        query = query.where(Unit.name == unit)
+    return [PlanItem(**row._asdict()) for row in session.execute(query)]
+
+
+def units_with_work(*, session: Session) -> list[str]:
+    """Units that have open or ongoing items, or notices waiting: the scale-out shards."""
+    return list(session.scalars(select(Unit.name).join(Round, Round.unit_id == Unit.id)
+                                .join(Item, Item.round_id == Round.id).where(Item.status.in_(ACTIVE))
+                                .distinct().order_by(Unit.name)))
 
 
 def history(*, session: Session) -> dict[int, list[Sent]]:

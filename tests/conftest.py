@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples"
 SAMPLE = SAMPLES / "heshan-transport-2025-07-07.txt"
 REQUIRE_PG = os.environ.get("RECTIFY_REQUIRE_POSTGRES") == "1"
+# Prefect's temporary test server: no telemetry writes racing on its own SQLite file
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def free_port() -> int:

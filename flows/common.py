@@ -1,0 +1,84 @@
+"""What every flow run needs: its clock reading, database and settings, read once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from prefect.concurrency.sync import concurrency
+from sqlalchemy import Engine
+
+from rectify_core import db
+from rectify_core.daily import Settings, load_settings, resolve_config_dir
+from rectify_core.dates import local_datetime, local_today
+
+
+@dataclass(frozen=True)
+class RunContext:
+    now: dt.datetime
+    today: dt.date
+    url: str
+    config: Path | None
+    unit: str | None
+
+    @property
+    def engine(self) -> Engine:
+        return _engine(self.url)
+
+    @property
+    def settings(self) -> Settings:
+        return _settings(self.config)
+
+    @property
+    def unit_slug(self) -> str:
+        return hashlib.sha1((self.unit or "").encode()).hexdigest()[:10]
+
+
+@cache
+def _engine(url: str) -> Engine:
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    return engine
+
+
+@cache
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def context(date: str | None, config_dir: str | None, unit: str | None, database_url: str | None) -> RunContext:
+    """The clock is read here, once per run: a given date means 09:00 Asia/Shanghai."""
+    now = local_datetime(dt.date.fromisoformat(date), 9, 0) if date else dt.datetime.now(dt.UTC)
+    config = resolve_config_dir(Path(config_dir) if config_dir else None)
+    return RunContext(now, local_today(now), db.database_url(database_url), config, unit)
+
+
+@contextmanager
+def unit_lock(unit: str | None) -> Iterator[None]:
+    """Two runs never work the same unit at once (a global concurrency limit of 1 per
+    unit, created on first use). Runs over all units take no lock."""
+    if unit is None:
+        yield
+        return
+    name = "rectify-unit-" + hashlib.sha1(unit.encode()).hexdigest()[:10]
+    _ensure_limit(name)
+    with concurrency(name, occupy=1, strict=True):
+        yield
+
+
+def _ensure_limit(name: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))

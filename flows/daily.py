@@ -1,0 +1,79 @@
+"""The daily deadline flow: plan -> enqueue -> deliver -> summary.
+
+A table of contents over rectify_core.daily: one task per stage, never one per item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import RunContext, context, unit_lock
+from rectify_core import daily, db
+from rectify_core.daily import DayPlan
+from rectify_core.notify import DeliveryReport
+from rectify_core.outbox import Enqueued
+from rectify_core.summary import DaySummary, markdown, summarize
+
+
+class TransientDeliveryError(Exception):
+    """Some digests failed in a way worth retrying soon; carries the report."""
+
+    def __init__(self, report: DeliveryReport) -> None:
+        self.report = report
+        super().__init__(f"{len(report.failed)} 人发送失败，稍后重试")
+
+
+@task(cache_policy=NO_CACHE)
+def plan(ctx: RunContext) -> DayPlan:
+    return daily.plan_stage(ctx.engine, ctx.settings, ctx.today, ctx.unit)
+
+
+@task(cache_policy=NO_CACHE)
+def enqueue(ctx: RunContext, day: DayPlan) -> Enqueued:
+    return daily.enqueue_stage(ctx.engine, ctx.settings, day, ctx.now)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[300, 900])
+def deliver(ctx: RunContext, day: DayPlan, started: float) -> DeliveryReport:
+    """On a retry the clock has moved on by the real time waited, so backoffs elapse."""
+    now = ctx.now + dt.timedelta(seconds=time.monotonic() - started)
+    report = daily.deliver_stage(ctx.engine, ctx.settings, day.directory, now, unit=ctx.unit)
+    if any(not p.dead for p in report.failed):
+        raise TransientDeliveryError(report)
+    return report
+
+
+@task(cache_policy=NO_CACHE)
+def summary(ctx: RunContext, day: DayPlan, enqueued: Enqueued, report: DeliveryReport) -> DaySummary:
+    with db.transaction(ctx.engine) as session:
+        result = summarize(day, enqueued, report, ctx.unit, session=session)
+    key = "rectify-daily" + (f"-unit-{ctx.unit_slug}" if ctx.unit else "")
+    create_markdown_artifact(markdown(result), key=key, description="巡察整改每日提醒汇总")
+    return result
+
+
+@flow(name="rectify-daily", log_prints=True)
+def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str | None = None,
+               database_url: str | None = None) -> dict[str, object]:
+    """每日时限检查与提醒：计划、写入发件箱、按人发送摘要、发布汇总。
+
+    `date` (YYYY-MM-DD) replays a day at 09:00 Asia/Shanghai; default: now. `unit` limits
+    the run to one unit (scale-out). The database comes from RECTIFY_DATABASE_URL unless
+    `database_url` is given (keep passwords out of deployment parameters)."""
+    ctx = context(date, config_dir, unit, database_url)
+    with unit_lock(ctx.unit):
+        day = plan(ctx)
+        enqueued = enqueue(ctx, day)
+        state = deliver(ctx, day, time.monotonic(), return_state=True)
+        report = state.result(raise_on_failure=False)
+        if isinstance(report, TransientDeliveryError):
+            report = report.report
+        assert isinstance(report, DeliveryReport)
+        result = summary(ctx, day, enqueued, report)
+    get_run_logger().info("已发送 %d 人，失败 %d 人", result.sent_people, len(result.failures))
+    return result.as_dict()

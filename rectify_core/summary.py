@@ -1,0 +1,78 @@
+"""What a supervisor reads after each daily run: counts by light, overdue items,
+escalations made, failures. Built from the run's results and the database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rectify_core.daily import DayPlan
+from rectify_core.models import Item, Notice
+from rectify_core.notify import DeliveryReport
+from rectify_core.outbox import ESCALATION_ROLES, SENT, Enqueued
+from rectify_core.rules import ROLE_NAMES
+from rectify_core.views import LIGHT_NAMES, urgency
+
+
+@dataclass
+class DaySummary:
+    today: str
+    unit: str | None
+    items: int
+    lights: dict[str, int]
+    overdue: list[dict[str, Any]]
+    planned: int
+    sent_people: int
+    sent_notices: int
+    escalations: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    waiting: int
+    recovered: int
+    lookbacks: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(day: DayPlan, enqueued: Enqueued, report: DeliveryReport, unit: str | None,
+              *, session: Session) -> DaySummary:
+    lights = {k or "none": sum(p.light == k for p in day.plans) for k in ("red", "yellow", "green", "blue", None)}
+    overdue = [{"no": p.item.no, "round": p.item.round_name, "title": p.item.title,
+                "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
+                "step": p.step} for p in sorted(day.plans, key=urgency) if p.light == "red"]
+    sent = session.execute(select(Notice.recipient, Notice.role, Item.no).join(Item, Notice.item_id == Item.id)
+                           .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
+    escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
+    failures = [{"recipient": p.name, "items": p.items, "dead": p.dead, "error": p.error} for p in report.failed]
+    return DaySummary(day.today.isoformat(), unit, len(day.plans), lights, overdue, enqueued.inserted,
+                      len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered)
+
+
+def markdown(s: DaySummary) -> str:
+    scope = f"（{s.unit}）" if s.unit else ""
+    lines = [f"# 巡察整改每日提醒 {s.today}{scope}", "",
+             f"未完成与阶段性完成问题 **{s.items}** 项：" + "，".join(
+                 f"{LIGHT_NAMES[None if k == 'none' else k]} {v}" for k, v in s.lights.items() if v), "",
+             f"本次新计划提醒 {s.planned} 条；已发送 {s.sent_notices} 条，涉及 {s.sent_people} 人。"]
+    if s.waiting:
+        lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
+    if s.recovered:
+        lines.append(f"上次中断时在途的 {s.recovered} 条已重发（可能重复）。")
+    if s.overdue:
+        lines += ["", "## 逾期问题", "", "| 问题 | 轮次 | 时限 | 逾期工作日 | 步骤 |", "|---|---|---|---|---|"]
+        lines += [f"| 问题{o['no']}：{o['title']} | {o['round']} | {o['due']} | {o['overdue_workdays']} "
+                  f"| {o['step'] or ''} |" for o in s.overdue]
+    if s.escalations:
+        lines += ["", "## 本次升级督办", ""]
+        lines += [f"- 问题{e['no']} → {e['recipient']}（{ROLE_NAMES.get(e['role'], e['role'])}）"
+                  for e in s.escalations]
+    if s.failures:
+        lines += ["", "## 发送失败", ""]
+        lines += [f"- {f['recipient']}：{f['items']} 项，{'已放弃' if f['dead'] else '稍后重试'}：{f['error']}"
+                  for f in s.failures]
+    lines += ["", f"回头看任务：本次分派 {s.lookbacks} 项。"]
+    return "\n".join(lines)

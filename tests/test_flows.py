@@ -1,0 +1,86 @@
+"""The daily flow through real Prefect (a session-scoped test harness), end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from rectify_core import db
+from rectify_core.mailsink import MailSink
+from rectify_core.models import Notice
+from tests.conftest import write_contacts
+from tests.test_delivery import EMAIL, mail, setup_db
+
+OTHER_UNIT = """区审计局党组巡察整改台账
+序号,问题,责任领导,责任人,整改时限,完成情况
+1,审计整改不到位,张华,刘洋,2026年11月20日,未完成
+"""
+
+
+@pytest.fixture(scope="session")
+def harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _artifact(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert found, f"no artifact {key}"
+    return str(sorted(found, key=lambda a: a.created or 0)[-1].data)
+
+
+def test_daily_flow_end_to_end(harness: None, db_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    from flows.daily import daily_flow
+
+    engine = setup_db(db_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL},
+                            roles={"刘立强": ["first_responsible"]})
+    result = daily_flow(date="2026-11-25", config_dir=str(config), database_url=db_url)
+    with db.transaction(engine) as s:
+        sent = s.scalar(select(func.count()).select_from(Notice).where(Notice.state == "sent"))
+        people = s.scalar(select(func.count(func.distinct(Notice.recipient))).where(Notice.state == "sent"))
+    assert (result["sent_notices"], result["sent_people"]) == (sent, people) == (5, 3)
+    assert result["lights"] == {"red": 1, "yellow": 1, "green": 2, "blue": 0, "none": 0}
+    assert [o["no"] for o in result["overdue"]] == [1]
+    assert len(mail_sink.messages) == 3
+    text = _artifact("rectify-daily")
+    assert "本次新计划提醒 5 条；已发送 5 条，涉及 3 人。" in text
+    assert "红灯 1，黄灯 1，绿灯 2" in text and "| 问题1：政府采购制度执行不到位 |" in text
+    # the same day again through Prefect: nothing new, nothing sent
+    again = daily_flow(date="2026-11-25", config_dir=str(config), database_url=db_url)
+    assert (again["planned"], again["sent_notices"]) == (0, 0) and len(mail_sink.messages) == 3
+
+
+def test_daily_flow_for_one_unit(harness: None, sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.daily import daily_flow
+    from rectify_core.importers import read_ledger
+    from rectify_core.store import save_ledger
+    from tests.test_delivery import NOW
+
+    engine = setup_db(sqlite_url, tmp_path)
+    other = tmp_path / "other.csv"
+    other.write_text(OTHER_UNIT, encoding="utf-8")
+    with db.transaction(engine) as s:
+        save_ledger(read_ledger(other), NOW, session=s)
+    config = write_contacts(tmp_path / "cfg", {**{n: [mail(mail_sink, n)] for n in EMAIL},
+                                               "刘洋": [mail_sink.url("liuyang@example.gov.cn")],
+                                               "张华": [mail_sink.url("zhanghua@example.gov.cn")]})
+    result = daily_flow(date="2026-11-25", config_dir=str(config), unit="区审计局党组", database_url=sqlite_url)
+    assert result["unit"] == "区审计局党组" and result["sent_people"] == 2
+    assert {str(m["to"]) for m in mail_sink.messages} == {"liuyang@example.gov.cn", "zhanghua@example.gov.cn"}
+    with get_client(sync_client=True) as client:
+        limits = [g.name for g in client.read_global_concurrency_limits(limit=50)]
+    assert any(name.startswith("rectify-unit-") for name in limits)
+    rest = daily_flow(date="2026-11-25", config_dir=str(config), database_url=sqlite_url)
+    assert rest["sent_people"] == 3 and len(mail_sink.messages) == 5
