@@ -60,9 +60,10 @@ def _setup(workdir: Path, n: int, per_person: int, url_of: Any) -> tuple[Any, Pa
     return engine, config
 
 
-def _run(label: str, n: int, per_person: int, url_of: Any) -> None:
+def _run(label: str, n: int, per_person: int, workers: int, url_of: Any) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine, config = _setup(Path(tmp), n, per_person, url_of)
+        (config / "rules.toml").write_text(f"[delivery]\nworkers = {workers}\n", encoding="utf-8")
         settings = daily.load_settings(config)
         day = daily.plan_stage(engine, settings, NOW.date())
         enqueued = daily.enqueue_stage(engine, settings, day, NOW)
@@ -71,7 +72,7 @@ def _run(label: str, n: int, per_person: int, url_of: Any) -> None:
         took = time.perf_counter() - t
         messages = sum(p.messages for p in report.sent)
         assert enqueued.inserted == n and not report.failed, report.failed[:3]
-        print(f"{label:<14} {n:>6,} notices  {messages:>5,} digests  {took:7.2f} s  "
+        print(f"{label:<14} workers={workers}  {n:>6,} notices  {messages:>5,} digests  {took:7.2f} s  "
               f"{n / took:8,.0f} notices/s  {messages / took:6,.0f} digests/s")
         engine.dispose()
 
@@ -80,14 +81,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--notices", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--per-person", type=int, default=5)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     with tempfile.TemporaryDirectory() as mail_dir, MailSink(Path(mail_dir)) as sink:
         for n in args.notices:
-            _run("HTTP webhook", n, args.per_person, lambda p: f"json://127.0.0.1:{port}/hook")
-            _run("SMTP (local)", n, args.per_person, lambda p: sink.url(f"u{abs(hash(p)) % 10**8}@example.gov.cn"))
+            for w in args.workers:
+                _run("HTTP webhook", n, args.per_person, w, lambda p: f"json://127.0.0.1:{port}/hook")
+                _run("SMTP (local)", n, args.per_person, w,
+                     lambda p: sink.url(f"u{abs(hash(p)) % 10**8}@example.gov.cn"))
     server.shutdown()
 
 

@@ -64,7 +64,9 @@ def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | N
     with db.transaction(engine) as session:
         directory = scan.with_people(settings.directory, session=session)
         ladders = scan.ladders(settings.rules.ladder, session=session)
-        plans = plan(scan.active_items(session=session, unit=unit), scan.history(session=session), today,
+        work = scan.active_items(session=session, unit=unit) + scan.lookback_items(directory, session=session,
+                                                                                   unit=unit)
+        plans = plan(work, scan.history(session=session), today,
                      settings.rules, ladders, settings.calendar, directory)
     return DayPlan(today, plans, ladders, directory)
 

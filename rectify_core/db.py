@@ -79,13 +79,30 @@ def display_url(url: str) -> str:
         return "<无效地址>"
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> None:
+    """Bring the schema to `revision` (idempotent).
+
+    On SQLite, Alembic rebuilds a table to alter it, which foreign keys forbid while
+    rows refer to it; SQLite only honours `PRAGMA foreign_keys` outside a transaction,
+    so it is switched off on the raw connection around the migration, and the
+    integrity of every reference is checked before it commits."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RectifyError("数据库迁移后发现无效的关联记录，已回滚")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,10 +6,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from rectify_core.closure import plan_item_of
 from rectify_core.dates import WorkCalendar
 from rectify_core.errors import RefusedError
 from rectify_core.models import Event, Item
-from rectify_core.plan import PlanItem, due_of
+from rectify_core.plan import due_of
 from rectify_core.rules import Rules
 from rectify_core.status import ACTIVE
 
@@ -25,7 +26,7 @@ def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datet
     if item.extension_count >= rules.max_extensions:
         raise RefusedError(f"问题{item.no}已延期{item.extension_count}次，达到上限"
                            f"（{rules.max_extensions}次，见 rules.toml 的 extensions.max_count）")
-    current = due_of(_plan_item(item), today, rules, cal).date
+    current = due_of(plan_item_of(item), today, rules, cal).date
     if current is not None and to <= current:
         raise RefusedError(f"新时限 {to} 须晚于当前时限 {current}")
     event = Event(round_id=item.round_id, item_id=item.id, at=now, kind="extended",
@@ -38,9 +39,3 @@ def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datet
     session.add(event)
     session.flush()
     return event
-
-
-def _plan_item(item: Item) -> PlanItem:
-    return PlanItem(item.id, item.round_id, item.round.name, item.round.unit.name, item.no,
-                    item.title, item.status, item.deadline_kind, item.deadline, item.extended_to,
-                    item.round.feedback_date, item.owner, item.leader, item.overdue_since)

@@ -99,4 +99,7 @@ def describe(item: Item, events: list[Event]) -> str:
     return "\n".join(lines)
 
 
-EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状态变更", "extended": "延期"}
+EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状态变更", "extended": "延期",
+               "notified": "已提醒", "notify_failed": "提醒失败", "notify_dead": "提醒放弃", "closed": "销号",
+               "lookback_assigned": "分派回头看", "lookback_consolidated": "回头看：巩固",
+               "reopened": "反弹回潮，重新打开"}

@@ -3,6 +3,7 @@ receives as an .eml file. For the demo, for trying rectify, and for tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import socket
@@ -28,7 +29,8 @@ class _Handler:
             message = email.message_from_bytes(data, policy=email.policy.default)
             assert isinstance(message, EmailMessage)
             self.messages.append(message)
-            (self.directory / f"{n:05d}.eml").write_bytes(data)
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            (self.directory / f"{stamp}-{n:05d}.eml").write_bytes(data)
         return "250 OK"
 
 

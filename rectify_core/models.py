@@ -158,6 +158,10 @@ class Item(Base):
     # first day the item was seen past its due date; it stays yellow, not green, after
     # catching up, and counts as "closed late" for look-back risk
     overdue_since: Mapped[dt.date | None] = mapped_column(Date)
+    closure_id: Mapped[int | None] = mapped_column(ForeignKey("closures.id", use_alter=True))
+    rebound_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the closure a rebound reopened: the reopened item's link to its original 销号
+    reopened_from: Mapped[int | None] = mapped_column(ForeignKey("closures.id", use_alter=True))
 
     round: Mapped[Round] = relationship()
     aspect: Mapped[Aspect | None] = relationship()
@@ -246,9 +250,65 @@ class Notice(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str | None] = mapped_column(String(30))
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    lookback_id: Mapped[int | None] = mapped_column(ForeignKey("lookback_tasks.id"))
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    item: Mapped[Item] = relationship()
+
+
+class Closure(Base):
+    """销号: an item closed with evidence and a second person's verification, or
+    imported as done (evidence not recorded)."""
+
+    __tablename__ = "closures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    closed_on: Mapped[dt.date] = mapped_column(Date)
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    evidence_recorded: Mapped[bool] = mapped_column(default=True)
+    late: Mapped[bool] = mapped_column(default=False)
+    reopened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LookbackSweep(Base):
+    """One quarterly selection: its seed and what it selected, for reproducibility."""
+
+    __tablename__ = "lookback_sweeps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_on: Mapped[dt.date] = mapped_column(Date, unique=True)
+    seed: Mapped[str] = mapped_column(String(100))
+    share: Mapped[float] = mapped_column()
+    selected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LookbackTask(Base):
+    """回头看: re-check one closed item by a reviewer before a due date."""
+
+    __tablename__ = "lookback_tasks"
+    __table_args__ = (UniqueConstraint("closure_id", "sweep_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    closure_id: Mapped[int] = mapped_column(ForeignKey("closures.id"))
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("lookback_sweeps.id"))
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    reviewer: Mapped[str | None] = mapped_column(String(100))
+    due: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default="due")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     item: Mapped[Item] = relationship()

@@ -65,26 +65,28 @@ def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
 
 def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, *, session: Session) -> list[Line]:
     """One line per item (the highest step if several), with who else was told."""
-    top: dict[int, Notice] = {}
+    top: dict[tuple[int, int | None], Notice] = {}
     for n in notices:
-        if n.item_id not in top or int(n.step_key) > int(top[n.item_id].step_key):
-            top[n.item_id] = n
+        key = (n.item_id, n.lookback_id)
+        if key not in top or int(n.step_key) > int(top[key].step_key):
+            top[key] = n
     facts = {row.id: row for row in session.execute(
         select(Item.id, Item.no, Item.title, Item.deadline_kind, Round.name.label("round"))
-        .join(Round, Item.round_id == Round.id).where(Item.id.in_(list(top))))}
+        .join(Round, Item.round_id == Round.id).where(Item.id.in_([i for i, _ in top])))}
     others: dict[tuple[int, str, str], list[str]] = defaultdict(list)
-    for item_id, due, key, name in session.execute(
+    for item_id, due, step, name in session.execute(
             select(Notice.item_id, Notice.due, Notice.step_key, Notice.recipient)
-            .where(Notice.item_id.in_(list(top)))):
-        others[(item_id, due.isoformat(), key)].append(name)
+            .where(Notice.item_id.in_([i for i, _ in top]))):
+        others[(item_id, due.isoformat(), step)].append(name)
     lines = []
     for n in top.values():
         f = facts[n.item_id]
         left = cal.workdays_between(today, n.due)
-        light = ("blue" if f.deadline_kind == "long_term" else "red" if left < 0
+        light = ("blue" if f.deadline_kind == "long_term" and not n.lookback_id else "red" if left < 0
                  else "yellow" if left <= 10 else "green")
         told = tuple(x for x in others[(n.item_id, n.due.isoformat(), n.step_key)] if x != n.recipient)
-        lines.append(Line(f.no, f.title, f.round, n.due, left, light, n.step_name, n.role, told))
+        title = f"【回头看】{f.title}" if n.lookback_id else f.title
+        lines.append(Line(f.no, title, f.round, n.due, left, light, n.step_name, n.role, told))
     return lines
 
 

@@ -76,7 +76,8 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
     insert_ignore(session, LadderRow.__table__, [
         {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
         for v in {p.ladder for p in owing} if v in ladders], "version")
-    prior = _prior_counts([p.item.id for p in owing], session=session) if rules.max_per_item else Counter()
+    prior = (_prior_counts([p.item.id for p in owing if not p.item.lookback_id], session=session)
+             if rules.max_per_item else Counter())
     rows: list[dict[str, Any]] = []
     capped = 0
     for p in owing:
@@ -85,15 +86,18 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
         for r in p.notify:
             state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
             capped += state == CAPPED
-            rows.append({"dedup_key": notice_key(p.item.id, p.due.date, p.offset, r.name),
-                         "item_id": p.item.id, "round_id": p.item.round_id, "due": p.due.date,
+            role = "reviewer" if p.item.lookback_id and r.role == "owner" else r.role
+            rows.append({"dedup_key": notice_key(p.item.key, p.due.date, p.offset, r.name),
+                         "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
+                         "due": p.due.date,
                          "step_key": f"{p.offset:+d}", "step_name": p.step or "", "ladder": p.ladder,
-                         "recipient": r.name, "role": r.role, "reason": r.reason, "planned_on": today,
+                         "recipient": r.name, "role": role, "reason": r.reason, "planned_on": today,
                          "state": state, "attempts": 0, "created_at": now})
     before = session.scalar(select(func.count()).select_from(Notice)) or 0
     insert_ignore(session, Notice.__table__, rows, "dedup_key")
     after = session.scalar(select(func.count()).select_from(Notice)) or 0
-    _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0], cal,
+    _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
+                   and p.item.lookback_id is None], cal,
                   session=session)
     return Enqueued(len(rows), after - before, capped)
 

@@ -22,6 +22,8 @@ from rectify_core.rules import ROLE_NAMES, Ladder, Rules, Step
 from rectify_core.status import ACTIVE, ONGOING
 
 FALLBACK = {"owner": "leader", "leader": "first_responsible"}
+# a rebounded item's notices also go one level up the chain
+LEVEL_UP = {"owner": "leader", "leader": "first_responsible", "first_responsible": "inspection_office"}
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,20 @@ class PlanItem:
     owner: str | None
     leader: str | None
     overdue_since: dt.date | None = None
+    rebound_count: int = 0
+    lookback_id: int | None = None  # set when this is a look-back task, not the item itself
+
+    @property
+    def key(self) -> str:
+        """The notice namespace: an item's own reminders, or one look-back task's."""
+        return f"lookback:{self.lookback_id}" if self.lookback_id else f"item:{self.id}"
 
 
 @dataclass(frozen=True)
 class Sent:
     """A notice already in the outbox: the history the plan must not repeat."""
 
-    item_id: int
+    key: str
     due: dt.date
     offset: int
     ladder: str
@@ -82,11 +91,11 @@ class ItemPlan:
 
     def dedup_keys(self) -> list[str]:
         assert self.due.date is not None and self.offset is not None
-        return [notice_key(self.item.id, self.due.date, self.offset, r.name) for r in self.notify]
+        return [notice_key(self.item.key, self.due.date, self.offset, r.name) for r in self.notify]
 
 
-def notice_key(item_id: int, due: dt.date, offset: int, name: str) -> str:
-    return f"item:{item_id}:{due.isoformat()}:{offset:+d}:{name}"
+def notice_key(key: str, due: dt.date, offset: int, name: str) -> str:
+    return f"{key}:{due.isoformat()}:{offset:+d}:{name}"
 
 
 def _shift(day: dt.date, rules: Rules, cal: WorkCalendar) -> dt.date:
@@ -211,6 +220,8 @@ def plan_item(item: PlanItem, history: list[Sent], today: dt.date, rules: Rules,
     done = [s.offset for s in history if s.due == due.date]
     if reached and left is not None and (not done or max(done) < reached[0]):
         roles, missed = owed(ladder, reached[0], max(done) if done else None)
+        if item.rebound_count:
+            roles = list(dict.fromkeys([*roles, *(LEVEL_UP[r] for r in roles if r in LEVEL_UP)]))
         reason = _reason(reached[1], due, left) + (f"（含此前未发的：{'、'.join(missed)}）" if missed else "")
         notify, unresolved = _recipients(item, roles, reason, directory)
     return ItemPlan(item, due, left, light_of(item, left, was_red, rules), estimated, update, step,
@@ -231,9 +242,9 @@ def owed(ladder: Ladder, offset: int, after: int | None) -> tuple[list[str], lis
     return roles, list(dict.fromkeys(missed))
 
 
-def plan(items: Iterable[PlanItem], history: Mapping[int, list[Sent]], today: dt.date,
+def plan(items: Iterable[PlanItem], history: Mapping[str, list[Sent]], today: dt.date,
          rules: Rules, ladders: Mapping[str, Ladder], cal: WorkCalendar,
          directory: Directory) -> list[ItemPlan]:
     """Plan every open or ongoing item for `today`; done items are never planned."""
-    return [plan_item(i, history.get(i.id, []), today, rules, ladders, cal, directory)
+    return [plan_item(i, history.get(i.key, []), today, rules, ladders, cal, directory)
             for i in items if i.status in ACTIVE]

@@ -65,7 +65,10 @@ class Rules:
     backoff_minutes: int = 5
     max_per_item: int = 0
     lease_minutes: int = 10
-    workers: int = 4
+    workers: int = 1
+    lookback_after_months: tuple[int, ...] = (3, 6)
+    lookback_share: float = 0.2
+    lookback_review_workdays: int = 20
     ladder: Ladder = field(default=DEFAULT_LADDER)
 
 
@@ -89,10 +92,24 @@ _SCALARS: dict[str, dict[str, tuple[str, Any]]] = {
         "lease_minutes": ("lease_minutes", range(1, 1441)),
         "workers": ("workers", range(1, 33)),
     },
+    "lookback": {
+        "after_months": ("lookback_after_months", "months"),
+        "share": ("lookback_share", "share"),
+        "review_workdays": ("lookback_review_workdays", range(1, 251)),
+    },
 }
 
 
 def _scalar(source: str, key: str, value: Any, allowed: Any) -> Any:
+    if allowed == "months":
+        if not isinstance(value, list) or not value or any(
+                not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 60 for v in value):
+            raise ConfigError(source, key, f"应为 1 到 60 之间的月数列表，如 [3, 6]；实际为 {value!r}")
+        return tuple(sorted(set(value)))
+    if allowed == "share":
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ConfigError(source, key, f"应为 0 到 1 之间的比例，如 0.2；实际为 {value!r}")
+        return float(value)
     if allowed == "time":
         if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
             raise ConfigError(source, key, f"应为 HH:MM 格式的时间，实际为 {value!r}")

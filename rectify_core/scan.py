@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from rectify_core.models import Item, Notice, Person, Round, Unit
+from rectify_core.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.models import Ladder as LadderRow
 from rectify_core.people import Directory
 from rectify_core.plan import PlanItem, Sent
@@ -20,7 +20,8 @@ def active_items(*, session: Session, unit: str | None = None) -> list[PlanItem]
     query = (
         select(Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
                Item.no, Item.title, Item.status, Item.deadline_kind.label("kind"), Item.deadline,
-               Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since)
+               Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
+               Item.rebound_count)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
     if unit is not None:
@@ -35,14 +36,33 @@ def units_with_work(*, session: Session) -> list[str]:
                                 .distinct().order_by(Unit.name)))
 
 
-def history(*, session: Session) -> dict[int, list[Sent]]:
-    """Notices already enqueued for active items, by item."""
-    out: dict[int, list[Sent]] = defaultdict(list)
+def history(*, session: Session) -> dict[str, list[Sent]]:
+    """Notices already enqueued for active items and open look-back tasks, by plan key."""
+    out: dict[str, list[Sent]] = defaultdict(list)
     rows = session.execute(
-        select(Notice.item_id, Notice.due, Notice.step_key, Notice.ladder).distinct()
-        .join(Item, Notice.item_id == Item.id).where(Item.status.in_(ACTIVE)))
-    for item_id, due, key, ladder in rows:
-        out[item_id].append(Sent(item_id, due, int(key), ladder))
+        select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.ladder).distinct()
+        .join(Item, Notice.item_id == Item.id).outerjoin(LookbackTask, Notice.lookback_id == LookbackTask.id)
+        .where(or_(Item.status.in_(ACTIVE), LookbackTask.state == "due")))
+    for item_id, lookback_id, due, step, ladder in rows:
+        key = f"lookback:{lookback_id}" if lookback_id else f"item:{item_id}"
+        out[key].append(Sent(key, due, int(step), ladder))
+    return out
+
+
+def lookback_items(directory: Directory, *, session: Session, unit: str | None = None) -> list[PlanItem]:
+    """Open look-back tasks as the planner sees them: the reviewer owes a check by the
+    task's due date; the reviewer's supervisor (contacts.toml) is the leader."""
+    query = (select(LookbackTask, Item, Round.name, Unit.name).join(Item, LookbackTask.item_id == Item.id)
+             .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+             .where(LookbackTask.state == "due"))
+    if unit is not None:
+        query = query.where(Unit.name == unit)
+    out = []
+    for task, item, round_name, unit_name in session.execute(query):
+        contact = directory.contact(task.reviewer) if task.reviewer else None
+        out.append(PlanItem(item.id, item.round_id, round_name, unit_name, item.no, f"【回头看】{item.title}",
+                            "open", "dated", task.due, None, None, task.reviewer,
+                            contact.supervisor if contact else None, lookback_id=task.id))
     return out
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rectify_core.daily import DayPlan
-from rectify_core.models import Item, Notice
+from rectify_core.models import Item, LookbackSweep, LookbackTask, Notice
 from rectify_core.notify import DeliveryReport
 from rectify_core.outbox import ESCALATION_ROLES, SENT, Enqueued
 from rectify_core.rules import ROLE_NAMES
@@ -40,16 +40,20 @@ class DaySummary:
 
 def summarize(day: DayPlan, enqueued: Enqueued, report: DeliveryReport, unit: str | None,
               *, session: Session) -> DaySummary:
-    lights = {k or "none": sum(p.light == k for p in day.plans) for k in ("red", "yellow", "green", "blue", None)}
+    own = [p for p in day.plans if p.item.lookback_id is None]
+    lights = {k or "none": sum(p.light == k for p in own) for k in ("red", "yellow", "green", "blue", None)}
     overdue = [{"no": p.item.no, "round": p.item.round_name, "title": p.item.title,
                 "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
-                "step": p.step} for p in sorted(day.plans, key=urgency) if p.light == "red"]
+                "step": p.step} for p in sorted(own, key=urgency) if p.light == "red"]
     sent = session.execute(select(Notice.recipient, Notice.role, Item.no).join(Item, Notice.item_id == Item.id)
                            .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
     escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
     failures = [{"recipient": p.name, "items": p.items, "dead": p.dead, "error": p.error} for p in report.failed]
-    return DaySummary(day.today.isoformat(), unit, len(day.plans), lights, overdue, enqueued.inserted,
-                      len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered)
+    lookbacks = session.scalar(select(func.count()).select_from(LookbackTask).join(LookbackSweep)
+                               .where(LookbackSweep.run_on == day.today)) or 0
+    return DaySummary(day.today.isoformat(), unit, len(own), lights, overdue, enqueued.inserted,
+                      len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered,
+                      lookbacks)
 
 
 def markdown(s: DaySummary) -> str:

@@ -7,9 +7,9 @@ from typing import Any
 
 from rectify_core.daily import DayPlan
 from rectify_core.dates import WorkCalendar, to_local
-from rectify_core.models import Notice
+from rectify_core.models import LookbackTask, Notice
 from rectify_core.notify import DeliveryReport
-from rectify_core.outbox import Enqueued
+from rectify_core.outbox import STATE_NAMES, Enqueued
 from rectify_core.plan import ItemPlan
 from rectify_core.rules import ROLE_NAMES
 
@@ -126,3 +126,57 @@ def notice_json(n: Notice) -> dict[str, Any]:
             "state": n.state, "attempts": n.attempts, "last_error": n.last_error, "channel": n.channel,
             "created_at": to_local(n.created_at).isoformat(),
             "sent_at": to_local(n.sent_at).isoformat() if n.sent_at else None}
+
+
+TASK_STATES = {"due": "待检查", "overdue": "已逾期", "done": "已完成"}
+OUTCOME_NAMES = {"consolidated": "巩固", "rebound": "反弹"}
+
+
+def task_json(t: LookbackTask, today: dt.date) -> dict[str, Any]:
+    state = "overdue" if t.state == "due" and t.due < today else t.state
+    return {"id": t.id, "no": t.item.no, "round_id": t.item.round_id, "title": t.item.title,
+            "reviewer": t.reviewer, "due": t.due.isoformat(), "state": state,
+            "outcome": OUTCOME_NAMES.get(t.outcome or ""), "reasons": t.reasons, "note": t.note}
+
+
+def lookback_plan_text(data: dict[str, Any]) -> str:
+    selected = data["selected"]
+    high = sum(s["high_risk"] for s in selected)
+    lines = [f"{data['date']} 回头看抽选（种子 {data['seed']}）：共 {len(selected)} 项，其中高风险 {high} 项"]
+    for s in selected:
+        mark = "【高风险】" if s["high_risk"] else ""
+        lines.append(f"  问题{s['no']} {mark}{s['title']}（销号 {s['closed_on']}）")
+        lines += [f"      - {r['text']}" for r in s["reasons"]]
+    return "\n".join(lines)
+
+
+def lookback_stats_text(data: dict[str, Any]) -> str:
+    def row(label: str, d: dict[str, Any]) -> str:
+        rate = f"{d['rebound_rate']:.0%}" if d["rebound_rate"] is not None else "—"
+        return f"  {label}：检查 {d['checked']}，巩固 {d['consolidated']}，反弹 {d['rebounded']}，反弹率 {rate}"
+
+    lines = ["回头看统计", row("总体", data["overall"]), "按轮次："]
+    lines += [row(r["round"], r) for r in data["by_round"]]
+    lines.append("按方面：")
+    lines += [row(a["aspect"], a) for a in data["by_aspect"]]
+    return "\n".join(lines)
+
+
+def demo_text(summary: dict[str, Any], received: list[Any], mail_dir: Any) -> str:
+    lines = [f"本次：新计划提醒 {summary['planned']} 条，发送 {summary['sent_notices']} 条给 "
+             f"{summary['sent_people']} 人，失败 {len(summary['failures'])} 人。"]
+    for message in received:
+        lines.append(f"  ✉ {message['to']}  {message['subject']}")
+    if not received:
+        lines.append("  （本日提醒此前已发送过：重复运行不会重复发送）")
+    lines.append(f"邮件保存在：{mail_dir}（.eml 文件，可用邮件客户端打开）")
+    return "\n".join(lines)
+
+
+def outbox_by_person(notices: list[Notice]) -> str:
+    """What the outbox holds, grouped by person: who was told about what."""
+    by_person: dict[str, list[str]] = {}
+    for n in sorted(notices, key=lambda n: (n.recipient, n.item.no)):
+        by_person.setdefault(n.recipient, []).append(f"问题{n.item.no}（{n.step_name}，{STATE_NAMES[n.state]}）")
+    lines = ["发件箱（按人）："] + [f"  {name}：{'；'.join(things)}" for name, things in by_person.items()]
+    return "\n".join(lines) if by_person else "发件箱为空。"

@@ -303,3 +303,12 @@ def write_contacts(directory: Path, people: dict[str, list[str]], admin: list[st
         lines.append("")
     (directory / "contacts.toml").write_text("\n".join(lines), encoding="utf-8")
     return directory
+
+
+@pytest.fixture(scope="session")
+def harness() -> Iterator[None]:
+    """One Prefect test server for the whole session (Prefect's own recommendation)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

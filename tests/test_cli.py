@@ -42,8 +42,18 @@ def test_unreachable_database_is_a_message(cli: Any) -> None:
     assert "s3cret-pass" not in result.err
 
 
-def test_demo_is_repeatable(cli: Any, sqlite_url: str) -> None:
-    first = cli(["--db", sqlite_url, "demo"])
-    assert first.code == 0 and "新增 8 条" in first.out
-    second = cli(["--db", sqlite_url, "demo"])
-    assert "新增 0 条，更新 0 条，未变化 8 条" in second.out
+def test_demo_runs_the_daily_flow_and_is_repeatable(harness: None, sqlite_url: str, tmp_path: Path) -> None:
+    """The README's main job, as a real process, against the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    cmd = [sys.executable, "-m", "rectify_core", "--db", sqlite_url, "demo"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "新增 8 条" in first.stdout and "发送 5 条给 5 人，失败 0 人" in first.stdout
+    assert "✉ zhoumin@example.gov.cn  【巡察整改提醒】周敏：1项待办，其中逾期1项" in first.stdout
+    mail_dir = tmp_path / "data" / "rectify" / "demo-mail"
+    assert len(list(mail_dir.glob("*.eml"))) == 5
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)
+    assert "新增 0 条，更新 0 条，未变化 8 条" in second.stdout and "发送 0 条给 0 人" in second.stdout
+    assert len(list(mail_dir.glob("*.eml"))) == 5

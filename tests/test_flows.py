@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from rectify_core import db
@@ -18,14 +16,6 @@ OTHER_UNIT = """区审计局党组巡察整改台账
 序号,问题,责任领导,责任人,整改时限,完成情况
 1,审计整改不到位,张华,刘洋,2026年11月20日,未完成
 """
-
-
-@pytest.fixture(scope="session")
-def harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def _artifact(key: str) -> str:

@@ -42,7 +42,7 @@ def sent_of(p: ItemPlan) -> list[Sent]:
     if not p.notify:
         return []
     assert p.due.date is not None and p.offset is not None
-    return [Sent(p.item.id, p.due.date, p.offset, p.ladder)]
+    return [Sent(p.item.key, p.due.date, p.offset, p.ladder)]
 
 
 def test_due_from_item_rule_and_extension() -> None:
@@ -79,7 +79,7 @@ def test_lights() -> None:
     assert run(item(deadline=due), due).light == "yellow"
     assert run(item(deadline=due), CAL.add_workdays(due, 1)).light == "red"
     # a red item that catches up (extension) is yellow, not green, until done
-    was_red = [Sent(1, due, 5, RULES.ladder.version)]
+    was_red = [Sent("item:1", due, 5, RULES.ladder.version)]
     caught_up = run(item(deadline=due, extended_to=D(2026, 3, 31)), D(2025, 11, 20), was_red)
     assert caught_up.workdays_left is not None and caught_up.workdays_left > 20
     assert caught_up.light == "yellow"
@@ -160,7 +160,24 @@ def test_later_now_never_lowers_the_step(it: PlanItem, a: dt.date, b: dt.date) -
 @given(its=st.lists(items_st, max_size=6, unique_by=lambda i: i.id), today=days)
 def test_planning_twice_with_its_own_history_plans_nothing_new(its: list[PlanItem], today: dt.date) -> None:
     first = plan(its, {}, today, RULES, LADDERS, CAL, PEOPLE)
-    history = {p.item.id: sent_of(p) for p in first}
+    history = {p.item.key: sent_of(p) for p in first}
     second = plan(its, history, today, RULES, LADDERS, CAL, PEOPLE)
     assert all(p.notify == () for p in second)
     assert all(p.item.status != "done" for p in first)
+
+
+def test_rebounded_item_starts_one_level_higher() -> None:
+    first = run(item(rebound_count=1), _at(-20))
+    assert {(r.name, r.role) for r in first.notify} == {("周敏", "owner"), ("胡志云", "leader")}
+    overdue = run(item(rebound_count=1), _at(10), sent_of(first))
+    assert {r.role for r in overdue.notify} >= {"first_responsible", "inspection_office"}
+
+
+def test_lookback_tasks_have_their_own_notices() -> None:
+    task = item(lookback_id=7, owner="巡察办王敏", leader=None)
+    p = run(task, _at(-20))
+    assert p.item.key == "lookback:7" and p.dedup_keys()[0].startswith("lookback:7:")
+    # the item's own history does not silence its look-back task
+    history = {"item:1": [Sent("item:1", D(2025, 10, 31), -20, RULES.ladder.version)]}
+    both = plan([item(), task], history, _at(-20), RULES, LADDERS, CAL, PEOPLE)
+    assert [(p.item.key, bool(p.notify)) for p in both] == [("item:1", False), ("lookback:7", True)]
