@@ -8,7 +8,6 @@ days up to and including it, and the list of working days in order.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import holidays
 import pendulum
 
+from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError, RectifyError
 
 TZ = "Asia/Shanghai"
@@ -72,10 +72,7 @@ def load_schedule(path: Path, schedule: Schedule | None = None) -> Schedule:
     maps single dates to "off" or "work" for local adjustments."""
     schedule = schedule or Schedule()
     source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "（文件格式）", f"不是有效的 TOML：{exc}") from None
+    data = read_toml(path)
     unknown = set(data) - {"years", "days"}
     if unknown:
         raise ConfigError(source, ", ".join(sorted(unknown)), "未知的配置项（可用：years、days）")
@@ -171,6 +168,7 @@ class WorkCalendar:
 def load_calendar(config_dir: Path | None) -> WorkCalendar:
     """Shipped official schedules, then the office's config/calendar.toml if present."""
     schedule = load_schedule(OFFICIAL_DATA)
-    if config_dir is not None and (config_dir / "calendar.toml").exists():
-        load_schedule(config_dir / "calendar.toml", schedule)
+    office = optional(config_dir, "calendar.toml")
+    if office is not None:
+        load_schedule(office, schedule)
     return WorkCalendar(schedule)

@@ -8,12 +8,12 @@ the config file; URLs may reference secrets as ${ENV_VAR}, expanded at send time
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError
 from rectify_core.rules import ROLES
 
@@ -109,11 +109,8 @@ def parse_contacts(data: dict[str, Any], source: str) -> Directory:
 
 def load_directory(config_dir: Path | None) -> Directory:
     """config_dir/contacts.toml, or an empty directory when there is none."""
-    path = config_dir / "contacts.toml" if config_dir else None
-    if path is None or not path.exists():
+    path = optional(config_dir, "contacts.toml")
+    if path is None:
         return Directory()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "（文件格式）", f"不是有效的 TOML：{exc}") from None
+    data = read_toml(path)
     return parse_contacts(data, str(path))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError
 
 ROLES = ("owner", "leader", "first_responsible", "inspection_office")
@@ -165,11 +165,8 @@ def parse_rules(data: dict[str, Any], source: str) -> Rules:
 
 def load_rules(config_dir: Path | None) -> Rules:
     """config_dir/rules.toml, or the defaults when there is none."""
-    path = config_dir / "rules.toml" if config_dir else None
-    if path is None or not path.exists():
+    path = optional(config_dir, "rules.toml")
+    if path is None:
         return Rules()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "（文件格式）", f"不是有效的 TOML：{exc}") from None
+    data = read_toml(path)
     return parse_rules(data, str(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -74,3 +75,28 @@ def test_daily_flow_for_one_unit(harness: None, sqlite_url: str, tmp_path: Path,
     assert any(name.startswith("rectify-unit-") for name in limits)
     rest = daily_flow(date="2026-11-25", config_dir=str(config), database_url=sqlite_url)
     assert rest["sent_people"] == 3 and len(mail_sink.messages) == 5
+
+
+def test_quarterly_lookback_flow(harness: None, db_url: str, sample: Path) -> None:
+    from flows.lookback import lookback_flow
+    from rectify_core import lookback
+    from rectify_core.importers import read_ledger
+    from rectify_core.rules import Rules
+    from rectify_core.store import save_ledger
+    from tests.test_delivery import NOW
+
+    engine = db.make_engine(db_url)
+    with db.transaction(engine) as s:
+        save_ledger(read_ledger(sample), NOW, session=s)
+    today = dt.date(2025, 10, 1)
+    with db.transaction(engine) as s:
+        expected = lookback.select_for_sweep(lookback.candidates(today, session=s), today, Rules(),
+                                             lookback.default_seed(today))
+    result = lookback_flow(date="2025-10-01", database_url=db_url)
+    assert result["assigned"] == len(expected) == len(result["selected"])
+    assert [s["no"] for s in result["selected"]] == [s.candidate.no for s in expected]
+    assert "回头看抽选" in _artifact("rectify-lookback")
+    assert lookback_flow(date="2025-10-01", database_url=db_url)["assigned"] == 0   # a rerun assigns nothing
+    with db.transaction(engine) as s:
+        assert len(lookback.tasks(session=s)) == len(expected)
+    engine.dispose()
