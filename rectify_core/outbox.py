@@ -41,15 +41,16 @@ def new_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> None:
-    """INSERT rows, skipping those whose `key` exists, on SQLite and PostgreSQL."""
-    if not rows:
-        return
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """INSERT rows, skipping those whose `key` exists, on SQLite and PostgreSQL.
+    Returns how many were inserted (exact even with concurrent writers)."""
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
+    inserted = 0
     for start in range(0, len(rows), BATCH):
-        stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key])
-        session.execute(stmt, rows[start:start + BATCH])
+        stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+        inserted += len(session.execute(stmt, rows[start:start + BATCH]).all())
+    return inserted
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,11 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
                          "step_key": f"{p.offset:+d}", "step_name": p.step or "", "ladder": p.ladder,
                          "recipient": r.name, "role": role, "reason": r.reason, "planned_on": today,
                          "state": state, "attempts": 0, "created_at": now})
-    before = session.scalar(select(func.count()).select_from(Notice)) or 0
-    insert_ignore(session, Notice.__table__, rows, "dedup_key")
-    after = session.scalar(select(func.count()).select_from(Notice)) or 0
+    inserted = insert_ignore(session, Notice.__table__, rows, "dedup_key")
     _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
                    and p.item.lookback_id is None], cal,
                   session=session)
-    return Enqueued(len(rows), after - before, capped)
+    return Enqueued(len(rows), inserted, capped)
 
 
 def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:

@@ -312,3 +312,57 @@ def harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# --- a real Prefect server (its own database on the throwaway PostgreSQL) ---------------
+
+import subprocess as _subprocess  # noqa: E402
+import sys as _sys  # noqa: E402
+import time as _time  # noqa: E402
+import urllib.request as _urlrequest  # noqa: E402
+
+BIN = Path(_sys.executable).parent
+
+
+def _wait(check: Any, seconds: float, what: str) -> Any:
+    deadline = _time.monotonic() + seconds
+    while _time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception:  # not up yet
+            pass
+        _time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
+    pg = _need_pg()
+    admin = db.make_engine(pg.url())
+    name = f"prefect_{os.getpid()}_{free_port()}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"),
+           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+           "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{pg.port}/{name}",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
+    log = (tmp_path / "server.log").open("w")
+    server = _subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=log, stderr=_subprocess.STDOUT)
+    try:
+        _wait(lambda: _urlrequest.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).status == 200,
+              120, "prefect server")
+        yield env
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+

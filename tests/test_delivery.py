@@ -238,7 +238,7 @@ def test_secrets_appear_nowhere(cli: Any, sqlite_url: str, tmp_path: Path, recei
     with engine.connect() as conn:
         meta = MetaData()
         meta.reflect(conn)
-        for table in meta.sorted_tables:
+        for table in meta.tables.values():
             everything += repr(conn.execute(select(table)).all())
     assert SECRET not in everything
     zhou = [n for n in listed.json() if n["recipient"] == "周敏"]

@@ -5,66 +5,12 @@ triggered through the API completes with notices delivered."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-from sqlalchemy import text
-
-from rectify_core import db
-from rectify_core.mailsink import MailSink, free_port
-from tests.conftest import _need_pg, write_contacts
+from rectify_core.mailsink import MailSink
+from tests.conftest import BIN, _wait, write_contacts
 from tests.test_delivery import EMAIL, mail, setup_db
-
-BIN = Path(sys.executable).parent
-
-
-def _wait(check: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:  # not up yet
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    pg = _need_pg()
-    admin = db.make_engine(pg.url())
-    name = f"prefect_{os.getpid()}_{free_port()}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-           "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{pg.port}/{name}",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false",
-           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).status == 200,
-              120, "prefect server")
-        yield env
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_serve_registers_schedules_and_runs(prefect_server: dict[str, str], sqlite_url: str, tmp_path: Path,
