@@ -21,6 +21,7 @@ from rectify_core.dates import WorkCalendar, local_today, to_local
 from rectify_core.models import Item, Notice, Round
 from rectify_core.outbox import insert_ignore, new_token
 from rectify_core.people import Contact, Directory
+from rectify_core.plan import light
 from rectify_core.render import Line, render_digest
 from rectify_core.rules import Rules
 
@@ -63,7 +64,8 @@ def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
     return rules.window_start <= local.strftime("%H:%M") < rules.window_end
 
 
-def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, *, session: Session) -> list[Line]:
+def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules: Rules, *,
+                 session: Session) -> list[Line]:
     """One line per item (the highest step if several), with who else was told."""
     top: dict[tuple[int, int | None], Notice] = {}
     for n in notices:
@@ -71,7 +73,7 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, *, se
         if key not in top or int(n.step_key) > int(top[key].step_key):
             top[key] = n
     facts = {row.id: row for row in session.execute(
-        select(Item.id, Item.no, Item.title, Item.deadline_kind, Round.name.label("round"))
+        select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.overdue_since, Round.name.label("round"))
         .join(Round, Item.round_id == Round.id).where(Item.id.in_([i for i, _ in top])))}
     others: dict[tuple[int, str, str], list[str]] = defaultdict(list)
     for item_id, due, step, name in session.execute(
@@ -82,11 +84,11 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, *, se
     for n in top.values():
         f = facts[n.item_id]
         left = cal.workdays_between(today, n.due)
-        light = ("blue" if f.deadline_kind == "long_term" and not n.lookback_id else "red" if left < 0
-                 else "yellow" if left <= 10 else "green")
+        open_ended = f.deadline_kind == "long_term" and not n.lookback_id
+        colour = light(open_ended, left, f.overdue_since is not None and not n.lookback_id, rules)
         told = tuple(x for x in others[(n.item_id, n.due.isoformat(), n.step_key)] if x != n.recipient)
         title = f"【回头看】{f.title}" if n.lookback_id else f.title
-        lines.append(Line(f.no, title, f.round, n.due, left, light, n.step_name, n.role, told))
+        lines.append(Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told))
     return lines
 
 
@@ -164,7 +166,7 @@ def _deliver_one(factory: sessionmaker[Session], name: str, token: str, director
         notices = outbox.claim(name, token, now, session=session, unit=unit)
         if not notices:
             return []  # another deliverer took them first
-        lines = digest_lines(notices, today, cal, session=session)
+        lines = digest_lines(notices, today, cal, rules, session=session)
     result, channel, count = _send_person(name, _urls(name, notices[0].role, directory), lines, today, sender)
     person = PersonResult(name, len(lines), channel, count)
     report.people.append(person)

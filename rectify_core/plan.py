@@ -136,7 +136,14 @@ def due_of(item: PlanItem, today: dt.date, rules: Rules, cal: WorkCalendar) -> D
 
 
 def light_of(item: PlanItem, left: int | None, was_red: bool, rules: Rules) -> str | None:
-    if item.kind == "long_term" and item.extended_to is None and item.deadline is None:
+    open_ended = item.kind == "long_term" and item.extended_to is None and item.deadline is None
+    return light(open_ended, left, was_red, rules)
+
+
+def light(open_ended: bool, left: int | None, was_red: bool, rules: Rules) -> str | None:
+    """红黄绿灯: blue for long-term items without a final date; red when overdue; yellow
+    within `yellow_within` working days, or once overdue until done; else green."""
+    if open_ended:
         return "blue"
     if left is None:
         return None
