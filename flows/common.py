@@ -14,8 +14,8 @@ from prefect.concurrency.sync import concurrency
 from sqlalchemy import Engine
 
 from rectify_core import db
-from rectify_core.daily import Settings, load_settings, resolve_config_dir
-from rectify_core.dates import local_datetime, local_today
+from rectify_core.daily import Settings, load_settings, resolve_config_dir, run_now
+from rectify_core.dates import local_today
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _settings(config: Path | None) -> Settings:
 
 def context(date: str | None, config_dir: str | None, unit: str | None, database_url: str | None) -> RunContext:
     """The clock is read here, once per run: a given date means 09:00 Asia/Shanghai."""
-    now = local_datetime(dt.date.fromisoformat(date), 9, 0) if date else dt.datetime.now(dt.UTC)
+    now = run_now(dt.date.fromisoformat(date) if date else None)
     config = resolve_config_dir(Path(config_dir) if config_dir else None)
     return RunContext(now, local_today(now), db.database_url(database_url), config, unit)
 

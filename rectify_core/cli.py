@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 from rectify_core import daily, db, items, lookback, outbox, scan, views
 from rectify_core.audit import audit_ledger
 from rectify_core.closure import close_item
-from rectify_core.daily import Settings, load_settings, resolve_config_dir
-from rectify_core.dates import local_datetime, local_today
+from rectify_core.daily import Settings, load_settings, resolve_config_dir, run_now
+from rectify_core.dates import local_today
 from rectify_core.errors import RectifyError
 from rectify_core.extensions import extend
 from rectify_core.importers import read_ledger
@@ -49,11 +49,6 @@ class App:
         return self._settings
 
 
-def utcnow() -> dt.datetime:
-    """The one place the CLI reads the clock."""
-    return dt.datetime.now(dt.UTC)
-
-
 def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -72,16 +67,21 @@ def cli(ctx: click.Context, db_url: str | None, config: Path | None) -> None:
     ctx.obj = App(db.database_url(db_url), resolve_config_dir(config))
 
 
-def now_for(day: dt.date | None) -> dt.datetime:
-    """--date D means 09:00 Asia/Shanghai on D; no date means the clock, read once."""
-    return local_datetime(day, 9, 0) if day else utcnow()
+class _Date(click.ParamType):  # type: ignore[type-arg]
+    """YYYY-MM-DD -> datetime.date."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"“{value}”不是有效日期（格式 YYYY-MM-DD）", param, ctx)
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _day(value: dt.datetime | None) -> dt.date | None:
-    return value.date() if value else None
+DATE = _Date()
 
 
 def _import(app: App, path: Path, unit: str | None = None, round_name: str | None = None) -> ImportResult:
@@ -89,7 +89,7 @@ def _import(app: App, path: Path, unit: str | None = None, round_name: str | Non
     parsed.unit = unit or parsed.unit
     parsed.round_name = round_name or parsed.round_name
     with db.transaction(app.engine) as session:
-        return save_ledger(parsed, utcnow(), session=session)
+        return save_ledger(parsed, run_now(None), session=session)
 
 
 def _report_import(path: Path, result: ImportResult) -> None:
@@ -165,9 +165,9 @@ def audit_cmd(file: Path, as_json: bool) -> None:
 @click.option("--date", "day", type=DATE, help="检查哪一天（YYYY-MM-DD），默认为上海时间的今天。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组，每个未完成或阶段性完成的问题一项。")
 @click.pass_obj
-def check_cmd(app: App, day: dt.datetime | None, as_json: bool) -> None:
+def check_cmd(app: App, day: dt.date | None, as_json: bool) -> None:
     """计算某一天每个未完成问题的时限、剩余工作日、红黄绿灯和应提醒的人（只计算，不发送）。"""
-    today = local_today(now_for(_day(day)))
+    today = local_today(run_now(day))
     plans = [p for p in daily.plan_stage(app.engine, app.settings, today).plans if p.item.lookback_id is None]
     warning = views.estimated_warning(plans)
     if warning:
@@ -186,13 +186,13 @@ def check_cmd(app: App, day: dt.datetime | None, as_json: bool) -> None:
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
 @click.option("--date", "day", type=DATE, help="批准日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
-def extend_cmd(app: App, no: int, to: dt.datetime, reason: str, approved_by: str,
-               round_id: int | None, day: dt.datetime | None) -> None:
+def extend_cmd(app: App, no: int, to: dt.date, reason: str, approved_by: str,
+               round_id: int | None, day: dt.date | None) -> None:
     """记录一次经批准的延期：写入事件记录，计入延期次数（受上限约束）。"""
-    now = now_for(_day(day))
+    now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        event = extend(item, to.date(), reason, approved_by, now, local_today(now), app.settings.rules,
+        event = extend(item, to, reason, approved_by, now, local_today(now), app.settings.rules,
                        app.settings.calendar, session=session)
     click.echo(f"已记录：问题{no}的整改时限由 {event.data['from'] or '未定'} 延至 {event.data['to']}"
                f"（第{event.data['count']}次延期，批准人：{approved_by}）")
@@ -202,9 +202,9 @@ def extend_cmd(app: App, no: int, to: dt.datetime, reason: str, approved_by: str
 @click.option("--date", "day", type=DATE, help="按哪一天计划和发送（YYYY-MM-DD），默认为上海时间的今天。")
 @click.option("--dry-run", is_flag=True, help="只显示将要发给谁，不写数据库、不发送。")
 @click.pass_obj
-def notify_cmd(app: App, day: dt.datetime | None, dry_run: bool) -> None:
+def notify_cmd(app: App, day: dt.date | None, dry_run: bool) -> None:
     """计划当天的提醒，写入发件箱，按人合并成一条摘要发送，并报告结果。"""
-    now = now_for(_day(day))
+    now = run_now(day)
     plan = daily.plan_stage(app.engine, app.settings, local_today(now))
     warning = views.estimated_warning(plan.plans)
     if warning:
@@ -264,9 +264,9 @@ def mailsink_cmd(directory: Path | None, port: int) -> None:
 @click.option("--date", "day", type=DATE, help="销号日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def close_cmd(app: App, no: int, evidence: tuple[str, ...], by: str, verified_by: str, round_id: int | None,
-              day: dt.datetime | None) -> None:
+              day: dt.date | None) -> None:
     """销号：凭佐证材料并经第二人核验，把问题标为已完成并记录。"""
-    now = now_for(_day(day))
+    now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
         closure = close_item(item, list(evidence), by, verified_by, now, local_today(now), app.settings.rules,
@@ -286,9 +286,9 @@ def lookback_group() -> None:
 @click.option("--seed", help="随机抽查的种子（默认由日期生成，可复现）。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @click.pass_obj
-def lookback_plan_cmd(app: App, day: dt.datetime | None, seed: str | None, as_json: bool) -> None:
+def lookback_plan_cmd(app: App, day: dt.date | None, seed: str | None, as_json: bool) -> None:
     """显示当天的回头看抽选结果及理由（不分派任务、不写数据库）。"""
-    today = local_today(now_for(_day(day)))
+    today = local_today(run_now(day))
     seed = seed or lookback.default_seed(today)
     with db.transaction(app.engine) as session:
         chosen = lookback.select_for_sweep(lookback.candidates(today, session=session), today,
@@ -304,9 +304,9 @@ def lookback_plan_cmd(app: App, day: dt.datetime | None, seed: str | None, as_js
 @click.option("--date", "day", type=DATE, help="抽选日期（YYYY-MM-DD），默认为今天。")
 @click.option("--seed", help="随机抽查的种子（默认由日期生成）。")
 @click.pass_obj
-def lookback_assign_cmd(app: App, day: dt.datetime | None, seed: str | None) -> None:
+def lookback_assign_cmd(app: App, day: dt.date | None, seed: str | None) -> None:
     """执行当天的回头看抽选并分派任务（同一天重复执行不会重复分派）。"""
-    now = now_for(_day(day))
+    now = run_now(day)
     with db.transaction(app.engine) as session:
         directory = scan.with_people(app.settings.directory, session=session)
         sweep, assigned = lookback.assign(local_today(now), now, app.settings.rules, app.settings.calendar,
@@ -319,9 +319,9 @@ def lookback_assign_cmd(app: App, day: dt.datetime | None, seed: str | None) -> 
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @click.option("--date", "day", type=DATE, help="按哪一天判断是否逾期，默认为今天。")
 @click.pass_obj
-def lookback_list_cmd(app: App, as_json: bool, day: dt.datetime | None) -> None:
+def lookback_list_cmd(app: App, as_json: bool, day: dt.date | None) -> None:
     """列出回头看任务：待完成、已逾期、已完成。"""
-    today = local_today(now_for(_day(day)))
+    today = local_today(run_now(day))
     with db.transaction(app.engine) as session:
         data = [views.task_json(t, today) for t in lookback.tasks(session=session)]
     if as_json:
@@ -357,9 +357,9 @@ def lookback_stats_cmd(app: App, as_json: bool) -> None:
 @click.option("--date", "day", type=DATE, help="检查日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def lookback_record_cmd(app: App, no: int, outcome: str, note: str, evidence: tuple[str, ...], by: str,
-                        round_id: int | None, day: dt.datetime | None) -> None:
+                        round_id: int | None, day: dt.date | None) -> None:
     """记录回头看结论：巩固则任务完成；反弹则重新打开问题并关联原销号记录。"""
-    now = now_for(_day(day))
+    now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
         lookback.record(item, outcome, note, list(evidence), by, now, local_today(now), app.settings.rules,

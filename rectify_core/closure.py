@@ -13,8 +13,9 @@ from rectify_core.dates import WorkCalendar
 from rectify_core.errors import RefusedError
 from rectify_core.models import Closure, Event, Item
 from rectify_core.people import split_names
-from rectify_core.plan import PlanItem, due_of
+from rectify_core.plan import due_of
 from rectify_core.rules import Rules
+from rectify_core.scan import plan_item_of
 from rectify_core.status import DONE
 
 
@@ -55,10 +56,3 @@ def close_item(item: Item, evidence: list[str], by: str, verified_by: str, now: 
                             "evidence": closure.evidence, "late": closure.late}))
     session.flush()
     return closure
-
-
-def plan_item_of(item: Item) -> PlanItem:
-    """An ORM item as the planner sees it."""
-    return PlanItem(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
-                    item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
-                    item.owner, item.leader, item.overdue_since)

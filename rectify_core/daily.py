@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from rectify_core import db, scan
 from rectify_core.channels import send
-from rectify_core.dates import WorkCalendar, load_calendar
+from rectify_core.dates import WorkCalendar, load_calendar, local_datetime
 from rectify_core.errors import RectifyError
 from rectify_core.notify import DeliveryReport, Sender, deliver
 from rectify_core.outbox import Enqueued, enqueue
@@ -24,6 +24,12 @@ from rectify_core.plan import ItemPlan, plan
 from rectify_core.rules import Ladder, Rules, load_rules
 
 PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+
+def run_now(day: dt.date | None) -> dt.datetime:
+    """The instant a run acts at: 09:00 Asia/Shanghai on `day` when a day is replayed,
+    else the clock. Only the edges (CLI, flows) call this; everything below takes `now`."""
+    return local_datetime(day, 9, 0) if day else dt.datetime.now(dt.UTC)
 
 
 def resolve_config_dir(explicit: Path | None) -> Path | None:

@@ -6,12 +6,12 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from rectify_core.closure import plan_item_of
 from rectify_core.dates import WorkCalendar
 from rectify_core.errors import RefusedError
 from rectify_core.models import Event, Item
 from rectify_core.plan import due_of
 from rectify_core.rules import Rules
+from rectify_core.scan import plan_item_of
 from rectify_core.status import ACTIVE
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from rectify_core.dates import WorkCalendar
 from rectify_core.models import Event, Item, Notice, Round, Unit
 from rectify_core.models import Ladder as LadderRow
-from rectify_core.plan import ItemPlan, notice_key
+from rectify_core.plan import ItemPlan
 from rectify_core.rules import Ladder, Rules
 
 PENDING, SENDING, SENT, FAILED, DEAD, CAPPED = "pending", "sending", "sent", "failed", "dead", "capped"
@@ -82,13 +82,12 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
     rows: list[dict[str, Any]] = []
     capped = 0
     for p in owing:
-        assert p.due.date is not None and p.offset is not None
         over_cap = bool(rules.max_per_item) and prior[p.item.id] >= rules.max_per_item
-        for r in p.notify:
+        for r, key in zip(p.notify, p.dedup_keys(), strict=True):
             state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
             capped += state == CAPPED
             role = "reviewer" if p.item.lookback_id and r.role == "owner" else r.role
-            rows.append({"dedup_key": notice_key(p.item.key, p.due.date, p.offset, r.name),
+            rows.append({"dedup_key": key,
                          "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
                          "due": p.due.date,
                          "step_key": f"{p.offset:+d}", "step_name": p.step or "", "ladder": p.ladder,

@@ -29,8 +29,16 @@ def active_items(*, session: Session, unit: str | None = None) -> list[PlanItem]
     return [PlanItem(**row._asdict()) for row in session.execute(query)]
 
 
+def plan_item_of(item: Item) -> PlanItem:
+    """One ORM item as the planner sees it (for single-item commands; the daily run
+    loads the same fields for every item in one SELECT, above)."""
+    return PlanItem(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
+                    item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
+                    item.owner, item.leader, item.overdue_since, item.rebound_count)
+
+
 def units_with_work(*, session: Session) -> list[str]:
-    """Units that have open or ongoing items, or notices waiting: the scale-out shards."""
+    """Units that have open or ongoing items: the scale-out shards."""
     return list(session.scalars(select(Unit.name).join(Round, Round.unit_id == Unit.id)
                                 .join(Item, Item.round_id == Round.id).where(Item.status.in_(ACTIVE))
                                 .distinct().order_by(Unit.name)))
