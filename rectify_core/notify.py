@@ -75,18 +75,19 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules
     facts = {row.id: row for row in session.execute(
         select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.overdue_since, Round.name.label("round"))
         .join(Round, Item.round_id == Round.id).where(Item.id.in_([i for i, _ in top])))}
-    others: dict[tuple[int, str, str], list[str]] = defaultdict(list)
-    for item_id, due, step, name in session.execute(
-            select(Notice.item_id, Notice.due, Notice.step_key, Notice.recipient)
+    # who else was told: the same notice (item or look-back task, due date, step) to others
+    others: dict[tuple[int, int | None, dt.date, str], list[str]] = defaultdict(list)
+    for item_id, lookback_id, due, step, name in session.execute(
+            select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
             .where(Notice.item_id.in_([i for i, _ in top]))):
-        others[(item_id, due.isoformat(), step)].append(name)
+        others[(item_id, lookback_id, due, step)].append(name)
     lines = []
     for n in top.values():
         f = facts[n.item_id]
         left = cal.workdays_between(today, n.due)
         open_ended = f.deadline_kind == "long_term" and not n.lookback_id
         colour = light(open_ended, left, f.overdue_since is not None and not n.lookback_id, rules)
-        told = tuple(x for x in others[(n.item_id, n.due.isoformat(), n.step_key)] if x != n.recipient)
+        told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
         title = f"【回头看】{f.title}" if n.lookback_id else f.title
         lines.append(Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told))
     return lines
@@ -94,7 +95,8 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules
 
 def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date,
                  sender: Sender) -> tuple[SendResult, str | None, int]:
-    """Try each channel in order; the first that takes every part wins."""
+    """Try each channel in order; the first that takes every part wins. Returns the
+    result, the URL (as configured) that carried the digest, and how many messages."""
     if not urls:
         return SendResult(False, True, f"{name} 未配置任何通知渠道（见 contacts.toml）"), None, 0
     errors: list[SendResult] = []
@@ -104,7 +106,7 @@ def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date,
         results = [sender(url, m.title, m.body) for m in messages]
         failed = [r for r in results if not r.ok]
         if not failed:
-            return SendResult(True), f"{kind.name} {display(url)}", len(messages)
+            return SendResult(True), url, len(messages)
         errors.append(SendResult(False, all(r.permanent for r in failed),
                                  f"{kind.name} {display(url)}：{failed[0].error}"))
     return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), None, 0
@@ -167,16 +169,14 @@ def _deliver_one(factory: sessionmaker[Session], name: str, token: str, director
         if not notices:
             return []  # another deliverer took them first
         lines = digest_lines(notices, today, cal, rules, session=session)
-    result, channel, count = _send_person(name, _urls(name, notices[0].role, directory), lines, today, sender)
-    person = PersonResult(name, len(lines), channel, count)
+    result, url, count = _send_person(name, _urls(name, notices[0].role, directory), lines, today, sender)
+    person = PersonResult(name, len(lines), f"{kind_of(url).name} {display(url)}" if url else None, count)
     report.people.append(person)
     with factory.begin() as session:
-        if result.ok and channel:
-            outbox.mark_sent(notices, token, channel.split(" ")[0], now, session=session)
+        if result.ok and url:
+            outbox.mark_sent(notices, token, kind_of(url).name, now, session=session)
             return []
         person.error = result.error
         dead = outbox.mark_failed(notices, token, result.error, result.permanent, now, rules, session=session)
         person.dead = bool(dead)
-        for n in dead:
-            n.last_error = result.error
         return dead

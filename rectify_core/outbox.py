@@ -181,9 +181,10 @@ def mark_sent(notices: list[Notice], token: str, channel: str, now: dt.datetime,
 def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,
                 rules: Rules, *, session: Session) -> list[Notice]:
     """Failed: retried later with backoff, or dead (permanent, or out of attempts).
-    Returns the notices that died."""
+    Returns the notices that died, their error set (the admin alert quotes it)."""
     dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
     for n in notices:
+        n.last_error = error
         wait = dt.timedelta(minutes=rules.backoff_minutes * 2 ** max(n.attempts - 1, 0))
         state = DEAD if n in dead else FAILED
         session.execute(update(Notice).where(Notice.id == n.id, Notice.claimed_by == token)
