@@ -17,10 +17,8 @@ from rectify_core.views import lookback_plan_text
 def sweep(ctx: RunContext, seed: str | None) -> dict[str, Any]:
     with db.transaction(ctx.engine) as session:
         directory = scan.with_people(ctx.settings.directory, session=session)
-        done, assigned = lookback.assign(ctx.today, ctx.now, ctx.settings.rules, ctx.settings.calendar, directory,
-                                         session=session, seed=seed, unit=ctx.unit)
-        return {"date": done.run_on.isoformat(), "seed": done.seed, "selected": done.selected,
-                "assigned": assigned}
+        return lookback.assign(ctx.today, ctx.now, ctx.settings.rules, ctx.settings.calendar, directory,
+                               session=session, seed=seed, unit=ctx.unit).as_json()
 
 
 @task(cache_policy=NO_CACHE)

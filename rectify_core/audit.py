@@ -61,7 +61,7 @@ def _numbers(nos: list[int]) -> str:
 
 def _actual(ledger: ParsedLedger) -> dict[str, Any]:
     items = ledger.items
-    by_status = {s: sum(i.status == s for i in items) for s in (DONE, ONGOING, OPEN)}
+    by_status: dict[str, int] = {s: sum(i.status == s for i in items) for s in (DONE, ONGOING, OPEN)}
     return {"aspects": len(ledger.aspects), "items": len(items), **by_status,
             "immediate": sum(i.immediate for i in items),
             "rate": round(100 * by_status[DONE] / len(items), 1) if items else 0.0}

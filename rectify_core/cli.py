@@ -14,20 +14,19 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from rectify_core import daily, db, items, lookback, outbox, scan, views
+from rectify_core import daily, db, items, lifecycle, lookback, outbox, rounds, scan, store, views
 from rectify_core.audit import audit_ledger
-from rectify_core.closure import close_item
 from rectify_core.daily import Settings, load_settings, resolve_config_dir, run_now
 from rectify_core.dates import local_today
-from rectify_core.errors import RectifyError
-from rectify_core.extensions import extend
+from rectify_core.enums import ItemState, Role
+from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.importers import read_ledger
 from rectify_core.mailsink import MailSink
 from rectify_core.models import Item
 from rectify_core.status import LABELS
 from rectify_core.store import ImportResult, save_ledger
 
-DEMO_LEDGER = Path(__file__).parent / "data" / "demo-ledger.csv"
+
 @dataclass
 class App:
     url: str
@@ -84,27 +83,123 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
 DATE = _Date()
 
 
-def _import(app: App, path: Path, unit: str | None = None, round_name: str | None = None) -> ImportResult:
+@dataclass(frozen=True)
+class ImportOptions:
+    unit: str | None = None
+    round_name: str | None = None
+    round_id: int | None = None
+    round_key: str | None = None
+    feedback_date: dt.date | None = None
+    new_round: bool = False
+
+
+def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> ImportResult:
+    """Read and save one file as a batch; a dry run rolls everything back."""
     parsed = read_ledger(path)
-    parsed.unit = unit or parsed.unit
-    parsed.round_name = round_name or parsed.round_name
-    with db.transaction(app.engine) as session:
-        return save_ledger(parsed, run_now(None), session=session)
+    if opts.unit:
+        parsed.unit, parsed.unit_found = opts.unit, True
+    parsed.round_name = opts.round_name or parsed.round_name
+    parsed.round_key = opts.round_key or parsed.round_key
+    parsed.feedback_date = opts.feedback_date or parsed.feedback_date
+    with db.transaction(app.engine, rollback=dry_run) as session:
+        return save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
 
 
-def _report_import(path: Path, result: ImportResult) -> None:
-    click.echo(f"已导入 {path}：{result.unit} / {result.round_name}（轮次 {result.round_id}）")
-    click.echo(f"  新增 {result.created} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条")
+def _show_value(column: str, value: Any) -> str:
+    if column == "status":
+        return LABELS.get(value, str(value))
+    if value in (None, "", [], {}):
+        return "（空）"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+COLUMN_NAMES = {"title": "问题", "status": "完成情况", "status_text": "完成情况原文", "immediate": "立行立改",
+                "deadline": "整改时限", "deadline_kind": "时限类型", "deadline_text": "整改时限原文",
+                "leader": "责任领导", "leader_title": "领导职务", "department": "责任部门", "owner": "责任人",
+                "measures_text": "整改措施", "evidence": "佐证材料", "figures": "数字", "extra": "其他列"}
+
+
+def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> None:
+    head = "试导入（未写入数据库）" if dry_run else "已导入"
+    batch = "" if dry_run else f"，导入批次 {result.batch_id}"
+    new = "（新轮次）" if result.round_created else ""
+    click.echo(f"{head} {path}：{result.unit} / {result.round_name}（轮次 {result.round_id}{new}{batch}）")
+    click.echo(f"  新增 {len(result.created)} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条，"
+               f"与 rectify 记录不一致 {len(result.disagreements)} 条")
+    for no, title in result.created[:50]:
+        click.echo(f"  新增：问题{no} {title}")
+    if len(result.created) > 50:
+        click.echo(f"  ……另有 {len(result.created) - 50} 条新增")
+    for change in result.changed:
+        if change.changes:
+            parts = [f"{COLUMN_NAMES.get(c, c)} {_show_value(c, old)} → {_show_value(c, new)}"
+                     for c, (old, new) in change.changes.items()]
+            click.echo(f"  更新：问题{change.no} " + "；".join(parts))
+    for d in result.disagreements:
+        click.echo(f"  警告：{d['message']}")
 
 
 @cli.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只显示将新增、更新哪些问题以及与记录不一致之处，不写数据库。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：新增、更新（字段旧值 → 新值）、不一致、未变化。")
 @click.option("--unit", help="被巡察单位名称（默认从文件中识别）。")
-@click.option("--round-name", "round_name", help="巡察轮次名称（默认从文件中识别）；同名轮次会被更新而不是重复导入。")
+@click.option("--round-name", "round_name", help="新轮次的名称（默认从文件标题识别）。")
+@click.option("--round", "round_id", type=int, help="把文件导入到已有的这个轮次（编号见 rectify rounds）。")
+@click.option("--round-key", "round_key", help="轮次标识：同一单位同一标识的文件属于同一轮次（默认由巡察组和反馈日期、"
+                                               "或台账标题生成）。")
+@click.option("--feedback-date", "feedback_date", type=DATE,
+              help="巡察反馈日期（台账中没有时），用于按规则计算整改时限。")
+@click.option("--new-round", is_flag=True, help="确认这是新的一轮巡察（文件与已有轮次的问题大多相同时需要）。")
 @click.pass_obj
-def import_cmd(app: App, file: Path, unit: str | None, round_name: str | None) -> None:
-    """导入整改进展报告（.txt/.docx）或整改台账（.xlsx/.csv），格式按内容自动识别。"""
-    _report_import(file, _import(app, file, unit, round_name))
+def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | None, round_name: str | None,
+               round_id: int | None, round_key: str | None, feedback_date: dt.date | None, new_round: bool) -> None:
+    """导入整改进展报告（.txt/.docx）或整改台账（.xlsx/.csv），格式按内容自动识别。
+
+    每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
+    进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""
+    opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round)
+    result = import_file(app, file, opts, dry_run)
+    if as_json:
+        _dump({**result.as_json(), "dry_run": dry_run})
+    else:
+        report_import(file, result, dry_run)
+
+
+@cli.group("imports", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_context
+def imports_group(ctx: click.Context, as_json: bool) -> None:
+    """列出导入批次（时间、轮次、文件、新增/更新/不一致数量、是否已撤销）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    with db.transaction(app.engine) as session:
+        data = [store.batch_json(b) for b in store.batches(session=session)]
+    if as_json:
+        _dump(data)
+        return
+    if not data:
+        click.echo("还没有导入过任何文件。")
+    for b in data:
+        undone = f"  已于 {b['undone_at']} 撤销" if b["undone_at"] else ""
+        where = f"轮次 {b['round_id'] or '—'}（{b['unit']} / {b['round']}）"
+        click.echo(f"{b['id']:>4}  {b['at']}  {where}  {b['source']}  新增 {b.get('created', 0)}，"
+                   f"更新 {b.get('updated', 0)}，不一致 {b.get('disagreements', 0)}{undone}")
+
+
+@imports_group.command("undo")
+@click.argument("batch_id", type=int)
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.pass_obj
+def imports_undo_cmd(app: App, batch_id: int, by: str) -> None:
+    """撤销一次导入：删除它新增的问题，恢复它改动过的字段。该批次之后问题又有变动时拒绝并列出问题。"""
+    with db.transaction(app.engine) as session:
+        batch = store.undo_batch(batch_id, by, run_now(None), session=session)
+        counts = dict(batch.counts)
+    click.echo(f"已撤销导入批次 {batch_id}（{batch.source_name}）：删除新增的 {counts.get('created', 0)} 条，"
+               f"恢复更新过的 {counts.get('updated', 0)} 条。")
 
 
 def _print_items(rows: list[Item]) -> None:
@@ -137,12 +232,16 @@ def items_cmd(app: App, as_json: bool, round_id: int | None) -> None:
 @cli.command("show")
 @click.argument("no", type=int)
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：字段、延期、销号、进展、不一致、通知和全部事件。")
 @click.pass_obj
-def show_cmd(app: App, no: int, round_id: int | None) -> None:
-    """显示一个问题的详情：整改措施与事件记录。"""
+def show_cmd(app: App, no: int, round_id: int | None, as_json: bool) -> None:
+    """显示一个问题的完整记录：整改措施、延期、销号、进展、提醒和事件。"""
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        click.echo(items.describe(item, items.events_of(item, session=session)))
+        if as_json:
+            _dump(items.trail(item, session=session))
+        else:
+            click.echo(items.describe(item, items.events_of(item, session=session)))
 
 
 @cli.command("audit")
@@ -192,10 +291,102 @@ def extend_cmd(app: App, no: int, to: dt.date, reason: str, approved_by: str,
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        event = extend(item, to, reason, approved_by, now, local_today(now), app.settings.rules,
-                       app.settings.calendar, session=session)
+        event = lifecycle.extend(item, to, reason, approved_by, now, local_today(now), app.settings.rules,
+                                 app.settings.calendar, session=session)
     click.echo(f"已记录：问题{no}的整改时限由 {event.data['from'] or '未定'} 延至 {event.data['to']}"
                f"（第{event.data['count']}次延期，批准人：{approved_by}）")
+
+
+STATUS_CHOICES = {"阶段性完成": ItemState.ONGOING, "未完成": ItemState.OPEN}
+
+
+@cli.command("progress")
+@click.argument("no", type=int)
+@click.option("--text", required=True, help="进展情况。")
+@click.option("--by", "by", required=True, help="报送人。")
+@click.option("--status", type=click.Choice(list(STATUS_CHOICES)), help="同时把状态改为阶段性完成或未完成。")
+@click.option("--evidence", multiple=True, help="佐证材料：文件路径（记录文件名与 SHA-256）或文字说明；可重复。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="进展日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def progress_cmd(app: App, no: int, text: str, by: str, status: str | None, evidence: tuple[str, ...],
+                 round_id: int | None, day: dt.date | None) -> None:
+    """报送一个未完成问题的整改进展（之后导入的台账不会覆盖它）。完成整改请用 close 销号。"""
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        lifecycle.record_progress(item, text, by, now, local_today(now), session=session,
+                                  status=STATUS_CHOICES[status] if status else None, evidence=list(evidence))
+        state = LABELS[item.status]
+    click.echo(f"已记录：问题{no}的整改进展（{local_today(now)}，报送人 {by}），当前状态：{state}")
+
+
+@cli.command("reassign")
+@click.option("--from", "old", required=True, help="原责任人（或责任领导）姓名。")
+@click.option("--to", "new", required=True, help="接任者姓名。")
+@click.option("--unit", help="只移交这个单位的问题（同名的人在不同单位时需要）。")
+@click.option("--role", type=click.Choice(["owner", "leader"]), default="owner", show_default=True,
+              help="移交的角色：owner 责任人，leader 责任领导。")
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.option("--date", "day", type=DATE, help="移交日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def reassign_cmd(app: App, old: str, new: str, unit: str | None, role: str, by: str, day: dt.date | None) -> None:
+    """人员变动：把某人负责的全部未完成问题移交给接任者，待发的提醒一并转给接任者。"""
+    if not new.strip():
+        raise RectifyError("请写明接任者姓名（--to）")
+    if new.strip() == old.strip():
+        raise RectifyError("接任者与原责任人相同，无需移交")
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        found = lifecycle.active_items_of(old, Role(role), unit, session=session)
+        if not found:
+            where = f"{unit}中" if unit else ""
+            raise NotFoundError(f"{where}没有由 {old} 担任{'责任人' if role == 'owner' else '责任领导'}的未完成问题")
+        units = {i.round.unit.name for i in found}
+        if len(units) > 1 and unit is None:
+            raise RectifyError(f"{old} 在多个单位都有问题（{'、'.join(sorted(units))}），请用 --unit 指定单位")
+        moved = lifecycle.reassign(found, Role(role), old, new.strip(), by, now, local_today(now), session=session)
+        nos = "、".join(f"问题{i.no}" for i in found)
+    click.echo(f"已移交：{nos} 由 {old} 移交给 {new.strip()}；待发提醒 {moved} 条已转给 {new.strip()}。")
+
+
+@cli.group("rounds", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_context
+def rounds_group(ctx: click.Context, as_json: bool) -> None:
+    """列出巡察轮次：编号、单位、名称、巡察组、反馈日期、填报日期、第一责任人、问题数。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    with db.transaction(app.engine) as session:
+        data = rounds.list_rounds(session=session)
+    if as_json:
+        _dump(data)
+        return
+    if not data:
+        click.echo("还没有任何轮次：请先用 rectify import 导入。")
+    for r in data:
+        click.echo(f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "
+                   f"反馈：{r['feedback_date'] or '未知'}  填报：{r['report_date'] or '—'}  "
+                   f"第一责任人：{r['first_responsible'] or '—'}  问题 {r['items']} 个")
+
+
+@rounds_group.command("edit")
+@click.argument("round_id", type=int)
+@click.option("--feedback-date", "feedback_date", type=DATE, help="巡察反馈日期（YYYY-MM-DD）。")
+@click.option("--name", help="轮次名称。")
+@click.option("--first-responsible", "first_responsible", help="第一责任人姓名。")
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.pass_obj
+def rounds_edit_cmd(app: App, round_id: int, feedback_date: dt.date | None, name: str | None,
+                    first_responsible: str | None, by: str) -> None:
+    """修改轮次的反馈日期、名称或第一责任人。"""
+    changes = {"feedback_date": feedback_date, "name": name, "first_responsible": first_responsible}
+    with db.transaction(app.engine) as session:
+        rnd = rounds.edit(round_id, changes, by, run_now(None), session=session)
+        shown = rounds.round_json(rnd, rnd.unit.name, 0)
+    click.echo(f"已修改轮次 {round_id}：{shown['name']}，反馈日期 {shown['feedback_date'] or '未知'}，"
+               f"第一责任人 {shown['first_responsible'] or '—'}")
 
 
 @cli.command("notify")
@@ -219,24 +410,42 @@ def notify_cmd(app: App, day: dt.date | None, dry_run: bool) -> None:
         sys.exit(4)
 
 
-@cli.command("outbox")
+@cli.group("outbox", invoke_without_command=True)
 @click.option("--state", type=click.Choice(outbox.STATES), help="只列出该状态的通知。")
+@click.option("--item", "item_no", type=int, help="只列出该问题的通知。")
+@click.option("--round", "round_id", type=int, help="与 --item 一起使用：有多个轮次时指定轮次。")
+@click.option("--person", help="只列出发给此人的通知。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
-@click.pass_obj
-def outbox_cmd(app: App, state: str | None, as_json: bool) -> None:
-    """列出发件箱中的通知（最新的在前）。"""
+@click.pass_context
+def outbox_cmd(ctx: click.Context, state: str | None, item_no: int | None, round_id: int | None,
+               person: str | None, as_json: bool) -> None:
+    """列出发件箱中的通知（最新的在前）；outbox resend 重发已放弃的通知。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
     with db.transaction(app.engine) as session:
-        rows = outbox.list_notices(state, session=session)
+        item_id = items.get_item(item_no, session=session, round_id=round_id).id if item_no is not None else None
+        rows = outbox.list_notices(state, session=session, item_id=item_id, person=person)
         data = [views.notice_json(n) for n in rows]
     if as_json:
         _dump(data)
         return
     if not data:
-        click.echo("发件箱为空。")
+        click.echo("发件箱中没有符合条件的通知。")
     for n in data:
         error = f"  错误：{n['last_error']}" if n["last_error"] else ""
         click.echo(f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} 问题{n['item_no']:<4} {n['recipient']}"
-                   f"（{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）{error}")
+                   f"（{n['recipient_unit']}，{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）{error}")
+
+
+@outbox_cmd.command("resend")
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.pass_obj
+def outbox_resend_cmd(app: App, ids: tuple[int, ...]) -> None:
+    """把已放弃（或超出上限）的通知重新排队，例如在 contacts.toml 中补全联系方式之后；下次 notify 时发送。"""
+    with db.transaction(app.engine) as session:
+        done = outbox.resend(list(ids), run_now(None), session=session)
+    click.echo(f"已重新排队 {len(done)} 条通知：{'、'.join(str(n.id) for n in done)}。运行 rectify notify 发送。")
 
 
 @cli.command("mailsink")
@@ -269,8 +478,8 @@ def close_cmd(app: App, no: int, evidence: tuple[str, ...], by: str, verified_by
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        closure = close_item(item, list(evidence), by, verified_by, now, local_today(now), app.settings.rules,
-                             app.settings.calendar, session=session)
+        closure = lifecycle.close(item, list(evidence), by, verified_by, now, local_today(now), app.settings.rules,
+                                  app.settings.calendar, session=session)
     late = "（逾期完成）" if closure.late else ""
     click.echo(f"已销号：问题{no}，{closure.closed_on}，经办人 {by}，核验人 {verified_by}，"
                f"佐证材料 {len(closure.evidence)} 份{late}")
@@ -303,16 +512,17 @@ def lookback_plan_cmd(app: App, day: dt.date | None, seed: str | None, as_json: 
 @lookback_group.command("assign")
 @click.option("--date", "day", type=DATE, help="抽选日期（YYYY-MM-DD），默认为今天。")
 @click.option("--seed", help="随机抽查的种子（默认由日期生成）。")
+@click.option("--unit", help="只抽选这个单位（默认每个单位各抽选一次）。")
 @click.pass_obj
-def lookback_assign_cmd(app: App, day: dt.date | None, seed: str | None) -> None:
+def lookback_assign_cmd(app: App, day: dt.date | None, seed: str | None, unit: str | None) -> None:
     """执行当天的回头看抽选并分派任务（同一天重复执行不会重复分派）。"""
     now = run_now(day)
     with db.transaction(app.engine) as session:
         directory = scan.with_people(app.settings.directory, session=session)
-        sweep, assigned = lookback.assign(local_today(now), now, app.settings.rules, app.settings.calendar,
-                                          directory, session=session, seed=seed)
-    click.echo(f"{sweep.run_on} 回头看抽选（种子 {sweep.seed}）：选中 {len(sweep.selected)} 项，"
-               f"本次新分派 {assigned} 项任务。")
+        result = lookback.assign(local_today(now), now, app.settings.rules, app.settings.calendar,
+                                 directory, session=session, seed=seed, unit=unit)
+    click.echo(f"{result.run_on} 回头看抽选（种子 {result.seed}，{len(result.sweeps)} 个单位）："
+               f"选中 {len(result.selected)} 项，本次新分派 {result.assigned} 项任务。")
 
 
 @lookback_group.command("list")
@@ -371,81 +581,10 @@ def lookback_record_cmd(app: App, no: int, outcome: str, note: str, evidence: tu
             click.echo(f"问题{no}回头看结论：巩固。")
 
 
-@cli.command("deployments")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
-def deployments_cmd(as_json: bool) -> None:
-    """列出 rectify serve 将注册的 Prefect 部署：名称、cron、时区、参数。"""
-    from flows.deploy import TZ, specs
-
-    data = [{"name": s.full_name, "cron": s.cron, "timezone": TZ if s.cron else None, "active": s.active,
-             "parameters": s.parameters, "description": s.description} for s in specs()]
-    if as_json:
-        _dump(data)
-        return
-    for d in data:
-        when = (f"{d['cron']}（{d['timezone']}{'' if d['active'] else '，未启用'}）" if d["cron"]
-                else "无定时（按需触发）")
-        click.echo(f"{d['name']:<36} {when:<34} {d['description']}")
-        if d["parameters"]:
-            click.echo(f"{'':<36} 参数：{json.dumps(d['parameters'], ensure_ascii=False)}")
-
-
-@cli.command("serve")
-@click.pass_obj
-def serve_cmd(app: App) -> None:
-    """启动 Prefect serve：注册并运行每日提醒和季度回头看的定时部署（需先运行 prefect server start）。"""
-    import os
-
-    from prefect import serve
-
-    from flows.deploy import runner_deployments
-
-    # flow runs started by serve inherit these; secrets stay out of deployment parameters
-    os.environ["RECTIFY_DATABASE_URL"] = app.url
-    if app.config:
-        os.environ["RECTIFY_CONFIG_DIR"] = str(app.config)
-    click.echo(f"数据库：{db.display_url(app.url)}；配置：{app.config or '内置默认'}")
-    click.echo("定时只在运行中的 Prefect 服务器上触发（prefect server start）。按 Ctrl-C 停止。")
-    serve(*runner_deployments())
-
-
-DEMO_DATE = "2026-11-25"  # a Wednesday: inside the send window, with reminders owed
-
-
-@cli.command("demo")
-@click.pass_context
-def demo_cmd(ctx: click.Context) -> None:
-    """主任务演示：导入内置演示台账，经 Prefect 运行每日提醒流程，邮件发到本地邮件服务器并保存为 .eml。"""
-    import os
-
-    app: App = ctx.obj
-    data_dir = db.default_database_path().parent
-    explicit = (ctx.parent is not None and ctx.parent.params.get("db_url")) or os.environ.get("RECTIFY_DATABASE_URL")
-    url = app.url if explicit else f"sqlite:///{data_dir / 'demo.db'}"
-    mail_dir, config = data_dir / "demo-mail", data_dir / "demo-config"
-    demo = App(url)
-    result = _import(demo, DEMO_LEDGER)
-    click.echo(f"数据库：{db.display_url(url)}")
-    _report_import(DEMO_LEDGER, result)
-    with MailSink(mail_dir) as sink:
-        config.mkdir(parents=True, exist_ok=True)
-        template = (Path(__file__).parent / "data" / "demo-contacts.toml").read_text(encoding="utf-8")
-        (config / "contacts.toml").write_text(template.replace("{port}", str(sink.port)), encoding="utf-8")
-        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        from flows.daily import daily_flow
-
-        click.echo(f"经 Prefect 运行每日提醒流程（演示日期 {DEMO_DATE}，本地邮件服务器 127.0.0.1:{sink.port}）……")
-        summary = daily_flow(date=DEMO_DATE, config_dir=str(config), database_url=url)
-        received = sink.messages
-    click.echo(views.demo_text(summary, received, mail_dir))
-    with db.transaction(demo.engine) as session:
-        click.echo(views.outbox_by_person(outbox.list_notices(None, session=session)))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: user mistakes become a message and exit code, never a traceback."""
+def run(group: click.Group, argv: list[str] | None) -> None:
+    """Run a command group: user mistakes become a message and exit code, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="rectify", standalone_mode=False)
+        group.main(args=argv, prog_name="rectify", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("已取消。", err=True)
         sys.exit(130)
@@ -460,3 +599,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"错误：无法访问数据库（{type(exc.orig).__name__}）。请检查 --db 或 "
                    "RECTIFY_DATABASE_URL。", err=True)
         sys.exit(3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The core commands alone (the installed `rectify` adds serve, demo and deployments: flows.cli)."""
+    run(cli, argv)

@@ -110,7 +110,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with session_factory(engine)() as session, session.begin():
-        yield session
+def transaction(engine: Engine, rollback: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. With `rollback`
+    (a dry run) nothing is ever committed."""
+    with session_factory(engine)() as session:
+        session.begin()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        if rollback:
+            session.rollback()
+        else:
+            session.commit()

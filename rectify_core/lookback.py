@@ -19,14 +19,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from rectify_core import lifecycle
 from rectify_core.closure import evidence_record
 from rectify_core.dates import WorkCalendar, local_today
+from rectify_core.enums import Role, TaskState
 from rectify_core.errors import RefusedError
 from rectify_core.models import Aspect, Closure, Event, Item, LookbackSweep, LookbackTask, Round, Unit
 from rectify_core.people import Directory
 from rectify_core.plan import add_months
 from rectify_core.rules import Rules
-from rectify_core.status import DONE, OPEN
+from rectify_core.status import DONE
 
 OUTCOMES = {"巩固": "consolidated", "反弹": "rebound"}
 HIGH_RISK = ("transfer", "paper_only", "aspect_rebound", "earlier_rebound", "late")
@@ -100,11 +102,14 @@ def default_seed(today: dt.date) -> str:
 
 
 def select_for_sweep(candidates: list[Candidate], today: dt.date, rules: Rules, seed: str) -> list[Selection]:
-    """Every high-risk or scheduled item, plus a seeded random share of the rest.
-    Pure: the same candidates, day, rules and seed give the same selection."""
+    """Every high-risk or scheduled item, plus a seeded random share of the rest; an
+    item closed within `lookback.min_age_months` is not drawn yet. Pure: the same
+    candidates, day, rules and seed give the same selection."""
     chosen: list[Selection] = []
     rest: list[Candidate] = []
-    for c in sorted((c for c in candidates if not c.open_task), key=lambda c: c.item_id):
+    settled = add_months(today, -rules.lookback_min_age_months)
+    for c in sorted((c for c in candidates if not c.open_task and c.closed_on <= settled),
+                    key=lambda c: c.item_id):
         reasons = risks(c)
         due = scheduled(c, today, rules)
         if due:
@@ -135,11 +140,11 @@ def candidates(today: dt.date, *, session: Session, unit: str | None = None) -> 
     for item_id, state, created in session.execute(
             select(LookbackTask.item_id, LookbackTask.state, LookbackTask.created_at)):
         checks[item_id] = max(checks.get(item_id, dt.date.min), local_today(created))
-        if state == "due":
+        if state == TaskState.DUE:
             open_items.add(item_id)
     out = []
     for item, round_name, unit_name, aspect, cl, report_date, imported_at in rows:
-        closed_on = cl.closed_on if cl else (report_date or local_today(imported_at))
+        closed_on = cl.closed_on if cl else (item.done_on or report_date or local_today(imported_at))
         out.append(Candidate(item.id, item.no, item.round_id, round_name, unit_name, item.title, aspect,
                              item.measures_text or "", cl.id if cl else None, closed_on,
                              bool(cl and cl.evidence_recorded), bool(cl and cl.late), item.rebound_count,
@@ -166,26 +171,73 @@ def _closure_for(c: Candidate, now: dt.datetime, *, session: Session) -> int:
     return closure.id
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    """A day's sweeps, one per unit: what was selected and how many tasks are new."""
+
+    run_on: dt.date
+    seed: str
+    sweeps: list[LookbackSweep]
+    assigned: int
+
+    @property
+    def selected(self) -> list[dict[str, Any]]:
+        return [s for sweep in self.sweeps for s in sweep.selected]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"date": self.run_on.isoformat(), "seed": self.seed, "selected": self.selected,
+                "assigned": self.assigned, "units": [s.unit for s in self.sweeps]}
+
+
+def reviewer_for(unit: str, directory: Directory) -> str | None:
+    """The unit's own look-back reviewer (role `reviewer` in contacts.toml), else its
+    inspection office."""
+    for role in (Role.REVIEWER, Role.INSPECTION_OFFICE):
+        found = directory.holders(unit, role)
+        if found:
+            return found[0]
+    return None
+
+
 def assign(today: dt.date, now: dt.datetime, rules: Rules, cal: WorkCalendar, directory: Directory,
-           *, session: Session, seed: str | None = None, unit: str | None = None) -> tuple[LookbackSweep, int]:
-    """Run the sweep of `today` and assign a task per selected item. Idempotent: a day
-    already swept returns its recorded sweep and assigns nothing new."""
-    existing = session.scalar(select(LookbackSweep).where(LookbackSweep.run_on == today))
-    if existing is not None:
-        return existing, 0
+           *, session: Session, seed: str | None = None, unit: str | None = None) -> SweepResult:
+    """Run the sweep of `today`, one per unit (or for one unit), and assign a task per
+    selected item. Idempotent: a unit already swept that day keeps its recorded sweep
+    and gets nothing new."""
     seed = seed or default_seed(today)
-    chosen = select_for_sweep(candidates(today, session=session, unit=unit), today, rules, seed)
-    sweep = LookbackSweep(run_on=today, seed=seed, share=rules.lookback_share,
+    by_unit: dict[str, list[Candidate]] = defaultdict(list)
+    for c in candidates(today, session=session, unit=unit):
+        by_unit[c.unit].append(c)
+    if unit is not None:
+        by_unit.setdefault(unit, [])
+    sweeps: list[LookbackSweep] = []
+    assigned = 0
+    for name in sorted(by_unit):
+        existing = session.scalar(select(LookbackSweep).where(LookbackSweep.run_on == today,
+                                                              LookbackSweep.unit == name))
+        if existing is not None:
+            sweeps.append(existing)
+            continue
+        sweep, n = _sweep_unit(name, by_unit[name], today, now, rules, cal, directory, seed, session=session)
+        sweeps.append(sweep)
+        assigned += n
+    return SweepResult(today, seed, sweeps, assigned)
+
+
+def _sweep_unit(unit: str, found: list[Candidate], today: dt.date, now: dt.datetime, rules: Rules,
+                cal: WorkCalendar, directory: Directory, seed: str, *, session: Session) -> tuple[LookbackSweep, int]:
+    chosen = select_for_sweep(found, today, rules, seed)
+    sweep = LookbackSweep(run_on=today, unit=unit, seed=seed, share=rules.lookback_share,
                           selected=[selection_json(s) for s in chosen], created_at=now)
     session.add(sweep)
     session.flush()
     due = cal.add_workdays(today, rules.lookback_review_workdays)
+    reviewer = reviewer_for(unit, directory)
     for s in chosen:
         c = s.candidate
-        reviewers = directory.holders(c.unit, "inspection_office")
         task = LookbackTask(item_id=c.item_id, closure_id=_closure_for(c, now, session=session), sweep_id=sweep.id,
-                            reasons=list(s.reasons), reviewer=reviewers[0] if reviewers else None, due=due,
-                            state="due", created_at=now)
+                            reasons=list(s.reasons), reviewer=reviewer, due=due,
+                            state=TaskState.DUE, created_at=now)
         session.add(task)
         session.flush()
         session.add(Event(round_id=c.round_id, item_id=c.item_id, at=now, kind="lookback_assigned", actor="rectify",
@@ -201,36 +253,19 @@ def record(item: Item, outcome: str, note: str, evidence: list[str], by: str, no
         raise RefusedError(f"未知的回头看结论“{outcome}”（可用：巩固、反弹）")
     if not note.strip() or not by.strip():
         raise RefusedError("请写明检查情况（--note）和检查人（--by）")
-    task = session.scalar(select(LookbackTask).where(LookbackTask.item_id == item.id, LookbackTask.state == "due"))
+    task = session.scalar(select(LookbackTask).where(LookbackTask.item_id == item.id,
+                                                     LookbackTask.state == TaskState.DUE))
     if task is None:
         raise RefusedError(f"问题{item.no}没有待完成的回头看任务")
-    task.state, task.outcome, task.note = "done", OUTCOMES[outcome], note.strip()
+    task.state, task.outcome, task.note = TaskState.DONE, OUTCOMES[outcome], note.strip()
     task.evidence = [evidence_record(e) for e in evidence if e.strip()]
     task.recorded_by, task.recorded_at = by.strip(), now
-    data: dict[str, Any] = {"task": task.id, "outcome": outcome, "note": note.strip(), "evidence": task.evidence}
+    data: dict[str, Any] = {"outcome": outcome, "note": note.strip(), "evidence": task.evidence}
     if outcome == "巩固":
-        session.add(Event(round_id=item.round_id, item_id=item.id, at=now, kind="lookback_consolidated",
-                          actor=by.strip(), data=data))
-        return task
-    _reopen(item, task, now, today, rules, cal, session=session)
-    data.update({"closure": task.closure_id, "deadline": item.deadline.isoformat() if item.deadline else None,
-                 "rebound_count": item.rebound_count})
-    session.add(Event(round_id=item.round_id, item_id=item.id, at=now, kind="reopened", actor=by.strip(), data=data))
+        lifecycle.consolidate(item, task, by.strip(), now, data, session=session)
+    else:
+        lifecycle.reopen(item, task, by.strip(), now, today, rules, cal, data, session=session)
     return task
-
-
-def _reopen(item: Item, task: LookbackTask, now: dt.datetime, today: dt.date, rules: Rules, cal: WorkCalendar,
-            *, session: Session) -> None:
-    closure = session.get(Closure, task.closure_id)
-    assert closure is not None
-    closure.reopened_at = now
-    item.status, item.status_text = OPEN, "反弹回潮，重新整改"
-    item.rebound_count += 1
-    item.reopened_from, item.closure_id = closure.id, None
-    item.deadline = cal.previous_workday(add_months(today, rules.dated_months))
-    item.deadline_kind, item.extended_to, item.overdue_since = "dated", None, None
-    item.updated_at = now
-    session.flush()
 
 
 def tasks(*, session: Session) -> list[LookbackTask]:

@@ -73,14 +73,18 @@ class Unit(Base):
 
 
 class Round(Base):
-    """One inspection of one unit (巡察轮次)."""
+    """One inspection of one unit (巡察轮次), identified by `key` within its unit:
+    inspector + feedback date when known, else an explicit key or the ledger's title
+    (never a file name or a 填报 line)."""
 
     __tablename__ = "rounds"
-    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+    __table_args__ = (UniqueConstraint("unit_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    key: Mapped[str] = mapped_column(String(500))
     name: Mapped[str] = mapped_column(String(300))
+    first_responsible: Mapped[str | None] = mapped_column(String(100))
     inspector: Mapped[str | None] = mapped_column(String(200))
     inspection_start: Mapped[dt.date | None] = mapped_column(Date)
     inspection_end: Mapped[dt.date | None] = mapped_column(Date)
@@ -158,6 +162,16 @@ class Item(Base):
     # first day the item was seen past its due date; it stays yellow, not green, after
     # catching up, and counts as "closed late" for look-back risk
     overdue_since: Mapped[dt.date | None] = mapped_column(Date)
+    # the day the item became done (the report's date for an imported 已完成)
+    done_on: Mapped[dt.date | None] = mapped_column(Date)
+    # latest progress recorded in rectify (the full trail is in the events)
+    progress: Mapped[str | None] = mapped_column(Text)
+    progress_on: Mapped[dt.date | None] = mapped_column(Date)
+    # fields a person set in rectify -> the transition that set them; an import never
+    # overwrites these, it records a disagreement instead
+    pinned: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # ledger columns rectify has no field for (备注 and others), kept as written
+    extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     closure_id: Mapped[int | None] = mapped_column(ForeignKey("closures.id", use_alter=True))
     rebound_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # the closure a rebound reopened: the reopened item's link to its original 销号
@@ -210,6 +224,28 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(30))
     actor: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class ImportBatch(Base):
+    """One import: what it created and what it changed (old values), so it can be undone."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None once an undo removed the round this batch had created
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    source_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    report_date: Mapped[dt.date | None] = mapped_column(Date)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    round_created: Mapped[bool] = mapped_column(default=False)
+    round_before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created: Mapped[list[int]] = mapped_column(JSON, default=list)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # item id -> old values
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    undone_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Ladder(Base):
@@ -231,7 +267,9 @@ class Notice(Base):
 
     __tablename__ = "notices"
     __table_args__ = (Index("ix_notices_state_next", "state", "next_attempt_at"),
-                      Index("ix_notices_item", "item_id"))
+                      Index("ix_notices_item", "item_id"),
+                      Index("ix_notices_recipient", "recipient_unit", "recipient", "state"),
+                      Index("ix_notices_claimed_by", "claimed_by"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -242,6 +280,10 @@ class Notice(Base):
     step_name: Mapped[str] = mapped_column(String(100))
     ladder: Mapped[str] = mapped_column(String(12))
     recipient: Mapped[str] = mapped_column(String(100))
+    # a person is (unit, name): homonyms in two units are two people; "*" for people
+    # who serve every unit (an inspection office named in contacts.toml)
+    recipient_unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    kind: Mapped[str] = mapped_column(String(10), default="item", server_default="item")  # item | lookback | admin
     role: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text)
     planned_on: Mapped[dt.date] = mapped_column(Date)
@@ -281,9 +323,11 @@ class LookbackSweep(Base):
     """One quarterly selection: its seed and what it selected, for reproducibility."""
 
     __tablename__ = "lookback_sweeps"
+    __table_args__ = (UniqueConstraint("run_on", "unit"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_on: Mapped[dt.date] = mapped_column(Date, unique=True)
+    run_on: Mapped[dt.date] = mapped_column(Date)
+    unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
     seed: Mapped[str] = mapped_column(String(100))
     share: Mapped[float] = mapped_column()
     selected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

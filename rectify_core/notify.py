@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,13 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from rectify_core import outbox
 from rectify_core.channels import SendResult, display, kind_of, send
 from rectify_core.dates import WorkCalendar, local_today, to_local
+from rectify_core.enums import NoticeKind, NoticeState
 from rectify_core.models import Item, Notice, Round
-from rectify_core.outbox import insert_ignore, new_token
+from rectify_core.outbox import Person, insert_ignore, new_token
 from rectify_core.people import Contact, Directory
-from rectify_core.plan import light
+from rectify_core.plan import light, open_ended
 from rectify_core.render import Line, render_digest
-from rectify_core.rules import Rules
+from rectify_core.rules import ROLE_NAMES, Rules
 
+HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note
 Sender = Callable[[str, str, str], SendResult]
 
 
@@ -73,24 +76,32 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules
         if key not in top or int(n.step_key) > int(top[key].step_key):
             top[key] = n
     facts = {row.id: row for row in session.execute(
-        select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.overdue_since, Round.name.label("round"))
+        select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
+               Item.overdue_since, Round.name.label("round"))
         .join(Round, Item.round_id == Round.id).where(Item.id.in_([i for i, _ in top])))}
-    # who else was told: the same notice (item or look-back task, due date, step) to others
+    # who else was told: the same notice (item or look-back task, due date, step) to others,
+    # not counting notices that were given up on, nor admin alerts
     others: dict[tuple[int, int | None, dt.date, str], list[str]] = defaultdict(list)
     for item_id, lookback_id, due, step, name in session.execute(
             select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
-            .where(Notice.item_id.in_([i for i, _ in top]))):
+            .where(Notice.item_id.in_([i for i, _ in top]), Notice.kind != NoticeKind.ADMIN,
+                   Notice.state.not_in((NoticeState.DEAD, NoticeState.CAPPED)))):
         others[(item_id, lookback_id, due, step)].append(name)
-    lines = []
-    for n in top.values():
-        f = facts[n.item_id]
-        left = cal.workdays_between(today, n.due)
-        open_ended = f.deadline_kind == "long_term" and not n.lookback_id
-        colour = light(open_ended, left, f.overdue_since is not None and not n.lookback_id, rules)
-        told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
-        title = f"【回头看】{f.title}" if n.lookback_id else f.title
-        lines.append(Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told))
-    return lines
+    return [_line(n, facts[n.item_id], others, today, cal, rules) for n in top.values()]
+
+
+def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], list[str]], today: dt.date,
+          cal: WorkCalendar, rules: Rules) -> Line:
+    left = cal.workdays_between(today, n.due)
+    item_notice = n.kind == NoticeKind.ITEM
+    colour = light(item_notice and open_ended(f.deadline_kind, f.deadline, f.extended_to), left,
+                   f.overdue_since is not None and item_notice, rules)
+    if n.kind == NoticeKind.ADMIN:
+        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason)
+    told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
+    title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
+    note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
+    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note)
 
 
 def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date,
@@ -112,23 +123,38 @@ def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date,
     return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), None, 0
 
 
-def _urls(name: str, role: str, directory: Directory) -> list[str]:
-    contact: Contact | None = directory.admin if role == "admin" else directory.contact(name)
+def _urls(person: Person, role: str, directory: Directory) -> list[str]:
+    unit, name = person
+    contact: Contact | None = directory.admin if role == "admin" else directory.contact(name, unit)
     return directory.urls(contact) if contact else []
 
 
 def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: dt.datetime,
                  *, session: Session) -> int:
+    """One alert line per notice given up on: who it was for, why, and how to fix it.
+    The alert never claims the person was told."""
     admin = directory.admin
-    if admin is None or not dead:
+    failed = [n for n in dead if n.kind != NoticeKind.ADMIN]
+    if admin is None or not failed:
         return 0
     insert_ignore(session, Notice.__table__, [{
-        "dedup_key": f"dead:{n.id}:{admin.name}", "item_id": n.item_id, "round_id": n.round_id, "due": n.due,
-        "step_key": n.step_key, "step_name": f"发给{n.recipient}的提醒投递失败", "ladder": n.ladder,
-        "recipient": admin.name, "role": "admin", "reason": n.last_error or "", "planned_on": today,
-        "state": outbox.PENDING, "attempts": 0, "created_at": now} for n in dead if n.role != "admin"],
-        "dedup_key")
-    return len([n for n in dead if n.role != "admin"])
+        "dedup_key": f"dead:{n.id}:{admin.name}", "kind": NoticeKind.ADMIN, "recipient_unit": admin.unit,
+        "item_id": n.item_id, "lookback_id": n.lookback_id, "round_id": n.round_id, "due": n.due,
+        "step_key": n.step_key, "step_name": "提醒无法投递", "ladder": n.ladder,
+        "recipient": admin.name, "role": "admin", "reason": _alert_text(n), "planned_on": today,
+        "state": outbox.PENDING, "attempts": 0, "created_at": now} for n in failed], "dedup_key")
+    return len(failed)
+
+
+def _alert_text(n: Notice) -> str:
+    who = f"{n.recipient}（{n.recipient_unit}，{ROLE_NAMES.get(n.role, n.role)}）"
+    if "未配置任何通知渠道" in (n.last_error or ""):
+        fix = (f"请在 contacts.toml 中为其添加 [[person]]（name = \"{n.recipient}\"，unit = \"{n.recipient_unit}\"，"
+               f"notify = [...]）")
+    else:
+        fix = "请核对其通知渠道"
+    return (f"发给{who}的“{n.step_name}”未能送达，该人员尚未收到本提醒。原因：{n.last_error or '未知'}。"
+            f"{fix}，然后运行 rectify outbox resend {n.id}。")
 
 
 def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, cal: WorkCalendar,
@@ -148,12 +174,13 @@ def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, 
         return report
     for _ in range(2):  # the second pass delivers admin alerts about notices that died
         with factory.begin() as session:
-            names = outbox.recipients_due(now, session=session, unit=unit)
+            people = outbox.recipients_due(now, session=session, unit=unit)
         with ThreadPoolExecutor(max_workers=rules.workers) as pool:
-            dead = [n for died in pool.map(
-                lambda name: _deliver_one(factory, name, token, directory, rules, cal, now, today, sender, report,
-                                          unit),
-                names) for n in died]
+            results = list(pool.map(
+                lambda person: _deliver_one(factory, person, token, directory, rules, cal, now, today, sender, unit),
+                people))
+        report.people += [r for r, _ in results if r is not None]
+        dead = [n for _, died in results for n in died]
         with factory.begin() as session:
             report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
         if not dead:
@@ -161,22 +188,24 @@ def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, 
     return report
 
 
-def _deliver_one(factory: sessionmaker[Session], name: str, token: str, directory: Directory, rules: Rules,
+def _deliver_one(factory: sessionmaker[Session], person: Person, token: str, directory: Directory, rules: Rules,
                  cal: WorkCalendar, now: dt.datetime, today: dt.date, sender: Sender,
-                 report: DeliveryReport, unit: str | None) -> list[Notice]:
+                 unit: str | None) -> tuple[PersonResult | None, list[Notice]]:
+    """Claim, send and record one person's digest; returns their result and the notices
+    that died (None: another deliverer took them first)."""
+    name = person[1]
     with factory.begin() as session:
-        notices = outbox.claim(name, token, now, session=session, unit=unit)
+        notices = outbox.claim(person, token, now, session=session, unit=unit)
         if not notices:
-            return []  # another deliverer took them first
+            return None, []
         lines = digest_lines(notices, today, cal, rules, session=session)
-    result, url, count = _send_person(name, _urls(name, notices[0].role, directory), lines, today, sender)
-    person = PersonResult(name, len(lines), f"{kind_of(url).name} {display(url)}" if url else None, count)
-    report.people.append(person)
+    result, url, count = _send_person(name, _urls(person, notices[0].role, directory), lines, today, sender)
+    outcome = PersonResult(name, len(lines), f"{kind_of(url).name} {display(url)}" if url else None, count)
     with factory.begin() as session:
         if result.ok and url:
             outbox.mark_sent(notices, token, kind_of(url).name, now, session=session)
-            return []
-        person.error = result.error
+            return outcome, []
+        outcome.error = result.error
         dead = outbox.mark_failed(notices, token, result.error, result.permanent, now, rules, session=session)
-        person.dead = bool(dead)
-        return dead
+        outcome.dead = bool(dead)
+        return outcome, dead

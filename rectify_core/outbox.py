@@ -23,14 +23,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.dates import WorkCalendar
+from rectify_core.enums import NoticeKind, NoticeState
+from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.models import Event, Item, Notice, Round, Unit
 from rectify_core.models import Ladder as LadderRow
 from rectify_core.plan import ItemPlan
 from rectify_core.rules import Ladder, Rules
 
-PENDING, SENDING, SENT, FAILED, DEAD, CAPPED = "pending", "sending", "sent", "failed", "dead", "capped"
-STATES = (PENDING, SENDING, SENT, FAILED, DEAD, CAPPED)
-STATE_NAMES = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试",
+PENDING, SENDING, SENT = NoticeState.PENDING, NoticeState.SENDING, NoticeState.SENT
+FAILED, DEAD, CAPPED = NoticeState.FAILED, NoticeState.DEAD, NoticeState.CAPPED
+STATES = tuple(str(s) for s in NoticeState)
+STATE_NAMES: dict[str, str] = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试",
                DEAD: "已放弃", CAPPED: "超出提醒上限"}
 ESCALATION_ROLES = ("first_responsible", "inspection_office")
 BATCH = 2000
@@ -77,7 +80,7 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
     insert_ignore(session, LadderRow.__table__, [
         {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
         for v in {p.ladder for p in owing} if v in ladders], "version")
-    prior = (_prior_counts([p.item.id for p in owing if not p.item.lookback_id], session=session)
+    prior = (_prior_counts([p.item.id for p in owing if p.item.subject == NoticeKind.ITEM], session=session)
              if rules.max_per_item else Counter())
     rows: list[dict[str, Any]] = []
     capped = 0
@@ -86,8 +89,9 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
         for r, key in zip(p.notify, p.dedup_keys(), strict=True):
             state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
             capped += state == CAPPED
-            role = "reviewer" if p.item.lookback_id and r.role == "owner" else r.role
-            rows.append({"dedup_key": key,
+            lookback = p.item.subject == NoticeKind.LOOKBACK
+            role = "reviewer" if lookback and r.role == "owner" else r.role
+            rows.append({"dedup_key": key, "kind": p.item.subject, "recipient_unit": r.unit,
                          "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
                          "due": p.due.date,
                          "step_key": f"{p.offset:+d}", "step_name": p.step or "", "ladder": p.ladder,
@@ -95,7 +99,7 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
                          "state": state, "attempts": 0, "created_at": now})
     inserted = insert_ignore(session, Notice.__table__, rows, "dedup_key")
     _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
-                   and p.item.lookback_id is None], cal,
+                   and p.item.subject == NoticeKind.ITEM], cal,
                   session=session)
     return Enqueued(len(rows), inserted, capped)
 
@@ -119,19 +123,24 @@ def claimable(now: dt.datetime, unit: str | None = None) -> Any:
     return and_(ready, Notice.round_id.in_(rounds.scalar_subquery()))
 
 
-def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = None) -> list[str]:
-    return list(session.scalars(select(Notice.recipient).where(claimable(now, unit)).distinct()
-                                .order_by(Notice.recipient)))
+Person = tuple[str, str]  # (unit, name): homonyms in two units are two people
 
 
-def claim(recipient: str, token: str, now: dt.datetime, *, session: Session,
+def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = None) -> list[Person]:
+    return [(u, n) for u, n in session.execute(
+        select(Notice.recipient_unit, Notice.recipient).where(claimable(now, unit)).distinct()
+        .order_by(Notice.recipient_unit, Notice.recipient))]
+
+
+def claim(person: Person, token: str, now: dt.datetime, *, session: Session,
           unit: str | None = None) -> list[Notice]:
-    """Compare-and-set: take every claimable notice of `recipient` for `token`."""
-    session.execute(update(Notice).where(Notice.recipient == recipient, claimable(now, unit))
+    """Compare-and-set: take every claimable notice of `person` for `token`."""
+    who = and_(Notice.recipient_unit == person[0], Notice.recipient == person[1])
+    session.execute(update(Notice).where(who, claimable(now, unit))
                     .values(state=SENDING, claimed_by=token, claimed_at=now, attempts=Notice.attempts + 1)
                     .execution_options(synchronize_session=False))
-    return list(session.scalars(select(Notice).where(Notice.claimed_by == token, Notice.state == SENDING,
-                                                     Notice.recipient == recipient).order_by(Notice.id)))
+    return list(session.scalars(select(Notice).where(Notice.claimed_by == token, Notice.state == SENDING, who)
+                                .order_by(Notice.id)))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -197,11 +206,35 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
     return dead
 
 
-def list_notices(state: str | None, *, session: Session, limit: int = 1000) -> list[Notice]:
+def list_notices(state: str | None, *, session: Session, limit: int = 1000, item_id: int | None = None,
+                 person: str | None = None) -> list[Notice]:
     query = select(Notice).options(selectinload(Notice.item)).order_by(Notice.id.desc()).limit(limit)
     if state:
         query = query.where(Notice.state == state)
+    if item_id is not None:
+        query = query.where(Notice.item_id == item_id)
+    if person:
+        query = query.where(Notice.recipient == person)
     return list(session.scalars(query))
+
+
+def resend(ids: list[int], now: dt.datetime, *, session: Session) -> list[Notice]:
+    """Put given-up (dead) or capped notices back in the queue, e.g. after a contact was
+    fixed. Refused for unknown ids and for notices that are not given up."""
+    rows = {n.id: n for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFoundError(f"发件箱中没有编号为 {'、'.join(map(str, missing))} 的通知")
+    live = [n for n in rows.values() if n.state not in (DEAD, CAPPED)]
+    if live:
+        raise RefusedError("只能重发已放弃或超出上限的通知；"
+                           + "；".join(f"通知{n.id}当前为“{STATE_NAMES[n.state]}”" for n in live))
+    for n in rows.values():
+        n.state, n.attempts, n.next_attempt_at, n.claimed_by = PENDING, 0, None, None
+        session.add(Event(round_id=n.round_id, item_id=n.item_id, at=now, kind="notice_requeued", actor="rectify",
+                          data={"notice": n.id, "recipient": n.recipient}))
+    session.flush()
+    return list(rows.values())
 
 
 def counts(*, session: Session) -> dict[str, int]:

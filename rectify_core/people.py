@@ -15,7 +15,8 @@ from typing import Any
 
 from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError
-from rectify_core.rules import ROLES
+from rectify_core.identity import person_name
+from rectify_core.rules import CONTACT_ROLES
 
 ANY_UNIT = "*"
 _NAME_SPLIT = re.compile(r"[、,，/;；\s]+")
@@ -41,21 +42,34 @@ class Directory:
     held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def holders(self, unit: str, role: str) -> list[str]:
-        names = list(self.held.get((unit, role), []))
-        for c in self.contacts:
-            if role in c.roles and c.unit in (unit, ANY_UNIT) and c.name not in names:
-                names.append(c.name)
-        return names
+        return [name for name, _ in self.holders_in(unit, role)]
+
+    def holders_in(self, unit: str, role: str) -> list[tuple[str, str]]:
+        """(name, the unit that person belongs to) for everyone holding `role` for `unit`:
+        recorded by imports, then the unit's own contacts, then contacts serving every unit."""
+        found: dict[str, tuple[str, str]] = {}
+        for name in self.held.get((unit, role), []):
+            found.setdefault(person_name(name), (name, unit))
+        for wanted in (unit, ANY_UNIT):
+            for c in self.contacts:
+                if role in c.roles and c.unit == wanted:
+                    found.setdefault(person_name(c.name), (c.name, c.unit))
+        return list(found.values())
 
     def urls(self, contact: Contact) -> list[str]:
         """A contact's channel URLs in order of preference, tags resolved."""
         return [self.channels.get(entry, entry) for entry in contact.notify]
 
     def contact(self, name: str, unit: str | None = None) -> Contact | None:
-        matches = [c for c in self.contacts if c.name == name]
-        exact = [c for c in matches if c.unit == unit]
-        best = exact or matches
-        return best[0] if best else None
+        """The contact of (unit, name): the unit's own entry, else one serving every unit.
+        Never another unit's namesake: homonyms in two units are two people."""
+        wanted = person_name(name)
+        matches = [c for c in self.contacts if person_name(c.name) == wanted]
+        for scope in (unit, ANY_UNIT):
+            for c in matches:
+                if c.unit == scope:
+                    return c
+        return None
 
 
 def split_names(text: str | None) -> list[str]:
@@ -74,8 +88,8 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(source, f"{key}.name", "应为非空的姓名")
     roles = raw.get("roles", [])
-    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
-        raise ConfigError(source, f"{key}.roles", f"应为角色列表，可用：{'、'.join(ROLES)}")
+    if not isinstance(roles, list) or any(r not in CONTACT_ROLES for r in roles):
+        raise ConfigError(source, f"{key}.roles", f"应为角色列表，可用：{'、'.join(CONTACT_ROLES)}")
     notify = raw.get("notify", [])
     if not isinstance(notify, list) or any(not isinstance(u, str) or not u.strip() for u in notify):
         raise ConfigError(source, f"{key}.notify", "应为通知地址列表（Apprise URL 或标签），按优先顺序")

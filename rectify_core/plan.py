@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from rectify_core.dates import WorkCalendar
 from rectify_core.datetext import month_end
+from rectify_core.enums import DeadlineKind, Light, NoticeKind, Role
 from rectify_core.people import Directory, split_names
 from rectify_core.rules import ROLE_NAMES, Ladder, Rules, Step
 from rectify_core.status import ACTIVE, ONGOING
@@ -24,11 +25,18 @@ from rectify_core.status import ACTIVE, ONGOING
 FALLBACK = {"owner": "leader", "leader": "first_responsible"}
 # a rebounded item's notices also go one level up the chain
 LEVEL_UP = {"owner": "leader", "leader": "first_responsible", "first_responsible": "inspection_office"}
+# escalation follows notification: a role is told only after the level below it was
+ESCALATES_AFTER: dict[str, tuple[str, ...]] = {Role.FIRST_RESPONSIBLE: (Role.OWNER, Role.LEADER),
+                                               Role.INSPECTION_OFFICE: (Role.FIRST_RESPONSIBLE,)}
 
 
 @dataclass(frozen=True)
-class PlanItem:
-    id: int
+class Obligation:
+    """What someone owes by a date: an item's own rectification, or a look-back task's
+    re-check of a closed item. One shape for the planner, the outbox and the digest;
+    `subject` says which it is."""
+
+    id: int  # the item's id (a look-back task is about an item too)
     round_id: int
     round_name: str
     unit: str
@@ -43,22 +51,31 @@ class PlanItem:
     leader: str | None
     overdue_since: dt.date | None = None
     rebound_count: int = 0
-    lookback_id: int | None = None  # set when this is a look-back task, not the item itself
+    lookback_id: int | None = None
+    first_responsible: str | None = None  # named on the round; contacts add more
+    subject: NoticeKind = NoticeKind.ITEM
 
     @property
     def key(self) -> str:
         """The notice namespace: an item's own reminders, or one look-back task's."""
-        return f"lookback:{self.lookback_id}" if self.lookback_id else f"item:{self.id}"
+        return f"lookback:{self.lookback_id}" if self.subject == NoticeKind.LOOKBACK else f"item:{self.id}"
+
+
+PlanItem = Obligation
 
 
 @dataclass(frozen=True)
 class Sent:
-    """A notice already in the outbox: the history the plan must not repeat."""
+    """A notice already in the outbox: the history the plan must not repeat.
+    `settled_on` is the day it was delivered, or given up (dead/capped); None while
+    it is still on its way."""
 
     key: str
     due: dt.date
     offset: int
     ladder: str
+    role: str = Role.OWNER
+    settled_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class Recipient:
     name: str
     role: str
     reason: str
+    unit: str = ""  # with the name, the person's identity
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,7 @@ class Due:
 
 @dataclass(frozen=True)
 class ItemPlan:
-    item: PlanItem
+    item: Obligation
     due: Due
     workdays_left: int | None
     light: str | None
@@ -91,11 +109,11 @@ class ItemPlan:
 
     def dedup_keys(self) -> list[str]:
         assert self.due.date is not None and self.offset is not None
-        return [notice_key(self.item.key, self.due.date, self.offset, r.name) for r in self.notify]
+        return [notice_key(self.item.key, self.due.date, self.offset, r.unit, r.name) for r in self.notify]
 
 
-def notice_key(key: str, due: dt.date, offset: int, name: str) -> str:
-    return f"{key}:{due.isoformat()}:{offset:+d}:{name}"
+def notice_key(key: str, due: dt.date, offset: int, unit: str, name: str) -> str:
+    return f"{key}:{due.isoformat()}:{offset:+d}:{unit}/{name}"
 
 
 def _shift(day: dt.date, rules: Rules, cal: WorkCalendar) -> dt.date:
@@ -120,7 +138,7 @@ def quarter_end(day: dt.date) -> dt.date:
     return month_end(day.year, (day.month - 1) // 3 * 3 + 3)
 
 
-def due_of(item: PlanItem, today: dt.date, rules: Rules, cal: WorkCalendar) -> Due:
+def due_of(item: Obligation, today: dt.date, rules: Rules, cal: WorkCalendar) -> Due:
     """Extension, else the item's own date, else the rule for its kind."""
     if item.extended_to:
         return Due(_shift(item.extended_to, rules, cal), "extension")
@@ -135,23 +153,29 @@ def due_of(item: PlanItem, today: dt.date, rules: Rules, cal: WorkCalendar) -> D
     return Due(_shift(add_months(item.feedback_date, rules.dated_months), rules, cal), "rule")
 
 
-def light_of(item: PlanItem, left: int | None, was_red: bool, rules: Rules) -> str | None:
-    open_ended = item.kind == "long_term" and item.extended_to is None and item.deadline is None
-    return light(open_ended, left, was_red, rules)
+def open_ended(kind: str | None, deadline: dt.date | None, extended_to: dt.date | None) -> bool:
+    """A long-term (长期坚持) item with no final date of its own: its due dates are quarterly."""
+    return kind == DeadlineKind.LONG_TERM and deadline is None and extended_to is None
 
 
-def light(open_ended: bool, left: int | None, was_red: bool, rules: Rules) -> str | None:
-    """红黄绿灯: blue for long-term items without a final date; red when overdue; yellow
-    within `yellow_within` working days, or once overdue until done; else green."""
+def light_of(item: Obligation, left: int | None, was_red: bool, rules: Rules) -> Light | None:
+    ended = item.subject == NoticeKind.ITEM and open_ended(item.kind, item.deadline, item.extended_to)
+    return light(ended, left, was_red, rules)
+
+
+def light(open_ended: bool, left: int | None, was_red: bool, rules: Rules) -> Light | None:
+    """红黄绿灯, the one definition: blue for long-term items without a final date; red
+    when overdue; yellow within `yellow_within` working days, or once overdue until done;
+    else green."""
     if open_ended:
-        return "blue"
+        return Light.BLUE
     if left is None:
         return None
     if left < 0:
-        return "red"
+        return Light.RED
     if left <= rules.yellow_within or was_red:
-        return "yellow"
-    return "green"
+        return Light.YELLOW
+    return Light.GREEN
 
 
 def last_firing(step: Step, elapsed: int) -> int | None:
@@ -179,38 +203,70 @@ def _reason(step: str, due: Due, left: int) -> str:
     return f"{step}：整改时限 {due.date.isoformat()}{source}，{when}"
 
 
-def resolve(item: PlanItem, role: str, directory: Directory) -> tuple[list[tuple[str, str]], str]:
-    """Names for a role on an item, climbing the chain when a role is vacant.
-    Returns [(name, role)] and a note on any fallback."""
+def resolve(item: Obligation, role: str, directory: Directory) -> tuple[list[tuple[str, str, str]], str]:
+    """People for a role on an item as (name, role held, unit), climbing the chain when
+    a role is vacant. Returns them and a note on any fallback."""
     note = ""
     current = role
     while True:
-        if current == "owner":
-            names = split_names(item.owner)
-        elif current == "leader":
-            names = split_names(item.leader)
+        if current in ("owner", "leader"):
+            found = [(n, _unit_of(n, item, directory))
+                     for n in split_names(item.owner if current == "owner" else item.leader)]
         else:
-            names = directory.holders(item.unit, current)
-        if names or current not in FALLBACK:
-            return [(n, current) for n in names], note
+            found = directory.holders_in(item.unit, current)
+            if current == Role.FIRST_RESPONSIBLE and item.first_responsible:
+                found = [(n, item.unit) for n in split_names(item.first_responsible)]
+        if found or current not in FALLBACK:
+            return [(n, current, u) for n, u in found], note
         note = f"（未指定{ROLE_NAMES[role]}，改发{ROLE_NAMES[FALLBACK[current]]}）"
         current = FALLBACK[current]
 
 
-def _recipients(item: PlanItem, roles: list[str], reason: str,
+def _unit_of(name: str, item: Obligation, directory: Directory) -> str:
+    """A look-back reviewer may serve every unit (contacts.toml); an item's people are its unit's."""
+    if item.subject == NoticeKind.LOOKBACK:
+        contact = directory.contact(name, item.unit)
+        if contact is not None:
+            return contact.unit
+    return item.unit
+
+
+def _recipients(item: Obligation, roles: list[str], reason: str,
                 directory: Directory) -> tuple[tuple[Recipient, ...], tuple[str, ...]]:
-    out: dict[str, Recipient] = {}
+    out: dict[tuple[str, str], Recipient] = {}
     unresolved: list[str] = []
     for role in roles:
         found, note = resolve(item, role, directory)
         if not found:
             unresolved.append(role)
-        for name, held in found:
-            out.setdefault(name, Recipient(name, held, reason + note))
+        for name, held, unit in found:
+            out.setdefault((unit, name), Recipient(name, held, reason + note, unit))
     return tuple(out.values()), tuple(unresolved)
 
 
-def plan_item(item: PlanItem, history: list[Sent], today: dt.date, rules: Rules,
+def _gate(roles: list[str], same_due: list[Sent], item: Obligation, today: dt.date, rules: Rules,
+          cal: WorkCalendar, directory: Directory) -> list[str]:
+    """Drop escalation roles whose level below was not yet notified (delivered, or given
+    up on) about this due date at least `escalation.wait_workdays` ago."""
+    if not rules.escalate_after_notified:
+        return roles
+
+    def settled(below: tuple[str, ...]) -> bool:
+        return any(s.role in below and s.settled_on is not None
+                   and cal.workdays_between(s.settled_on, today) >= rules.escalation_wait_workdays
+                   for s in same_due)
+
+    kept = []
+    for role in roles:
+        below = ESCALATES_AFTER.get(role)
+        if below == (Role.FIRST_RESPONSIBLE,) and not resolve(item, Role.FIRST_RESPONSIBLE, directory)[0]:
+            below = ESCALATES_AFTER[Role.FIRST_RESPONSIBLE]  # no first responsible: wait on the level below
+        if below is None or settled(below):
+            kept.append(role)
+    return kept
+
+
+def plan_item(item: Obligation, history: list[Sent], today: dt.date, rules: Rules,
               ladders: Mapping[str, Ladder], cal: WorkCalendar, directory: Directory) -> ItemPlan:
     ladder_id = min(history, key=lambda s: (s.due, s.offset)).ladder if history else rules.ladder.version
     ladder = ladders.get(ladder_id, rules.ladder)
@@ -219,20 +275,43 @@ def plan_item(item: PlanItem, history: list[Sent], today: dt.date, rules: Rules,
     was_red = item.overdue_since is not None or any(s.offset > 0 for s in history)
     estimated = cal.is_estimated(today) or (due.date is not None and cal.is_estimated(due.date))
     update = (_shift(month_end_of(add_months(today, rules.ongoing_update_months - 1)), rules, cal)
-              if item.status == ONGOING else None)
+              if item.status == ONGOING and item.subject == NoticeKind.ITEM else None)
     reached = highest_step(ladder, -left) if left is not None else None
     offset, step = reached if reached else (None, None)
     notify: tuple[Recipient, ...] = ()
     unresolved: tuple[str, ...] = ()
-    done = [s.offset for s in history if s.due == due.date]
-    if reached and left is not None and (not done or max(done) < reached[0]):
-        roles, missed = owed(ladder, reached[0], max(done) if done else None)
-        if item.rebound_count:
-            roles = list(dict.fromkeys([*roles, *(LEVEL_UP[r] for r in roles if r in LEVEL_UP)]))
+    if reached and left is not None:
+        same_due = [s for s in history if s.due == due.date]
+        owed_now, missed = _owed_roles(ladder, reached[0], same_due, item, rules)
+        roles = _gate(owed_now, same_due, item, today, rules, cal, directory)
         reason = _reason(reached[1], due, left) + (f"（含此前未发的：{'、'.join(missed)}）" if missed else "")
-        notify, unresolved = _recipients(item, roles, reason, directory)
+        notify = _recipients(item, roles, reason, directory)[0] if roles else ()
+        # a role nobody holds is reported even while its escalation waits
+        unresolved = _recipients(item, owed_now, reason, directory)[1]
     return ItemPlan(item, due, left, light_of(item, left, was_red, rules), estimated, update, step,
                     offset, ladder_id, notify, unresolved)
+
+
+def _owed_roles(ladder: Ladder, offset: int, same_due: list[Sent], item: Obligation,
+                rules: Rules) -> tuple[list[str], list[str]]:
+    """Roles owed a notice at `offset`: those of the steps passed since the last notice,
+    and, when escalation waits on notification, every escalation role not yet told
+    about this due date at the steps it has reached."""
+    def lifted(roles: list[str]) -> list[str]:
+        if not item.rebound_count:
+            return roles
+        return list(dict.fromkeys([*roles, *(LEVEL_UP[r] for r in roles if r in LEVEL_UP)]))
+
+    done = [s.offset for s in same_due]
+    after = max(done) if done else None
+    roles, missed = owed(ladder, offset, after) if after is None or after < offset else ([], [])
+    roles = lifted(roles)
+    if rules.escalate_after_notified:
+        for role in ESCALATES_AFTER:
+            told = [s.offset for s in same_due if s.role == role]
+            if role not in roles and role in lifted(owed(ladder, offset, max(told) if told else None)[0]):
+                roles.append(role)
+    return roles, missed
 
 
 def owed(ladder: Ladder, offset: int, after: int | None) -> tuple[list[str], list[str]]:
@@ -249,9 +328,10 @@ def owed(ladder: Ladder, offset: int, after: int | None) -> tuple[list[str], lis
     return roles, list(dict.fromkeys(missed))
 
 
-def plan(items: Iterable[PlanItem], history: Mapping[str, list[Sent]], today: dt.date,
+def plan(items: Iterable[Obligation], history: Mapping[str, list[Sent]], today: dt.date,
          rules: Rules, ladders: Mapping[str, Ladder], cal: WorkCalendar,
          directory: Directory) -> list[ItemPlan]:
-    """Plan every open or ongoing item for `today`; done items are never planned."""
+    """Plan every obligation for `today`: open or ongoing items (done items are never
+    planned) and open look-back tasks."""
     return [plan_item(i, history.get(i.key, []), today, rules, ladders, cal, directory)
-            for i in items if i.status in ACTIVE]
+            for i in items if i.subject == NoticeKind.LOOKBACK or i.status in ACTIVE]

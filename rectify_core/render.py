@@ -27,6 +27,7 @@ ASKED = {
     "first_responsible": "请督办落实，必要时约谈相关责任人",
     "inspection_office": "请予以督导，研究是否启动问责程序",
     "reviewer": "请按时完成回头看检查并记录结论",
+    "admin": "请按提示修复后重发",
 }
 
 
@@ -43,6 +44,7 @@ class Line:
     step: str
     role: str
     others: tuple[str, ...]
+    note: str = ""  # a handover, or what an admin should fix
 
     def context(self, index: int) -> dict[str, Any]:
         name, color = LIGHTS[self.light]
@@ -51,7 +53,8 @@ class Line:
         return {"index": index, "no": self.no, "title": self.title, "round": self.round,
                 "due": self.due.isoformat(), "left_text": left, "light_name": name, "color": color,
                 "step": self.step, "asked": ASKED.get(self.role, "请关注"),
-                "role": ROLE_NAMES.get(self.role, self.role), "others": "、".join(self.others)}
+                "role": ROLE_NAMES.get(self.role, self.role), "others": "、".join(self.others),
+                "note": self.note}
 
 
 def urgency(line: Line) -> tuple[int, int, int]:

@@ -16,7 +16,9 @@ from rectify_core.errors import ConfigError
 
 ROLES = ("owner", "leader", "first_responsible", "inspection_office")
 ROLE_NAMES = {"owner": "责任人", "leader": "责任领导", "first_responsible": "第一责任人",
-              "inspection_office": "巡察办", "reviewer": "回头看检查人"}
+              "inspection_office": "巡察办", "reviewer": "回头看检查人", "admin": "管理员"}
+# roles a contact may hold: the ladder's, plus a unit's own look-back reviewer
+CONTACT_ROLES = (*ROLES, "reviewer")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class Rules:
     lookback_after_months: tuple[int, ...] = (3, 6)
     lookback_share: float = 0.2
     lookback_review_workdays: int = 20
+    lookback_min_age_months: int = 1
+    escalate_after_notified: bool = True
+    escalation_wait_workdays: int = 5
     ladder: Ladder = field(default=DEFAULT_LADDER)
 
 
@@ -96,6 +101,11 @@ _SCALARS: dict[str, dict[str, tuple[str, Any]]] = {
         "after_months": ("lookback_after_months", "months"),
         "share": ("lookback_share", "share"),
         "review_workdays": ("lookback_review_workdays", range(1, 251)),
+        "min_age_months": ("lookback_min_age_months", range(0, 25)),
+    },
+    "escalation": {
+        "after_notified": ("escalate_after_notified", (True, False)),
+        "wait_workdays": ("escalation_wait_workdays", range(0, 251)),
     },
 }
 

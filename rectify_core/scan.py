@@ -1,4 +1,7 @@
-"""Loading what the planner needs: one query per kind, no per-item queries."""
+"""Loading what the planner needs: one query per kind, no per-item queries.
+
+Two loaders produce obligations: items (their own rectification) and look-back tasks
+(a reviewer's re-check of a closed item)."""
 
 from __future__ import annotations
 
@@ -7,34 +10,37 @@ from collections import defaultdict
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from rectify_core.dates import local_today
+from rectify_core.enums import NoticeKind, NoticeState, TaskState
 from rectify_core.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.models import Ladder as LadderRow
 from rectify_core.people import Directory
-from rectify_core.plan import PlanItem, Sent
+from rectify_core.plan import Obligation, Sent
 from rectify_core.rules import Ladder, Step
 from rectify_core.status import ACTIVE
 
 
-def active_items(*, session: Session, unit: str | None = None) -> list[PlanItem]:
+def active_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
     """Every open or ongoing item (of one unit, if given) with what the plan needs, in one SELECT."""
     query = (
         select(Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
                Item.no, Item.title, Item.status, Item.deadline_kind.label("kind"), Item.deadline,
                Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
-               Item.rebound_count)
+               Item.rebound_count, Round.first_responsible)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
     if unit is not None:
         query = query.where(Unit.name == unit)
-    return [PlanItem(**row._asdict()) for row in session.execute(query)]
+    return [Obligation(**row._asdict()) for row in session.execute(query)]
 
 
-def plan_item_of(item: Item) -> PlanItem:
+def plan_item_of(item: Item) -> Obligation:
     """One ORM item as the planner sees it (for single-item commands; the daily run
     loads the same fields for every item in one SELECT, above)."""
-    return PlanItem(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
-                    item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
-                    item.owner, item.leader, item.overdue_since, item.rebound_count)
+    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
+                      item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
+                      item.owner, item.leader, item.overdue_since, item.rebound_count,
+                      first_responsible=item.round.first_responsible)
 
 
 def units_with_work(*, session: Session) -> list[str]:
@@ -44,33 +50,40 @@ def units_with_work(*, session: Session) -> list[str]:
                                 .distinct().order_by(Unit.name)))
 
 
+_SETTLED = (NoticeState.SENT, NoticeState.DEAD, NoticeState.CAPPED)
+
+
 def history(*, session: Session) -> dict[str, list[Sent]]:
-    """Notices already enqueued for active items and open look-back tasks, by plan key."""
+    """Notices already enqueued for active items and open look-back tasks, by plan key:
+    each with its role and the day it was settled (delivered, or given up on)."""
     out: dict[str, list[Sent]] = defaultdict(list)
     rows = session.execute(
-        select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.ladder).distinct()
+        select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.ladder, Notice.role,
+               Notice.state, Notice.sent_at, Notice.planned_on)
         .join(Item, Notice.item_id == Item.id).outerjoin(LookbackTask, Notice.lookback_id == LookbackTask.id)
-        .where(or_(Item.status.in_(ACTIVE), LookbackTask.state == "due")))
-    for item_id, lookback_id, due, step, ladder in rows:
+        .where(Notice.kind != NoticeKind.ADMIN, or_(Item.status.in_(ACTIVE), LookbackTask.state == TaskState.DUE)))
+    for item_id, lookback_id, due, step, ladder, role, state, sent_at, planned_on in rows:
         key = f"lookback:{lookback_id}" if lookback_id else f"item:{item_id}"
-        out[key].append(Sent(key, due, int(step), ladder))
+        settled = (local_today(sent_at) if sent_at else planned_on) if state in _SETTLED else None
+        out[key].append(Sent(key, due, int(step), ladder, role, settled))
     return out
 
 
-def lookback_items(directory: Directory, *, session: Session, unit: str | None = None) -> list[PlanItem]:
-    """Open look-back tasks as the planner sees them: the reviewer owes a check by the
-    task's due date; the reviewer's supervisor (contacts.toml) is the leader."""
+def lookback_items(directory: Directory, *, session: Session, unit: str | None = None) -> list[Obligation]:
+    """Open look-back tasks as obligations: the reviewer owes a check by the task's due
+    date; the reviewer's supervisor (contacts.toml) is next up the chain."""
     query = (select(LookbackTask, Item, Round.name, Unit.name).join(Item, LookbackTask.item_id == Item.id)
              .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-             .where(LookbackTask.state == "due"))
+             .where(LookbackTask.state == TaskState.DUE))
     if unit is not None:
         query = query.where(Unit.name == unit)
     out = []
     for task, item, round_name, unit_name in session.execute(query):
-        contact = directory.contact(task.reviewer) if task.reviewer else None
-        out.append(PlanItem(item.id, item.round_id, round_name, unit_name, item.no, f"【回头看】{item.title}",
-                            "open", "dated", task.due, None, None, task.reviewer,
-                            contact.supervisor if contact else None, lookback_id=task.id))
+        contact = directory.contact(task.reviewer, unit_name) if task.reviewer else None
+        out.append(Obligation(item.id, item.round_id, round_name, unit_name, item.no, item.title,
+                              item.status, "dated", task.due, None, None, task.reviewer,
+                              contact.supervisor if contact else None, lookback_id=task.id,
+                              subject=NoticeKind.LOOKBACK))
     return out
 
 

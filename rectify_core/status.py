@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import re
 
-OPEN, ONGOING, DONE = "open", "ongoing", "done"
+from rectify_core.enums import ItemState
+
+OPEN, ONGOING, DONE = ItemState.OPEN, ItemState.ONGOING, ItemState.DONE
 ACTIVE = (OPEN, ONGOING)
-LABELS = {DONE: "已完成", ONGOING: "阶段性完成", OPEN: "未完成"}
+LABELS: dict[str, str] = {DONE: "已完成", ONGOING: "阶段性完成", OPEN: "未完成"}
 CODES = {label: code for code, label in LABELS.items()}
+# an import may raise a status (open -> ongoing -> done), never lower what a person recorded
+RANK: dict[str, int] = {OPEN: 0, ONGOING: 1, DONE: 2}
 
 VOCABULARY: dict[str, str] = {
     **{w: DONE for w in (

@@ -35,7 +35,7 @@ def plan_json(p: ItemPlan) -> dict[str, Any]:
         "light": p.light,
         "estimated": p.estimated,
         "step": p.step,
-        "notify": [{"name": r.name, "role": r.role, "reason": r.reason} for r in p.notify],
+        "notify": [{"name": r.name, "unit": r.unit, "role": r.role, "reason": r.reason} for r in p.notify],
         "unresolved": list(p.unresolved),
         "next_update": p.next_update.isoformat() if p.next_update else None,
         "problem": p.due.problem,
@@ -83,15 +83,15 @@ def estimated_warning(plans: list[ItemPlan]) -> str | None:
 
 def dry_run_text(day: DayPlan) -> str:
     """Who would be told what today, grouped by person; nothing written or sent."""
-    by_person: dict[str, list[str]] = {}
+    by_person: dict[tuple[str, str], list[str]] = {}
     for p in sorted(day.plans, key=urgency):
         for r in p.notify:
-            by_person.setdefault(r.name, []).append(f"问题{p.item.no}（{p.step}，{LIGHT_NAMES[p.light]}）")
+            by_person.setdefault((r.unit, r.name), []).append(f"问题{p.item.no}（{p.step}，{LIGHT_NAMES[p.light]}）")
     lines = [f"{day.today.isoformat()} 预演（不写数据库、不发送）："]
-    for name, things in by_person.items():
-        contact = day.directory.contact(name)
+    for (unit, name), things in by_person.items():
+        contact = day.directory.contact(name, unit)
         how = "、".join(u.split("://", 1)[0] for u in day.directory.urls(contact)) if contact else "未配置渠道"
-        lines.append(f"  {name}（{how}）：{'；'.join(things)}")
+        lines.append(f"  {name}（{unit}，{how}）：{'；'.join(things)}")
     if not by_person:
         lines.append("  今天没有需要发送的提醒。")
     return "\n".join(lines)
@@ -122,7 +122,8 @@ def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
 
 def notice_json(n: Notice) -> dict[str, Any]:
     return {"id": n.id, "dedup_key": n.dedup_key, "item_id": n.item_id, "item_no": n.item.no,
-            "recipient": n.recipient, "role": n.role, "step": n.step_name, "due": n.due.isoformat(),
+            "recipient": n.recipient, "recipient_unit": n.recipient_unit, "kind": n.kind, "role": n.role,
+            "step": n.step_name, "due": n.due.isoformat(),
             "state": n.state, "attempts": n.attempts, "last_error": n.last_error, "channel": n.channel,
             "created_at": to_local(n.created_at).isoformat(),
             "sent_at": to_local(n.sent_at).isoformat() if n.sent_at else None}

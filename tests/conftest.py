@@ -204,7 +204,7 @@ class CliResult:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     """Run the real CLI entry point in-process: cli(["--db", url, "items"])."""
-    from rectify_core.cli import main
+    from flows.cli import main
 
     def run(args: list[str]) -> CliResult:
         capsys.readouterr()

@@ -47,7 +47,7 @@ def test_demo_runs_the_daily_flow_and_is_repeatable(harness: None, sqlite_url: s
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    cmd = [sys.executable, "-m", "rectify_core", "--db", sqlite_url, "demo"]
+    cmd = [sys.executable, "-m", "flows", "--db", sqlite_url, "demo"]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "新增 8 条" in first.stdout and "发送 5 条给 5 人，失败 0 人" in first.stdout

@@ -170,7 +170,10 @@ def test_permanent_failure_dies_fast_and_alerts_admin(sqlite_url: str, tmp_path:
     assert len(receiver.at("/wecom")) == 1                     # no retry storm: dead at once
     assert report.admin_alerts == 1
     alert = next(m for m in mail_sink.messages if "admin" in str(m["to"]))
-    assert "发给王芳的提醒投递失败" in alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # who it was for, why, that they were not told, and how to fix it
+    assert "发给王芳（ledger，责任人）" in body and "企业微信" in body and "尚未收到" in body
+    assert "rectify outbox resend" in body and "同时告知：无" in body
     assert [n.state for n in notices(engine) if n.recipient == "王芳"] == ["dead"]
 
 
@@ -314,7 +317,7 @@ def test_cli_dry_run_writes_nothing_and_outbox_lists(cli: Any, sqlite_url: str, 
     config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
     base = ["--db", sqlite_url, "--config", str(config)]
     dry = cli([*base, "notify", "--date", "2026-11-25", "--dry-run"])
-    assert dry.code == 0 and "周敏（mailto）：问题1（到期提醒，红灯）；问题2" in dry.out
+    assert dry.code == 0 and "周敏（ledger，mailto）：问题1（到期提醒，红灯）；问题2" in dry.out
     assert notices(engine) == [] and mail_sink.messages == []
     real = cli([*base, "notify", "--date", "2026-11-25"])
     assert real.code == 0 and "✓ 周敏：2 项，经 邮件 mailto://127.0.0.1 发送 1 条消息" in real.out

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rectify_core.dates import load_calendar
+from rectify_core.enums import NoticeKind
 from rectify_core.people import Contact, Directory
 from rectify_core.plan import ItemPlan, PlanItem, Sent, plan, plan_item
 from rectify_core.rules import Ladder, Rules, Step
@@ -37,12 +38,12 @@ def run(it: PlanItem, today: dt.date, history: list[Sent] | None = None,
     return plan_item(it, history or [], today, rules, ladders, CAL, directory)
 
 
-def sent_of(p: ItemPlan) -> list[Sent]:
-    """What the outbox would hold after enqueuing this plan."""
+def sent_of(p: ItemPlan, delivered_on: dt.date | None = None) -> list[Sent]:
+    """What the outbox would hold after enqueuing this plan (delivered on a day, or pending)."""
     if not p.notify:
         return []
     assert p.due.date is not None and p.offset is not None
-    return [Sent(p.item.key, p.due.date, p.offset, p.ladder)]
+    return [Sent(p.item.key, p.due.date, p.offset, p.ladder, r.role, delivered_on) for r in p.notify]
 
 
 def test_due_from_item_rule_and_extension() -> None:
@@ -100,20 +101,49 @@ def test_ladder_steps_and_recipients() -> None:
     for offset in sorted(expect):
         p = run(item(), _at(offset), history)
         assert (p.step, {r.name for r in p.notify}) == expect[offset], offset
-        history += sent_of(p)
+        history += sent_of(p, _at(offset))
     # between steps: the step stays, nothing new is owed
     quiet = run(item(), _at(12), history)
     assert quiet.step == "逾期催办、逾期告诫" and quiet.notify == ()
 
 
 def test_catch_up_sends_the_highest_step_once_with_missed_escalations() -> None:
-    history = sent_of(run(item(), _at(5)))
+    eager = dataclasses.replace(RULES, escalate_after_notified=False)
+    history = sent_of(run(item(), _at(5), rules=eager), _at(5))
     # the machine was down from +5 to +22: one notice, to everyone the missed steps owed
-    p = run(item(), _at(22), history)
+    p = run(item(), _at(22), history, rules=eager)
     assert p.step == "逾期催办、提请问责"
     assert {r.name for r in p.notify} == {"周敏", "胡志云", "陈学文", "巡察办王敏"}
     assert "逾期告诫" in p.notify[0].reason
-    assert run(item(), _at(22), history + sent_of(p)).notify == ()
+    assert run(item(), _at(22), history + sent_of(p), rules=eager).notify == ()
+
+
+def test_escalation_waits_until_the_level_below_was_notified() -> None:
+    # an imported backlog, already 36 working days overdue, never chased in rectify
+    first = run(item(), _at(36))
+    assert {(r.name, r.role) for r in first.notify} == {("周敏", "owner"), ("胡志云", "leader")}
+    assert set(first.unresolved) == set()
+    # delivered that day; the next days owe nothing until the wait is over
+    history = sent_of(first, _at(36))
+    assert run(item(), _at(38), history).notify == ()
+    # not delivered (still pending): the first responsible is not told, however long it waits
+    assert {r.role for r in run(item(), _at(41), sent_of(first)).notify} == {"owner", "leader"}
+    # five working days after delivery: the first responsible, not yet the inspection office
+    second = run(item(), _at(41), history)
+    assert {r.name for r in second.notify} == {"周敏", "胡志云", "陈学文"}
+    history += sent_of(second, _at(41))
+    assert run(item(), _at(43), history).notify == ()
+    # five working days after the first responsible: the inspection office
+    third = run(item(), _at(46), history)
+    assert {r.name for r in third.notify} == {"周敏", "胡志云", "巡察办王敏"}
+
+
+def test_without_a_first_responsible_the_office_waits_on_the_level_below() -> None:
+    office_only = Directory(contacts=[Contact("巡察办王敏", "*", ("inspection_office",))])
+    first = run(item(), _at(36), directory=office_only)
+    assert {r.name for r in first.notify} == {"周敏", "胡志云"} and "first_responsible" in first.unresolved
+    later = run(item(), _at(41), sent_of(first, _at(36)), directory=office_only)
+    assert "巡察办王敏" in {r.name for r in later.notify}
 
 
 def test_vacant_roles_climb_the_chain_and_unknowns_are_reported() -> None:
@@ -169,12 +199,15 @@ def test_planning_twice_with_its_own_history_plans_nothing_new(its: list[PlanIte
 def test_rebounded_item_starts_one_level_higher() -> None:
     first = run(item(rebound_count=1), _at(-20))
     assert {(r.name, r.role) for r in first.notify} == {("周敏", "owner"), ("胡志云", "leader")}
-    overdue = run(item(rebound_count=1), _at(10), sent_of(first))
-    assert {r.role for r in overdue.notify} >= {"first_responsible", "inspection_office"}
+    overdue = run(item(rebound_count=1), _at(10), sent_of(first, _at(-20)))
+    assert {r.role for r in overdue.notify} == {"owner", "leader", "first_responsible"}
+    # one level up from the first responsible: the inspection office, once he was told
+    later = run(item(rebound_count=1), _at(15), sent_of(first, _at(-20)) + sent_of(overdue, _at(10)))
+    assert "inspection_office" in {r.role for r in later.notify}
 
 
 def test_lookback_tasks_have_their_own_notices() -> None:
-    task = item(lookback_id=7, owner="巡察办王敏", leader=None)
+    task = item(lookback_id=7, owner="巡察办王敏", leader=None, subject=NoticeKind.LOOKBACK)
     p = run(task, _at(-20))
     assert p.item.key == "lookback:7" and p.dedup_keys()[0].startswith("lookback:7:")
     # the item's own history does not silence its look-back task

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from rectify_core.datetext import cn_int, find_dates
@@ -17,7 +18,57 @@ from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedge
 from rectify_core.importers.source import Source, decode, normalise
 
 Row = tuple[int, list[Any]]
-_TITLE_UNIT = re.compile(r"^(?P<unit>.+?)(?:关于)?(?:落实)?(?:(?:中央|省|市|区|县)委)?(?:第.+?巡察组)?巡察")
+_TITLE_UNIT = re.compile(r"^(?P<unit>.+?)(?:关于)?(?:落实)?(?:(?:中央|省|市|区|县)委)?(?:第.+?巡察组)?巡[察视]")
+# the 填报 line under a ledger's title: 填报单位：XX（盖章） 填报日期：2026年11月20日 （填表人：…）
+_META = re.compile(r"(填报单位|填报日期|填表日期|填报时间|填表人|填报人|审核人|联系人|联系电话)\s*[:：]?")
+_SEAL = re.compile(r"[(（]\s*(?:盖章|公章|签章|章)\s*[)）]")
+_NUMERIC_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+@dataclass
+class TitleBlock:
+    """What the rows above a ledger's header say: its title, unit and report date."""
+
+    title: str = ""
+    unit: str | None = None
+    report_date: dt.date | None = None
+
+
+def _meta_fields(text: str) -> dict[str, str]:
+    marks = list(_META.finditer(text))
+    return {m[1]: text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip(" ：:，,;；")
+            for i, m in enumerate(marks)}
+
+
+def _day(text: str) -> dt.date | None:
+    m = _NUMERIC_DATE.search(text)
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    days = [d for d in find_dates(text, None) if len(d.start) == 10]
+    return dt.date.fromisoformat(days[0].start) if days else None
+
+
+def title_block(rows: list[Row]) -> TitleBlock:
+    """Title rows are joined into the round's name; a 填报 row gives unit and date instead."""
+    block = TitleBlock()
+    titles: list[str] = []
+    for _, cells in rows:
+        text = " ".join(t for c in cells if (t := _cell_text(c)))
+        if not text:
+            continue
+        if _META.search(text):
+            fields = _meta_fields(text)
+            unit = _SEAL.sub("", fields.get("填报单位", "")).strip()
+            block.unit = block.unit or unit or None
+            when = fields.get("填报日期") or fields.get("填表日期") or fields.get("填报时间")
+            block.report_date = block.report_date or (_day(when) if when else None)
+        else:
+            titles.append(text)
+    block.title = "".join(titles)
+    return block
 
 
 def _header_name(cell: Any) -> str | None:
@@ -88,12 +139,14 @@ def parse_rows(rows: list[Row], source: Source, where_prefix: str, fallback: str
             "找不到表头行：前 15 行中没有同时包含“问题”（或问题描述、存在问题）"
             "和其他列名（如整改措施、责任领导、整改时限、完成情况）的行"))])
     header_idx, columns = header
-    title = "".join(_cell_text(c) for _, cells in rows[:header_idx] for c in cells if c)
-    years = [m.year for m in find_dates(title, None)]
+    block = title_block(rows[:header_idx])
+    title = block.title
+    years = [m.year for m in find_dates(title, None)] or ([block.report_date.year] if block.report_date else [])
     year = years[0] if years else None
-    ledger = ParsedLedger(source_name=source.name, sha256=source.sha256,
-                          unit=m["unit"] if (m := _TITLE_UNIT.match(title)) else fallback,
-                          round_name=title or fallback)
+    unit = block.unit or (m["unit"] if (m := _TITLE_UNIT.match(title)) else None)
+    ledger = ParsedLedger(source_name=source.name, sha256=source.sha256, unit=unit or fallback,
+                          round_name=title or fallback, unit_found=unit is not None,
+                          report_date=block.report_date)
     problems: list[Problem] = []
     seen: dict[int, int] = {}
     aspects: dict[str, int] = {}

@@ -36,6 +36,7 @@ class ParsedItem:
     measures: list[ParsedMeasure] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)  # columns rectify has no field for
 
 
 @dataclass
@@ -53,6 +54,8 @@ class ParsedLedger:
     sha256: str
     unit: str
     round_name: str
+    unit_found: bool = True  # False: the unit is only the file's name (nothing in the file said)
+    round_key: str | None = None  # explicit (import --round-key); else derived, see identity.round_key
     inspector: str | None = None
     inspection_start: dt.date | None = None
     inspection_end: dt.date | None = None

@@ -222,6 +222,7 @@ def parse_report(lines: list[str], source: str, sha256: str, fallback_name: str,
 
 
 def _name_round(ledger: ParsedLedger, fallback: str) -> None:
+    ledger.unit_found = bool(ledger.unit)
     ledger.unit = ledger.unit or fallback
     if ledger.inspector and ledger.feedback_date:
         ledger.round_name = f"{ledger.inspector}巡察（{ledger.feedback_date.isoformat()}反馈）"

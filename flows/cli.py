@@ -1,0 +1,91 @@
+"""The installed `rectify` command: the core commands of rectify_core.cli, plus those
+that need Prefect (serve, demo, deployments). It sits at the edge, so the core never
+imports flows."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+import rectify_core
+from flows.daily import daily_flow
+from flows.deploy import TZ, runner_deployments, specs
+from rectify_core import db, outbox, views
+from rectify_core.cli import App, cli, import_file, report_import, run
+from rectify_core.mailsink import MailSink
+
+DATA = Path(rectify_core.__file__).resolve().parent / "data"
+DEMO_LEDGER = DATA / "demo-ledger.csv"
+
+
+def _dump(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@cli.command("deployments")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def deployments_cmd(as_json: bool) -> None:
+    """列出 rectify serve 将注册的 Prefect 部署：名称、cron、时区、参数。"""
+    data = [{"name": s.full_name, "cron": s.cron, "timezone": TZ if s.cron else None, "active": s.active,
+             "parameters": s.parameters, "description": s.description} for s in specs()]
+    if as_json:
+        _dump(data)
+        return
+    for d in data:
+        when = (f"{d['cron']}（{d['timezone']}{'' if d['active'] else '，未启用'}）" if d["cron"]
+                else "无定时（按需触发）")
+        click.echo(f"{d['name']:<36} {when:<34} {d['description']}")
+        if d["parameters"]:
+            click.echo(f"{'':<36} 参数：{json.dumps(d['parameters'], ensure_ascii=False)}")
+
+
+@cli.command("serve")
+@click.pass_obj
+def serve_cmd(app: App) -> None:
+    """启动 Prefect serve：注册并运行每日提醒和季度回头看的定时部署（需先运行 prefect server start）。"""
+    from prefect import serve
+
+    # flow runs started by serve inherit these; secrets stay out of deployment parameters
+    os.environ["RECTIFY_DATABASE_URL"] = app.url
+    if app.config:
+        os.environ["RECTIFY_CONFIG_DIR"] = str(app.config)
+    click.echo(f"数据库：{db.display_url(app.url)}；配置：{app.config or '内置默认'}")
+    click.echo("定时只在运行中的 Prefect 服务器上触发（prefect server start）。按 Ctrl-C 停止。")
+    serve(*runner_deployments())
+
+
+DEMO_DATE = "2026-11-25"  # a Wednesday: inside the send window, with reminders owed
+
+
+@cli.command("demo")
+@click.pass_context
+def demo_cmd(ctx: click.Context) -> None:
+    """主任务演示：导入内置演示台账，经 Prefect 运行每日提醒流程，邮件发到本地邮件服务器并保存为 .eml。"""
+    app: App = ctx.obj
+    data_dir = db.default_database_path().parent
+    explicit = (ctx.parent is not None and ctx.parent.params.get("db_url")) or os.environ.get("RECTIFY_DATABASE_URL")
+    url = app.url if explicit else f"sqlite:///{data_dir / 'demo.db'}"
+    mail_dir, config = data_dir / "demo-mail", data_dir / "demo-config"
+    demo = App(url)
+    result = import_file(demo, DEMO_LEDGER)
+    click.echo(f"数据库：{db.display_url(url)}")
+    report_import(DEMO_LEDGER, result)
+    with MailSink(mail_dir) as sink:
+        config.mkdir(parents=True, exist_ok=True)
+        template = (DATA / "demo-contacts.toml").read_text(encoding="utf-8")
+        (config / "contacts.toml").write_text(template.replace("{port}", str(sink.port)), encoding="utf-8")
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        click.echo(f"经 Prefect 运行每日提醒流程（演示日期 {DEMO_DATE}，本地邮件服务器 127.0.0.1:{sink.port}）……")
+        summary = daily_flow(date=DEMO_DATE, config_dir=str(config), database_url=url)
+        received = sink.messages
+    click.echo(views.demo_text(summary, received, mail_dir))
+    with db.transaction(demo.engine) as session:
+        click.echo(views.outbox_by_person(outbox.list_notices(None, session=session)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user mistakes become a message and exit code, never a traceback."""
+    run(cli, argv)
