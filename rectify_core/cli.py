@@ -23,7 +23,8 @@ from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.importers import read_ledger
 from rectify_core.mailsink import MailSink
 from rectify_core.models import Item
-from rectify_core.status import LABELS
+from rectify_core.status import LABELS, UnknownStatus
+from rectify_core.status import normalise as normalise_status
 from rectify_core.store import ImportResult, save_ledger
 
 
@@ -99,7 +100,9 @@ def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry
     if opts.unit:
         parsed.unit, parsed.unit_found = opts.unit, True
     parsed.round_name = opts.round_name or parsed.round_name
-    parsed.round_key = opts.round_key or parsed.round_key
+    # the identity comes from the file (or --round-key), so next week's file, which will
+    # not carry the --feedback-date given now, still finds this round
+    parsed.round_key = opts.round_key or store.key_of(parsed)
     parsed.feedback_date = opts.feedback_date or parsed.feedback_date
     with db.transaction(app.engine, rollback=dry_run) as session:
         return save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
@@ -297,14 +300,22 @@ def extend_cmd(app: App, no: int, to: dt.date, reason: str, approved_by: str,
                f"（第{event.data['count']}次延期，批准人：{approved_by}）")
 
 
-STATUS_CHOICES = {"阶段性完成": ItemState.ONGOING, "未完成": ItemState.OPEN}
+
+
+def _status(word: str | None) -> ItemState | None:
+    if word is None:
+        return None
+    try:
+        return ItemState(normalise_status(word))
+    except UnknownStatus as exc:
+        raise RectifyError(str(exc)) from None
 
 
 @cli.command("progress")
 @click.argument("no", type=int)
 @click.option("--text", required=True, help="进展情况。")
 @click.option("--by", "by", required=True, help="报送人。")
-@click.option("--status", type=click.Choice(list(STATUS_CHOICES)), help="同时把状态改为阶段性完成或未完成。")
+@click.option("--status", help="同时把状态改为“阶段性完成”或“未完成”（完成整改请用 close 销号）。")
 @click.option("--evidence", multiple=True, help="佐证材料：文件路径（记录文件名与 SHA-256）或文字说明；可重复。")
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
 @click.option("--date", "day", type=DATE, help="进展日期（YYYY-MM-DD），默认为今天。")
@@ -316,7 +327,7 @@ def progress_cmd(app: App, no: int, text: str, by: str, status: str | None, evid
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
         lifecycle.record_progress(item, text, by, now, local_today(now), session=session,
-                                  status=STATUS_CHOICES[status] if status else None, evidence=list(evidence))
+                                  status=_status(status), evidence=list(evidence))
         state = LABELS[item.status]
     click.echo(f"已记录：问题{no}的整改进展（{local_today(now)}，报送人 {by}），当前状态：{state}")
 

@@ -123,9 +123,9 @@ def plan_import(item: Item, values: dict[str, Any]) -> ImportChange:
 
 def _disagreement(item: Item, name: str, kept: Any, file: Any, wording: str | None = None) -> dict[str, Any]:
     why = PIN_NAMES.get((item.pinned or {}).get(name, ""), "已在 rectify 中记录")
-    shown = f"{file}（原文“{wording}”）" if wording and wording != file else f"{file}"
+    shown = f"“{wording}”（即{file}）" if wording and wording != file else f"“{file}”"
     return {"field": name, "kept": kept, "file": file,
-            "message": f"问题{item.no}：文件中的{FIELD_NAMES[name]}为“{shown}”，但该问题{why}"
+            "message": f"问题{item.no}：文件中的{FIELD_NAMES[name]}为{shown}，但该问题{why}"
                        f"（{kept}），已保留 rectify 中的记录"}
 
 
@@ -159,7 +159,8 @@ def restore(item: Item, old: dict[str, Any], by: str, now: dt.datetime, batch_id
             value = dt.date.fromisoformat(value)
         setattr(item, col, value)
     item.updated_at = now
-    event(item, "import_undone", by, now, {"batch": batch_id, "restored": sorted(old)}, session=session)
+    event(item, "import_undone", by, now, {"batch": batch_id, "restored": sorted(old)}, session=session,
+          batch_id=batch_id)
 
 
 # --- what people record between imports -------------------------------------------

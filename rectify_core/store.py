@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from rectify_core import lifecycle
@@ -295,12 +295,15 @@ def batch_json(b: ImportBatch) -> dict[str, Any]:
 
 
 def _changed_since(batch: ImportBatch, item_ids: set[int], *, session: Session) -> dict[int, list[str]]:
-    """Items this batch touched that something else changed afterwards: item id -> event kinds."""
+    """Items this batch touched that something else changed afterwards: item id -> event kinds.
+    A later batch that was itself undone (its events, and its undo's) does not count."""
     last = session.scalar(select(func.max(Event.id)).where(Event.batch_id == batch.id)) or 0
+    undone = select(ImportBatch.id).where(ImportBatch.undone_at.is_not(None))
     found: dict[int, list[str]] = {}
     for item_id, kind in session.execute(
-            select(Event.item_id, Event.kind).where(Event.item_id.in_(item_ids), Event.id > last,
-                                                    Event.kind.not_in(PASSIVE_EVENTS)).order_by(Event.id)):
+            select(Event.item_id, Event.kind).where(
+                Event.item_id.in_(item_ids), Event.id > last, Event.kind.not_in(PASSIVE_EVENTS),
+                or_(Event.batch_id.is_(None), Event.batch_id.not_in(undone))).order_by(Event.id)):
         if item_id is not None:
             found.setdefault(item_id, []).append(kind)
     return found
