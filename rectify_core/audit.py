@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rectify_core.datetext import cn_int
+from rectify_core.importers.names import looks_like_title
 from rectify_core.importers.parsed import ParsedHeading, ParsedLedger
+from rectify_core.people import split_names
 from rectify_core.status import DONE, LABELS, ONGOING, OPEN
 
 N = r"([\d一二三四五六七八九十百零两]+)"
@@ -21,7 +23,9 @@ CLAIMS: dict[str, re.Pattern[str]] = {
     "done": re.compile(r"(?<!阶段性)(?<!基本)(?:已整改完成|已完成整改|整改完成|完成整改|已完成|"
                        r"已整改|已销号)" + N + "个"),
     "immediate": re.compile(r"立行立改(?:问题)?" + N + "个"),
-    "ongoing": re.compile(r"(?:阶段性完成(?:整改)?|基本完成(?:整改)?)" + N + "个"),
+    "ongoing": re.compile(r"(?:阶段性完成(?:整改)?|基本完成(?:[,，、]?(?:整改|取得阶段性成果|并?持续整改)){0,3}"
+                          r"|取得阶段性(?:成果|进展)(?:[,，、]?并?持续(?:整改|推进))?|持续整改)(?:的)?(?:问题)?"
+                          + N + "个"),
     "open": re.compile(r"(?:正在整改|整改中|未完成(?:整改)?|尚未完成)" + N + "个"),
 }
 RATE = re.compile(r"完成率\s*(\d+(?:\.\d+)?)\s*%")
@@ -118,4 +122,16 @@ def audit_ledger(ledger: ParsedLedger) -> Audit:
     _same_titles(audit, ledger.aspects, "aspect")
     _same_titles(audit, ledger.topics, "topic")
     _numbering(audit, ledger)
+    for line, text in ledger.refused_names:
+        audit.add("not_a_name", f"第{line}行提到第一责任人，但“{text}”中没有可识别的姓名（未记录第一责任人）")
+    _people(audit, ledger)
     return audit
+
+
+def _people(audit: Audit, ledger: ParsedLedger) -> None:
+    """Owners and leaders that are title fragments, not names (a department is fine)."""
+    for item in ledger.items:
+        for label, value in (("责任领导", item.leader), ("责任人", item.owner)):
+            for name in split_names(value):
+                if looks_like_title(name):
+                    audit.add("not_a_name", f"问题{item.no}的{label}“{name}”不是姓名（提醒无法送达个人）")

@@ -53,6 +53,12 @@ def _month(year: int, month: int, raw: str) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def _month_no(month: int, raw: str) -> int:
+    if not 1 <= month <= 12:
+        raise DateTextError(f"日期“{raw}”中的月份不存在")
+    return month
+
+
 def month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
@@ -132,12 +138,35 @@ class Deadline:
     date: dt.date | None
 
 
+# numeric dates as ledgers write them: 2026-12-31, 2026/12/31, 2026.12.31, 20261231
+_NUMERIC_DAY = re.compile(r"(?<![\d.])(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?![\d.])")
+_COMPACT_DAY = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+_NUMERIC_MONTH = re.compile(r"(?<![\d.])(\d{4})\s*[-/.]\s*(\d{1,2})(?![\d./-])")
+
+
+def numeric_date(text: str) -> dt.date | None:
+    """The last full numeric date in `text` (YYYY-MM-DD, YYYY/M/D, YYYY.M.D, YYYYMMDD);
+    None when there is none; DateTextError when it does not exist."""
+    found = list(_NUMERIC_DAY.finditer(text)) or list(_COMPACT_DAY.finditer(text))
+    if not found:
+        return None
+    m = found[-1]
+    y, mo, d = int(m[1]), int(m[3] if m.re is _NUMERIC_DAY else m[2]), int(m[4] if m.re is _NUMERIC_DAY else m[3])
+    return dt.date.fromisoformat(_check_day(y, mo, d, m[0]))
+
+
 def parse_deadline(text: str, context_year: int | None) -> Deadline:
     """整改时限 text -> Deadline. '2025年8月底前' means 2025-08-31, a bare month its
-    last day, a half year or quarter its last day. Raises DateTextError when unreadable."""
-    clean = text.strip().rstrip("。.;；")
+    last day, a half year or quarter its last day; numeric forms (2025-08-31, 2025/8/31,
+    2025.8.31, 20250831, 2025-08) likewise. Raises DateTextError when unreadable."""
+    clean = text.strip().rstrip("。;；").rstrip(".")
     if "立行立改" in clean or clean in ("立即整改", "即知即改"):
         return Deadline("immediate", None)
+    day = numeric_date(clean)
+    if day is not None:
+        return Deadline("dated", day)
+    if (m := _NUMERIC_MONTH.search(clean)) and not find_dates(clean, context_year):
+        return Deadline("dated", month_end(int(m[1]), _month_no(int(m[2]), m[0])))
     if "长期" in clean or ("持续" in clean and not find_dates(clean, context_year)):
         return Deadline("long_term", None)
     mentions = find_dates(clean, context_year)

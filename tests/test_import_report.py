@@ -93,7 +93,7 @@ def test_style_c_chinese_numerals() -> None:
 def test_encodings_and_line_ends(encoding: str, newline: str) -> None:
     data = STYLE_A.replace("\n", newline).encode(encoding)
     ledger = read_ledger(_write(f"r-{encoding}.txt", data))
-    assert next(i.title for i in ledger.items) == "无依据发放津补贴(立行立改)。"
+    assert next(i.title for i in ledger.items) == "无依据发放津补贴（立行立改）。"
     assert len(ledger.items) == 4
 
 

@@ -9,7 +9,7 @@ from rectify_core.errors import InputError, Problem
 from rectify_core.importers.ledger import csv_rows, find_header, parse_rows, parse_xlsx
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import parse_report
-from rectify_core.importers.source import Source, decode, normalise, open_source, text_lines
+from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
 
 __all__ = ["ParsedLedger", "read_ledger"]
 
@@ -29,7 +29,7 @@ def _docx(source: Source, fallback: str) -> ParsedLedger:
         except InputError as exc:
             if "找不到表头行" not in str(exc):
                 raise
-    lines = [normalise(line).strip() for p in document.paragraphs for line in p.text.splitlines()]
+    lines = [make_line(line) for p in document.paragraphs for line in p.text.splitlines()]
     return parse_report(lines, source.name, source.sha256, fallback, line_word="段")
 
 

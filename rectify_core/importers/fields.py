@@ -32,64 +32,74 @@ _ORDINAL = re.compile(r"(?:^|(?<=[。;；\s]))([一二三四五六七八九十]+
 _LEADER = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<title>[^)]*)\)\s*$")
 
 
-def split_measures(text: str, context_year: int | None) -> list[ParsedMeasure]:
-    """'一是…二是…' -> one measure each, dated by its first date mention."""
-    text = text.strip()
+def split_measures(text: str, context_year: int | None, original: str | None = None) -> list[ParsedMeasure]:
+    """'一是…二是…' -> one measure each, dated by its first date mention. `text` is the
+    working copy; the measures keep the `original` wording (same length)."""
+    original = text if original is None else original
+    lead = len(text) - len(text.lstrip())
+    text, original = text.strip(), original[lead:lead + len(text.strip())]
     if not text:
         return []
     marks = list(_ORDINAL.finditer(text))
-    parts = [text] if not marks else [
-        text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
-        for i, m in enumerate(marks)
-    ]
+    spans = [(0, len(text))] if not marks else [
+        (m.end(), marks[i + 1].start() if i + 1 < len(marks) else len(text)) for i, m in enumerate(marks)]
     measures: list[ParsedMeasure] = []
     year = context_year
-    for part in parts:
-        if not part:
+    for a, b in spans:
+        part = text[a:b]
+        if not part.strip():
             continue
         dates = find_dates(part, year)
         first = dates[0] if dates else None
         if dates:
             year = dates[-1].year
-        measures.append(ParsedMeasure(first.start if first else None,
-                                      first.end if first else None, part))
+        inner = len(part) - len(part.lstrip())
+        measures.append(ParsedMeasure(first.start if first else None, first.end if first else None,
+                                      original[a + inner:a + inner + len(part.strip())]))
     return measures
 
 
 def apply_field(item: ParsedItem, name: str, value: str, context_year: int | None,
-                problems: list[Problem], where: str | None = None) -> None:
-    """Set one field of an item from its text; unreadable values become problems
-    reported at `where` (the field's own line), else at the item."""
-    value = value.strip()
+                problems: list[Problem], where: str | None = None, original: str | None = None) -> None:
+    """Set one field of an item from its text (`value` the working copy, `original` as
+    written, the same length); unreadable values become problems reported at `where`
+    (the field's own line), else at the item."""
+    original = value if original is None or len(original) != len(value) else original
+    lead = len(value) - len(value.lstrip())
+    value, original = value.strip(), original[lead:lead + len(value.strip())]
     try:
-        _apply(item, name, value, context_year)
+        _apply(item, name, value, original, context_year)
     except (DateTextError, st.UnknownStatus) as exc:
         problems.append(Problem(where or item.where, f"问题{item.no}：{exc}"))
 
 
-def _apply(item: ParsedItem, name: str, value: str, context_year: int | None) -> None:
+def _apply(item: ParsedItem, name: str, value: str, original: str, context_year: int | None) -> None:
     if name == "measures":
-        item.measures_text = value
-        item.measures = split_measures(value, context_year)
+        item.measures_text = original
+        item.measures = split_measures(value, context_year, original)
         item.figures = find_figures(value)
         if "立行立改" in value:
             item.immediate = True
     elif name == "status":
-        item.status_text = value
+        item.status_text = original
         item.status = st.normalise(value) if value else st.OPEN
     elif name == "leader":
         m = _LEADER.match(value)
-        item.leader, item.leader_title = (m["name"].strip(), m["title"]) if m else (value, None)
+        item.leader, item.leader_title = ((original[m.start("name"):m.end("name")].strip(),
+                                           original[m.start("title"):m.end("title")])
+                                          if m else (original, None))
     elif name == "deadline":
-        item.deadline_text = value
+        item.deadline_text = original
         if value:
             deadline = parse_deadline(value, context_year)
             item.deadline_kind, item.deadline = deadline.kind, deadline.date
             item.immediate = item.immediate or deadline.kind == "immediate"
     elif name == "evidence":
-        item.evidence = [e.strip() for e in re.split(r"[;；\n]", value) if e.strip()]
+        cuts = [0, *(i for m in re.finditer(r"[;；\n]", value) for i in (m.start(), m.end())), len(value)]
+        item.evidence = [original[a:b].strip() for a, b in zip(cuts[::2], cuts[1::2], strict=True)
+                         if value[a:b].strip()]
     elif name in ("department", "owner"):
-        setattr(item, name, value or None)
+        setattr(item, name, original or None)
 
 
 def finish_item(item: ParsedItem) -> None:

@@ -11,18 +11,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rectify_core.datetext import cn_int, find_dates
+from rectify_core.datetext import DateTextError, cn_int, find_dates, numeric_date
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.fields import LABEL_TO_FIELD, apply_field, finish_item
+from rectify_core.importers.fields import LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.importers.source import Source, decode, normalise
 
 Row = tuple[int, list[Any]]
+COLUMN_LABEL = {name: labels[0] for name, labels in SYNONYMS.items()}
 _TITLE_UNIT = re.compile(r"^(?P<unit>.+?)(?:关于)?(?:落实)?(?:(?:中央|省|市|区|县)委)?(?:第.+?巡察组)?巡[察视]")
 # the 填报 line under a ledger's title: 填报单位：XX（盖章） 填报日期：2026年11月20日 （填表人：…）
 _META = re.compile(r"(填报单位|填报日期|填表日期|填报时间|填表人|填报人|审核人|联系人|联系电话)\s*[:：]?")
 _SEAL = re.compile(r"[(（]\s*(?:盖章|公章|签章|章)\s*[)）]")
-_NUMERIC_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 
 
 @dataclass
@@ -41,14 +41,12 @@ def _meta_fields(text: str) -> dict[str, str]:
 
 
 def _day(text: str) -> dt.date | None:
-    m = _NUMERIC_DATE.search(text)
-    if m:
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    days = [d for d in find_dates(text, None) if len(d.start) == 10]
-    return dt.date.fromisoformat(days[0].start) if days else None
+    try:
+        day = numeric_date(text)
+        days = [d for d in find_dates(text, None) if len(d.start) == 10]
+    except DateTextError:
+        return None
+    return day or (dt.date.fromisoformat(days[0].start) if days else None)
 
 
 def title_block(rows: list[Row]) -> TitleBlock:
@@ -56,17 +54,20 @@ def title_block(rows: list[Row]) -> TitleBlock:
     block = TitleBlock()
     titles: list[str] = []
     for _, cells in rows:
-        text = " ".join(t for c in cells if (t := _cell_text(c)))
+        pairs = [p for c in cells if (p := _pair(c))[0]]
+        text, orig = " ".join(w for w, _ in pairs), " ".join(o for _, o in pairs)
         if not text:
             continue
         if _META.search(text):
             fields = _meta_fields(text)
             unit = _SEAL.sub("", fields.get("填报单位", "")).strip()
-            block.unit = block.unit or unit or None
+            if unit and not block.unit:
+                start = text.find(unit)
+                block.unit = orig[start:start + len(unit)]
             when = fields.get("填报日期") or fields.get("填表日期") or fields.get("填报时间")
             block.report_date = block.report_date or (_day(when) if when else None)
         else:
-            titles.append(text)
+            titles.append(orig)
     block.title = "".join(titles)
     return block
 
@@ -79,7 +80,14 @@ def _header_name(cell: Any) -> str | None:
     return LABEL_TO_FIELD.get(text.split("(", 1)[0])
 
 
-def find_header(rows: list[Row]) -> tuple[int, dict[str, int]] | None:
+@dataclass(frozen=True)
+class Header:
+    row: int  # index in the rows
+    columns: dict[str, int]  # field -> column
+    extra: dict[int, str]  # column -> header as written, for columns rectify has no field for
+
+
+def find_header(rows: list[Row]) -> Header | None:
     for idx, (_, cells) in enumerate(rows[:15]):
         columns: dict[str, int] = {}
         for col, cell in enumerate(cells):
@@ -87,36 +95,60 @@ def find_header(rows: list[Row]) -> tuple[int, dict[str, int]] | None:
             if name and name not in columns:
                 columns[name] = col
         if "title" in columns and len(columns) >= 2:
-            return idx, columns
+            used = set(columns.values())
+            extra = {col: _pair(cell)[1] for col, cell in enumerate(cells)
+                     if col not in used and _pair(cell)[0]}
+            return Header(idx, columns, extra)
     return None
 
 
-def _cell_text(value: Any) -> str:
+def _pair(value: Any) -> tuple[str, str]:
+    """A cell as (working copy, as written)."""
     if value is None:
-        return ""
+        return "", ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return normalise(str(value)).strip()
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    orig = str(value).strip()
+    return normalise(orig), orig
 
 
-def _deadline(item: ParsedItem, value: Any, year: int | None, problems: list[Problem]) -> None:
+def _cell_text(value: Any) -> str:
+    return _pair(value)[0]
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL = range(1, 2958466)  # Excel's own range: 1900-01-01 .. 9999-12-31
+
+
+def _deadline(item: ParsedItem, value: Any, year: int | None, problems: list[Problem], where: str) -> None:
+    """A 整改时限 cell: a date cell, an Excel serial number, or text in any written form."""
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
         item.deadline, item.deadline_kind, item.deadline_text = value, "dated", value.isoformat()
-    else:
-        apply_field(item, "deadline", _cell_text(value), year, problems)
+        return
+    work, orig = _pair(value)
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or re.fullmatch(r"\d{5}", work):
+        serial = float(work)
+        if serial.is_integer() and int(serial) in _SERIAL and not re.fullmatch(r"\d{8}", work):
+            item.deadline = EXCEL_EPOCH + dt.timedelta(days=int(serial))
+            item.deadline_kind, item.deadline_text = "dated", orig
+            return
+    apply_field(item, "deadline", work, year, problems, where, original=orig)
 
 
-def _read_item(no: int, where: str, line: int, cells: dict[str, Any], aspect_no: int | None,
+def _read_item(no: int, where: str, line: int, cells: dict[str, Any], extra: dict[str, Any], aspect_no: int | None,
                year: int | None, problems: list[Problem]) -> ParsedItem:
-    item = ParsedItem(no=no, title=_cell_text(cells.get("title")), where=where, line=line,
-                      aspect_no=aspect_no)
+    item = ParsedItem(no=no, title=_pair(cells.get("title"))[1], where=where, line=line, aspect_no=aspect_no)
     for name in ("measures", "leader", "department", "owner", "status", "evidence"):
         if name in cells:
-            apply_field(item, name, _cell_text(cells[name]), year, problems)
+            work, orig = _pair(cells[name])
+            apply_field(item, name, work, year, problems, f"{where}“{COLUMN_LABEL[name]}”列", original=orig)
     if "deadline" in cells:
-        _deadline(item, cells["deadline"], year, problems)
+        _deadline(item, cells["deadline"], year, problems, f"{where}“整改时限”列")
+    item.extra = {label: orig for label, value in extra.items() if (orig := _pair(value)[1])}
     finish_item(item)
     return item
 
@@ -126,9 +158,20 @@ def _item_no(raw: Any, fallback: int) -> int | None:
     if not text:
         return fallback
     try:
-        return cn_int(text)
+        no = cn_int(text)
     except ValueError:
         return None
+    return no if 0 < no < 2**31 else None
+
+
+# rows under the table that are not items: they end it
+_FOOTER = re.compile(r"^(?:注|备注|说明|附注|填表说明|填表人|填报人|制表人?|审核人?|审批人|负责人|联系人|联系电话|"
+                     r"单位负责人|分管领导|主要领导|签字|日期)\s*[:：\d.、]")
+
+
+def _is_footer(raw: list[Any]) -> bool:
+    first = next((t for c in raw if (t := _cell_text(c))), "")
+    return bool(_FOOTER.match(first))
 
 
 def parse_rows(rows: list[Row], source: Source, where_prefix: str, fallback: str) -> ParsedLedger:
@@ -138,10 +181,11 @@ def parse_rows(rows: list[Row], source: Source, where_prefix: str, fallback: str
         raise InputError(source.name, [Problem(where_prefix.strip(), (
             "找不到表头行：前 15 行中没有同时包含“问题”（或问题描述、存在问题）"
             "和其他列名（如整改措施、责任领导、整改时限、完成情况）的行"))])
-    header_idx, columns = header
-    block = title_block(rows[:header_idx])
+    columns = header.columns
+    block = title_block(rows[:header.row])
     title = block.title
-    years = [m.year for m in find_dates(title, None)] or ([block.report_date.year] if block.report_date else [])
+    years = [m.year for m in find_dates(normalise(title), None)] or (
+        [block.report_date.year] if block.report_date else [])
     year = years[0] if years else None
     unit = block.unit or (m["unit"] if (m := _TITLE_UNIT.match(title)) else None)
     ledger = ParsedLedger(source_name=source.name, sha256=source.sha256, unit=unit or fallback,
@@ -150,21 +194,24 @@ def parse_rows(rows: list[Row], source: Source, where_prefix: str, fallback: str
     problems: list[Problem] = []
     seen: dict[int, int] = {}
     aspects: dict[str, int] = {}
-    for line, raw in rows[header_idx + 1:]:
+    for line, raw in rows[header.row + 1:]:
+        if _is_footer(raw):
+            break
         cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
         if not any(_cell_text(v) for v in cells.values()):
             continue
         where = f"{where_prefix}第{line}行"
         no = _item_no(cells.get("no"), len(ledger.items) + 1)
         if no is None:
-            problems.append(Problem(where, f"无法识别的序号“{_cell_text(cells.get('no'))}”"))
+            problems.append(Problem(where, f"无法识别的序号“{_pair(cells.get('no'))[1]}”"))
             continue
         if no in seen:
             problems.append(Problem(where, f"序号 {no} 与第{seen[no]}行重复"))
             continue
         seen[no] = line
-        aspect_no = _aspect(ledger, aspects, _cell_text(cells.get("aspect")), line)
-        item = _read_item(no, where, line, cells, aspect_no, year, problems)
+        aspect_no = _aspect(ledger, aspects, _pair(cells.get("aspect"))[1], line)
+        extra = {label: raw[col] if col < len(raw) else None for col, label in header.extra.items()}
+        item = _read_item(no, where, line, cells, extra, aspect_no, year, problems)
         if not item.title:
             problems.append(Problem(where, "缺少问题内容"))
         ledger.items.append(item)
@@ -191,7 +238,9 @@ def csv_rows(source: Source) -> list[Row]:
 
 
 def xlsx_rows(source: Source) -> Iterable[tuple[str, list[Row]]]:
-    """Each worksheet's title and rows, as openpyxl reads them (dates as datetimes)."""
+    """Each worksheet's title and rows, as openpyxl reads them (dates as datetimes), with
+    each merged range's value carried down to every row it spans (a 问题类别 merged over
+    ten rows belongs to all ten)."""
     from openpyxl import load_workbook
 
     try:
@@ -199,7 +248,43 @@ def xlsx_rows(source: Source) -> Iterable[tuple[str, list[Row]]]:
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise InputError(source.name, [Problem("", f"Excel 文件已损坏或无法读取（{type(exc).__name__}）")]) from None
     for sheet in book.worksheets:
-        yield sheet.title, [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1)]
+        rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1)]
+        yield sheet.title, _unmerge(rows, _merged_ranges(sheet))
+
+
+def _merged_ranges(sheet: Any) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of each merged range, read from the sheet's XML
+    as a stream (read-only worksheets do not expose them)."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    ranges: list[tuple[int, int, int, int]] = []
+    with sheet.parent._archive.open(sheet._worksheet_path) as xml:
+        for _, element in iterparse(xml):
+            if element.tag.endswith("}mergeCell") and element.get("ref"):
+                bounds = range_boundaries(element.get("ref"))
+                if None not in bounds:
+                    ranges.append(bounds)
+            element.clear()
+    return ranges
+
+
+def _unmerge(rows: list[Row], ranges: list[tuple[int, int, int, int]]) -> list[Row]:
+    if not ranges:
+        return rows
+    by_number = {n: cells for n, cells in rows}
+    for min_col, min_row, _, max_row in ranges:
+        top = by_number.get(min_row)
+        if top is None or min_col > len(top):
+            continue
+        value = top[min_col - 1]
+        # down the rows only: a title merged across columns is still one title
+        for r in range(min_row + 1, max_row + 1):
+            cells = by_number.get(r)
+            if cells is not None and min_col <= len(cells) and cells[min_col - 1] is None:
+                cells[min_col - 1] = value
+    return rows
 
 
 def parse_xlsx(source: Source, fallback: str) -> ParsedLedger:

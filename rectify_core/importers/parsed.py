@@ -67,3 +67,4 @@ class ParsedLedger:
     items: list[ParsedItem] = field(default_factory=list)
     summary: list[tuple[int, str]] = field(default_factory=list)
     people: list[tuple[str, str]] = field(default_factory=list)  # (name, role)
+    refused_names: list[tuple[int, str]] = field(default_factory=list)  # (line, text that named no one)

@@ -1,7 +1,11 @@
 """Parser for published progress reports (整改进展情况报告 / 通报).
 
-A line-by-line state machine. Headings give aspects (方面) and topics; item markers
-open an item; labelled fields fill it; the closing sections end the item list.
+A line-by-line state machine over (working copy, original) lines. Most real reports
+have two parts: an organisational part (一、提高政治站位… with paragraphs （一）加强组织
+领导。…) and the problem part (二、问题整改情况, or straight away （一）关于…方面). The
+preamble and the organisational part give the round (unit, inspector, feedback date),
+the summary sentences and the first responsible; the problem part gives aspects,
+topics and items; a closing summary, a signature or a 下一步 section ends the items.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from dataclasses import dataclass, field
 from rectify_core.datetext import DateTextError, cn_int, find_dates
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.fields import REPORT_FIELDS, apply_field, finish_item
+from rectify_core.importers.names import first_responsible
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
+from rectify_core.importers.source import Line
 
 CN = "一二三四五六七八九十百零〇两"
 _SECTION = re.compile(rf"^([{CN}]+)\s*[、.]\s*(.*)$")
@@ -22,18 +28,27 @@ _TOPIC = re.compile(r"^(\d{1,3})\s*[.、]\s*(?!\d)(.*)$")
 _ITEM_WORD = re.compile(rf"^问题\s*([{CN}]+|\d+)\s*[:.、]\s*(.*)$")
 _ITEM_PAREN = re.compile(r"^\(\s*(\d{1,3})\s*\)\s*[、.]?\s*(.*)$")
 _CLOSING = re.compile(r"下一步|下步|下阶段|今后|工作打算|工作安排|工作计划|存在的困难")
+# a section that holds the problems, as opposed to the organisational part
+_PROBLEM_PART = re.compile(r"问题(?:的)?整改|整改(?:进展|完成|落实)情况|反馈(?:意见|问题)|具体问题|方面")
+_ORGANISATIONAL = re.compile(r"组织|领导|责任|站位|认识|部署|机制|总体|基本情况|工作开展")
 _FIELD = re.compile(
     "(" + "|".join(sorted(map(re.escape, REPORT_FIELDS), key=len, reverse=True)) + r")\s*[:]"
 )
-_SUMMARY = re.compile(r"\d+\s*个(?:方面|问题)|[已完成整改正在阶段性]+[^,。;]*?\d+\s*个|完成率")
-_PERIOD = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:至|-|—)\s*(?:(\d{4})年)?"
-                     r"(\d{1,2})月(\d{1,2})日[,\s]*(?P<who>[^,。]*?巡察组)对(?P<unit>[^,。]+?)开展")
-_FEEDBACK = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日[,\s]*[^,。]*?巡察组[^,。]*?反馈")
-_AS_OF = re.compile(r"截至\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
-_DATE_LINE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
-_FIRST = re.compile(r"(?:党组|党委|党工委)书记(?:、[^,，。]{1,8}?)?(?P<name>[\u4e00-\u9fa5]{2,3}?)"
-                    r"(?=同志|坚决|带头|切实|主动|认真|亲自|履行|扛|作为|是|为)[^。]{0,30}第一责任人")
-_SIGNATURE = re.compile(r"(党组|党委|党工委|党总支|党支部|委员会|局|办公室)$")
+_SUMMARY = re.compile(r"\d+\s*个(?:方面|问题)|[已完成整改正在阶段性基本]+[^,。;]*?\d+\s*个|完成率")
+# 截至2026年2月28日，巡察反馈的3个方面8个问题，已完成整改5个… after the last item
+_CLOSING_SUMMARY = re.compile(r"^(?:截至|截止|目前|至此|综上)[^。]{0,40}?反馈[^。]{0,12}?\d+\s*个(?:方面|问题)")
+_DATE = r"(\d{4})年(\d{1,2})月(\d{1,2})日"
+_INSPECT = "巡[察视]"
+_PERIOD = re.compile(_DATE + r"\s*(?:至|-|—|到)\s*(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日")
+_GROUP = re.compile(rf"(?P<who>[^,。;]*?{_INSPECT}组)[^,。;]{{0,16}}?对(?P<unit>[^,。;]+?)(?:开展|进行|实施)了?"
+                    rf"(?:为期[^,。;]*?的)?(?:常规|专项|机动|提级|交叉)?{_INSPECT}")
+_FEEDBACK = re.compile(_DATE + rf"[,\s]*(?P<rest>[^。;]*?)反馈(?:了)?(?:{_INSPECT}|有关|相关)?(?:意见|问题|情况)")
+_FEEDBACK_TO = re.compile(r"向(?P<unit>[^,。;]+?)(?:集中|进行|作)?反馈")
+_AS_OF = re.compile(r"截[至止]\s*" + _DATE)
+_DATE_LINE = re.compile(r"^" + _DATE + r"$")
+_SIGNATURE = re.compile(r"(党组|党委|党工委|党总支|党支部|委员会|局|办公室|政府|中心|公司|学校|医院)$")
+# an item's title ends where its measures begin: at 一是, or at the end of its first sentence
+_INLINE = re.compile(r"。\s*(?=\S)|(?<=\S)(?=一是)")
 
 
 @dataclass
@@ -44,10 +59,11 @@ class _State:
     problems: list[Problem] = field(default_factory=list)
     item: ParsedItem | None = None
     field_name: str | None = None
-    field_text: list[str] = field(default_factory=list)
+    field_text: list[tuple[str, str]] = field(default_factory=list)
     field_line: int = 0
     line_no: int = 0
     in_items: bool = False
+    problem_part: bool = False
     done: bool = False
     aspect_no: int | None = None
     topic_no: int | None = None
@@ -63,8 +79,8 @@ def _date(y: str, m: str, d: str) -> dt.date | None:
 
 def _flush_field(s: _State) -> None:
     if s.item is not None and s.field_name is not None:
-        apply_field(s.item, s.field_name, "".join(s.field_text), s.year, s.problems,
-                    f"第{s.field_line}{s.line_word}")
+        apply_field(s.item, s.field_name, "".join(w for w, _ in s.field_text), s.year, s.problems,
+                    f"第{s.field_line}{s.line_word}", original="".join(o for _, o in s.field_text))
     s.field_name, s.field_text = None, []
 
 
@@ -79,51 +95,59 @@ def _close_item(s: _State) -> None:
     s.item = None
 
 
-def _open_item(s: _State, no_text: str, title: str, line_no: int, running: bool) -> None:
+def _open_item(s: _State, line: Line, m: re.Match[str], running: bool) -> None:
     """`running`: "(1)" items restart under each topic, so they are numbered across
-    the report in order of appearance."""
+    the report in order of appearance. Measures written on the title's own line
+    (（1）落实…。一是…) are split off."""
     _close_item(s)
-    where = f"第{line_no}{s.line_word}"
+    s.in_items = s.problem_part = True
+    where = f"第{s.line_no}{s.line_word}"
     try:
-        no = len(s.ledger.items) + 1 if running else cn_int(no_text)
+        no = len(s.ledger.items) + 1 if running else cn_int(m[1])
     except ValueError:
-        s.problems.append(Problem(where, f"无法识别的问题编号“{no_text}”"))
+        s.problems.append(Problem(where, f"无法识别的问题编号“{m[1]}”"))
         return
-    title = title.strip()
-    s.item = ParsedItem(no=no, title=title, where=where, line=line_no,
-                        aspect_no=s.aspect_no, topic_no=s.topic_no)
+    start, end = m.start(2), m.end(2)
+    cut = _INLINE.search(line.text, start, end)
+    title_end = cut.start() + (1 if cut and line.text[cut.start()] == "。" else 0) if cut else end
+    title, title_orig = line.span(start, title_end)
+    s.item = ParsedItem(no=no, title=title_orig.rstrip("。") if cut else title_orig, where=where,
+                        line=s.line_no, aspect_no=s.aspect_no, topic_no=s.topic_no)
     if not title:
         s.problems.append(Problem(where, f"问题{no}缺少问题内容"))
+    if cut is not None and line.text[cut.end():end].strip():
+        _add_text(s, line, cut.end())
 
 
-def _add_text(s: _State, text: str) -> None:
+def _add_text(s: _State, line: Line, start: int = 0) -> None:
     """Text inside an item: labelled fields, or a continuation of the open field.
     An unlabelled line right after the title is taken as the measures."""
     assert s.item is not None
-    pos = 0
-    for m in _FIELD.finditer(text):
-        before = text[pos:m.start()].strip(" ;；")
-        if before:
+    pos = start
+    for m in _FIELD.finditer(line.text, start):
+        before = line.span(pos, m.start(), " ;；")
+        if before[0]:
             _continue(s, before)
         _flush_field(s)
         s.field_name, s.field_line = REPORT_FIELDS[m.group(1)], s.line_no
         pos = m.end()
-    rest = text[pos:].strip()
-    if rest:
+    rest = line.span(pos, len(line.text))
+    if rest[0]:
         _continue(s, rest)
 
 
-def _continue(s: _State, text: str) -> None:
+def _continue(s: _State, text: tuple[str, str]) -> None:
     if s.field_name is None:
         s.field_name, s.field_line = "measures", s.line_no
     s.field_text.append(text)
 
 
-def _heading(s: _State, kind: str, no_text: str, title: str, line_no: int) -> None:
+def _heading(s: _State, kind: str, line: Line, m: re.Match[str]) -> None:
     _close_item(s)
-    no = cn_int(no_text)
-    label = f"({no_text})" if kind == "aspect" else f"{no_text}."
-    heading = ParsedHeading(no=no, title=title.strip(), label=label, line=line_no,
+    no = cn_int(m[1])
+    label = f"({m[1]})" if kind == "aspect" else f"{m[1]}."
+    title = line.span(m.start(2), m.end(2))[1]
+    heading = ParsedHeading(no=no, title=title, label=label, line=s.line_no,
                             aspect_no=s.aspect_no if kind == "topic" else None)
     if kind == "aspect":
         s.ledger.aspects.append(heading)
@@ -131,86 +155,143 @@ def _heading(s: _State, kind: str, no_text: str, title: str, line_no: int) -> No
     else:
         s.ledger.topics.append(heading)
         s.topic_no = no
-    s.in_items = True
+    s.in_items = s.problem_part = True
 
 
-def _preamble(s: _State, text: str, line_no: int) -> None:
-    ledger = s.ledger
-    if (m := _PERIOD.search(text)) and ledger.inspection_start is None:
-        ledger.inspection_start = _date(m[1], m[2], m[3])
-        ledger.inspection_end = _date(m[4] or m[1], m[5], m[6])
-        ledger.inspector, ledger.unit = m["who"].strip(), m["unit"].strip()
-    if (m := _FEEDBACK.search(text)) and ledger.feedback_date is None:
-        ledger.feedback_date = _date(m[1], m[2], m[3])
-    if (m := _AS_OF.search(text)) and ledger.as_of is None:
-        ledger.as_of = _date(m[1], m[2], m[3])
-    if (m := _FIRST.search(text)) and not ledger.people:
-        ledger.people.append((m["name"], "first_responsible"))
-    if _SUMMARY.search(text) and ("问题" in text or "整改" in text):
-        ledger.summary.append((line_no, text))
-    for mention in find_dates(text, None)[-1:]:
-        s.year = mention.year
+def _section(s: _State, line: Line, m: re.Match[str]) -> None:
+    """一、二、…: enters the problem part, ends the items (下一步…), or is organisational."""
+    title = m[2]
+    if _CLOSING.search(title) and s.in_items:
+        _close_item(s)
+        s.done = True
+    elif "方面" in title or title.rstrip("。").endswith("问题"):
+        _heading(s, "aspect", line, m)
+    elif _PROBLEM_PART.search(title) and not _ORGANISATIONAL.search(title):
+        _close_item(s)
+        s.problem_part, s.aspect_no, s.topic_no = True, None, None
+    else:
+        _close_item(s)
+        s.problem_part = False
+        _preamble(s, line)
 
 
-def _line(s: _State, text: str, line_no: int, paren_items: bool) -> None:
-    s.line_no = line_no
+def _is_aspect(s: _State, title: str) -> bool:
+    """（一）… is an aspect in the problem part, or anywhere when its heading names one
+    (…方面/…问题); in the organisational part it is a paragraph (（一）加强组织领导。…)."""
+    if s.problem_part:
+        return True
+    head, _, rest = title.partition("。")
+    if rest.strip():
+        return False
+    return ("方面" in head and not re.search(r"\d+\s*个方面", head)) or head.endswith("问题")
+
+
+def _line(s: _State, line: Line, paren_items: bool) -> None:
+    text = line.text
     if (m := _SECTION.match(text)) and not text.startswith("问题"):
-        if _CLOSING.search(m[2]) and s.in_items:
-            _close_item(s)
-            s.done = True
-        elif "方面" in m[2]:
-            _heading(s, "aspect", m[1], m[2], line_no)
-        else:
-            _close_item(s)
+        _section(s, line, m)
         return
-    if m := _PAREN_CN.match(text):
-        _heading(s, "aspect", m[1], m[2], line_no)
+    if (m := _PAREN_CN.match(text)) and _is_aspect(s, m[2]):
+        _heading(s, "aspect", line, m)
         return
     if m := _ITEM_WORD.match(text):
-        _open_item(s, m[1], m[2], line_no, running=False)
-        s.in_items = True
+        _open_item(s, line, m, running=False)
         return
-    if paren_items and (m := _ITEM_PAREN.match(text)):
-        _open_item(s, m[1], m[2], line_no, running=True)
-        s.in_items = True
+    if paren_items and (s.problem_part or s.aspect_no or s.topic_no) and (m := _ITEM_PAREN.match(text)):
+        _open_item(s, line, m, running=True)
         return
     m = _TOPIC.match(text)
-    if m and ((s.item is None and s.aspect_no is not None) or _is_topic(m[2])):
-        _heading(s, "topic", m[1], m[2], line_no)
+    if m and s.problem_part and ((s.item is None and s.aspect_no is not None) or _is_topic(m[2])):
+        _heading(s, "topic", line, m)
         return
     if s.item is not None:
-        _add_text(s, text)
-    elif not s.in_items:
-        _preamble(s, text, line_no)
+        _add_text(s, line)
+    elif not s.problem_part or not s.in_items:
+        _preamble(s, line)
 
 
 def _is_topic(text: str) -> bool:
     return text.startswith("关于") or text.endswith(("方面", "问题", "问题的整改"))
 
 
-def _trailer(s: _State, lines: list[str]) -> None:
+def _preamble(s: _State, line: Line) -> None:
+    """Before the items, and in the organisational part: the round, summaries, the
+    first responsible."""
+    ledger, text = s.ledger, line.text
+    if (m := _GROUP.search(text)) and ledger.inspector is None:
+        who = line.span(m.start("who"), m.end("who"))
+        ledger.inspector = _after_dates(who)
+        ledger.unit = ledger.unit or line.span(m.start("unit"), m.end("unit"))[1]
+        if (p := _PERIOD.search(text)) and ledger.inspection_start is None:
+            ledger.inspection_start = _date(p[1], p[2], p[3])
+            ledger.inspection_end = _date(p[4] or p[1], p[5], p[6])
+    if (m := _FEEDBACK.search(text)) and ledger.feedback_date is None:
+        ledger.feedback_date = _date(m[1], m[2], m[3])
+        if not ledger.unit and (to := _FEEDBACK_TO.search(text, m.start("rest"), m.end())):
+            ledger.unit = line.span(to.start("unit"), to.end("unit"))[1]
+    if (m := _AS_OF.search(text)) and ledger.as_of is None:
+        ledger.as_of = _date(m[1], m[2], m[3])
+    if "第一责任人" in text and not any(r == "first_responsible" for _, r in ledger.people):
+        name, refused = first_responsible(line)
+        if name:
+            ledger.people.append((name, "first_responsible"))
+        elif refused:
+            ledger.refused_names.append((s.line_no, refused))
+    if _SUMMARY.search(text) and ("问题" in text or "整改" in text):
+        ledger.summary.append((s.line_no, text))
+    for mention in find_dates(text, None)[-1:]:
+        s.year = mention.year
+
+
+def _after_dates(span: tuple[str, str]) -> str:
+    """'2024年9月6日至11月20日,区委第三巡察组' -> '区委第三巡察组' (as written)."""
+    work, orig = span
+    cut = max(work.rfind(","), work.rfind("日"), work.rfind("月"))
+    return orig[cut + 1:].strip() if cut >= 0 else orig
+
+
+def _ends_items(lines: list[Line], idx: int) -> bool:
+    """A closing summary, or a signature (unit line, then a date line), after the items."""
+    text = lines[idx].text
+    if _CLOSING_SUMMARY.match(text):
+        return True
+    if _DATE_LINE.match(text):
+        return True
+    nxt = next((ln.text for ln in lines[idx + 1:] if ln.text), "")
+    return bool(_SIGNATURE.search(text) and len(text) <= 40 and not re.search(r"[,，。;；:：]", text)
+                and _DATE_LINE.match(nxt))
+
+
+def _trailer(s: _State, lines: list[Line]) -> None:
     """Signature and date at the end: the unit's full name and the report date."""
-    tail = [t for t in lines[-6:] if t]
-    for i, text in enumerate(tail):
-        if m := _DATE_LINE.match(text):
+    tail = [ln for ln in lines[-6:] if ln.text]
+    for i, line in enumerate(tail):
+        if m := _DATE_LINE.match(line.text):
             s.ledger.report_date = _date(m[1], m[2], m[3])
-            if i > 0 and _SIGNATURE.search(tail[i - 1]):
-                s.ledger.unit = re.sub(r"^中共", "", tail[i - 1])
+            if i > 0 and _SIGNATURE.search(tail[i - 1].text):
+                s.ledger.unit = re.sub(r"^中共", "", tail[i - 1].orig)
 
 
-def parse_report(lines: list[str], source: str, sha256: str, fallback_name: str,
+def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str,
                  line_word: str = "行") -> ParsedLedger:
-    """Lines of a report (normalised) -> ParsedLedger, or InputError with every problem."""
+    """Lines of a report -> ParsedLedger, or InputError with every problem."""
     ledger = ParsedLedger(source_name=source, sha256=sha256, unit="", round_name="")
     s = _State(source=source, ledger=ledger, line_word=line_word)
-    paren_items = not any(_ITEM_WORD.match(t) for t in lines)
-    for idx, text in enumerate(lines, start=1):
-        if not text or s.done:
+    paren_items = not any(_ITEM_WORD.match(ln.text) for ln in lines)
+    for idx, line in enumerate(lines):
+        if not line.text or s.done:
+            continue
+        s.line_no = idx + 1
+        if s.in_items and s.ledger.items and _ends_items(lines, idx):
+            _close_item(s)
+            s.done = True
+            if _SUMMARY.search(line.text):
+                ledger.summary.append((s.line_no, line.text))
             continue
         try:
-            _line(s, text, idx, paren_items)
+            _line(s, line, paren_items)
         except DateTextError as exc:
-            s.problems.append(Problem(f"第{idx}{line_word}", str(exc)))
+            s.problems.append(Problem(f"第{s.line_no}{line_word}", str(exc)))
     _close_item(s)
     _trailer(s, lines)
     _name_round(ledger, fallback_name)
@@ -225,8 +306,11 @@ def _name_round(ledger: ParsedLedger, fallback: str) -> None:
     ledger.unit_found = bool(ledger.unit)
     ledger.unit = ledger.unit or fallback
     if ledger.inspector and ledger.feedback_date:
-        ledger.round_name = f"{ledger.inspector}巡察（{ledger.feedback_date.isoformat()}反馈）"
+        ledger.round_name = f"{ledger.inspector}{'巡视' if '巡视' in ledger.inspector else '巡察'}" \
+                            f"（{ledger.feedback_date.isoformat()}反馈）"
     elif ledger.inspector:
         ledger.round_name = f"{ledger.inspector}巡察"
+    elif ledger.feedback_date:
+        ledger.round_name = f"巡察整改（{ledger.feedback_date.isoformat()}反馈）"
     else:
         ledger.round_name = f"巡察整改（{fallback}）"

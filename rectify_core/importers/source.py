@@ -8,6 +8,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rectify_core.errors import InputError, Problem
 
@@ -26,10 +27,29 @@ class Source:
         return hashlib.sha256(self.data).hexdigest()
 
 
+_t2s: Any = None
+
+
+def _simplified(text: str) -> str:
+    global _t2s
+    if _t2s is None:
+        import opencc
+
+        _t2s = opencc.OpenCC("t2s")
+    out = str(_t2s.convert(text))
+    return out if len(out) == len(text) else "".join(str(_t2s.convert(c)) for c in text)
+
+
 def normalise(text: str) -> str:
-    """NFKC folds full-width digits, letters and punctuation to half-width, so one set
-    of patterns reads both; Chinese characters are unchanged."""
-    return unicodedata.normalize("NFKC", text).replace("\u3000", " ")
+    """The working copy a parser reads: full-width digits, letters and punctuation folded
+    to half-width (NFKC) and traditional characters to simplified (OpenCC), one character
+    for one. Stored text is the original: a span found in the working copy is the same
+    span of the original."""
+    folded = unicodedata.normalize("NFKC", text)
+    if len(folded) != len(text):
+        folded = "".join(n if len(n := unicodedata.normalize("NFKC", c)) == 1 else c for c in text)
+    folded = folded.replace("\u3000", " ")
+    return folded if folded.isascii() else _simplified(folded)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -43,8 +63,28 @@ def decode(data: bytes, name: str) -> str:
                                         "请另存为 UTF-8 文本后重试")])
 
 
-def text_lines(text: str) -> list[str]:
-    return [normalise(line).strip() for line in text.splitlines()]
+@dataclass(frozen=True)
+class Line:
+    """One line of a document: as written, and its working copy (same length)."""
+
+    text: str  # working copy, for patterns
+    orig: str  # as written, for storing
+
+    def span(self, start: int, end: int, strip: str | None = None) -> tuple[str, str]:
+        """(working, original) of text[start:end], stripped alike."""
+        work = self.text[start:end]
+        lead = len(work) - len(work.lstrip(strip))
+        trail = len(work.rstrip(strip))
+        return work[lead:trail], self.orig[start:end][lead:trail]
+
+
+def make_line(raw: str) -> Line:
+    orig = raw.strip()
+    return Line(normalise(orig), orig)
+
+
+def text_lines(text: str) -> list[Line]:
+    return [make_line(line) for line in text.splitlines()]
 
 
 def _zip_kind(data: bytes) -> str | None:
