@@ -12,15 +12,18 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import OperationalError
 
 from rectify_core import daily, db, items, lifecycle, lookback, outbox, rounds, scan, store, views
 from rectify_core.audit import audit_ledger
+from rectify_core.closure import records
 from rectify_core.daily import Settings, load_settings, resolve_config_dir, run_now
 from rectify_core.dates import local_today
 from rectify_core.enums import ItemState, Role
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.importers import read_ledger
+from rectify_core.limits import limits
 from rectify_core.mailsink import MailSink
 from rectify_core.models import Item
 from rectify_core.status import LABELS, UnknownStatus
@@ -76,12 +79,19 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(str(value))
+            day = dt.date.fromisoformat(str(value))
         except ValueError:
             self.fail(f"“{value}”不是有效日期（格式 YYYY-MM-DD）", param, ctx)
+        lim = limits()
+        if not lim.first_year <= day.year <= lim.last_year:
+            self.fail(f"{day} 超出支持的日期范围（{lim.first_year}–{lim.last_year} 年，"
+                      "可用环境变量 RECTIFY_FIRST_YEAR / RECTIFY_LAST_YEAR 调整）", param, ctx)
+        return day
 
 
 DATE = _Date()
+EVIDENCE_HELP = ("佐证材料文件（记录文件名、大小与 SHA-256）；看起来像路径的（含 / 或扩展名）"
+                 "必须是存在的普通文件，文字说明请用 --evidence-text；可重复。")
 
 
 @dataclass(frozen=True)
@@ -316,18 +326,19 @@ def _status(word: str | None) -> ItemState | None:
 @click.option("--text", required=True, help="进展情况。")
 @click.option("--by", "by", required=True, help="报送人。")
 @click.option("--status", help="同时把状态改为“阶段性完成”或“未完成”（完成整改请用 close 销号）。")
-@click.option("--evidence", multiple=True, help="佐证材料：文件路径（记录文件名与 SHA-256）或文字说明；可重复。")
+@click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
+@click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。")
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
 @click.option("--date", "day", type=DATE, help="进展日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def progress_cmd(app: App, no: int, text: str, by: str, status: str | None, evidence: tuple[str, ...],
-                 round_id: int | None, day: dt.date | None) -> None:
+                 evidence_text: tuple[str, ...], round_id: int | None, day: dt.date | None) -> None:
     """报送一个未完成问题的整改进展（之后导入的台账不会覆盖它）。完成整改请用 close 销号。"""
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
         lifecycle.record_progress(item, text, by, now, local_today(now), session=session,
-                                  status=_status(status), evidence=list(evidence))
+                                  status=_status(status), evidence=records(list(evidence), list(evidence_text)))
         state = LABELS[item.status]
     click.echo(f"已记录：问题{no}的整改进展（{local_today(now)}，报送人 {by}），当前状态：{state}")
 
@@ -476,20 +487,21 @@ def mailsink_cmd(directory: Path | None, port: int) -> None:
 
 @cli.command("close")
 @click.argument("no", type=int)
-@click.option("--evidence", "evidence", multiple=True, required=True,
-              help="佐证材料：文件路径（记录文件名与 SHA-256）或文字说明；可重复。")
+@click.option("--evidence", "evidence", multiple=True, help=EVIDENCE_HELP)
+@click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。至少要有一份佐证。")
 @click.option("--by", "by", required=True, help="经办人。")
 @click.option("--verified-by", "verified_by", required=True, help="核验人（须为责任人和经办人以外的第二人）。")
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
 @click.option("--date", "day", type=DATE, help="销号日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
-def close_cmd(app: App, no: int, evidence: tuple[str, ...], by: str, verified_by: str, round_id: int | None,
-              day: dt.date | None) -> None:
+def close_cmd(app: App, no: int, evidence: tuple[str, ...], evidence_text: tuple[str, ...], by: str,
+              verified_by: str, round_id: int | None, day: dt.date | None) -> None:
     """销号：凭佐证材料并经第二人核验，把问题标为已完成并记录。"""
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        closure = lifecycle.close(item, list(evidence), by, verified_by, now, local_today(now), app.settings.rules,
+        proof = records(list(evidence), list(evidence_text))
+        closure = lifecycle.close(item, proof, by, verified_by, now, local_today(now), app.settings.rules,
                                   app.settings.calendar, session=session)
     late = "（逾期完成）" if closure.late else ""
     click.echo(f"已销号：问题{no}，{closure.closed_on}，经办人 {by}，核验人 {verified_by}，"
@@ -572,18 +584,21 @@ def lookback_stats_cmd(app: App, as_json: bool) -> None:
 @click.argument("no", type=int)
 @click.option("--outcome", required=True, help="结论：巩固 或 反弹。")
 @click.option("--note", required=True, help="检查情况说明。")
-@click.option("--evidence", multiple=True, help="检查佐证：文件路径或文字说明；可重复。")
+@click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
+@click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的检查佐证；可重复。")
 @click.option("--by", "by", required=True, help="检查人。")
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
 @click.option("--date", "day", type=DATE, help="检查日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
-def lookback_record_cmd(app: App, no: int, outcome: str, note: str, evidence: tuple[str, ...], by: str,
+def lookback_record_cmd(app: App, no: int, outcome: str, note: str, evidence: tuple[str, ...],
+                        evidence_text: tuple[str, ...], by: str,
                         round_id: int | None, day: dt.date | None) -> None:
     """记录回头看结论：巩固则任务完成；反弹则重新打开问题并关联原销号记录。"""
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        lookback.record(item, outcome, note, list(evidence), by, now, local_today(now), app.settings.rules,
+        proof = records(list(evidence), list(evidence_text))
+        lookback.record(item, outcome, note, proof, by, now, local_today(now), app.settings.rules,
                         app.settings.calendar, session=session)
         if outcome == "反弹":
             click.echo(f"问题{no}反弹回潮：已重新打开（第{item.rebound_count}次反弹），新整改时限 {item.deadline}，"
@@ -606,9 +621,12 @@ def run(group: click.Group, argv: list[str] | None) -> None:
         click.echo(f"错误：{exc}" if not str(exc).startswith(("导入失败", "配置错误")) else str(exc),
                    err=True)
         sys.exit(exc.exit_code)
-    except OperationalError as exc:
-        click.echo(f"错误：无法访问数据库（{type(exc.orig).__name__}）。请检查 --db 或 "
-                   "RECTIFY_DATABASE_URL。", err=True)
+    except (OperationalError, SQLAlchemyDatabaseError) as exc:
+        meaning = db.explain(exc)
+        if meaning is None and not isinstance(exc, OperationalError):
+            raise
+        click.echo(f"错误：{meaning or f'无法访问数据库（{type(exc.orig).__name__}）'}。"
+                   "数据库未作任何改动；请检查 --db 或 RECTIFY_DATABASE_URL。", err=True)
         sys.exit(3)
 
 

@@ -17,10 +17,11 @@ import pendulum
 
 from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError, RectifyError
+from rectify_core.limits import limits
 
 TZ = "Asia/Shanghai"
 OFFICIAL_DATA = Path(__file__).parent / "data" / "cn_calendar.toml"
-FIRST_YEAR, LAST_YEAR = 2015, 2045
+FIRST_YEAR, LAST_YEAR = 1999, 2101  # the default date range (limits.py) and a year each side
 
 
 def to_local(at: dt.datetime) -> dt.datetime:
@@ -171,4 +172,6 @@ def load_calendar(config_dir: Path | None) -> WorkCalendar:
     office = optional(config_dir, "calendar.toml")
     if office is not None:
         load_schedule(office, schedule)
-    return WorkCalendar(schedule)
+    lim = limits()
+    # a year of margin each side: ladder steps reach a few weeks past a due date
+    return WorkCalendar(schedule, lim.first_year - 1, lim.last_year + 1)

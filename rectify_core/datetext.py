@@ -48,15 +48,11 @@ def _check_day(year: int, month: int, day: int, raw: str) -> str:
 
 
 def _month(year: int, month: int, raw: str) -> str:
+    if not 1 <= year <= 9999:
+        raise DateTextError(f"日期“{raw}”中的年份不存在")
     if not 1 <= month <= 12:
         raise DateTextError(f"日期“{raw}”中的月份不存在")
     return f"{year:04d}-{month:02d}"
-
-
-def _month_no(month: int, raw: str) -> int:
-    if not 1 <= month <= 12:
-        raise DateTextError(f"日期“{raw}”中的月份不存在")
-    return month
 
 
 def month_end(year: int, month: int) -> dt.date:
@@ -166,7 +162,8 @@ def parse_deadline(text: str, context_year: int | None) -> Deadline:
     if day is not None:
         return Deadline("dated", day)
     if (m := _NUMERIC_MONTH.search(clean)) and not find_dates(clean, context_year):
-        return Deadline("dated", month_end(int(m[1]), _month_no(int(m[2]), m[0])))
+        _month(int(m[1]), int(m[2]), m[0])
+        return Deadline("dated", month_end(int(m[1]), int(m[2])))
     if "长期" in clean or ("持续" in clean and not find_dates(clean, context_year)):
         return Deadline("long_term", None)
     mentions = find_dates(clean, context_year)

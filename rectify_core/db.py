@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rectify_core.errors import RectifyError
+from rectify_core.errors import DatabaseError, RectifyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -56,14 +56,22 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+SUPPORTED = {"sqlite": ("pysqlite", ""), "postgresql": ("psycopg", "")}
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; plain postgresql:// means psycopg 3."""
+    """An engine for a SQLite or PostgreSQL URL; plain postgresql:// means psycopg 3.
+    Any other database or driver is refused in words, before it is tried."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise RectifyError(f"数据库地址无法识别：{display_url(url)}") from exc
+        raise DatabaseError(f"数据库地址无法识别：{display_url(url)}") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in SUPPORTED or (driver and driver not in SUPPORTED[backend]):
+        raise DatabaseError(f"不支持的数据库类型“{parsed.drivername}”：rectify 支持 sqlite:///文件路径 与 "
+                            "postgresql://用户@主机/库名（psycopg 3）")
     engine = create_engine(parsed, future=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -96,6 +104,11 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
+                if not sqlite:
+                    # concurrent first runs (several workers) migrate one at a time; SQLite's
+                    # BEGIN IMMEDIATE already serialises them
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                _check_known_revision(conn, revision)
                 cfg.attributes["connection"] = conn
                 (command.downgrade if downgrade else command.upgrade)(cfg, revision)
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
@@ -103,6 +116,46 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
         finally:
             if sqlite:
                 raw.execute("PRAGMA foreign_keys=ON")
+
+
+MIGRATION_LOCK = 0x72656374  # "rect": one advisory lock id for rectify's migrations
+
+
+def _check_known_revision(conn: Any, target: str) -> None:
+    """A database stamped by a newer rectify is refused, not half-understood."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = MigrationContext.configure(conn).get_current_revision()
+    script = ScriptDirectory(str(MIGRATIONS))
+    known = {s.revision for s in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise DatabaseError(f"数据库的结构版本（{current}）比本程序新或不是 rectify 的数据库；"
+                            "请升级 rectify 后再使用这个数据库")
+
+
+def explain(exc: BaseException) -> str | None:
+    """What a database driver's error means for a clerk, or None when it is not one of
+    the known conditions (then it is a bug and keeps its traceback)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    for needle, meaning in (
+        ("database is locked", "数据库正被其他程序占用（已锁定），请稍后再试"),
+        ("readonly database", "数据库文件是只读的，请检查文件权限"),
+        ("read-only", "数据库处于只读状态"),
+        ("database or disk is full", "磁盘已满，数据库无法写入"),
+        ("no space left", "磁盘已满，数据库无法写入"),
+        ("file is not a database", "数据库文件已损坏，或不是 SQLite 数据库"),
+        ("malformed", "数据库文件已损坏"),
+        ("unable to open database", "无法打开数据库文件（目录不存在或没有权限）"),
+        ("connection refused", "无法连接数据库服务器（连接被拒绝）"),
+        ("could not translate host name", "无法连接数据库服务器（主机名无法解析）"),
+        ("does not exist", "数据库或用户不存在"),
+        ("password authentication failed", "数据库用户名或密码错误"),
+        ("timeout", "连接数据库超时"),
+    ):
+        if needle in text:
+            return meaning
+    return None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -45,6 +45,13 @@ class ConfigError(RectifyError):
         super().__init__(f"配置错误：{source} 中的 {key}：{message}")
 
 
+class DatabaseError(RectifyError):
+    """The database cannot be used: locked, read-only, full, damaged, of an unsupported
+    kind, or of a newer schema than this version."""
+
+    exit_code = 3
+
+
 class NotFoundError(RectifyError):
     """The item, round or person asked for does not exist."""
 

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from rectify_core.closure import evidence_record
 from rectify_core.dates import WorkCalendar
 from rectify_core.enums import DeadlineKind, ItemState, NoticeState, Role
 from rectify_core.errors import RefusedError
 from rectify_core.identity import person_name
+from rectify_core.limits import limits
 from rectify_core.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.people import split_names
 from rectify_core.plan import add_months, due_of
@@ -166,7 +166,7 @@ def restore(item: Item, old: dict[str, Any], by: str, now: dt.datetime, batch_id
 # --- what people record between imports -------------------------------------------
 
 def record_progress(item: Item, text: str, by: str, now: dt.datetime, day: dt.date, *,
-                    status: ItemState | None = None, evidence: list[str] | None = None,
+                    status: ItemState | None = None, evidence: list[dict[str, Any]] | None = None,
                     session: Session) -> Event:
     """报送进展 on an open or ongoing item; optionally moves it between 未完成 and 阶段性完成."""
     if item.status not in ACTIVE:
@@ -183,7 +183,7 @@ def record_progress(item: Item, text: str, by: str, now: dt.datetime, day: dt.da
     _pin(item, "status", "progress")
     return event(item, "progress", by.strip(), now,
                  {"text": text.strip(), "date": day.isoformat(), "from": old, "to": item.status,
-                  "evidence": [evidence_record(e) for e in evidence or [] if e.strip()]}, session=session)
+                  "evidence": evidence or []}, session=session)
 
 
 def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datetime, today: dt.date,
@@ -200,6 +200,9 @@ def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datet
     current = due_of(plan_item_of(item), today, rules, cal).date
     if current is not None and to <= current:
         raise RefusedError(f"新时限 {to} 须晚于当前时限 {current}")
+    lim = limits()
+    if not lim.first_year <= to.year <= lim.last_year:
+        raise RefusedError(f"新时限 {to} 超出支持的日期范围（{lim.first_year}–{lim.last_year} 年）")
     row = event(item, "extended", approved_by.strip(), now,
                 {"from": current.isoformat() if current else None, "to": to.isoformat(),
                  "reason": reason.strip(), "approved_by": approved_by.strip(), "count": item.extension_count + 1},
@@ -211,13 +214,12 @@ def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datet
     return row
 
 
-def close(item: Item, evidence: list[str], by: str, verified_by: str, now: dt.datetime, today: dt.date,
+def close(item: Item, evidence: list[dict[str, Any]], by: str, verified_by: str, now: dt.datetime, today: dt.date,
           rules: Rules, cal: WorkCalendar, *, session: Session) -> Closure:
     """销号: refused without evidence, without a verifier other than the closer and the
     owner, or when the item is already closed with evidence."""
-    evidence = [e for e in evidence if e.strip()]
     if not evidence:
-        raise RefusedError(f"问题{item.no}销号须提供至少一份佐证材料（--evidence 文件路径或文字说明）")
+        raise RefusedError(f"问题{item.no}销号须提供至少一份佐证材料（--evidence 文件，或 --evidence-text 文字说明）")
     if not by.strip() or not verified_by.strip():
         raise RefusedError("销号须写明经办人（--by）和核验人（--verified-by）")
     others = {person_name(by), *(person_name(n) for n in split_names(item.owner))}
@@ -228,7 +230,7 @@ def close(item: Item, evidence: list[str], by: str, verified_by: str, now: dt.da
         raise RefusedError(f"问题{item.no}已于 {current.closed_on} 销号，不能重复销号")
     due = due_of(plan_item_of(item), today, rules, cal).date
     closure = Closure(item_id=item.id, closed_at=now, closed_on=today, closed_by=by.strip(),
-                      verified_by=verified_by.strip(), evidence=[evidence_record(e) for e in evidence],
+                      verified_by=verified_by.strip(), evidence=evidence,
                       evidence_recorded=True,
                       late=bool(item.overdue_since or item.extension_count or (due and today > due)))
     session.add(closure)

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from rectify_core import lifecycle
-from rectify_core.closure import evidence_record
 from rectify_core.dates import WorkCalendar, local_today
 from rectify_core.enums import Role, TaskState
 from rectify_core.errors import RefusedError
@@ -246,8 +245,8 @@ def _sweep_unit(unit: str, found: list[Candidate], today: dt.date, now: dt.datet
     return sweep, len(chosen)
 
 
-def record(item: Item, outcome: str, note: str, evidence: list[str], by: str, now: dt.datetime, today: dt.date,
-           rules: Rules, cal: WorkCalendar, *, session: Session) -> LookbackTask:
+def record(item: Item, outcome: str, note: str, evidence: list[dict[str, Any]], by: str, now: dt.datetime,
+           today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> LookbackTask:
     """巩固 closes the task; 反弹 also reopens the item, linked to the closure it undoes."""
     if outcome not in OUTCOMES:
         raise RefusedError(f"未知的回头看结论“{outcome}”（可用：巩固、反弹）")
@@ -258,7 +257,7 @@ def record(item: Item, outcome: str, note: str, evidence: list[str], by: str, no
     if task is None:
         raise RefusedError(f"问题{item.no}没有待完成的回头看任务")
     task.state, task.outcome, task.note = TaskState.DONE, OUTCOMES[outcome], note.strip()
-    task.evidence = [evidence_record(e) for e in evidence if e.strip()]
+    task.evidence = evidence
     task.recorded_by, task.recorded_at = by.strip(), now
     data: dict[str, Any] = {"outcome": outcome, "note": note.strip(), "evidence": task.evidence}
     if outcome == "巩固":

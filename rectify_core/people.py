@@ -19,7 +19,8 @@ from rectify_core.identity import person_name
 from rectify_core.rules import CONTACT_ROLES
 
 ANY_UNIT = "*"
-_NAME_SPLIT = re.compile(r"[、,，/;；\s]+")
+# real separators only: "王 五" (a space inside a name, as Word justifies it) is one person
+_NAME_SPLIT = re.compile(r"[、,，/／;；|｜\n]+")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Directory:
 
 
 def split_names(text: str | None) -> list[str]:
-    return [n for n in _NAME_SPLIT.split(text or "") if n]
+    return [n.strip() for n in _NAME_SPLIT.split(text or "") if n.strip()]
 
 
 def _contact(source: str, n: int, raw: Any) -> Contact:

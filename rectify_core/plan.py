@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rectify_core.dates import WorkCalendar
 from rectify_core.datetext import month_end
 from rectify_core.enums import DeadlineKind, Light, NoticeKind, Role
+from rectify_core.errors import RectifyError
 from rectify_core.people import Directory, split_names
 from rectify_core.rules import ROLE_NAMES, Ladder, Rules, Step
 from rectify_core.status import ACTIVE, ONGOING
@@ -333,5 +334,16 @@ def plan(items: Iterable[Obligation], history: Mapping[str, list[Sent]], today: 
          directory: Directory) -> list[ItemPlan]:
     """Plan every obligation for `today`: open or ongoing items (done items are never
     planned) and open look-back tasks."""
-    return [plan_item(i, history.get(i.key, []), today, rules, ladders, cal, directory)
+    return [_plan_one(i, history.get(i.key, []), today, rules, ladders, cal, directory)
             for i in items if i.subject == NoticeKind.LOOKBACK or i.status in ACTIVE]
+
+
+def _plan_one(item: Obligation, history: list[Sent], today: dt.date, rules: Rules,
+              ladders: Mapping[str, Ladder], cal: WorkCalendar, directory: Directory) -> ItemPlan:
+    """One item's plan; a date the calendar cannot reach is that item's problem, never
+    the whole day's."""
+    try:
+        return plan_item(item, history, today, rules, ladders, cal, directory)
+    except RectifyError as exc:
+        return ItemPlan(item, Due(None, None, str(exc)), None, None, True, None, None, None,
+                        rules.ladder.version, (), ())

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from rectify_core import lifecycle
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
+from rectify_core.importers import validate
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.models import (
     Aspect,
@@ -217,7 +218,9 @@ def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, s
 def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id: int | None = None,
                 new_round: bool = False) -> ImportResult:
     """Import one file as a batch: new items, changes, and disagreements with what
-    people recorded in rectify (kept, and recorded as events)."""
+    people recorded in rectify (kept, and recorded as events). Nothing reaches the
+    database that either database could not keep as it is (`validate.check`)."""
+    validate.check(parsed)
     existing_round = find_round(parsed, session=session, round_id=round_id, new_round=new_round)
     rnd, round_before = _round(parsed, existing_round, now, session=session)
     batch = ImportBatch(round_id=rnd.id, source_name=parsed.source_name, sha256=parsed.sha256,

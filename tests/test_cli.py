@@ -38,7 +38,7 @@ def test_user_mistake_is_a_message_not_a_traceback(tmp_path: Path) -> None:
 
 def test_unreachable_database_is_a_message(cli: Any) -> None:
     result = cli(["--db", "postgresql://u:s3cret-pass@127.0.0.1:1/x", "items"])
-    assert result.code == 3 and "无法访问数据库" in result.err
+    assert result.code == 3 and "无法连接数据库服务器（连接被拒绝）" in result.err
     assert "s3cret-pass" not in result.err
 
 

@@ -89,7 +89,7 @@ def test_bad_closure_and_lookback_input(cli: Any, db_url: str, engine: Engine, t
     cli([*base, "import", str(_ledger(tmp_path, "正在整改"))])
     before = _counts(engine)
     cases = [
-        (["close", "1", "--by", "周敏", "--verified-by", "陈学文"], 2, "--evidence"),
+        (["close", "1", "--by", "周敏", "--verified-by", "陈学文"], 1, "--evidence-text"),
         (["close", "1", "--evidence", " ", "--by", "周敏", "--verified-by", "陈学文"], 1, "佐证材料"),
         (["close", "1", "--evidence", "x", "--by", "李四", "--verified-by", "周敏"], 1, "第二人"),
         (["close", "1", "--evidence", "x", "--by", "李四", "--verified-by", "李四"], 1, "第二人"),

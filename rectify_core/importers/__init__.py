@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.ledger import csv_rows, find_header, parse_rows, parse_xlsx
+from rectify_core.importers.ledger import csv_rows, looks_like_csv, parse_rows, parse_xlsx
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
@@ -41,8 +41,8 @@ def read_ledger(path: Path, shown_name: str | None = None) -> ParsedLedger:
         return _docx(source, fallback)
     if source.kind == "xlsx":
         return parse_xlsx(source, fallback)
-    rows = csv_rows(source)
-    if find_header(rows) is not None:
-        return parse_rows(rows, source, "", fallback)
-    lines = text_lines(decode(source.data, source.name))
+    text = decode(source.data, source.name)
+    if looks_like_csv(text):
+        return parse_rows(csv_rows(text, source.name), source, "", fallback)
+    lines = text_lines(text, source.name)
     return parse_report(lines, source.name, source.sha256, fallback)

@@ -15,7 +15,8 @@ from rectify_core.datetext import DateTextError, cn_int, find_dates, numeric_dat
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.fields import LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.importers.source import Source, decode, normalise
+from rectify_core.importers.source import Source, normalise
+from rectify_core.limits import Limits, limits
 
 Row = tuple[int, list[Any]]
 COLUMN_LABEL = {name: labels[0] for name, labels in SYNONYMS.items()}
@@ -232,24 +233,76 @@ def _aspect(ledger: ParsedLedger, aspects: dict[str, int], name: str, line: int)
     return aspects[name]
 
 
-def csv_rows(source: Source) -> list[Row]:
-    text = decode(source.data, source.name)
-    return [(i, list(r)) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)]
+HEAD_LINES = 20
+
+
+def looks_like_csv(text: str) -> bool:
+    """A header row among the first lines read as CSV. Only those lines are read, and a
+    malformed quote there means "not a table": a report is never fed to the CSV reader."""
+    head = "\n".join(text.splitlines()[:HEAD_LINES])
+    try:
+        rows = [(i, list(r)) for i, r in enumerate(csv.reader(io.StringIO(head)), start=1)]
+    except csv.Error:
+        return False
+    return find_header(rows) is not None
+
+
+def csv_rows(text: str, name: str) -> list[Row]:
+    """Every row of a CSV text, within the row, column and cell limits."""
+    lim = limits()
+    csv.field_size_limit(lim.line_chars)
+    reader = csv.reader(io.StringIO(text))
+    rows: list[Row] = []
+    try:
+        for row in reader:
+            _check_row(row, len(rows) + 1, reader.line_num, name, lim)
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise InputError(name, [Problem(f"第{reader.line_num}行", f"CSV 格式错误：{_csv_error(exc, lim)}")]) from None
+    return rows
+
+
+def _csv_error(exc: csv.Error, lim: Limits) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"单元格过长（{lim.describe('line_chars', ' 字')}），可能是引号未配对"
+    return text
+
+
+def _check_row(cells: list[Any], count: int, line: int, name: str, lim: Limits) -> None:
+    if count > lim.rows:
+        raise InputError(name, [Problem("", f"表格超过{lim.describe('rows', ' 行')}")])
+    if len(cells) > lim.columns and any(c not in (None, "") for c in cells[lim.columns:]):
+        raise InputError(name, [Problem(f"第{line}行", f"有 {len(cells)} 列，超过{lim.describe('columns', ' 列')}")])
 
 
 def xlsx_rows(source: Source) -> Iterable[tuple[str, list[Row]]]:
     """Each worksheet's title and rows, as openpyxl reads them (dates as datetimes), with
     each merged range's value carried down to every row it spans (a 问题类别 merged over
-    ten rows belongs to all ten)."""
+    ten rows belongs to all ten). Rows are streamed within the row and column limits; the
+    sheet's declared dimension is ignored (a 5 KB file may claim XFD1048576)."""
     from openpyxl import load_workbook
 
+    lim = limits()
     try:
         book = load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise InputError(source.name, [Problem("", f"Excel 文件已损坏或无法读取（{type(exc).__name__}）")]) from None
     for sheet in book.worksheets:
-        rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1)]
-        yield sheet.title, _unmerge(rows, _merged_ranges(sheet))
+        sheet.reset_dimensions()
+        rows: list[Row] = []
+        try:
+            for i, row in enumerate(sheet.iter_rows(values_only=True), 1):
+                cells = list(row)
+                _check_row(cells, i, i, f"{source.name} 工作表“{sheet.title}”", lim)
+                rows.append((i, cells[:lim.columns]))
+            merges = _merged_ranges(sheet)
+        except InputError:
+            raise
+        except Exception as exc:  # a damaged sheet inside a valid archive
+            raise InputError(source.name, [Problem(f"工作表“{sheet.title}”",
+                                                   f"无法读取（{type(exc).__name__}）")]) from None
+        yield sheet.title, _unmerge(rows, merges)
 
 
 def _merged_ranges(sheet: Any) -> list[tuple[int, int, int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rectify_core.errors import InputError, Problem
+from rectify_core.limits import Limits, limits
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 
@@ -83,15 +85,35 @@ def make_line(raw: str) -> Line:
     return Line(normalise(orig), orig)
 
 
-def text_lines(text: str) -> list[Line]:
-    return [make_line(line) for line in text.splitlines()]
+def text_lines(text: str, name: str) -> list[Line]:
+    """A text's lines; a line longer than the limit is an error naming it."""
+    lim = limits()
+    raw = text.splitlines()
+    if len(raw) > lim.rows:
+        raise InputError(name, [Problem("", f"文件有 {len(raw)} 行，超过{lim.describe('rows', ' 行')}")])
+    long = [n for n, line in enumerate(raw, start=1) if len(line) > lim.line_chars]
+    if long:
+        cap = lim.describe("line_chars", " 字")
+        raise InputError(name, [Problem(f"第{n}行", f"这一行有 {len(raw[n - 1])} 个字，超过{cap}") for n in long[:5]])
+    return [make_line(line) for line in raw]
 
 
-def _zip_kind(data: bytes) -> str | None:
+def _zip_kind(data: bytes, shown: str, lim: Limits) -> str | None:
+    """docx | xlsx | None; a zip bomb (too many members, too large unpacked) is refused
+    from the archive's directory, before anything is unpacked."""
     try:
-        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except zipfile.BadZipFile:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
         return None
+    if len(members) > lim.zip_members:
+        cap = lim.describe("zip_members", " 个")
+        raise InputError(shown, [Problem("", f"压缩包内有 {len(members)} 个文件，超过{cap}")])
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > lim.unzipped_mb * 2**20:
+        cap = lim.describe("unzipped_mb", " MB")
+        raise InputError(shown, [Problem("", f"文件解压后有 {unpacked / 2**20:.0f} MB，超过{cap}；"
+                                             "这可能是一个“压缩炸弹”")])
+    names = {m.filename for m in members}
     if "word/document.xml" in names:
         return "docx"
     if "xl/workbook.xml" in names:
@@ -99,21 +121,46 @@ def _zip_kind(data: bytes) -> str | None:
     return None
 
 
-def open_source(path: Path, name: str | None = None) -> Source:
-    """Read and classify a file; empty, binary or unknown content is an InputError."""
-    shown = name or str(path)
+def read_bounded(path: Path, shown: str, lim: Limits) -> bytes:
+    """The bytes of a regular file, at most the import size limit; pipes, devices and
+    folders are refused without reading them (a FIFO would block, /dev/zero never ends)."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         raise InputError(shown, [Problem("", "文件不存在")]) from None
-    except IsADirectoryError:
-        raise InputError(shown, [Problem("", "这是一个文件夹，不是文件")]) from None
     except PermissionError:
         raise InputError(shown, [Problem("", "没有读取该文件的权限")]) from None
+    except OSError as exc:
+        raise InputError(shown, [Problem("", f"无法读取该文件（{exc.strerror or type(exc).__name__}）")]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(shown, [Problem("", "这是一个文件夹，不是文件")])
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(shown, [Problem("", "这不是普通文件（可能是管道、设备或套接字），只能导入普通文件")])
+    cap = lim.file_mb * 2**20
+    too_big = [Problem("", f"文件大小超过{lim.describe('file_mb', ' MB')}")]
+    if info.st_size > cap:
+        raise InputError(shown, too_big)
+    try:
+        with path.open("rb") as f:
+            data = f.read(cap + 1)
+    except PermissionError:
+        raise InputError(shown, [Problem("", "没有读取该文件的权限")]) from None
+    except OSError as exc:
+        raise InputError(shown, [Problem("", f"无法读取该文件（{exc.strerror or type(exc).__name__}）")]) from None
+    if len(data) > cap:
+        raise InputError(shown, too_big)
+    return data
+
+
+def open_source(path: Path, name: str | None = None) -> Source:
+    """Read and classify a file; empty, binary, unknown or oversize content is an InputError."""
+    shown = name or str(path)
+    lim = limits()
+    data = read_bounded(path, shown, lim)
     if not data.strip():
         raise InputError(shown, [Problem("", "文件是空的")])
     if data.startswith(b"PK"):
-        kind = _zip_kind(data)
+        kind = _zip_kind(data, shown, lim)
         if kind is None:
             raise InputError(shown, [Problem("", "这是一个压缩文件，但不是 Word（.docx）或 "
                                                  "Excel（.xlsx）文档")])
