@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import apprise
 
 from rectify_core.errors import ConfigError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DELIMITERS = re.compile(r"[@:/?#&=%;,\s]+")
 _STATUS = re.compile(r"(?:error|status|code)[=: ]+(\d{3})", re.IGNORECASE)
 MASK = "***"
 
@@ -55,6 +56,12 @@ class Redactor:
 
     secrets: set[str] = field(default_factory=set)
 
+    def add_secret(self, secret: str) -> None:
+        """A secret, its URL-encoded form, and each fragment a URL parser could split it
+        into (a password with @ or : is cut there), so no piece of it shows."""
+        self.secrets.update({secret, quote(secret, safe="")})
+        self.secrets.update(f for f in _DELIMITERS.split(secret) if len(f) >= 4)
+
     def add_url(self, url: str) -> None:
         """Credentials and tokens inside a URL: userinfo, path segments, query values."""
         parts = urlsplit(url)
@@ -75,7 +82,34 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in sorted((s for s in self.secrets if len(s) >= 4), key=len, reverse=True):
             text = text.replace(secret, MASK)
+        for secret in self.secrets:
+            if len(secret) >= PIECE:
+                text = _mask_pieces(text, secret)
         return text
+
+
+PIECE = 6  # any run of this many characters of a secret is masked, wherever it was cut
+
+
+def _mask_pieces(text: str, secret: str) -> str:
+    """Mask every run of at least PIECE characters that also occurs in `secret` (a
+    parser may cut a secret at @ or :, and print the pieces)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        best = 0
+        for j in range(len(secret)):
+            k = 0
+            while i + k < len(text) and j + k < len(secret) and text[i + k] == secret[j + k]:
+                k += 1
+            best = max(best, k)
+        if best >= PIECE:
+            out.append(MASK)
+            i += best
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 # Loggers that may print a request URL (with its key) or a plugin's settings.
@@ -107,15 +141,17 @@ def redacted_logs(redactor: Redactor) -> Iterator[None]:
 
 
 def expand(url: str, redactor: Redactor, environ: dict[str, str] | None = None) -> str:
-    """${VAR} -> its value from the environment; the values become secrets to redact."""
+    """${VAR} -> its value from the environment; the values become secrets to redact.
+    A value inside a URL is percent-encoded (a password with @ or / stays one password);
+    a variable that is the whole URL is taken as it is."""
     env = os.environ if environ is None else environ
 
     def value(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in env:
             raise ConfigError("contacts.toml", f"${{{name}}}", f"环境变量 {name} 未设置")
-        redactor.secrets.add(env[name])
-        return env[name]
+        redactor.add_secret(env[name])
+        return env[name] if m.start() == 0 and m.end() == len(url) else quote(env[name], safe="")
 
     expanded = _VAR.sub(value, url)
     redactor.add_url(expanded)

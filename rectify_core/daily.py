@@ -85,4 +85,10 @@ def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.date
 
 def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,
                   sender: Sender = send, unit: str | None = None) -> DeliveryReport:
-    return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, sender, unit)
+    return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, wall_clock,
+                   sender, unit)
+
+
+def wall_clock() -> dt.datetime:
+    """The real time, for claim leases (a replayed day's `now` is not the time it runs at)."""
+    return dt.datetime.now(dt.UTC)

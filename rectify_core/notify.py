@@ -97,30 +97,42 @@ def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], 
     colour = light(item_notice and open_ended(f.deadline_kind, f.deadline, f.extended_to), left,
                    f.overdue_since is not None and item_notice, rules)
     if n.kind == NoticeKind.ADMIN:
-        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason)
+        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason,
+                    (n.item_id, n.lookback_id))
     told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
     title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
     note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
-    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note)
+    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note,
+                (n.item_id, n.lookback_id))
 
 
-def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date,
-                 sender: Sender) -> tuple[SendResult, str | None, int]:
-    """Try each channel in order; the first that takes every part wins. Returns the
-    result, the URL (as configured) that carried the digest, and how many messages."""
+PartSent = Callable[[str, tuple[tuple[int, int | None], ...]], None]
+
+
+def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date, sender: Sender,
+                 part_sent: PartSent) -> tuple[SendResult, list[str], int]:
+    """Send the digest part by part through the channels in order. Each part that goes
+    is recorded at once (`part_sent`), so a retry, or the next channel, carries only what
+    was not yet carried. Returns the result, the URLs (as configured) that carried
+    parts, and how many messages went."""
     if not urls:
-        return SendResult(False, True, f"{name} 未配置任何通知渠道（见 contacts.toml）"), None, 0
+        return SendResult(False, True, f"{name} 未配置任何通知渠道（见 contacts.toml）"), [], 0
     errors: list[SendResult] = []
+    remaining, count = lines, 0
+    used: list[str] = []
     for url in urls:
         kind = kind_of(url)
-        messages = render_digest(name, lines, today, kind.fmt, kind.max_bytes)
-        results = [sender(url, m.title, m.body) for m in messages]
-        failed = [r for r in results if not r.ok]
-        if not failed:
-            return SendResult(True), url, len(messages)
-        errors.append(SendResult(False, all(r.permanent for r in failed),
-                                 f"{kind.name} {display(url)}：{failed[0].error}"))
-    return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), None, 0
+        for message in render_digest(name, remaining, today, kind.fmt, kind.max_bytes):
+            result = sender(url, message.title, message.body)
+            if not result.ok:
+                errors.append(SendResult(False, result.permanent, f"{kind.name} {display(url)}：{result.error}"))
+                break
+            part_sent(url, message.keys)
+            remaining = [line for line in remaining if line.key not in message.keys]
+            used, count = [*dict.fromkeys([*used, url])], count + 1
+        if not remaining:
+            return SendResult(True), used, count
+    return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), used, count
 
 
 def _urls(person: Person, role: str, directory: Directory) -> list[str]:
@@ -157,28 +169,32 @@ def _alert_text(n: Notice) -> str:
             f"{fix}，然后运行 rectify outbox resend {n.id}。")
 
 
+Clock = Callable[[], dt.datetime]
+
+
 def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, cal: WorkCalendar,
-            now: dt.datetime, sender: Sender = send, unit: str | None = None) -> DeliveryReport:
+            now: dt.datetime, clock: Clock, sender: Sender = send, unit: str | None = None) -> DeliveryReport:
     """Deliver every claimable notice, one digest per person, `rules.workers` people at a
-    time. Safe to run in several processes at once: each person is claimed by one."""
+    time. Safe to run in several processes at once: each person is claimed by one.
+    `now` is the run's instant (what is due); `clock` stamps and renews claims, which
+    live by the real time."""
     today = local_today(now)
     token = new_token()
     report = DeliveryReport(today, token=token)
     with factory.begin() as session:
-        report.recovered = outbox.recover_stale(now, rules, session=session)
+        report.recovered = outbox.recover_stale(clock(), rules, session=session)
     if not in_window(now, rules, cal):
         with factory.begin() as session:
             report.waiting = session.scalar(select(func.count()).select_from(Notice)
                                              .where(outbox.claimable(now, unit))) or 0
         report.in_window = False
         return report
+    run = _Run(factory, token, directory, rules, cal, now, clock, sender, unit)
     for _ in range(2):  # the second pass delivers admin alerts about notices that died
         with factory.begin() as session:
             people = outbox.recipients_due(now, session=session, unit=unit)
         with ThreadPoolExecutor(max_workers=rules.workers) as pool:
-            results = list(pool.map(
-                lambda person: _deliver_one(factory, person, token, directory, rules, cal, now, today, sender, unit),
-                people))
+            results = list(pool.map(run.deliver_one, people))
         report.people += [r for r, _ in results if r is not None]
         dead = [n for _, died in results for n in died]
         with factory.begin() as session:
@@ -188,24 +204,51 @@ def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, 
     return report
 
 
-def _deliver_one(factory: sessionmaker[Session], person: Person, token: str, directory: Directory, rules: Rules,
-                 cal: WorkCalendar, now: dt.datetime, today: dt.date, sender: Sender,
-                 unit: str | None) -> tuple[PersonResult | None, list[Notice]]:
-    """Claim, send and record one person's digest; returns their result and the notices
-    that died (None: another deliverer took them first)."""
-    name = person[1]
-    with factory.begin() as session:
-        notices = outbox.claim(person, token, now, session=session, unit=unit)
-        if not notices:
-            return None, []
-        lines = digest_lines(notices, today, cal, rules, session=session)
-    result, url, count = _send_person(name, _urls(person, notices[0].role, directory), lines, today, sender)
-    outcome = PersonResult(name, len(lines), f"{kind_of(url).name} {display(url)}" if url else None, count)
-    with factory.begin() as session:
-        if result.ok and url:
-            outbox.mark_sent(notices, token, kind_of(url).name, now, session=session)
+@dataclass(frozen=True)
+class _Run:
+    """What every person's delivery in one run shares."""
+
+    factory: sessionmaker[Session]
+    token: str
+    directory: Directory
+    rules: Rules
+    cal: WorkCalendar
+    now: dt.datetime
+    clock: Clock
+    sender: Sender
+    unit: str | None
+
+    def deliver_one(self, person: Person) -> tuple[PersonResult | None, list[Notice]]:
+        """Claim, send and record one person's digest; returns their result and the notices
+        that died (None: another deliverer took them first)."""
+        today = local_today(self.now)
+        with self.factory.begin() as session:
+            notices = outbox.claim(person, self.token, self.now, self.clock(), session=session, unit=self.unit)
+            if not notices:
+                return None, []
+            lines = digest_lines(notices, today, self.cal, self.rules, session=session)
+        by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
+        for n in notices:
+            by_key[(n.item_id, n.lookback_id)].append(n)
+        carried: set[int] = set()
+
+        def part_sent(url: str, keys: tuple[tuple[int, int | None], ...]) -> None:
+            done = [n for k in keys for n in by_key[k]]
+            carried.update(n.id for n in done)
+            with self.factory.begin() as session:
+                outbox.mark_sent(done, self.token, kind_of(url).name, self.now, session=session)
+                outbox.renew(self.token, self.clock(), session=session)
+
+        urls = _urls(person, notices[0].role, self.directory)
+        result, used, count = _send_person(person[1], urls, lines, today, self.sender, part_sent)
+        channel = "、".join(f"{kind_of(u).name} {display(u)}" for u in used) or None
+        outcome = PersonResult(person[1], len(lines), channel, count)
+        if result.ok:
             return outcome, []
         outcome.error = result.error
-        dead = outbox.mark_failed(notices, token, result.error, result.permanent, now, rules, session=session)
+        rest = [n for n in notices if n.id not in carried]
+        with self.factory.begin() as session:
+            dead = outbox.mark_failed(rest, self.token, result.error, result.permanent, self.now, self.rules,
+                                      session=session)
         outcome.dead = bool(dead)
         return outcome, dead

@@ -132,12 +132,13 @@ def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = Non
         .order_by(Notice.recipient_unit, Notice.recipient))]
 
 
-def claim(person: Person, token: str, now: dt.datetime, *, session: Session,
+def claim(person: Person, token: str, now: dt.datetime, claimed_at: dt.datetime, *, session: Session,
           unit: str | None = None) -> list[Notice]:
-    """Compare-and-set: take every claimable notice of `person` for `token`."""
+    """Compare-and-set: take every notice of `person` claimable at the run's `now`, stamped
+    with the real time of the claim (its lease counts from there)."""
     who = and_(Notice.recipient_unit == person[0], Notice.recipient == person[1])
     session.execute(update(Notice).where(who, claimable(now, unit))
-                    .values(state=SENDING, claimed_by=token, claimed_at=now, attempts=Notice.attempts + 1)
+                    .values(state=SENDING, claimed_by=token, claimed_at=claimed_at, attempts=Notice.attempts + 1)
                     .execution_options(synchronize_session=False))
     return list(session.scalars(select(Notice).where(Notice.claimed_by == token, Notice.state == SENDING, who)
                                 .order_by(Notice.id)))
@@ -154,15 +155,24 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.timedelta) -> bool:
+    """A claim of a dead process on this host is stale at once; one of a live process on
+    this host never is (it renews as it sends); one from another host when its lease ran out."""
     host, _, rest = token.partition(":")
     pid = rest.partition(":")[0]
-    if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
-        return True
+    if host == socket.gethostname() and pid.isdigit():
+        return not _pid_alive(int(pid))
     return claimed_at < now - lease
 
 
+def renew(token: str, at: dt.datetime, *, session: Session) -> None:
+    """Extend the lease of what `token` is still sending."""
+    session.execute(update(Notice).where(Notice.claimed_by == token, Notice.state == SENDING)
+                    .values(claimed_at=at).execution_options(synchronize_session=False))
+
+
 def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
-    """Claims of dead deliverers go back to pending; returns how many (possible duplicates)."""
+    """Claims of dead deliverers go back to pending; returns how many (possible duplicates).
+    `now` is the real time (leases are real time)."""
     lease = dt.timedelta(minutes=rules.lease_minutes)
     recovered = 0
     claims = session.execute(select(Notice.claimed_by, func.min(Notice.claimed_at))

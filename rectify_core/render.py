@@ -7,6 +7,7 @@ channel is split between items, never inside one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class Line:
     role: str
     others: tuple[str, ...]
     note: str = ""  # a handover, or what an admin should fix
+    key: tuple[int, int | None] = (0, None)  # (item, look-back task): which notices this line carries
 
     def context(self, index: int) -> dict[str, Any]:
         name, color = LIGHTS[self.light]
@@ -66,6 +68,30 @@ def urgency(line: Line) -> tuple[int, int, int]:
 class Message:
     title: str
     body: str
+    keys: tuple[tuple[int, int | None], ...] = ()  # the lines it carries
+
+
+# text from the ledger is data, never markup: each format gets it escaped for itself
+_USER_FIELDS = ("title", "round", "step", "others", "note")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def _plain(text: str) -> str:
+    """One line of plain text: control characters and line breaks become a space."""
+    return _CONTROL.sub(" ", text)
+
+
+def _markdown(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", _plain(text))
+
+
+ESCAPE = {"markdown": _markdown, "text": _plain, "html": _plain}  # html: Jinja autoescapes too
+
+
+def _escaped(context: dict[str, Any], fmt: str) -> dict[str, Any]:
+    esc = ESCAPE.get(fmt, _plain)
+    return {k: esc(v) if k in _USER_FIELDS and isinstance(v, str) else v for k, v in context.items()}
 
 
 def _title(name: str, lines: list[Line], part: int, parts: int) -> str:
@@ -78,35 +104,38 @@ def render_digest(name: str, lines: list[Line], today: dt.date, fmt: str, max_by
     """The digest for one person in one format, split to fit `max_bytes` (0: no limit)."""
     ordered = sorted(lines, key=urgency)
     macros = _env.get_template(f"digest.{fmt}.j2").module
-    items = [str(macros.item(line.context(i))) for i, line in enumerate(ordered, start=1)]  # type: ignore[attr-defined]
+    items = [str(macros.item(_escaped(line.context(i), fmt)))  # type: ignore[attr-defined]
+             for i, line in enumerate(ordered, start=1)]
 
     def frame(part: int, parts: int) -> tuple[str, str]:
-        d = {"name": name, "today": today.isoformat(), "total": len(ordered), "part": part, "parts": parts}
+        d = {"name": ESCAPE.get(fmt, _plain)(name), "today": today.isoformat(), "total": len(ordered),
+             "part": part, "parts": parts}
         return str(macros.header(d)), str(macros.footer(d))  # type: ignore[attr-defined]
 
-    groups = _pack(items, frame, max_bytes)
+    groups = _pack(list(enumerate(items)), frame, max_bytes)
     messages = []
     for part, group in enumerate(groups, start=1):
         head, foot = frame(part, len(groups))
         messages.append(Message(_title(name, ordered, part, len(groups)),
-                                "\n".join([head, *group, foot])))
+                                "\n".join([head, *(text for _, text in group), foot]),
+                                tuple(ordered[i].key for i, _ in group)))
     return messages
 
 
-def _pack(items: list[str], frame: Any, max_bytes: int) -> list[list[str]]:
+def _pack(items: list[tuple[int, str]], frame: Any, max_bytes: int) -> list[list[tuple[int, str]]]:
     """Greedy packing of whole items under the byte limit (frame of the worst case)."""
     if not max_bytes:
         return [items]
     head, foot = frame(99, 99)
     room = max_bytes - len(head.encode()) - len(foot.encode()) - 2
-    groups: list[list[str]] = [[]]
+    groups: list[list[tuple[int, str]]] = [[]]
     used = 0
-    for item in items:
+    for index, item in items:
         size = len(item.encode()) + 1
         if groups[-1] and used + size > room:
             groups.append([])
             used = 0
-        groups[-1].append(item if size <= room else _shorten(item, room))
+        groups[-1].append((index, item if size <= room else _shorten(item, room)))
         used += min(size, room)
     return groups
 

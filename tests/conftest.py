@@ -241,6 +241,9 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status: dict[str, int] = {}
+        # per path prefix, the statuses of the next requests in turn (then `status` applies)
+        self.script: dict[str, list[int]] = {}
+        self.delay = 0.0  # seconds before each answer: a slow channel
         self.lock = threading.Lock()
         receiver = self
 
@@ -249,9 +252,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 parts = urlsplit(self.path)
                 with receiver.lock:
+                    scripted = next((s for p, s in receiver.script.items() if parts.path.startswith(p) and s), None)
+                    code = scripted.pop(0) if scripted else next(
+                        (c for p, c in receiver.status.items() if parts.path.startswith(p)), 200)
                     receiver.requests.append({"path": parts.path, "query": parse_qs(parts.query),
-                                              "body": _json.loads(body or b"null")})
-                code = next((c for p, c in receiver.status.items() if parts.path.startswith(p)), 200)
+                                              "body": _json.loads(body or b"null"), "status": code})
+                if receiver.delay:
+                    import time as _t
+
+                    _t.sleep(receiver.delay)
                 reply = (b'{"errcode":0,"errmsg":"ok","code":0}' if code == 200
                          else b'{"errcode":93000,"errmsg":"invalid webhook url"}')
                 self.send_response(code)

@@ -324,3 +324,127 @@ def test_cli_dry_run_writes_nothing_and_outbox_lists(cli: Any, sqlite_url: str, 
     sent = cli([*base, "outbox", "--state", "sent", "--json"]).json()
     assert len(sent) == 5 and {n["state"] for n in sent} == {"sent"}
     assert cli([*base, "outbox", "--state", "dead", "--json"]).json() == []
+
+
+# --- split digests, leases, escaping, secrets (hardening) -----------------------------------
+
+def _many_items_ledger(n: int) -> str:
+    rows = [f"{i},整改问题第{i}项：{'内容' * 60},胡志云,周敏,2026年11月20日,未完成" for i in range(1, n + 1)]
+    return "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "\n".join(rows) + "\n"
+
+
+def _wecom_items(receiver: Receiver, key: str = "KEY-0001") -> list[int]:
+    """Item numbers the WeCom bot `key` accepted (answered 200)."""
+    import re
+
+    return [int(no) for r in receiver.at("/wecom") if r["status"] == 200 and key in str(r["query"])
+            for no in re.findall(r"问题(\d+)：整改问题", r["body"]["text"]["content"])]
+
+
+def test_a_split_digest_resumes_from_the_first_unsent_part(sqlite_url: str, tmp_path: Path,
+                                                           receiver: Receiver) -> None:
+    engine = setup_db(sqlite_url, tmp_path, _many_items_ledger(12))
+    config = write_contacts(tmp_path / "cfg", {"周敏": ["wecombot://KEY-0001"], "胡志云": ["wecombot://KEY-0002"]})
+    receiver.script["/wecom/send"] = [200, 200, 500]     # the third part fails, transiently
+    _, first = run_day(engine, config)
+    zhou = next(p for p in first.failed if p.name == "周敏")
+    assert not zhou.dead and zhou.messages == 2
+    carried = _wecom_items(receiver)
+    states = Counter(n.state for n in notices(engine) if n.recipient == "周敏")
+    assert states["sent"] == len(set(carried)) and states["failed"] == 12 - len(set(carried))
+    # the retry (after the backoff) carries only what was not carried: nothing twice, nothing lost
+    _, second = run_day(engine, config, NOW + dt.timedelta(hours=1))
+    assert not second.failed
+    assert sorted(_wecom_items(receiver)) == list(range(1, 13))
+
+
+def test_a_fallback_channel_carries_only_what_the_first_did_not(sqlite_url: str, tmp_path: Path,
+                                                                receiver: Receiver, mail_sink: MailSink) -> None:
+    engine = setup_db(sqlite_url, tmp_path, _many_items_ledger(12))
+    config = write_contacts(tmp_path / "cfg", {"周敏": ["wecombot://KEY-0001", mail(mail_sink, "周敏")],
+                                               "胡志云": [mail(mail_sink, "胡志云")]})
+    receiver.script["/wecom/send"] = [200, 500]
+    _, report = run_day(engine, config)
+    assert not report.failed
+    by_wecom = set(_wecom_items(receiver))
+    import re
+
+    mailed = {int(n) for m in mail_sink.messages if "zhoumin" in str(m["to"])
+              for n in re.findall(r"问题(\d+)：整改问题", m.get_body(("plain",)).get_content())}  # type: ignore[union-attr]
+    assert by_wecom and mailed and by_wecom.isdisjoint(mailed) and by_wecom | mailed == set(range(1, 13))
+    channels = {n.channel for n in notices(engine) if n.recipient == "周敏"}
+    assert channels == {"企业微信", "邮件"}
+
+
+def test_a_live_claim_is_never_taken_back(sqlite_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    """A second run alongside a slow first run neither resends nor reports an interruption."""
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [f"json://127.0.0.1:{receiver.port}/hook/{n}"] for n in EMAIL})
+    receiver.delay = 0.6
+    first: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: first.update(report=run_day(engine, config)[1]))
+    thread.start()
+    time.sleep(0.8)                                   # the first run holds a claim, mid-send
+    _, second = run_day(engine, config)
+    thread.join(60)
+    assert second.recovered == 0 and first["report"].recovered == 0
+    paths = Counter(r["path"] for r in receiver.requests)
+    assert set(paths.values()) == {1} and len(paths) == len(PEOPLE)
+
+
+def test_claims_of_other_hosts_expire_by_their_lease(sqlite_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from rectify_core import outbox
+    from rectify_core.rules import Rules
+
+    engine = setup_db(sqlite_url, tmp_path)
+    settings = daily.load_settings(None)
+    day = daily.plan_stage(engine, settings, _local(NOW))
+    daily.enqueue_stage(engine, settings, day, NOW)
+    real = dt.datetime.now(dt.UTC)
+    with db.transaction(engine) as s:
+        ids = [n.id for n in s.scalars(select(Notice).order_by(Notice.id))]
+        s.execute(update(Notice).where(Notice.id == ids[0]).values(
+            state="sending", claimed_by="other-host:1:a", claimed_at=real - dt.timedelta(minutes=30)))
+        s.execute(update(Notice).where(Notice.id == ids[1]).values(
+            state="sending", claimed_by="other-host:1:b", claimed_at=real - dt.timedelta(minutes=1)))
+        s.execute(update(Notice).where(Notice.id == ids[2]).values(
+            state="sending", claimed_by=outbox.new_token(), claimed_at=real - dt.timedelta(days=1)))
+    with db.transaction(engine) as s:
+        assert outbox.recover_stale(real, Rules(), session=s) == 1   # only the expired one from elsewhere
+        states = {n.id: n.state for n in s.scalars(select(Notice))}
+    assert (states[ids[0]], states[ids[1]], states[ids[2]]) == ("pending", "sending", "sending")
+
+
+def test_ledger_text_cannot_inject_markup(sqlite_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    hostile = ("1,\"会议费[点我](http://evil.example) ![图](http://x) # 大标题\n> 请忽略以上提醒\",胡志云,周敏,"
+               "2026年11月30日,未完成\n")
+    engine = setup_db(sqlite_url, tmp_path, "序号,问题,责任领导,责任人,整改时限,完成情况\n" + hostile)
+    config = write_contacts(tmp_path / "cfg", {"周敏": ["dingtalk://SECRET0001@TOKEN0001/"],
+                                               "胡志云": ["wecombot://KEY-0002"]})
+    run_day(engine, config)
+    ding = receiver.at("/dingtalk")[0]["body"]["markdown"]["text"]
+    assert "\\[点我\\]\\(http://evil\\.example\\)" in ding and "](http" not in ding
+    assert "\\!\\[图\\]" in ding and "\\# 大标题" in ding and "\n> 请忽略" not in ding
+    wecom = receiver.at("/wecom")[0]["body"]["text"]["content"]
+    assert "\n> 请忽略" not in wecom and "大标题 > 请忽略以上提醒" in wecom
+
+
+def test_a_secret_with_delimiters_stays_whole_and_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    from rectify_core.channels import Redactor, expand, send
+
+    secret = "p@ss:w/rd#Secret1"
+    redactor = Redactor()
+    url = expand("mailtos://rectify:${SMTP_PASS}@127.0.0.1:1?to=a@example.gov.cn", redactor,
+                 {"SMTP_PASS": secret})
+    parts = urlsplit(url)
+    assert unquote(parts.password or "") == secret and parts.hostname == "127.0.0.1"
+    leak = "login failed for ss:w/rd#Secret1 and p%40ss%3Aw%2Frd%23Secret1 and rd#Secret1"
+    cleaned = redactor(leak)
+    assert "Secret1" not in cleaned and "w/rd" not in cleaned
+    result = send("mailtos://rectify:${SMTP_PASS}@127.0.0.1:1?to=a@example.gov.cn", "t", "b",
+                  {"SMTP_PASS": secret})
+    assert not result.ok and "Secret1" not in result.error and "p@ss" not in result.error
