@@ -72,22 +72,28 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules
     """One line per item (the highest step if several), with who else was told."""
     top: dict[tuple[int, int | None], Notice] = {}
     for n in notices:
-        key = (n.item_id, n.lookback_id)
+        key = line_key(n)
         if key not in top or int(n.step_key) > int(top[key].step_key):
             top[key] = n
     facts = {row.id: row for row in session.execute(
         select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
                Item.overdue_since, Round.name.label("round"))
-        .join(Round, Item.round_id == Round.id).where(Item.id.in_([i for i, _ in top])))}
+        .join(Round, Item.round_id == Round.id).where(Item.id.in_([n.item_id for n in top.values()])))}
     # who else was told: the same notice (item or look-back task, due date, step) to others,
     # not counting notices that were given up on, nor admin alerts
     others: dict[tuple[int, int | None, dt.date, str], list[str]] = defaultdict(list)
     for item_id, lookback_id, due, step, name in session.execute(
             select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
-            .where(Notice.item_id.in_([i for i, _ in top]), Notice.kind != NoticeKind.ADMIN,
+            .where(Notice.item_id.in_([n.item_id for n in top.values()]), Notice.kind != NoticeKind.ADMIN,
                    Notice.state.not_in((NoticeState.DEAD, NoticeState.CAPPED)))):
         others[(item_id, lookback_id, due, step)].append(name)
     return [_line(n, facts[n.item_id], others, today, cal, rules) for n in top.values()]
+
+
+def line_key(n: Notice) -> tuple[int, int | None]:
+    """What one digest line stands for: an item's (or look-back task's) notices, of which
+    the highest step is shown; an admin alert stands alone (one line per failed recipient)."""
+    return (-n.id, None) if n.kind == NoticeKind.ADMIN else (n.item_id, n.lookback_id)
 
 
 def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], list[str]], today: dt.date,
@@ -97,13 +103,11 @@ def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], 
     colour = light(item_notice and open_ended(f.deadline_kind, f.deadline, f.extended_to), left,
                    f.overdue_since is not None and item_notice, rules)
     if n.kind == NoticeKind.ADMIN:
-        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason,
-                    (n.item_id, n.lookback_id))
+        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason, line_key(n))
     told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
     title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
     note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
-    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note,
-                (n.item_id, n.lookback_id))
+    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note, line_key(n))
 
 
 PartSent = Callable[[str, tuple[tuple[int, int | None], ...]], None]
@@ -229,7 +233,7 @@ class _Run:
             lines = digest_lines(notices, today, self.cal, self.rules, session=session)
         by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
         for n in notices:
-            by_key[(n.item_id, n.lookback_id)].append(n)
+            by_key[line_key(n)].append(n)
         carried: set[int] = set()
 
         def part_sent(url: str, keys: tuple[tuple[int, int | None], ...]) -> None:

@@ -448,3 +448,17 @@ def test_a_secret_with_delimiters_stays_whole_and_never_shows(monkeypatch: pytes
     result = send("mailtos://rectify:${SMTP_PASS}@127.0.0.1:1?to=a@example.gov.cn", "t", "b",
                   {"SMTP_PASS": secret})
     assert not result.ok and "Secret1" not in result.error and "p@ss" not in result.error
+
+
+def test_admin_alert_has_one_line_per_failed_recipient(sqlite_url: str, tmp_path: Path,
+                                                       mail_sink: MailSink) -> None:
+    # item 1 is owed to 周敏 and 胡志云 that day; neither has a channel
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {"王芳": [mail(mail_sink, "王芳")]},
+                            admin=[mail(mail_sink, "刘立强")])
+    _, report = run_day(engine, config)
+    assert report.admin_alerts == 4
+    alert = next(m for m in mail_sink.messages if "liuliqiang" in str(m["to"]))
+    body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert body.count("发给周敏（ledger，责任人）") == 2 and body.count("发给胡志云（ledger，责任领导）") == 2
+    assert body.count("未配置任何通知渠道") == 4 and "同时告知：周敏" not in body
