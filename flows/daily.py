@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import RunContext, context, unit_lock
-from rectify_core import daily, db
+from rectify_core import daily, dashboard, db
 from rectify_core.daily import DayPlan
 from rectify_core.notify import DeliveryReport
 from rectify_core.outbox import Enqueued
@@ -57,14 +58,23 @@ def summary(ctx: RunContext, day: DayPlan, enqueued: Enqueued, report: DeliveryR
     return result
 
 
+@task(cache_policy=NO_CACHE)
+def publish_dashboard(ctx: RunContext, path: str) -> None:
+    target = Path(path).resolve()
+    dashboard.write(ctx.engine, ctx.settings, ctx.today, target)
+    create_link_artifact(target.as_uri(), link_text="巡察整改进展看板", key="rectify-dashboard",
+                         description=f"{ctx.today} 巡察整改进展看板（离线 HTML）")
+
+
 @flow(name="rectify-daily", log_prints=True)
 def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str | None = None,
-               database_url: str | None = None) -> dict[str, object]:
+               database_url: str | None = None, dashboard_path: str | None = None) -> dict[str, object]:
     """每日时限检查与提醒：计划、写入发件箱、按人发送摘要、发布汇总。
 
     `date` (YYYY-MM-DD) replays a day at 09:00 Asia/Shanghai; default: now. `unit` limits
     the run to one unit (scale-out). The database comes from RECTIFY_DATABASE_URL unless
-    `database_url` is given (keep passwords out of deployment parameters)."""
+    `database_url` is given (keep passwords out of deployment parameters). With
+    `dashboard_path`, the run also writes the dashboard there and links it as an artifact."""
     ctx = context(date, config_dir, unit, database_url)
     with unit_lock(ctx.unit):
         day = plan(ctx)
@@ -75,5 +85,7 @@ def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str
             report = report.report
         assert isinstance(report, DeliveryReport)
         result = summary(ctx, day, enqueued, report)
+        if dashboard_path:
+            publish_dashboard(ctx, dashboard_path)
     get_run_logger().info("已发送 %d 人，失败 %d 人", result.sent_people, len(result.failures))
     return result.as_dict()

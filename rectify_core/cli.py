@@ -15,13 +15,29 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import OperationalError
 
-from rectify_core import daily, db, items, lifecycle, lookback, outbox, rounds, scan, store, views
+from rectify_core import (
+    daily,
+    dashboard,
+    db,
+    items,
+    ledger_view,
+    lifecycle,
+    lookback,
+    outbox,
+    progress_report,
+    rounds,
+    scan,
+    store,
+    views,
+)
 from rectify_core.audit import audit_ledger
 from rectify_core.closure import records
 from rectify_core.daily import Settings, load_settings, resolve_config_dir, run_now
 from rectify_core.dates import local_today
+from rectify_core.docx_writer import write_docx
 from rectify_core.enums import ItemState, Role
 from rectify_core.errors import NotFoundError, RectifyError
+from rectify_core.export_xlsx import write_xlsx
 from rectify_core.importers import read_ledger
 from rectify_core.limits import limits
 from rectify_core.mailsink import MailSink
@@ -409,6 +425,69 @@ def rounds_edit_cmd(app: App, round_id: int, feedback_date: dt.date | None, name
         shown = rounds.round_json(rnd, rnd.unit.name, 0)
     click.echo(f"已修改轮次 {round_id}：{shown['name']}，反馈日期 {shown['feedback_date'] or '未知'}，"
                f"第一责任人 {shown['first_responsible'] or '—'}")
+
+
+def _round_view(app: App, session: Any, round_id: int | None, day: dt.date | None) -> ledger_view.RoundView:
+    today = local_today(run_now(day))
+    directory = scan.with_people(app.settings.directory, session=session)
+    rnd = ledger_view.pick_round(round_id, session=session)
+    return ledger_view.round_view(rnd, today, app.settings.rules, app.settings.calendar, directory, session=session)
+
+
+def _output(path: Path, suffixes: tuple[str, ...]) -> Path:
+    if path.suffix.lower() not in suffixes:
+        raise RectifyError(f"输出文件 {path} 的扩展名应为 {' 或 '.join(suffixes)}")
+    if not path.parent.is_dir():
+        raise RectifyError(f"输出目录不存在：{path.parent}")
+    return path
+
+
+REPORT_SUFFIX = {"docx": ".docx", "txt": ".txt", "md": ".md"}
+
+
+@cli.command("report")
+@click.option("--round", "round_id", type=int, help="哪个轮次（只有一个轮次时可省略）。")
+@click.option("--date", "day", type=DATE, help="报告截至日期（YYYY-MM-DD），默认为今天。")
+@click.option("--format", "fmt", type=click.Choice(list(REPORT_SUFFIX)), help="格式，默认按输出文件扩展名。")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True, help="输出文件。")
+@click.pass_obj
+def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | None, output: Path) -> None:
+    """生成整改进展情况报告（Word 按公文格式，或纯文本、Markdown），可再导入 rectify 核对。"""
+    fmt = fmt or next((k for k, v in REPORT_SUFFIX.items() if output.suffix.lower() == v), "docx")
+    path = _output(output, (REPORT_SUFFIX[fmt],))
+    with db.transaction(app.engine) as session:
+        paras = progress_report.build(_round_view(app, session, round_id, day))
+    if fmt == "docx":
+        write_docx(paras, path)
+    else:
+        text = progress_report.as_text(paras) if fmt == "txt" else progress_report.as_markdown(paras)
+        path.write_text(text, encoding="utf-8")
+    click.echo(f"已生成整改进展情况报告：{path}（{len([p for p in paras if p.role == 'item'])} 个问题）")
+
+
+@cli.command("export")
+@click.option("--round", "round_id", type=int, help="哪个轮次（只有一个轮次时可省略）。")
+@click.option("--date", "day", type=DATE, help="台账填报日期（YYYY-MM-DD），默认为今天。")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True, help="输出的 .xlsx 文件。")
+@click.pass_obj
+def export_cmd(app: App, round_id: int | None, day: dt.date | None, output: Path) -> None:
+    """导出 Excel 整改台账：按红黄绿灯着色，含统计表；可再导入 rectify。"""
+    path = _output(output, (".xlsx",))
+    with db.transaction(app.engine) as session:
+        view = _round_view(app, session, round_id, day)
+    write_xlsx(view, path)
+    click.echo(f"已导出整改台账：{path}（{len(view.rows)} 个问题）")
+
+
+@cli.command("dashboard")
+@click.option("--date", "day", type=DATE, help="截至日期（YYYY-MM-DD），默认为今天。")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True, help="输出的 .html 文件。")
+@click.pass_obj
+def dashboard_cmd(app: App, day: dt.date | None, output: Path) -> None:
+    """生成整改进展看板：一个离线可用的 HTML 文件（各单位、各方面、逾期、升级督办、回头看）。"""
+    path = _output(output, (".html", ".htm"))
+    data = dashboard.write(app.engine, app.settings, local_today(run_now(day)), path)
+    click.echo(f"已生成看板：{path}（问题 {data['total']} 个，逾期 {len(data['overdue'])} 个）")
 
 
 @cli.command("notify")

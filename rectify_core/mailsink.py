@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -29,8 +30,9 @@ class _Handler:
             message = email.message_from_bytes(data, policy=email.policy.default)
             assert isinstance(message, EmailMessage)
             self.messages.append(message)
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            (self.directory / f"{stamp}-{n:05d}.eml").write_bytes(data)
+            stamp = dt.datetime.now().strftime("%Y%m%d")
+            to = re.sub(r"[^\w.@-]+", "_", ",".join(envelope.rcpt_tos))[:80]
+            (self.directory / f"{stamp}-{to}-{n:04d}.eml").write_bytes(data)
         return "250 OK"
 
 

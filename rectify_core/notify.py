@@ -20,12 +20,13 @@ from rectify_core import outbox
 from rectify_core.channels import SendResult, display, kind_of, send
 from rectify_core.dates import WorkCalendar, local_today, to_local
 from rectify_core.enums import NoticeKind, NoticeState
-from rectify_core.models import Item, Notice, Round
+from rectify_core.models import Item, Notice, Round, Unit
 from rectify_core.outbox import Person, insert_ignore, new_token
-from rectify_core.people import Contact, Directory
+from rectify_core.people import ANY_UNIT, Contact, Directory, split_names
 from rectify_core.plan import light, open_ended
-from rectify_core.render import Line, render_digest
+from rectify_core.render import Addressee, Line, primary_role, render_digest
 from rectify_core.rules import ROLE_NAMES, Rules
+from rectify_core.status import ACTIVE
 
 HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note
 Sender = Callable[[str, str, str], SendResult]
@@ -77,7 +78,7 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules
             top[key] = n
     facts = {row.id: row for row in session.execute(
         select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
-               Item.overdue_since, Round.name.label("round"))
+               Item.overdue_since, Item.department, Item.progress, Item.progress_on, Round.name.label("round"))
         .join(Round, Item.round_id == Round.id).where(Item.id.in_([n.item_id for n in top.values()])))}
     # who else was told: the same notice (item or look-back task, due date, step) to others,
     # not counting notices that were given up on, nor admin alerts
@@ -100,33 +101,59 @@ def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], 
           cal: WorkCalendar, rules: Rules) -> Line:
     left = cal.workdays_between(today, n.due)
     item_notice = n.kind == NoticeKind.ITEM
-    colour = light(item_notice and open_ended(f.deadline_kind, f.deadline, f.extended_to), left,
-                   f.overdue_since is not None and item_notice, rules)
+    ended = item_notice and open_ended(f.deadline_kind, f.deadline, f.extended_to)
+    colour = light(ended, left, f.overdue_since is not None and item_notice, rules)
     if n.kind == NoticeKind.ADMIN:
-        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason, line_key(n))
+        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason, line_key(n),
+                    kind=n.kind)
     told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
     title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
     note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
-    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note, line_key(n))
+    progress = f"{f.progress}（{f.progress_on.isoformat()}）" if f.progress and f.progress_on else f.progress or ""
+    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note, line_key(n),
+                kind=n.kind, open_ended=ended, department=f.department or "", progress=progress)
+
+
+def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalendar, rules: Rules,
+              directory: Directory, *, session: Session) -> Addressee:
+    """Salutation (with the title from contacts or the items), the role a digest speaks
+    to, and for leaders and first responsibles a line on everything they answer for."""
+    unit, name = person
+    role = primary_role(roles)
+    contact = directory.admin if role == "admin" else directory.contact(name, unit)
+    title = contact.title if contact else None
+    summary = ""
+    if role in ("leader", "first_responsible") and unit not in ("", ANY_UNIT):
+        query = (select(Item.leader, Item.leader_title, Item.deadline, Item.extended_to).join(Round)
+                 .join(Unit, Round.unit_id == Unit.id).where(Unit.name == unit, Item.status.in_(ACTIVE)))
+        rows = [r for r in session.execute(query)
+                if role == "first_responsible" or name in split_names(r.leader)]
+        title = title or next((r.leader_title for r in rows if r.leader_title and role == "leader"), None)
+        due = [d for r in rows if (d := r.extended_to or r.deadline) is not None]
+        red = sum(d < today for d in due)
+        yellow = sum(0 <= cal.workdays_between(today, d) <= rules.yellow_within for d in due if d >= today)
+        what = "分管" if role == "leader" else "本单位"
+        summary = f"您{what}的未完成整改事项共{len(rows)}项，其中逾期（红灯）{red}项、临期（黄灯）{yellow}项。"
+    return Addressee(name, title, role, summary, directory.office)
 
 
 PartSent = Callable[[str, tuple[tuple[int, int | None], ...]], None]
 
 
-def _send_person(name: str, urls: list[str], lines: list[Line], today: dt.date, sender: Sender,
+def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.date, sender: Sender,
                  part_sent: PartSent) -> tuple[SendResult, list[str], int]:
     """Send the digest part by part through the channels in order. Each part that goes
     is recorded at once (`part_sent`), so a retry, or the next channel, carries only what
     was not yet carried. Returns the result, the URLs (as configured) that carried
     parts, and how many messages went."""
     if not urls:
-        return SendResult(False, True, f"{name} 未配置任何通知渠道（见 contacts.toml）"), [], 0
+        return SendResult(False, True, f"{to.name} 未配置任何通知渠道（见 contacts.toml）"), [], 0
     errors: list[SendResult] = []
     remaining, count = lines, 0
     used: list[str] = []
     for url in urls:
         kind = kind_of(url)
-        for message in render_digest(name, remaining, today, kind.fmt, kind.max_bytes):
+        for message in render_digest(to, remaining, today, kind.fmt, kind.max_bytes):
             result = sender(url, message.title, message.body)
             if not result.ok:
                 errors.append(SendResult(False, result.permanent, f"{kind.name} {display(url)}：{result.error}"))
@@ -243,8 +270,11 @@ class _Run:
                 outbox.mark_sent(done, self.token, kind_of(url).name, self.now, session=session)
                 outbox.renew(self.token, self.clock(), session=session)
 
+        with self.factory.begin() as session:
+            to = addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
+                           session=session)
         urls = _urls(person, notices[0].role, self.directory)
-        result, used, count = _send_person(person[1], urls, lines, today, self.sender, part_sent)
+        result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)
         channel = "、".join(f"{kind_of(u).name} {display(u)}" for u in used) or None
         outcome = PersonResult(person[1], len(lines), channel, count)
         if result.ok:

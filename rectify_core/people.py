@@ -30,6 +30,10 @@ class Contact:
     roles: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
     supervisor: str | None = None
+    title: str | None = None  # 职务, for the salutation: 党组副书记、副局长胡志云同志
+
+
+DEFAULT_OFFICE = "巡察整改工作办公室"
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Directory:
     contacts: list[Contact] = field(default_factory=list)
     admin: Contact | None = None
     channels: dict[str, str] = field(default_factory=dict)  # named (tagged) channels
+    office: str = DEFAULT_OFFICE  # who signs the digests ([sender] office in contacts.toml)
     # (unit, role) -> names, from the database (imported reports and ledgers)
     held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
 
@@ -81,10 +86,10 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
     key = f"person[{n}]"
     if not isinstance(raw, dict):
         raise ConfigError(source, key, "应为 [[person]] 表")
-    unknown = set(raw) - {"name", "unit", "roles", "notify", "supervisor"}
+    unknown = set(raw) - {"name", "unit", "roles", "notify", "supervisor", "title"}
     if unknown:
         raise ConfigError(source, f"{key}.{sorted(unknown)[0]}",
-                          "未知的配置项（可用：name、unit、roles、notify、supervisor）")
+                          "未知的配置项（可用：name、unit、roles、notify、supervisor、title）")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(source, f"{key}.name", "应为非空的姓名")
@@ -95,16 +100,20 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
     if not isinstance(notify, list) or any(not isinstance(u, str) or not u.strip() for u in notify):
         raise ConfigError(source, f"{key}.notify", "应为通知地址列表（Apprise URL 或标签），按优先顺序")
     unit = raw.get("unit", ANY_UNIT)
-    supervisor = raw.get("supervisor")
-    if not isinstance(unit, str) or (supervisor is not None and not isinstance(supervisor, str)):
-        raise ConfigError(source, key, "unit 与 supervisor 应为文字")
-    return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), supervisor)
+    supervisor, title = raw.get("supervisor"), raw.get("title")
+    if not isinstance(unit, str) or any(v is not None and not isinstance(v, str) for v in (supervisor, title)):
+        raise ConfigError(source, key, "unit、supervisor 与 title 应为文字")
+    return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), supervisor, title)
 
 
 def parse_contacts(data: dict[str, Any], source: str) -> Directory:
-    unknown = set(data) - {"person", "admin", "channels"}
+    unknown = set(data) - {"person", "admin", "channels", "sender"}
     if unknown:
-        raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin、channels）")
+        raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin、channels、sender）")
+    sender = data.get("sender", {})
+    office = sender.get("office", DEFAULT_OFFICE) if isinstance(sender, dict) else None
+    if not isinstance(office, str) or not office.strip() or set(sender) - {"office"}:
+        raise ConfigError(source, "sender", "应为 [sender] 节，只含 office = \"发文单位名称\"")
     channels = data.get("channels", {})
     if not isinstance(channels, dict) or any(not isinstance(v, str) or "://" not in v
                                              for v in channels.values()):
@@ -119,7 +128,7 @@ def parse_contacts(data: dict[str, Any], source: str) -> Directory:
             if "://" not in entry and entry not in channels:
                 key = "admin.notify" if contact is admin else f"person[{n}].notify"
                 raise ConfigError(source, key, f"“{entry}”既不是通知地址，也不是 [channels] 中定义的名称")
-    return Directory(contacts=contacts, admin=admin, channels=dict(channels))
+    return Directory(contacts=contacts, admin=admin, channels=dict(channels), office=office.strip())
 
 
 def load_directory(config_dir: Path | None) -> Directory:

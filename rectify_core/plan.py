@@ -55,6 +55,7 @@ class Obligation:
     lookback_id: int | None = None
     first_responsible: str | None = None  # named on the round; contacts add more
     subject: NoticeKind = NoticeKind.ITEM
+    department: str | None = None
 
     @property
     def key(self) -> str:

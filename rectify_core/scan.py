@@ -26,7 +26,7 @@ def active_items(*, session: Session, unit: str | None = None) -> list[Obligatio
         select(Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
                Item.no, Item.title, Item.status, Item.deadline_kind.label("kind"), Item.deadline,
                Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
-               Item.rebound_count, Round.first_responsible)
+               Item.rebound_count, Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
     if unit is not None:
@@ -40,7 +40,7 @@ def plan_item_of(item: Item) -> Obligation:
     return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
                       item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
                       item.owner, item.leader, item.overdue_since, item.rebound_count,
-                      first_responsible=item.round.first_responsible)
+                      first_responsible=item.round.first_responsible, department=item.department)
 
 
 def units_with_work(*, session: Session) -> list[str]:
@@ -103,4 +103,4 @@ def with_people(directory: Directory, *, session: Session) -> Directory:
             select(Unit.name, Person.name, Person.role).join(Unit, Person.unit_id == Unit.id)):
         held[(unit, role)].append(name)
     return Directory(contacts=directory.contacts, admin=directory.admin, channels=directory.channels,
-                     held=held)
+                     office=directory.office, held=held)

@@ -32,19 +32,35 @@ class DaySummary:
     waiting: int
     recovered: int
     lookbacks: int = 0
+    by_light: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the most urgent few per light
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+SHOWN = 10  # rows per light in the artifact: it stays a page however large the ledger
+OVERDUE_SHOWN = 50
+
+
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _row(p: Any) -> dict[str, Any]:
+    return {"no": p.item.no, "round": short(p.item.round_name, 12), "title": short(p.item.title, 30),
+            "owner": p.item.owner or "", "leader": p.item.leader or "", "department": p.item.department or "",
+            "due": p.due.date.isoformat() if p.due.date else None, "left": p.workdays_left}
+
+
 def summarize(day: DayPlan, enqueued: Enqueued, report: DeliveryReport, unit: str | None,
               *, session: Session) -> DaySummary:
-    own = [p for p in day.plans if p.item.lookback_id is None]
+    own = sorted((p for p in day.plans if p.item.lookback_id is None), key=urgency)
     lights = {k or "none": sum(p.light == k for p in own) for k in ("red", "yellow", "green", "blue", None)}
     overdue = [{"no": p.item.no, "round": p.item.round_name, "title": p.item.title,
                 "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
-                "step": p.step} for p in sorted(own, key=urgency) if p.light == "red"]
+                "step": p.step} for p in own if p.light == "red"][:OVERDUE_SHOWN]
+    by_light = {k: [_row(p) for p in own if p.light == k][:SHOWN] for k in ("red", "yellow", "green", "blue")}
     sent = session.execute(select(Notice.recipient, Notice.role, Item.no).join(Item, Notice.item_id == Item.id)
                            .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
     escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
@@ -53,7 +69,7 @@ def summarize(day: DayPlan, enqueued: Enqueued, report: DeliveryReport, unit: st
                                .where(LookbackSweep.run_on == day.today)) or 0
     return DaySummary(day.today.isoformat(), unit, len(own), lights, overdue, enqueued.inserted,
                       len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered,
-                      lookbacks)
+                      lookbacks, {k: v for k, v in by_light.items() if v})
 
 
 def markdown(s: DaySummary) -> str:
@@ -66,10 +82,14 @@ def markdown(s: DaySummary) -> str:
         lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
     if s.recovered:
         lines.append(f"上次中断时在途的 {s.recovered} 条已重发（可能重复）。")
-    if s.overdue:
-        lines += ["", "## 逾期问题", "", "| 问题 | 轮次 | 时限 | 逾期工作日 | 步骤 |", "|---|---|---|---|---|"]
-        lines += [f"| 问题{o['no']}：{o['title']} | {o['round']} | {o['due']} | {o['overdue_workdays']} "
-                  f"| {o['step'] or ''} |" for o in s.overdue]
+    for light, rows in s.by_light.items():
+        count = s.lights.get(light, 0)
+        more = f"，列出最紧急的 {len(rows)} 项" if count > len(rows) else ""
+        lines += ["", f"## {LIGHT_NAMES[light]}（{count} 项{more}）", "",
+                  "| 问题 | 轮次 | 责任人 | 责任领导 | 部门 | 时限 | 剩余工作日 |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| 问题{r['no']}：{_cell(r['title'])} | {_cell(r['round'])} | {_cell(r['owner'])} "
+                  f"| {_cell(r['leader'])} | {_cell(r['department'])} | {r['due'] or ''} "
+                  f"| {r['left'] if r['left'] is not None else ''} |" for r in rows]
     if s.escalations:
         lines += ["", "## 本次升级督办", ""]
         lines += [f"- 问题{e['no']} → {e['recipient']}（{ROLE_NAMES.get(e['role'], e['role'])}）"
@@ -80,3 +100,8 @@ def markdown(s: DaySummary) -> str:
                   for f in s.failures]
     lines += ["", f"回头看任务：本次分派 {s.lookbacks} 项。"]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Ledger text inside a Markdown table cell: no pipes or line breaks."""
+    return text.replace("|", "｜").replace("\n", " ")

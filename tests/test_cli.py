@@ -51,7 +51,7 @@ def test_demo_runs_the_daily_flow_and_is_repeatable(harness: None, sqlite_url: s
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "新增 8 条" in first.stdout and "发送 5 条给 5 人，失败 0 人" in first.stdout
-    assert "✉ zhoumin@example.gov.cn  【巡察整改提醒】周敏：1项待办，其中逾期1项" in first.stdout
+    assert "✉ zhoumin@example.gov.cn  【巡察整改督办通知】周敏同志：1项待办，其中逾期1项" in first.stdout
     mail_dir = tmp_path / "data" / "rectify" / "demo-mail"
     assert len(list(mail_dir.glob("*.eml"))) == 5
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)

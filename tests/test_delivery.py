@@ -84,7 +84,7 @@ def test_one_digest_per_person_once(db_url: str, tmp_path: Path, mail_sink: Mail
     assert sorted(p.name for p in report.sent) == sorted(PEOPLE) and not report.failed
     assert recipients(mail_sink) == Counter({f"{EMAIL[n]}@example.gov.cn": 1 for n in PEOPLE})
     zhou = next(m for m in mail_sink.messages if "zhoumin" in str(m["to"]))
-    assert str(zhou["subject"]) == "【巡察整改提醒】周敏：2项待办，其中逾期1项"
+    assert str(zhou["subject"]) == "【巡察整改督办通知】周敏同志：2项待办，其中逾期1项"
     body = zhou.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "问题1：政府采购制度执行不到位" in body and "问题2：行政执法案卷质量不高" in body
     assert body.index("问题1") < body.index("问题2")   # overdue first
@@ -144,7 +144,7 @@ def test_generic_json_webhook(sqlite_url: str, tmp_path: Path, receiver: Receive
     run_day(engine, config)
     posts = receiver.at("/hook")
     assert len(posts) == 3
-    assert all("巡察整改提醒" in p["body"]["title"] for p in posts)
+    assert all("巡察整改督办通知" in p["body"]["title"] for p in posts)
     assert any("问题3" in p["body"]["message"] for p in posts)
 
 
@@ -462,3 +462,37 @@ def test_admin_alert_has_one_line_per_failed_recipient(sqlite_url: str, tmp_path
     body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert body.count("发给周敏（ledger，责任人）") == 2 and body.count("发给胡志云（ledger，责任领导）") == 2
     assert body.count("未配置任何通知渠道") == 4 and "同时告知：周敏" not in body
+
+
+def test_digests_read_as_notices_of_the_office(sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
+    ledger = ("序号,问题,责任领导,责任部门,责任人,整改时限,完成情况\n"
+              "1,政府采购制度执行不到位,胡志云（党组副书记、副局长）,财务股,周敏,2026年11月20日,未完成\n"
+              "2,三会一课质量不高,胡志云（党组副书记、副局长）,机关党委,赵磊,长期坚持,阶段性完成\n")
+    engine = setup_db(sqlite_url, tmp_path, ledger)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    with (config / "contacts.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[sender]\noffice = "区交通运输局巡察整改办"\n')
+    # 2026-12-28: item 1 is long overdue (owner and leader), item 2's quarterly report is due
+    run_day(engine, config, local_datetime(dt.date(2026, 12, 28), 9, 0))
+    run_day(engine, config, local_datetime(dt.date(2026, 12, 31), 9, 0))
+    bodies = {str(m["to"]).split("@")[0]: m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+              for m in mail_sink.messages}
+    leader = bodies["huzhiyun"]
+    assert "党组副书记、副局长胡志云同志：" in leader and "您分管的未完成整改事项共2项，其中逾期（红灯）1项" in leader
+    assert "督促责任部门和责任人按期完成整改" in leader and "区交通运输局巡察整改办" in leader
+    owner = bodies["zhoumin"]
+    assert owner.startswith("巡察整改督办通知") and "周敏同志：" in owner and "责任部门：财务股" in owner
+    assert "请按期完成整改，并及时报送整改进展和佐证材料" in owner and "轮次：" not in owner
+    quarterly = next(m for m in mail_sink.messages if "zhaolei" in str(m["to"])
+                     and "今天截止" in m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    text = quarterly.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "季度进展报送截止：2026年12月31日（今天截止）" in text and "今天到期" not in text
+
+
+def test_the_example_contacts_file_is_valid() -> None:
+    from rectify_core.configfile import read_toml
+    from rectify_core.people import parse_contacts
+
+    path = Path(__file__).resolve().parent.parent / "config" / "contacts.example.toml"
+    directory = parse_contacts(read_toml(path), str(path))
+    assert directory.office.endswith("办公室") and any(c.title for c in directory.contacts)

@@ -35,7 +35,8 @@ def test_daily_flow_end_to_end(harness: None, db_url: str, tmp_path: Path, mail_
     engine = setup_db(db_url, tmp_path)
     config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL},
                             roles={"刘立强": ["first_responsible"]})
-    result = daily_flow(date="2026-11-25", config_dir=str(config), database_url=db_url)
+    board = tmp_path / "看板.html"
+    result = daily_flow(date="2026-11-25", config_dir=str(config), database_url=db_url, dashboard_path=str(board))
     with db.transaction(engine) as s:
         sent = s.scalar(select(func.count()).select_from(Notice).where(Notice.state == "sent"))
         people = s.scalar(select(func.count(func.distinct(Notice.recipient))).where(Notice.state == "sent"))
@@ -45,7 +46,12 @@ def test_daily_flow_end_to_end(harness: None, db_url: str, tmp_path: Path, mail_
     assert len(mail_sink.messages) == 3
     text = _artifact("rectify-daily")
     assert "本次新计划提醒 5 条；已发送 5 条，涉及 3 人。" in text
-    assert "红灯 1，黄灯 1，绿灯 2" in text and "| 问题1：政府采购制度执行不到位 |" in text
+    assert "红灯 1，黄灯 1，绿灯 2" in text
+    # one compact table per light, with who answers for each item
+    assert "## 红灯（1 项）" in text and "| 问题1：政府采购制度执行不到位 | ledger | 周敏 | 胡志云 |" in text
+    assert "## 绿灯（2 项）" in text
+    assert "问题1：政府采购制度执行不到位" in board.read_text(encoding="utf-8")
+    assert board.resolve().as_uri() in _artifact("rectify-dashboard")
     # the same day again through Prefect: nothing new, nothing sent
     again = daily_flow(date="2026-11-25", config_dir=str(config), database_url=db_url)
     assert (again["planned"], again["sent_notices"]) == (0, 0) and len(mail_sink.messages) == 3

@@ -1,0 +1,192 @@
+"""What the office hands up: the progress report (txt, Markdown, Word), the Excel 台账 and
+the dashboard; each read back by rectify's own importers, or by a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.cli import DEMO_LEDGER
+
+GOLDEN = Path(__file__).parent / "golden" / "demo-report.txt"
+DAY = "2026-11-25"
+
+
+@pytest.fixture
+def ledger(cli: Any, db_url: str, tmp_path: Path) -> list[str]:
+    """The demo ledger with one item closed in rectify and one progress report."""
+    base = ["--db", db_url]
+    assert cli([*base, "import", str(DEMO_LEDGER)]).code == 0
+    assert cli([*base, "close", "1", "--evidence-text", "追回款项收据", "--by", "周敏", "--verified-by", "王敏",
+                "--date", "2026-11-20"]).code == 0
+    assert cli([*base, "progress", "3", "--text", "已取得建设用地批复，路基施工过半", "--by", "王芳",
+                "--status", "阶段性完成", "--date", "2026-11-24"]).code == 0
+    return base
+
+
+def _items(cli: Any, url: str) -> list[tuple[Any, ...]]:
+    return [(i["no"], i["status"], i["deadline"], i["deadline_kind"], i["leader"], i["leader_title"])
+            for i in cli(["--db", url, "items", "--json"]).json()]
+
+
+def test_report_text_of_the_demo_ledger(cli: Any, ledger: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "report.txt"
+    assert cli([*ledger, "report", "--date", DAY, "-o", str(out)]).code == 0
+    text = out.read_text(encoding="utf-8")
+    if os.environ.get("RECTIFY_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["txt", "docx", "md"])
+def test_report_round_trip(cli: Any, ledger: list[str], db_url: str, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"report.{fmt}"
+    assert cli([*ledger, "report", "--date", DAY, "--format", fmt, "-o", str(out)]).code == 0
+    if fmt == "md":
+        assert out.read_text(encoding="utf-8").startswith("# 中共区交通运输局党组关于巡察整改进展情况的报告")
+        return
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert cli(["--db", fresh, "import", str(out)]).code == 0
+    assert _items(cli, fresh) == _items(cli, db_url)
+    if fmt == "txt":
+        audit = cli(["audit", str(out), "--json"]).json()
+        assert audit["findings"] == [] and audit["claims"]["done"] == 2
+
+
+def test_word_report_carries_the_official_format(cli: Any, ledger: list[str], tmp_path: Path) -> None:
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    out = tmp_path / "report.docx"
+    assert cli([*ledger, "report", "--date", DAY, "-o", str(out)]).code == 0
+    doc = Document(str(out))
+    section = doc.sections[0]
+    size = (section.page_width, section.page_height, section.top_margin, section.bottom_margin,
+            section.left_margin, section.right_margin)
+    # Word stores twentieths of a point: millimetres come back rounded to the twip
+    assert [round(v.mm) for v in size] == [210, 297, 37, 35, 28, 26]
+    assert all(abs(v - Mm(round(v.mm))) < Mm(0.05) for v in size)
+    title, body = doc.paragraphs[0], doc.paragraphs[1]
+    assert title.text == "中共区交通运输局党组关于巡察整改进展情况的报告"
+    assert title.runs[0].font.size == Pt(22)
+    assert title.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
+    assert body.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    heading = next(p for p in doc.paragraphs if p.text == "一、总体情况")
+    assert heading.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
+
+
+def test_excel_export_fills_lights_and_round_trips(cli: Any, ledger: list[str], db_url: str, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "台账.xlsx"
+    assert cli([*ledger, "export", "--date", DAY, "-o", str(out)]).code == 0
+    book = load_workbook(out)
+    sheet = book["整改台账"]
+    header = [c.value for c in sheet[3]]
+    assert header[:10] == ["序号", "问题类别", "存在问题", "整改措施", "责任领导", "责任部门", "责任人", "整改时限",
+                           "延期后时限", "完成情况"]
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=4)}
+    # item 5 (due 2026-11-20) is overdue on the 25th: red; item 1 was closed: no fill
+    assert rows[5][header.index("灯")].value == "红" and rows[5][0].fill.fgColor.rgb.endswith("FFC7CE")
+    assert rows[1][header.index("核验人")].value == "王敏" and rows[1][0].fill.fill_type is None
+    assert "路基施工过半" in rows[3][header.index("最新进展")].value
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref.startswith("A3")
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$3"
+    assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert "统计" in book.sheetnames and book["统计"]["A1"].value == "按方面"
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert cli(["--db", fresh, "import", str(out)]).code == 0
+    assert _items(cli, fresh) == _items(cli, db_url)
+
+
+def test_excel_never_writes_formulas(cli: Any, db_url: str, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "evil.csv"
+    path.write_text("序号,问题,整改措施,责任人,整改时限\n1,=HYPERLINK(\"http://x\"),+cmd|' /C calc'!A0,@SUM(1),"
+                    "2026年12月31日\n", encoding="utf-8")
+    assert cli(["--db", db_url, "import", str(path)]).code == 0
+    out = tmp_path / "out.xlsx"
+    assert cli(["--db", db_url, "export", "--date", DAY, "-o", str(out)]).code == 0
+    row = next(load_workbook(out)["整改台账"].iter_rows(min_row=4, max_row=4))
+    assert [c.data_type for c in row[2:4]] == ["s", "s"] and row[2].value.startswith("=HYPERLINK")
+
+
+def test_dashboard_is_offline_and_names_the_overdue_item(cli: Any, ledger: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "看板.html"
+    assert cli([*ledger, "dashboard", "--date", DAY, "-o", str(out)]).code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "<svg" in html and "问题5：政府采购制度执行不到位" in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+# --- a real browser -----------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _png_pixels(path: Path) -> tuple[int, int, bytes]:
+    """Width, height and raw scanlines of an 8-bit RGB(A) PNG (no imaging library needed)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height = 8, b"", 0, 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height = struct.unpack(">II", chunk[:8])
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    return width, height, zlib.decompress(idat)
+
+
+def _screenshot(page: Path, png: Path) -> str:
+    assert CHROMIUM is not None
+    profile = png.parent / f"profile-{png.stem}"
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
+         "--window-size=1200,1400", f"--screenshot={png}", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert png.exists(), proc.stderr[-2000:]
+    return proc.stderr
+
+
+def _console_errors(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "CONSOLE" in line or "Failed to load resource" in line]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_browser_renders_dashboard_and_digest(cli: Any, ledger: list[str], tmp_path: Path) -> None:
+    from rectify_core.render import Line, render_digest
+
+    dashboard = tmp_path / "dashboard.html"
+    assert cli([*ledger, "dashboard", "--date", DAY, "-o", str(dashboard)]).code == 0
+    import datetime as dt
+
+    digest = tmp_path / "digest.html"
+    lines = [Line(5, "政府采购制度执行不到位", "第三轮巡察", dt.date(2026, 11, 20), -3, "red", "逾期催办", "owner",
+                  ("胡志云",), department="财务股", progress="已完成采购事项清查"),
+             Line(2, "滨江路桥南交管站移交不实", "第三轮巡察", dt.date(2026, 12, 31), 25, "green", "督办通知",
+                  "owner", ())]
+    digest.write_text(render_digest("周敏", lines, dt.date(2026, 11, 25), "html")[0].body, encoding="utf-8")
+    out_dir = Path(os.environ.get("RECTIFY_SCREENSHOTS", tmp_path))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for page in (dashboard, digest):
+        png = out_dir / f"{page.stem}.png"
+        log = _screenshot(page, png)
+        assert _console_errors(log) == []
+        width, height, raw = _png_pixels(png)
+        assert (width, height) == (1200, 1400)
+        assert len(set(raw[i:i + 64] for i in range(0, len(raw), 4096))) > 20   # not blank
