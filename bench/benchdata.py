@@ -14,7 +14,8 @@ def new_round(now: dt.datetime, *, session: Session) -> Round:
     unit = Unit(name="基准测试单位")
     session.add(unit)
     session.flush()
-    rnd = Round(unit_id=unit.id, name="基准测试轮次", feedback_date=dt.date(2025, 1, 7), imported_at=now)
+    rnd = Round(unit_id=unit.id, key="inspection::2025-01-07", name="基准测试轮次", feedback_date=dt.date(2025, 1, 7),
+                imported_at=now)
     session.add(rnd)
     session.flush()
     return rnd

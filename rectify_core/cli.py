@@ -291,19 +291,23 @@ def audit_cmd(file: Path, as_json: bool) -> None:
 
 @cli.command("check")
 @click.option("--date", "day", type=DATE, help="检查哪一天（YYYY-MM-DD），默认为上海时间的今天。")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组，每个未完成或阶段性完成的问题一项。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组（按台账顺序，边计算边输出）。")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="输出 JSON Lines：每行一个问题（适合很大的台账）。")
 @click.pass_obj
-def check_cmd(app: App, day: dt.date | None, as_json: bool) -> None:
+def check_cmd(app: App, day: dt.date | None, as_json: bool, as_jsonl: bool) -> None:
     """计算某一天每个未完成问题的时限、剩余工作日、红黄绿灯和应提醒的人（只计算，不发送）。"""
     today = local_today(run_now(day))
-    plans = [p for p in daily.plan_stage(app.engine, app.settings, today).plans if p.item.lookback_id is None]
-    warning = views.estimated_warning(plans)
+    plans = daily.iter_item_plans(app.engine, app.settings, today)
+    if as_json or as_jsonl:
+        estimated = views.stream_json(plans, sys.stdout, lines=as_jsonl)
+        if estimated:
+            click.echo(views.estimated_years_warning(estimated), err=True)
+        return
+    listed = list(plans)
+    warning = views.estimated_warning(listed)
     if warning:
         click.echo(warning, err=True)
-    if as_json:
-        _dump([views.plan_json(p) for p in sorted(plans, key=views.urgency)])
-    else:
-        click.echo(views.check_text(plans, today, app.settings.calendar))
+    click.echo(views.check_text(listed, today, app.settings.calendar))
 
 
 @cli.command("extend")

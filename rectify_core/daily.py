@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rectify_core.errors import RectifyError
 from rectify_core.notify import DeliveryReport, Sender, deliver
 from rectify_core.outbox import Enqueued, enqueue
 from rectify_core.people import Directory, load_directory
-from rectify_core.plan import ItemPlan, plan
+from rectify_core.plan import ItemPlan, Planner, plan
 from rectify_core.rules import Ladder, Rules, load_rules
 
 PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -75,6 +76,18 @@ def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | N
         plans = plan(work, scan.history(session=session), today,
                      settings.rules, ladders, settings.calendar, directory)
     return DayPlan(today, plans, ladders, directory)
+
+
+def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:
+    """Each open or ongoing item's plan, in ledger order, as it is planned: items are read a
+    chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
+    with db.transaction(engine) as session:
+        directory = scan.with_people(settings.directory, session=session)
+        ladders = scan.ladders(settings.rules.ladder, session=session)
+        history = scan.history(session=session)
+        planner = Planner(today, settings.rules, ladders, settings.calendar, directory)
+        for item in scan.stream_active_items(session=session, unit=unit):
+            yield planner.plan(item, history.get(item.key, []))
 
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:

@@ -69,6 +69,7 @@ class DateMention:
     year: int
 
 
+_DIGIT = re.compile(r"\d")
 _Y = r"(?:(?P<y>\d{4})\s*年)"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("day_range", re.compile(_Y + r"?(?P<m>\d{1,2})\s*月(?P<d>\d{1,2})\s*日\s*[-—~至到]\s*"
@@ -107,6 +108,8 @@ def _mention(kind: str, m: re.Match[str], year: int) -> DateMention:
 def find_dates(text: str, context_year: int | None) -> list[DateMention]:
     """Every date mentioned in `text`, in order. Year-less dates take the year of the
     nearest earlier mention, else `context_year`; without either they are skipped."""
+    if not _DIGIT.search(text):  # every pattern needs a digit: most text has none
+        return []
     found: list[tuple[int, int, str, re.Match[str]]] = []
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):

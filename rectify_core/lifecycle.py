@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from rectify_core.dates import WorkCalendar
@@ -77,7 +77,7 @@ class ImportChange:
     disagreements: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _status_verdict(item: Item, file_status: str) -> str:
+def _status_verdict(item: Any, file_status: str) -> str:
     """apply | same | disagree, for a file's status against the item's."""
     if file_status == item.status:
         return "same"
@@ -87,18 +87,33 @@ def _status_verdict(item: Item, file_status: str) -> str:
     return "apply" if pin == "progress" and RANK[file_status] > RANK[item.status] else "disagree"
 
 
-def imported(item: Item, now: dt.datetime, report_date: dt.date | None, source: dict[str, Any], *,
-             session: Session, batch_id: int) -> None:
-    """A new item from a file."""
-    if item.status == ItemState.DONE:
-        item.done_on = report_date or now.date()
-    event(item, "imported", "import", now, {**source, "status": item.status, "status_text": item.status_text},
-          session=session, batch_id=batch_id)
+BATCH = 5000
 
 
-def plan_import(item: Item, values: dict[str, Any]) -> ImportChange:
-    """Compare a file's values with an item, writing nothing: the changes an import
-    would apply, and the pinned fields where the file disagrees."""
+def imported(rows: list[dict[str, Any]], now: dt.datetime, report_date: dt.date | None, source: dict[str, Any],
+             *, session: Session, batch_id: int) -> dict[int, int]:
+    """New items from a file, in batches (one INSERT per few thousand rows, not one per
+    item), each with its "imported" event. `rows` are item column values; returns
+    number -> id."""
+    for row in rows:
+        row["done_on"] = (report_date or now.date()) if row["status"] == ItemState.DONE else None
+    items, events = cast(Table, Item.__table__), cast(Table, Event.__table__)
+    ids: dict[int, int] = {}
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start:start + BATCH]
+        returned = session.execute(insert(items).returning(items.c.id, items.c.no), chunk).all()
+        ids.update({no: item_id for item_id, no in returned})
+        session.execute(insert(events), [
+            {"round_id": r["round_id"], "item_id": ids[r["no"]], "at": now, "kind": "imported", "actor": "import",
+             "data": {**source, "status": r["status"], "status_text": r["status_text"]}, "batch_id": batch_id}
+            for r in chunk])
+    return ids
+
+
+def plan_import(item: Any, values: dict[str, Any]) -> ImportChange:
+    """Compare a file's values with an item (an Item, or a row of its columns), writing
+    nothing: the changes an import would apply, and the pinned fields where the file
+    disagrees."""
     change = ImportChange(item.no, item.title)
     pinned = item.pinned or {}
     protected = {col: name for name, cols in PIN_COLUMNS.items() if name in pinned for col in cols}
@@ -121,7 +136,7 @@ def plan_import(item: Item, values: dict[str, Any]) -> ImportChange:
     return change
 
 
-def _disagreement(item: Item, name: str, kept: Any, file: Any, wording: str | None = None) -> dict[str, Any]:
+def _disagreement(item: Any, name: str, kept: Any, file: Any, wording: str | None = None) -> dict[str, Any]:
     why = PIN_NAMES.get((item.pinned or {}).get(name, ""), "已在 rectify 中记录")
     shown = f"“{wording}”（即{file}）" if wording and wording != file else f"“{file}”"
     return {"field": name, "kept": kept, "file": file,

@@ -335,16 +335,161 @@ def plan(items: Iterable[Obligation], history: Mapping[str, list[Sent]], today: 
          directory: Directory) -> list[ItemPlan]:
     """Plan every obligation for `today`: open or ongoing items (done items are never
     planned) and open look-back tasks."""
-    return [_plan_one(i, history.get(i.key, []), today, rules, ladders, cal, directory)
-            for i in items if i.subject == NoticeKind.LOOKBACK or i.status in ACTIVE]
+    planner = Planner(today, rules, ladders, cal, directory)
+    return [planner.plan(i, history.get(i.key, [])) for i in items
+            if i.subject == NoticeKind.LOOKBACK or i.status in ACTIVE]
 
 
-def _plan_one(item: Obligation, history: list[Sent], today: dt.date, rules: Rules,
-              ladders: Mapping[str, Ladder], cal: WorkCalendar, directory: Directory) -> ItemPlan:
-    """One item's plan; a date the calendar cannot reach is that item's problem, never
-    the whole day's."""
-    try:
-        return plan_item(item, history, today, rules, ladders, cal, directory)
-    except RectifyError as exc:
-        return ItemPlan(item, Due(None, None, str(exc)), None, None, True, None, None, None,
-                        rules.ladder.version, (), ())
+class Planner:
+    """`plan_item` for many items on one day, at a few microseconds an item: what items
+    share (due dates from the same deadline, working days to the same date, the ladder
+    step at the same distance, the roles owed after the same history, the holders of a
+    role in a unit, the reason text) is computed once. `plan_item` stays the
+    definition; a property test holds the two equal."""
+
+    def __init__(self, today: dt.date, rules: Rules, ladders: Mapping[str, Ladder], cal: WorkCalendar,
+                 directory: Directory) -> None:
+        self.today, self.rules, self.ladders, self.cal, self.directory = today, rules, ladders, cal, directory
+        self._due: dict[tuple[object, ...], Due] = {}
+        self._left: dict[dt.date, int] = {}
+        self._reached: dict[tuple[str, int], tuple[int, str] | None] = {}
+        self._owed: dict[tuple[object, ...], tuple[list[str], list[str]]] = {}
+        self._reasons: dict[tuple[object, ...], str] = {}
+        self._names: dict[str | None, list[str]] = {}
+        self._holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._estimated: dict[dt.date, bool] = {}
+        self._people: dict[tuple[object, ...], tuple[tuple[tuple[str, str, str, str], ...], tuple[str, ...]]] = {}
+        self._today_estimated = cal.is_estimated(today)
+        self._update = _shift(month_end_of(add_months(today, rules.ongoing_update_months - 1)), rules, cal)
+
+    def plan(self, item: Obligation, history: list[Sent]) -> ItemPlan:
+        try:
+            return self._plan(item, history)
+        except RectifyError as exc:
+            return ItemPlan(item, Due(None, None, str(exc)), None, None, True, None, None, None,
+                            self.rules.ladder.version, (), ())
+
+    def _plan(self, item: Obligation, history: list[Sent]) -> ItemPlan:
+        rules = self.rules
+        ladder_id = min(history, key=lambda s: (s.due, s.offset)).ladder if history else rules.ladder.version
+        due = self._due_of(item)
+        left = self._left_to(due.date) if due.date else None
+        was_red = item.overdue_since is not None or any(s.offset > 0 for s in history)
+        estimated = self._today_estimated or (due.date is not None and self._is_estimated(due.date))
+        update = self._update if item.status == ONGOING and item.subject == NoticeKind.ITEM else None
+        reached = self._step(ladder_id, -left) if left is not None else None
+        offset, step = reached if reached else (None, None)
+        notify: tuple[Recipient, ...] = ()
+        unresolved: tuple[str, ...] = ()
+        if reached and left is not None:
+            same_due = [s for s in history if s.due == due.date] if history else []
+            owed_now, missed = self._owed_roles(ladder_id, reached[0], same_due, item)
+            roles = self._gate(owed_now, same_due, item) if any(r in ESCALATES_AFTER for r in owed_now) else owed_now
+            reason = self._reason(reached[1], due, left, missed)
+            notify, unresolved = self._recipients(item, owed_now, roles, reason)
+        return ItemPlan(item, due, left, light_of(item, left, was_red, rules), estimated, update, step,
+                        offset, ladder_id, notify, unresolved)
+
+    def _gate(self, owed_now: list[str], same_due: list[Sent], item: Obligation) -> list[str]:
+        """`_gate`; with no history nobody below was told, so no escalation role passes."""
+        if same_due or not self.rules.escalate_after_notified:
+            return _gate(owed_now, same_due, item, self.today, self.rules, self.cal, self.directory)
+        return [r for r in owed_now if r not in ESCALATES_AFTER]
+
+    def _due_of(self, item: Obligation) -> Due:
+        key = (item.kind, item.deadline, item.extended_to, item.feedback_date)
+        due = self._due.get(key)
+        if due is None:
+            due = self._due[key] = due_of(item, self.today, self.rules, self.cal)
+        return due
+
+    def _left_to(self, day: dt.date) -> int:
+        left = self._left.get(day)
+        if left is None:
+            left = self._left[day] = self.cal.workdays_between(self.today, day)
+        return left
+
+    def _is_estimated(self, day: dt.date) -> bool:
+        known = self._estimated.get(day)
+        if known is None:
+            known = self._estimated[day] = self.cal.is_estimated(day)
+        return known
+
+    def _ladder(self, ladder_id: str) -> Ladder:
+        return self.ladders.get(ladder_id, self.rules.ladder)
+
+    def _step(self, ladder_id: str, elapsed: int) -> tuple[int, str] | None:
+        key = (ladder_id, elapsed)
+        if key not in self._reached:
+            self._reached[key] = highest_step(self._ladder(ladder_id), elapsed)
+        return self._reached[key]
+
+    def _owed_roles(self, ladder_id: str, offset: int, same_due: list[Sent],
+                    item: Obligation) -> tuple[list[str], list[str]]:
+        if same_due:
+            done = max(s.offset for s in same_due)
+            told = tuple(max((s.offset for s in same_due if s.role == r), default=None) for r in ESCALATES_AFTER)
+        else:
+            done, told = None, (None,) * len(ESCALATES_AFTER)
+        key = (ladder_id, offset, done, told, item.rebound_count > 0)
+        found = self._owed.get(key)
+        if found is None:
+            found = self._owed[key] = _owed_roles(self._ladder(ladder_id), offset, same_due, item, self.rules)
+        return found
+
+    def _reason(self, step: str, due: Due, left: int, missed: list[str]) -> str:
+        key = (step, due.date, due.source, left, tuple(missed))
+        text = self._reasons.get(key)
+        if text is None:
+            text = _reason(step, due, left) + (f"（含此前未发的：{'、'.join(missed)}）" if missed else "")
+            self._reasons[key] = text
+        return text
+
+    def _split(self, text: str | None) -> list[str]:
+        names = self._names.get(text)
+        if names is None:
+            names = self._names[text] = split_names(text)
+        return names
+
+    def _resolve(self, item: Obligation, role: str) -> tuple[list[tuple[str, str, str]], str]:
+        """`resolve`, with names and role holders looked up once."""
+        if item.subject == NoticeKind.LOOKBACK:
+            return resolve(item, role, self.directory)
+        note, current = "", role
+        while True:
+            if current in ("owner", "leader"):
+                found = [(n, item.unit) for n in self._split(item.owner if current == "owner" else item.leader)]
+            elif current == Role.FIRST_RESPONSIBLE and item.first_responsible:
+                found = [(n, item.unit) for n in self._split(item.first_responsible)]
+            else:
+                key = (item.unit, current)
+                if key not in self._holders:
+                    self._holders[key] = self.directory.holders_in(item.unit, current)
+                found = self._holders[key]
+            if found or current not in FALLBACK:
+                return [(n, current, u) for n, u in found], note
+            note = f"（未指定{ROLE_NAMES[role]}，改发{ROLE_NAMES[FALLBACK[current]]}）"
+            current = FALLBACK[current]
+
+    def _recipients(self, item: Obligation, owed_now: list[str], roles: list[str],
+                    reason: str) -> tuple[tuple[Recipient, ...], tuple[str, ...]]:
+        if item.subject != NoticeKind.ITEM:
+            people, unresolved = self._who(item, owed_now, roles)
+        else:
+            key = (tuple(owed_now), tuple(roles), item.unit, item.owner, item.leader, item.first_responsible)
+            found = self._people.get(key)
+            if found is None:
+                found = self._people[key] = self._who(item, owed_now, roles)
+            people, unresolved = found
+        return tuple(Recipient(name, held, reason + note, unit) for name, held, unit, note in people), unresolved
+
+    def _who(self, item: Obligation, owed_now: list[str],
+             roles: list[str]) -> tuple[tuple[tuple[str, str, str, str], ...], tuple[str, ...]]:
+        """(name, role held, unit, note) of each person to tell, and the roles nobody holds."""
+        resolved = {role: self._resolve(item, role) for role in owed_now}
+        out: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        for role in roles:
+            found, note = resolved[role] if role in resolved else self._resolve(item, role)
+            for name, held, unit in found:
+                out.setdefault((unit, name), (name, held, unit, note))
+        return tuple(out.values()), tuple(role for role in owed_now if not resolved[role][0])

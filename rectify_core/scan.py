@@ -6,6 +6,8 @@ Two loaders produce obligations: items (their own rectification) and look-back t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -20,18 +22,35 @@ from rectify_core.rules import Ladder, Step
 from rectify_core.status import ACTIVE
 
 
-def active_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
-    """Every open or ongoing item (of one unit, if given) with what the plan needs, in one SELECT."""
+def _active_query(unit: str | None) -> Any:
     query = (
-        select(Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
-               Item.no, Item.title, Item.status, Item.deadline_kind.label("kind"), Item.deadline,
-               Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
+        select(Item.id, Item.round_id, Round.name, Unit.name, Item.no, Item.title, Item.status, Item.deadline_kind,
+               Item.deadline, Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
                Item.rebound_count, Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
-    if unit is not None:
-        query = query.where(Unit.name == unit)
-    return [Obligation(**row._asdict()) for row in session.execute(query)]
+    return query if unit is None else query.where(Unit.name == unit)
+
+
+def _obligation(row: Any) -> Obligation:
+    (id_, round_id, round_name, unit, no, title, status, kind, deadline, extended_to, feedback, owner, leader,
+     overdue_since, rebound_count, first_responsible, department) = row
+    return Obligation(id_, round_id, round_name, unit, no, title, status, kind, deadline, extended_to, feedback,
+                      owner, leader, overdue_since, rebound_count, None, first_responsible, NoticeKind.ITEM,
+                      department)
+
+
+def active_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
+    """Every open or ongoing item (of one unit, if given) with what the plan needs, in one SELECT."""
+    return [_obligation(row) for row in session.connection().execute(_active_query(unit))]
+
+
+def stream_active_items(*, session: Session, unit: str | None = None, chunk: int = 20_000) -> Iterator[Obligation]:
+    """The same rows, fetched a chunk at a time (server-side cursor on PostgreSQL), so a
+    caller that writes as it plans holds one chunk, not the ledger."""
+    result = session.connection().execution_options(yield_per=chunk).execute(_active_query(unit))
+    for row in result:
+        yield _obligation(row)
 
 
 def plan_item_of(item: Item) -> Obligation:

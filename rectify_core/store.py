@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from rectify_core import lifecycle
@@ -209,6 +209,35 @@ def _set_measures(item: Item, measures: list[dict[str, Any]]) -> None:
     item.measures = [Measure(seq=n, **m) for n, m in enumerate(measures, start=1)]
 
 
+def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], topic_ids: dict[int, int],
+            now: dt.datetime, report_date: dt.date | None, source: dict[str, Any], batch_id: int, *,
+            session: Session) -> list[int]:
+    """Insert new items, their events and measures a batch at a time (memory stays flat);
+    returns their ids."""
+    created: list[int] = []
+    for start in range(0, len(new), lifecycle.BATCH):
+        chunk = new[start:start + lifecycle.BATCH]
+        rows = [{"round_id": round_id, "no": p.no, "updated_at": now, "pinned": {}, "extension_count": 0,
+                 "rebound_count": 0, "aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
+                 "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line,
+                 **_values(p)} for p in chunk]
+        ids = lifecycle.imported(rows, now, report_date, source, session=session, batch_id=batch_id)
+        measures = [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
+                    for n, m in enumerate(_measures(p), start=1)]
+        if measures:
+            session.execute(insert(cast(Table, Measure.__table__)), measures)
+        created += [ids[p.no] for p in chunk]
+    return created
+
+
+def _current(round_id: int, *, session: Session) -> dict[int, Any]:
+    """The round's items as plain rows (what a comparison reads), not ORM objects: a
+    weekly re-import of a large ledger that changes little loads little."""
+    columns = [Item.id, Item.no, Item.pinned, Item.aspect_id, Item.topic_id, Item.source_line,
+               *(getattr(Item, c) for c in COPIED)]
+    return {row.no: row for row in session.execute(select(*columns).where(Item.round_id == round_id))}
+
+
 def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
     rows = session.execute(select(Event.item_id, Event.data).where(Event.round_id == round_id,
                                                                   Event.kind == "import_disagrees"))
@@ -232,33 +261,29 @@ def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session, rou
     aspect_ids, topic_ids = _headings(rnd, parsed, session=session)
     _people(rnd.unit_id, parsed.people, session=session)
     result = ImportResult(rnd.id, rnd.name, rnd.unit.name, batch.id, existing_round is None)
-    items = {i.no: i for i in session.scalars(select(Item).where(Item.round_id == rnd.id))}
+    items = _current(rnd.id, session=session)
     known = _known_disagreements(rnd.id, session=session)
     source: dict[str, Any] = {"source": parsed.source_name, "sha256": parsed.sha256, "batch": batch.id}
-    created: list[int] = []
     before: dict[str, Any] = {}
+    new = [p for p in parsed.items if p.no not in items]
+    created = _create(new, rnd.id, aspect_ids, topic_ids, now, parsed.report_date, source, batch.id,
+                      session=session)
+    result.created += [(p.no, p.title) for p in new]
     for p in parsed.items:
         aspect_id = aspect_ids.get(p.aspect_no) if p.aspect_no else None
         topic_id = topic_ids.get(p.topic_no) if p.topic_no else None
-        item = items.get(p.no)
-        if item is None:
-            item = Item(round_id=rnd.id, no=p.no, updated_at=now, pinned={}, aspect_id=aspect_id, topic_id=topic_id,
-                        source_line=p.line, **_values(p))
-            _set_measures(item, _measures(p))
-            session.add(item)
-            session.flush()
-            lifecycle.imported(item, now, parsed.report_date, source, session=session, batch_id=batch.id)
-            created.append(item.id)
-            result.created.append((p.no, p.title))
+        current = items.get(p.no)
+        if current is None:
             continue
         values = _values(p)
-        change = lifecycle.plan_import(item, values)
+        change = lifecycle.plan_import(current, values)
         placement = {"aspect_id": aspect_id, "topic_id": topic_id, "source_line": p.line}
-        moved = {k: v for k, v in placement.items() if getattr(item, k) != v}
+        moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
         measures = _measures(p) if "measures_text" in change.changes else None
         if not (change.changes or change.disagreements or moved):
             result.unchanged += 1
             continue
+        item = session.get_one(Item, current.id)
         old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
         if measures is not None:
             old["measures"] = _measures_of(item)

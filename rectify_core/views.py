@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import json
+from collections.abc import Iterable
+from typing import IO, Any
 
 from rectify_core.daily import DayPlan
 from rectify_core.dates import WorkCalendar, to_local
@@ -71,14 +73,76 @@ def check_text(plans: list[ItemPlan], today: dt.date, cal: WorkCalendar) -> str:
     return "\n".join(lines)
 
 
-def estimated_warning(plans: list[ItemPlan]) -> str | None:
-    years = sorted({d.year for p in plans if p.estimated
-                    for d in ([p.due.date] if p.due.date else [])})
-    if not any(p.estimated for p in plans):
+def _estimated_year(p: ItemPlan) -> int | None:
+    """The year whose calendar `p` had to estimate (0: some year, without a due date)."""
+    if not p.estimated:
         return None
-    which = "、".join(map(str, years)) + " 年" if years else "部分年份"
+    return p.due.date.year if p.due.date else 0
+
+
+def estimated_warning(plans: Iterable[ItemPlan]) -> str | None:
+    return estimated_years_warning({y for p in plans if (y := _estimated_year(p)) is not None})
+
+
+def estimated_years_warning(years: set[int]) -> str | None:
+    if not years:
+        return None
+    named = sorted(y for y in years if y)
+    which = "、".join(map(str, named)) + " 年" if named else "部分年份"
     return (f"注意：{which}的官方放假安排尚未收录，相关日期按周末和法定节假日估算（标记为估算）；"
             "国务院公布后可在 config/calendar.toml 中补充。")
+
+
+class PlanEncoder:
+    """`plan_json` as text, fast: the parts many plans share (their recipients, due date,
+    round) are encoded once; the result equals json.dumps(plan_json(p))."""
+
+    def __init__(self) -> None:
+        self._cache: dict[object, str] = {}
+        self._dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+    def _part(self, key: object, value: Any) -> str:
+        text = self._cache.get(key)
+        if text is None:
+            text = self._cache[key] = self._dumps(value)
+        return text
+
+    def encode(self, p: ItemPlan) -> str:
+        notify = self._part(("notify", p.notify),
+                            [{"name": r.name, "unit": r.unit, "role": r.role, "reason": r.reason} for r in p.notify])
+        due = p.due.date.isoformat() if p.due.date else None
+        middle = self._part(("due", p.due, p.workdays_left, p.light, p.estimated, p.step),
+                            {"due": due, "due_source": p.due.source, "workdays_left": p.workdays_left,
+                             "light": p.light, "estimated": p.estimated, "step": p.step})
+        tail = self._part(("tail", p.unresolved, p.next_update, p.due.problem),
+                          {"unresolved": list(p.unresolved),
+                           "next_update": p.next_update.isoformat() if p.next_update else None,
+                           "problem": p.due.problem})
+        return (f'{{"no": {p.item.no}, "round": {self._part(("round", p.item.round_name), p.item.round_name)}, '
+                f'"round_id": {p.item.round_id}, "title": {self._dumps(p.item.title)}, {middle[1:-1]}, '
+                f'"notify": {notify}, {tail[1:-1]}}}')
+
+
+def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
+    """Write plans as they come: a JSON array (or JSON Lines), never the whole list in
+    memory. Returns the years whose calendar was estimated, for the warning."""
+    estimated: set[int] = set()
+    first = True
+    encoder = PlanEncoder()
+    if not lines:
+        out.write("[")
+    for p in plans:
+        if (year := _estimated_year(p)) is not None:
+            estimated.add(year)
+        text = encoder.encode(p)
+        if lines:
+            out.write(text + "\n")
+        else:
+            out.write(("\n  " if first else ",\n  ") + text)
+        first = False
+    if not lines:
+        out.write("\n]\n" if not first else "]\n")
+    return estimated
 
 
 def dry_run_text(day: DayPlan) -> str:

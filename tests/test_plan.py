@@ -214,3 +214,35 @@ def test_lookback_tasks_have_their_own_notices() -> None:
     history = {"item:1": [Sent("item:1", D(2025, 10, 31), -20, RULES.ladder.version)]}
     both = plan([item(), task], history, _at(-20), RULES, LADDERS, CAL, PEOPLE)
     assert [(p.item.key, bool(p.notify)) for p in both] == [("item:1", False), ("lookback:7", True)]
+
+
+# --- the fast planner plans exactly what the definition does ---------------------------------
+
+sent_st = st.builds(
+    lambda due, offset, role, settled: Sent("item:1", due, offset, RULES.ladder.version, role, settled),
+    due=st.sampled_from([D(2025, 10, 31), D(2025, 9, 30), D(2025, 12, 31)]), offset=st.integers(-20, 40),
+    role=st.sampled_from(["owner", "leader", "first_responsible", "inspection_office"]),
+    settled=st.one_of(st.none(), days))
+obligation_st = st.builds(
+    item, id=st.integers(1, 50), deadline=st.one_of(st.none(), days), extended_to=st.one_of(st.none(), days),
+    kind=st.sampled_from(["dated", "immediate", "long_term", None]),
+    status=st.sampled_from(["open", "ongoing"]), feedback_date=st.one_of(st.none(), days),
+    owner=st.sampled_from(["周敏", None, "周敏、李娜"]), leader=st.sampled_from(["胡志云", None]),
+    rebound_count=st.integers(0, 2), overdue_since=st.one_of(st.none(), days),
+    first_responsible=st.sampled_from([None, "陈学文", "王某"]),
+    unit=st.sampled_from([UNIT, "区财政局党组"]),   # the second unit has no first responsible in contacts
+    subject=st.sampled_from([NoticeKind.ITEM, NoticeKind.ITEM, NoticeKind.LOOKBACK]),
+    lookback_id=st.sampled_from([None, 7]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases=st.lists(st.tuples(obligation_st, st.lists(sent_st, max_size=6)), min_size=1, max_size=8),
+       today=days, gated=st.booleans())
+def test_the_planner_plans_exactly_what_plan_item_does(cases: list[tuple[PlanItem, list[Sent]]], today: dt.date,
+                                                       gated: bool) -> None:
+    from rectify_core.plan import Planner
+
+    rules = dataclasses.replace(RULES, escalate_after_notified=gated)
+    planner = Planner(today, rules, LADDERS, CAL, PEOPLE)   # one planner, its caches shared by all cases
+    for it, history in cases:
+        assert planner.plan(it, history) == plan_item(it, history, today, rules, LADDERS, CAL, PEOPLE)

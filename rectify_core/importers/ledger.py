@@ -171,7 +171,7 @@ _FOOTER = re.compile(r"^(?:注|备注|说明|附注|填表说明|填表人|填�
 
 
 def _is_footer(raw: list[Any]) -> bool:
-    first = next((t for c in raw if (t := _cell_text(c))), "")
+    first = next((t for c in raw if c not in (None, "") and (t := _cell_text(c))), "")
     return bool(_FOOTER.match(first))
 
 
@@ -199,7 +199,7 @@ def parse_rows(rows: list[Row], source: Source, where_prefix: str, fallback: str
         if _is_footer(raw):
             break
         cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
-        if not any(_cell_text(v) for v in cells.values()):
+        if not any(v not in (None, "") and _cell_text(v) for v in cells.values()):
             continue
         where = f"{where_prefix}第{line}行"
         no = _item_no(cells.get("no"), len(ledger.items) + 1)

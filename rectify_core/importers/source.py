@@ -8,6 +8,7 @@ import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,19 @@ def normalise(text: str) -> str:
     """The working copy a parser reads: full-width digits, letters and punctuation folded
     to half-width (NFKC) and traditional characters to simplified (OpenCC), one character
     for one. Stored text is the original: a span found in the working copy is the same
-    span of the original."""
+    span of the original. Short texts (names, statuses, dates) repeat in a ledger and are
+    remembered."""
+    if text.isascii():
+        return text
+    return _normalise_short(text) if len(text) <= 32 else _normalise(text)
+
+
+@lru_cache(maxsize=65536)
+def _normalise_short(text: str) -> str:
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     if len(folded) != len(text):
         folded = "".join(n if len(n := unicodedata.normalize("NFKC", c)) == 1 else c for c in text)

@@ -13,7 +13,7 @@ from rectify_core.importers.parsed import ParsedItem, ParsedLedger
 from rectify_core.limits import Limits, limits
 from rectify_core.models import Item, Round, Unit
 
-MAX_ITEM_NO = 99_999
+MAX_ITEM_NO = 2**31 - 1  # the database column is a 32-bit integer
 # NUL cannot be stored by PostgreSQL; other C0 controls are never meant in a ledger
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ITEM_TEXT = {"title": "问题内容", "status_text": "完成情况", "deadline_text": "整改时限", "leader": "责任领导",

@@ -1,0 +1,118 @@
+"""Benchmark: the daily run's stages beside the database's own limits, in one process.
+
+    .venv/bin/python bench/daily_bench.py [--items N] [--db URL]
+
+Populates one round of N open or ongoing items (deadlines spread ±200 days, 500 owners,
+40 leaders), then prints, each with its ratio to the floor:
+  - the raw SELECT of the rows the plan reads (the floor for planning),
+  - plan_stage (load + plan), and streaming `check` (load + plan + JSON, flat memory),
+  - the raw executemany of the notice rows the first day owes (the floor for enqueueing),
+  - enqueue_stage on the first day (outbox empty),
+  - peak resident memory of the process.
+Uses a temporary SQLite file unless --db names an empty database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from benchdata import new_round
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, insert, text
+
+from rectify_core import daily, db, views
+from rectify_core.dates import local_datetime
+from rectify_core.people import Contact, Directory
+
+TODAY = dt.date(2025, 11, 25)
+
+
+def populate(url: str, n: int) -> None:
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    now = dt.datetime.now(dt.UTC)
+    rng = random.Random(7)
+    with db.transaction(engine) as s:
+        rnd = new_round(now, session=s)
+        for start in range(1, n + 1, 20_000):
+            s.execute(insert(db_items()), [
+                {"round_id": rnd.id, "no": i, "title": f"问题{i}", "status": rng.choice(["open", "ongoing"]),
+                 "status_text": "整改中", "immediate": False, "deadline_kind": "dated",
+                 "deadline": TODAY + dt.timedelta(days=rng.randrange(-200, 200)), "owner": f"责任人{i % 500}",
+                 "leader": f"领导{i % 40}", "evidence": [], "figures": [], "extra": {}, "pinned": {},
+                 "extension_count": 0, "rebound_count": 0, "updated_at": now}
+                for i in range(start, min(start + 20_000, n + 1))])
+    engine.dispose()
+
+
+def db_items() -> Table:
+    from rectify_core.models import Item
+
+    return Item.__table__  # type: ignore[return-value]
+
+
+def timed(label: str, floor: float | None, fn: object) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    result = fn()  # type: ignore[operator]
+    took = time.perf_counter() - t0
+    ratio = f"{took / floor:6.1f}×" if floor else "       "
+    print(f"{label:<44} {took:8.2f} s {ratio}")
+    return took, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    populate(url, args.items)
+    engine = db.make_engine(url)
+    settings = daily.Settings(daily.load_settings(None).rules, daily.load_settings(None).calendar,
+                              Directory(contacts=[Contact("书记", "基准测试单位", ("first_responsible",)),
+                                                  Contact("巡察办", "*", ("inspection_office",))]))
+    print(f"{engine.dialect.name}, {args.items:,} items")
+    select_sql = ("SELECT i.id, i.round_id, r.name, u.name, i.no, i.title, i.status, i.deadline_kind, i.deadline, "
+                  "i.extended_to, r.feedback_date, i.owner, i.leader, i.overdue_since, i.rebound_count, "
+                  "r.first_responsible, i.department FROM items i JOIN rounds r ON r.id = i.round_id "
+                  "JOIN units u ON u.id = r.unit_id WHERE i.status IN ('open', 'ongoing') ORDER BY i.round_id, i.no")
+
+    def raw_select() -> int:
+        with engine.connect() as conn:
+            return len(conn.execute(text(select_sql)).all())
+
+    floor, _ = timed("raw SELECT of the same rows (floor)", None, raw_select)
+    _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
+    timed("check --json (stream: load + plan + JSON)", floor,
+          lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
+    rows = [{"dedup_key": key, "item_id": p.item.id, "round_id": p.item.round_id, "due": p.due.date,
+             "recipient": r.name, "reason": r.reason} for p in day.plans if p.notify  # type: ignore[attr-defined]
+            for r, key in zip(p.notify, p.dedup_keys(), strict=True)]
+    scratch = Table("bench_floor", MetaData(), Column("id", Integer, primary_key=True),
+                    Column("dedup_key", String(200), unique=True), Column("item_id", Integer),
+                    Column("round_id", Integer), Column("due", Date), Column("recipient", String(100)),
+                    Column("reason", Text))
+    scratch.create(engine)
+
+    def raw_insert() -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(scratch), rows)
+
+    insert_floor, _ = timed(f"raw executemany of {len(rows):,} notices (floor)", None, raw_insert)
+    now = local_datetime(TODAY, 9, 0)
+    timed("enqueue_stage, first day (outbox empty)", insert_floor,
+          lambda: daily.enqueue_stage(engine, settings, day, now))  # type: ignore[arg-type]
+    timed("plan_stage, the same day again", floor, lambda: daily.plan_stage(engine, settings, TODAY))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'peak resident memory':<44} {peak:8.0f} MB")
+    scratch.drop(engine)
+
+
+if __name__ == "__main__":
+    main()
