@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import JSON, Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -48,11 +48,40 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key:
     """INSERT rows, skipping those whose `key` exists, on SQLite and PostgreSQL.
     Returns how many were inserted (exact even with concurrent writers)."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > BATCH and _plain_columns(table, rows[0]):
+        return _copy_insert_ignore(session, table, rows, key)
     module: Any = postgresql if dialect == "postgresql" else sqlite
     inserted = 0
     for start in range(0, len(rows), BATCH):
         stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
         inserted += len(session.execute(stmt, rows[start:start + BATCH]).all())
+    return inserted
+
+
+def _plain_columns(table: Any, row: dict[str, Any]) -> bool:
+    """Columns COPY can take as they are (no JSON, no type decorators beyond datetimes)."""
+    return all(not isinstance(table.c[name].type, JSON) for name in row)
+
+
+def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING; its row count is what was inserted. A large multi-row VALUES
+    costs the driver more to build than the server to run."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    scratch = f"rectify_copy_{table.name}"
+    with raw.cursor() as cur:
+        cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
+        cur.execute(f"TRUNCATE {scratch}")
+        with cur.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        cur.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch} '
+                    f'ON CONFLICT ("{key}") DO NOTHING')
+        inserted = int(cur.rowcount)
+        cur.execute(f"TRUNCATE {scratch}")
     return inserted
 
 
@@ -105,13 +134,18 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
 
 
 def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:
-    rows = [{"iid": p.item.id, "since": cal.add_workdays(p.due.date, 1)}
-            for p in plans if p.item.overdue_since is None and p.due.date is not None]
-    if rows:
-        items = cast(Table, Item.__table__)
-        stmt = (update(items).where(items.c.id == bindparam("iid"), items.c.overdue_since.is_(None))
-                .values(overdue_since=bindparam("since")))
-        session.connection().execute(stmt, rows)
+    """First overdue day of items seen overdue for the first time: one set-based UPDATE
+    per distinct day (a few hundred at most), not one per item."""
+    by_day: dict[dt.date, list[int]] = {}
+    for p in plans:
+        if p.item.overdue_since is None and p.due.date is not None:
+            by_day.setdefault(cal.add_workdays(p.due.date, 1), []).append(p.item.id)
+    items = cast(Table, Item.__table__)
+    for since, ids in by_day.items():
+        for start in range(0, len(ids), BATCH):
+            session.connection().execute(
+                update(items).where(items.c.id.in_(ids[start:start + BATCH]), items.c.overdue_since.is_(None))
+                .values(overdue_since=since))
 
 
 def claimable(now: dt.datetime, unit: str | None = None) -> Any:

@@ -90,3 +90,43 @@ def test_datetimes_come_back_aware_utc(engine: Engine, cli: Any, db_url: str,
     with db.transaction(engine) as s:
         at = s.scalars(select(Event.at)).first()
     assert at is not None and at.tzinfo is not None and at.utcoffset() == dt.timedelta(0)
+
+
+def test_insert_ignore_counts_exactly_in_bulk(engine: Engine) -> None:
+    """Above one batch PostgreSQL goes through COPY; both paths insert each key once and
+    count exactly what they inserted."""
+    import datetime as dt
+
+    from rectify_core.models import Notice, Round, Unit
+    from rectify_core.outbox import BATCH, insert_ignore
+
+    now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
+    with db.transaction(engine) as s:
+        unit = Unit(name="单位")
+        s.add(unit)
+        s.flush()
+        rnd = Round(unit_id=unit.id, key="k", name="轮次", imported_at=now)
+        s.add(rnd)
+        s.flush()
+        item = Item(round_id=rnd.id, no=1, title="问题", status="open", status_text="未完成", updated_at=now,
+                    pinned={}, extra={}, evidence=[], figures=[])
+        s.add(item)
+        s.flush()
+        ids = (item.id, rnd.id)
+
+    def rows(keys: range) -> list[dict[str, object]]:
+        return [{"dedup_key": f"k{k}", "item_id": ids[0], "round_id": ids[1], "due": dt.date(2026, 12, 1),
+                 "step_key": "-20", "step_name": "督办通知", "ladder": "v", "recipient": "周敏",
+                 "recipient_unit": "单位", "kind": "item", "role": "owner", "reason": "r",
+                 "planned_on": dt.date(2026, 11, 25), "state": "pending", "attempts": 0, "created_at": now}
+                for k in keys]
+
+    n = BATCH + 500
+    with db.transaction(engine) as s:
+        assert insert_ignore(s, Notice.__table__, rows(range(n)), "dedup_key") == n
+    with db.transaction(engine) as s:
+        assert insert_ignore(s, Notice.__table__, rows(range(n // 2, n + n // 2)), "dedup_key") == n // 2
+    with db.transaction(engine) as s:
+        keys = list(s.scalars(select(Notice.dedup_key)))
+        assert len(keys) == len(set(keys)) == n + n // 2
+        assert s.scalars(select(Notice.created_at).limit(1)).one() == now
