@@ -21,13 +21,15 @@ import random
 import resource
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from benchdata import new_round
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, insert, text
+from sqlalchemy import Column, MetaData, Table, insert, text
 
-from rectify_core import daily, db, views
+from rectify_core import daily, db, outbox, views
 from rectify_core.dates import local_datetime
+from rectify_core.models import Notice
 from rectify_core.people import Contact, Directory
 
 TODAY = dt.date(2025, 11, 25)
@@ -70,6 +72,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
+    parser.add_argument("--day", action="store_true",
+                        help="only the streamed first day (plan + enqueue a chunk at a time), with its peak memory")
     args = parser.parse_args()
     url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     populate(url, args.items)
@@ -78,6 +82,14 @@ def main() -> None:
                               Directory(contacts=[Contact("书记", "基准测试单位", ("first_responsible",)),
                                                   Contact("巡察办", "*", ("inspection_office",))]))
     print(f"{engine.dialect.name}, {args.items:,} items")
+    if args.day:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        _, tally = timed("whole first day, streamed (plan + enqueue)", None,
+                         lambda: daily.plan_and_enqueue(engine, settings, TODAY, local_datetime(TODAY, 9, 0)))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{'notices enqueued':<44} {tally.inserted:>10,}")  # type: ignore[attr-defined]
+        print(f"{'peak resident memory (before the day)':<44} {peak:8.0f} MB ({before:.0f} MB)")
+        return
     select_sql = ("SELECT i.id, i.round_id, r.name, u.name, i.no, i.title, i.status, i.deadline_kind, i.deadline, "
                   "i.extended_to, r.feedback_date, i.owner, i.leader, i.overdue_since, i.rebound_count, "
                   "r.first_responsible, i.department FROM items i JOIN rounds r ON r.id = i.round_id "
@@ -91,13 +103,12 @@ def main() -> None:
     _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     timed("check --json (stream: load + plan + JSON)", floor,
           lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
-    rows = [{"dedup_key": key, "item_id": p.item.id, "round_id": p.item.round_id, "due": p.due.date,
-             "recipient": r.name, "reason": r.reason} for p in day.plans if p.notify  # type: ignore[attr-defined]
-            for r, key in zip(p.notify, p.dedup_keys(), strict=True)]
-    scratch = Table("bench_floor", MetaData(), Column("id", Integer, primary_key=True),
-                    Column("dedup_key", String(200), unique=True), Column("item_id", Integer),
-                    Column("round_id", Integer), Column("due", Date), Column("recipient", String(100)),
-                    Column("reason", Text))
+    now = local_datetime(TODAY, 9, 0)
+    # the floor inserts exactly the rows enqueue inserts, into a table of the same columns
+    rows = outbox.notice_rows([p for p in day.plans if p.notify], TODAY, outbox.plain_utc(now),  # type: ignore[attr-defined]
+                              settings.rules, Counter())
+    scratch = Table("bench_floor", MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key)
+                                                 for c in Notice.__table__.columns))
     scratch.create(engine)
 
     def raw_insert() -> None:
@@ -105,7 +116,6 @@ def main() -> None:
             conn.execute(insert(scratch), rows)
 
     insert_floor, _ = timed(f"raw executemany of {len(rows):,} notices (floor)", None, raw_insert)
-    now = local_datetime(TODAY, 9, 0)
     timed("enqueue_stage, first day (outbox empty)", insert_floor,
           lambda: daily.enqueue_stage(engine, settings, day, now))  # type: ignore[arg-type]
     timed("plan_stage, the same day again", floor, lambda: daily.plan_stage(engine, settings, TODAY))

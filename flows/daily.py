@@ -1,4 +1,4 @@
-"""The daily deadline flow: plan -> enqueue -> deliver -> summary.
+"""The daily deadline flow: plan and enqueue -> deliver -> summary.
 
 A table of contents over rectify_core.daily: one task per stage, never one per item.
 """
@@ -15,9 +15,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.common import RunContext, context, unit_lock
 from rectify_core import daily, dashboard, db
-from rectify_core.daily import DayPlan
+from rectify_core.daily import DayTally
 from rectify_core.notify import DeliveryReport
-from rectify_core.outbox import Enqueued
 from rectify_core.summary import DaySummary, markdown, summarize
 
 
@@ -30,29 +29,27 @@ class TransientDeliveryError(Exception):
 
 
 @task(cache_policy=NO_CACHE)
-def plan(ctx: RunContext) -> DayPlan:
-    return daily.plan_stage(ctx.engine, ctx.settings, ctx.today, ctx.unit)
-
-
-@task(cache_policy=NO_CACHE)
-def enqueue(ctx: RunContext, day: DayPlan) -> Enqueued:
-    return daily.enqueue_stage(ctx.engine, ctx.settings, day, ctx.now)
+def plan_and_enqueue(ctx: RunContext) -> DayTally:
+    """Plan the day and enqueue what it owes, a chunk at a time; returns counts and the
+    few most urgent plans, never the whole day (the flow's cost does not grow with it)."""
+    return daily.plan_and_enqueue(ctx.engine, ctx.settings, ctx.today, ctx.now, ctx.unit)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[300, 900])
-def deliver(ctx: RunContext, day: DayPlan, started: float) -> DeliveryReport:
+def deliver(ctx: RunContext, started: float) -> DeliveryReport:
     """On a retry the clock has moved on by the real time waited, so backoffs elapse."""
     now = ctx.now + dt.timedelta(seconds=time.monotonic() - started)
-    report = daily.deliver_stage(ctx.engine, ctx.settings, day.directory, now, unit=ctx.unit)
+    directory = daily.directory_of(ctx.engine, ctx.settings)
+    report = daily.deliver_stage(ctx.engine, ctx.settings, directory, now, unit=ctx.unit)
     if any(not p.dead for p in report.failed):
         raise TransientDeliveryError(report)
     return report
 
 
 @task(cache_policy=NO_CACHE)
-def summary(ctx: RunContext, day: DayPlan, enqueued: Enqueued, report: DeliveryReport) -> DaySummary:
+def summary(ctx: RunContext, day: DayTally, report: DeliveryReport) -> DaySummary:
     with db.transaction(ctx.engine) as session:
-        result = summarize(day, enqueued, report, ctx.unit, session=session)
+        result = summarize(day, report, ctx.unit, session=session)
     key = "rectify-daily" + (f"-unit-{ctx.unit_slug}" if ctx.unit else "")
     create_markdown_artifact(markdown(result), key=key, description="巡察整改每日提醒汇总")
     return result
@@ -77,14 +74,13 @@ def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str
     `dashboard_path`, the run also writes the dashboard there and links it as an artifact."""
     ctx = context(date, config_dir, unit, database_url)
     with unit_lock(ctx.unit):
-        day = plan(ctx)
-        enqueued = enqueue(ctx, day)
-        state = deliver(ctx, day, time.monotonic(), return_state=True)
+        day = plan_and_enqueue(ctx)
+        state = deliver(ctx, time.monotonic(), return_state=True)
         report = state.result(raise_on_failure=False)
         if isinstance(report, TransientDeliveryError):
             report = report.report
         assert isinstance(report, DeliveryReport)
-        result = summary(ctx, day, enqueued, report)
+        result = summary(ctx, day, report)
         if dashboard_path:
             publish_dashboard(ctx, dashboard_path)
     get_run_logger().info("已发送 %d 人，失败 %d 人", result.sent_people, len(result.failures))

@@ -501,16 +501,18 @@ def dashboard_cmd(app: App, day: dt.date | None, output: Path) -> None:
 def notify_cmd(app: App, day: dt.date | None, dry_run: bool) -> None:
     """计划当天的提醒，写入发件箱，按人合并成一条摘要发送，并报告结果。"""
     now = run_now(day)
-    plan = daily.plan_stage(app.engine, app.settings, local_today(now))
-    warning = views.estimated_warning(plan.plans)
-    if warning:
-        click.echo(warning, err=True)
     if dry_run:
+        plan = daily.plan_stage(app.engine, app.settings, local_today(now))
+        warning = views.estimated_warning(plan.plans)
+        if warning:
+            click.echo(warning, err=True)
         click.echo(views.dry_run_text(plan))
         return
-    enqueued = daily.enqueue_stage(app.engine, app.settings, plan, now)
-    report = daily.deliver_stage(app.engine, app.settings, plan.directory, now)
-    click.echo(views.notify_text(report, enqueued))
+    tally = daily.plan_and_enqueue(app.engine, app.settings, local_today(now), now)
+    if warning := views.estimated_years_warning(tally.estimated):
+        click.echo(warning, err=True)
+    report = daily.deliver_stage(app.engine, app.settings, daily.directory_of(app.engine, app.settings), now)
+    click.echo(views.notify_text(report, tally.enqueued))
     if report.failed:
         sys.exit(4)
 

@@ -7,9 +7,12 @@ transactions (delivery commits per person so a crash loses nothing).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,11 +20,12 @@ from sqlalchemy import Engine
 from rectify_core import db, scan
 from rectify_core.channels import send
 from rectify_core.dates import WorkCalendar, load_calendar, local_datetime
+from rectify_core.enums import NoticeKind
 from rectify_core.errors import RectifyError
 from rectify_core.notify import DeliveryReport, Sender, deliver
 from rectify_core.outbox import Enqueued, enqueue
 from rectify_core.people import Directory, load_directory
-from rectify_core.plan import ItemPlan, Planner, plan
+from rectify_core.plan import ItemPlan, Obligation, Planner, plan, urgency
 from rectify_core.rules import Ladder, Rules, load_rules
 
 PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -76,6 +80,75 @@ def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | N
         plans = plan(work, scan.history(session=session), today,
                      settings.rules, ladders, settings.calendar, directory)
     return DayPlan(today, plans, ladders, directory)
+
+
+KEEP = 50  # plans kept per light for the summary: the most urgent
+CHUNK = 20_000  # items planned and enqueued at a time
+
+
+@dataclass
+class DayTally:
+    """What a day planned and enqueued, small whatever the ledger's size: counts, and
+    the most urgent few plans of each light (what the summary shows)."""
+
+    today: dt.date
+    items: int = 0
+    lights: Counter[str | None] = field(default_factory=Counter)
+    top: dict[str | None, list[ItemPlan]] = field(default_factory=dict)
+    planned: int = 0
+    inserted: int = 0
+    capped: int = 0
+    estimated: set[int] = field(default_factory=set)
+
+    @property
+    def enqueued(self) -> Enqueued:
+        return Enqueued(self.planned, self.inserted, self.capped)
+
+    def add(self, plans: list[ItemPlan], enqueued: Enqueued) -> None:
+        own = [p for p in plans if p.item.subject == NoticeKind.ITEM]
+        self.items += len(own)
+        self.lights.update(p.light for p in own)
+        for light in {p.light for p in own}:
+            fresh = [p for p in own if p.light == light]
+            self.top[light] = heapq.nsmallest(KEEP, self.top.get(light, []) + fresh, key=urgency)
+        self.estimated |= {p.due.date.year if p.due.date else 0 for p in own if p.estimated}
+        self.planned, self.inserted = self.planned + enqueued.planned, self.inserted + enqueued.inserted
+        self.capped += enqueued.capped
+
+
+def _chunks(items: Iterable[Obligation], size: int) -> Iterator[list[Obligation]]:
+    chunk: list[Obligation] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt.datetime,
+                     unit: str | None = None, chunk: int = CHUNK) -> DayTally:
+    """Plan the day and enqueue what it owes a chunk at a time, in one transaction (all
+    or nothing): memory holds one chunk of plans and the tally, not the ledger."""
+    with db.transaction(engine) as session:
+        directory = scan.with_people(settings.directory, session=session)
+        ladders = scan.ladders(settings.rules.ladder, session=session)
+        history = scan.history(session=session)
+        planner = Planner(today, settings.rules, ladders, settings.calendar, directory)
+        tasks = scan.lookback_items(directory, session=session, unit=unit)
+        tally = DayTally(today)
+        for items in _chunks(chain(scan.stream_active_items(session=session, unit=unit), tasks), chunk):
+            plans = [planner.plan(i, history.get(i.key, [])) for i in items]
+            tally.add(plans, enqueue(plans, today, now, settings.rules, ladders, settings.calendar,
+                                     session=session))
+    return tally
+
+
+def directory_of(engine: Engine, settings: Settings) -> Directory:
+    """Contacts from the config plus the role holders imports recorded."""
+    with db.transaction(engine) as session:
+        return scan.with_people(settings.directory, session=session)
 
 
 def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:

@@ -39,6 +39,11 @@ ESCALATION_ROLES = ("first_responsible", "inspection_office")
 BATCH = 2000
 
 
+def plain_utc(at: dt.datetime) -> dt.datetime:
+    """A standard-library UTC datetime (a pendulum one costs a conversion per stored row)."""
+    return dt.datetime.fromtimestamp(at.timestamp(), dt.UTC)
+
+
 def new_token() -> str:
     """Who is claiming: host and pid (to spot dead local processes) and a nonce."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -50,6 +55,8 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql" and len(rows) > BATCH and _plain_columns(table, rows[0]):
         return _copy_insert_ignore(session, table, rows, key)
+    if dialect == "sqlite" and rows:
+        return _sqlite_insert_ignore(session, table, rows, key)
     module: Any = postgresql if dialect == "postgresql" else sqlite
     inserted = 0
     for start in range(0, len(rows), BATCH):
@@ -61,6 +68,17 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key:
 def _plain_columns(table: Any, row: dict[str, Any]) -> bool:
     """Columns COPY can take as they are (no JSON, no type decorators beyond datetimes)."""
     return all(not isinstance(table.c[name].type, JSON) for name in row)
+
+
+def _sqlite_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """SQLite: a plain executemany of INSERT ... ON CONFLICT DO NOTHING, counted by the
+    connection's change counter. Exact: every transaction here holds SQLite's write lock
+    (BEGIN IMMEDIATE), so no other writer's rows are counted."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    before = raw.total_changes
+    session.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    return int(raw.total_changes - before)
 
 
 def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
@@ -105,32 +123,38 @@ def _prior_counts(item_ids: list[int], *, session: Session) -> Counter[int]:
 def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
             ladders: dict[str, Ladder], cal: WorkCalendar, *, session: Session) -> Enqueued:
     """Insert each plan's notices once; record ladders in use and first overdue days."""
+    now = plain_utc(now)
     owing = [p for p in plans if p.notify]
     insert_ignore(session, LadderRow.__table__, [
         {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
         for v in {p.ladder for p in owing} if v in ladders], "version")
     prior = (_prior_counts([p.item.id for p in owing if p.item.subject == NoticeKind.ITEM], session=session)
              if rules.max_per_item else Counter())
-    rows: list[dict[str, Any]] = []
-    capped = 0
-    for p in owing:
-        over_cap = bool(rules.max_per_item) and prior[p.item.id] >= rules.max_per_item
-        for r, key in zip(p.notify, p.dedup_keys(), strict=True):
-            state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
-            capped += state == CAPPED
-            lookback = p.item.subject == NoticeKind.LOOKBACK
-            role = "reviewer" if lookback and r.role == "owner" else r.role
-            rows.append({"dedup_key": key, "kind": p.item.subject, "recipient_unit": r.unit,
-                         "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
-                         "due": p.due.date,
-                         "step_key": f"{p.offset:+d}", "step_name": p.step or "", "ladder": p.ladder,
-                         "recipient": r.name, "role": role, "reason": r.reason, "planned_on": today,
-                         "state": state, "attempts": 0, "created_at": now})
+    rows = notice_rows(owing, today, now, rules, prior)
+    capped = sum(r["state"] == CAPPED for r in rows)
     inserted = insert_ignore(session, Notice.__table__, rows, "dedup_key")
     _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
                    and p.item.subject == NoticeKind.ITEM], cal,
                   session=session)
     return Enqueued(len(rows), inserted, capped)
+
+
+def notice_rows(owing: list[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
+                prior: Counter[int]) -> list[dict[str, Any]]:
+    """The outbox rows of what the plans owe (capped past `delivery.max_per_item`)."""
+    rows: list[dict[str, Any]] = []
+    for p in owing:
+        over_cap = bool(rules.max_per_item) and prior[p.item.id] >= rules.max_per_item
+        lookback = p.item.subject == NoticeKind.LOOKBACK
+        for r, key in zip(p.notify, p.dedup_keys(), strict=True):
+            state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
+            rows.append({"dedup_key": key, "kind": p.item.subject, "recipient_unit": r.unit,
+                         "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
+                         "due": p.due.date, "step_key": f"{p.offset:+d}", "step_name": p.step or "",
+                         "ladder": p.ladder, "recipient": r.name,
+                         "role": "reviewer" if lookback and r.role == "owner" else r.role, "reason": r.reason,
+                         "planned_on": today, "state": state, "attempts": 0, "created_at": now})
+    return rows
 
 
 def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:

@@ -155,6 +155,15 @@ def due_of(item: Obligation, today: dt.date, rules: Rules, cal: WorkCalendar) ->
     return Due(_shift(add_months(item.feedback_date, rules.dated_months), rules, cal), "rule")
 
 
+URGENCY: dict[str | None, int] = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
+
+
+def urgency(p: ItemPlan) -> tuple[int, int, int]:
+    """Most urgent first: by light, then fewest working days left, then number."""
+    left = p.workdays_left if p.workdays_left is not None else 10**6
+    return URGENCY[p.light], left, p.item.no
+
+
 def open_ended(kind: str | None, deadline: dt.date | None, extended_to: dt.date | None) -> bool:
     """A long-term (长期坚持) item with no final date of its own: its due dates are quarterly."""
     return kind == DeadlineKind.LONG_TERM and deadline is None and extended_to is None

@@ -48,7 +48,9 @@ def active_items(*, session: Session, unit: str | None = None) -> list[Obligatio
 def stream_active_items(*, session: Session, unit: str | None = None, chunk: int = 20_000) -> Iterator[Obligation]:
     """The same rows, fetched a chunk at a time (server-side cursor on PostgreSQL), so a
     caller that writes as it plans holds one chunk, not the ledger."""
-    result = session.connection().execution_options(yield_per=chunk).execute(_active_query(unit))
+    # on the statement, not the connection: a connection's options would stay set for the
+    # inserts that follow in the same transaction
+    result = session.connection().execute(_active_query(unit).execution_options(yield_per=chunk))
     for row in result:
         yield _obligation(row)
 

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rectify_core.daily import DayPlan
+from rectify_core.daily import DayTally
 from rectify_core.models import Item, LookbackSweep, LookbackTask, Notice
 from rectify_core.notify import DeliveryReport
-from rectify_core.outbox import ESCALATION_ROLES, SENT, Enqueued
+from rectify_core.outbox import ESCALATION_ROLES, SENT
 from rectify_core.rules import ROLE_NAMES
-from rectify_core.views import LIGHT_NAMES, urgency
+from rectify_core.views import LIGHT_NAMES
 
 
 @dataclass
@@ -53,21 +53,19 @@ def _row(p: Any) -> dict[str, Any]:
             "due": p.due.date.isoformat() if p.due.date else None, "left": p.workdays_left}
 
 
-def summarize(day: DayPlan, enqueued: Enqueued, report: DeliveryReport, unit: str | None,
-              *, session: Session) -> DaySummary:
-    own = sorted((p for p in day.plans if p.item.lookback_id is None), key=urgency)
-    lights = {k or "none": sum(p.light == k for p in own) for k in ("red", "yellow", "green", "blue", None)}
+def summarize(day: DayTally, report: DeliveryReport, unit: str | None, *, session: Session) -> DaySummary:
+    lights = {k or "none": day.lights.get(k, 0) for k in ("red", "yellow", "green", "blue", None)}
     overdue = [{"no": p.item.no, "round": p.item.round_name, "title": p.item.title,
                 "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
-                "step": p.step} for p in own if p.light == "red"][:OVERDUE_SHOWN]
-    by_light = {k: [_row(p) for p in own if p.light == k][:SHOWN] for k in ("red", "yellow", "green", "blue")}
+                "step": p.step} for p in day.top.get("red", [])[:OVERDUE_SHOWN]]
+    by_light = {k: [_row(p) for p in day.top.get(k, [])[:SHOWN]] for k in ("red", "yellow", "green", "blue")}
     sent = session.execute(select(Notice.recipient, Notice.role, Item.no).join(Item, Notice.item_id == Item.id)
                            .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
     escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
     failures = [{"recipient": p.name, "items": p.items, "dead": p.dead, "error": p.error} for p in report.failed]
     lookbacks = session.scalar(select(func.count()).select_from(LookbackTask).join(LookbackSweep)
                                .where(LookbackSweep.run_on == day.today)) or 0
-    return DaySummary(day.today.isoformat(), unit, len(own), lights, overdue, enqueued.inserted,
+    return DaySummary(day.today.isoformat(), unit, day.items, lights, overdue, day.inserted,
                       len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered,
                       lookbacks, {k: v for k, v in by_light.items() if v})
 

@@ -12,17 +12,11 @@ from rectify_core.dates import WorkCalendar, to_local
 from rectify_core.models import LookbackTask, Notice
 from rectify_core.notify import DeliveryReport
 from rectify_core.outbox import STATE_NAMES, Enqueued
-from rectify_core.plan import ItemPlan
+from rectify_core.plan import URGENCY, ItemPlan, urgency
 from rectify_core.rules import ROLE_NAMES
 
 LIGHT_NAMES = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯", None: "无灯"}
-_URGENCY = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
-
-
-def urgency(p: ItemPlan) -> tuple[int, int, int]:
-    """Most urgent first: by light, then fewest working days left, then number."""
-    left = p.workdays_left if p.workdays_left is not None else 10**6
-    return _URGENCY[p.light], left, p.item.no
+_URGENCY = URGENCY
 
 
 def plan_json(p: ItemPlan) -> dict[str, Any]:

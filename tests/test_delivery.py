@@ -23,7 +23,7 @@ from rectify_core import daily, db
 from rectify_core.dates import local_datetime
 from rectify_core.importers import read_ledger
 from rectify_core.mailsink import MailSink, free_port
-from rectify_core.models import Event, Notice
+from rectify_core.models import Event, Item, Notice
 from rectify_core.render import Line, render_digest
 from rectify_core.store import save_ledger
 from tests.conftest import Receiver, write_contacts
@@ -496,3 +496,27 @@ def test_the_example_contacts_file_is_valid() -> None:
     path = Path(__file__).resolve().parent.parent / "config" / "contacts.example.toml"
     directory = parse_contacts(read_toml(path), str(path))
     assert directory.office.endswith("办公室") and any(c.title for c in directory.contacts)
+
+
+def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, tmp_path: Path) -> None:
+    rows = _many_items_ledger(9).splitlines()
+    # spread the deadlines so the items sit at different ladder steps and lights
+    spread = [rows[0]] + [r.replace("2026年11月20日", f"2026年{11 + i % 2}月{3 + 3 * i}日") for i, r in
+                          enumerate(rows[1:])]
+    whole = setup_db(db_url, tmp_path, "\n".join(spread) + "\n")
+    settings = daily.load_settings(None)
+    day = daily.plan_stage(whole, settings, _local(NOW))
+    expected = daily.enqueue_stage(whole, settings, day, NOW)
+    keys = sorted(n.dedup_key for n in notices(whole))
+    with db.transaction(whole) as s:
+        s.execute(Notice.__table__.delete())
+        s.execute(Event.__table__.delete().where(Event.kind == "notified"))
+        s.execute(Item.__table__.update().values(overdue_since=None))
+    tally = daily.plan_and_enqueue(whole, settings, _local(NOW), NOW, chunk=2)
+    assert (tally.planned, tally.inserted, tally.items) == (expected.planned, expected.inserted, 9)
+    assert sorted(n.dedup_key for n in notices(whole)) == keys
+    from rectify_core.plan import urgency
+
+    reds = sorted((p for p in day.plans if p.light == "red"), key=urgency)
+    assert sum(tally.lights.values()) == 9 and reds
+    assert [p.item.no for p in tally.top["red"]] == [p.item.no for p in reds]
