@@ -20,10 +20,11 @@ from rectify_core.ledger_view import RoundView, all_round_views, completions
 from rectify_core.models import Item, LookbackTask, Notice
 from rectify_core.render import template
 from rectify_core.rules import ROLE_NAMES
+from rectify_core.views import LIGHT_NAMES
 
 COLOURS = {"red": "#d9363e", "yellow": "#e0a800", "green": "#2f9e44", "blue": "#1c7ed6", "done": "#868e96",
            None: "#ced4da"}
-NAMES = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯", "done": "已完成", None: "无灯"}
+NAMES: dict[str | None, str] = {**LIGHT_NAMES, "done": "已完成"}
 
 
 @dataclass(frozen=True)
