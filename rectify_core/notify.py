@@ -258,6 +258,8 @@ class _Run:
             if not notices:
                 return None, []
             lines = digest_lines(notices, today, self.cal, self.rules, session=session)
+            to = addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
+                           session=session)
         by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
         for n in notices:
             by_key[line_key(n)].append(n)
@@ -270,9 +272,6 @@ class _Run:
                 outbox.mark_sent(done, self.token, kind_of(url).name, self.now, session=session)
                 outbox.renew(self.token, self.clock(), session=session)
 
-        with self.factory.begin() as session:
-            to = addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
-                           session=session)
         urls = _urls(person, notices[0].role, self.directory)
         result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)
         channel = "、".join(f"{kind_of(u).name} {display(u)}" for u in used) or None
