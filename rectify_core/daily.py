@@ -16,6 +16,7 @@ from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from rectify_core import db, scan
 from rectify_core.channels import send
@@ -25,7 +26,7 @@ from rectify_core.errors import RectifyError
 from rectify_core.notify import DeliveryReport, Sender, deliver
 from rectify_core.outbox import Enqueued, enqueue
 from rectify_core.people import Directory, load_directory
-from rectify_core.plan import ItemPlan, Obligation, Planner, plan, urgency
+from rectify_core.plan import ItemPlan, Obligation, Planner, Sent, urgency
 from rectify_core.rules import Ladder, Rules, load_rules
 
 PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -69,17 +70,35 @@ class DayPlan:
     directory: Directory
 
 
+@dataclass(frozen=True)
+class _Planning:
+    """What planning a day reads before the items: people, ladders, the outbox history."""
+
+    directory: Directory
+    ladders: dict[str, Ladder]
+    history: dict[str, list[Sent]]
+    planner: Planner
+
+    def plan(self, item: Obligation) -> ItemPlan:
+        return self.planner.plan(item, self.history.get(item.key, []))
+
+
+def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Planning:
+    directory = scan.with_people(settings.directory, session=session)
+    ladders = scan.ladders(settings.rules.ladder, session=session)
+    return _Planning(directory, ladders, scan.history(session=session),
+                     Planner(today, settings.rules, ladders, settings.calendar, directory))
+
+
 def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> DayPlan:
     """Read the ledger and history (one query each) and plan the day, for every unit or
     one. Writes nothing."""
     with db.transaction(engine) as session:
-        directory = scan.with_people(settings.directory, session=session)
-        ladders = scan.ladders(settings.rules.ladder, session=session)
-        work = scan.active_items(session=session, unit=unit) + scan.lookback_items(directory, session=session,
-                                                                                   unit=unit)
-        plans = plan(work, scan.history(session=session), today,
-                     settings.rules, ladders, settings.calendar, directory)
-    return DayPlan(today, plans, ladders, directory)
+        day = _planning(settings, today, session=session)
+        work = (scan.active_items(session=session, unit=unit)
+                + scan.lookback_items(day.directory, session=session, unit=unit))
+        plans = [day.plan(item) for item in work]
+    return DayPlan(today, plans, day.ladders, day.directory)
 
 
 KEEP = 50  # plans kept per light for the summary: the most urgent
@@ -132,15 +151,12 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
     """Plan the day and enqueue what it owes a chunk at a time, in one transaction (all
     or nothing): memory holds one chunk of plans and the tally, not the ledger."""
     with db.transaction(engine) as session:
-        directory = scan.with_people(settings.directory, session=session)
-        ladders = scan.ladders(settings.rules.ladder, session=session)
-        history = scan.history(session=session)
-        planner = Planner(today, settings.rules, ladders, settings.calendar, directory)
-        tasks = scan.lookback_items(directory, session=session, unit=unit)
+        day = _planning(settings, today, session=session)
+        tasks = scan.lookback_items(day.directory, session=session, unit=unit)
         tally = DayTally(today)
         for items in _chunks(chain(scan.stream_active_items(session=session, unit=unit), tasks), chunk):
-            plans = [planner.plan(i, history.get(i.key, [])) for i in items]
-            tally.add(plans, enqueue(plans, today, now, settings.rules, ladders, settings.calendar,
+            plans = [day.plan(i) for i in items]
+            tally.add(plans, enqueue(plans, today, now, settings.rules, day.ladders, settings.calendar,
                                      session=session))
     return tally
 
@@ -155,12 +171,9 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
     """Each open or ongoing item's plan, in ledger order, as it is planned: items are read a
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
     with db.transaction(engine) as session:
-        directory = scan.with_people(settings.directory, session=session)
-        ladders = scan.ladders(settings.rules.ladder, session=session)
-        history = scan.history(session=session)
-        planner = Planner(today, settings.rules, ladders, settings.calendar, directory)
+        day = _planning(settings, today, session=session)
         for item in scan.stream_active_items(session=session, unit=unit):
-            yield planner.plan(item, history.get(item.key, []))
+            yield day.plan(item)
 
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:
