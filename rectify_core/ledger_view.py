@@ -16,7 +16,7 @@ from rectify_core.enums import ItemState
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.models import Aspect, Closure, Item, LookbackTask, Round, Topic, Unit
 from rectify_core.people import Directory
-from rectify_core.plan import plan_item
+from rectify_core.plan import Planner
 from rectify_core.rules import Rules
 from rectify_core.scan import plan_item_of
 
@@ -115,24 +115,20 @@ def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, dire
                                                            LookbackTask.outcome.is_not(None))
                                 .order_by(LookbackTask.id)):
         outcomes[task.item_id] = _OUTCOMES.get(task.outcome or "", task.outcome or "")
+    planner = Planner(today, rules, {}, cal, directory)
     for item in items:
         view.aspect_of[item.no] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
         view.topic_of[item.no] = topics[item.topic_id].no if item.topic_id in topics else None
-        view.rows.append(_row(item, aspects, topics, closures, outcomes, today, rules, cal, directory))
+        view.rows.append(_row(item, aspects, topics, closures, outcomes, planner))
     return view
 
 
 def _row(item: Item, aspects: dict[int, Aspect], topics: dict[int, Topic], closures: dict[int, Closure],
-         outcomes: dict[int, str], today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory) -> Row:
+         outcomes: dict[int, str], planner: Planner) -> Row:
     due = left = light = None
     if item.status != ItemState.DONE:
-        try:
-            p = plan_item(plan_item_of(item), [], today, rules, {}, cal, directory)
-            due, left, light = p.due.date, p.workdays_left, p.light
-            if item.overdue_since is not None and light == "green":
-                light = "yellow"
-        except RectifyError:
-            pass
+        p = planner.plan(plan_item_of(item), [])  # a date out of the calendar leaves these empty
+        due, left, light = p.due.date, p.workdays_left, p.light
     closure = closures.get(item.closure_id) if item.closure_id else None
     return Row(item.no, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
                topics[item.topic_id].title if item.topic_id in topics else None, item.title,
