@@ -126,6 +126,8 @@ def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalenda
     if role in ("leader", "first_responsible") and unit not in ("", ANY_UNIT):
         query = (select(Item.leader, Item.leader_title, Item.deadline, Item.extended_to).join(Round)
                  .join(Unit, Round.unit_id == Unit.id).where(Unit.name == unit, Item.status.in_(ACTIVE)))
+        if role == "leader":  # the database narrows to rows naming them; split_names confirms
+            query = query.where(Item.leader.contains(name, autoescape=True))
         rows = [r for r in session.execute(query)
                 if role == "first_responsible" or name in split_names(r.leader)]
         title = title or next((r.leader_title for r in rows if r.leader_title and role == "leader"), None)
