@@ -246,3 +246,17 @@ def test_the_planner_plans_exactly_what_plan_item_does(cases: list[tuple[PlanIte
     planner = Planner(today, rules, LADDERS, CAL, PEOPLE)   # one planner, its caches shared by all cases
     for it, history in cases:
         assert planner.plan(it, history) == plan_item(it, history, today, rules, LADDERS, CAL, PEOPLE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases=st.lists(st.tuples(obligation_st, st.lists(sent_st, max_size=4)), min_size=1, max_size=6), today=days)
+def test_the_streamed_json_of_a_plan_is_plan_json(cases: list[tuple[PlanItem, list[Sent]]], today: dt.date) -> None:
+    import json
+
+    from rectify_core.plan import Planner
+    from rectify_core.views import PlanEncoder, plan_json
+
+    planner, encoder = Planner(today, RULES, LADDERS, CAL, PEOPLE), PlanEncoder()   # shared caches, as in check
+    for it, history in cases:
+        p = planner.plan(it, history)
+        assert encoder.encode(p) == json.dumps(plan_json(p), ensure_ascii=False)
