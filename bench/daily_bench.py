@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import random
 import resource
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from benchdata import new_round
+from benchdata import populate
 from sqlalchemy import Column, MetaData, Table, insert, text
 
 from rectify_core import daily, db, outbox, views
@@ -33,30 +32,6 @@ from rectify_core.models import Notice
 from rectify_core.people import Contact, Directory
 
 TODAY = dt.date(2025, 11, 25)
-
-
-def populate(url: str, n: int) -> None:
-    engine = db.make_engine(url)
-    db.migrate(engine)
-    now = dt.datetime.now(dt.UTC)
-    rng = random.Random(7)
-    with db.transaction(engine) as s:
-        rnd = new_round(now, session=s)
-        for start in range(1, n + 1, 20_000):
-            s.execute(insert(db_items()), [
-                {"round_id": rnd.id, "no": i, "title": f"问题{i}", "status": rng.choice(["open", "ongoing"]),
-                 "status_text": "整改中", "immediate": False, "deadline_kind": "dated",
-                 "deadline": TODAY + dt.timedelta(days=rng.randrange(-200, 200)), "owner": f"责任人{i % 500}",
-                 "leader": f"领导{i % 40}", "evidence": [], "figures": [], "extra": {}, "pinned": {},
-                 "extension_count": 0, "rebound_count": 0, "updated_at": now}
-                for i in range(start, min(start + 20_000, n + 1))])
-    engine.dispose()
-
-
-def db_items() -> Table:
-    from rectify_core.models import Item
-
-    return Item.__table__  # type: ignore[return-value]
 
 
 def timed(label: str, floor: float | None, fn: object) -> tuple[float, object]:
@@ -76,7 +51,7 @@ def main() -> None:
                         help="only the streamed first day (plan + enqueue a chunk at a time), with its peak memory")
     args = parser.parse_args()
     url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    populate(url, args.items)
+    populate(url, args.items, TODAY)
     engine = db.make_engine(url)
     settings = daily.Settings(daily.load_settings(None).rules, daily.load_settings(None).calendar,
                               Directory(contacts=[Contact("书记", "基准测试单位", ("first_responsible",)),
