@@ -1,5 +1,7 @@
 """Small reports of our own, one per numbering style, for format-variant tests."""
 
+from pathlib import Path
+
 STYLE_A = """首页 > 政务公开 > 巡察整改
 发布时间：2025-07-08 10:12　来源：区交通运输局
 - 索 引 号：431003-2025-00012
@@ -68,3 +70,14 @@ STYLE_C = """一、关于“政治建设”方面的问题
 整改情况：精简会议文件。
 完成情况：持续推进
 """
+
+
+def docx_of(text: str, path: Path) -> Path:
+    """A Word document with one paragraph per line of `text`, as offices paste reports."""
+    from docx import Document
+
+    document = Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    document.save(str(path))
+    return path

@@ -201,14 +201,9 @@ def test_traditional_characters(tmp_path: Path) -> None:
 
 
 def test_word_report_with_two_parts(tmp_path: Path) -> None:
-    from docx import Document
+    from tests.reports import docx_of
 
-    doc = Document()
-    for line in TWO_PART.splitlines():
-        doc.add_paragraph(line)
-    path = tmp_path / "two-part.docx"
-    doc.save(str(path))
-    ledger = read_ledger(path)
+    ledger = read_ledger(docx_of(TWO_PART, tmp_path / "two-part.docx"))
     assert len(ledger.items) == 4 and len(ledger.aspects) == 2
     assert ledger.items[0].title == "落实立德树人根本任务"
 

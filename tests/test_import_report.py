@@ -7,11 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from docx import Document
 
 from rectify_core.importers import read_ledger
 from rectify_core.status import DONE, ONGOING, OPEN
-from tests.reports import STYLE_A, STYLE_B, STYLE_C
+from tests.reports import STYLE_A, STYLE_B, STYLE_C, docx_of
 
 
 def test_sample_structure(sample: Path) -> None:
@@ -106,12 +105,7 @@ def test_half_width_punctuation_reads_the_same() -> None:
 
 
 def test_docx_report() -> None:
-    document = Document()
-    for line in STYLE_C.splitlines():
-        document.add_paragraph(line)
-    path = _TMP / "c.docx"
-    document.save(str(path))
-    ledger = read_ledger(path)
+    ledger = read_ledger(docx_of(STYLE_C, _TMP / "c.docx"))
     assert [(i.no, i.status) for i in ledger.items] == [(1, DONE), (2, DONE), (3, ONGOING)]
 
 

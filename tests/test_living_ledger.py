@@ -31,6 +31,14 @@ def ledger(report_day: str, statuses: dict[int, str], unit: str = "区交通运�
     return "\n".join(lines) + "\n"
 
 
+def imported(cli: Any, base: list[str], tmp_path: Path) -> Path:
+    """Week 1's ledger, imported: the start of most stories here."""
+    path = tmp_path / "w1.csv"
+    path.write_text(ledger("2026年11月20日", {}), encoding="utf-8")
+    assert cli([*base, "import", str(path)]).code == 0
+    return path
+
+
 def count(engine: Engine, model: Any) -> int:
     with db.transaction(engine) as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
@@ -158,9 +166,7 @@ def test_imports_list_and_undo(cli: Any, db_url: str, engine: Engine, tmp_path: 
 def test_undo_refused_after_a_person_recorded_something(cli: Any, db_url: str, engine: Engine,
                                                         tmp_path: Path) -> None:
     base = ["--db", db_url]
-    path = tmp_path / "w1.csv"
-    path.write_text(ledger("2026年11月20日", {}), encoding="utf-8")
-    assert cli([*base, "import", str(path)]).code == 0
+    imported(cli, base, tmp_path)
     assert cli([*base, "progress", "4", "--text", "已制定计划", "--by", "赵磊", "--date", "2026-11-21"]).code == 0
     before = snapshot(engine)
     refused = cli([*base, "imports", "undo", "1"])
@@ -169,9 +175,7 @@ def test_undo_refused_after_a_person_recorded_something(cli: Any, db_url: str, e
 
 def test_bad_inputs_change_nothing(cli: Any, db_url: str, engine: Engine, tmp_path: Path) -> None:
     base = ["--db", db_url]
-    path = tmp_path / "w1.csv"
-    path.write_text(ledger("2026年11月20日", {}), encoding="utf-8")
-    assert cli([*base, "import", str(path)]).code == 0
+    imported(cli, base, tmp_path)
     assert cli([*base, "close", "1", "--evidence", "收据", "--by", "周敏", "--verified-by", "王敏"]).code == 0
     before = snapshot(engine)
     cases = {
@@ -196,9 +200,7 @@ def test_bad_inputs_change_nothing(cli: Any, db_url: str, engine: Engine, tmp_pa
 def test_reassign_moves_open_items_and_pending_notices(cli: Any, db_url: str, engine: Engine,
                                                        tmp_path: Path) -> None:
     base = ["--db", db_url]
-    path = tmp_path / "w1.csv"
-    path.write_text(ledger("2026年11月20日", {}), encoding="utf-8")
-    assert cli([*base, "import", str(path)]).code == 0
+    path = imported(cli, base, tmp_path)
     # plan (no contacts: nothing can be delivered) so that 王芳 has pending notices
     assert cli([*base, "notify", "--date", "2026-11-22"]).code in (0, 4)
     with db.transaction(engine) as s:
@@ -220,9 +222,7 @@ def test_reassign_moves_open_items_and_pending_notices(cli: Any, db_url: str, en
 def test_successor_digest_says_what_was_handed_over(cli: Any, db_url: str, tmp_path: Path,
                                                      mail_sink: MailSink) -> None:
     base = ["--db", db_url]
-    path = tmp_path / "w1.csv"
-    path.write_text(ledger("2026年11月20日", {}), encoding="utf-8")
-    assert cli([*base, "import", str(path)]).code == 0
+    imported(cli, base, tmp_path)
     config = _contacts(tmp_path / "cfg", mail_sink.port, [("孙丽", "区交通运输局党组", "sunli")], {})
     # planned on Sunday (outside the send window): 王芳's notice waits in the outbox
     assert cli([*base, "--config", str(config), "notify", "--date", "2026-11-22"]).code == 0
@@ -310,9 +310,7 @@ def test_rounds_edit_and_feedback_date_on_import(cli: Any, db_url: str, tmp_path
 
 def test_outbox_resend_requeues_given_up_notices(cli: Any, db_url: str, engine: Engine, tmp_path: Path) -> None:
     base = ["--db", db_url]
-    path = tmp_path / "w1.csv"
-    path.write_text(ledger("2026年11月20日", {}), encoding="utf-8")
-    assert cli([*base, "import", str(path)]).code == 0
+    imported(cli, base, tmp_path)
     assert cli([*base, "notify", "--date", "2026-11-25"]).code == 4        # nobody has a channel: given up
     dead = cli([*base, "outbox", "--state", "dead", "--json"]).json()
     assert dead
