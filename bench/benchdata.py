@@ -8,6 +8,7 @@ import random
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from rectify_core import holders
 from rectify_core.models import Item, Round, Unit
 
 
@@ -23,9 +24,9 @@ def new_round(now: dt.datetime, *, session: Session) -> Round:
     return rnd
 
 
-def populate(url: str, n: int, centre: dt.date, spread: int = 200) -> None:
+def populate(url: str, n: int, centre: dt.date, spread: int = 200, owners: int = 500) -> None:
     """A fresh round of `n` open or ongoing items with deadlines within `spread` days of
-    `centre` (500 owners, 40 leaders), inserted in batches."""
+    `centre` (`owners` owners, 40 leaders), inserted in batches."""
     from rectify_core import db
 
     engine = db.make_engine(url)
@@ -39,8 +40,9 @@ def populate(url: str, n: int, centre: dt.date, spread: int = 200) -> None:
             s.execute(insert(items), [
                 {"round_id": rnd.id, "no": i, "title": f"问题{i}", "status": rng.choice(["open", "ongoing"]),
                  "status_text": "整改中", "immediate": False, "deadline_kind": "dated",
-                 "deadline": centre + dt.timedelta(days=rng.randrange(-spread, spread)), "owner": f"责任人{i % 500}",
+                 "deadline": centre + dt.timedelta(days=rng.randrange(-spread, spread)), "owner": f"责任人{i % owners}",
                  "leader": f"领导{i % 40}", "evidence": [], "figures": [], "extra": {}, "pinned": {},
                  "extension_count": 0, "rebound_count": 0, "updated_at": now}
                 for i in range(start, min(start + 20_000, n + 1))])
+        holders.rebuild(session=s)  # items written directly: index who holds them
     engine.dispose()

@@ -23,6 +23,7 @@ from rectify_core.channels import send
 from rectify_core.dates import WorkCalendar, load_calendar, local_datetime
 from rectify_core.enums import NoticeKind
 from rectify_core.errors import RectifyError
+from rectify_core.links import WebConfig, link_maker, load_web
 from rectify_core.notify import DeliveryReport, Sender, deliver
 from rectify_core.outbox import Enqueued, enqueue
 from rectify_core.people import Directory, load_directory
@@ -56,10 +57,12 @@ class Settings:
     rules: Rules
     calendar: WorkCalendar
     directory: Directory
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 def load_settings(config_dir: Path | None) -> Settings:
-    return Settings(load_rules(config_dir), load_calendar(config_dir), load_directory(config_dir))
+    return Settings(load_rules(config_dir), load_calendar(config_dir), load_directory(config_dir),
+                    load_web(config_dir))
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.date
 def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,
                   sender: Sender = send, unit: str | None = None) -> DeliveryReport:
     return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, wall_clock,
-                   sender, unit)
+                   sender, unit, links=link_maker(settings.web))
 
 
 def wall_clock() -> dt.datetime:

@@ -52,8 +52,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     """Take the write lock at BEGIN: concurrent processes then wait (busy_timeout)
-    instead of failing when a reading transaction later wants to write."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    instead of failing when a reading transaction later wants to write. A reader
+    (`reader`) begins deferred: under WAL it reads a snapshot and never waits for a writer."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("rectify_read") else "BEGIN IMMEDIATE")
 
 
 SUPPORTED = {"sqlite": ("pysqlite", ""), "postgresql": ("psycopg", "")}
@@ -160,6 +161,12 @@ def explain(exc: BaseException) -> str | None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for transactions that only read (pages): on SQLite they take no
+    write lock, so a long daily run never keeps a page waiting."""
+    return engine.execution_options(rectify_read=True)
 
 
 @contextmanager

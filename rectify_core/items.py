@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.dates import to_local
 from rectify_core.errors import NotFoundError
-from rectify_core.models import Closure, Event, Item, Notice, Round
+from rectify_core.models import Closure, Event, Item, ItemRequest, Notice, Round
 from rectify_core.rules import ROLE_NAMES
 from rectify_core.status import LABELS
 
@@ -87,6 +87,7 @@ def trail(item: Item, *, session: Session) -> dict[str, Any]:
     events = events_of(item, session=session)
     closures = session.scalars(select(Closure).where(Closure.item_id == item.id).order_by(Closure.id))
     notices = session.scalars(select(Notice).where(Notice.item_id == item.id).order_by(Notice.id))
+    asked = session.scalars(select(ItemRequest).where(ItemRequest.item_id == item.id).order_by(ItemRequest.id))
 
     def of(kind: str) -> list[Event]:
         return [e for e in events if e.kind == kind]
@@ -110,15 +111,20 @@ def trail(item: Item, *, session: Session) -> dict[str, Any]:
         "notices": [{"id": n.id, "person": n.recipient, "unit": n.recipient_unit, "role": n.role, "kind": n.kind,
                      "step": n.step_name, "due": n.due.isoformat(), "state": n.state, "channel": n.channel,
                      "sent_at": _at(n.sent_at)} for n in notices],
+        "acknowledged": ({"on": item.acknowledged_on.isoformat(), "by": item.acknowledged_by}
+                         if item.acknowledged_on else None),
+        "requests": [{"id": r.id, "kind": r.kind, "state": r.state, "by": r.requested_by, "at": _at(r.requested_at),
+                      "data": r.data, "decided_by": r.decided_by, "decided_at": _at(r.decided_at), "note": r.note}
+                     for r in asked],
         "events": [{"at": _at(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events],
     }
 
 
-def _when(event: Event) -> str:
+def when(event: Event) -> str:
     return to_local(event.at).strftime("%Y-%m-%d %H:%M")
 
 
-def _event_text(e: Event) -> str:
+def event_text(e: Event) -> str:
     d = e.data or {}
     if e.kind == "extended":
         return f"延期至 {d.get('to')}（原 {d.get('from') or '未定'}，理由：{d.get('reason')}，第{d.get('count')}次）"
@@ -129,6 +135,14 @@ def _event_text(e: Event) -> str:
         change = f"，{LABELS.get(d['from'], d['from'])} → {LABELS.get(d['to'], d['to'])}" \
             if d.get("from") != d.get("to") else ""
         return f"报送进展（{d.get('date')}）：{d.get('text')}{change}"
+    if e.kind == "acknowledged":
+        return f"已阅（{d.get('date')}）"
+    if e.kind == "extension_requested":
+        return f"申请延期至 {d.get('to')}（理由：{d.get('reason')}）"
+    if e.kind == "closure_requested":
+        return f"申请销号：{d.get('text')}（佐证 {len(d.get('evidence', []))} 份）"
+    if e.kind == "request_rejected":
+        return f"{'销号' if d.get('kind') == 'closure' else '延期'}申请被退回：{d.get('note')}"
     if e.kind == "import_disagrees":
         return f"导入文件与记录不一致：{d.get('message')}（{d.get('source')}）"
     if e.kind == "reassigned":
@@ -163,13 +177,15 @@ def describe(item: Item, events: list[Event]) -> str:
         lines.append(f"  {label}：{value}")
     if item.progress:
         lines.append(f"  最新进展（{item.progress_on}）：{item.progress}")
+    if item.acknowledged_on:
+        lines.append(f"  已阅：{item.acknowledged_on}（{item.acknowledged_by}）")
     if item.measures:
         lines.append("  整改措施：")
         lines += [f"    {m.seq}. [{m.date or '未注明日期'}] {m.text}" for m in item.measures]
     if item.evidence:
         lines.append("  佐证材料：" + "；".join(item.evidence))
     lines.append("  事件记录：")
-    lines += [f"    {_when(e)}  {_event_text(e)}  {e.actor or ''}" for e in events]
+    lines += [f"    {when(e)}  {event_text(e)}  {e.actor or ''}" for e in events]
     return "\n".join(lines)
 
 
@@ -177,4 +193,6 @@ EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状
                "notified": "已提醒", "notify_failed": "提醒失败", "notify_dead": "提醒放弃", "closed": "销号",
                "lookback_assigned": "分派回头看", "lookback_consolidated": "回头看：巩固",
                "reopened": "反弹回潮，重新打开", "progress": "报送进展", "reassigned": "人员移交",
-               "import_disagrees": "导入不一致", "import_undone": "撤销导入", "notice_requeued": "重发通知"}
+               "import_disagrees": "导入不一致", "import_undone": "撤销导入", "notice_requeued": "重发通知",
+               "acknowledged": "已阅", "extension_requested": "申请延期", "closure_requested": "申请销号",
+               "request_rejected": "申请被退回"}

@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from rectify_core import holders
 from rectify_core.dates import WorkCalendar
 from rectify_core.enums import DeadlineKind, ItemState, NoticeState, Role
 from rectify_core.errors import RefusedError
@@ -103,6 +104,7 @@ def imported(rows: list[dict[str, Any]], now: dt.datetime, report_date: dt.date 
         chunk = rows[start:start + BATCH]
         returned = session.execute(insert(items).returning(items.c.id, items.c.no), chunk).all()
         ids.update({no: item_id for item_id, no in returned})
+        holders.add(((ids[r["no"]], r.get("owner"), r.get("leader")) for r in chunk), session=session)
         session.execute(insert(events), [
             {"round_id": r["round_id"], "item_id": ids[r["no"]], "at": now, "kind": "imported", "actor": "import",
              "data": {**source, "status": r["status"], "status_text": r["status_text"]}, "batch_id": batch_id}
@@ -151,6 +153,8 @@ def apply_import(item: Item, change: ImportChange, values: dict[str, Any], now: 
     disagreement (a disagreement already recorded for the same file value is not repeated)."""
     for col in change.changes:
         setattr(item, col, values[col])
+    if {"owner", "leader"} & change.changes.keys():
+        holders.replace(item, session=session)
     if "status" in change.changes:
         _unpin(item, "status")
         today = report_date or now.date()
@@ -173,6 +177,8 @@ def restore(item: Item, old: dict[str, Any], by: str, now: dt.datetime, batch_id
         if col in ("deadline", "done_on") and value is not None:
             value = dt.date.fromisoformat(value)
         setattr(item, col, value)
+    if {"owner", "leader"} & old.keys():
+        holders.replace(item, session=session)
     item.updated_at = now
     event(item, "import_undone", by, now, {"batch": batch_id, "restored": sorted(old)}, session=session,
           batch_id=batch_id)
@@ -180,9 +186,21 @@ def restore(item: Item, old: dict[str, Any], by: str, now: dt.datetime, batch_id
 
 # --- what people record between imports -------------------------------------------
 
+def acknowledge(item: Item, by: str, now: dt.datetime, day: dt.date, *, via: dict[str, Any],
+                session: Session) -> Event:
+    """已阅: a person read the reminder about the item (from their link); digests and `show`
+    say so. Acknowledging again on a later day moves the date."""
+    if item.status not in ACTIVE:
+        raise RefusedError(f"问题{item.no}已完成，无需再确认已阅")
+    before = item.acknowledged_on
+    item.acknowledged_on, item.acknowledged_by = day, by
+    return event(item, "acknowledged", by, now, {"date": day.isoformat(), "before": jsonable(before), **via},
+                 session=session)
+
+
 def record_progress(item: Item, text: str, by: str, now: dt.datetime, day: dt.date, *,
                     status: ItemState | None = None, evidence: list[dict[str, Any]] | None = None,
-                    session: Session) -> Event:
+                    via: dict[str, Any] | None = None, session: Session) -> Event:
     """报送进展 on an open or ongoing item; optionally moves it between 未完成 and 阶段性完成."""
     if item.status not in ACTIVE:
         raise RefusedError(f"问题{item.no}已完成（已销号），不能再报送进展；"
@@ -198,17 +216,14 @@ def record_progress(item: Item, text: str, by: str, now: dt.datetime, day: dt.da
     _pin(item, "status", "progress")
     return event(item, "progress", by.strip(), now,
                  {"text": text.strip(), "date": day.isoformat(), "from": old, "to": item.status,
-                  "evidence": evidence or []}, session=session)
+                  "evidence": evidence or [], **(via or {})}, session=session)
 
 
-def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datetime, today: dt.date,
-           rules: Rules, cal: WorkCalendar, *, session: Session) -> Event:
-    """延期: move an open item's due date to `to`. Refused for done items, for a date not
-    later than the current due date, for an empty reason or approver, and past the cap."""
-    if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.no}已完成，不能延期")
-    if not reason.strip() or not approved_by.strip():
-        raise RefusedError("延期须写明理由（--reason）和批准人（--approved-by）")
+def extension_due(item: Item, to: dt.date, today: dt.date, rules: Rules, cal: WorkCalendar) -> dt.date | None:
+    """The item's current due date, when an extension to `to` can be granted: refused past
+    the cap, for a date not later than the current one, or outside the supported years.
+    (A request is checked by the same rule as its approval, so a leader is never asked to
+    approve what cannot be done.)"""
     if item.extension_count >= rules.max_extensions:
         raise RefusedError(f"问题{item.no}已延期{item.extension_count}次，达到上限"
                            f"（{rules.max_extensions}次，见 rules.toml 的 extensions.max_count）")
@@ -218,10 +233,22 @@ def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datet
     lim = limits()
     if not lim.first_year <= to.year <= lim.last_year:
         raise RefusedError(f"新时限 {to} 超出支持的日期范围（{lim.first_year}–{lim.last_year} 年）")
+    return current
+
+
+def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datetime, today: dt.date,
+           rules: Rules, cal: WorkCalendar, *, via: dict[str, Any] | None = None, session: Session) -> Event:
+    """延期: move an open item's due date to `to`. Refused for done items, for a date not
+    later than the current due date, for an empty reason or approver, and past the cap."""
+    if item.status not in ACTIVE:
+        raise RefusedError(f"问题{item.no}已完成，不能延期")
+    if not reason.strip() or not approved_by.strip():
+        raise RefusedError("延期须写明理由（--reason）和批准人（--approved-by）")
+    current = extension_due(item, to, today, rules, cal)
     row = event(item, "extended", approved_by.strip(), now,
                 {"from": current.isoformat() if current else None, "to": to.isoformat(),
-                 "reason": reason.strip(), "approved_by": approved_by.strip(), "count": item.extension_count + 1},
-                session=session)
+                 "reason": reason.strip(), "approved_by": approved_by.strip(), "count": item.extension_count + 1,
+                 **(via or {})}, session=session)
     item.extended_to, item.extension_count, item.updated_at = to, item.extension_count + 1, now
     if current is not None and current < today and item.overdue_since is None:
         item.overdue_since = cal.add_workdays(current, 1)
@@ -230,7 +257,7 @@ def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datet
 
 
 def close(item: Item, evidence: list[dict[str, Any]], by: str, verified_by: str, now: dt.datetime, today: dt.date,
-          rules: Rules, cal: WorkCalendar, *, session: Session) -> Closure:
+          rules: Rules, cal: WorkCalendar, *, via: dict[str, Any] | None = None, session: Session) -> Closure:
     """销号: refused without evidence, without a verifier other than the closer and the
     owner, or when the item is already closed with evidence."""
     if not evidence:
@@ -257,7 +284,7 @@ def close(item: Item, evidence: list[dict[str, Any]], by: str, verified_by: str,
     _pin(item, "status", "closed")
     event(item, "closed", by.strip(), now,
           {"closure": closure.id, "verified_by": verified_by.strip(), "from": previous,
-           "evidence": closure.evidence, "late": closure.late}, session=session)
+           "evidence": closure.evidence, "late": closure.late, **(via or {})}, session=session)
     session.flush()
     return closure
 
@@ -272,6 +299,7 @@ def reassign(items: list[Item], role: Role, old: str, new: str, by: str, now: dt
         names = [new if person_name(n) == person_name(old) else n for n in split_names(getattr(item, column))]
         before = getattr(item, column)
         setattr(item, column, "、".join(dict.fromkeys(names)))
+        holders.replace(item, session=session)
         item.updated_at = now
         _pin(item, column, "reassigned")
         event(item, "reassigned", by, now, {"role": role, "from": before, "to": getattr(item, column),

@@ -176,6 +176,9 @@ class Item(Base):
     rebound_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # the closure a rebound reopened: the reopened item's link to its original 销号
     reopened_from: Mapped[int | None] = mapped_column(ForeignKey("closures.id", use_alter=True))
+    # 已阅: the last time a person acknowledged the item from their link (shown in digests)
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
 
     round: Mapped[Round] = relationship()
     aspect: Mapped[Aspect | None] = relationship()
@@ -356,3 +359,66 @@ class LookbackTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     item: Mapped[Item] = relationship()
+
+
+class ItemRequest(Base):
+    """申请: an extension (延期) or a closure (销号) asked for from a personal link, waiting
+    for the leader's approval or the verifier's check. A decision is made once."""
+
+    __tablename__ = "item_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # extension | closure
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | approved | rejected
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_unit: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # extension: {"to", "reason"}; closure: {"text", "evidence": [records]}
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+    item: Mapped[Item] = relationship()
+
+
+class Upload(Base):
+    """A file sent from a personal link: stored under the data directory by its SHA-256,
+    never under the name the sender gave (kept here for display only)."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LinkRevocation(Base):
+    """Personal links of (unit, name) issued before `revoked_at` no longer open."""
+
+    __tablename__ = "link_revocations"
+    __table_args__ = (UniqueConstraint("unit", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ItemHolder(Base):
+    """Who holds an item (owner or leader), one row per person named, by their
+    normalised name: how a personal page finds its items without scanning the ledger.
+    Kept by the transitions that set owner or leader (holders.py)."""
+
+    __tablename__ = "item_holders"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)

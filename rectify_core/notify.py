@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +20,7 @@ from rectify_core import outbox
 from rectify_core.channels import SendResult, display, kind_of, send
 from rectify_core.dates import WorkCalendar, local_today, to_local
 from rectify_core.enums import NoticeKind, NoticeState
+from rectify_core.links import LinkMaker
 from rectify_core.models import Item, Notice, Round, Unit
 from rectify_core.outbox import Person, insert_ignore, new_token
 from rectify_core.people import ANY_UNIT, Contact, Directory, split_names
@@ -78,7 +79,8 @@ def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules
             top[key] = n
     facts = {row.id: row for row in session.execute(
         select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
-               Item.overdue_since, Item.department, Item.progress, Item.progress_on, Round.name.label("round"))
+               Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
+               Item.acknowledged_by, Round.name.label("round"))
         .join(Round, Item.round_id == Round.id).where(Item.id.in_([n.item_id for n in top.values()])))}
     # who else was told: the same notice (item or look-back task, due date, step) to others,
     # not counting notices that were given up on, nor admin alerts
@@ -110,8 +112,11 @@ def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], 
     title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
     note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
     progress = f"{f.progress}（{f.progress_on.isoformat()}）" if f.progress and f.progress_on else f.progress or ""
+    seen = (f"{f.acknowledged_by}已于{f.acknowledged_on.isoformat()}确认已阅"
+            if f.acknowledged_on and item_notice else "")
     return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note, line_key(n),
-                kind=n.kind, open_ended=ended, department=f.department or "", progress=progress)
+                kind=n.kind, open_ended=ended, department=f.department or "", progress=progress,
+                acknowledged=seen)
 
 
 def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalendar, rules: Rules,
@@ -206,7 +211,8 @@ Clock = Callable[[], dt.datetime]
 
 
 def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, cal: WorkCalendar,
-            now: dt.datetime, clock: Clock, sender: Sender = send, unit: str | None = None) -> DeliveryReport:
+            now: dt.datetime, clock: Clock, sender: Sender = send, unit: str | None = None, *,
+            links: LinkMaker | None = None) -> DeliveryReport:
     """Deliver every claimable notice, one digest per person, `rules.workers` people at a
     time. Safe to run in several processes at once: each person is claimed by one.
     `now` is the run's instant (what is due); `clock` stamps and renews claims, which
@@ -222,7 +228,7 @@ def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, 
                                              .where(outbox.claimable(now, unit))) or 0
         report.in_window = False
         return report
-    run = _Run(factory, token, directory, rules, cal, now, clock, sender, unit)
+    run = _Run(factory, token, directory, rules, cal, now, clock, sender, unit, links)
     for _ in range(2):  # the second pass delivers admin alerts about notices that died
         with factory.begin() as session:
             people = outbox.recipients_due(now, session=session, unit=unit)
@@ -250,6 +256,7 @@ class _Run:
     clock: Clock
     sender: Sender
     unit: str | None
+    links: LinkMaker | None = None
 
     def deliver_one(self, person: Person) -> tuple[PersonResult | None, list[Notice]]:
         """Claim, send and record one person's digest; returns their result and the notices
@@ -262,6 +269,8 @@ class _Run:
             lines = digest_lines(notices, today, self.cal, self.rules, session=session)
             to = addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
                            session=session)
+        if self.links is not None and to.role != "admin" and person[0] not in ("", ANY_UNIT):
+            to = replace(to, link=self.links.url(person[0], person[1], self.clock()))
         by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
         for n in notices:
             by_key[line_key(n)].append(n)

@@ -66,6 +66,7 @@ class Line:
     open_ended: bool = False  # a 长期坚持 item: the date is a quarterly progress report
     department: str = ""
     progress: str = ""
+    acknowledged: str = ""  # 已阅: who acknowledged it from their link, and when
 
     @property
     def due_label(self) -> str:
@@ -87,7 +88,8 @@ class Line:
                 "left_text": self.left_text(), "light_name": name, "color": color,
                 "step": self.step, "asked": ASKED.get(self.role, "请关注"),
                 "role": ROLE_NAMES.get(self.role, self.role), "others": "、".join(self.others),
-                "note": self.note, "department": self.department, "progress": self.progress}
+                "note": self.note, "department": self.department, "progress": self.progress,
+                "acknowledged": self.acknowledged}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Addressee:
     role: str = "owner"
     summary: str = ""  # for leaders and first responsibles: everything they answer for
     office: str = "巡察整改工作办公室"
+    link: str = ""  # the person's own page (已阅, 报送进展, 申请延期/销号), when the portal is set up
 
     @property
     def salutation(self) -> str:
@@ -123,7 +126,7 @@ class Message:
 
 
 # text from the ledger is data, never markup: each format gets it escaped for itself
-_USER_FIELDS = ("title", "round", "step", "others", "note", "department", "progress")
+_USER_FIELDS = ("title", "round", "step", "others", "note", "department", "progress", "acknowledged")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -166,7 +169,7 @@ def render_digest(to: str | Addressee, lines: list[Line], today: dt.date, fmt: s
         d = {"name": esc(person.name), "salutation": esc(person.salutation), "summary": esc(person.summary),
              "today": f"{today.year}年{today.month}月{today.day}日", "total": len(ordered),
              "part": part, "parts": parts, "closing": CLOSING.get(person.role, CLOSING["owner"]),
-             "office": esc(person.office)}
+             "office": esc(person.office), "link": person.link}
         return str(macros.header(d)), str(macros.footer(d))  # type: ignore[attr-defined]
 
     groups = _pack(list(enumerate(items)), frame, max_bytes)

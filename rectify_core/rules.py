@@ -16,9 +16,11 @@ from rectify_core.errors import ConfigError
 
 ROLES = ("owner", "leader", "first_responsible", "inspection_office")
 ROLE_NAMES = {"owner": "责任人", "leader": "责任领导", "first_responsible": "第一责任人",
-              "inspection_office": "巡察办", "reviewer": "回头看检查人", "admin": "管理员"}
-# roles a contact may hold: the ladder's, plus a unit's own look-back reviewer
-CONTACT_ROLES = (*ROLES, "reviewer")
+              "inspection_office": "巡察办", "reviewer": "回头看检查人", "verifier": "销号核验人",
+              "admin": "管理员"}
+# roles a contact may hold: the ladder's, plus a unit's own look-back reviewer and the
+# verifier who checks closures asked for from personal links (default: the item's leader)
+CONTACT_ROLES = (*ROLES, "reviewer", "verifier")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from rectify_core import lifecycle
+from rectify_core import holders, lifecycle
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
@@ -369,6 +369,7 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
 
 
 def _delete_items(ids: list[int], *, session: Session) -> None:
+    holders.drop(ids, session=session)
     session.execute(delete(Notice).where(Notice.item_id.in_(ids)))
     session.execute(delete(LookbackTask).where(LookbackTask.item_id.in_(ids)))
     session.execute(delete(Event).where(Event.item_id.in_(ids)))

@@ -67,6 +67,11 @@ def test_upgrade_from_0003_keeps_and_completes_old_data(cli: Any, db_url: str, e
         assert s.scalars(select(Notice)).one().recipient_unit == "区交通运输局党组"
         assert s.get(Item, 1).pinned == {"status": "closed"}   # type: ignore[union-attr]
         assert s.scalars(select(LookbackSweep)).one().unit == ""
+        # 0005 indexed who holds the old items, so their personal pages find them
+        from rectify_core.models import ItemHolder
+
+        assert sorted((h.item_id, h.role, h.name) for h in s.scalars(select(ItemHolder))) == [
+            (1, "leader", "胡志云"), (1, "owner", "周敏"), (2, "leader", "胡志云"), (2, "owner", "周敏")]
     # next week's ledger of that round still says 正在整改 for the closed item: kept
     path = tmp_path / "ledger.csv"
     path.write_text("巡察整改台账\n填报单位：区交通运输局党组（盖章）,填报日期：2026年11月27日\n序号,问题,责任人,责任领导,整改时限,完成情况\n"

@@ -1,0 +1,97 @@
+"""Files sent from personal links: checked by type and content, capped in size while
+they stream, and stored under the data directory by SHA-256 (uploads/ab/abcdef…),
+never under a name the sender chose. The same file sent twice is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rectify_core.errors import RectifyError
+
+# extension -> (media type, how the content starts)
+KINDS: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "pdf": ("application/pdf", (b"%PDF-",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (b"PK\x03\x04",)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (b"PK\x03\x04",)),
+    "doc": ("application/msword", (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
+    "xls": ("application/vnd.ms-excel", (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
+    "ofd": ("application/ofd", (b"PK\x03\x04",)),
+}
+CHUNK = 1 << 16
+
+
+class UploadRefused(RectifyError):
+    """A file that is not taken: too large (413) or of a type not accepted (415)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Stored:
+    sha256: str
+    size: int
+    media_type: str
+    name: str  # as sent, for display only
+
+
+def display_name(name: str) -> str:
+    """The sender's file name, reduced to its last part and printable characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
+    return clean.strip()[:200] or "未命名文件"
+
+
+def kind_of(name: str, allowed: tuple[str, ...]) -> tuple[str, str, tuple[bytes, ...]]:
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in allowed or ext not in KINDS:
+        raise UploadRefused(f"不接受这种文件：{display_name(name)}（可以上传：{'、'.join(allowed)}）", 415)
+    media, magic = KINDS[ext]
+    return ext, media, magic
+
+
+def path_of(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256
+
+
+async def store(name: str, chunks: AsyncIterator[bytes], root: Path, max_bytes: int,
+                allowed: tuple[str, ...]) -> Stored:
+    """Stream one file into the store: refused (and nothing kept) when its type is not
+    allowed, its content does not match the type, or it grows past `max_bytes`."""
+    _, media, magic = kind_of(name, allowed)
+    root.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadRefused(f"文件过大：{display_name(name)}"
+                                        f"（每个文件不超过 {max_bytes // 2**20} MB）", 413)
+                if len(head) < 16:
+                    head += chunk[:16]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise UploadRefused(f"文件是空的：{display_name(name)}", 415)
+        if not head.startswith(magic):
+            raise UploadRefused(f"文件内容与类型不符：{display_name(name)}（请上传原始文件）", 415)
+        target = path_of(root, digest.hexdigest())
+        target.parent.mkdir(exist_ok=True)
+        os.replace(tmp, target)
+        target.chmod(0o640)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return Stored(digest.hexdigest(), size, media, display_name(name))
