@@ -1,6 +1,6 @@
 """Personal links: a signed, expiring token bound to one person (unit, name).
 
-    v1.<payload>.<signature>     payload = base64url(JSON {"u": unit, "n": name, "i": issued, "k": link id})
+    v1.<payload>.<signature>     payload = base64url(JSON {"u": unit, "n": name, "i": issued (ms), "k": link id})
                                  signature = base64url(HMAC-SHA256(secret, "rectify-link.v1." + payload))
 
 The secret comes from RECTIFY_WEB_SECRET and is never stored. A token is good for
@@ -130,7 +130,7 @@ def _sign(secret: bytes, payload: str) -> str:
 
 def issue(secret: bytes, unit: str, name: str, now: dt.datetime) -> str:
     """A new token for (unit, name), issued at `now`."""
-    body = {"u": unit, "n": name, "i": int(now.timestamp()), "k": secrets.token_hex(4)}
+    body = {"u": unit, "n": name, "i": int(now.timestamp() * 1000), "k": secrets.token_hex(4)}  # ms
     payload = _b64(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
     return f"{_PREFIX}.{payload}.{_sign(secret, payload)}"
 
@@ -146,7 +146,7 @@ def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holde
         raise LinkError("链接无效或已被改动：请使用督办通知中的完整链接", suspicious=True)
     try:
         body = json.loads(_unb64(payload))
-        holder = Holder(str(body["u"]), str(body["n"]), dt.datetime.fromtimestamp(int(body["i"]), dt.UTC),
+        holder = Holder(str(body["u"]), str(body["n"]), dt.datetime.fromtimestamp(int(body["i"]) / 1000, dt.UTC),
                         str(body["k"]))
     except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
         raise LinkError("链接无效：请使用督办通知中的完整链接", suspicious=True) from None

@@ -450,15 +450,20 @@ def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token
         response.delete_cookie(ADMIN_COOKIE)
         return response
 
-    @app.post("/admin/revoke")
-    async def revoke(request: Request) -> Response:
+    @app.post("/admin/links")
+    async def person_links(request: Request) -> Response:
+        """A person's links: issue a new one (to send by hand), or revoke every one issued."""
         if not portal_.is_admin(request):
             raise Refused(403, "请先登录管理页面。", "/admin")
-        form = await request.form(max_files=0, max_fields=5)
+        form = await request.form(max_files=0, max_fields=6)
         portal_.check_csrf(request, form, "admin", "/admin")
         unit, name = _text(form, "unit", 200), _text(form, "name", 100)
         if not unit or not name:
             raise Refused(400, "请填写单位和姓名。", "/admin")
+        if form.get("do") == "issue":
+            base = cfg.base_url or str(request.base_url).rstrip("/")
+            url = links.LinkMaker(secret, base).url(unit, name, clock())
+            return _page("admin_link.html.j2", unit=unit, name=name, url=url, days=cfg.link_days)
         with db.transaction(engine) as session:
             links.revoke(unit, name, "管理员（网页）", clock(), session=session)
         return RedirectResponse("/admin?ok=revoked", status_code=303)
