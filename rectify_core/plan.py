@@ -31,7 +31,9 @@ ESCALATES_AFTER: dict[str, tuple[str, ...]] = {Role.FIRST_RESPONSIBLE: (Role.OWN
                                                Role.INSPECTION_OFFICE: (Role.FIRST_RESPONSIBLE,)}
 
 
-@dataclass(frozen=True)
+# The planner's values are slotted, not frozen, dataclasses: ten times cheaper to make,
+# and one of each is made per item a day. Nothing changes one after it is made.
+@dataclass(slots=True, unsafe_hash=True)
 class Obligation:
     """What someone owes by a date: an item's own rectification, or a look-back task's
     re-check of a closed item. One shape for the planner, the outbox and the digest;
@@ -66,7 +68,7 @@ class Obligation:
 PlanItem = Obligation
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Sent:
     """A notice already in the outbox: the history the plan must not repeat.
     `settled_on` is the day it was delivered, or given up (dead/capped); None while
@@ -80,7 +82,7 @@ class Sent:
     settled_on: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Recipient:
     name: str
     role: str
@@ -88,14 +90,14 @@ class Recipient:
     unit: str = ""  # with the name, the person's identity
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Due:
     date: dt.date | None
     source: str | None  # item | rule | extension
     problem: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ItemPlan:
     item: Obligation
     due: Due

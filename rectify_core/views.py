@@ -12,7 +12,7 @@ from rectify_core.dates import WorkCalendar, to_local
 from rectify_core.models import LookbackTask, Notice
 from rectify_core.notify import DeliveryReport
 from rectify_core.outbox import STATE_NAMES, Enqueued
-from rectify_core.plan import URGENCY, ItemPlan, urgency
+from rectify_core.plan import URGENCY, Due, ItemPlan, Recipient, urgency
 from rectify_core.rules import ROLE_NAMES
 
 LIGHT_NAMES = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯", None: "无灯"}
@@ -88,33 +88,50 @@ def estimated_years_warning(years: set[int]) -> str | None:
 
 
 class PlanEncoder:
-    """`plan_json` as text, fast: the parts many plans share (their recipients, due date,
-    round) are encoded once; the result equals json.dumps(plan_json(p))."""
+    """`plan_json` as text, fast: what plans share (a recipient and their message, the
+    due-date part, the tail) is encoded once; the result equals json.dumps(plan_json(p))."""
 
     def __init__(self) -> None:
-        self._cache: dict[object, str] = {}
+        # the due part is keyed by the planner's shared Due object (one per due date); the
+        # entry keeps it alive, so its id is never reused while it is a key
+        self._people: dict[tuple[str, ...], str] = {}
+        self._middle: dict[tuple[object, ...], tuple[str, Due]] = {}
+        self._tail: dict[tuple[object, ...], str] = {}
+        self._rounds: dict[int, str] = {}
         self._dumps = json.JSONEncoder(ensure_ascii=False).encode
 
-    def _part(self, key: object, value: Any) -> str:
-        text = self._cache.get(key)
-        if text is None:
-            text = self._cache[key] = self._dumps(value)
-        return text
+    def _person(self, r: Recipient) -> str:
+        key = (r.name, r.unit, r.role, r.reason)
+        found = self._people.get(key)
+        if found is None:
+            found = self._people[key] = self._dumps({"name": r.name, "unit": r.unit, "role": r.role,
+                                                     "reason": r.reason})
+        return found
 
     def encode(self, p: ItemPlan) -> str:
-        notify = self._part(("notify", p.notify),
-                            [{"name": r.name, "unit": r.unit, "role": r.role, "reason": r.reason} for r in p.notify])
-        due = p.due.date.isoformat() if p.due.date else None
-        middle = self._part(("due", p.due, p.workdays_left, p.light, p.estimated, p.step),
-                            {"due": due, "due_source": p.due.source, "workdays_left": p.workdays_left,
-                             "light": p.light, "estimated": p.estimated, "step": p.step})
-        tail = self._part(("tail", p.unresolved, p.next_update, p.due.problem),
-                          {"unresolved": list(p.unresolved),
-                           "next_update": p.next_update.isoformat() if p.next_update else None,
-                           "problem": p.due.problem})
-        return (f'{{"no": {p.item.no}, "round": {self._part(("round", p.item.round_name), p.item.round_name)}, '
-                f'"round_id": {p.item.round_id}, "title": {self._dumps(p.item.title)}, {middle[1:-1]}, '
-                f'"notify": {notify}, {tail[1:-1]}}}')
+        item, due = p.item, p.due
+        head = self._rounds.get(item.round_id)
+        if head is None:
+            head = self._rounds[item.round_id] = (f'"round": {self._dumps(item.round_name)}, '
+                                                  f'"round_id": {item.round_id}, "title": ')
+        key = (id(due), p.workdays_left, p.light, p.estimated, p.step)
+        middle = self._middle.get(key)
+        if middle is None:
+            middle = self._middle[key] = (self._dumps({
+                "due": due.date.isoformat() if due.date else None, "due_source": due.source,
+                "workdays_left": p.workdays_left, "light": p.light, "estimated": p.estimated,
+                "step": p.step})[1:-1], due)
+        tail_key = (p.unresolved, p.next_update, due.problem)
+        tail = self._tail.get(tail_key)
+        if tail is None:
+            tail = self._tail[tail_key] = self._dumps({
+                "unresolved": list(p.unresolved), "next_update": p.next_update.isoformat() if p.next_update else None,
+                "problem": due.problem})[1:-1]
+        people = ", ".join([self._person(r) for r in p.notify])
+        return f'{{"no": {item.no}, {head}{_string(item.title)}, {middle[0]}, "notify": [{people}], {tail}}}'
+
+
+_string = json.encoder.encode_basestring  # C: the same as json.dumps(s, ensure_ascii=False)
 
 
 def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
