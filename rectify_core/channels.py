@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-import apprise
-
 from rectify_core.errors import ConfigError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -180,6 +178,8 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
         url = expand(url_template, redactor, environ)
     except ConfigError as exc:
         return SendResult(False, True, str(exc))
+    import apprise  # loaded by the first send, not by every command that imports delivery
+
     client = apprise.Apprise()
     if not client.add(url):
         return SendResult(False, True, f"无效的通知地址：{display(url)}")

@@ -42,7 +42,6 @@ from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.export_xlsx import write_xlsx
 from rectify_core.importers import read_ledger
 from rectify_core.limits import limits
-from rectify_core.mailsink import MailSink
 from rectify_core.models import Item
 from rectify_core.status import LABELS, UnknownStatus
 from rectify_core.status import normalise as normalise_status
@@ -563,6 +562,8 @@ def outbox_resend_cmd(app: App, ids: tuple[int, ...]) -> None:
 @click.option("--port", type=int, default=8025, show_default=True, help="监听端口（仅 127.0.0.1）。")
 def mailsink_cmd(directory: Path | None, port: int) -> None:
     """在本机启动一个测试用邮件服务器，把收到的每封邮件存为 .eml 文件（Ctrl-C 停止）。"""
+    from rectify_core.mailsink import MailSink
+
     target = directory or db.default_database_path().parent / "mail"
     with MailSink(target, port):
         click.echo(f"本地邮件服务器：127.0.0.1:{port}，邮件保存在 {target}（Ctrl-C 停止）")

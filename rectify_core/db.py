@@ -12,16 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core.errors import DatabaseError, RectifyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# the newest revision: revisions are numbered as their files are (0001_…, 0002_…)
+HEAD = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def default_database_path() -> Path:
@@ -94,7 +94,15 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
     On SQLite, Alembic rebuilds a table to alter it, which foreign keys forbid while
     rows refer to it; SQLite only honours `PRAGMA foreign_keys` outside a transaction,
     so it is switched off on the raw connection around the migration, and the
-    integrity of every reference is checked before it commits."""
+    integrity of every reference is checked before it commits.
+
+    A database already at the newest revision is recognised by one SELECT, without
+    loading Alembic: every command opens the database, and most find nothing to do."""
+    if revision == "head" and not downgrade and current_revision(engine) == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect() as conn:
@@ -120,6 +128,16 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
 
 
 MIGRATION_LOCK = 0x72656374  # "rect": one advisory lock id for rectify's migrations
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stamped in the database, or None (new, or not readable: the
+    full migration then says what is wrong)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        return None
 
 
 def _check_known_revision(conn: Any, target: str) -> None:

@@ -83,3 +83,13 @@ def test_upgrade_from_0003_keeps_and_completes_old_data(cli: Any, db_url: str, e
     statuses = {i["no"]: i["status"] for i in cli(["--db", db_url, "items", "--json"]).json()}
     assert statuses == {1: "已完成", 2: "阶段性完成"}
     assert len(cli(["--db", db_url, "rounds", "--json"]).json()) == 1
+
+
+def test_head_is_alembics_head(engine: Engine) -> None:
+    """The fast up-to-date check reads the newest revision off the file names; it must
+    be Alembic's own head, and a migrated database must be stamped with it."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory(str(db.MIGRATIONS)).get_current_head() == db.HEAD
+    db.migrate(engine)
+    assert db.current_revision(engine) == db.HEAD
