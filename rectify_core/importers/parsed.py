@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)  # a large ledger holds a hundred thousand of these
 class ParsedMeasure:
     date: str | None
     date_end: str | None
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedItem:
     no: int
     title: str
@@ -39,7 +39,7 @@ class ParsedItem:
     extra: dict[str, str] = field(default_factory=dict)  # columns rectify has no field for
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedHeading:
     no: int
     title: str
