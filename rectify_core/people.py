@@ -46,6 +46,9 @@ class Directory:
     office: str = DEFAULT_OFFICE  # who signs the digests ([sender] office in contacts.toml)
     # (unit, role) -> names, from the database (imported reports and ledgers)
     held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    # normalised name -> contacts, made on first use (and again if contacts were added)
+    _by_name: dict[str, list[Contact]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def holders(self, unit: str, role: str) -> list[str]:
         return [name for name, _ in self.holders_in(unit, role)]
@@ -69,8 +72,12 @@ class Directory:
     def contact(self, name: str, unit: str | None = None) -> Contact | None:
         """The contact of (unit, name): the unit's own entry, else one serving every unit.
         Never another unit's namesake: homonyms in two units are two people."""
-        wanted = person_name(name)
-        matches = [c for c in self.contacts if person_name(c.name) == wanted]
+        if self._indexed != len(self.contacts):  # one pass over the contacts, not one per lookup
+            index: dict[str, list[Contact]] = defaultdict(list)
+            for c in self.contacts:
+                index[person_name(c.name)].append(c)
+            self._by_name, self._indexed = dict(index), len(self.contacts)
+        matches = self._by_name.get(person_name(name), [])
         for scope in (unit, ANY_UNIT):
             for c in matches:
                 if c.unit == scope:
