@@ -520,3 +520,27 @@ def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, t
     reds = sorted((p for p in day.plans if p.light == "red"), key=urgency)
     assert sum(tally.lights.values()) == 9 and reds
     assert [p.item.no for p in tally.top["red"]] == [p.item.no for p in reds]
+
+
+def test_apprise_smtp_tls_context_is_lazy_but_the_same() -> None:
+    """Apprise's SMTP controller gets a TLS context that loads the CA certificates only
+    when a connection is secured (a plain relay pays nothing), with the default's checks."""
+    import ssl
+
+    from rectify_core.channels import _load_apprise
+
+    _load_apprise()
+    import apprise.plugins.email.smtp as smtp
+
+    context = smtp.ssl.create_default_context()
+    default = ssl.create_default_context()
+    assert context.verify_mode == default.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname and context.minimum_version == default.minimum_version
+    assert context.cert_store_stats()["x509_ca"] == 0  # nothing loaded yet
+    context._ready()  # type: ignore[attr-defined]  # what wrap_socket does first
+    assert context.cert_store_stats() == default.cert_store_stats()
+    unverified = smtp.ssl.create_default_context()
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+    unverified._ready()  # type: ignore[attr-defined]
+    assert unverified.cert_store_stats()["x509_ca"] == 0  # not verifying: nothing to load
+    assert smtp.ssl.CERT_NONE is ssl.CERT_NONE
