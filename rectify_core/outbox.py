@@ -71,14 +71,49 @@ def _plain_columns(table: Any, row: dict[str, Any]) -> bool:
 
 
 def _sqlite_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
-    """SQLite: a plain executemany of INSERT ... ON CONFLICT DO NOTHING, counted by the
-    connection's change counter. Exact: every transaction here holds SQLite's write lock
-    (BEGIN IMMEDIATE), so no other writer's rows are counted."""
-    raw = session.connection().connection.driver_connection
+    """SQLite: the driver's own executemany of INSERT ... ON CONFLICT DO NOTHING, counted
+    by the connection's change counter. Exact: every transaction here holds SQLite's
+    write lock (BEGIN IMMEDIATE), so no other writer's rows are counted.
+
+    Values go through each column type's own bind processor, as SQLAlchemy would send
+    them, but a repeated value (the day, the instant, a due date) is converted once: per
+    row and column conversion cost more than the insert itself."""
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    compiled = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).compile(
+        dialect=dialect, column_keys=columns)
+    order = [compiled.binds[name].key for name in compiled.positiontup or []]
+    convert = [_memo(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
+    params = [tuple(f(row[name]) if f else row[name] for name, f in zip(order, convert, strict=True))
+              for row in rows]
+    connection = session.connection()
+    raw = connection.connection.driver_connection
     assert raw is not None
     before = raw.total_changes
-    session.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(str(compiled), params)
+    finally:
+        cursor.close()
     return int(raw.total_changes - before)
+
+
+def _memo(convert: Any) -> Any:
+    """A bind processor that converts each distinct (hashable) value once."""
+    if convert is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = convert(value)
+            return result
+        except TypeError:  # unhashable (JSON): convert every time
+            return convert(value)
+
+    return once
 
 
 def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
@@ -161,9 +196,13 @@ def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session)
     """First overdue day of items seen overdue for the first time: one set-based UPDATE
     per distinct day (a few hundred at most), not one per item."""
     by_day: dict[dt.date, list[int]] = {}
+    next_day: dict[dt.date, dt.date] = {}
     for p in plans:
         if p.item.overdue_since is None and p.due.date is not None:
-            by_day.setdefault(cal.add_workdays(p.due.date, 1), []).append(p.item.id)
+            since = next_day.get(p.due.date)
+            if since is None:
+                since = next_day[p.due.date] = cal.add_workdays(p.due.date, 1)
+            by_day.setdefault(since, []).append(p.item.id)
     items = cast(Table, Item.__table__)
     for since, ids in by_day.items():
         for start in range(0, len(ids), BATCH):
