@@ -8,6 +8,7 @@ days up to and including it, and the list of working days in order.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from rectify_core.errors import ConfigError, RectifyError
 from rectify_core.limits import limits
 
 TZ = "Asia/Shanghai"
+_ZONE = zoneinfo.ZoneInfo(TZ)
 OFFICIAL_DATA = Path(__file__).parent / "data" / "cn_calendar.toml"
 FIRST_YEAR, LAST_YEAR = 1999, 2101  # the default date range (limits.py) and a year each side
 
@@ -30,8 +32,10 @@ def to_local(at: dt.datetime) -> dt.datetime:
 
 
 def local_today(now: dt.datetime) -> dt.date:
-    """The calendar day in Asia/Shanghai at instant `now`."""
-    return to_local(now).date()
+    """The calendar day in Asia/Shanghai at instant `now` (a naive one is UTC, as
+    pendulum reads it). The standard library's zone conversion: this runs once per
+    notice when a day's history is loaded."""
+    return (now if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)).astimezone(_ZONE).date()
 
 
 def local_datetime(day: dt.date, hour: int = 0, minute: int = 0) -> dt.datetime:

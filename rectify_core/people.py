@@ -48,6 +48,10 @@ class Directory:
     held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     # normalised name -> contacts, made on first use (and again if contacts were added)
     _by_name: dict[str, list[Contact]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_role: dict[tuple[str, str], list[Contact]] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
+    _holders: dict[tuple[str, str, int], tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
     _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def holders(self, unit: str, role: str) -> list[str]:
@@ -55,15 +59,35 @@ class Directory:
 
     def holders_in(self, unit: str, role: str) -> list[tuple[str, str]]:
         """(name, the unit that person belongs to) for everyone holding `role` for `unit`:
-        recorded by imports, then the unit's own contacts, then contacts serving every unit."""
+        recorded by imports, then the unit's own contacts, then contacts serving every unit.
+        Remembered per (unit, role) until the contacts or the recorded holders change."""
+        recorded = self.held.get((unit, role), [])
+        by_role = self._index()[1]
+        key = (unit, role, len(recorded))
+        if (known := self._holders.get(key)) is not None:
+            return list(known)
         found: dict[str, tuple[str, str]] = {}
-        for name in self.held.get((unit, role), []):
+        for name in recorded:
             found.setdefault(person_name(name), (name, unit))
         for wanted in (unit, ANY_UNIT):
-            for c in self.contacts:
-                if role in c.roles and c.unit == wanted:
-                    found.setdefault(person_name(c.name), (c.name, c.unit))
+            for c in by_role.get((wanted, role), []):
+                found.setdefault(person_name(c.name), (c.name, c.unit))
+        self._holders[key] = tuple(found.values())
         return list(found.values())
+
+    def _index(self) -> tuple[dict[str, list[Contact]], dict[tuple[str, str], list[Contact]]]:
+        """Contacts by normalised name and by (unit, role), made in one pass on first use
+        (and again if contacts were added): lookups per item must not scan them."""
+        if self._indexed != len(self.contacts):
+            names: dict[str, list[Contact]] = defaultdict(list)
+            roles: dict[tuple[str, str], list[Contact]] = defaultdict(list)
+            for c in self.contacts:
+                names[person_name(c.name)].append(c)
+                for r in c.roles:
+                    roles[(c.unit, r)].append(c)
+            self._by_name, self._by_role, self._indexed = dict(names), dict(roles), len(self.contacts)
+            self._holders = {}
+        return self._by_name, self._by_role
 
     def urls(self, contact: Contact) -> list[str]:
         """A contact's channel URLs in order of preference, tags resolved."""
@@ -72,12 +96,7 @@ class Directory:
     def contact(self, name: str, unit: str | None = None) -> Contact | None:
         """The contact of (unit, name): the unit's own entry, else one serving every unit.
         Never another unit's namesake: homonyms in two units are two people."""
-        if self._indexed != len(self.contacts):  # one pass over the contacts, not one per lookup
-            index: dict[str, list[Contact]] = defaultdict(list)
-            for c in self.contacts:
-                index[person_name(c.name)].append(c)
-            self._by_name, self._indexed = dict(index), len(self.contacts)
-        matches = self._by_name.get(person_name(name), [])
+        matches = self._index()[0].get(person_name(name), [])
         for scope in (unit, ANY_UNIT):
             for c in matches:
                 if c.unit == scope:

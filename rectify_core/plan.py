@@ -12,7 +12,7 @@ everyone the missed steps would have told) instead of skipping or flooding.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from rectify_core.dates import WorkCalendar
@@ -257,10 +257,14 @@ def _recipients(item: Obligation, roles: list[str], reason: str,
     return tuple(out.values()), tuple(unresolved)
 
 
+Resolver = Callable[[Obligation, str], tuple[list[tuple[str, str, str]], str]]
+
+
 def _gate(roles: list[str], same_due: list[Sent], item: Obligation, today: dt.date, rules: Rules,
-          cal: WorkCalendar, directory: Directory) -> list[str]:
+          cal: WorkCalendar, directory: Directory, resolver: Resolver | None = None) -> list[str]:
     """Drop escalation roles whose level below was not yet notified (delivered, or given
-    up on) about this due date at least `escalation.wait_workdays` ago."""
+    up on) about this due date at least `escalation.wait_workdays` ago. (`resolver`: the
+    planner's memoised `resolve`.)"""
     if not rules.escalate_after_notified:
         return roles
 
@@ -272,7 +276,9 @@ def _gate(roles: list[str], same_due: list[Sent], item: Obligation, today: dt.da
     kept = []
     for role in roles:
         below = ESCALATES_AFTER.get(role)
-        if below == (Role.FIRST_RESPONSIBLE,) and not resolve(item, Role.FIRST_RESPONSIBLE, directory)[0]:
+        if below == (Role.FIRST_RESPONSIBLE,) and not (
+                resolver(item, Role.FIRST_RESPONSIBLE) if resolver else resolve(item, Role.FIRST_RESPONSIBLE,
+                                                                                 directory))[0]:
             below = ESCALATES_AFTER[Role.FIRST_RESPONSIBLE]  # no first responsible: wait on the level below
         if below is None or settled(below):
             kept.append(role)
@@ -404,7 +410,8 @@ class Planner:
     def _gate(self, owed_now: list[str], same_due: list[Sent], item: Obligation) -> list[str]:
         """`_gate`; with no history nobody below was told, so no escalation role passes."""
         if same_due or not self.rules.escalate_after_notified:
-            return _gate(owed_now, same_due, item, self.today, self.rules, self.cal, self.directory)
+            return _gate(owed_now, same_due, item, self.today, self.rules, self.cal, self.directory,
+                         self._resolve)
         return [r for r in owed_now if r not in ESCALATES_AFTER]
 
     def _due_of(self, item: Obligation) -> Due:
