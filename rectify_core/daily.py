@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from rectify_core import db, scan
+from rectify_core.bulk import gc_paused
 from rectify_core.channels import send
 from rectify_core.dates import WorkCalendar, load_calendar, local_datetime
 from rectify_core.enums import NoticeKind
@@ -96,7 +97,7 @@ def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Plann
 def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> DayPlan:
     """Read the ledger and history (one query each) and plan the day, for every unit or
     one. Writes nothing."""
-    with db.transaction(engine) as session:
+    with gc_paused(), db.transaction(engine) as session:
         day = _planning(settings, today, session=session)
         work = (scan.active_items(session=session, unit=unit)
                 + scan.lookback_items(day.directory, session=session, unit=unit))
@@ -153,7 +154,7 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
                      unit: str | None = None, chunk: int = CHUNK) -> DayTally:
     """Plan the day and enqueue what it owes a chunk at a time, in one transaction (all
     or nothing): memory holds one chunk of plans and the tally, not the ledger."""
-    with db.transaction(engine) as session:
+    with gc_paused(), db.transaction(engine) as session:
         day = _planning(settings, today, session=session)
         tasks = scan.lookback_items(day.directory, session=session, unit=unit)
         tally = DayTally(today)
@@ -173,14 +174,14 @@ def directory_of(engine: Engine, settings: Settings) -> Directory:
 def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:
     """Each open or ongoing item's plan, in ledger order, as it is planned: items are read a
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
-    with db.transaction(engine) as session:
+    with gc_paused(), db.transaction(engine) as session:
         day = _planning(settings, today, session=session)
         for item in scan.stream_active_items(session=session, unit=unit):
             yield day.plan(item)
 
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:
-    with db.transaction(engine) as session:
+    with gc_paused(), db.transaction(engine) as session:
         return enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
                        session=session)
 

@@ -18,6 +18,7 @@ from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from rectify_core import holders, lifecycle
+from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
@@ -249,6 +250,12 @@ def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session, rou
     """Import one file as a batch: new items, changes, and disagreements with what
     people recorded in rectify (kept, and recorded as events). Nothing reaches the
     database that either database could not keep as it is (`validate.check`)."""
+    with gc_paused():
+        return _save(parsed, now, session=session, round_id=round_id, new_round=new_round)
+
+
+def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id: int | None,
+          new_round: bool) -> ImportResult:
     validate.check(parsed)
     existing_round = find_round(parsed, session=session, round_id=round_id, new_round=new_round)
     rnd, round_before = _round(parsed, existing_round, now, session=session)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from rectify_core.bulk import gc_paused
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.ledger import csv_rows, looks_like_csv, parse_rows, parse_xlsx
 from rectify_core.importers.parsed import ParsedLedger
@@ -35,6 +36,11 @@ def _docx(source: Source, fallback: str) -> ParsedLedger:
 
 def read_ledger(path: Path, shown_name: str | None = None) -> ParsedLedger:
     """Read any supported file into a ParsedLedger; InputError names every problem."""
+    with gc_paused():
+        return _read(path, shown_name)
+
+
+def _read(path: Path, shown_name: str | None) -> ParsedLedger:
     source = open_source(path, shown_name)
     fallback = path.stem
     if source.kind == "docx":
