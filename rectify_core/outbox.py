@@ -13,12 +13,12 @@ import datetime as dt
 import os
 import socket
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, and_, func, or_, select, update
+from sqlalchemy import JSON, Table, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -299,17 +299,24 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
     """Failed: retried later with backoff, or dead (permanent, or out of attempts).
     Returns the notices that died, their error set (the admin alert quotes it)."""
     dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
+    dead_ids = {n.id for n in dead}
+    # one UPDATE per (state, next attempt), not one per notice: a person with no channel
+    # can owe thousands of notices
+    groups: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
     for n in notices:
         n.last_error = error
         wait = dt.timedelta(minutes=rules.backoff_minutes * 2 ** max(n.attempts - 1, 0))
-        state = DEAD if n in dead else FAILED
-        session.execute(update(Notice).where(Notice.id == n.id, Notice.claimed_by == token)
-                        .values(state=state, last_error=error, next_attempt_at=now + min(wait, dt.timedelta(hours=6)))
-                        .execution_options(synchronize_session=False))
-        session.add(Event(round_id=n.round_id, item_id=n.item_id, at=now,
-                          kind="notify_dead" if state == DEAD else "notify_failed", actor="rectify",
-                          data={"recipient": n.recipient, "step": n.step_name, "attempts": n.attempts,
-                                "error": error}))
+        groups[(DEAD if n.id in dead_ids else FAILED, now + min(wait, dt.timedelta(hours=6)))].append(n.id)
+    for (state, next_at), ids in groups.items():
+        for start in range(0, len(ids), BATCH):
+            session.execute(update(Notice).where(Notice.id.in_(ids[start:start + BATCH]), Notice.claimed_by == token)
+                            .values(state=state, last_error=error, next_attempt_at=next_at)
+                            .execution_options(synchronize_session=False))
+    session.execute(insert(cast(Table, Event.__table__)), [
+        {"round_id": n.round_id, "item_id": n.item_id, "at": now, "batch_id": None, "actor": "rectify",
+         "kind": "notify_dead" if n.id in dead_ids else "notify_failed",
+         "data": {"recipient": n.recipient, "step": n.step_name, "attempts": n.attempts, "error": error}}
+        for n in notices])
     return dead
 
 
