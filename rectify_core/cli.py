@@ -716,6 +716,8 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
     from rectify_core import web
 
     app: App = ctx.obj
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise RectifyError(f"--base-url 须以 http:// 或 https:// 开头：{base_url}")
     links.web_secret()  # refused here, in words, rather than in every worker
     app.engine.dispose()  # migrated; each worker opens its own connections
     _ = app.settings  # a config error is reported before the server starts
@@ -725,6 +727,8 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
         os.environ["RECTIFY_CONFIG_DIR"] = str(app.config.resolve())
     if base_url:
         os.environ[web.BASE_URL_ENV] = base_url
+        with db.transaction(app.engine) as session:  # digests sent elsewhere link here
+            links.record_base_url(base_url.rstrip("/"), run_now(None), session=session)
     if not os.environ.get(links.ADMIN_ENV):
         click.echo(f"提示：未设置 {links.ADMIN_ENV}，管理页面 /admin 不可用。", err=True)
     click.echo(f"rectify web：http://{host}:{port}/ （{workers} 个工作进程；上传文件保存在 {store}；Ctrl-C 停止）",
@@ -740,9 +744,11 @@ def web_link_cmd(app: App, person: str, unit: str) -> None:
     """给某人签发一个个人链接（例如补发给没有收到督办通知的人）。"""
     secret = links.web_secret()
     assert secret is not None
-    base = app.settings.web.base_url
+    with db.transaction(app.engine) as session:
+        base = links.base_url(app.settings.web, session=session)
     if not base:
-        raise RectifyError("请先在 config/web.toml 的 [web] 中设置 base_url（链接的对外地址）")
+        raise RectifyError("请先在 config/web.toml 的 [web] 中设置 base_url（链接的对外地址），"
+                           "或以 rectify web --base-url 启动一次")
     click.echo(links.LinkMaker(secret, base).url(unit, person, run_now(None)))
 
 

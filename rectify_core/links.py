@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError, RectifyError
 from rectify_core.identity import person_name
-from rectify_core.models import LinkRevocation
+from rectify_core.models import AppSetting, LinkRevocation
 
 SECRET_ENV = "RECTIFY_WEB_SECRET"
 ADMIN_ENV = "RECTIFY_WEB_ADMIN_TOKEN"
@@ -192,7 +192,31 @@ class LinkMaker:
         return f"{self.base_url}/p/{issue(self.secret, unit, name, now)}"
 
 
-def link_maker(config: WebConfig) -> LinkMaker | None:
+BASE_URL_ENV = "RECTIFY_WEB_BASE_URL"
+BASE_URL_KEY = "web.base_url"
+
+
+def record_base_url(url: str, now: dt.datetime, *, session: Session) -> None:
+    """`rectify web --base-url URL` records where it is reached, so that digests sent by
+    other processes (notify, serve, workers) link there without a config of their own."""
+    row = session.get(AppSetting, BASE_URL_KEY)
+    if row is None:
+        session.add(AppSetting(key=BASE_URL_KEY, value=url, updated_at=now))
+    else:
+        row.value, row.updated_at = url, now
+
+
+def base_url(config: WebConfig, *, session: Session) -> str:
+    """Where links point: RECTIFY_WEB_BASE_URL, else web.toml's base_url, else what
+    `rectify web --base-url` recorded; "" when none (digests then carry no link)."""
+    found = os.environ.get(BASE_URL_ENV) or config.base_url
+    if not found:
+        found = session.scalar(select(AppSetting.value).where(AppSetting.key == BASE_URL_KEY)) or ""
+    return found.rstrip("/")
+
+
+def link_maker(config: WebConfig, *, session: Session) -> LinkMaker | None:
     """A LinkMaker when both a base URL and the secret are set; else digests carry no link."""
-    secret = web_secret(required=False) if config.base_url else None
-    return LinkMaker(secret, config.base_url) if secret and config.base_url else None
+    secret = web_secret(required=False)
+    base = base_url(config, session=session) if secret else ""
+    return LinkMaker(secret, base) if secret and base else None

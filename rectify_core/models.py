@@ -422,3 +422,14 @@ class ItemHolder(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(10), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class AppSetting(Base):
+    """A value rectify records for its other processes (e.g. the address `rectify web
+    --base-url` was given, for the digests' links). Never a secret."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

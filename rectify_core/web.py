@@ -461,7 +461,8 @@ def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token
         if not unit or not name:
             raise Refused(400, "请填写单位和姓名。", "/admin")
         if form.get("do") == "issue":
-            base = cfg.base_url or str(request.base_url).rstrip("/")
+            with portal_.factory() as session:
+                base = links.base_url(cfg, session=session) or str(request.base_url).rstrip("/")
             url = links.LinkMaker(secret, base).url(unit, name, clock())
             return _page("admin_link.html.j2", unit=unit, name=name, url=url, days=cfg.link_days)
         with db.transaction(engine) as session:
@@ -564,7 +565,8 @@ def _decide(portal_: Portal, holder: links.Holder, request_id: int, approve: boo
         raise Refused(409, str(exc), back) from None
 
 
-STORE_ENV, BASE_URL_ENV = "RECTIFY_WEB_STORE", "RECTIFY_WEB_BASE_URL"
+STORE_ENV = "RECTIFY_WEB_STORE"
+BASE_URL_ENV = links.BASE_URL_ENV
 
 
 def from_environment() -> FastAPI:

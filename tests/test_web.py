@@ -105,13 +105,17 @@ def _base(world: World, port: int) -> None:
 
 
 @contextlib.contextmanager
-def rectify_web(world: World) -> Iterator[str]:
-    """`rectify web` as its own process on a loopback port, as an office runs it."""
+def rectify_web(world: World, flag: bool = False) -> Iterator[str]:
+    """`rectify web` as its own process on a loopback port, as an office runs it; its
+    address in web.toml, or (`flag`) given as --base-url only."""
     port = free_port()
-    _base(world, port)
+    if not flag:
+        _base(world, port)
     env = {**os.environ, links.SECRET_ENV: SECRET, links.ADMIN_ENV: ADMIN}
+    env.pop(links.BASE_URL_ENV, None)
+    address = ["--base-url", f"http://127.0.0.1:{port}"] if flag else []
     proc = subprocess.Popen([sys.executable, "-m", "flows", "--db", world.url, "--config", str(world.config),
-                             "web", "--port", str(port), "--data-dir", str(world.store)],
+                             "web", "--port", str(port), "--data-dir", str(world.store), *address],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -198,6 +202,17 @@ def test_digest_link_opens_own_items_only(cli: Any, world: World) -> None:
             assert "链接无效" in refused.text and "政府采购" not in refused.text and "要素制约" not in refused.text
         for header in ("content-security-policy", "x-frame-options", "referrer-policy"):
             assert header in page.headers
+
+
+def test_base_url_given_to_rectify_web_reaches_the_digests(cli: Any, world: World) -> None:
+    """No web.toml: `rectify web --base-url` records its address, and the digests that
+    `rectify notify` sends from another process link there."""
+    assert not (world.config / "web.toml").exists()
+    with rectify_web(world, flag=True) as base:
+        notify(cli, world, world.day)
+        url = link_in(mail_to(world, "周敏"))
+        assert url.startswith(base + "/p/")
+        assert "政府采购制度执行不到位" in httpx.get(url).text
 
 
 # --- every action through the HTTP forms ----------------------------------------------

@@ -1,5 +1,5 @@
 """personal links: acknowledgements, extension and closure requests, uploads, revocations,
-and the holders index (who owns or leads which item)
+the holders index (who owns or leads which item), and app settings
 
 Revision ID: 0005
 Revises: 0004
@@ -70,6 +70,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('item_id', 'role', 'name', name=op.f('pk_item_holders'))
     )
     op.create_index(op.f('ix_item_holders_name'), 'item_holders', ['name'], unique=False)
+    op.create_table('app_settings',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('updated_at', rectify_core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_app_settings'))
+    )
     conn = op.get_bind()
     items = sa.table('items', sa.column('id', sa.Integer), sa.column('owner', sa.String),
                      sa.column('leader', sa.String))
@@ -86,6 +92,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('app_settings')
     op.drop_index(op.f('ix_item_holders_name'), table_name='item_holders')
     op.drop_table('item_holders')
     op.drop_table('link_revocations')
