@@ -28,6 +28,7 @@ from rectify_core.scan import plan_item_of
 from rectify_core.status import ACTIVE, LABELS
 
 DONE_SHOWN = 20
+SYSTEM_ACTORS = {"import": "", "rectify": "", "": ""}  # rectify's own events carry no person
 
 
 @dataclass
@@ -159,7 +160,8 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
     if detail:
         for e in session.scalars(select(Event).where(Event.item_id.in_(ids))
                                  .order_by(Event.at.desc(), Event.id.desc())):
-            by_id[e.item_id or 0].history.append((when(e), event_text(e), e.actor or ""))
+            actor = e.actor or ""
+            by_id[e.item_id or 0].history.append((when(e), event_text(e), SYSTEM_ACTORS.get(actor, actor)))
         for u in session.scalars(select(Upload).where(Upload.item_id.in_(ids)).order_by(Upload.id)):
             by_id[u.item_id].uploads.append(u)
     for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(ids)).order_by(ItemRequest.id)):
