@@ -258,12 +258,18 @@ class _Run:
     unit: str | None
     links: LinkMaker | None = None
 
+    @property
+    def renew_after(self) -> dt.timedelta:
+        """A claim is renewed as parts go once it is a quarter of its lease old."""
+        return dt.timedelta(minutes=self.rules.lease_minutes) / 4
+
     def deliver_one(self, person: Person) -> tuple[PersonResult | None, list[Notice]]:
         """Claim, send and record one person's digest; returns their result and the notices
         that died (None: another deliverer took them first)."""
         today = local_today(self.now)
+        claimed_at = self.clock()
         with self.factory.begin() as session:
-            notices = outbox.claim(person, self.token, self.now, self.clock(), session=session, unit=self.unit)
+            notices = outbox.claim(person, self.token, self.now, claimed_at, session=session, unit=self.unit)
             if not notices:
                 return None, []
             lines = digest_lines(notices, today, self.cal, self.rules, session=session)
@@ -281,7 +287,8 @@ class _Run:
             carried.update(n.id for n in done)
             with self.factory.begin() as session:
                 outbox.mark_sent(done, self.token, kind_of(url).name, self.now, session=session)
-                outbox.renew(self.token, self.clock(), session=session)
+                if self.clock() - claimed_at > self.renew_after:  # a long send keeps its claim alive
+                    outbox.renew(self.token, self.clock(), session=session)
 
         urls = _urls(person, notices[0].role, self.directory)
         result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)

@@ -234,11 +234,11 @@ def claim(person: Person, token: str, now: dt.datetime, claimed_at: dt.datetime,
     """Compare-and-set: take every notice of `person` claimable at the run's `now`, stamped
     with the real time of the claim (its lease counts from there)."""
     who = and_(Notice.recipient_unit == person[0], Notice.recipient == person[1])
-    session.execute(update(Notice).where(who, claimable(now, unit))
-                    .values(state=SENDING, claimed_by=token, claimed_at=claimed_at, attempts=Notice.attempts + 1)
-                    .execution_options(synchronize_session=False))
-    return list(session.scalars(select(Notice).where(Notice.claimed_by == token, Notice.state == SENDING, who)
-                                .order_by(Notice.id)))
+    taken = session.scalars(update(Notice).where(who, claimable(now, unit))
+                            .values(state=SENDING, claimed_by=token, claimed_at=claimed_at,
+                                    attempts=Notice.attempts + 1)
+                            .returning(Notice).execution_options(synchronize_session=False))
+    return sorted(taken, key=lambda n: n.id)
 
 
 def _pid_alive(pid: int) -> bool:
