@@ -203,6 +203,18 @@ class _SSLForApprise:
         return getattr(ssl, name)
 
 
+_ASSET: Any = None
+
+
+def _asset(apprise: Any) -> Any:
+    """One Apprise asset for every send: sequential dispatch (each message has one URL, so
+    Apprise's per-message thread pool only cost a thread start)."""
+    global _ASSET
+    if _ASSET is None:
+        _ASSET = apprise.AppriseAsset(async_mode=False)
+    return _ASSET
+
+
 def _load_apprise() -> Any:
     import apprise  # loaded by the first send, not by every command that imports delivery
     import apprise.plugins.email.smtp as smtp
@@ -227,7 +239,7 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
     except ConfigError as exc:
         return SendResult(False, True, str(exc))
     apprise = _load_apprise()
-    client = apprise.Apprise()
+    client = apprise.Apprise(asset=_asset(apprise))
     if not client.add(url):
         return SendResult(False, True, f"无效的通知地址：{display(url)}")
     fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
