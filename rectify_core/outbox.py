@@ -285,13 +285,16 @@ def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
 
 
 def mark_sent(notices: list[Notice], token: str, channel: str, now: dt.datetime, *, session: Session) -> None:
+    if not notices:  # an empty executemany would insert one row of defaults
+        return
     session.execute(update(Notice).where(Notice.id.in_([n.id for n in notices]), Notice.claimed_by == token)
                     .values(state=SENT, sent_at=now, channel=channel, last_error=None)
                     .execution_options(synchronize_session=False))
-    session.add_all(Event(round_id=n.round_id, item_id=n.item_id, at=now, kind="notified", actor="rectify",
-                          data={"recipient": n.recipient, "role": n.role, "step": n.step_name,
-                                "due": n.due.isoformat(), "channel": channel, "notice": n.id})
-                    for n in notices)
+    session.execute(insert(cast(Table, Event.__table__)), [
+        {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": "notified", "actor": "rectify",
+         "batch_id": None, "data": {"recipient": n.recipient, "role": n.role, "step": n.step_name,
+                                    "due": n.due.isoformat(), "channel": channel, "notice": n.id}}
+        for n in notices])
 
 
 def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,
@@ -299,6 +302,8 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
     """Failed: retried later with backoff, or dead (permanent, or out of attempts).
     Returns the notices that died, their error set (the admin alert quotes it)."""
     dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
+    if not notices:
+        return dead
     dead_ids = {n.id for n in dead}
     # one UPDATE per (state, next attempt), not one per notice: a person with no channel
     # can owe thousands of notices

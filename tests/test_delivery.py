@@ -544,3 +544,20 @@ def test_apprise_smtp_tls_context_is_lazy_but_the_same() -> None:
     unverified._ready()  # type: ignore[attr-defined]
     assert unverified.cert_store_stats()["x509_ca"] == 0  # not verifying: nothing to load
     assert smtp.ssl.CERT_NONE is ssl.CERT_NONE
+
+
+def test_marking_no_notices_writes_nothing(sqlite_url: str) -> None:
+    """Marking is set-based (one executemany of events); an empty set must not insert a
+    row of defaults, as an empty executemany would."""
+    from sqlalchemy import func
+
+    from rectify_core import outbox
+    from rectify_core.models import Event
+    from rectify_core.rules import Rules
+
+    engine = db.make_engine(sqlite_url)
+    with db.transaction(engine) as s:
+        outbox.mark_sent([], "token", "邮件", NOW, session=s)
+        assert outbox.mark_failed([], "token", "x", True, NOW, Rules(), session=s) == []
+    with db.transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
