@@ -744,7 +744,7 @@ def web_link_cmd(app: App, person: str, unit: str) -> None:
     """给某人签发一个个人链接（例如补发给没有收到督办通知的人）。"""
     secret = links.web_secret()
     assert secret is not None
-    with db.transaction(app.engine) as session:
+    with db.session_factory(db.reader(app.engine))() as session:
         base = links.base_url(app.settings.web, session=session)
     if not base:
         raise RectifyError("请先在 config/web.toml 的 [web] 中设置 base_url（链接的对外地址），"

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from rectify_core.configfile import optional, read_toml
 from rectify_core.errors import ConfigError, RectifyError
-from rectify_core.identity import person_name
 from rectify_core.models import AppSetting, LinkRevocation
 
 SECRET_ENV = "RECTIFY_WEB_SECRET"
@@ -111,10 +110,6 @@ class Holder:
     issued: dt.datetime
     link: str  # the link id, for events
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.unit, self.name
-
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -175,10 +170,6 @@ def revoke(unit: str, name: str, by: str, now: dt.datetime, *, session: Session)
     else:
         row.revoked_at, row.revoked_by = now, by
     session.flush()
-
-
-def same_person(a: str, b: str) -> bool:
-    return person_name(a) == person_name(b)
 
 
 @dataclass(frozen=True)

@@ -284,17 +284,25 @@ def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
     return recovered
 
 
+def _notice_events(events: list[tuple[Notice, str, dict[str, Any]]], now: dt.datetime, *,
+                   session: Session) -> None:
+    """rectify's own event on each notice's item, (notice, kind, data), in one statement.
+    An empty list writes nothing (an empty executemany would insert a row of defaults)."""
+    if events:
+        session.execute(insert(cast(Table, Event.__table__)), [
+            {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": kind, "actor": "rectify",
+             "batch_id": None, "data": data} for n, kind, data in events])
+
+
 def mark_sent(notices: list[Notice], token: str, channel: str, now: dt.datetime, *, session: Session) -> None:
-    if not notices:  # an empty executemany would insert one row of defaults
+    if not notices:
         return
     session.execute(update(Notice).where(Notice.id.in_([n.id for n in notices]), Notice.claimed_by == token)
                     .values(state=SENT, sent_at=now, channel=channel, last_error=None)
                     .execution_options(synchronize_session=False))
-    session.execute(insert(cast(Table, Event.__table__)), [
-        {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": "notified", "actor": "rectify",
-         "batch_id": None, "data": {"recipient": n.recipient, "role": n.role, "step": n.step_name,
-                                    "due": n.due.isoformat(), "channel": channel, "notice": n.id}}
-        for n in notices])
+    _notice_events([(n, "notified", {"recipient": n.recipient, "role": n.role, "step": n.step_name,
+                                     "due": n.due.isoformat(), "channel": channel, "notice": n.id})
+                    for n in notices], now, session=session)
 
 
 def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,
@@ -302,8 +310,6 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
     """Failed: retried later with backoff, or dead (permanent, or out of attempts).
     Returns the notices that died, their error set (the admin alert quotes it)."""
     dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
-    if not notices:
-        return dead
     dead_ids = {n.id for n in dead}
     # one UPDATE per (state, next attempt), not one per notice: a person with no channel
     # can owe thousands of notices
@@ -317,11 +323,9 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
             session.execute(update(Notice).where(Notice.id.in_(ids[start:start + BATCH]), Notice.claimed_by == token)
                             .values(state=state, last_error=error, next_attempt_at=next_at)
                             .execution_options(synchronize_session=False))
-    session.execute(insert(cast(Table, Event.__table__)), [
-        {"round_id": n.round_id, "item_id": n.item_id, "at": now, "batch_id": None, "actor": "rectify",
-         "kind": "notify_dead" if n.id in dead_ids else "notify_failed",
-         "data": {"recipient": n.recipient, "step": n.step_name, "attempts": n.attempts, "error": error}}
-        for n in notices])
+    _notice_events([(n, "notify_dead" if n.id in dead_ids else "notify_failed",
+                     {"recipient": n.recipient, "step": n.step_name, "attempts": n.attempts, "error": error})
+                    for n in notices], now, session=session)
     return dead
 
 

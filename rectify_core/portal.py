@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
@@ -29,6 +28,11 @@ from rectify_core.status import ACTIVE, LABELS
 
 DONE_SHOWN = 20
 SYSTEM_ACTORS = {"import": "", "rectify": "", "": ""}  # rectify's own events carry no person
+
+
+def acts_on(roles: list[str]) -> bool:
+    """Owners and leaders act on an item; a first responsible only follows it."""
+    return any(r in ("owner", "leader") for r in roles)
 
 
 @dataclass
@@ -67,8 +71,7 @@ class Card:
 
     @property
     def actor(self) -> bool:
-        """Owners and leaders act on an item; a first responsible only follows it."""
-        return self.active and any(r in ("owner", "leader") for r in self.roles)
+        return self.active and acts_on(self.roles)
 
     @property
     def pending(self) -> dict[str, ItemRequest]:
@@ -219,8 +222,3 @@ def upload_of(unit: str, name: str, upload_id: int, today: dt.date, settings: Se
             if upload.id in _upload_ids(request):
                 return upload
     raise NotFoundError("没有找到这个文件，或您无权查看")
-
-
-def request_json(r: ItemRequest) -> dict[str, Any]:
-    return {"id": r.id, "kind": approvals.KIND_NAMES[r.kind], "state": approvals.STATE_NAMES[r.state],
-            "by": r.requested_by, "data": r.data, "decided_by": r.decided_by, "note": r.note}

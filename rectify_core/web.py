@@ -95,9 +95,16 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        async def headed(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _too_large(scope, send, self.max_body)
+            page = _error(413, f"提交的内容过大（上限约 {self.max_body // 2**20} MB），请压缩或分次上传。")
+            await page(scope, receive, headed)  # answered before the body is read
             return
         seen = 0
 
@@ -109,23 +116,7 @@ class Guard:
                 raise BodyTooLarge
             return message
 
-        async def headed(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
-            await send(message)
-
         await self.app(scope, counted, headed)
-
-
-async def _too_large(scope: Any, send: Any, cap: int) -> None:
-    page = _page("error.html.j2", title="文件过大", status=413,
-                 message=f"提交的内容过大（上限约 {cap // 2**20} MB），请压缩或分次上传。", back=None)
-    await page(scope, _empty_receive, lambda m: send({**m, "headers": [*m.get("headers", []), *HEADERS]})
-               if m["type"] == "http.response.start" else send(m))
-
-
-async def _empty_receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 class Limiter:
@@ -523,7 +514,7 @@ def _act(portal_: Portal, holder: links.Holder, item_id: int, action: str, form:
     try:
         with db.transaction(portal_.engine) as session:
             item, roles = portal.item_of(holder.unit, holder.name, item_id, today, session=session)
-            if not any(r in ("owner", "leader") for r in roles):
+            if not portal.acts_on(roles):
                 raise RefusedError("第一责任人可查看本单位的问题；报送进展和申请由责任人或责任领导办理")
             if action == "ack":
                 lifecycle.acknowledge(item, holder.name, now, today, via=via, session=session)
