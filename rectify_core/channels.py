@@ -208,10 +208,14 @@ _ASSET: Any = None
 
 def _asset(apprise: Any) -> Any:
     """One Apprise asset for every send: sequential dispatch (each message has one URL, so
-    Apprise's per-message thread pool only cost a thread start)."""
+    Apprise's per-message thread pool only cost a thread start), run in the caller's
+    thread. With a service timeout Apprise hands each send to a thread of its own and
+    may stop waiting while that thread still sends: a message reported failed could then
+    arrive and be retried. Without one, a send is bounded by the plugin's socket
+    timeouts, and its outcome is the one that happened."""
     global _ASSET
     if _ASSET is None:
-        _ASSET = apprise.AppriseAsset(async_mode=False)
+        _ASSET = apprise.AppriseAsset(async_mode=False, service_timeout=0)
     return _ASSET
 
 

@@ -190,7 +190,7 @@ def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now:
                   sender: Sender = send, unit: str | None = None) -> DeliveryReport:
     with db.session_factory(db.reader(engine))() as session:  # a read: no write lock, none without a secret
         links = link_maker(settings.web, session=session)
-    return deliver(db.session_factory(engine), directory, settings.rules, settings.calendar, now, wall_clock,
+    return deliver(engine, directory, settings.rules, settings.calendar, now, wall_clock,
                    sender, unit, links=links)
 
 

@@ -1,7 +1,10 @@
 """Delivery: pending notices -> one digest per person, through their channels in order.
 
-Each person is one claim (committed), one send, one result (committed): a crash
-leaves at most that person's notices in flight, and the next run takes them back.
+People are claimed in groups (one statement, committed), their digests read in two
+queries, then each person's digest is sent part by part, every part marked sent in its
+own small transaction the moment it goes. A crash leaves claimed notices in flight:
+the next run takes them back; of those, only the part that was on the wire when the
+process died can have arrived (at most one message is sent twice, never one lost).
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core import outbox
 from rectify_core.channels import SendResult, display, kind_of, send
 from rectify_core.dates import WorkCalendar, local_today, to_local
+from rectify_core.db import reader
 from rectify_core.enums import NoticeKind, NoticeState
 from rectify_core.links import LinkMaker
 from rectify_core.models import Item, Notice, Round, Unit
@@ -69,28 +73,37 @@ def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
     return rules.window_start <= local.strftime("%H:%M") < rules.window_end
 
 
-def digest_lines(notices: list[Notice], today: dt.date, cal: WorkCalendar, rules: Rules, *,
-                 session: Session) -> list[Line]:
-    """One line per item (the highest step if several), with who else was told."""
-    top: dict[tuple[int, int | None], Notice] = {}
-    for n in notices:
-        key = line_key(n)
-        if key not in top or int(n.step_key) > int(top[key].step_key):
-            top[key] = n
-    facts = {row.id: row for row in session.execute(
-        select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
-               Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
-               Item.acknowledged_by, Round.name.label("round"))
-        .join(Round, Item.round_id == Round.id).where(Item.id.in_([n.item_id for n in top.values()])))}
+def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkCalendar, rules: Rules, *,
+                 session: Session) -> dict[Person, list[Line]]:
+    """Each person's lines: one per item (the highest step if several), with who else was
+    told. Two queries for everyone, however many people."""
+    tops: dict[Person, dict[tuple[int, int | None], Notice]] = {}
+    for person, notices in claimed.items():
+        top = tops[person] = {}
+        for n in notices:
+            key = line_key(n)
+            if key not in top or int(n.step_key) > int(top[key].step_key):
+                top[key] = n
+    ids = sorted({n.item_id for top in tops.values() for n in top.values()})
+    facts: dict[int, Any] = {}
     # who else was told: the same notice (item or look-back task, due date, step) to others,
     # not counting notices that were given up on, nor admin alerts
     others: dict[tuple[int, int | None, dt.date, str], list[str]] = defaultdict(list)
-    for item_id, lookback_id, due, step, name in session.execute(
-            select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
-            .where(Notice.item_id.in_([n.item_id for n in top.values()]), Notice.kind != NoticeKind.ADMIN,
-                   Notice.state.not_in((NoticeState.DEAD, NoticeState.CAPPED)))):
-        others[(item_id, lookback_id, due, step)].append(name)
-    return [_line(n, facts[n.item_id], others, today, cal, rules) for n in top.values()]
+    for start in range(0, len(ids), outbox.BATCH):
+        chunk = ids[start:start + outbox.BATCH]
+        facts.update((row.id, row) for row in session.execute(
+            select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
+                   Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
+                   Item.acknowledged_by, Round.name.label("round"))
+            .join(Round, Item.round_id == Round.id).where(Item.id.in_(chunk))))
+        for item_id, lookback_id, due, step, name in session.execute(
+                select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
+                .where(Notice.item_id.in_(chunk), Notice.kind != NoticeKind.ADMIN,
+                       Notice.state.not_in((NoticeState.DEAD, NoticeState.CAPPED)))
+                .order_by(Notice.id)):
+            others[(item_id, lookback_id, due, step)].append(name)
+    return {person: [_line(n, facts[n.item_id], others, today, cal, rules) for n in top.values()]
+            for person, top in tops.items()}
 
 
 def line_key(n: Notice) -> tuple[int, int | None]:
@@ -210,16 +223,28 @@ def _alert_text(n: Notice) -> str:
 Clock = Callable[[], dt.datetime]
 
 
-def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, cal: WorkCalendar,
+GROUP = 64  # people claimed in one statement, at most
+
+
+def groups(people: list[Person], workers: int) -> list[list[Person]]:
+    """People in claim groups: large enough that claiming and reading cost a statement per
+    group, not per person; small enough that every worker has several, and that a crash
+    leaves few claims to take back (claimed, not yet sent: nothing is sent twice)."""
+    size = max(1, min(GROUP, len(people) // (workers * 8)))
+    return [people[i:i + size] for i in range(0, len(people), size)]
+
+
+def deliver(engine: Engine, directory: Directory, rules: Rules, cal: WorkCalendar,
             now: dt.datetime, clock: Clock, sender: Sender = send, unit: str | None = None, *,
             links: LinkMaker | None = None) -> DeliveryReport:
-    """Deliver every claimable notice, one digest per person, `rules.workers` people at a
-    time. Safe to run in several processes at once: each person is claimed by one.
-    `now` is the run's instant (what is due); `clock` stamps and renews claims, which
+    """Deliver every claimable notice, one digest per person, `rules.workers` groups of
+    people at a time. Safe to run in several processes at once: each person is claimed by
+    one. `now` is the run's instant (what is due); `clock` stamps and renews claims, which
     live by the real time."""
     today = local_today(now)
     token = new_token()
     report = DeliveryReport(today, token=token)
+    factory = sessionmaker(engine, expire_on_commit=False)
     with factory.begin() as session:
         report.recovered = outbox.recover_stale(clock(), rules, session=session)
     if not in_window(now, rules, cal):
@@ -228,13 +253,14 @@ def deliver(factory: sessionmaker[Session], directory: Directory, rules: Rules, 
                                              .where(outbox.claimable(now, unit))) or 0
         report.in_window = False
         return report
-    run = _Run(factory, token, directory, rules, cal, now, clock, sender, unit, links)
+    run = _Run(factory, sessionmaker(reader(engine), expire_on_commit=False), token, directory, rules, cal, now,
+               clock, sender, unit, links)
     for _ in range(2):  # the second pass delivers admin alerts about notices that died
         with factory.begin() as session:
             people = outbox.recipients_due(now, session=session, unit=unit)
         with ThreadPoolExecutor(max_workers=rules.workers) as pool:
-            results = list(pool.map(run.deliver_one, people))
-        report.people += [r for r, _ in results if r is not None]
+            results = [r for done in pool.map(run.deliver_group, groups(people, rules.workers)) for r in done]
+        report.people += [r for r, _ in results]
         dead = [n for _, died in results for n in died]
         with factory.begin() as session:
             report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
@@ -248,6 +274,7 @@ class _Run:
     """What every person's delivery in one run shares."""
 
     factory: sessionmaker[Session]
+    read: sessionmaker[Session]  # reads take no write lock (SQLite), so they never hold up a part's marking
     token: str
     directory: Directory
     rules: Rules
@@ -263,18 +290,31 @@ class _Run:
         """A claim is renewed as parts go once it is a quarter of its lease old."""
         return dt.timedelta(minutes=self.rules.lease_minutes) / 4
 
-    def deliver_one(self, person: Person) -> tuple[PersonResult | None, list[Notice]]:
-        """Claim, send and record one person's digest; returns their result and the notices
-        that died (None: another deliverer took them first)."""
+    def deliver_group(self, people: list[Person]) -> list[tuple[PersonResult, list[Notice]]]:
+        """Claim a group of people in one statement, read their digests in two, then send
+        and record each person's digest; returns each person's result and the notices that
+        died. People another deliverer took first are not in the result."""
         today = local_today(self.now)
-        claimed_at = self.clock()
+        lease = _Lease(self, self.clock())
         with self.factory.begin() as session:
-            notices = outbox.claim(person, self.token, self.now, claimed_at, session=session, unit=self.unit)
-            if not notices:
-                return None, []
-            lines = digest_lines(notices, today, self.cal, self.rules, session=session)
-            to = addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
-                           session=session)
+            claimed = outbox.claim(people, self.token, self.now, lease.at, session=session, unit=self.unit)
+        if not claimed:
+            return []
+        with self.read.begin() as session:
+            lines = digest_lines(claimed, today, self.cal, self.rules, session=session)
+            to = {person: addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
+                                    session=session) for person, notices in claimed.items()}
+        results = []
+        for person, notices in claimed.items():
+            lease.keep()  # the group's later people were claimed when it was: their lease too
+            results.append(self.deliver_one(person, notices, lines[person], to[person], lease))
+        return results
+
+    def deliver_one(self, person: Person, notices: list[Notice], lines: list[Line], to: Addressee,
+                    lease: _Lease) -> tuple[PersonResult, list[Notice]]:
+        """Send and record one person's claimed digest; returns their result and the notices
+        that died."""
+        today = local_today(self.now)
         if self.links is not None and to.role != "admin" and person[0] not in ("", ANY_UNIT):
             to = replace(to, link=self.links.url(person[0], person[1], self.clock()))
         by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
@@ -287,8 +327,7 @@ class _Run:
             carried.update(n.id for n in done)
             with self.factory.begin() as session:
                 outbox.mark_sent(done, self.token, kind_of(url).name, self.now, session=session)
-                if self.clock() - claimed_at > self.renew_after:  # a long send keeps its claim alive
-                    outbox.renew(self.token, self.clock(), session=session)
+                lease.keep(session)  # a long send keeps its claim alive
 
         urls = _urls(person, notices[0].role, self.directory)
         result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)
@@ -303,3 +342,22 @@ class _Run:
                                       session=session)
         outcome.dead = bool(dead)
         return outcome, dead
+
+
+class _Lease:
+    """A run's claims, renewed as work goes once they are a quarter of their lease old
+    (a renewal is a statement: not one per message)."""
+
+    def __init__(self, run: _Run, at: dt.datetime) -> None:
+        self.run, self.at = run, at
+
+    def keep(self, session: Session | None = None) -> None:
+        now = self.run.clock()
+        if now - self.at <= self.run.renew_after:
+            return
+        if session is None:
+            with self.run.factory.begin() as own:
+                outbox.renew(self.run.token, now, session=own)
+        else:
+            outbox.renew(self.run.token, now, session=session)
+        self.at = now

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, and_, func, insert, or_, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -229,16 +229,27 @@ def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = Non
         .order_by(Notice.recipient_unit, Notice.recipient))]
 
 
-def claim(person: Person, token: str, now: dt.datetime, claimed_at: dt.datetime, *, session: Session,
-          unit: str | None = None) -> list[Notice]:
-    """Compare-and-set: take every notice of `person` claimable at the run's `now`, stamped
-    with the real time of the claim (its lease counts from there)."""
-    who = and_(Notice.recipient_unit == person[0], Notice.recipient == person[1])
-    taken = session.scalars(update(Notice).where(who, claimable(now, unit))
-                            .values(state=SENDING, claimed_by=token, claimed_at=claimed_at,
-                                    attempts=Notice.attempts + 1)
-                            .returning(Notice).execution_options(synchronize_session=False))
-    return sorted(taken, key=lambda n: n.id)
+def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.datetime, *, session: Session,
+          unit: str | None = None) -> dict[Person, list[Notice]]:
+    """Compare-and-set: take every notice of these people claimable at the run's `now`,
+    stamped with the real time of the claim (its lease counts from there); by person, in
+    id order.
+
+    One statement per BATCH names: whoever's statement takes a person's notices takes
+    all of them, so no digest is split between deliverers. The statement matches units
+    x names (an index search on both); a person of that product who was not asked for
+    is taken too, whole, and is theirs to deliver like the rest."""
+    taken: dict[Person, list[Notice]] = defaultdict(list)
+    for start in range(0, len(people), BATCH):
+        batch = people[start:start + BATCH]
+        who = and_(Notice.recipient_unit.in_(sorted({u for u, _ in batch})),
+                   Notice.recipient.in_(sorted({n for _, n in batch})))
+        for n in session.scalars(update(Notice).where(who, claimable(now, unit))
+                                 .values(state=SENDING, claimed_by=token, claimed_at=claimed_at,
+                                         attempts=Notice.attempts + 1)
+                                 .returning(Notice).execution_options(synchronize_session=False)):
+            taken[(n.recipient_unit, n.recipient)].append(n)
+    return {person: sorted(notices, key=lambda n: n.id) for person, notices in sorted(taken.items())}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -261,10 +272,19 @@ def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.time
     return claimed_at < now - lease
 
 
+_NOTICES = cast(Table, Notice.__table__)
+# built once: a part's transaction runs them for every digest
+_RENEW = (update(_NOTICES).where(_NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
+          .values(claimed_at=bindparam("at")))
+_SENT = (update(_NOTICES).where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)),
+                                _NOTICES.c.claimed_by == bindparam("token"))
+         .values(state=SENT, sent_at=bindparam("at"), channel=bindparam("channel"), last_error=None))
+_EVENTS = insert(cast(Table, Event.__table__))
+
+
 def renew(token: str, at: dt.datetime, *, session: Session) -> None:
     """Extend the lease of what `token` is still sending."""
-    session.execute(update(Notice).where(Notice.claimed_by == token, Notice.state == SENDING)
-                    .values(claimed_at=at).execution_options(synchronize_session=False))
+    session.connection().execute(_RENEW, {"token": token, "at": at})
 
 
 def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
@@ -289,17 +309,20 @@ def _notice_events(events: list[tuple[Notice, str, dict[str, Any]]], now: dt.dat
     """rectify's own event on each notice's item, (notice, kind, data), in one statement.
     An empty list writes nothing (an empty executemany would insert a row of defaults)."""
     if events:
-        session.execute(insert(cast(Table, Event.__table__)), [
+        session.connection().execute(_EVENTS, [
             {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": kind, "actor": "rectify",
              "batch_id": None, "data": data} for n, kind, data in events])
 
 
 def mark_sent(notices: list[Notice], token: str, channel: str, now: dt.datetime, *, session: Session) -> None:
+    """What one message carried, marked sent with its events (Core statements built once:
+    this runs once per message)."""
     if not notices:
         return
-    session.execute(update(Notice).where(Notice.id.in_([n.id for n in notices]), Notice.claimed_by == token)
-                    .values(state=SENT, sent_at=now, channel=channel, last_error=None)
-                    .execution_options(synchronize_session=False))
+    ids = [n.id for n in notices]
+    connection = session.connection()
+    for start in range(0, len(ids), BATCH):
+        connection.execute(_SENT, {"ids": ids[start:start + BATCH], "token": token, "at": now, "channel": channel})
     _notice_events([(n, "notified", {"recipient": n.recipient, "role": n.role, "step": n.step_name,
                                      "due": n.due.isoformat(), "channel": channel, "notice": n.id})
                     for n in notices], now, session=session)
