@@ -1,10 +1,12 @@
 """Benchmark: deliver N notices to a local HTTP receiver and to a local SMTP server.
 
-    .venv/bin/python bench/delivery_bench.py [--notices 1000 10000] [--per-person 5]
+    .venv/bin/python bench/delivery_bench.py [--notices 1000 10000] [--per-person 5] [--db URL]
 
 Each person owes --per-person items, so N notices make N / per-person digests. Prints
 notices and messages per second for each target. Everything runs on 127.0.0.1; the
-receivers (an HTTP server, the SMTP sink) run in a process of their own.
+receivers (an HTTP server, the SMTP sink) run in a process of their own. Each run uses
+a new SQLite file, or with --db (a PostgreSQL server's URL) a new database on that
+server, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import multiprocessing
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from benchdata import new_round
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, make_url, text
 
 from rectify_core import daily, db
 from rectify_core.dates import local_datetime
@@ -43,8 +48,27 @@ class _Quiet(BaseHTTPRequestHandler):
         pass
 
 
-def _setup(workdir: Path, n: int, per_person: int, url_of: Any) -> tuple[Any, Path]:
-    engine = db.make_engine(f"sqlite:///{workdir / 'bench.db'}")
+@contextmanager
+def _database(workdir: Path, server: str | None) -> Iterator[str]:
+    """A new empty database: a SQLite file, or a database created on `server` and
+    dropped afterwards."""
+    if server is None:
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    name = f"rectify_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _setup(workdir: Path, url: str, n: int, per_person: int, url_of: Any) -> tuple[Any, Path]:
+    engine = db.make_engine(url)
     db.migrate(engine)
     people = [f"人员{i:05d}" for i in range(n // per_person)]
     with db.transaction(engine) as s:
@@ -62,9 +86,9 @@ def _setup(workdir: Path, n: int, per_person: int, url_of: Any) -> tuple[Any, Pa
     return engine, config
 
 
-def _run(label: str, n: int, per_person: int, workers: int, url_of: Any) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine, config = _setup(Path(tmp), n, per_person, url_of)
+def _run(label: str, n: int, per_person: int, workers: int, url_of: Any, server: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _database(Path(tmp), server) as url:
+        engine, config = _setup(Path(tmp), url, n, per_person, url_of)
         (config / "rules.toml").write_text(f"[delivery]\nworkers = {workers}\n", encoding="utf-8")
         settings = daily.load_settings(config)
         day = daily.plan_stage(engine, settings, NOW.date())
@@ -74,8 +98,8 @@ def _run(label: str, n: int, per_person: int, workers: int, url_of: Any) -> None
         took = time.perf_counter() - t
         messages = sum(p.messages for p in report.sent)
         assert enqueued.inserted == n and not report.failed, report.failed[:3]
-        print(f"{label:<14} workers={workers}  {n:>6,} notices  {messages:>5,} digests  {took:7.2f} s  "
-              f"{n / took:8,.0f} notices/s  {messages / took:6,.0f} digests/s")
+        print(f"{label:<14} {engine.dialect.name:<10} workers={workers}  {n:>6,} notices  {messages:>5,} digests  "
+              f"{took:7.2f} s  {n / took:8,.0f} notices/s  {messages / took:6,.0f} digests/s")
         engine.dispose()
 
 
@@ -95,6 +119,7 @@ def main() -> None:
     parser.add_argument("--notices", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--per-person", type=int, default=5)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--db", help="a PostgreSQL server's SQLAlchemy URL (default: SQLite files)")
     args = parser.parse_args()
     ports: Any = multiprocessing.Queue()
     stop = multiprocessing.Event()
@@ -104,10 +129,10 @@ def main() -> None:
     try:
         for n in args.notices:
             for w in args.workers:
-                _run("HTTP webhook", n, args.per_person, w, lambda p: f"json://127.0.0.1:{http_port}/hook")
+                _run("HTTP webhook", n, args.per_person, w, lambda p: f"json://127.0.0.1:{http_port}/hook", args.db)
                 _run("SMTP (local)", n, args.per_person, w,
                      lambda p: f"mailto://127.0.0.1:{smtp_port}?from=rectify@localhost"
-                               f"&to=u{abs(hash(p)) % 10**8}@example.gov.cn")
+                               f"&to=u{abs(hash(p)) % 10**8}@example.gov.cn", args.db)
     finally:
         stop.set()
         receivers.join(10)

@@ -7,6 +7,8 @@ what this module returns: errors, display names. Nothing here touches the databa
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import os
 import re
@@ -228,6 +230,17 @@ def _load_apprise() -> Any:
     return apprise
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(url: str) -> dict[str, Any] | None:
+    """An Apprise URL parsed once per process (parsing cost twice the send's own work on a
+    loopback webhook). Each send builds a fresh plugin from a deep copy: a plugin keeps
+    state (its throttle clock) that must not carry from one person's message to the next."""
+    from apprise import plugins
+
+    parsed: dict[str, Any] | None = plugins.url_to_dict(url, secure_logging=True)  # type: ignore[no-untyped-call]
+    return parsed
+
+
 @dataclass(frozen=True)
 class SendResult:
     ok: bool
@@ -244,7 +257,8 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
         return SendResult(False, True, str(exc))
     apprise = _load_apprise()
     client = apprise.Apprise(asset=_asset(apprise))
-    if not client.add(url):
+    parsed = _parsed(url)
+    if parsed is None or not client.add(apprise.Apprise.instantiate(copy.deepcopy(parsed), asset=_asset(apprise))):
         return SendResult(False, True, f"无效的通知地址：{display(url)}")
     fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
         kind_of(url).fmt, apprise.NotifyFormat.TEXT)

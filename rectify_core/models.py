@@ -304,6 +304,22 @@ class Notice(Base):
     item: Mapped[Item] = relationship()
 
 
+class NoticePart(Base):
+    """One message that went, journaled the moment it went: which notices it carried, on
+    which channel. A deliverer marks its parts' notices sent in bulk once its group of
+    people is done (one small insert per message, not an update of every notice and an
+    event each). If it dies first, whoever takes its claims back marks the journaled
+    notices sent before returning the rest to the queue: what went is not sent again."""
+
+    __tablename__ = "notice_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(30))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    notices: Mapped[str] = mapped_column(Text)  # the notice ids, comma-separated
+
+
 class Closure(Base):
     """销号: an item closed with evidence and a second person's verification, or
     imported as done (evidence not recorded)."""

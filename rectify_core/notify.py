@@ -1,10 +1,12 @@
 """Delivery: pending notices -> one digest per person, through their channels in order.
 
 People are claimed in groups (one statement, committed), their digests read in two
-queries, then each person's digest is sent part by part, every part marked sent in its
-own small transaction the moment it goes. A crash leaves claimed notices in flight:
-the next run takes them back; of those, only the part that was on the wire when the
-process died can have arrived (at most one message is sent twice, never one lost).
+queries, then each person's digest is sent part by part, every part journaled in its
+own small transaction the moment it goes; the group's journal is marked sent in one
+transaction when the group is done. A crash leaves claimed notices in flight: the next
+run marks the journaled ones sent and resends the rest; of those, only the part that
+was on the wire when the process died can have arrived (at most one message is sent
+twice, never one lost).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core import outbox
@@ -242,19 +244,28 @@ def deliver(engine: Engine, directory: Directory, rules: Rules, cal: WorkCalenda
     one. `now` is the run's instant (what is due); `clock` stamps and renews claims, which
     live by the real time."""
     today = local_today(now)
-    token = new_token()
-    report = DeliveryReport(today, token=token)
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory.begin() as session:
-        report.recovered = outbox.recover_stale(clock(), rules, session=session)
+        report = DeliveryReport(today, recovered=outbox.recover_stale(clock(), rules, session=session))
+    token = report.token = new_token()
+    try:
+        return _deliver(engine, factory, report, directory, rules, cal, now, clock, sender, unit, links)
+    finally:
+        outbox.retire(token)  # a claim this run failed to finish is taken back by the next run
+
+
+def _deliver(engine: Engine, factory: sessionmaker[Session], report: DeliveryReport, directory: Directory,
+             rules: Rules, cal: WorkCalendar, now: dt.datetime, clock: Clock, sender: Sender, unit: str | None,
+             links: LinkMaker | None) -> DeliveryReport:
+    today, token = report.today, report.token
     if not in_window(now, rules, cal):
         with factory.begin() as session:
             report.waiting = session.scalar(select(func.count()).select_from(Notice)
                                              .where(outbox.claimable(now, unit))) or 0
         report.in_window = False
         return report
-    run = _Run(factory, sessionmaker(reader(engine), expire_on_commit=False), token, directory, rules, cal, now,
-               clock, sender, unit, links)
+    run = _Run(engine, factory, sessionmaker(reader(engine), expire_on_commit=False), token, directory, rules,
+               cal, now, clock, sender, unit, links)
     for _ in range(2):  # the second pass delivers admin alerts about notices that died
         with factory.begin() as session:
             people = outbox.recipients_due(now, session=session, unit=unit)
@@ -273,6 +284,7 @@ def deliver(engine: Engine, directory: Directory, rules: Rules, cal: WorkCalenda
 class _Run:
     """What every person's delivery in one run shares."""
 
+    engine: Engine
     factory: sessionmaker[Session]
     read: sessionmaker[Session]  # reads take no write lock (SQLite), so they never hold up a part's marking
     token: str
@@ -305,13 +317,18 @@ class _Run:
             to = {person: addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
                                     session=session) for person, notices in claimed.items()}
         results = []
-        for person, notices in claimed.items():
-            lease.keep()  # the group's later people were claimed when it was: their lease too
-            results.append(self.deliver_one(person, notices, lines[person], to[person], lease))
+        parts: list[int] = []  # the journal rows of what went
+        try:
+            for person, notices in claimed.items():
+                lease.keep()  # the group's later people were claimed when it was: their lease too
+                results.append(self.deliver_one(person, notices, lines[person], to[person], lease, parts))
+        finally:
+            with self.factory.begin() as session:
+                outbox.settle(self.token, parts, session=session)
         return results
 
     def deliver_one(self, person: Person, notices: list[Notice], lines: list[Line], to: Addressee,
-                    lease: _Lease) -> tuple[PersonResult, list[Notice]]:
+                    lease: _Lease, parts: list[int]) -> tuple[PersonResult, list[Notice]]:
         """Send and record one person's claimed digest; returns their result and the notices
         that died."""
         today = local_today(self.now)
@@ -323,11 +340,11 @@ class _Run:
         carried: set[int] = set()
 
         def part_sent(url: str, keys: tuple[tuple[int, int | None], ...]) -> None:
-            done = [n for k in keys for n in by_key[k]]
-            carried.update(n.id for n in done)
-            with self.factory.begin() as session:
-                outbox.mark_sent(done, self.token, kind_of(url).name, self.now, session=session)
-                lease.keep(session)  # a long send keeps its claim alive
+            done = [n.id for k in keys for n in by_key[k]]
+            carried.update(done)
+            with self.engine.begin() as connection:
+                parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now, connection=connection))
+                lease.keep(connection)  # a long send keeps its claim alive
 
         urls = _urls(person, notices[0].role, self.directory)
         result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)
@@ -351,13 +368,13 @@ class _Lease:
     def __init__(self, run: _Run, at: dt.datetime) -> None:
         self.run, self.at = run, at
 
-    def keep(self, session: Session | None = None) -> None:
+    def keep(self, connection: Connection | None = None) -> None:
         now = self.run.clock()
         if now - self.at <= self.run.renew_after:
             return
-        if session is None:
-            with self.run.factory.begin() as own:
-                outbox.renew(self.run.token, now, session=own)
+        if connection is None:
+            with self.run.engine.begin() as own:
+                outbox.renew(self.run.token, now, connection=own)
         else:
-            outbox.renew(self.run.token, now, session=session)
+            outbox.renew(self.run.token, now, connection=connection)
         self.at = now

@@ -3,8 +3,11 @@
 - enqueue: INSERT ... ON CONFLICT DO NOTHING on the dedup key (SQLite and PostgreSQL);
 - claim: a compare-and-set UPDATE tagged with the caller's token; whoever's UPDATE
   matched a row owns it, so concurrent deliverers never send the same notice twice;
-- a claim left by a dead process (same host, pid gone) or older than the lease is
-  taken back and resent: at-least-once only for notices that were in flight.
+- each message that goes is journaled at once (notice_parts); its notices are marked
+  sent in bulk when the deliverer's group of people is done;
+- a claim left by a dead process (same host, pid gone, or a run of this process that
+  ended) or older than the lease is taken back: its journal is marked sent first, the
+  rest is resent. At-least-once only for the message that was on the wire.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import JSON, Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.dates import WorkCalendar
 from rectify_core.enums import NoticeKind, NoticeState
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.models import Event, Item, Notice, Round, Unit
+from rectify_core.models import Event, Item, Notice, NoticePart, Round, Unit
 from rectify_core.models import Ladder as LadderRow
 from rectify_core.plan import ItemPlan
 from rectify_core.rules import Ladder, Rules
@@ -44,9 +47,20 @@ def plain_utc(at: dt.datetime) -> dt.datetime:
     return dt.datetime.fromtimestamp(at.timestamp(), dt.UTC)
 
 
+_LIVE: set[str] = set()  # tokens of this process's runs still delivering
+
+
 def new_token() -> str:
-    """Who is claiming: host and pid (to spot dead local processes) and a nonce."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Who is claiming: host and pid (to spot dead local processes) and a nonce. Live
+    until `retire` (a long-lived process, `serve`, runs many deliveries)."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _LIVE.add(token)
+    return token
+
+
+def retire(token: str) -> None:
+    """A run is over: any claim it still holds (a failure mid-way) is stale at once."""
+    _LIVE.discard(token)
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
@@ -268,23 +282,57 @@ def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.time
     host, _, rest = token.partition(":")
     pid = rest.partition(":")[0]
     if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return token not in _LIVE
         return not _pid_alive(int(pid))
     return claimed_at < now - lease
 
 
 _NOTICES = cast(Table, Notice.__table__)
-# built once: a part's transaction runs them for every digest
+_PARTS = cast(Table, NoticePart.__table__)
+# built once: a message's transaction runs them for every message
 _RENEW = (update(_NOTICES).where(_NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
           .values(claimed_at=bindparam("at")))
+_JOURNAL = insert(_PARTS)
 _SENT = (update(_NOTICES).where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)),
-                                _NOTICES.c.claimed_by == bindparam("token"))
-         .values(state=SENT, sent_at=bindparam("at"), channel=bindparam("channel"), last_error=None))
+                                _NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
+         .values(state=SENT, sent_at=bindparam("at"), channel=bindparam("channel"), last_error=None)
+         .returning(_NOTICES.c.id, _NOTICES.c.round_id, _NOTICES.c.item_id, _NOTICES.c.recipient,
+                    _NOTICES.c.role, _NOTICES.c.step_name, _NOTICES.c.due))
 _EVENTS = insert(cast(Table, Event.__table__))
 
 
-def renew(token: str, at: dt.datetime, *, session: Session) -> None:
+def renew(token: str, at: dt.datetime, *, connection: Connection) -> None:
     """Extend the lease of what `token` is still sending."""
-    session.connection().execute(_RENEW, {"token": token, "at": at})
+    connection.execute(_RENEW, {"token": token, "at": at})
+
+
+def journal(ids: list[int], token: str, channel: str, at: dt.datetime, *, connection: Connection) -> int:
+    """A message carrying these notices went: one row, committed at once by the caller.
+    Returns the row's id, for `settle`."""
+    row = {"claimed_by": token, "channel": channel, "sent_at": at, "notices": ",".join(map(str, ids))}
+    key = connection.execute(_JOURNAL, row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def settle(token: str, parts: list[int] | None, *, session: Session) -> int:
+    """Mark what journaled messages carried as sent, with their events, and drop the
+    journal rows: those of `parts`, or every one of `token` (taking a dead claim back).
+    A row is applied by whoever's DELETE removes it, so each is applied once even when
+    two processes take the same claim back. Returns how many notices were marked."""
+    conn = session.connection()
+    rows: list[Any] = []
+    if parts is None:
+        rows += conn.execute(delete(_PARTS).where(_PARTS.c.claimed_by == token)
+                             .returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
+    for start in range(0, len(parts or ()), BATCH):
+        rows += conn.execute(delete(_PARTS).where(_PARTS.c.id.in_((parts or [])[start:start + BATCH]))
+                             .returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
+    carried: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
+    for channel, at, ids in rows:
+        carried[(channel, at)] += [int(i) for i in ids.split(",")]
+    return sum(mark_sent(ids, token, channel, at, session=session) for (channel, at), ids in carried.items())
 
 
 def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
@@ -296,6 +344,7 @@ def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
                              .where(Notice.state == SENDING).group_by(Notice.claimed_by)).all()
     for token, claimed_at in claims:
         if token and claimed_at and _stale(token, claimed_at, now, lease):
+            settle(token, None, session=session)  # what went is marked sent, not resent
             result = session.execute(
                 update(Notice).where(Notice.claimed_by == token, Notice.state == SENDING)
                 .values(state=PENDING, last_error="上次发送中途中断，已重新排队（可能已送达）")
@@ -304,7 +353,7 @@ def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
     return recovered
 
 
-def _notice_events(events: list[tuple[Notice, str, dict[str, Any]]], now: dt.datetime, *,
+def _notice_events(events: list[tuple[Any, str, dict[str, Any]]], now: dt.datetime, *,
                    session: Session) -> None:
     """rectify's own event on each notice's item, (notice, kind, data), in one statement.
     An empty list writes nothing (an empty executemany would insert a row of defaults)."""
@@ -314,18 +363,18 @@ def _notice_events(events: list[tuple[Notice, str, dict[str, Any]]], now: dt.dat
              "batch_id": None, "data": data} for n, kind, data in events])
 
 
-def mark_sent(notices: list[Notice], token: str, channel: str, now: dt.datetime, *, session: Session) -> None:
-    """What one message carried, marked sent with its events (Core statements built once:
-    this runs once per message)."""
-    if not notices:
-        return
-    ids = [n.id for n in notices]
+def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, session: Session) -> int:
+    """Notices `token` is sending, marked sent on `channel` with their events; returns how
+    many (a notice no longer held by `token` is left alone)."""
     connection = session.connection()
+    marked: list[Any] = []
     for start in range(0, len(ids), BATCH):
-        connection.execute(_SENT, {"ids": ids[start:start + BATCH], "token": token, "at": now, "channel": channel})
+        marked += connection.execute(_SENT, {"ids": ids[start:start + BATCH], "token": token, "at": now,
+                                             "channel": channel})
     _notice_events([(n, "notified", {"recipient": n.recipient, "role": n.role, "step": n.step_name,
                                      "due": n.due.isoformat(), "channel": channel, "notice": n.id})
-                    for n in notices], now, session=session)
+                    for n in sorted(marked, key=lambda n: n.id)], now, session=session)
+    return len(marked)
 
 
 def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,

@@ -244,6 +244,8 @@ class Receiver:
         # per path prefix, the statuses of the next requests in turn (then `status` applies)
         self.script: dict[str, list[int]] = {}
         self.delay = 0.0  # seconds before each answer: a slow channel
+        self.hold_at: int | None = None  # the request (1-based) held unanswered until `release`
+        self.held, self.release = threading.Event(), threading.Event()
         self.lock = threading.Lock()
         receiver = self
 
@@ -257,6 +259,10 @@ class Receiver:
                         (c for p, c in receiver.status.items() if parts.path.startswith(p)), 200)
                     receiver.requests.append({"path": parts.path, "query": parse_qs(parts.query),
                                               "body": _json.loads(body or b"null"), "status": code})
+                    hold = len(receiver.requests) == receiver.hold_at
+                if hold:
+                    receiver.held.set()
+                    receiver.release.wait(60)
                 if receiver.delay:
                     import time as _t
 

@@ -311,6 +311,81 @@ def test_killed_mid_delivery_next_run_completes(sqlite_url: str, tmp_path: Path)
         controller.stop()
 
 
+def test_killed_mid_group_marks_what_went_and_resends_only_the_rest(db_url: str, tmp_path: Path,
+                                                                    receiver: Receiver) -> None:
+    """People are claimed in groups and what went is journaled, then marked sent when the
+    group is done. Killed mid-group, the next run marks the journaled notices sent and
+    resends only the rest: the message on the wire is the only one that can come twice."""
+    from rectify_core.models import NoticePart
+    from rectify_core.notify import groups
+
+    owners = [f"人员{i:02d}" for i in range(40)]
+    ledger = "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
+        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+    engine = setup_db(db_url, tmp_path, ledger)
+    config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:{receiver.port}/hook/{i:02d}"]
+                                               for i, o in enumerate(owners)})
+    size = len(groups([("", o) for o in owners], 1)[0])
+    assert 1 < size < 10                                  # several groups, several people each
+    receiver.hold_at = 2 * size + 3                       # two groups done; the third has sent two
+    proc = subprocess.Popen(_notify_cmd(db_url, config), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert receiver.held.wait(60)
+        os.kill(proc.pid, signal.SIGKILL)                 # dies with the third message of the group on the wire
+        proc.wait(30)
+    finally:
+        receiver.release.set()
+    with db.transaction(engine) as s:
+        journaled = len(s.scalars(select(NoticePart)).all())
+    states = Counter(n.state for n in notices(engine))
+    assert journaled == 2 and states["sent"] == 2 * size and states["sending"] == size
+    _, report = run_day(engine, config)
+    assert report.recovered == size - 2                   # journaled ones are marked sent, not resent
+    assert {n.state for n in notices(engine)} == {"sent"}
+    got = Counter(r["path"] for r in receiver.requests)
+    assert set(got) == {f"/hook/{i:02d}" for i in range(40)}          # nothing lost
+    assert sum(c - 1 for c in got.values()) == 1                      # only the one on the wire twice
+    with db.transaction(engine) as s:
+        assert s.scalars(select(NoticePart)).all() == []
+        notified = Counter(e.data["notice"] for e in s.scalars(select(Event).where(Event.kind == "notified")))
+    assert sorted(notified.values()) == [1] * 40                      # each notice marked sent once
+
+
+def test_a_run_that_fails_midway_leaves_nothing_stuck_in_a_long_lived_process(sqlite_url: str,
+                                                                              tmp_path: Path) -> None:
+    """`serve` delivers many times in one process: a run that dies of an error mid-way
+    (a database gone, a bug) has its claims taken back by the next run of the same
+    process, and what it sent before the error is marked sent, not sent again."""
+    from rectify_core.channels import SendResult
+
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [f"json://127.0.0.1:9/{EMAIL[n]}"] for n in EMAIL})
+    sent: list[str] = []
+
+    def failing(url: str, title: str, body: str) -> SendResult:
+        if len(sent) == 1:
+            raise RuntimeError("磁盘已满")
+        sent.append(url)
+        return SendResult(True)
+
+    settings = daily.load_settings(config)
+    day = daily.plan_stage(engine, settings, NOW.date())
+    daily.enqueue_stage(engine, settings, day, NOW)
+    with pytest.raises(RuntimeError):
+        daily.deliver_stage(engine, settings, day.directory, NOW, sender=failing)
+    first = sent[0]
+    states = Counter(n.state for n in notices(engine))
+    assert states["sent"] >= 1 and states["sending"] >= 1
+
+    def working(url: str, title: str, body: str) -> SendResult:
+        sent.append(url)
+        return SendResult(True)
+
+    report = daily.deliver_stage(engine, settings, day.directory, NOW, sender=working)
+    assert report.recovered == states["sending"] and {n.state for n in notices(engine)} == {"sent"}
+    assert sent.count(first) == 1 and len(set(sent)) == len(PEOPLE) == len(sent)
+
+
 def test_cli_dry_run_writes_nothing_and_outbox_lists(cli: Any, sqlite_url: str, tmp_path: Path,
                                                      mail_sink: MailSink) -> None:
     engine = setup_db(sqlite_url, tmp_path)
@@ -548,7 +623,7 @@ def test_apprise_smtp_tls_context_is_lazy_but_the_same() -> None:
 
 def test_marking_no_notices_writes_nothing(sqlite_url: str) -> None:
     """Marking is set-based (one executemany of events); an empty set must not insert a
-    row of defaults, as an empty executemany would."""
+    row of defaults, as an empty executemany would, nor does settling an empty journal."""
     from sqlalchemy import func
 
     from rectify_core import outbox
@@ -557,7 +632,8 @@ def test_marking_no_notices_writes_nothing(sqlite_url: str) -> None:
 
     engine = db.make_engine(sqlite_url)
     with db.transaction(engine) as s:
-        outbox.mark_sent([], "token", "邮件", NOW, session=s)
+        assert outbox.mark_sent([], "token", "邮件", NOW, session=s) == 0
+        assert outbox.settle("token", [], session=s) == 0
         assert outbox.mark_failed([], "token", "x", True, NOW, Rules(), session=s) == []
     with db.transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 0
