@@ -132,7 +132,10 @@ def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry
     parsed.round_key = opts.round_key or store.key_of(parsed)
     parsed.feedback_date = opts.feedback_date or parsed.feedback_date
     with db.transaction(app.engine, rollback=dry_run) as session:
-        return save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
+        result = save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
+    if not dry_run:
+        db.refresh_statistics(app.engine, len(result.created), "items", "item_holders")
+    return result
 
 
 def _show_value(column: str, value: Any) -> str:

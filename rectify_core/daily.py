@@ -162,6 +162,7 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
             plans = [day.plan(i) for i in items]
             tally.add(plans, enqueue(plans, today, now, settings.rules, day.ladders, settings.calendar,
                                      session=session))
+    db.refresh_statistics(engine, tally.inserted, "notices")
     return tally
 
 
@@ -182,8 +183,10 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:
     with gc_paused(), db.transaction(engine) as session:
-        return enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
-                       session=session)
+        enqueued = enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
+                           session=session)
+    db.refresh_statistics(engine, enqueued.inserted, "notices")
+    return enqueued
 
 
 def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rectify_core import outbox
 from rectify_core.channels import SendResult, display, kind_of, send
 from rectify_core.dates import WorkCalendar, local_today, to_local
-from rectify_core.db import reader
+from rectify_core.db import one_statement, reader
 from rectify_core.enums import NoticeKind, NoticeState
 from rectify_core.links import LinkMaker
 from rectify_core.models import Item, Notice, Round, Unit
@@ -342,9 +342,9 @@ class _Run:
         def part_sent(url: str, keys: tuple[tuple[int, int | None], ...]) -> None:
             done = [n.id for k in keys for n in by_key[k]]
             carried.update(done)
-            with self.engine.begin() as connection:
+            with one_statement(self.engine) as connection:
                 parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now, connection=connection))
-                lease.keep(connection)  # a long send keeps its claim alive
+            lease.keep()  # a long send keeps its claim alive
 
         urls = _urls(person, notices[0].role, self.directory)
         result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)

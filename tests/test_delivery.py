@@ -416,6 +416,29 @@ def _wecom_items(receiver: Receiver, key: str = "KEY-0001") -> list[int]:
             for no in re.findall(r"问题(\d+)：整改问题", r["body"]["text"]["content"])]
 
 
+def test_a_bulk_enqueue_leaves_the_planner_statistics_of_its_rows(db_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL a day that enqueues thousands of notices ANALYZEs the outbox, so the
+    delivery right after it claims by index, not by scanning the table for every group.
+    SQLite plans by its indexes and keeps no statistics: none are made there."""
+    from sqlalchemy import text
+
+    engine = setup_db(db_url, tmp_path, _many_items_ledger(1200))
+    config = write_contacts(tmp_path / "cfg", {})
+    settings = daily.load_settings(config)
+    day = daily.plan_stage(engine, settings, NOW.date())
+    enqueued = daily.enqueue_stage(engine, settings, day, NOW)
+    assert enqueued.inserted >= db.ANALYZE_AFTER
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            known = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'notices'")).scalar_one()
+            assert known == enqueued.inserted
+            plan = conn.execute(text("EXPLAIN SELECT id FROM notices WHERE recipient_unit = '' "
+                                     "AND recipient IN ('周敏', '胡志云') AND state = 'pending'")).scalars().all()
+            assert "ix_notices_recipient" in "".join(plan)
+        else:
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar() == 0
+
+
 def test_a_split_digest_resumes_from_the_first_unsent_part(sqlite_url: str, tmp_path: Path,
                                                            receiver: Receiver) -> None:
     engine = setup_db(sqlite_url, tmp_path, _many_items_ledger(12))
