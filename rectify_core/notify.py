@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core import outbox
@@ -368,13 +368,10 @@ class _Lease:
     def __init__(self, run: _Run, at: dt.datetime) -> None:
         self.run, self.at = run, at
 
-    def keep(self, connection: Connection | None = None) -> None:
+    def keep(self) -> None:
         now = self.run.clock()
         if now - self.at <= self.run.renew_after:
             return
-        if connection is None:
-            with self.run.engine.begin() as own:
-                outbox.renew(self.run.token, now, connection=own)
-        else:
+        with one_statement(self.run.engine) as connection:
             outbox.renew(self.run.token, now, connection=connection)
         self.at = now

@@ -386,6 +386,43 @@ def test_a_run_that_fails_midway_leaves_nothing_stuck_in_a_long_lived_process(sq
     assert sent.count(first) == 1 and len(set(sent)) == len(PEOPLE) == len(sent)
 
 
+@pytest.mark.parametrize("answer", ["ok", "timeout"])
+def test_a_long_delivery_renews_its_claims_as_it_goes(sqlite_url: str, tmp_path: Path, answer: str) -> None:
+    """A group's people are claimed together, then sent one after another: while the
+    first ones go, the claims of the later ones must stay younger than the lease, or a
+    deliverer on another host would take them over and send them too; so too when
+    every send fails slowly (nothing is marked, the claims are still renewed)."""
+    from dataclasses import replace
+
+    from rectify_core import notify
+    from rectify_core.channels import SendResult
+
+    owners = [f"人员{i:02d}" for i in range(40)]
+    ledger = "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
+        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+    engine = setup_db(sqlite_url, tmp_path, ledger)
+    config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:9/{i}"] for i, o in enumerate(owners)})
+    settings = daily.load_settings(config)
+    day = daily.plan_stage(engine, settings, NOW.date())
+    daily.enqueue_stage(engine, settings, day, NOW)
+    rules = replace(settings.rules, lease_minutes=4)
+    lease = dt.timedelta(minutes=rules.lease_minutes)
+    clock = [dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)]
+    oldest_claims: list[dt.timedelta] = []
+
+    def slow(url: str, title: str, body: str) -> SendResult:
+        clock[0] += dt.timedelta(minutes=3)             # each message takes three minutes of real time
+        with db.transaction(engine) as s:
+            claimed = [n.claimed_at for n in s.scalars(select(Notice).where(Notice.state == "sending"))]
+        oldest_claims.append(clock[0] - min(c for c in claimed if c is not None))
+        return SendResult(True) if answer == "ok" else SendResult(False, False, "连接超时")
+
+    report = notify.deliver(engine, day.directory, rules, settings.calendar, NOW, lambda: clock[0], slow)
+    assert len(report.sent if answer == "ok" else report.failed) == 40
+    assert {n.state for n in notices(engine)} == {"sent" if answer == "ok" else "failed"}
+    assert len(oldest_claims) == 40 and max(oldest_claims) < lease   # no claim ever looked abandoned
+
+
 def test_cli_dry_run_writes_nothing_and_outbox_lists(cli: Any, sqlite_url: str, tmp_path: Path,
                                                      mail_sink: MailSink) -> None:
     engine = setup_db(sqlite_url, tmp_path)
