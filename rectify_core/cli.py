@@ -134,7 +134,7 @@ def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry
     with db.transaction(app.engine, rollback=dry_run) as session:
         result = save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
     if not dry_run:
-        db.refresh_statistics(app.engine, len(result.created), "items", "item_holders")
+        db.refresh_statistics(app.engine, "items", "item_holders")
     return result
 
 

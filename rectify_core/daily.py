@@ -162,7 +162,6 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
             plans = [day.plan(i) for i in items]
             tally.add(plans, enqueue(plans, today, now, settings.rules, day.ladders, settings.calendar,
                                      session=session))
-    db.refresh_statistics(engine, tally.inserted, "notices")
     return tally
 
 
@@ -183,14 +182,13 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:
     with gc_paused(), db.transaction(engine) as session:
-        enqueued = enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
-                           session=session)
-    db.refresh_statistics(engine, enqueued.inserted, "notices")
-    return enqueued
+        return enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
+                       session=session)
 
 
 def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,
                   sender: Sender = send, unit: str | None = None) -> DeliveryReport:
+    db.refresh_statistics(engine, "notices")  # a day's enqueue may have grown the outbox many times over
     with db.session_factory(db.reader(engine))() as session:  # a read: no write lock, none without a secret
         links = link_maker(settings.web, session=session)
     return deliver(engine, directory, settings.rules, settings.calendar, now, wall_clock,
