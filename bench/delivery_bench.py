@@ -80,6 +80,7 @@ def _setup(workdir: Path, url: str, n: int, per_person: int, url_of: Any) -> tup
                                   "deadline": dt.date(2026, 12, 15), "owner": people[i % len(people)],
                                   "leader": None, "evidence": [], "figures": [], "updated_at": NOW}
                                  for i in range(n)])
+    db.refresh_statistics(engine, "items", "item_holders")  # as an import does
     config = workdir / "cfg"
     config.mkdir()
     text = "".join(f'[[person]]\nname = "{p}"\nnotify = ["{url_of(p)}"]\n' for p in people)
