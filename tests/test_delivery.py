@@ -265,6 +265,28 @@ def test_two_processes_at_once_send_each_notice_once(db_url: str, tmp_path: Path
     assert len(rows) == 5 and {(n.state, n.attempts) for n in rows} == {("sent", 1)}
 
 
+def test_processes_claiming_groups_at_once_send_each_digest_once(db_url: str, tmp_path: Path,
+                                                                   receiver: Receiver) -> None:
+    """Three processes deliver 120 people at once, each claiming groups of them (units x
+    names, so a statement may take people of another's group): every person gets one
+    digest, whoever sends it, and no notice is left behind."""
+    owners = [f"人员{i:03d}" for i in range(120)]
+    ledger = "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
+        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+    engine = setup_db(db_url, tmp_path, ledger)
+    config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:{receiver.port}/hook/{i:03d}"]
+                                               for i, o in enumerate(owners)})
+    receiver.delay = 0.01                                 # slow enough that the runs overlap
+    procs = [subprocess.Popen(_notify_cmd(db_url, config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    got = Counter(r["path"] for r in receiver.requests)
+    assert got == Counter({f"/hook/{i:03d}": 1 for i in range(120)})
+    assert {(n.state, n.attempts) for n in notices(engine)} == {("sent", 1)}
+    assert sum("✓" in out for out, _ in outs) >= 2       # the work was shared, not done by one
+
+
 class BlockingHandler:
     """An SMTP server that holds the second message until released."""
 
