@@ -5,6 +5,7 @@ Two loaders produce obligations: items (their own rectification) and look-back t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -78,14 +79,19 @@ def history(*, session: Session) -> dict[str, list[Sent]]:
     """Notices already enqueued for active items and open look-back tasks, by plan key:
     each with its role and the day it was settled (delivered, or given up on)."""
     out: dict[str, list[Sent]] = defaultdict(list)
-    rows = session.execute(
+    days: dict[dt.datetime, dt.date] = {}  # a run sends its notices at one instant: each converted once
+    rows = session.connection().execute(  # Core rows: the ORM's row handling cost more than the query
         select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.ladder, Notice.role,
                Notice.state, Notice.sent_at, Notice.planned_on)
         .join(Item, Notice.item_id == Item.id).outerjoin(LookbackTask, Notice.lookback_id == LookbackTask.id)
         .where(Notice.kind != NoticeKind.ADMIN, or_(Item.status.in_(ACTIVE), LookbackTask.state == TaskState.DUE)))
     for item_id, lookback_id, due, step, ladder, role, state, sent_at, planned_on in rows:
         key = f"lookback:{lookback_id}" if lookback_id else f"item:{item_id}"
-        settled = (local_today(sent_at) if sent_at else planned_on) if state in _SETTLED else None
+        settled = None
+        if state in _SETTLED:
+            settled = planned_on
+            if sent_at is not None:
+                settled = days.get(sent_at) or days.setdefault(sent_at, local_today(sent_at))
         out[key].append(Sent(key, due, int(step), ladder, role, settled))
     return out
 
