@@ -256,9 +256,10 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
     except ConfigError as exc:
         return SendResult(False, True, str(exc))
     apprise = _load_apprise()
-    client = apprise.Apprise(asset=_asset(apprise))
+    asset = _asset(apprise)
+    client = apprise.Apprise(asset=asset)
     parsed = _parsed(url)
-    if parsed is None or not client.add(apprise.Apprise.instantiate(copy.deepcopy(parsed), asset=_asset(apprise))):
+    if parsed is None or not client.add(apprise.Apprise.instantiate(copy.deepcopy(parsed), asset=asset)):
         return SendResult(False, True, f"无效的通知地址：{display(url)}")
     fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
         kind_of(url).fmt, apprise.NotifyFormat.TEXT)

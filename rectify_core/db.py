@@ -57,12 +57,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     """Take the write lock at BEGIN: concurrent processes then wait (busy_timeout)
     instead of failing when a reading transaction later wants to write. A reader
-    (`reader`) begins deferred: under WAL it reads a snapshot and never waits for a writer.
-    An AUTOCOMMIT connection begins nothing: each statement commits by itself."""
-    options = conn.get_execution_options()
-    if options.get("isolation_level") == "AUTOCOMMIT":
-        return
-    conn.exec_driver_sql("BEGIN" if options.get("rectify_read") else "BEGIN IMMEDIATE")
+    (`reader`) begins deferred: under WAL it reads a snapshot and never waits for a writer."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("rectify_read") else "BEGIN IMMEDIATE")
 
 
 SUPPORTED = {"sqlite": ("pysqlite", ""), "postgresql": ("psycopg", "")}

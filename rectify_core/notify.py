@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rectify_core import outbox
 from rectify_core.channels import SendResult, display, kind_of, send
 from rectify_core.dates import WorkCalendar, local_today, to_local
-from rectify_core.db import one_statement, reader
+from rectify_core.db import one_statement, reader, session_factory
 from rectify_core.enums import NoticeKind, NoticeState
 from rectify_core.links import LinkMaker
 from rectify_core.models import Item, Notice, Round, Unit
@@ -244,39 +244,32 @@ def deliver(engine: Engine, directory: Directory, rules: Rules, cal: WorkCalenda
     one. `now` is the run's instant (what is due); `clock` stamps and renews claims, which
     live by the real time."""
     today = local_today(now)
-    factory = sessionmaker(engine, expire_on_commit=False)
+    factory = session_factory(engine)
     with factory.begin() as session:
         report = DeliveryReport(today, recovered=outbox.recover_stale(clock(), rules, session=session))
-    token = report.token = new_token()
-    try:
-        return _deliver(engine, factory, report, directory, rules, cal, now, clock, sender, unit, links)
-    finally:
-        outbox.retire(token)  # a claim this run failed to finish is taken back by the next run
-
-
-def _deliver(engine: Engine, factory: sessionmaker[Session], report: DeliveryReport, directory: Directory,
-             rules: Rules, cal: WorkCalendar, now: dt.datetime, clock: Clock, sender: Sender, unit: str | None,
-             links: LinkMaker | None) -> DeliveryReport:
-    today, token = report.today, report.token
     if not in_window(now, rules, cal):
         with factory.begin() as session:
             report.waiting = session.scalar(select(func.count()).select_from(Notice)
                                              .where(outbox.claimable(now, unit))) or 0
         report.in_window = False
         return report
-    run = _Run(engine, factory, sessionmaker(reader(engine), expire_on_commit=False), token, directory, rules,
-               cal, now, clock, sender, unit, links)
-    for _ in range(2):  # the second pass delivers admin alerts about notices that died
-        with factory.begin() as session:
-            people = outbox.recipients_due(now, session=session, unit=unit)
-        with ThreadPoolExecutor(max_workers=rules.workers) as pool:
-            results = [r for done in pool.map(run.deliver_group, groups(people, rules.workers)) for r in done]
-        report.people += [r for r, _ in results]
-        dead = [n for _, died in results for n in died]
-        with factory.begin() as session:
-            report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
-        if not dead:
-            break
+    token = report.token = new_token()
+    run = _Run(engine, factory, session_factory(reader(engine)), token, directory, rules, cal, now, clock, sender,
+               unit, links)
+    try:
+        for _ in range(2):  # the second pass delivers admin alerts about notices that died
+            with factory.begin() as session:
+                people = outbox.recipients_due(now, session=session, unit=unit)
+            with ThreadPoolExecutor(max_workers=rules.workers) as pool:
+                results = [r for done in pool.map(run.deliver_group, groups(people, rules.workers)) for r in done]
+            report.people += [r for r, _ in results]
+            dead = [n for _, died in results for n in died]
+            with factory.begin() as session:
+                report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
+            if not dead:
+                break
+    finally:
+        outbox.retire(token)  # a claim this run failed to finish is taken back by the next run
     return report
 
 

@@ -321,14 +321,12 @@ def settle(token: str, parts: list[int] | None, *, session: Session) -> int:
     journal rows: those of `parts`, or every one of `token` (taking a dead claim back).
     A row is applied by whoever's DELETE removes it, so each is applied once even when
     two processes take the same claim back. Returns how many notices were marked."""
-    conn = session.connection()
+    which = ([_PARTS.c.claimed_by == token] if parts is None
+             else [_PARTS.c.id.in_(parts[i:i + BATCH]) for i in range(0, len(parts), BATCH)])
     rows: list[Any] = []
-    if parts is None:
-        rows += conn.execute(delete(_PARTS).where(_PARTS.c.claimed_by == token)
-                             .returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
-    for start in range(0, len(parts or ()), BATCH):
-        rows += conn.execute(delete(_PARTS).where(_PARTS.c.id.in_((parts or [])[start:start + BATCH]))
-                             .returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
+    for where in which:
+        rows += session.connection().execute(
+            delete(_PARTS).where(where).returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
     carried: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
     for channel, at, ids in rows:
         carried[(channel, at)] += [int(i) for i in ids.split(",")]

@@ -248,6 +248,14 @@ def test_secrets_appear_nowhere(cli: Any, sqlite_url: str, tmp_path: Path, recei
     assert zhou and all(n["state"] == "dead" and "error=400" in n["last_error"] for n in zhou)
 
 
+def _one_item_each(n: int) -> tuple[list[str], str]:
+    """n owners and a ledger giving each one item due 2026-12-15: on NOW one notice each,
+    to its owner (14 working days left, 督办通知)."""
+    owners = [f"人员{i:03d}" for i in range(n)]
+    return owners, "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
+        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+
+
 def _notify_cmd(url: str, config: Path) -> list[str]:
     return [sys.executable, "-m", "rectify_core", "--db", url, "--config", str(config), "notify",
             "--date", "2026-11-25"]
@@ -270,9 +278,7 @@ def test_processes_claiming_groups_at_once_send_each_digest_once(db_url: str, tm
     """Three processes deliver 120 people at once, each claiming groups of them (units x
     names, so a statement may take people of another's group): every person gets one
     digest, whoever sends it, and no notice is left behind."""
-    owners = [f"人员{i:03d}" for i in range(120)]
-    ledger = "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
-        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+    owners, ledger = _one_item_each(120)
     engine = setup_db(db_url, tmp_path, ledger)
     config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:{receiver.port}/hook/{i:03d}"]
                                                for i, o in enumerate(owners)})
@@ -341,9 +347,7 @@ def test_killed_mid_group_marks_what_went_and_resends_only_the_rest(db_url: str,
     from rectify_core.models import NoticePart
     from rectify_core.notify import groups
 
-    owners = [f"人员{i:02d}" for i in range(40)]
-    ledger = "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
-        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+    owners, ledger = _one_item_each(40)
     engine = setup_db(db_url, tmp_path, ledger)
     config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:{receiver.port}/hook/{i:02d}"]
                                                for i, o in enumerate(owners)})
@@ -419,9 +423,7 @@ def test_a_long_delivery_renews_its_claims_as_it_goes(sqlite_url: str, tmp_path:
     from rectify_core import notify
     from rectify_core.channels import SendResult
 
-    owners = [f"人员{i:02d}" for i in range(40)]
-    ledger = "序号,问题,责任领导,责任人,整改时限,完成情况\n" + "".join(
-        f"{i + 1},问题{i + 1},,{o},2026年12月15日,未完成\n" for i, o in enumerate(owners))
+    owners, ledger = _one_item_each(40)
     engine = setup_db(sqlite_url, tmp_path, ledger)
     config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:9/{i}"] for i, o in enumerate(owners)})
     settings = daily.load_settings(config)
