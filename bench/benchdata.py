@@ -8,8 +8,8 @@ import random
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from rectify_core import holders
-from rectify_core.models import Item, Round, Unit
+from rectify_core.ledger import holders
+from rectify_core.ledger.models import Item, Round, Unit
 
 
 def new_round(now: dt.datetime, *, session: Session) -> Round:
@@ -27,7 +27,7 @@ def new_round(now: dt.datetime, *, session: Session) -> Round:
 def populate(url: str, n: int, centre: dt.date, spread: int = 200, owners: int = 500) -> None:
     """A fresh round of `n` open or ongoing items with deadlines within `spread` days of
     `centre` (`owners` owners, 40 leaders), inserted in batches."""
-    from rectify_core import db
+    from rectify_core.ledger import db
 
     engine = db.make_engine(url)
     db.migrate(engine)

@@ -26,10 +26,12 @@ from pathlib import Path
 from benchdata import populate
 from sqlalchemy import Column, MetaData, Table, insert, text
 
-from rectify_core import daily, db, outbox, views
-from rectify_core.dates import local_datetime
-from rectify_core.models import Notice
-from rectify_core.people import Contact, Directory
+from rectify_core.config.calendar import local_datetime
+from rectify_core.config.people import Contact, Directory
+from rectify_core.delivery import outbox
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Notice
+from rectify_core.runs import daily, views
 
 TODAY = dt.date(2025, 11, 25)
 

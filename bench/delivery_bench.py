@@ -28,10 +28,11 @@ from typing import Any
 from benchdata import new_round
 from sqlalchemy import create_engine, insert, make_url, text
 
-from rectify_core import daily, db
-from rectify_core.dates import local_datetime
-from rectify_core.mailsink import MailSink
-from rectify_core.models import Item
+from rectify_core.config.calendar import local_datetime
+from rectify_core.delivery.mailsink import MailSink
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Item
+from rectify_core.runs import daily
 
 NOW = local_datetime(dt.date(2026, 11, 25), 9, 0)
 

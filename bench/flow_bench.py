@@ -20,9 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.benchdata import populate
-from rectify_core import daily, db
-from rectify_core.dates import local_datetime
-from rectify_core.summary import summarize
+from rectify_core.config.calendar import local_datetime
+from rectify_core.ledger import db
+from rectify_core.runs import daily
+from rectify_core.runs.summary import summarize
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -49,7 +50,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.daily import daily_flow
+    from rectify_flows.daily import daily_flow
 
     work = Path(tempfile.mkdtemp(prefix="rectify-flow-bench-"))
     with prefect_test_harness():

@@ -18,11 +18,12 @@ from pathlib import Path
 from benchdata import populate
 from sqlalchemy import select, text
 
-from rectify_core import db, scan
-from rectify_core.dates import load_calendar
-from rectify_core.people import Contact, Directory
-from rectify_core.plan import plan
-from rectify_core.rules import Rules
+from rectify_core.config.calendar import load_calendar
+from rectify_core.config.people import Contact, Directory
+from rectify_core.config.rules import Rules
+from rectify_core.deadlines import scan
+from rectify_core.deadlines.plan import plan
+from rectify_core.ledger import db
 
 
 def main() -> None:

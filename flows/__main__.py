@@ -1,3 +1,3 @@
-from flows.cli import main
+from rectify_flows.cli import main
 
 main()

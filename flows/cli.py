@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import click
 
-import rectify_core
-from rectify_core import db, outbox, views
+from rectify_core import HOME
 from rectify_core.cli import App, cli, import_file, report_import, run
-from rectify_core.mailsink import MailSink
+from rectify_core.delivery import outbox
+from rectify_core.delivery.mailsink import MailSink
+from rectify_core.ledger import db
+from rectify_core.runs import views
 
-DATA = Path(rectify_core.__file__).resolve().parent / "data"
+DATA = HOME / "data"
 DEMO_LEDGER = DATA / "demo-ledger.csv"
 
 
@@ -28,7 +29,7 @@ def _dump(data: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 def deployments_cmd(as_json: bool) -> None:
     """列出 rectify serve 将注册的 Prefect 部署：名称、cron、时区、参数。"""
-    from flows.deploy import TZ, specs
+    from rectify_flows.deploy import TZ, specs
 
     data = [{"name": s.full_name, "cron": s.cron, "timezone": TZ if s.cron else None, "active": s.active,
              "parameters": s.parameters, "description": s.description} for s in specs()]
@@ -49,7 +50,7 @@ def serve_cmd(app: App) -> None:
     """启动 Prefect serve：注册并运行每日提醒和季度回头看的定时部署（需先运行 prefect server start）。"""
     from prefect import serve
 
-    from flows.deploy import runner_deployments
+    from rectify_flows.deploy import runner_deployments
 
     # flow runs started by serve inherit these; secrets stay out of deployment parameters
     os.environ["RECTIFY_DATABASE_URL"] = app.url
@@ -81,7 +82,7 @@ def demo_cmd(ctx: click.Context) -> None:
         template = (DATA / "demo-contacts.toml").read_text(encoding="utf-8")
         (config / "contacts.toml").write_text(template.replace("{port}", str(sink.port)), encoding="utf-8")
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        from flows.daily import daily_flow
+        from rectify_flows.daily import daily_flow
 
         click.echo(f"经 Prefect 运行每日提醒流程（演示日期 {DEMO_DATE}，本地邮件服务器 127.0.0.1:{sink.port}）……")
         summary = daily_flow(date=DEMO_DATE, config_dir=str(config), database_url=url)

@@ -1,6 +1,6 @@
 """The daily deadline flow: plan and enqueue -> deliver -> summary.
 
-A table of contents over rectify_core.daily: one task per stage, never one per item.
+A table of contents over rectify_core.runs.daily: one task per stage, never one per item.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import RunContext, context, unit_lock
-from rectify_core import daily, dashboard, db
-from rectify_core.daily import DayTally
-from rectify_core.notify import DeliveryReport
-from rectify_core.summary import DaySummary, markdown, summarize
+from rectify_core.delivery.notify import DeliveryReport
+from rectify_core.documents import dashboard
+from rectify_core.ledger import db
+from rectify_core.runs import daily
+from rectify_core.runs.daily import DayTally
+from rectify_core.runs.summary import DaySummary, markdown, summarize
+from rectify_flows.common import RunContext, context, unit_lock
 
 
 class TransientDeliveryError(Exception):

@@ -13,10 +13,11 @@ from prefect import flow
 from prefect.deployments import run_deployment
 from prefect.schedules import Cron
 
-from flows.common import context
-from flows.daily import daily_flow
-from flows.lookback import lookback_flow
-from rectify_core import db, scan
+from rectify_core.deadlines import scan
+from rectify_core.ledger import db
+from rectify_flows.common import context
+from rectify_flows.daily import daily_flow
+from rectify_flows.lookback import lookback_flow
 
 TZ = "Asia/Shanghai"
 

@@ -1,4 +1,4 @@
-"""The quarterly look-back flow: sweep -> assign -> summary. Thin over rectify_core.lookback."""
+"""The quarterly look-back flow: sweep -> assign -> summary. Thin over rectify_core.ledger.lookback."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import RunContext, context, unit_lock
-from rectify_core import db, lookback, scan
-from rectify_core.views import lookback_plan_text
+from rectify_core.deadlines import scan
+from rectify_core.ledger import db, lookback
+from rectify_core.runs.views import lookback_plan_text
+from rectify_flows.common import RunContext, context, unit_lock
 
 
 @task(cache_policy=NO_CACHE)

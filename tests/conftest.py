@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from rectify_core import db
+from rectify_core.ledger import db
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples"
@@ -204,7 +204,7 @@ class CliResult:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     """Run the real CLI entry point in-process: cli(["--db", url, "items"])."""
-    from flows.cli import main
+    from rectify_flows.cli import main
 
     def run(args: list[str]) -> CliResult:
         capsys.readouterr()
@@ -226,7 +226,7 @@ import threading  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
-from rectify_core.mailsink import MailSink  # noqa: E402
+from rectify_core.delivery.mailsink import MailSink  # noqa: E402
 
 
 @pytest.fixture

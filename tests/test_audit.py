@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rectify_core.audit import audit_ledger, read_claims
 from rectify_core.importers import read_ledger
+from rectify_core.importers.audit import audit_ledger, read_claims
 from tests.reports import STYLE_A, STYLE_B
 
 

@@ -8,10 +8,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from rectify_core import db
 from rectify_core.errors import InputError
 from rectify_core.importers import read_ledger
-from rectify_core.models import Event, Item
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Event, Item
 from tests.reports import STYLE_A
 
 

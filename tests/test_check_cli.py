@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flows.cli import DEMO_LEDGER
+from rectify_flows.cli import DEMO_LEDGER
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from rectify_core.dates import (
+from rectify_core.config.calendar import (
     OFFICIAL_DATA,
     WorkCalendar,
     load_calendar,

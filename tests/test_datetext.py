@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from rectify_core.datetext import (
+from rectify_core.deadlines.datetext import (
     DateTextError,
     cn_int,
     find_dates,

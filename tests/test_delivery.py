@@ -19,13 +19,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, MetaData, select
 
-from rectify_core import daily, db
-from rectify_core.dates import local_datetime
+from rectify_core.config.calendar import local_datetime
+from rectify_core.delivery.mailsink import MailSink, free_port
+from rectify_core.delivery.render import Line, render_digest
 from rectify_core.importers import read_ledger
-from rectify_core.mailsink import MailSink, free_port
-from rectify_core.models import Event, Item, Notice
-from rectify_core.render import Line, render_digest
-from rectify_core.store import save_ledger
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Event, Item, Notice
+from rectify_core.ledger.store import save_ledger
+from rectify_core.runs import daily
 from tests.conftest import Receiver, write_contacts
 
 LEDGER = """序号,问题,责任领导,责任人,整改时限,完成情况
@@ -62,7 +63,7 @@ def run_day(engine: Engine, config: Path, now: dt.datetime = NOW) -> Any:
 
 
 def _local(now: dt.datetime) -> dt.date:
-    from rectify_core.dates import local_today
+    from rectify_core.config.calendar import local_today
 
     return local_today(now)
 
@@ -344,8 +345,8 @@ def test_killed_mid_group_marks_what_went_and_resends_only_the_rest(db_url: str,
     """People are claimed in groups and what went is journaled, then marked sent when the
     group is done. Killed mid-group, the next run marks the journaled notices sent and
     resends only the rest: the message on the wire is the only one that can come twice."""
-    from rectify_core.models import NoticePart
-    from rectify_core.notify import groups
+    from rectify_core.delivery.notify import groups
+    from rectify_core.ledger.models import NoticePart
 
     owners, ledger = _one_item_each(40)
     engine = setup_db(db_url, tmp_path, ledger)
@@ -382,7 +383,7 @@ def test_a_run_that_fails_midway_leaves_nothing_stuck_in_a_long_lived_process(sq
     """`serve` delivers many times in one process: a run that dies of an error mid-way
     (a database gone, a bug) has its claims taken back by the next run of the same
     process, and what it sent before the error is marked sent, not sent again."""
-    from rectify_core.channels import SendResult
+    from rectify_core.delivery.channels import SendResult
 
     engine = setup_db(sqlite_url, tmp_path)
     config = write_contacts(tmp_path / "cfg", {n: [f"json://127.0.0.1:9/{EMAIL[n]}"] for n in EMAIL})
@@ -420,8 +421,8 @@ def test_a_long_delivery_renews_its_claims_as_it_goes(sqlite_url: str, tmp_path:
     every send fails slowly (nothing is marked, the claims are still renewed)."""
     from dataclasses import replace
 
-    from rectify_core import notify
-    from rectify_core.channels import SendResult
+    from rectify_core.delivery import notify
+    from rectify_core.delivery.channels import SendResult
 
     owners, ledger = _one_item_each(40)
     engine = setup_db(sqlite_url, tmp_path, ledger)
@@ -561,8 +562,8 @@ def test_a_live_claim_is_never_taken_back(sqlite_url: str, tmp_path: Path, recei
 def test_claims_of_other_hosts_expire_by_their_lease(sqlite_url: str, tmp_path: Path) -> None:
     from sqlalchemy import update
 
-    from rectify_core import outbox
-    from rectify_core.rules import Rules
+    from rectify_core.config.rules import Rules
+    from rectify_core.delivery import outbox
 
     engine = setup_db(sqlite_url, tmp_path)
     settings = daily.load_settings(None)
@@ -600,7 +601,7 @@ def test_ledger_text_cannot_inject_markup(sqlite_url: str, tmp_path: Path, recei
 def test_a_secret_with_delimiters_stays_whole_and_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     from urllib.parse import unquote, urlsplit
 
-    from rectify_core.channels import Redactor, expand, send
+    from rectify_core.delivery.channels import Redactor, expand, send
 
     secret = "p@ss:w/rd#Secret1"
     redactor = Redactor()
@@ -656,8 +657,8 @@ def test_digests_read_as_notices_of_the_office(sqlite_url: str, tmp_path: Path, 
 
 
 def test_the_example_contacts_file_is_valid() -> None:
-    from rectify_core.configfile import read_toml
-    from rectify_core.people import parse_contacts
+    from rectify_core.config.files import read_toml
+    from rectify_core.config.people import parse_contacts
 
     path = Path(__file__).resolve().parent.parent / "config" / "contacts.example.toml"
     directory = parse_contacts(read_toml(path), str(path))
@@ -681,7 +682,7 @@ def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, t
     tally = daily.plan_and_enqueue(whole, settings, _local(NOW), NOW, chunk=2)
     assert (tally.planned, tally.inserted, tally.items) == (expected.planned, expected.inserted, 9)
     assert sorted(n.dedup_key for n in notices(whole)) == keys
-    from rectify_core.plan import urgency
+    from rectify_core.deadlines.plan import urgency
 
     reds = sorted((p for p in day.plans if p.light == "red"), key=urgency)
     assert sum(tally.lights.values()) == 9 and reds
@@ -693,7 +694,7 @@ def test_apprise_smtp_tls_context_is_lazy_but_the_same() -> None:
     when a connection is secured (a plain relay pays nothing), with the default's checks."""
     import ssl
 
-    from rectify_core.channels import _load_apprise
+    from rectify_core.delivery.channels import _load_apprise
 
     _load_apprise()
     import apprise.plugins.email.smtp as smtp
@@ -717,9 +718,9 @@ def test_marking_no_notices_writes_nothing(sqlite_url: str) -> None:
     row of defaults, as an empty executemany would, nor does settling an empty journal."""
     from sqlalchemy import func
 
-    from rectify_core import outbox
-    from rectify_core.models import Event
-    from rectify_core.rules import Rules
+    from rectify_core.config.rules import Rules
+    from rectify_core.delivery import outbox
+    from rectify_core.ledger.models import Event
 
     engine = db.make_engine(sqlite_url)
     with db.transaction(engine) as s:

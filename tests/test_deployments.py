@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from flows.deploy import TZ, specs
+from rectify_flows.deploy import TZ, specs
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from flows.cli import DEMO_LEDGER
+from rectify_flows.cli import DEMO_LEDGER
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-report.txt"
 DAY = "2026-11-25"
@@ -169,7 +169,7 @@ def _console_errors(log: str) -> list[str]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_browser_renders_dashboard_and_digest(cli: Any, ledger: list[str], tmp_path: Path) -> None:
-    from rectify_core.render import Line, render_digest
+    from rectify_core.delivery.render import Line, render_digest
 
     dashboard = tmp_path / "dashboard.html"
     assert cli([*ledger, "dashboard", "--date", DAY, "-o", str(dashboard)]).code == 0

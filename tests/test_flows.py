@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from rectify_core import db
-from rectify_core.mailsink import MailSink
-from rectify_core.models import Notice
+from rectify_core.delivery.mailsink import MailSink
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Notice
 from tests.conftest import write_contacts
 from tests.test_delivery import EMAIL, mail, setup_db
 
@@ -30,7 +30,7 @@ def _artifact(key: str) -> str:
 
 
 def test_daily_flow_end_to_end(harness: None, db_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
-    from flows.daily import daily_flow
+    from rectify_flows.daily import daily_flow
 
     engine = setup_db(db_url, tmp_path)
     config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL},
@@ -60,9 +60,9 @@ def test_daily_flow_end_to_end(harness: None, db_url: str, tmp_path: Path, mail_
 def test_daily_flow_for_one_unit(harness: None, sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.daily import daily_flow
     from rectify_core.importers import read_ledger
-    from rectify_core.store import save_ledger
+    from rectify_core.ledger.store import save_ledger
+    from rectify_flows.daily import daily_flow
     from tests.test_delivery import NOW
 
     engine = setup_db(sqlite_url, tmp_path)
@@ -84,11 +84,11 @@ def test_daily_flow_for_one_unit(harness: None, sqlite_url: str, tmp_path: Path,
 
 
 def test_quarterly_lookback_flow(harness: None, db_url: str, sample: Path) -> None:
-    from flows.lookback import lookback_flow
-    from rectify_core import lookback
+    from rectify_core.config.rules import Rules
     from rectify_core.importers import read_ledger
-    from rectify_core.rules import Rules
-    from rectify_core.store import save_ledger
+    from rectify_core.ledger import lookback
+    from rectify_core.ledger.store import save_ledger
+    from rectify_flows.lookback import lookback_flow
     from tests.test_delivery import NOW
 
     engine = db.make_engine(db_url)

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from rectify_core import db
 from rectify_core.errors import DatabaseError, RectifyError
 from rectify_core.importers import read_ledger
-from rectify_core.models import Event, Item
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Event, Item
 
 # the newest migration: what every fresh database must end at
-LATEST = max(p.name for p in (Path(db.__file__).parent / "migrations" / "versions").glob("0*.py"))[:4]
+LATEST = max(p.name for p in (db.MIGRATIONS / "versions").glob("0*.py"))[:4]
 
 BIN = Path(sys.executable).parent
 LEDGER = "序号,问题,责任人,整改时限,完成情况\n1,问题甲,周敏,2026年12月31日,未完成\n"
@@ -153,7 +153,7 @@ def test_evidence_files_are_hashed_and_symlinks_recorded(cli: Any, db_url: str, 
 
 
 def test_names_split_only_at_real_separators() -> None:
-    from rectify_core.people import split_names
+    from rectify_core.config.people import split_names
 
     assert split_names("王 五、李四，赵六/孙七") == ["王 五", "李四", "赵六", "孙七"]
 
@@ -209,7 +209,7 @@ def test_concurrent_first_migrations_on_postgresql(request: pytest.FixtureReques
 
     server = _need_pg()
     admin = db.make_engine(server.url())
-    script = ("import sys; from rectify_core import db; db.migrate(db.make_engine(sys.argv[1]))")
+    script = ("import sys; from rectify_core.ledger import db; db.migrate(db.make_engine(sys.argv[1]))")
     for rep in range(5):
         name = f"fresh_{os.getpid()}_{rep}"
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from rectify_core.importers import read_ledger
-from rectify_core.status import DONE, ONGOING, OPEN
+from rectify_core.vocab import DONE, ONGOING, OPEN
 
 HEADER = ["序号", "问题类别", "存在问题", "整改举措", "牵头领导", "责任科室", "具体责任人",
           "完成时限", "整改状态", "佐证材料"]

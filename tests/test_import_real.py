@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rectify_core.audit import audit_ledger
-from rectify_core.datetext import DateTextError, parse_deadline
+from rectify_core.deadlines.datetext import DateTextError, parse_deadline
 from rectify_core.errors import InputError
 from rectify_core.importers import read_ledger
+from rectify_core.importers.audit import audit_ledger
 from rectify_core.importers.parsed import ParsedLedger
 
 HEADER = "序号,问题类别,存在问题,整改措施,责任领导,责任部门,责任人,整改时限,完成情况,备注"

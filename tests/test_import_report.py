@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rectify_core.importers import read_ledger
-from rectify_core.status import DONE, ONGOING, OPEN
+from rectify_core.vocab import DONE, ONGOING, OPEN
 from tests.reports import STYLE_A, STYLE_B, STYLE_C, docx_of
 
 

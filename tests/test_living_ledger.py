@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from rectify_core import db
-from rectify_core.mailsink import MailSink
-from rectify_core.models import Event, ImportBatch, Item, Notice, Round
+from rectify_core.delivery.mailsink import MailSink
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Event, ImportBatch, Item, Notice, Round
 
 TITLE = "区交通运输局党组巡察反馈问题整改台账"
 HEADER = "序号,问题类别,问题描述,整改措施,责任领导,责任部门,责任人,整改时限,完成情况"
@@ -346,7 +346,7 @@ def test_lookback_items_are_dated_by_the_report_and_swept_per_unit(cli: Any, db_
 def test_every_cli_command_is_in_the_readme() -> None:
     import click
 
-    from flows.cli import cli
+    from rectify_flows.cli import cli
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     readme = readme.replace("[--db URL] ", "")

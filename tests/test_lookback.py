@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from rectify_core import db
-from rectify_core.models import Closure, Event, Item
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Closure, Event, Item
 
 LEDGER = "序号,问题,责任领导,责任人,整改时限,完成情况\n1,政府采购制度执行不到位,胡志云,周敏,2026年11月30日,{status}\n"
 

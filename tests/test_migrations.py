@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from rectify_core import db
-from rectify_core.models import Event, Item
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Event, Item
 
 
 def test_down_and_up_again_with_data(cli: Any, db_url: str, engine: Engine, sample: Path) -> None:
@@ -60,7 +60,7 @@ def test_upgrade_from_0003_keeps_and_completes_old_data(cli: Any, db_url: str, e
                                                       "selected": [], "created_at": now}])
     db.migrate(engine)
     with db.transaction(engine) as s:
-        from rectify_core.models import LookbackSweep, Notice, Round
+        from rectify_core.ledger.models import LookbackSweep, Notice, Round
 
         rnd = s.scalars(select(Round)).one()
         assert rnd.key == "title:巡察整改台账"
@@ -68,7 +68,7 @@ def test_upgrade_from_0003_keeps_and_completes_old_data(cli: Any, db_url: str, e
         assert s.get(Item, 1).pinned == {"status": "closed"}   # type: ignore[union-attr]
         assert s.scalars(select(LookbackSweep)).one().unit == ""
         # 0005 indexed who holds the old items, so their personal pages find them
-        from rectify_core.models import ItemHolder
+        from rectify_core.ledger.models import ItemHolder
 
         assert sorted((h.item_id, h.role, h.name) for h in s.scalars(select(ItemHolder))) == [
             (1, "leader", "胡志云"), (1, "owner", "周敏"), (2, "leader", "胡志云"), (2, "owner", "周敏")]

@@ -8,11 +8,11 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rectify_core.dates import load_calendar
-from rectify_core.enums import NoticeKind
-from rectify_core.people import Contact, Directory
-from rectify_core.plan import ItemPlan, PlanItem, Sent, plan, plan_item
-from rectify_core.rules import Ladder, Rules, Step
+from rectify_core.config.calendar import load_calendar
+from rectify_core.config.people import Contact, Directory
+from rectify_core.config.rules import Ladder, Rules, Step
+from rectify_core.deadlines.plan import ItemPlan, PlanItem, Sent, plan, plan_item
+from rectify_core.vocab import NoticeKind
 
 D = dt.date
 CAL = load_calendar(None)
@@ -240,7 +240,7 @@ obligation_st = st.builds(
        today=days, gated=st.booleans())
 def test_the_planner_plans_exactly_what_plan_item_does(cases: list[tuple[PlanItem, list[Sent]]], today: dt.date,
                                                        gated: bool) -> None:
-    from rectify_core.plan import Planner
+    from rectify_core.deadlines.plan import Planner
 
     rules = dataclasses.replace(RULES, escalate_after_notified=gated)
     planner = Planner(today, rules, LADDERS, CAL, PEOPLE)   # one planner, its caches shared by all cases
@@ -253,8 +253,8 @@ def test_the_planner_plans_exactly_what_plan_item_does(cases: list[tuple[PlanIte
 def test_the_streamed_json_of_a_plan_is_plan_json(cases: list[tuple[PlanItem, list[Sent]]], today: dt.date) -> None:
     import json
 
-    from rectify_core.plan import Planner
-    from rectify_core.views import PlanEncoder, plan_json
+    from rectify_core.deadlines.plan import Planner
+    from rectify_core.runs.views import PlanEncoder, plan_json
 
     planner, encoder = Planner(today, RULES, LADDERS, CAL, PEOPLE), PlanEncoder()   # shared caches, as in check
     for it, history in cases:

@@ -8,7 +8,7 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
-from rectify_core.mailsink import MailSink
+from rectify_core.delivery.mailsink import MailSink
 from tests.conftest import BIN, _wait, write_contacts
 from tests.test_delivery import EMAIL, mail, setup_db
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from rectify_core.config.rules import Rules, load_rules
 from rectify_core.errors import ConfigError
-from rectify_core.rules import Rules, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

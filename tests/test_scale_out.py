@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from rectify_core import db
+from rectify_core.delivery.mailsink import MailSink
 from rectify_core.importers import read_ledger
-from rectify_core.mailsink import MailSink
-from rectify_core.store import save_ledger
+from rectify_core.ledger import db
+from rectify_core.ledger.store import save_ledger
 from tests.conftest import BIN, ROOT, _pg_database, _wait, write_contacts
 from tests.test_delivery import EMAIL, LEDGER, NOW, mail
 from tests.test_flows import OTHER_UNIT

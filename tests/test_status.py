@@ -1,6 +1,6 @@
 import pytest
 
-from rectify_core.status import DONE, ONGOING, OPEN, UnknownStatus, normalise
+from rectify_core.vocab import DONE, ONGOING, OPEN, UnknownStatus, normalise
 
 
 @pytest.mark.parametrize(("text", "code"), [

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from rectify_core import db
-from rectify_core.models import Event, Item, Round
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Event, Item, Round
 from tests.reports import STYLE_A, STYLE_B
 
 
@@ -97,8 +97,8 @@ def test_insert_ignore_counts_exactly_in_bulk(engine: Engine) -> None:
     count exactly what they inserted."""
     import datetime as dt
 
-    from rectify_core.models import Notice, Round, Unit
-    from rectify_core.outbox import BATCH, insert_ignore
+    from rectify_core.delivery.outbox import BATCH, insert_ignore
+    from rectify_core.ledger.models import Notice, Round, Unit
 
     now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
     with db.transaction(engine) as s:

@@ -24,12 +24,14 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select
 
-from rectify_core import daily, db, holders, links
-from rectify_core.dates import local_today
+from rectify_core.config.calendar import local_today
+from rectify_core.delivery.mailsink import MailSink, free_port
 from rectify_core.errors import ConfigError
-from rectify_core.mailsink import MailSink, free_port
-from rectify_core.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Upload
-from rectify_core.web import create_app
+from rectify_core.ledger import db, holders
+from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Upload
+from rectify_core.runs import daily
+from rectify_core.web import links
+from rectify_core.web.app import create_app
 from tests.conftest import ROOT, write_contacts
 
 SECRET = "web-test-secret-0123456789abcdef"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from rectify_core import status as st
-from rectify_core.datetext import DateTextError, find_dates, find_figures, parse_deadline
+from rectify_core import vocab as st
+from rectify_core.deadlines.datetext import DateTextError, find_dates, find_figures, parse_deadline
 from rectify_core.errors import Problem
 from rectify_core.importers.parsed import ParsedItem, ParsedMeasure
 

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rectify_core.datetext import DateTextError, cn_int, find_dates, numeric_date
+from rectify_core.config.limits import Limits, limits
+from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates, numeric_date
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.fields import LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.importers.source import Source, normalise
-from rectify_core.limits import Limits, limits
 
 Row = tuple[int, list[Any]]
 COLUMN_LABEL = {name: labels[0] for name, labels in SYNONYMS.items()}

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from rectify_core.datetext import DateTextError, cn_int, find_dates
+from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.fields import REPORT_FIELDS, apply_field, finish_item
 from rectify_core.importers.names import first_responsible

@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rectify_core.config.limits import Limits, limits
 from rectify_core.errors import InputError, Problem
-from rectify_core.limits import Limits, limits
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 

@@ -8,10 +8,10 @@ import datetime as dt
 import re
 from typing import Any
 
+from rectify_core.config.limits import Limits, limits
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.parsed import ParsedItem, ParsedLedger
-from rectify_core.limits import Limits, limits
-from rectify_core.models import Item, Round, Unit
+from rectify_core.ledger.models import Item, Round, Unit
 
 MAX_ITEM_NO = 2**31 - 1  # the database column is a 32-bit integer
 # NUL cannot be stored by PostgreSQL; other C0 controls are never meant in a ledger

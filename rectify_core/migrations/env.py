@@ -1,8 +1,8 @@
-"""Alembic environment: always run with a connection handed in by rectify_core.db."""
+"""Alembic environment: always run with a connection handed in by rectify_core.ledger.db."""
 
 from alembic import context
 
-from rectify_core.models import Base
+from rectify_core.ledger.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -1,0 +1,182 @@
+"""Time and the mainland-China working-day calendar.
+
+The only module that imports pendulum and knows holidays. Working-day arithmetic
+is O(1) per call: a day index holds, for every day in range, the number of working
+days up to and including it, and the list of working days in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import holidays
+import pendulum
+
+from rectify_core import HOME
+from rectify_core.config.files import optional, read_toml
+from rectify_core.config.limits import limits
+from rectify_core.errors import ConfigError, RectifyError
+
+TZ = "Asia/Shanghai"
+_ZONE = zoneinfo.ZoneInfo(TZ)
+OFFICIAL_DATA = HOME / "data" / "cn_calendar.toml"
+FIRST_YEAR, LAST_YEAR = 1999, 2101  # the default date range (limits.py) and a year each side
+
+
+def to_local(at: dt.datetime) -> dt.datetime:
+    """An aware datetime shown in Asia/Shanghai."""
+    return pendulum.instance(at).in_timezone(TZ)
+
+
+def local_today(now: dt.datetime) -> dt.date:
+    """The calendar day in Asia/Shanghai at instant `now` (a naive one is UTC, as
+    pendulum reads it). The standard library's zone conversion: this runs once per
+    notice when a day's history is loaded."""
+    return (now if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)).astimezone(_ZONE).date()
+
+
+def local_datetime(day: dt.date, hour: int = 0, minute: int = 0) -> dt.datetime:
+    """An instant: `day` at hh:mm in Asia/Shanghai."""
+    return pendulum.datetime(day.year, day.month, day.day, hour, minute, tz=TZ)
+
+
+@dataclass
+class Schedule:
+    """Official days off and make-up working days of some years."""
+
+    years: set[int] = field(default_factory=set)
+    off: set[dt.date] = field(default_factory=set)
+    work: set[dt.date] = field(default_factory=set)
+
+
+def _days(values: Any, source: str, key: str) -> set[dt.date]:
+    if not isinstance(values, list):
+        raise ConfigError(source, key, "应为日期列表，如 [\"2027-01-01\", \"2027-02-05..2027-02-11\"]")
+    out: set[dt.date] = set()
+    for value in values:
+        try:
+            first, _, last = str(value).partition("..")
+            start = dt.date.fromisoformat(first)
+            end = dt.date.fromisoformat(last) if last else start
+        except ValueError:
+            raise ConfigError(source, key, f"“{value}”不是有效日期（格式 YYYY-MM-DD 或 "
+                                           "YYYY-MM-DD..YYYY-MM-DD）") from None
+        if end < start:
+            raise ConfigError(source, key, f"“{value}”的结束日期早于开始日期")
+        out.update(start + dt.timedelta(n) for n in range((end - start).days + 1))
+    return out
+
+
+def load_schedule(path: Path, schedule: Schedule | None = None) -> Schedule:
+    """Read a calendar TOML (the shipped data or an office's config) into `schedule`.
+
+    `[years.YYYY]` with `off` and `work` declares a whole official year; `[days]`
+    maps single dates to "off" or "work" for local adjustments."""
+    schedule = schedule or Schedule()
+    source = str(path)
+    data = read_toml(path)
+    unknown = set(data) - {"years", "days"}
+    if unknown:
+        raise ConfigError(source, ", ".join(sorted(unknown)), "未知的配置项（可用：years、days）")
+    for year_text, spec in data.get("years", {}).items():
+        key = f"years.{year_text}"
+        if not year_text.isdigit() or not isinstance(spec, dict) or set(spec) - {"off", "work"}:
+            raise ConfigError(source, key, "应为 [years.YYYY]，只含 off 与 work 两个列表")
+        year = int(year_text)
+        off, work = _days(spec.get("off", []), source, f"{key}.off"), _days(
+            spec.get("work", []), source, f"{key}.work")
+        if any(d.year != year for d in off | work):
+            raise ConfigError(source, key, f"列出的日期必须都在 {year} 年内")
+        schedule.off = {d for d in schedule.off if d.year != year} | off
+        schedule.work = {d for d in schedule.work if d.year != year} | work
+        schedule.years.add(year)
+    for day_text, kind in data.get("days", {}).items():
+        day = next(iter(_days([day_text], source, f"days.{day_text}")))
+        if kind not in ("off", "work"):
+            raise ConfigError(source, f"days.{day_text}", "取值应为 \"off\" 或 \"work\"")
+        (schedule.off if kind == "off" else schedule.work).add(day)
+        (schedule.work if kind == "off" else schedule.off).discard(day)
+    return schedule
+
+
+class WorkCalendar:
+    """Working days of mainland China from FIRST_YEAR to LAST_YEAR."""
+
+    def __init__(self, schedule: Schedule, first_year: int = FIRST_YEAR,
+                 last_year: int = LAST_YEAR) -> None:
+        self.official_years = frozenset(schedule.years)
+        self.first = dt.date(first_year, 1, 1)
+        self.last = dt.date(last_year, 12, 31)
+        estimated = [y for y in range(first_year, last_year + 1) if y not in schedule.years]
+        statutory = set(holidays.country_holidays("CN", years=estimated)) if estimated else set()
+        base = self.first.toordinal()
+        self._base = base
+        self._cum: list[int] = []
+        self._workdays: list[int] = []
+        count = 0
+        for ordinal in range(base, self.last.toordinal() + 1):
+            day = dt.date.fromordinal(ordinal)
+            if self._working(day, schedule, statutory):
+                count += 1
+                self._workdays.append(ordinal)
+            self._cum.append(count)
+
+    @staticmethod
+    def _working(day: dt.date, schedule: Schedule, statutory: set[dt.date]) -> bool:
+        if day in schedule.work:
+            return True
+        if day in schedule.off:
+            return False
+        if day.year not in schedule.years and day in statutory:
+            return False
+        return day.weekday() < 5
+
+    def _index(self, day: dt.date) -> int:
+        if not self.first <= day <= self.last:
+            raise RectifyError(f"日期 {day} 超出工作日历范围（{self.first.year}–{self.last.year} 年）")
+        return day.toordinal() - self._base
+
+    def is_estimated(self, day: dt.date) -> bool:
+        """True when `day`'s year has no official schedule in the data."""
+        return day.year not in self.official_years
+
+    def is_workday(self, day: dt.date) -> bool:
+        i = self._index(day)
+        return self._cum[i] - (self._cum[i - 1] if i else 0) == 1
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days d with start < d <= end; negative (d in (end, start]) if end < start."""
+        return self._cum[self._index(end)] - self._cum[self._index(start)]
+
+    def add_workdays(self, day: dt.date, n: int) -> dt.date:
+        """The n-th working day after `day` (before it for n < 0); `day` itself for n = 0."""
+        i = self._index(day)
+        if n == 0:
+            return day
+        position = self._cum[i] + n - 1 if n > 0 else self._cum[i] - self.is_workday(day) + n
+        if not 0 <= position < len(self._workdays):
+            raise RectifyError(f"从 {day} 起算 {n} 个工作日超出工作日历范围")
+        return dt.date.fromordinal(self._workdays[position])
+
+    def previous_workday(self, day: dt.date) -> dt.date:
+        """`day` if it is a working day, else the last working day before it."""
+        return day if self.is_workday(day) else self.add_workdays(day, -1)
+
+    def next_workday(self, day: dt.date) -> dt.date:
+        """`day` if it is a working day, else the first working day after it."""
+        return day if self.is_workday(day) else self.add_workdays(day, 1)
+
+
+def load_calendar(config_dir: Path | None) -> WorkCalendar:
+    """Shipped official schedules, then the office's config/calendar.toml if present."""
+    schedule = load_schedule(OFFICIAL_DATA)
+    office = optional(config_dir, "calendar.toml")
+    if office is not None:
+        load_schedule(office, schedule)
+    lim = limits()
+    # a year of margin each side: ladder steps reach a few weeks past a due date
+    return WorkCalendar(schedule, lim.first_year - 1, lim.last_year + 1)

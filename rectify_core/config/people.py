@@ -1,0 +1,166 @@
+"""Who is who: people by role per unit, from the ledger and from config/contacts.toml.
+
+Owners and leaders are named on each item; the first responsible (第一责任人) and the
+inspection office (巡察办) are per unit. Channels (Apprise URLs or tags) live only in
+the config file; URLs may reference secrets as ${ENV_VAR}, expanded at send time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rectify_core.config.files import optional, read_toml
+from rectify_core.config.rules import CONTACT_ROLES
+from rectify_core.errors import ConfigError
+from rectify_core.identity import person_name
+
+ANY_UNIT = "*"
+# real separators only: "王 五" (a space inside a name, as Word justifies it) is one person
+_NAME_SPLIT = re.compile(r"[、,，/／;；|｜\n]+")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    unit: str = ANY_UNIT
+    roles: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    supervisor: str | None = None
+    title: str | None = None  # 职务, for the salutation: 党组副书记、副局长胡志云同志
+
+
+DEFAULT_OFFICE = "巡察整改工作办公室"
+
+
+@dataclass
+class Directory:
+    """Role holders per unit and everyone's channels."""
+
+    contacts: list[Contact] = field(default_factory=list)
+    admin: Contact | None = None
+    channels: dict[str, str] = field(default_factory=dict)  # named (tagged) channels
+    office: str = DEFAULT_OFFICE  # who signs the digests ([sender] office in contacts.toml)
+    # (unit, role) -> names, from the database (imported reports and ledgers)
+    held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    # normalised name -> contacts, made on first use (and again if contacts were added)
+    _by_name: dict[str, list[Contact]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_role: dict[tuple[str, str], list[Contact]] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
+    _holders: dict[tuple[str, str, int], tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def holders(self, unit: str, role: str) -> list[str]:
+        return [name for name, _ in self.holders_in(unit, role)]
+
+    def holders_in(self, unit: str, role: str) -> list[tuple[str, str]]:
+        """(name, the unit that person belongs to) for everyone holding `role` for `unit`:
+        recorded by imports, then the unit's own contacts, then contacts serving every unit.
+        Remembered per (unit, role) until the contacts or the recorded holders change."""
+        recorded = self.held.get((unit, role), [])
+        by_role = self._index()[1]
+        key = (unit, role, len(recorded))
+        if (known := self._holders.get(key)) is not None:
+            return list(known)
+        found: dict[str, tuple[str, str]] = {}
+        for name in recorded:
+            found.setdefault(person_name(name), (name, unit))
+        for wanted in (unit, ANY_UNIT):
+            for c in by_role.get((wanted, role), []):
+                found.setdefault(person_name(c.name), (c.name, c.unit))
+        self._holders[key] = tuple(found.values())
+        return list(found.values())
+
+    def _index(self) -> tuple[dict[str, list[Contact]], dict[tuple[str, str], list[Contact]]]:
+        """Contacts by normalised name and by (unit, role), made in one pass on first use
+        (and again if contacts were added): lookups per item must not scan them."""
+        if self._indexed != len(self.contacts):
+            names: dict[str, list[Contact]] = defaultdict(list)
+            roles: dict[tuple[str, str], list[Contact]] = defaultdict(list)
+            for c in self.contacts:
+                names[person_name(c.name)].append(c)
+                for r in c.roles:
+                    roles[(c.unit, r)].append(c)
+            self._by_name, self._by_role, self._indexed = dict(names), dict(roles), len(self.contacts)
+            self._holders = {}
+        return self._by_name, self._by_role
+
+    def urls(self, contact: Contact) -> list[str]:
+        """A contact's channel URLs in order of preference, tags resolved."""
+        return [self.channels.get(entry, entry) for entry in contact.notify]
+
+    def contact(self, name: str, unit: str | None = None) -> Contact | None:
+        """The contact of (unit, name): the unit's own entry, else one serving every unit.
+        Never another unit's namesake: homonyms in two units are two people."""
+        matches = self._index()[0].get(person_name(name), [])
+        for scope in (unit, ANY_UNIT):
+            for c in matches:
+                if c.unit == scope:
+                    return c
+        return None
+
+
+def split_names(text: str | None) -> list[str]:
+    return [n.strip() for n in _NAME_SPLIT.split(text or "") if n.strip()]
+
+
+def _contact(source: str, n: int, raw: Any) -> Contact:
+    key = f"person[{n}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(source, key, "应为 [[person]] 表")
+    unknown = set(raw) - {"name", "unit", "roles", "notify", "supervisor", "title"}
+    if unknown:
+        raise ConfigError(source, f"{key}.{sorted(unknown)[0]}",
+                          "未知的配置项（可用：name、unit、roles、notify、supervisor、title）")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(source, f"{key}.name", "应为非空的姓名")
+    roles = raw.get("roles", [])
+    if not isinstance(roles, list) or any(r not in CONTACT_ROLES for r in roles):
+        raise ConfigError(source, f"{key}.roles", f"应为角色列表，可用：{'、'.join(CONTACT_ROLES)}")
+    notify = raw.get("notify", [])
+    if not isinstance(notify, list) or any(not isinstance(u, str) or not u.strip() for u in notify):
+        raise ConfigError(source, f"{key}.notify", "应为通知地址列表（Apprise URL 或标签），按优先顺序")
+    unit = raw.get("unit", ANY_UNIT)
+    supervisor, title = raw.get("supervisor"), raw.get("title")
+    if not isinstance(unit, str) or any(v is not None and not isinstance(v, str) for v in (supervisor, title)):
+        raise ConfigError(source, key, "unit、supervisor 与 title 应为文字")
+    return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), supervisor, title)
+
+
+def parse_contacts(data: dict[str, Any], source: str) -> Directory:
+    unknown = set(data) - {"person", "admin", "channels", "sender"}
+    if unknown:
+        raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin、channels、sender）")
+    sender = data.get("sender", {})
+    office = sender.get("office", DEFAULT_OFFICE) if isinstance(sender, dict) else None
+    if not isinstance(office, str) or not office.strip() or set(sender) - {"office"}:
+        raise ConfigError(source, "sender", "应为 [sender] 节，只含 office = \"发文单位名称\"")
+    channels = data.get("channels", {})
+    if not isinstance(channels, dict) or any(not isinstance(v, str) or "://" not in v
+                                             for v in channels.values()):
+        raise ConfigError(source, "channels", "应为“名称 = 通知地址”的表，如 办公室群 = \"wecombot://${WECOM_KEY}\"")
+    people = data.get("person", [])
+    if not isinstance(people, list):
+        raise ConfigError(source, "person", "应为 [[person]] 列表")
+    contacts = [_contact(source, n, raw) for n, raw in enumerate(people)]
+    admin = _contact(source, -1, data["admin"]) if "admin" in data else None
+    for n, contact in enumerate([*contacts, *([admin] if admin else [])]):
+        for entry in contact.notify:
+            if "://" not in entry and entry not in channels:
+                key = "admin.notify" if contact is admin else f"person[{n}].notify"
+                raise ConfigError(source, key, f"“{entry}”既不是通知地址，也不是 [channels] 中定义的名称")
+    return Directory(contacts=contacts, admin=admin, channels=dict(channels), office=office.strip())
+
+
+def load_directory(config_dir: Path | None) -> Directory:
+    """config_dir/contacts.toml, or an empty directory when there is none."""
+    path = optional(config_dir, "contacts.toml")
+    if path is None:
+        return Directory()
+    data = read_toml(path)
+    return parse_contacts(data, str(path))

@@ -1,0 +1,132 @@
+"""Loading what the planner needs: one query per kind, no per-item queries.
+
+Two loaders produce obligations: items (their own rectification) and look-back tasks
+(a reviewer's re-check of a closed item)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.calendar import local_today
+from rectify_core.config.people import Directory
+from rectify_core.config.rules import Ladder, Step
+from rectify_core.deadlines.plan import Obligation, Sent
+from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
+from rectify_core.ledger.models import Ladder as LadderRow
+from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
+
+
+def _active_query(unit: str | None) -> Any:
+    query = (
+        select(Item.id, Item.round_id, Round.name, Unit.name, Item.no, Item.title, Item.status, Item.deadline_kind,
+               Item.deadline, Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
+               Item.rebound_count, Round.first_responsible, Item.department)
+        .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+        .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
+    return query if unit is None else query.where(Unit.name == unit)
+
+
+def _obligation(row: Any) -> Obligation:
+    (id_, round_id, round_name, unit, no, title, status, kind, deadline, extended_to, feedback, owner, leader,
+     overdue_since, rebound_count, first_responsible, department) = row
+    return Obligation(id_, round_id, round_name, unit, no, title, status, kind, deadline, extended_to, feedback,
+                      owner, leader, overdue_since, rebound_count, None, first_responsible, NoticeKind.ITEM,
+                      department)
+
+
+def active_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
+    """Every open or ongoing item (of one unit, if given) with what the plan needs, in one SELECT."""
+    return [_obligation(row) for row in session.connection().execute(_active_query(unit))]
+
+
+def stream_active_items(*, session: Session, unit: str | None = None, chunk: int = 20_000) -> Iterator[Obligation]:
+    """The same rows, fetched a chunk at a time (server-side cursor on PostgreSQL), so a
+    caller that writes as it plans holds one chunk, not the ledger."""
+    # on the statement, not the connection: a connection's options would stay set for the
+    # inserts that follow in the same transaction
+    result = session.connection().execute(_active_query(unit).execution_options(yield_per=chunk))
+    for row in result:
+        yield _obligation(row)
+
+
+def plan_item_of(item: Item) -> Obligation:
+    """One ORM item as the planner sees it (for single-item commands; the daily run
+    loads the same fields for every item in one SELECT, above)."""
+    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
+                      item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
+                      item.owner, item.leader, item.overdue_since, item.rebound_count,
+                      first_responsible=item.round.first_responsible, department=item.department)
+
+
+def units_with_work(*, session: Session) -> list[str]:
+    """Units that have open or ongoing items: the scale-out shards."""
+    return list(session.scalars(select(Unit.name).join(Round, Round.unit_id == Unit.id)
+                                .join(Item, Item.round_id == Round.id).where(Item.status.in_(ACTIVE))
+                                .distinct().order_by(Unit.name)))
+
+
+_SETTLED = (NoticeState.SENT, NoticeState.DEAD, NoticeState.CAPPED)
+
+
+def history(*, session: Session) -> dict[str, list[Sent]]:
+    """Notices already enqueued for active items and open look-back tasks, by plan key:
+    each with its role and the day it was settled (delivered, or given up on)."""
+    out: dict[str, list[Sent]] = defaultdict(list)
+    days: dict[dt.datetime, dt.date] = {}  # a run sends its notices at one instant: each converted once
+    rows = session.connection().execute(  # Core rows: the ORM's row handling cost more than the query
+        select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.ladder, Notice.role,
+               Notice.state, Notice.sent_at, Notice.planned_on)
+        .join(Item, Notice.item_id == Item.id).outerjoin(LookbackTask, Notice.lookback_id == LookbackTask.id)
+        .where(Notice.kind != NoticeKind.ADMIN, or_(Item.status.in_(ACTIVE), LookbackTask.state == TaskState.DUE)))
+    for item_id, lookback_id, due, step, ladder, role, state, sent_at, planned_on in rows:
+        key = f"lookback:{lookback_id}" if lookback_id else f"item:{item_id}"
+        settled = None
+        if state in _SETTLED:
+            settled = planned_on
+            if sent_at is not None:
+                settled = days.get(sent_at) or days.setdefault(sent_at, local_today(sent_at))
+        out[key].append(Sent(key, due, int(step), ladder, role, settled))
+    return out
+
+
+def lookback_items(directory: Directory, *, session: Session, unit: str | None = None) -> list[Obligation]:
+    """Open look-back tasks as obligations: the reviewer owes a check by the task's due
+    date; the reviewer's supervisor (contacts.toml) is next up the chain."""
+    query = (select(LookbackTask, Item, Round.name, Unit.name).join(Item, LookbackTask.item_id == Item.id)
+             .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+             .where(LookbackTask.state == TaskState.DUE))
+    if unit is not None:
+        query = query.where(Unit.name == unit)
+    out = []
+    for task, item, round_name, unit_name in session.execute(query):
+        contact = directory.contact(task.reviewer, unit_name) if task.reviewer else None
+        out.append(Obligation(item.id, item.round_id, round_name, unit_name, item.no, item.title,
+                              item.status, "dated", task.due, None, None, task.reviewer,
+                              contact.supervisor if contact else None, lookback_id=task.id,
+                              subject=NoticeKind.LOOKBACK))
+    return out
+
+
+def ladders(current: Ladder, *, session: Session) -> dict[str, Ladder]:
+    """Every ladder items have started on, plus the current one."""
+    out = {current.version: current}
+    for row in session.scalars(select(LadderRow)):
+        out[row.version] = Ladder(tuple(Step(s["name"], s["at"], tuple(s["to"]), s["every"])
+                                        for s in row.spec))
+    return out
+
+
+def with_people(directory: Directory, *, session: Session) -> Directory:
+    """The config directory plus role holders recorded by imports."""
+    held: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for unit, name, role in session.execute(
+            select(Unit.name, Person.name, Person.role).join(Unit, Person.unit_id == Unit.id)):
+        held[(unit, role)].append(name)
+    return Directory(contacts=directory.contacts, admin=directory.admin, channels=directory.channels,
+                     office=directory.office, held=held)

@@ -1,0 +1,369 @@
+"""Delivery: pending notices -> one digest per person, through their channels in order.
+
+People are claimed in groups (one statement, committed), their digests read in two
+queries, then each person's digest is sent part by part, every part journaled in its
+own small transaction the moment it goes; the group's journal is marked sent in one
+transaction when the group is done. A crash leaves claimed notices in flight: the next
+run marks the journaled ones sent and resends the rest; of those, only the part that
+was on the wire when the process died can have arrived (at most one message is sent
+twice, never one lost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rectify_core.config.calendar import WorkCalendar, local_today, to_local
+from rectify_core.config.people import ANY_UNIT, Contact, Directory, split_names
+from rectify_core.config.rules import ROLE_NAMES, Rules
+from rectify_core.deadlines.plan import light, open_ended
+from rectify_core.delivery import outbox
+from rectify_core.delivery.channels import SendResult, display, kind_of, send
+from rectify_core.delivery.outbox import Person, insert_ignore, new_token
+from rectify_core.delivery.render import Addressee, Line, primary_role, render_digest
+from rectify_core.ledger.db import one_statement, reader, session_factory
+from rectify_core.ledger.models import Item, Notice, Round, Unit
+from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState
+from rectify_core.web.links import LinkMaker
+
+HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note
+Sender = Callable[[str, str, str], SendResult]
+
+
+@dataclass
+class PersonResult:
+    name: str
+    items: int
+    channel: str | None = None
+    messages: int = 0
+    error: str | None = None
+    dead: bool = False
+
+
+@dataclass
+class DeliveryReport:
+    today: dt.date
+    in_window: bool = True
+    waiting: int = 0
+    recovered: int = 0
+    people: list[PersonResult] = field(default_factory=list)
+    admin_alerts: int = 0
+    token: str = ""  # the claim token of this run: its notices carry it
+
+    @property
+    def sent(self) -> list[PersonResult]:
+        return [p for p in self.people if p.error is None]
+
+    @property
+    def failed(self) -> list[PersonResult]:
+        return [p for p in self.people if p.error is not None]
+
+
+def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
+    local = to_local(now)
+    if rules.workdays_only and not cal.is_workday(local.date()):
+        return False
+    return rules.window_start <= local.strftime("%H:%M") < rules.window_end
+
+
+def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkCalendar, rules: Rules, *,
+                 session: Session) -> dict[Person, list[Line]]:
+    """Each person's lines: one per item (the highest step if several), with who else was
+    told. Two queries for everyone, however many people."""
+    tops: dict[Person, dict[tuple[int, int | None], Notice]] = {}
+    for person, notices in claimed.items():
+        top = tops[person] = {}
+        for n in notices:
+            key = line_key(n)
+            if key not in top or int(n.step_key) > int(top[key].step_key):
+                top[key] = n
+    ids = sorted({n.item_id for top in tops.values() for n in top.values()})
+    facts: dict[int, Any] = {}
+    # who else was told: the same notice (item or look-back task, due date, step) to others,
+    # not counting notices that were given up on, nor admin alerts
+    others: dict[tuple[int, int | None, dt.date, str], list[str]] = defaultdict(list)
+    for start in range(0, len(ids), outbox.BATCH):
+        chunk = ids[start:start + outbox.BATCH]
+        facts.update((row.id, row) for row in session.execute(
+            select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
+                   Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
+                   Item.acknowledged_by, Round.name.label("round"))
+            .join(Round, Item.round_id == Round.id).where(Item.id.in_(chunk))))
+        for item_id, lookback_id, due, step, name in session.execute(
+                select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
+                .where(Notice.item_id.in_(chunk), Notice.kind != NoticeKind.ADMIN,
+                       Notice.state.not_in((NoticeState.DEAD, NoticeState.CAPPED)))
+                .order_by(Notice.id)):
+            others[(item_id, lookback_id, due, step)].append(name)
+    return {person: [_line(n, facts[n.item_id], others, today, cal, rules) for n in top.values()]
+            for person, top in tops.items()}
+
+
+def line_key(n: Notice) -> tuple[int, int | None]:
+    """What one digest line stands for: an item's (or look-back task's) notices, of which
+    the highest step is shown; an admin alert stands alone (one line per failed recipient)."""
+    return (-n.id, None) if n.kind == NoticeKind.ADMIN else (n.item_id, n.lookback_id)
+
+
+def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], list[str]], today: dt.date,
+          cal: WorkCalendar, rules: Rules) -> Line:
+    left = cal.workdays_between(today, n.due)
+    item_notice = n.kind == NoticeKind.ITEM
+    ended = item_notice and open_ended(f.deadline_kind, f.deadline, f.extended_to)
+    colour = light(ended, left, f.overdue_since is not None and item_notice, rules)
+    if n.kind == NoticeKind.ADMIN:
+        return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason, line_key(n),
+                    kind=n.kind)
+    told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
+    title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
+    note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
+    progress = f"{f.progress}（{f.progress_on.isoformat()}）" if f.progress and f.progress_on else f.progress or ""
+    seen = (f"{f.acknowledged_by}已于{f.acknowledged_on.isoformat()}确认已阅"
+            if f.acknowledged_on and item_notice else "")
+    return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note, line_key(n),
+                kind=n.kind, open_ended=ended, department=f.department or "", progress=progress,
+                acknowledged=seen)
+
+
+def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalendar, rules: Rules,
+              directory: Directory, *, session: Session) -> Addressee:
+    """Salutation (with the title from contacts or the items), the role a digest speaks
+    to, and for leaders and first responsibles a line on everything they answer for."""
+    unit, name = person
+    role = primary_role(roles)
+    contact = directory.admin if role == "admin" else directory.contact(name, unit)
+    title = contact.title if contact else None
+    summary = ""
+    if role in ("leader", "first_responsible") and unit not in ("", ANY_UNIT):
+        query = (select(Item.leader, Item.leader_title, Item.deadline, Item.extended_to).join(Round)
+                 .join(Unit, Round.unit_id == Unit.id).where(Unit.name == unit, Item.status.in_(ACTIVE)))
+        if role == "leader":  # the database narrows to rows naming them; split_names confirms
+            query = query.where(Item.leader.contains(name, autoescape=True))
+        rows = [r for r in session.execute(query)
+                if role == "first_responsible" or name in split_names(r.leader)]
+        title = title or next((r.leader_title for r in rows if r.leader_title and role == "leader"), None)
+        due = [d for r in rows if (d := r.extended_to or r.deadline) is not None]
+        red = sum(d < today for d in due)
+        yellow = sum(0 <= cal.workdays_between(today, d) <= rules.yellow_within for d in due if d >= today)
+        what = "分管" if role == "leader" else "本单位"
+        summary = f"您{what}的未完成整改事项共{len(rows)}项，其中逾期（红灯）{red}项、临期（黄灯）{yellow}项。"
+    return Addressee(name, title, role, summary, directory.office)
+
+
+PartSent = Callable[[str, tuple[tuple[int, int | None], ...]], None]
+
+
+def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.date, sender: Sender,
+                 part_sent: PartSent) -> tuple[SendResult, list[str], int]:
+    """Send the digest part by part through the channels in order. Each part that goes
+    is recorded at once (`part_sent`), so a retry, or the next channel, carries only what
+    was not yet carried. Returns the result, the URLs (as configured) that carried
+    parts, and how many messages went."""
+    if not urls:
+        return SendResult(False, True, f"{to.name} 未配置任何通知渠道（见 contacts.toml）"), [], 0
+    errors: list[SendResult] = []
+    remaining, count = lines, 0
+    used: list[str] = []
+    for url in urls:
+        kind = kind_of(url)
+        for message in render_digest(to, remaining, today, kind.fmt, kind.max_bytes):
+            result = sender(url, message.title, message.body)
+            if not result.ok:
+                errors.append(SendResult(False, result.permanent, f"{kind.name} {display(url)}：{result.error}"))
+                break
+            part_sent(url, message.keys)
+            remaining = [line for line in remaining if line.key not in message.keys]
+            used, count = [*dict.fromkeys([*used, url])], count + 1
+        if not remaining:
+            return SendResult(True), used, count
+    return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), used, count
+
+
+def _urls(person: Person, role: str, directory: Directory) -> list[str]:
+    unit, name = person
+    contact: Contact | None = directory.admin if role == "admin" else directory.contact(name, unit)
+    return directory.urls(contact) if contact else []
+
+
+def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: dt.datetime,
+                 *, session: Session) -> int:
+    """One alert line per notice given up on: who it was for, why, and how to fix it.
+    The alert never claims the person was told."""
+    admin = directory.admin
+    failed = [n for n in dead if n.kind != NoticeKind.ADMIN]
+    if admin is None or not failed:
+        return 0
+    insert_ignore(session, Notice.__table__, [{
+        "dedup_key": f"dead:{n.id}:{admin.name}", "kind": NoticeKind.ADMIN, "recipient_unit": admin.unit,
+        "item_id": n.item_id, "lookback_id": n.lookback_id, "round_id": n.round_id, "due": n.due,
+        "step_key": n.step_key, "step_name": "提醒无法投递", "ladder": n.ladder,
+        "recipient": admin.name, "role": "admin", "reason": _alert_text(n), "planned_on": today,
+        "state": outbox.PENDING, "attempts": 0, "created_at": now} for n in failed], "dedup_key")
+    return len(failed)
+
+
+def _alert_text(n: Notice) -> str:
+    who = f"{n.recipient}（{n.recipient_unit}，{ROLE_NAMES.get(n.role, n.role)}）"
+    if "未配置任何通知渠道" in (n.last_error or ""):
+        fix = (f"请在 contacts.toml 中为其添加 [[person]]（name = \"{n.recipient}\"，unit = \"{n.recipient_unit}\"，"
+               f"notify = [...]）")
+    else:
+        fix = "请核对其通知渠道"
+    return (f"发给{who}的“{n.step_name}”未能送达，该人员尚未收到本提醒。原因：{n.last_error or '未知'}。"
+            f"{fix}，然后运行 rectify outbox resend {n.id}。")
+
+
+Clock = Callable[[], dt.datetime]
+
+
+GROUP = 64  # people claimed in one statement, at most
+
+
+def groups(people: list[Person], workers: int) -> list[list[Person]]:
+    """People in claim groups: large enough that claiming and reading cost a statement per
+    group, not per person; small enough that every worker has several, and that a crash
+    leaves few claims to take back (claimed, not yet sent: nothing is sent twice)."""
+    size = max(1, min(GROUP, len(people) // (workers * 8)))
+    return [people[i:i + size] for i in range(0, len(people), size)]
+
+
+def deliver(engine: Engine, directory: Directory, rules: Rules, cal: WorkCalendar,
+            now: dt.datetime, clock: Clock, sender: Sender = send, unit: str | None = None, *,
+            links: LinkMaker | None = None) -> DeliveryReport:
+    """Deliver every claimable notice, one digest per person, `rules.workers` groups of
+    people at a time. Safe to run in several processes at once: each person is claimed by
+    one. `now` is the run's instant (what is due); `clock` stamps and renews claims, which
+    live by the real time."""
+    today = local_today(now)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        report = DeliveryReport(today, recovered=outbox.recover_stale(clock(), rules, session=session))
+    if not in_window(now, rules, cal):
+        with factory.begin() as session:
+            report.waiting = session.scalar(select(func.count()).select_from(Notice)
+                                             .where(outbox.claimable(now, unit))) or 0
+        report.in_window = False
+        return report
+    token = report.token = new_token()
+    run = _Run(engine, factory, session_factory(reader(engine)), token, directory, rules, cal, now, clock, sender,
+               unit, links)
+    try:
+        for _ in range(2):  # the second pass delivers admin alerts about notices that died
+            with factory.begin() as session:
+                people = outbox.recipients_due(now, session=session, unit=unit)
+            with ThreadPoolExecutor(max_workers=rules.workers) as pool:
+                results = [r for done in pool.map(run.deliver_group, groups(people, rules.workers)) for r in done]
+            report.people += [r for r, _ in results]
+            dead = [n for _, died in results for n in died]
+            with factory.begin() as session:
+                report.admin_alerts += _alert_admin(dead, directory, today, now, session=session)
+            if not dead:
+                break
+    finally:
+        outbox.retire(token)  # a claim this run failed to finish is taken back by the next run
+    return report
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every person's delivery in one run shares."""
+
+    engine: Engine
+    factory: sessionmaker[Session]
+    read: sessionmaker[Session]  # reads take no write lock (SQLite), so they never hold up a part's marking
+    token: str
+    directory: Directory
+    rules: Rules
+    cal: WorkCalendar
+    now: dt.datetime
+    clock: Clock
+    sender: Sender
+    unit: str | None
+    links: LinkMaker | None = None
+
+    @property
+    def renew_after(self) -> dt.timedelta:
+        """A claim is renewed as parts go once it is a quarter of its lease old."""
+        return dt.timedelta(minutes=self.rules.lease_minutes) / 4
+
+    def deliver_group(self, people: list[Person]) -> list[tuple[PersonResult, list[Notice]]]:
+        """Claim a group of people in one statement, read their digests in two, then send
+        and record each person's digest; returns each person's result and the notices that
+        died. People another deliverer took first are not in the result."""
+        today = local_today(self.now)
+        lease = _Lease(self, self.clock())
+        with self.factory.begin() as session:
+            claimed = outbox.claim(people, self.token, self.now, lease.at, session=session, unit=self.unit)
+        if not claimed:
+            return []
+        with self.read.begin() as session:
+            lines = digest_lines(claimed, today, self.cal, self.rules, session=session)
+            to = {person: addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
+                                    session=session) for person, notices in claimed.items()}
+        results = []
+        parts: list[int] = []  # the journal rows of what went
+        try:
+            for person, notices in claimed.items():
+                lease.keep()  # the group's later people were claimed when it was: their lease too
+                results.append(self.deliver_one(person, notices, lines[person], to[person], lease, parts))
+        finally:
+            with self.factory.begin() as session:
+                outbox.settle(self.token, parts, session=session)
+        return results
+
+    def deliver_one(self, person: Person, notices: list[Notice], lines: list[Line], to: Addressee,
+                    lease: _Lease, parts: list[int]) -> tuple[PersonResult, list[Notice]]:
+        """Send and record one person's claimed digest; returns their result and the notices
+        that died."""
+        today = local_today(self.now)
+        if self.links is not None and to.role != "admin" and person[0] not in ("", ANY_UNIT):
+            to = replace(to, link=self.links.url(person[0], person[1], self.clock()))
+        by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
+        for n in notices:
+            by_key[line_key(n)].append(n)
+        carried: set[int] = set()
+
+        def part_sent(url: str, keys: tuple[tuple[int, int | None], ...]) -> None:
+            done = [n.id for k in keys for n in by_key[k]]
+            carried.update(done)
+            with one_statement(self.engine) as connection:
+                parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now, connection=connection))
+            lease.keep()  # a long send keeps its claim alive
+
+        urls = _urls(person, notices[0].role, self.directory)
+        result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)
+        channel = "、".join(f"{kind_of(u).name} {display(u)}" for u in used) or None
+        outcome = PersonResult(person[1], len(lines), channel, count)
+        if result.ok:
+            return outcome, []
+        outcome.error = result.error
+        rest = [n for n in notices if n.id not in carried]
+        with self.factory.begin() as session:
+            dead = outbox.mark_failed(rest, self.token, result.error, result.permanent, self.now, self.rules,
+                                      session=session)
+        outcome.dead = bool(dead)
+        return outcome, dead
+
+
+class _Lease:
+    """A run's claims, renewed as work goes once they are a quarter of their lease old
+    (a renewal is a statement: not one per message)."""
+
+    def __init__(self, run: _Run, at: dt.datetime) -> None:
+        self.run, self.at = run, at
+
+    def keep(self) -> None:
+        now = self.run.clock()
+        if now - self.at <= self.run.renew_after:
+            return
+        with one_statement(self.run.engine) as connection:
+            outbox.renew(self.run.token, now, connection=connection)
+        self.at = now

@@ -1,0 +1,434 @@
+"""The outbox: every planned notice once, claimed safely, never lost.
+
+- enqueue: INSERT ... ON CONFLICT DO NOTHING on the dedup key (SQLite and PostgreSQL);
+- claim: a compare-and-set UPDATE tagged with the caller's token; whoever's UPDATE
+  matched a row owns it, so concurrent deliverers never send the same notice twice;
+- each message that goes is journaled at once (notice_parts); its notices are marked
+  sent in bulk when the deliverer's group of people is done;
+- a claim left by a dead process (same host, pid gone, or a run of this process that
+  ended) or older than the lease is taken back: its journal is marked sent first, the
+  rest is resent. At-least-once only for the message that was on the wire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+from sqlalchemy import JSON, Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from rectify_core.config.calendar import WorkCalendar
+from rectify_core.config.rules import Ladder, Rules
+from rectify_core.deadlines.plan import ItemPlan
+from rectify_core.errors import NotFoundError, RefusedError
+from rectify_core.ledger.models import Event, Item, Notice, NoticePart, Round, Unit
+from rectify_core.ledger.models import Ladder as LadderRow
+from rectify_core.vocab import NoticeKind, NoticeState
+
+PENDING, SENDING, SENT = NoticeState.PENDING, NoticeState.SENDING, NoticeState.SENT
+FAILED, DEAD, CAPPED = NoticeState.FAILED, NoticeState.DEAD, NoticeState.CAPPED
+STATES = tuple(str(s) for s in NoticeState)
+STATE_NAMES: dict[str, str] = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试",
+               DEAD: "已放弃", CAPPED: "超出提醒上限"}
+ESCALATION_ROLES = ("first_responsible", "inspection_office")
+BATCH = 2000
+
+
+def plain_utc(at: dt.datetime) -> dt.datetime:
+    """A standard-library UTC datetime (a pendulum one costs a conversion per stored row)."""
+    return dt.datetime.fromtimestamp(at.timestamp(), dt.UTC)
+
+
+_LIVE: set[str] = set()  # tokens of this process's runs still delivering
+
+
+def new_token() -> str:
+    """Who is claiming: host and pid (to spot dead local processes) and a nonce. Live
+    until `retire` (a long-lived process, `serve`, runs many deliveries)."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _LIVE.add(token)
+    return token
+
+
+def retire(token: str) -> None:
+    """A run is over: any claim it still holds (a failure mid-way) is stale at once."""
+    _LIVE.discard(token)
+
+
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """INSERT rows, skipping those whose `key` exists, on SQLite and PostgreSQL.
+    Returns how many were inserted (exact even with concurrent writers)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > BATCH and _plain_columns(table, rows[0]):
+        return _copy_insert_ignore(session, table, rows, key)
+    if dialect == "sqlite" and rows:
+        return _sqlite_insert_ignore(session, table, rows, key)
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    inserted = 0
+    for start in range(0, len(rows), BATCH):
+        stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+        inserted += len(session.execute(stmt, rows[start:start + BATCH]).all())
+    return inserted
+
+
+def _plain_columns(table: Any, row: dict[str, Any]) -> bool:
+    """Columns COPY can take as they are (no JSON, no type decorators beyond datetimes)."""
+    return all(not isinstance(table.c[name].type, JSON) for name in row)
+
+
+def _sqlite_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """SQLite: the driver's own executemany of INSERT ... ON CONFLICT DO NOTHING, counted
+    by the connection's change counter. Exact: every transaction here holds SQLite's
+    write lock (BEGIN IMMEDIATE), so no other writer's rows are counted.
+
+    Values go through each column type's own bind processor, as SQLAlchemy would send
+    them, but a repeated value (the day, the instant, a due date) is converted once: per
+    row and column conversion cost more than the insert itself."""
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    compiled = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).compile(
+        dialect=dialect, column_keys=columns)
+    order = [compiled.binds[name].key for name in compiled.positiontup or []]
+    convert = [_memo(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
+    params = [tuple(f(row[name]) if f else row[name] for name, f in zip(order, convert, strict=True))
+              for row in rows]
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    before = raw.total_changes
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(str(compiled), params)
+    finally:
+        cursor.close()
+    return int(raw.total_changes - before)
+
+
+def _memo(convert: Any) -> Any:
+    """A bind processor that converts each distinct (hashable) value once."""
+    if convert is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = convert(value)
+            return result
+        except TypeError:  # unhashable (JSON): convert every time
+            return convert(value)
+
+    return once
+
+
+def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING; its row count is what was inserted. A large multi-row VALUES
+    costs the driver more to build than the server to run."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    scratch = f"rectify_copy_{table.name}"
+    with raw.cursor() as cur:
+        cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
+        cur.execute(f"TRUNCATE {scratch}")
+        with cur.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        cur.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch} '
+                    f'ON CONFLICT ("{key}") DO NOTHING')
+        inserted = int(cur.rowcount)
+        cur.execute(f"TRUNCATE {scratch}")
+    return inserted
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    planned: int
+    inserted: int
+    capped: int
+
+
+def _prior_counts(item_ids: list[int], *, session: Session) -> Counter[int]:
+    counts: Counter[int] = Counter()
+    for start in range(0, len(item_ids), BATCH):
+        chunk = item_ids[start:start + BATCH]
+        for item_id, n in session.execute(select(Notice.item_id, func.count(func.distinct(Notice.step_key)))
+                                          .where(Notice.item_id.in_(chunk)).group_by(Notice.item_id)):
+            counts[item_id] += n
+    return counts
+
+
+def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
+            ladders: dict[str, Ladder], cal: WorkCalendar, *, session: Session) -> Enqueued:
+    """Insert each plan's notices once; record ladders in use and first overdue days."""
+    now = plain_utc(now)
+    owing = [p for p in plans if p.notify]
+    insert_ignore(session, LadderRow.__table__, [
+        {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
+        for v in {p.ladder for p in owing} if v in ladders], "version")
+    prior = (_prior_counts([p.item.id for p in owing if p.item.subject == NoticeKind.ITEM], session=session)
+             if rules.max_per_item else Counter())
+    rows = notice_rows(owing, today, now, rules, prior)
+    capped = sum(r["state"] == CAPPED for r in rows)
+    inserted = insert_ignore(session, Notice.__table__, rows, "dedup_key")
+    _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
+                   and p.item.subject == NoticeKind.ITEM], cal,
+                  session=session)
+    return Enqueued(len(rows), inserted, capped)
+
+
+def notice_rows(owing: list[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
+                prior: Counter[int]) -> list[dict[str, Any]]:
+    """The outbox rows of what the plans owe (capped past `delivery.max_per_item`)."""
+    rows: list[dict[str, Any]] = []
+    for p in owing:
+        over_cap = bool(rules.max_per_item) and prior[p.item.id] >= rules.max_per_item
+        lookback = p.item.subject == NoticeKind.LOOKBACK
+        for r, key in zip(p.notify, p.dedup_keys(), strict=True):
+            state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
+            rows.append({"dedup_key": key, "kind": p.item.subject, "recipient_unit": r.unit,
+                         "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
+                         "due": p.due.date, "step_key": f"{p.offset:+d}", "step_name": p.step or "",
+                         "ladder": p.ladder, "recipient": r.name,
+                         "role": "reviewer" if lookback and r.role == "owner" else r.role, "reason": r.reason,
+                         "planned_on": today, "state": state, "attempts": 0, "created_at": now})
+    return rows
+
+
+def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:
+    """First overdue day of items seen overdue for the first time: one set-based UPDATE
+    per distinct day (a few hundred at most), not one per item."""
+    by_day: dict[dt.date, list[int]] = {}
+    next_day: dict[dt.date, dt.date] = {}
+    for p in plans:
+        if p.item.overdue_since is None and p.due.date is not None:
+            since = next_day.get(p.due.date)
+            if since is None:
+                since = next_day[p.due.date] = cal.add_workdays(p.due.date, 1)
+            by_day.setdefault(since, []).append(p.item.id)
+    items = cast(Table, Item.__table__)
+    for since, ids in by_day.items():
+        for start in range(0, len(ids), BATCH):
+            session.connection().execute(
+                update(items).where(items.c.id.in_(ids[start:start + BATCH]), items.c.overdue_since.is_(None))
+                .values(overdue_since=since))
+
+
+def claimable(now: dt.datetime, unit: str | None = None) -> Any:
+    """Notices a deliverer may take now (of one unit's rounds, if given)."""
+    ready = or_(Notice.state == PENDING, and_(Notice.state == FAILED, Notice.next_attempt_at <= now))
+    if unit is None:
+        return ready
+    rounds = select(Round.id).join(Unit, Round.unit_id == Unit.id).where(Unit.name == unit)
+    return and_(ready, Notice.round_id.in_(rounds.scalar_subquery()))
+
+
+Person = tuple[str, str]  # (unit, name): homonyms in two units are two people
+
+
+def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = None) -> list[Person]:
+    return [(u, n) for u, n in session.execute(
+        select(Notice.recipient_unit, Notice.recipient).where(claimable(now, unit)).distinct()
+        .order_by(Notice.recipient_unit, Notice.recipient))]
+
+
+def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.datetime, *, session: Session,
+          unit: str | None = None) -> dict[Person, list[Notice]]:
+    """Compare-and-set: take every notice of these people claimable at the run's `now`,
+    stamped with the real time of the claim (its lease counts from there); by person, in
+    id order.
+
+    One statement per BATCH names: whoever's statement takes a person's notices takes
+    all of them, so no digest is split between deliverers. The statement matches units
+    x names (an index search on both); a person of that product who was not asked for
+    is taken too, whole, and is theirs to deliver like the rest."""
+    taken: dict[Person, list[Notice]] = defaultdict(list)
+    for start in range(0, len(people), BATCH):
+        batch = people[start:start + BATCH]
+        who = and_(Notice.recipient_unit.in_(sorted({u for u, _ in batch})),
+                   Notice.recipient.in_(sorted({n for _, n in batch})))
+        for n in session.scalars(update(Notice).where(who, claimable(now, unit))
+                                 .values(state=SENDING, claimed_by=token, claimed_at=claimed_at,
+                                         attempts=Notice.attempts + 1)
+                                 .returning(Notice).execution_options(synchronize_session=False)):
+            taken[(n.recipient_unit, n.recipient)].append(n)
+    return {person: sorted(notices, key=lambda n: n.id) for person, notices in sorted(taken.items())}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.timedelta) -> bool:
+    """A claim of a dead process on this host is stale at once; one of a live process on
+    this host never is (it renews as it sends); one from another host when its lease ran out."""
+    host, _, rest = token.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return token not in _LIVE
+        return not _pid_alive(int(pid))
+    return claimed_at < now - lease
+
+
+_NOTICES = cast(Table, Notice.__table__)
+_PARTS = cast(Table, NoticePart.__table__)
+# built once: a message's transaction runs them for every message
+_RENEW = (update(_NOTICES).where(_NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
+          .values(claimed_at=bindparam("at")))
+_JOURNAL = insert(_PARTS)
+_SENT = (update(_NOTICES).where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)),
+                                _NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
+         .values(state=SENT, sent_at=bindparam("at"), channel=bindparam("channel"), last_error=None)
+         .returning(_NOTICES.c.id, _NOTICES.c.round_id, _NOTICES.c.item_id, _NOTICES.c.recipient,
+                    _NOTICES.c.role, _NOTICES.c.step_name, _NOTICES.c.due))
+_EVENTS = insert(cast(Table, Event.__table__))
+
+
+def renew(token: str, at: dt.datetime, *, connection: Connection) -> None:
+    """Extend the lease of what `token` is still sending."""
+    connection.execute(_RENEW, {"token": token, "at": at})
+
+
+def journal(ids: list[int], token: str, channel: str, at: dt.datetime, *, connection: Connection) -> int:
+    """A message carrying these notices went: one row, committed at once by the caller.
+    Returns the row's id, for `settle`."""
+    row = {"claimed_by": token, "channel": channel, "sent_at": at, "notices": ",".join(map(str, ids))}
+    key = connection.execute(_JOURNAL, row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def settle(token: str, parts: list[int] | None, *, session: Session) -> int:
+    """Mark what journaled messages carried as sent, with their events, and drop the
+    journal rows: those of `parts`, or every one of `token` (taking a dead claim back).
+    A row is applied by whoever's DELETE removes it, so each is applied once even when
+    two processes take the same claim back. Returns how many notices were marked."""
+    which = ([_PARTS.c.claimed_by == token] if parts is None
+             else [_PARTS.c.id.in_(parts[i:i + BATCH]) for i in range(0, len(parts), BATCH)])
+    rows: list[Any] = []
+    for where in which:
+        rows += session.connection().execute(
+            delete(_PARTS).where(where).returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
+    carried: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
+    for channel, at, ids in rows:
+        carried[(channel, at)] += [int(i) for i in ids.split(",")]
+    return sum(mark_sent(ids, token, channel, at, session=session) for (channel, at), ids in carried.items())
+
+
+def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
+    """Claims of dead deliverers go back to pending; returns how many (possible duplicates).
+    `now` is the real time (leases are real time)."""
+    lease = dt.timedelta(minutes=rules.lease_minutes)
+    recovered = 0
+    claims = session.execute(select(Notice.claimed_by, func.min(Notice.claimed_at))
+                             .where(Notice.state == SENDING).group_by(Notice.claimed_by)).all()
+    for token, claimed_at in claims:
+        if token and claimed_at and _stale(token, claimed_at, now, lease):
+            settle(token, None, session=session)  # what went is marked sent, not resent
+            result = session.execute(
+                update(Notice).where(Notice.claimed_by == token, Notice.state == SENDING)
+                .values(state=PENDING, last_error="上次发送中途中断，已重新排队（可能已送达）")
+                .execution_options(synchronize_session=False))
+            recovered += int(getattr(result, "rowcount", 0) or 0)
+    return recovered
+
+
+def _notice_events(events: list[tuple[Any, str, dict[str, Any]]], now: dt.datetime, *,
+                   session: Session) -> None:
+    """rectify's own event on each notice's item, (notice, kind, data), in one statement.
+    An empty list writes nothing (an empty executemany would insert a row of defaults)."""
+    if events:
+        session.connection().execute(_EVENTS, [
+            {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": kind, "actor": "rectify",
+             "batch_id": None, "data": data} for n, kind, data in events])
+
+
+def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, session: Session) -> int:
+    """Notices `token` is sending, marked sent on `channel` with their events; returns how
+    many (a notice no longer held by `token` is left alone)."""
+    connection = session.connection()
+    marked: list[Any] = []
+    for start in range(0, len(ids), BATCH):
+        marked += connection.execute(_SENT, {"ids": ids[start:start + BATCH], "token": token, "at": now,
+                                             "channel": channel})
+    _notice_events([(n, "notified", {"recipient": n.recipient, "role": n.role, "step": n.step_name,
+                                     "due": n.due.isoformat(), "channel": channel, "notice": n.id})
+                    for n in sorted(marked, key=lambda n: n.id)], now, session=session)
+    return len(marked)
+
+
+def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,
+                rules: Rules, *, session: Session) -> list[Notice]:
+    """Failed: retried later with backoff, or dead (permanent, or out of attempts).
+    Returns the notices that died, their error set (the admin alert quotes it)."""
+    dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
+    dead_ids = {n.id for n in dead}
+    # one UPDATE per (state, next attempt), not one per notice: a person with no channel
+    # can owe thousands of notices
+    groups: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
+    for n in notices:
+        n.last_error = error
+        wait = dt.timedelta(minutes=rules.backoff_minutes * 2 ** max(n.attempts - 1, 0))
+        groups[(DEAD if n.id in dead_ids else FAILED, now + min(wait, dt.timedelta(hours=6)))].append(n.id)
+    for (state, next_at), ids in groups.items():
+        for start in range(0, len(ids), BATCH):
+            session.execute(update(Notice).where(Notice.id.in_(ids[start:start + BATCH]), Notice.claimed_by == token)
+                            .values(state=state, last_error=error, next_attempt_at=next_at)
+                            .execution_options(synchronize_session=False))
+    _notice_events([(n, "notify_dead" if n.id in dead_ids else "notify_failed",
+                     {"recipient": n.recipient, "step": n.step_name, "attempts": n.attempts, "error": error})
+                    for n in notices], now, session=session)
+    return dead
+
+
+def list_notices(state: str | None, *, session: Session, limit: int = 1000, item_id: int | None = None,
+                 person: str | None = None) -> list[Notice]:
+    query = select(Notice).options(selectinload(Notice.item)).order_by(Notice.id.desc()).limit(limit)
+    if state:
+        query = query.where(Notice.state == state)
+    if item_id is not None:
+        query = query.where(Notice.item_id == item_id)
+    if person:
+        query = query.where(Notice.recipient == person)
+    return list(session.scalars(query))
+
+
+def resend(ids: list[int], now: dt.datetime, *, session: Session) -> list[Notice]:
+    """Put given-up (dead) or capped notices back in the queue, e.g. after a contact was
+    fixed. Refused for unknown ids and for notices that are not given up."""
+    rows = {n.id: n for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFoundError(f"发件箱中没有编号为 {'、'.join(map(str, missing))} 的通知")
+    live = [n for n in rows.values() if n.state not in (DEAD, CAPPED)]
+    if live:
+        raise RefusedError("只能重发已放弃或超出上限的通知；"
+                           + "；".join(f"通知{n.id}当前为“{STATE_NAMES[n.state]}”" for n in live))
+    for n in rows.values():
+        n.state, n.attempts, n.next_attempt_at, n.claimed_by = PENDING, 0, None, None
+        session.add(Event(round_id=n.round_id, item_id=n.item_id, at=now, kind="notice_requeued", actor="rectify",
+                          data={"notice": n.id, "recipient": n.recipient}))
+    session.flush()
+    return list(rows.values())
+
+
+def counts(*, session: Session) -> dict[str, int]:
+    return {state: n for state, n in session.execute(select(Notice.state, func.count()).group_by(Notice.state))}

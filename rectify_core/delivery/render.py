@@ -1,0 +1,206 @@
+"""Digests: one message per person listing everything they owe, most urgent first.
+
+Templates are Jinja2 macros (header, item, footer) so that a digest too long for a
+channel is split between items, never inside one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from rectify_core import HOME
+from rectify_core.config.rules import ROLE_NAMES
+
+TEMPLATES = HOME / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                   autoescape=select_autoescape(["html.j2", "html"]), trim_blocks=True, lstrip_blocks=True)
+
+def template(name: str) -> Any:
+    """A template of rectify's own (HTML ones autoescaped)."""
+    return _env.get_template(name)
+
+
+LIGHTS = {"red": ("红灯", "#c00"), "yellow": ("黄灯", "#b80"), "green": ("绿灯", "#080"),
+          "blue": ("蓝灯", "#06c"), None: ("—", "#666")}
+ASKED = {
+    "owner": "请抓紧推进整改，按时报送进展和佐证材料",
+    "leader": "请督促责任部门和责任人按期完成",
+    "first_responsible": "请督办落实，必要时约谈相关责任人",
+    "inspection_office": "请予以督导，研究是否启动问责程序",
+    "reviewer": "请按期完成回头看核查并记录结论",
+    "admin": "请按提示修复后重发",
+}
+# the closing line of a digest, addressed to the person's role
+CLOSING = {
+    "owner": "请按期完成整改，并及时报送整改进展和佐证材料。",
+    "leader": "请切实履行分管责任，督促责任部门和责任人按期完成整改。",
+    "first_responsible": "请切实履行第一责任人职责，对逾期事项督办落实，必要时约谈相关责任人。",
+    "inspection_office": "请予以督导，对逾期未改的事项研究是否启动问责程序。",
+    "reviewer": "请按期完成回头看核查，如实记录“巩固”或“反弹”结论。",
+    "admin": "请按提示修复联系方式后重发。",
+}
+ROLE_RANK = ("admin", "inspection_office", "first_responsible", "leader", "reviewer", "owner")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One thing a person owes, as the digest shows it."""
+
+    no: int
+    title: str
+    round: str
+    due: dt.date
+    left: int
+    light: str | None
+    step: str
+    role: str
+    others: tuple[str, ...]
+    note: str = ""  # a handover, or what an admin should fix
+    key: tuple[int, int | None] = (0, None)  # (item, look-back task): which notices this line carries
+    kind: str = "item"  # item | lookback | admin
+    open_ended: bool = False  # a 长期坚持 item: the date is a quarterly progress report
+    department: str = ""
+    progress: str = ""
+    acknowledged: str = ""  # 已阅: who acknowledged it from their link, and when
+
+    @property
+    def due_label(self) -> str:
+        if self.kind == "lookback":
+            return "回头看核查期限"
+        return "季度进展报送截止" if self.open_ended else "整改时限"
+
+    def left_text(self) -> str:
+        if self.left > 0:
+            return f"还剩{self.left}个工作日"
+        if self.left == 0:
+            return "今天截止" if self.open_ended or self.kind == "lookback" else "今天到期"
+        return f"已逾期{-self.left}个工作日"
+
+    def context(self, index: int) -> dict[str, Any]:
+        name, color = LIGHTS[self.light]
+        return {"index": index, "no": self.no, "title": self.title, "round": self.round,
+                "due": f"{self.due.year}年{self.due.month}月{self.due.day}日", "due_label": self.due_label,
+                "left_text": self.left_text(), "light_name": name, "color": color,
+                "step": self.step, "asked": ASKED.get(self.role, "请关注"),
+                "role": ROLE_NAMES.get(self.role, self.role), "others": "、".join(self.others),
+                "note": self.note, "department": self.department, "progress": self.progress,
+                "acknowledged": self.acknowledged}
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Who a digest is for and who signs it."""
+
+    name: str
+    title: str | None = None
+    role: str = "owner"
+    summary: str = ""  # for leaders and first responsibles: everything they answer for
+    office: str = "巡察整改工作办公室"
+    link: str = ""  # the person's own page (已阅, 报送进展, 申请延期/销号), when the portal is set up
+
+    @property
+    def salutation(self) -> str:
+        return f"{self.title or ''}{self.name}同志"
+
+
+def primary_role(roles: list[str]) -> str:
+    """The role a digest is addressed to when a person owes things in several."""
+    return next((r for r in ROLE_RANK if r in roles), "owner")
+
+
+def urgency(line: Line) -> tuple[int, int, int]:
+    order = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
+    return order[line.light], line.left, line.no
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+    keys: tuple[tuple[int, int | None], ...] = ()  # the lines it carries
+
+
+# text from the ledger is data, never markup: each format gets it escaped for itself
+_USER_FIELDS = ("title", "round", "step", "others", "note", "department", "progress", "acknowledged")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def _plain(text: str) -> str:
+    """One line of plain text: control characters and line breaks become a space."""
+    return _CONTROL.sub(" ", text)
+
+
+def _markdown(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", _plain(text))
+
+
+ESCAPE = {"markdown": _markdown, "text": _plain, "html": _plain}  # html: Jinja autoescapes too
+
+
+def _escaped(context: dict[str, Any], fmt: str) -> dict[str, Any]:
+    esc = ESCAPE.get(fmt, _plain)
+    return {k: esc(v) if k in _USER_FIELDS and isinstance(v, str) else v for k, v in context.items()}
+
+
+def _title(name: str, lines: list[Line], part: int, parts: int) -> str:
+    red = sum(line.light == "red" for line in lines)
+    suffix = f"（第{part}/{parts}部分）" if parts > 1 else ""
+    return f"【巡察整改督办通知】{name}同志：{len(lines)}项待办" + (f"，其中逾期{red}项" if red else "") + suffix
+
+
+def render_digest(to: str | Addressee, lines: list[Line], today: dt.date, fmt: str,
+                  max_bytes: int = 0) -> list[Message]:
+    """The digest (督办通知) for one person in one format, split to fit `max_bytes` (0: no limit)."""
+    person = to if isinstance(to, Addressee) else Addressee(to, role=primary_role([line.role for line in lines]))
+    ordered = sorted(lines, key=urgency)
+    macros = _env.get_template(f"digest.{fmt}.j2").module
+    several_rounds = len({line.round for line in ordered}) > 1
+    items = [str(macros.item({**_escaped(line.context(i), fmt), "show_round": several_rounds}))  # type: ignore[attr-defined]
+             for i, line in enumerate(ordered, start=1)]
+    esc = ESCAPE.get(fmt, _plain)
+
+    def frame(part: int, parts: int) -> tuple[str, str]:
+        d = {"name": esc(person.name), "salutation": esc(person.salutation), "summary": esc(person.summary),
+             "today": f"{today.year}年{today.month}月{today.day}日", "total": len(ordered),
+             "part": part, "parts": parts, "closing": CLOSING.get(person.role, CLOSING["owner"]),
+             "office": esc(person.office), "link": person.link}
+        return str(macros.header(d)), str(macros.footer(d))  # type: ignore[attr-defined]
+
+    groups = _pack(list(enumerate(items)), frame, max_bytes)
+    messages = []
+    for part, group in enumerate(groups, start=1):
+        head, foot = frame(part, len(groups))
+        messages.append(Message(_title(person.name, ordered, part, len(groups)),
+                                "\n".join([head, *(text for _, text in group), foot]),
+                                tuple(ordered[i].key for i, _ in group)))
+    return messages
+
+
+def _pack(items: list[tuple[int, str]], frame: Any, max_bytes: int) -> list[list[tuple[int, str]]]:
+    """Greedy packing of whole items under the byte limit (frame of the worst case)."""
+    if not max_bytes:
+        return [items]
+    head, foot = frame(99, 99)
+    room = max_bytes - len(head.encode()) - len(foot.encode()) - 2
+    groups: list[list[tuple[int, str]]] = [[]]
+    used = 0
+    for index, item in items:
+        size = len(item.encode()) + 1
+        if groups[-1] and used + size > room:
+            groups.append([])
+            used = 0
+        groups[-1].append((index, item if size <= room else _shorten(item, room)))
+        used += min(size, room)
+    return groups
+
+
+def _shorten(item: str, room: int) -> str:
+    """Only a single item larger than a whole message is trimmed, at a character edge."""
+    data = item.encode()[: max(room - 4, 0)]
+    return data.decode(errors="ignore") + "…"

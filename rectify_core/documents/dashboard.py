@@ -1,0 +1,122 @@
+"""The dashboard for leaders: one self-contained HTML file (inline SVG and CSS, no
+network), print-friendly, in Chinese."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.calendar import to_local
+from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.deadlines import scan
+from rectify_core.delivery.render import template
+from rectify_core.ledger import db
+from rectify_core.ledger.models import Item, LookbackTask, Notice
+from rectify_core.ledger.view import RoundView, all_round_views, completions
+from rectify_core.runs.daily import Settings
+from rectify_core.runs.views import LIGHT_NAMES
+from rectify_core.vocab import ItemState, NoticeState, Role
+
+COLOURS = {"red": "#d9363e", "yellow": "#e0a800", "green": "#2f9e44", "blue": "#1c7ed6", "done": "#868e96",
+           None: "#ced4da"}
+NAMES: dict[str | None, str] = {**LIGHT_NAMES, "done": "已完成"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    done: int
+    total: int
+    red: int
+
+    @property
+    def rate(self) -> float:
+        return round(100 * self.done / self.total, 1) if self.total else 0.0
+
+
+def _light(row: Any) -> str | None:
+    return "done" if row.status == ItemState.DONE else row.light
+
+
+def _bars(views: list[RoundView], key: Any) -> list[Bar]:
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for view in views:
+        for row in view.rows:
+            groups[key(view, row) or "（未注明）"].append(row)
+    return sorted((Bar(k, sum(r.status == ItemState.DONE for r in rows), len(rows),
+                       sum(r.light == "red" and r.status != ItemState.DONE for r in rows))
+                   for k, rows in groups.items()), key=lambda b: (b.rate, -b.red, b.label))
+
+
+def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 180) -> dict[str, Any]:
+    """A cumulative line as SVG coordinates."""
+    if not points:
+        return {"path": "", "labels": [], "width": width, "height": height, "max": 0}
+    total, cumulative = 0, []
+    for day, n in points:
+        total += n
+        cumulative.append((day, total))
+    first, last = cumulative[0][0], cumulative[-1][0]
+    span = max((last - first).days, 1)
+    coords = [(40 + (day - first).days / span * (width - 60), height - 25 - value / total * (height - 45))
+              for day, value in cumulative]
+    path = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    labels = [{"x": 40, "text": first.isoformat(), "anchor": "start"},
+              {"x": width - 20, "text": last.isoformat(), "anchor": "end"}]
+    return {"path": path, "labels": labels, "width": width, "height": height, "max": total}
+
+
+def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[str, Any]:
+    rows = [(v, r) for v in views for r in v.rows]
+    lights = Counter(_light(r) for _, r in rows)
+    total = sum(lights.values())
+    segments, x = [], 0.0
+    for key in ("red", "yellow", "green", "blue", None, "done"):
+        n = lights.get(key, 0)
+        if n:
+            w = 600 * n / total
+            segments.append({"x": x, "w": w, "colour": COLOURS[key], "name": NAMES[key], "n": n})
+            x += w
+    overdue = sorted(((v, r) for v, r in rows if r.status != ItemState.DONE and r.light == "red"),
+                     key=lambda vr: (vr[1].workdays_left or 0, vr[1].no))
+    week_ago = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(), dt.UTC)
+    escalations = session.execute(
+        select(Notice.recipient, Notice.role, Notice.sent_at, Item.no, Item.title).join(Item, Notice.item_id == Item.id)
+        .where(Notice.state == NoticeState.SENT, Notice.role.in_((Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)),
+               Notice.sent_at >= week_ago).order_by(Notice.sent_at.desc())).all()
+    outcomes = Counter(o for (o,) in session.execute(select(LookbackTask.outcome)) if o)
+    return {
+        "today": today.isoformat(), "total": total, "segments": segments, "lights": lights, "names": NAMES,
+        "done": lights.get("done", 0), "rate": round(100 * lights.get("done", 0) / total, 1) if total else 0.0,
+        "curve": _curve(completions(session=session)),
+        "units": _bars(views, lambda v, r: v.unit), "aspects": _bars(views, lambda v, r: r.aspect),
+        "departments": _bars(views, lambda v, r: r.department),
+        "overdue": [{"no": r.no, "unit": v.unit, "title": r.title, "due": r.due.isoformat() if r.due else "",
+                     "late": -(r.workdays_left or 0), "owner": r.owner or "", "leader": r.leader or "",
+                     "department": r.department or ""} for v, r in overdue],
+        "escalations": [{"who": who, "role": ROLE_NAMES.get(role, role), "no": no, "title": title,
+                         "at": to_local(sent_at).strftime("%m-%d %H:%M") if sent_at else ""}
+                        for who, role, sent_at, no, title in escalations],
+        "lookback": {"巩固": outcomes.get("consolidated", 0), "反弹": outcomes.get("rebound", 0)},
+        "colours": COLOURS,
+    }
+
+
+def render(data: dict[str, Any]) -> str:
+    return str(template("dashboard.html.j2").render(**data))
+
+
+def write(engine: Engine, settings: Settings, today: dt.date, path: Path) -> dict[str, Any]:
+    """Build the dashboard of every round as of `today` and write it to `path`."""
+    with db.transaction(engine) as session:
+        directory = scan.with_people(settings.directory, session=session)
+        views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
+        data = build(views, today, session=session)
+    path.write_text(render(data), encoding="utf-8")
+    return data

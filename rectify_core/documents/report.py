@@ -1,0 +1,175 @@
+"""整改进展情况报告: the office's progress report, generated from the ledger.
+
+One list of paragraphs, each with its role (title, heading levels, body, item fields,
+signature), written as plain text, Markdown or Word. The text is shaped so that
+rectify's own report importer reads it back to the same items, statuses, deadlines and
+leaders, and `audit` finds its summary consistent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from rectify_core.ledger.view import RoundView, Row
+from rectify_core.vocab import DeadlineKind, ItemState
+
+CN = "一二三四五六七八九十"
+
+
+@dataclass(frozen=True)
+class Para:
+    role: str  # title | body | h1 | h2 | h3 | item | field | signature
+    text: str
+
+
+def cn_number(n: int) -> str:
+    """1 -> 一, 12 -> 十二, 23 -> 二十三 (headings go to 99)."""
+    if n <= 10:
+        return CN[n - 1] if n < 10 else "十"
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else CN[tens - 1]) + "十" + (CN[ones - 1] if ones else "")
+
+
+def day_text(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _org(unit: str) -> str:
+    return unit if unit.startswith("中共") else f"中共{unit}"
+
+
+def _deadline(row: Row) -> str:
+    if row.deadline_kind == DeadlineKind.IMMEDIATE:
+        return "立行立改"
+    if row.deadline_kind == DeadlineKind.LONG_TERM and row.deadline is None:
+        return "长期坚持"
+    if row.deadline is not None:
+        return day_text(row.deadline)
+    return row.deadline_text or "未明确"
+
+
+def _measures(row: Row) -> str:
+    text = row.measures.strip()
+    if text and not text.endswith(("。", "；", ";", "！")):
+        text += "。"
+    if row.extended_to:
+        text += f"经批准，整改时限延至{day_text(row.extended_to)}。"
+    if row.progress:
+        when = f"{day_text(row.progress_on)}，" if row.progress_on else ""
+        text += f"{when}{row.progress.rstrip('。')}。"
+    if row.closed_on and row.status == ItemState.DONE and row.verified_by:
+        text += f"{day_text(row.closed_on)}经核验销号。"
+    return text or "正在推进。"
+
+
+LABEL = {ItemState.DONE: "已完成", ItemState.ONGOING: "阶段性完成", ItemState.OPEN: "未完成"}
+
+
+def summary_sentence(view: RoundView) -> str:
+    done, ongoing, open_ = (view.count(ItemState.DONE), view.count(ItemState.ONGOING),
+                            view.count(ItemState.OPEN))
+    immediate = sum(r.immediate for r in view.rows)
+    aspects = len({view.aspect_of.get(r.no) for r in view.rows} - {None})
+    text = (f"截至{day_text(view.as_of)}，巡察反馈的" + (f"{aspects}个方面" if aspects else "")
+            + f"{len(view.rows)}个问题" + (f"（其中立行立改问题{immediate}个）" if immediate else "")
+            + f"，已完成整改{done}个")
+    if ongoing:
+        text += f"，阶段性完成{ongoing}个"
+    if open_:
+        text += f"，正在整改{open_}个"
+    return text + f"，整改完成率{view.rate:g}%。"
+
+
+def _preamble(view: RoundView) -> str:
+    group = view.inspector or "巡察组"
+    parts = []
+    if view.inspection_start and view.inspection_end:
+        parts.append(f"{day_text(view.inspection_start)}至{day_text(view.inspection_end)}，{group}对{view.unit}"
+                     "开展了巡察。")
+    if view.feedback_date:
+        parts.append(f"{day_text(view.feedback_date)}，{group}向{view.unit}反馈了巡察意见。")
+    return "".join(parts) + "按照巡察整改工作有关要求，现将巡察整改进展情况报告如下。"
+
+
+def _items(view: RoundView) -> list[Para]:
+    out: list[Para] = []
+    by_aspect: dict[int | None, list[Row]] = {}
+    for row in view.rows:
+        by_aspect.setdefault(view.aspect_of.get(row.no), []).append(row)
+    titles = dict(view.aspects)
+    topic_titles = {no: title for no, _, title in view.topics}
+    for aspect_no in [a for a, _ in view.aspects] + ([None] if None in by_aspect else []):
+        rows = by_aspect.get(aspect_no, [])
+        if not rows:
+            continue
+        if aspect_no is not None:
+            out.append(Para("h2", f"（{cn_number(aspect_no)}）{titles[aspect_no]}"))
+        topic = None
+        for row in rows:
+            t = view.topic_of.get(row.no)
+            if t is not None and t != topic and t in topic_titles:
+                out.append(Para("h3", f"{t}.{topic_titles[t]}"))
+            topic = t
+            out += _item(row)
+    return out
+
+
+def _item(row: Row) -> list[Para]:
+    fields = [Para("item", f"问题{row.no}：{row.title}"), Para("field", f"整改情况：{_measures(row)}")]
+    if row.leader:
+        title = f"（{row.leader_title}）" if row.leader_title else ""
+        fields.append(Para("field", f"责任领导：{row.leader}{title}"))
+    if row.department:
+        fields.append(Para("field", f"责任部门：{row.department}"))
+    if row.owner:
+        fields.append(Para("field", f"责任人：{row.owner}"))
+    fields.append(Para("field", f"整改时限：{_deadline(row)}"))
+    fields.append(Para("field", f"完成情况：{LABEL[ItemState(row.status)]}"))
+    return fields
+
+
+def _next_steps(view: RoundView) -> list[Para]:
+    pending = [r for r in view.rows if r.status != ItemState.DONE]
+    late = [r for r in pending if r.light == "red"]
+    paras = []
+    if pending:
+        nos = "、".join(f"问题{r.no}" for r in pending[:12]) + ("等" if len(pending) > 12 else "")
+        paras.append(Para("body", f"一是对尚未完成的{len(pending)}个问题（{nos}）紧盯不放，"
+                                  "明确时间表和责任人，按期完成整改并及时报送进展。"))
+    if late:
+        paras.append(Para("body", f"{'二' if pending else '一'}是对已超过整改时限的{len(late)}个问题，"
+                                  "由责任领导督促推进，逐项分析原因，确保尽快销号。"))
+    paras.append(Para("body", f"{CN[len(paras)]}是坚持问题导向，对已完成整改的问题开展“回头看”，"
+                              "巩固整改成果，严防问题反弹回潮。"))
+    return paras
+
+
+def build(view: RoundView) -> list[Para]:
+    """The report as paragraphs with their roles."""
+    org = _org(view.unit)
+    paras = [Para("title", f"{org}关于巡察整改进展情况的报告"), Para("body", _preamble(view)),
+             Para("h1", "一、总体情况"), Para("body", summary_sentence(view))]
+    if view.first_responsible:
+        paras.append(Para("body", f"党组书记{view.first_responsible}同志切实履行巡察整改第一责任人责任，"
+                                  "对整改工作亲自部署、亲自督办。"))
+    paras.append(Para("h1", "二、问题整改情况"))
+    paras += _items(view)
+    paras.append(Para("h1", "三、下一步工作"))
+    paras += _next_steps(view)
+    paras += [Para("signature", org), Para("signature", day_text(view.as_of))]
+    return paras
+
+
+def as_text(paras: list[Para]) -> str:
+    return "\n".join(p.text for p in paras) + "\n"
+
+
+def as_markdown(paras: list[Para]) -> str:
+    prefix = {"title": "# ", "h1": "## ", "h2": "### ", "h3": "#### ", "item": "**"}
+    lines = []
+    for p in paras:
+        text = prefix.get(p.role, "") + p.text + ("**" if p.role == "item" else "")
+        lines.append(f"<p align=\"right\">{p.text}</p>" if p.role == "signature" else text)
+        lines.append("")
+    return "\n".join(lines)

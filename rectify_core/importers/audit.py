@@ -1,0 +1,137 @@
+"""Consistency audit of a report: do the summary's claims match the items?
+
+Pure: takes a ParsedLedger, returns claims and findings. No database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rectify_core.config.people import split_names
+from rectify_core.deadlines.datetext import cn_int
+from rectify_core.importers.names import looks_like_title
+from rectify_core.importers.parsed import ParsedHeading, ParsedLedger
+from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN
+
+N = r"([\d一二三四五六七八九十百零两]+)"
+CLAIMS: dict[str, re.Pattern[str]] = {
+    "aspects": re.compile(N + r"个方面"),
+    "items": re.compile(N + r"个(?:反馈)?问题|(?:反馈|发现|指出)(?:的)?问题共?" + N + "个"),
+    "done": re.compile(r"(?<!阶段性)(?<!基本)(?:已整改完成|已完成整改|整改完成|完成整改|已完成|"
+                       r"已整改|已销号)" + N + "个"),
+    "immediate": re.compile(r"立行立改(?:问题)?" + N + "个"),
+    "ongoing": re.compile(r"(?:阶段性完成(?:整改)?|基本完成(?:[,，、]?(?:整改|取得阶段性成果|并?持续整改)){0,3}"
+                          r"|取得阶段性(?:成果|进展)(?:[,，、]?并?持续(?:整改|推进))?|持续整改)(?:的)?(?:问题)?"
+                          + N + "个"),
+    "open": re.compile(r"(?:正在整改|整改中|未完成(?:整改)?|尚未完成)" + N + "个"),
+}
+RATE = re.compile(r"完成率\s*(\d+(?:\.\d+)?)\s*%")
+NAMES = {"aspects": "方面", "items": "问题", "done": LABELS[DONE], "ongoing": LABELS[ONGOING],
+         "open": LABELS[OPEN], "immediate": "立行立改问题"}
+
+
+@dataclass
+class Audit:
+    claims: dict[str, Any] = field(default_factory=dict)
+    actual: dict[str, Any] = field(default_factory=dict)
+    findings: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, message: str) -> None:
+        self.findings.append({"kind": kind, "message": message})
+
+    def as_json(self) -> dict[str, Any]:
+        return {"claims": self.claims, "actual": self.actual, "findings": self.findings}
+
+
+def read_claims(summary: list[tuple[int, str]]) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    for _, text in summary:
+        for name, pattern in CLAIMS.items():
+            if name not in claims and (m := pattern.search(text)):
+                claims[name] = cn_int(next(g for g in m.groups() if g))
+        if "rate" not in claims and (m := RATE.search(text)):
+            claims["rate"] = float(m[1])
+    if summary:
+        claims["text"] = " ".join(t for _, t in summary)
+    return claims
+
+
+def _numbers(nos: list[int]) -> str:
+    return "、".join(f"问题{n}" if i == 0 else str(n) for i, n in enumerate(nos))
+
+
+def _actual(ledger: ParsedLedger) -> dict[str, Any]:
+    items = ledger.items
+    by_status: dict[str, int] = {s: sum(i.status == s for i in items) for s in (DONE, ONGOING, OPEN)}
+    return {"aspects": len(ledger.aspects), "items": len(items), **by_status,
+            "immediate": sum(i.immediate for i in items),
+            "rate": round(100 * by_status[DONE] / len(items), 1) if items else 0.0}
+
+
+def _compare(audit: Audit, ledger: ParsedLedger) -> None:
+    for name, label in NAMES.items():
+        claimed, actual = audit.claims.get(name), audit.actual[name]
+        if claimed is None or claimed == actual:
+            continue
+        message = f"摘要称{label}{claimed}个，但正文中有{actual}个"
+        if name == "immediate":
+            nos = [i.no for i in ledger.items if i.immediate]
+            message = f"摘要称立行立改问题{claimed}个，但正文标注立行立改的有{actual}个：{_numbers(nos)}"
+        elif name in (DONE, ONGOING, OPEN):
+            nos = [i.no for i in ledger.items if i.status == name]
+            message += f"（{_numbers(nos)}）" if 0 < len(nos) <= 10 else ""
+        audit.add(f"count_{name}", message)
+    rate = audit.claims.get("rate")
+    if rate is not None and abs(rate - audit.actual["rate"]) >= 1:
+        audit.add("count_rate", f"摘要称整改完成率{rate:g}%，按正文计算为{audit.actual['rate']:g}%")
+
+
+def _same_titles(audit: Audit, headings: list[ParsedHeading], what: str) -> None:
+    groups: dict[str, list[ParsedHeading]] = defaultdict(list)
+    for h in headings:
+        groups[h.title].append(h)
+    for title, hs in groups.items():
+        if len(hs) > 1:
+            labels = "、".join(h.label for h in hs)
+            audit.add(f"duplicate_{what}", f"第{labels}{'方面' if what == 'aspect' else '项'}"
+                                           f"标题相同：“{title}”")
+
+
+def _numbering(audit: Audit, ledger: ParsedLedger) -> None:
+    nos = [i.no for i in ledger.items]
+    if not nos:
+        return
+    missing = sorted(set(range(1, max(nos) + 1)) - set(nos))
+    if missing:
+        audit.add("numbering", f"问题编号不连续，缺少：{'、'.join(map(str, missing))}")
+    for item in ledger.items:
+        if not item.status_text:
+            audit.add("missing_status", f"问题{item.no}未注明完成情况（按未完成处理）")
+        if item.status == DONE and not item.measures:
+            audit.add("missing_measures", f"问题{item.no}标为已完成，但没有写明整改情况")
+
+
+def audit_ledger(ledger: ParsedLedger) -> Audit:
+    audit = Audit(claims=read_claims(ledger.summary), actual=_actual(ledger))
+    if not ledger.summary:
+        audit.add("no_summary", "未找到总体情况的概述句（如“反馈的N个问题，已完成整改M个”），无法核对数字")
+    _compare(audit, ledger)
+    _same_titles(audit, ledger.aspects, "aspect")
+    _same_titles(audit, ledger.topics, "topic")
+    _numbering(audit, ledger)
+    for line, text in ledger.refused_names:
+        audit.add("not_a_name", f"第{line}行提到第一责任人，但“{text}”中没有可识别的姓名（未记录第一责任人）")
+    _people(audit, ledger)
+    return audit
+
+
+def _people(audit: Audit, ledger: ParsedLedger) -> None:
+    """Owners and leaders that are title fragments, not names (a department is fine)."""
+    for item in ledger.items:
+        for label, value in (("责任领导", item.leader), ("责任人", item.owner)):
+            for name in split_names(value):
+                if looks_like_title(name):
+                    audit.add("not_a_name", f"问题{item.no}的{label}“{name}”不是姓名（提醒无法送达个人）")

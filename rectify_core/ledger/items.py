@@ -1,0 +1,198 @@
+"""Reading the ledger back: items as the CLI and scripts see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from rectify_core.config.calendar import to_local
+from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.errors import NotFoundError
+from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round
+from rectify_core.vocab import LABELS
+
+
+def list_items(*, session: Session, round_id: int | None = None) -> list[Item]:
+    query = (select(Item).options(selectinload(Item.measures), selectinload(Item.aspect),
+                                  selectinload(Item.topic), selectinload(Item.round))
+             .order_by(Item.round_id, Item.no))
+    if round_id is not None:
+        query = query.where(Item.round_id == round_id)
+    return list(session.scalars(query))
+
+
+def get_item(no: int, *, session: Session, round_id: int | None = None) -> Item:
+    """The item numbered `no`; with several rounds, `round_id` says which."""
+    query = select(Item).where(Item.no == no)
+    if round_id is not None:
+        query = query.where(Item.round_id == round_id)
+    found = list(session.scalars(query))
+    if not found:
+        raise NotFoundError(f"没有编号为 {no} 的问题" + (f"（轮次 {round_id}）" if round_id else ""))
+    if len(found) > 1:
+        rounds = session.scalars(select(Round).where(Round.id.in_([i.round_id for i in found])))
+        names = "；".join(f"{r.id}：{r.name}" for r in rounds)
+        raise NotFoundError(f"有 {len(found)} 个轮次都有问题 {no}，请用 --round 指定：{names}")
+    return found[0]
+
+
+def events_of(item: Item, *, session: Session) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.item_id == item.id)
+                                .order_by(Event.at, Event.id)))
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    """The `items --json` contract."""
+    return {
+        "no": item.no,
+        "round": item.round.name,
+        "round_id": item.round_id,
+        "title": item.title,
+        "aspect_no": item.aspect.no if item.aspect else None,
+        "topic_no": item.topic.no if item.topic else None,
+        "status": LABELS[item.status],
+        "status_text": item.status_text,
+        "immediate": item.immediate,
+        "deadline": item.deadline.isoformat() if item.deadline else None,
+        "deadline_kind": item.deadline_kind,
+        "leader": item.leader,
+        "leader_title": item.leader_title,
+        "department": item.department,
+        "owner": item.owner,
+        "measures": [{"date": m.date, "date_end": m.date_end, "text": m.text}
+                     for m in item.measures],
+        "evidence": item.evidence,
+        "figures": item.figures,
+        "extended_to": item.extended_to.isoformat() if item.extended_to else None,
+        "extension_count": item.extension_count,
+        "progress": item.progress,
+        "progress_on": item.progress_on.isoformat() if item.progress_on else None,
+        "done_on": item.done_on.isoformat() if item.done_on else None,
+        "rebound_count": item.rebound_count,
+        "pinned": item.pinned or {},
+        "extra": item.extra or {},
+    }
+
+
+def _at(value: dt.datetime | None) -> str | None:
+    return to_local(value).isoformat(timespec="minutes") if value else None
+
+
+def trail(item: Item, *, session: Session) -> dict[str, Any]:
+    """The whole trail of an item: fields, extensions, closures, progress, import
+    disagreements, every notice, and the event log (the `show --json` contract)."""
+    events = events_of(item, session=session)
+    closures = session.scalars(select(Closure).where(Closure.item_id == item.id).order_by(Closure.id))
+    notices = session.scalars(select(Notice).where(Notice.item_id == item.id).order_by(Notice.id))
+    asked = session.scalars(select(ItemRequest).where(ItemRequest.item_id == item.id).order_by(ItemRequest.id))
+
+    def of(kind: str) -> list[Event]:
+        return [e for e in events if e.kind == kind]
+
+    return {
+        **item_json(item),
+        "extensions": [{"from": e.data.get("from"), "to": e.data.get("to"), "reason": e.data.get("reason"),
+                        "approved_by": e.actor, "count": e.data.get("count"), "at": _at(e.at)}
+                       for e in of("extended")],
+        "closures": [{"closed_on": c.closed_on.isoformat(), "closed_by": c.closed_by, "verified_by": c.verified_by,
+                      "evidence": c.evidence, "evidence_recorded": c.evidence_recorded, "late": c.late,
+                      "reopened_at": _at(c.reopened_at)} for c in closures],
+        "progress_reports": [{"date": e.data.get("date"), "text": e.data.get("text"), "by": e.actor,
+                              "from": e.data.get("from"), "to": e.data.get("to"),
+                              "evidence": e.data.get("evidence", [])} for e in of("progress")],
+        "disagreements": [{"field": e.data.get("field"), "kept": e.data.get("kept"), "file": e.data.get("file"),
+                           "source": e.data.get("source"), "message": e.data.get("message"), "at": _at(e.at)}
+                          for e in of("import_disagrees")],
+        "reassignments": [{"role": e.data.get("role"), "from": e.data.get("old"), "to": e.data.get("new"),
+                           "date": e.data.get("date"), "by": e.actor} for e in of("reassigned")],
+        "notices": [{"id": n.id, "person": n.recipient, "unit": n.recipient_unit, "role": n.role, "kind": n.kind,
+                     "step": n.step_name, "due": n.due.isoformat(), "state": n.state, "channel": n.channel,
+                     "sent_at": _at(n.sent_at)} for n in notices],
+        "acknowledged": ({"on": item.acknowledged_on.isoformat(), "by": item.acknowledged_by}
+                         if item.acknowledged_on else None),
+        "requests": [{"id": r.id, "kind": r.kind, "state": r.state, "by": r.requested_by, "at": _at(r.requested_at),
+                      "data": r.data, "decided_by": r.decided_by, "decided_at": _at(r.decided_at), "note": r.note}
+                     for r in asked],
+        "events": [{"at": _at(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events],
+    }
+
+
+def when(event: Event) -> str:
+    return to_local(event.at).strftime("%Y-%m-%d %H:%M")
+
+
+def event_text(e: Event) -> str:
+    d = e.data or {}
+    if e.kind == "extended":
+        return f"延期至 {d.get('to')}（原 {d.get('from') or '未定'}，理由：{d.get('reason')}，第{d.get('count')}次）"
+    if e.kind == "closed":
+        files = "、".join(x.get("name") or x.get("text", "") for x in d.get("evidence", []))
+        return f"销号（核验人 {d.get('verified_by')}；佐证：{files}）"
+    if e.kind == "progress":
+        change = f"，{LABELS.get(d['from'], d['from'])} → {LABELS.get(d['to'], d['to'])}" \
+            if d.get("from") != d.get("to") else ""
+        return f"报送进展（{d.get('date')}）：{d.get('text')}{change}"
+    if e.kind == "acknowledged":
+        return f"已阅（{d.get('date')}）"
+    if e.kind == "extension_requested":
+        return f"申请延期至 {d.get('to')}（理由：{d.get('reason')}）"
+    if e.kind == "closure_requested":
+        return f"申请销号：{d.get('text')}（佐证 {len(d.get('evidence', []))} 份）"
+    if e.kind == "request_rejected":
+        return f"{'销号' if d.get('kind') == 'closure' else '延期'}申请被退回：{d.get('note')}"
+    if e.kind == "import_disagrees":
+        return f"导入文件与记录不一致：{d.get('message')}（{d.get('source')}）"
+    if e.kind == "reassigned":
+        return f"{ROLE_NAMES.get(d.get('role', ''), '')}由 {d.get('old')} 移交给 {d.get('new')}（{d.get('date')}）"
+    if e.kind in ("updated", "status_changed"):
+        return f"{EVENT_NAMES[e.kind]}：{'、'.join(d.get('changes', {}))}（{d.get('source')}）"
+    if e.kind == "notified":
+        return f"已提醒 {d.get('recipient')}（{d.get('step')}，{d.get('channel')}）"
+    if e.kind == "reopened":
+        return f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）"
+    return EVENT_NAMES.get(e.kind, e.kind)
+
+
+def describe(item: Item, events: list[Event]) -> str:
+    """One item for a person to read: fields, measures, progress, then the event log."""
+    lines = [f"问题{item.no}：{item.title}",
+             f"  轮次：{item.round.name}（编号 {item.round_id}）",
+             f"  状态：{LABELS[item.status]}（原文：{item.status_text or '未注明'}）"]
+    if item.aspect:
+        lines.append(f"  方面：{item.aspect.no}. {item.aspect.title}")
+    if item.topic:
+        lines.append(f"  专题：{item.topic.no}. {item.topic.title}")
+    kind = {"immediate": "立行立改", "dated": "限期整改", "long_term": "长期坚持"}
+    deadline = item.deadline.isoformat() if item.deadline else "未注明"
+    extended = f"，已延期至 {item.extended_to}（{item.extension_count}次）" if item.extended_to else ""
+    lines.append(f"  整改时限：{deadline}（{kind.get(item.deadline_kind or '', '未分类')}）{extended}")
+    for label, value in (("责任领导", item.leader), ("职务", item.leader_title),
+                         ("责任部门", item.department), ("责任人", item.owner)):
+        if value:
+            lines.append(f"  {label}：{value}")
+    for label, value in (item.extra or {}).items():
+        lines.append(f"  {label}：{value}")
+    if item.progress:
+        lines.append(f"  最新进展（{item.progress_on}）：{item.progress}")
+    if item.acknowledged_on:
+        lines.append(f"  已阅：{item.acknowledged_on}（{item.acknowledged_by}）")
+    if item.measures:
+        lines.append("  整改措施：")
+        lines += [f"    {m.seq}. [{m.date or '未注明日期'}] {m.text}" for m in item.measures]
+    if item.evidence:
+        lines.append("  佐证材料：" + "；".join(item.evidence))
+    lines.append("  事件记录：")
+    lines += [f"    {when(e)}  {event_text(e)}  {e.actor or ''}" for e in events]
+    return "\n".join(lines)
+
+
+EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状态变更", "extended": "延期",
+               "notified": "已提醒", "notify_failed": "提醒失败", "notify_dead": "提醒放弃", "closed": "销号",
+               "lookback_assigned": "分派回头看", "lookback_consolidated": "回头看：巩固",
+               "reopened": "反弹回潮，重新打开", "progress": "报送进展", "reassigned": "人员移交",
+               "import_disagrees": "导入不一致", "import_undone": "撤销导入", "notice_requeued": "重发通知",
+               "acknowledged": "已阅", "extension_requested": "申请延期", "closure_requested": "申请销号",
+               "request_rejected": "申请被退回"}

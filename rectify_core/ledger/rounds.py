@@ -1,0 +1,50 @@
+"""Rounds (巡察轮次) as people see and correct them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rectify_core.errors import NotFoundError, RefusedError
+from rectify_core.ledger.models import Event, Item, Round, Unit
+
+
+def list_rounds(*, session: Session) -> list[dict[str, Any]]:
+    counts = {rid: n for rid, n in session.execute(select(Item.round_id, func.count()).group_by(Item.round_id))}
+    rows = session.execute(select(Round, Unit.name).join(Unit, Round.unit_id == Unit.id).order_by(Round.id))
+    return [round_json(r, unit, counts.get(r.id, 0)) for r, unit in rows]
+
+
+def round_json(r: Round, unit: str, items: int) -> dict[str, Any]:
+    def day(value: dt.date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"id": r.id, "unit": unit, "name": r.name, "key": r.key, "inspector": r.inspector,
+            "feedback_date": day(r.feedback_date), "report_date": day(r.report_date),
+            "first_responsible": r.first_responsible, "items": items}
+
+
+def edit(round_id: int, changes: dict[str, Any], by: str, now: dt.datetime, *, session: Session) -> Round:
+    """Correct a round's name, feedback date or first responsible; one event records old -> new."""
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+    wanted = {k: v for k, v in changes.items() if v is not None}
+    if not wanted:
+        raise RefusedError("请至少给出一项修改：--feedback-date、--name 或 --first-responsible")
+    if "name" in wanted and not str(wanted["name"]).strip():
+        raise RefusedError("轮次名称不能为空")
+    old = {k: getattr(rnd, k) for k in wanted}
+    for key, value in wanted.items():
+        setattr(rnd, key, value.strip() if isinstance(value, str) else value)
+    session.add(Event(round_id=rnd.id, item_id=None, at=now, kind="round_edited", actor=by,
+                      data={k: [_plain(old[k]), _plain(getattr(rnd, k))] for k in wanted}))
+    session.flush()
+    return rnd
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value

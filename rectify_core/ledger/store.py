@@ -1,0 +1,409 @@
+"""Writing a parsed ledger into the database, as one recorded batch.
+
+One call is one import: the caller's transaction makes it all-or-nothing, and a dry
+run is the same call in a transaction that is rolled back. The round is found by its
+identity (unit + inspection, see `identity.round_key`), never by file name; a file
+that would start a new round looking like an existing one is refused. Items are
+matched by (round, number) and changed only through the lifecycle's import
+transition, which keeps what people recorded in rectify.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from rectify_core.bulk import gc_paused
+from rectify_core.errors import NotFoundError, RefusedError
+from rectify_core.identity import person_name, round_key
+from rectify_core.importers import validate
+from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
+from rectify_core.ledger import holders, lifecycle
+from rectify_core.ledger.models import (
+    Aspect,
+    Event,
+    ImportBatch,
+    Item,
+    LookbackTask,
+    Measure,
+    Notice,
+    Person,
+    Round,
+    Topic,
+    Unit,
+)
+
+# Item columns copied from the parsed item; a change in any is an "updated" event.
+COPIED = ("title", "status", "status_text", "immediate", "deadline", "deadline_kind",
+          "deadline_text", "leader", "leader_title", "department", "owner",
+          "measures_text", "evidence", "figures", "extra")
+ROUND_DATES = ("inspection_start", "inspection_end", "feedback_date", "report_date")
+ROUND_FIELDS = ("inspector", *ROUND_DATES)
+# a new round is refused as a likely duplicate when this share of its titles is already in one
+SIMILAR_SHARE = 0.6
+# events that do not count as a person's change to an item (an undo may still go ahead)
+PASSIVE_EVENTS = ("notified", "notify_failed", "notify_dead", "notice_requeued")
+
+
+@dataclass
+class ImportResult:
+    round_id: int
+    round_name: str
+    unit: str
+    batch_id: int
+    round_created: bool
+    created: list[tuple[int, str]] = field(default_factory=list)  # (no, title)
+    changed: list[lifecycle.ImportChange] = field(default_factory=list)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for c in self.changed if c.changes)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"round_id": self.round_id, "round": self.round_name, "unit": self.unit, "batch": self.batch_id,
+                "round_created": self.round_created,
+                "created": [{"no": no, "title": t} for no, t in self.created],
+                "updated": [{"no": c.no, "changes": c.changes} for c in self.changed if c.changes],
+                "disagreements": self.disagreements, "unchanged": self.unchanged}
+
+
+def _unit(name: str, *, session: Session) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.name == name))
+    if unit is None:
+        unit = Unit(name=name)
+        session.add(unit)
+        session.flush()
+    return unit
+
+
+def key_of(parsed: ParsedLedger) -> str:
+    return parsed.round_key or round_key(parsed.inspector, parsed.feedback_date, parsed.round_name)
+
+
+def _similar_round(parsed: ParsedLedger, unit: Unit | None, *, session: Session) -> tuple[Round, int] | None:
+    """An existing round (of the same unit, or any when the file named no unit) holding
+    most of this file's item titles."""
+    titles = {person_name(p.title) for p in parsed.items if p.title}
+    if not titles:
+        return None
+    query = select(Item.round_id, Item.title)
+    if unit is not None:
+        query = query.join(Round, Item.round_id == Round.id).where(Round.unit_id == unit.id)
+    shared: dict[int, int] = {}
+    for rid, title in session.execute(query):
+        if person_name(title) in titles:
+            shared[rid] = shared.get(rid, 0) + 1
+    best = max(shared.items(), key=lambda kv: kv[1], default=None)
+    if best is None or best[1] < SIMILAR_SHARE * len(titles):
+        return None
+    rnd = session.get(Round, best[0])
+    assert rnd is not None
+    return rnd, best[1]
+
+
+def find_round(parsed: ParsedLedger, *, session: Session, round_id: int | None = None,
+               new_round: bool = False) -> Round | None:
+    """The round this file updates, or None for a new one. Refuses a new round that
+    looks like an existing one unless `new_round`."""
+    if round_id is not None:
+        rnd = session.get(Round, round_id)
+        if rnd is None:
+            raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+        return rnd
+    unit = session.scalar(select(Unit).where(Unit.name == parsed.unit))
+    if unit is not None:
+        rnd = session.scalar(select(Round).where(Round.unit_id == unit.id, Round.key == key_of(parsed)))
+        if rnd is not None:
+            return rnd
+    if new_round:
+        return None
+    similar = _similar_round(parsed, unit if parsed.unit_found else None, session=session)
+    if similar is not None:
+        rnd, shared = similar
+        raise RefusedError(
+            f"{parsed.source_name} 看起来与已有轮次 {rnd.id}（{rnd.unit.name} / {rnd.name}）是同一轮巡察："
+            f"文件中 {len(parsed.items)} 个问题有 {shared} 个与之相同，未导入。"
+            f"如是该轮次的新版台账或报告，请加 --round {rnd.id}；如确是新的一轮巡察，请加 --new-round")
+    return None
+
+
+def _round(parsed: ParsedLedger, existing: Round | None, now: dt.datetime, *,
+           session: Session) -> tuple[Round, dict[str, Any]]:
+    """Create or update the round; returns it and its values before (for undo)."""
+    if existing is None:
+        unit = _unit(parsed.unit, session=session)
+        key = key_of(parsed)
+        taken = session.scalar(select(func.count()).select_from(Round).where(
+            Round.unit_id == unit.id, Round.key.startswith(key, autoescape=True)))
+        rnd = Round(unit_id=unit.id, key=f"{key}#{taken + 1}" if taken else key, name=parsed.round_name,
+                    imported_at=now)
+        session.add(rnd)
+        before: dict[str, Any] = {}
+    else:
+        rnd = existing
+        before = {a: lifecycle.jsonable(getattr(rnd, a))
+                  for a in (*ROUND_FIELDS, "source_name", "source_sha256", "imported_at", "first_responsible")}
+    for attr in ROUND_FIELDS:
+        value = getattr(parsed, attr)
+        if value is not None:
+            setattr(rnd, attr, value)
+    rnd.source_name, rnd.source_sha256, rnd.imported_at = parsed.source_name, parsed.sha256, now
+    named = [n for n, role in parsed.people if role == "first_responsible"]
+    if named and not rnd.first_responsible:
+        rnd.first_responsible = named[0]
+    session.flush()
+    return rnd, before
+
+
+def _headings(rnd: Round, parsed: ParsedLedger, *, session: Session) -> tuple[
+        dict[int, int], dict[int, int]]:
+    """Upsert aspects and topics; return number -> id maps."""
+    aspects = {a.no: a for a in session.scalars(select(Aspect).where(Aspect.round_id == rnd.id))}
+    topics = {t.no: t for t in session.scalars(select(Topic).where(Topic.round_id == rnd.id))}
+    for h in parsed.aspects:
+        _upsert_heading(aspects, h, lambda h=h: Aspect(round_id=rnd.id, no=h.no), session)
+    session.flush()
+    for h in parsed.topics:
+        topic = _upsert_heading(topics, h, lambda h=h: Topic(round_id=rnd.id, no=h.no), session)
+        topic.aspect_id = aspects[h.aspect_no].id if h.aspect_no in aspects else None
+    session.flush()
+    return {n: a.id for n, a in aspects.items()}, {n: t.id for n, t in topics.items()}
+
+
+def _upsert_heading(existing: dict[int, Any], h: ParsedHeading, make: Any, session: Session) -> Any:
+    row = existing.get(h.no)
+    if row is None:
+        row = existing[h.no] = make()
+        session.add(row)
+    row.title = h.title
+    return row
+
+
+def _people(unit_id: int, people: list[tuple[str, str]], *, session: Session) -> None:
+    known = {(name, role) for name, role in
+             session.execute(select(Person.name, Person.role).where(Person.unit_id == unit_id))}
+    for name, role in people:
+        if (name, role) not in known:
+            known.add((name, role))
+            session.add(Person(unit_id=unit_id, name=name, role=role))
+
+
+def _values(p: ParsedItem) -> dict[str, Any]:
+    return {name: getattr(p, name) for name in COPIED}
+
+
+def _measures(p: ParsedItem) -> list[dict[str, Any]]:
+    return [{"date": m.date, "date_end": m.date_end, "text": m.text} for m in p.measures]
+
+
+def _measures_of(item: Item) -> list[dict[str, Any]]:
+    return [{"date": m.date, "date_end": m.date_end, "text": m.text} for m in item.measures]
+
+
+def _set_measures(item: Item, measures: list[dict[str, Any]]) -> None:
+    item.measures = [Measure(seq=n, **m) for n, m in enumerate(measures, start=1)]
+
+
+def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], topic_ids: dict[int, int],
+            now: dt.datetime, report_date: dt.date | None, source: dict[str, Any], batch_id: int, *,
+            session: Session) -> list[int]:
+    """Insert new items, their events and measures a batch at a time (memory stays flat);
+    returns their ids."""
+    created: list[int] = []
+    for start in range(0, len(new), lifecycle.BATCH):
+        chunk = new[start:start + lifecycle.BATCH]
+        rows = [{"round_id": round_id, "no": p.no, "updated_at": now, "pinned": {}, "extension_count": 0,
+                 "rebound_count": 0, "aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
+                 "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line,
+                 **_values(p)} for p in chunk]
+        ids = lifecycle.imported(rows, now, report_date, source, session=session, batch_id=batch_id)
+        measures = [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
+                    for n, m in enumerate(_measures(p), start=1)]
+        if measures:
+            session.execute(insert(cast(Table, Measure.__table__)), measures)
+        created += [ids[p.no] for p in chunk]
+    return created
+
+
+def _current(round_id: int, *, session: Session) -> dict[int, Any]:
+    """The round's items as plain rows (what a comparison reads), not ORM objects: a
+    weekly re-import of a large ledger that changes little loads little."""
+    columns = [Item.id, Item.no, Item.pinned, Item.aspect_id, Item.topic_id, Item.source_line,
+               *(getattr(Item, c) for c in COPIED)]
+    return {row.no: row for row in session.execute(select(*columns).where(Item.round_id == round_id))}
+
+
+def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
+    rows = session.execute(select(Event.item_id, Event.data).where(Event.round_id == round_id,
+                                                                  Event.kind == "import_disagrees"))
+    return {(item_id, data.get("field", ""), str(data.get("file"))) for item_id, data in rows if item_id}
+
+
+def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id: int | None = None,
+                new_round: bool = False) -> ImportResult:
+    """Import one file as a batch: new items, changes, and disagreements with what
+    people recorded in rectify (kept, and recorded as events). Nothing reaches the
+    database that either database could not keep as it is (`validate.check`)."""
+    with gc_paused():
+        return _save(parsed, now, session=session, round_id=round_id, new_round=new_round)
+
+
+def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id: int | None,
+          new_round: bool) -> ImportResult:
+    validate.check(parsed)
+    existing_round = find_round(parsed, session=session, round_id=round_id, new_round=new_round)
+    rnd, round_before = _round(parsed, existing_round, now, session=session)
+    batch = ImportBatch(round_id=rnd.id, source_name=parsed.source_name, sha256=parsed.sha256,
+                        report_date=parsed.report_date, at=now, round_created=existing_round is None,
+                        round_before={**round_before, "name": rnd.name, "unit": rnd.unit.name}, created=[],
+                        before={}, counts={})
+    session.add(batch)
+    session.flush()
+    aspect_ids, topic_ids = _headings(rnd, parsed, session=session)
+    _people(rnd.unit_id, parsed.people, session=session)
+    result = ImportResult(rnd.id, rnd.name, rnd.unit.name, batch.id, existing_round is None)
+    items = _current(rnd.id, session=session)
+    known = _known_disagreements(rnd.id, session=session)
+    source: dict[str, Any] = {"source": parsed.source_name, "sha256": parsed.sha256, "batch": batch.id}
+    before: dict[str, Any] = {}
+    new = [p for p in parsed.items if p.no not in items]
+    created = _create(new, rnd.id, aspect_ids, topic_ids, now, parsed.report_date, source, batch.id,
+                      session=session)
+    result.created += [(p.no, p.title) for p in new]
+    for p in parsed.items:
+        aspect_id = aspect_ids.get(p.aspect_no) if p.aspect_no else None
+        topic_id = topic_ids.get(p.topic_no) if p.topic_no else None
+        current = items.get(p.no)
+        if current is None:
+            continue
+        values = _values(p)
+        change = lifecycle.plan_import(current, values)
+        placement = {"aspect_id": aspect_id, "topic_id": topic_id, "source_line": p.line}
+        moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
+        measures = _measures(p) if "measures_text" in change.changes else None
+        if not (change.changes or change.disagreements or moved):
+            result.unchanged += 1
+            continue
+        item = session.get_one(Item, current.id)
+        old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
+        if measures is not None:
+            old["measures"] = _measures_of(item)
+            _set_measures(item, measures)
+        for k, v in moved.items():
+            setattr(item, k, v)
+        lifecycle.apply_import(item, change, values, now, parsed.report_date, source, session=session,
+                               batch_id=batch.id, known_disagreements=known)
+        before[str(item.id)] = old
+        if change.changes or change.disagreements:
+            result.changed.append(change)
+        else:
+            result.unchanged += 1
+        result.disagreements += change.disagreements
+    batch.created, batch.before = created, before
+    batch.counts = {"created": len(result.created), "updated": result.updated,
+                    "disagreements": len(result.disagreements), "unchanged": result.unchanged}
+    session.flush()
+    return result
+
+
+# --- the batches: list and undo ------------------------------------------------------
+
+def batches(*, session: Session) -> list[ImportBatch]:
+    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id)))
+
+
+def batch_json(b: ImportBatch) -> dict[str, Any]:
+    from rectify_core.config.calendar import to_local
+
+    return {"id": b.id, "at": to_local(b.at).isoformat(timespec="minutes"), "round_id": b.round_id,
+            "round": b.round_before.get("name"), "unit": b.round_before.get("unit"), "source": b.source_name,
+            "sha256": b.sha256, "report_date": b.report_date.isoformat() if b.report_date else None,
+            "round_created": b.round_created, **b.counts,
+            "undone_at": to_local(b.undone_at).isoformat(timespec="minutes") if b.undone_at else None,
+            "undone_by": b.undone_by}
+
+
+def _changed_since(batch: ImportBatch, item_ids: set[int], *, session: Session) -> dict[int, list[str]]:
+    """Items this batch touched that something else changed afterwards: item id -> event kinds.
+    A later batch that was itself undone (its events, and its undo's) does not count."""
+    last = session.scalar(select(func.max(Event.id)).where(Event.batch_id == batch.id)) or 0
+    undone = select(ImportBatch.id).where(ImportBatch.undone_at.is_not(None))
+    found: dict[int, list[str]] = {}
+    for item_id, kind in session.execute(
+            select(Event.item_id, Event.kind).where(
+                Event.item_id.in_(item_ids), Event.id > last, Event.kind.not_in(PASSIVE_EVENTS),
+                or_(Event.batch_id.is_(None), Event.batch_id.not_in(undone))).order_by(Event.id)):
+        if item_id is not None:
+            found.setdefault(item_id, []).append(kind)
+    return found
+
+
+def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) -> ImportBatch:
+    """Revert one import whose items nothing has changed since; else refuse, naming them."""
+    from rectify_core.ledger.items import EVENT_NAMES
+
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"没有编号为 {batch_id} 的导入批次（rectify imports 可列出全部批次）")
+    if batch.undone_at is not None:
+        raise RefusedError(f"导入批次 {batch_id} 已于 {batch.undone_at:%Y-%m-%d} 撤销过")
+    touched = {*batch.created, *(int(k) for k in batch.before)}
+    later = _changed_since(batch, touched, session=session)
+    if later:
+        nos = {i: no for i, no in session.execute(select(Item.id, Item.no).where(Item.id.in_(later)))}
+        names = "；".join(f"问题{nos[i]}（{'、'.join(dict.fromkeys(EVENT_NAMES.get(k, k) for k in kinds))}）"
+                         for i, kinds in sorted(later.items(), key=lambda kv: nos[kv[0]]))
+        raise RefusedError(f"导入批次 {batch_id} 之后以下问题又有变动，不能撤销：{names}")
+    for item_id, old in batch.before.items():
+        item = session.get(Item, int(item_id))
+        assert item is not None
+        measures = old.pop("measures", None)
+        if measures is not None:
+            _set_measures(item, measures)
+        lifecycle.restore(item, old, by, now, batch.id, session=session)
+    if batch.created:
+        _delete_items(batch.created, session=session)
+    _restore_round(batch, session=session)
+    batch.undone_at, batch.undone_by = now, by
+    session.flush()
+    return batch
+
+
+def _delete_items(ids: list[int], *, session: Session) -> None:
+    holders.drop(ids, session=session)
+    session.execute(delete(Notice).where(Notice.item_id.in_(ids)))
+    session.execute(delete(LookbackTask).where(LookbackTask.item_id.in_(ids)))
+    session.execute(delete(Event).where(Event.item_id.in_(ids)))
+    session.execute(delete(Measure).where(Measure.item_id.in_(ids)))
+    session.execute(delete(Item).where(Item.id.in_(ids)))
+
+
+def _restore_round(batch: ImportBatch, *, session: Session) -> None:
+    rnd = session.get(Round, batch.round_id) if batch.round_id else None
+    if rnd is None:
+        return
+    if not batch.round_created:
+        for attr, value in batch.round_before.items():
+            if attr in ("name", "unit"):
+                continue
+            if attr in ROUND_DATES and value is not None:
+                value = dt.date.fromisoformat(value)
+            if attr == "imported_at":
+                value = dt.datetime.fromisoformat(value)
+            setattr(rnd, attr, value)
+        return
+    if session.scalar(select(func.count()).select_from(Item).where(Item.round_id == rnd.id)):
+        return  # a later batch added items to this round: it stays
+    session.execute(delete(Event).where(Event.round_id == rnd.id))
+    session.execute(delete(Topic).where(Topic.round_id == rnd.id))
+    session.execute(delete(Aspect).where(Aspect.round_id == rnd.id))
+    for other in session.scalars(select(ImportBatch).where(ImportBatch.round_id == rnd.id)):
+        other.round_id = None
+    session.flush()
+    session.delete(rnd)

@@ -1,0 +1,156 @@
+"""The ledger as of a day, read once for everything the office hands up: the progress
+report, the Excel 台账 and the dashboard. Due dates and lights come from the planner
+(one definition); closures, progress and look-backs from their records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from rectify_core.config.calendar import WorkCalendar
+from rectify_core.config.people import Directory
+from rectify_core.config.rules import Rules
+from rectify_core.deadlines.plan import Planner
+from rectify_core.deadlines.scan import plan_item_of
+from rectify_core.errors import NotFoundError, RectifyError
+from rectify_core.ledger.models import Aspect, Closure, Item, LookbackTask, Round, Topic, Unit
+from rectify_core.vocab import ItemState
+
+
+@dataclass(frozen=True)
+class Row:
+    """One item as the office's documents show it."""
+
+    no: int
+    aspect: str | None
+    topic: str | None
+    title: str
+    measures: str
+    progress: str | None
+    progress_on: dt.date | None
+    leader: str | None
+    leader_title: str | None
+    department: str | None
+    owner: str | None
+    deadline: dt.date | None
+    deadline_text: str | None
+    deadline_kind: str | None
+    extended_to: dt.date | None
+    status: str
+    status_text: str
+    immediate: bool
+    due: dt.date | None
+    workdays_left: int | None
+    light: str | None
+    closed_on: dt.date | None
+    verified_by: str | None
+    evidence_count: int
+    lookback: str | None  # 巩固 / 反弹 / None
+    rebound_count: int
+
+
+@dataclass
+class RoundView:
+    id: int
+    unit: str
+    name: str
+    inspector: str | None
+    inspection_start: dt.date | None
+    inspection_end: dt.date | None
+    feedback_date: dt.date | None
+    first_responsible: str | None
+    as_of: dt.date
+    aspects: list[tuple[int, str]] = field(default_factory=list)
+    topics: list[tuple[int, int | None, str]] = field(default_factory=list)  # (no, aspect no, title)
+    rows: list[Row] = field(default_factory=list)
+    aspect_of: dict[int, int | None] = field(default_factory=dict)  # item no -> aspect no
+    topic_of: dict[int, int | None] = field(default_factory=dict)  # item no -> topic no
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.rows)
+
+    @property
+    def rate(self) -> float:
+        return round(100 * self.count(ItemState.DONE) / len(self.rows), 1) if self.rows else 0.0
+
+
+def pick_round(round_id: int | None, *, session: Session) -> Round:
+    """The round asked for, or the only one; several rounds need --round."""
+    if round_id is not None:
+        rnd = session.get(Round, round_id)
+        if rnd is None:
+            raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+        return rnd
+    rounds = list(session.scalars(select(Round).order_by(Round.id)))
+    if not rounds:
+        raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
+    if len(rounds) > 1:
+        names = "；".join(f"{r.id}：{r.unit.name} / {r.name}" for r in rounds)
+        raise RectifyError(f"有 {len(rounds)} 个轮次，请用 --round 指定：{names}")
+    return rounds[0]
+
+
+_OUTCOMES = {"consolidated": "巩固", "rebound": "反弹"}
+
+
+def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
+               session: Session) -> RoundView:
+    view = RoundView(rnd.id, rnd.unit.name, rnd.name, rnd.inspector, rnd.inspection_start, rnd.inspection_end,
+                     rnd.feedback_date, rnd.first_responsible, today)
+    aspects = {a.id: a for a in session.scalars(select(Aspect).where(Aspect.round_id == rnd.id))}
+    topics = {t.id: t for t in session.scalars(select(Topic).where(Topic.round_id == rnd.id))}
+    view.aspects = sorted((a.no, a.title) for a in aspects.values())
+    view.topics = sorted((t.no, aspects[t.aspect_id].no if t.aspect_id in aspects else None, t.title)
+                         for t in topics.values())
+    items = list(session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.no)
+                                 .options(selectinload(Item.round).selectinload(Round.unit))))
+    ids = [i.id for i in items]
+    closures = {c.id: c for c in session.scalars(select(Closure).where(Closure.item_id.in_(ids)))}
+    outcomes: dict[int, str] = {}
+    for task in session.scalars(select(LookbackTask).where(LookbackTask.item_id.in_(ids),
+                                                           LookbackTask.outcome.is_not(None))
+                                .order_by(LookbackTask.id)):
+        outcomes[task.item_id] = _OUTCOMES.get(task.outcome or "", task.outcome or "")
+    planner = Planner(today, rules, {}, cal, directory)
+    for item in items:
+        view.aspect_of[item.no] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
+        view.topic_of[item.no] = topics[item.topic_id].no if item.topic_id in topics else None
+        view.rows.append(_row(item, aspects, topics, closures, outcomes, planner))
+    return view
+
+
+def _row(item: Item, aspects: dict[int, Aspect], topics: dict[int, Topic], closures: dict[int, Closure],
+         outcomes: dict[int, str], planner: Planner) -> Row:
+    due = left = light = None
+    if item.status != ItemState.DONE:
+        p = planner.plan(plan_item_of(item), [])  # a date out of the calendar leaves these empty
+        due, left, light = p.due.date, p.workdays_left, p.light
+    closure = closures.get(item.closure_id) if item.closure_id else None
+    return Row(item.no, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
+               topics[item.topic_id].title if item.topic_id in topics else None, item.title,
+               item.measures_text or "", item.progress, item.progress_on, item.leader, item.leader_title,
+               item.department, item.owner, item.deadline, item.deadline_text, item.deadline_kind, item.extended_to,
+               item.status, item.status_text, item.immediate, due, left, light,
+               closure.closed_on if closure else item.done_on, closure.verified_by if closure else None,
+               len(closure.evidence) if closure else 0, outcomes.get(item.id), item.rebound_count)
+
+
+def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
+                    session: Session) -> list[RoundView]:
+    rounds = session.scalars(select(Round).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))
+    return [round_view(r, today, rules, cal, directory, session=session) for r in rounds]
+
+
+def completions(*, session: Session) -> list[tuple[dt.date, int]]:
+    """How many items became done on each day (the report's date for an imported 已完成,
+    the closure day for a 销号), for the completion curve."""
+    per_day: dict[dt.date, int] = defaultdict(int)
+    for (day,) in session.execute(select(Item.done_on).where(Item.status == ItemState.DONE,
+                                                             Item.done_on.is_not(None))):
+        if day is not None:
+            per_day[day] += 1
+    return sorted(per_day.items())

@@ -1,0 +1,202 @@
+"""The daily run as stages, each one call: plan -> enqueue -> deliver.
+
+The CLI and the Prefect flow are both thin over these; each stage owns its own
+transactions (delivery commits per person so a crash loses nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from rectify_core import HOME
+from rectify_core.bulk import gc_paused
+from rectify_core.config.calendar import WorkCalendar, load_calendar, local_datetime
+from rectify_core.config.people import Directory, load_directory
+from rectify_core.config.rules import Ladder, Rules, load_rules
+from rectify_core.deadlines import scan
+from rectify_core.deadlines.plan import ItemPlan, Obligation, Planner, Sent, urgency
+from rectify_core.delivery.channels import send
+from rectify_core.delivery.notify import DeliveryReport, Sender, deliver
+from rectify_core.delivery.outbox import Enqueued, enqueue
+from rectify_core.errors import RectifyError
+from rectify_core.ledger import db
+from rectify_core.vocab import NoticeKind
+from rectify_core.web.links import WebConfig, link_maker, load_web
+
+PROJECT_CONFIG = HOME.parent / "config"
+
+
+def run_now(day: dt.date | None) -> dt.datetime:
+    """The instant a run acts at: 09:00 Asia/Shanghai on `day` when a day is replayed,
+    else the clock. Only the edges (CLI, flows) call this; everything below takes `now`."""
+    return local_datetime(day, 9, 0) if day else dt.datetime.now(dt.UTC)
+
+
+def resolve_config_dir(explicit: Path | None) -> Path | None:
+    """--config, else RECTIFY_CONFIG_DIR, else the project's config/ when present."""
+    env = os.environ.get("RECTIFY_CONFIG_DIR")
+    chosen = explicit or (Path(env) if env else None)
+    if chosen is not None:
+        if not chosen.is_dir():
+            raise RectifyError(f"配置目录不存在：{chosen}")
+        return chosen
+    return PROJECT_CONFIG if PROJECT_CONFIG.is_dir() else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything read from the config directory, validated once per run."""
+
+    rules: Rules
+    calendar: WorkCalendar
+    directory: Directory
+    web: WebConfig = field(default_factory=WebConfig)
+
+
+def load_settings(config_dir: Path | None) -> Settings:
+    return Settings(load_rules(config_dir), load_calendar(config_dir), load_directory(config_dir),
+                    load_web(config_dir))
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    today: dt.date
+    plans: list[ItemPlan]
+    ladders: dict[str, Ladder]
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class _Planning:
+    """What planning a day reads before the items: people, ladders, the outbox history."""
+
+    directory: Directory
+    ladders: dict[str, Ladder]
+    history: dict[str, list[Sent]]
+    planner: Planner
+
+    def plan(self, item: Obligation) -> ItemPlan:
+        return self.planner.plan(item, self.history.get(item.key, []))
+
+
+def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Planning:
+    directory = scan.with_people(settings.directory, session=session)
+    ladders = scan.ladders(settings.rules.ladder, session=session)
+    return _Planning(directory, ladders, scan.history(session=session),
+                     Planner(today, settings.rules, ladders, settings.calendar, directory))
+
+
+def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> DayPlan:
+    """Read the ledger and history (one query each) and plan the day, for every unit or
+    one. Writes nothing."""
+    with gc_paused(), db.transaction(engine) as session:
+        day = _planning(settings, today, session=session)
+        work = (scan.active_items(session=session, unit=unit)
+                + scan.lookback_items(day.directory, session=session, unit=unit))
+        plans = [day.plan(item) for item in work]
+    return DayPlan(today, plans, day.ladders, day.directory)
+
+
+KEEP = 50  # plans kept per light for the summary: the most urgent
+CHUNK = 20_000  # items planned and enqueued at a time
+
+
+@dataclass
+class DayTally:
+    """What a day planned and enqueued, small whatever the ledger's size: counts, and
+    the most urgent few plans of each light (what the summary shows)."""
+
+    today: dt.date
+    items: int = 0
+    lights: Counter[str | None] = field(default_factory=Counter)
+    top: dict[str | None, list[ItemPlan]] = field(default_factory=dict)
+    planned: int = 0
+    inserted: int = 0
+    capped: int = 0
+    estimated: set[int] = field(default_factory=set)
+
+    @property
+    def enqueued(self) -> Enqueued:
+        return Enqueued(self.planned, self.inserted, self.capped)
+
+    def add(self, plans: list[ItemPlan], enqueued: Enqueued) -> None:
+        own = [p for p in plans if p.item.subject == NoticeKind.ITEM]
+        self.items += len(own)
+        self.lights.update(p.light for p in own)
+        for light in {p.light for p in own}:
+            fresh = [p for p in own if p.light == light]
+            self.top[light] = heapq.nsmallest(KEEP, self.top.get(light, []) + fresh, key=urgency)
+        self.estimated |= {p.due.date.year if p.due.date else 0 for p in own if p.estimated}
+        self.planned, self.inserted = self.planned + enqueued.planned, self.inserted + enqueued.inserted
+        self.capped += enqueued.capped
+
+
+def _chunks(items: Iterable[Obligation], size: int) -> Iterator[list[Obligation]]:
+    chunk: list[Obligation] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt.datetime,
+                     unit: str | None = None, chunk: int = CHUNK) -> DayTally:
+    """Plan the day and enqueue what it owes a chunk at a time, in one transaction (all
+    or nothing): memory holds one chunk of plans and the tally, not the ledger."""
+    with gc_paused(), db.transaction(engine) as session:
+        day = _planning(settings, today, session=session)
+        tasks = scan.lookback_items(day.directory, session=session, unit=unit)
+        tally = DayTally(today)
+        for items in _chunks(chain(scan.stream_active_items(session=session, unit=unit), tasks), chunk):
+            plans = [day.plan(i) for i in items]
+            tally.add(plans, enqueue(plans, today, now, settings.rules, day.ladders, settings.calendar,
+                                     session=session))
+    return tally
+
+
+def directory_of(engine: Engine, settings: Settings) -> Directory:
+    """Contacts from the config plus the role holders imports recorded."""
+    with db.transaction(engine) as session:
+        return scan.with_people(settings.directory, session=session)
+
+
+def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:
+    """Each open or ongoing item's plan, in ledger order, as it is planned: items are read a
+    chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
+    with gc_paused(), db.transaction(engine) as session:
+        day = _planning(settings, today, session=session)
+        for item in scan.stream_active_items(session=session, unit=unit):
+            yield day.plan(item)
+
+
+def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:
+    with gc_paused(), db.transaction(engine) as session:
+        return enqueue(day.plans, day.today, now, settings.rules, day.ladders, settings.calendar,
+                       session=session)
+
+
+def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now: dt.datetime,
+                  sender: Sender = send, unit: str | None = None) -> DeliveryReport:
+    db.refresh_statistics(engine, "notices")  # a day's enqueue may have grown the outbox many times over
+    with db.session_factory(db.reader(engine))() as session:  # a read: no write lock, none without a secret
+        links = link_maker(settings.web, session=session)
+    return deliver(engine, directory, settings.rules, settings.calendar, now, wall_clock,
+                   sender, unit, links=links)
+
+
+def wall_clock() -> dt.datetime:
+    """The real time, for claim leases (a replayed day's `now` is not the time it runs at)."""
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,105 @@
+"""What a supervisor reads after each daily run: counts by light, overdue items,
+escalations made, failures. Built from the run's results and the database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.delivery.notify import DeliveryReport
+from rectify_core.delivery.outbox import ESCALATION_ROLES, SENT
+from rectify_core.ledger.models import Item, LookbackSweep, LookbackTask, Notice
+from rectify_core.runs.daily import DayTally
+from rectify_core.runs.views import LIGHT_NAMES
+
+
+@dataclass
+class DaySummary:
+    today: str
+    unit: str | None
+    items: int
+    lights: dict[str, int]
+    overdue: list[dict[str, Any]]
+    planned: int
+    sent_people: int
+    sent_notices: int
+    escalations: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    waiting: int
+    recovered: int
+    lookbacks: int = 0
+    by_light: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the most urgent few per light
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SHOWN = 10  # rows per light in the artifact: it stays a page however large the ledger
+OVERDUE_SHOWN = 50
+
+
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _row(p: Any) -> dict[str, Any]:
+    return {"no": p.item.no, "round": short(p.item.round_name, 12), "title": short(p.item.title, 30),
+            "owner": p.item.owner or "", "leader": p.item.leader or "", "department": p.item.department or "",
+            "due": p.due.date.isoformat() if p.due.date else None, "left": p.workdays_left}
+
+
+def summarize(day: DayTally, report: DeliveryReport, unit: str | None, *, session: Session) -> DaySummary:
+    lights = {k or "none": day.lights.get(k, 0) for k in ("red", "yellow", "green", "blue", None)}
+    overdue = [{"no": p.item.no, "round": p.item.round_name, "title": p.item.title,
+                "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
+                "step": p.step} for p in day.top.get("red", [])[:OVERDUE_SHOWN]]
+    by_light = {k: [_row(p) for p in day.top.get(k, [])[:SHOWN]] for k in ("red", "yellow", "green", "blue")}
+    sent = session.execute(select(Notice.recipient, Notice.role, Item.no).join(Item, Notice.item_id == Item.id)
+                           .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
+    escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
+    failures = [{"recipient": p.name, "items": p.items, "dead": p.dead, "error": p.error} for p in report.failed]
+    lookbacks = session.scalar(select(func.count()).select_from(LookbackTask).join(LookbackSweep)
+                               .where(LookbackSweep.run_on == day.today)) or 0
+    return DaySummary(day.today.isoformat(), unit, day.items, lights, overdue, day.inserted,
+                      len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered,
+                      lookbacks, {k: v for k, v in by_light.items() if v})
+
+
+def markdown(s: DaySummary) -> str:
+    scope = f"（{s.unit}）" if s.unit else ""
+    lines = [f"# 巡察整改每日提醒 {s.today}{scope}", "",
+             f"未完成与阶段性完成问题 **{s.items}** 项：" + "，".join(
+                 f"{LIGHT_NAMES[None if k == 'none' else k]} {v}" for k, v in s.lights.items() if v), "",
+             f"本次新计划提醒 {s.planned} 条；已发送 {s.sent_notices} 条，涉及 {s.sent_people} 人。"]
+    if s.waiting:
+        lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
+    if s.recovered:
+        lines.append(f"上次中断时在途的 {s.recovered} 条已重发（可能重复）。")
+    for light, rows in s.by_light.items():
+        count = s.lights.get(light, 0)
+        more = f"，列出最紧急的 {len(rows)} 项" if count > len(rows) else ""
+        lines += ["", f"## {LIGHT_NAMES[light]}（{count} 项{more}）", "",
+                  "| 问题 | 轮次 | 责任人 | 责任领导 | 部门 | 时限 | 剩余工作日 |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| 问题{r['no']}：{_cell(r['title'])} | {_cell(r['round'])} | {_cell(r['owner'])} "
+                  f"| {_cell(r['leader'])} | {_cell(r['department'])} | {r['due'] or ''} "
+                  f"| {r['left'] if r['left'] is not None else ''} |" for r in rows]
+    if s.escalations:
+        lines += ["", "## 本次升级督办", ""]
+        lines += [f"- 问题{e['no']} → {e['recipient']}（{ROLE_NAMES.get(e['role'], e['role'])}）"
+                  for e in s.escalations]
+    if s.failures:
+        lines += ["", "## 发送失败", ""]
+        lines += [f"- {f['recipient']}：{f['items']} 项，{'已放弃' if f['dead'] else '稍后重试'}：{f['error']}"
+                  for f in s.failures]
+    lines += ["", f"回头看任务：本次分派 {s.lookbacks} 项。"]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Ledger text inside a Markdown table cell: no pipes or line breaks."""
+    return text.replace("|", "｜").replace("\n", " ")

@@ -1,0 +1,258 @@
+"""Plans as people and scripts read them: Chinese text and the JSON contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from rectify_core.config.calendar import WorkCalendar, to_local
+from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.deadlines.plan import URGENCY, Due, ItemPlan, Recipient, urgency
+from rectify_core.delivery.notify import DeliveryReport
+from rectify_core.delivery.outbox import STATE_NAMES, Enqueued
+from rectify_core.ledger.models import LookbackTask, Notice
+from rectify_core.runs.daily import DayPlan
+
+LIGHT_NAMES = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯", None: "无灯"}
+_URGENCY = URGENCY
+
+
+def plan_json(p: ItemPlan) -> dict[str, Any]:
+    return {
+        "no": p.item.no,
+        "round": p.item.round_name,
+        "round_id": p.item.round_id,
+        "title": p.item.title,
+        "due": p.due.date.isoformat() if p.due.date else None,
+        "due_source": p.due.source,
+        "workdays_left": p.workdays_left,
+        "light": p.light,
+        "estimated": p.estimated,
+        "step": p.step,
+        "notify": [{"name": r.name, "unit": r.unit, "role": r.role, "reason": r.reason} for r in p.notify],
+        "unresolved": list(p.unresolved),
+        "next_update": p.next_update.isoformat() if p.next_update else None,
+        "problem": p.due.problem,
+    }
+
+
+def _left(p: ItemPlan) -> str:
+    if p.workdays_left is None:
+        return "—"
+    if p.workdays_left < 0:
+        return f"逾期{-p.workdays_left}个工作日"
+    return "今天到期" if p.workdays_left == 0 else f"剩{p.workdays_left}个工作日"
+
+
+def check_text(plans: list[ItemPlan], today: dt.date, cal: WorkCalendar) -> str:
+    kind = "工作日" if cal.is_workday(today) else "非工作日"
+    lines = [f"{today.isoformat()}（{kind}）：未完成与阶段性完成的问题共 {len(plans)} 条"]
+    counts = {LIGHT_NAMES[k]: sum(p.light == k for p in plans) for k in _URGENCY}
+    lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items() if v))
+    for p in sorted(plans, key=urgency):
+        due = p.due.date.isoformat() if p.due.date else "无时限"
+        mark = "（估算）" if p.estimated else ""
+        step = f"  [{p.step}]" if p.step else ""
+        lines.append(f"{LIGHT_NAMES[p.light]}  问题{p.item.no}  {due}{mark}  {_left(p)}{step}  {p.item.title}")
+        if p.due.problem:
+            lines.append(f"      ! {p.due.problem}")
+        for r in p.notify:
+            lines.append(f"      → 今日提醒 {r.name}（{ROLE_NAMES.get(r.role, r.role)}）：{r.reason}")
+        for role in p.unresolved:
+            lines.append(f"      ! 找不到{ROLE_NAMES.get(role, role)}：请在台账或 contacts.toml 中补充")
+    owed = sum(len(p.notify) for p in plans)
+    lines.append(f"今日应发提醒 {owed} 人次（仅计算，未发送）。")
+    return "\n".join(lines)
+
+
+def _estimated_year(p: ItemPlan) -> int | None:
+    """The year whose calendar `p` had to estimate (0: some year, without a due date)."""
+    if not p.estimated:
+        return None
+    return p.due.date.year if p.due.date else 0
+
+
+def estimated_warning(plans: Iterable[ItemPlan]) -> str | None:
+    return estimated_years_warning({y for p in plans if (y := _estimated_year(p)) is not None})
+
+
+def estimated_years_warning(years: set[int]) -> str | None:
+    if not years:
+        return None
+    named = sorted(y for y in years if y)
+    which = "、".join(map(str, named)) + " 年" if named else "部分年份"
+    return (f"注意：{which}的官方放假安排尚未收录，相关日期按周末和法定节假日估算（标记为估算）；"
+            "国务院公布后可在 config/calendar.toml 中补充。")
+
+
+class PlanEncoder:
+    """`plan_json` as text, fast: what plans share (a recipient and their message, the
+    due-date part, the tail) is encoded once; the result equals json.dumps(plan_json(p))."""
+
+    def __init__(self) -> None:
+        # the due part is keyed by the planner's shared Due object (one per due date); the
+        # entry keeps it alive, so its id is never reused while it is a key
+        self._people: dict[tuple[str, ...], str] = {}
+        self._middle: dict[tuple[object, ...], tuple[str, Due]] = {}
+        self._tail: dict[tuple[object, ...], str] = {}
+        self._rounds: dict[int, str] = {}
+        self._dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+    def _person(self, r: Recipient) -> str:
+        key = (r.name, r.unit, r.role, r.reason)
+        found = self._people.get(key)
+        if found is None:
+            found = self._people[key] = self._dumps({"name": r.name, "unit": r.unit, "role": r.role,
+                                                     "reason": r.reason})
+        return found
+
+    def encode(self, p: ItemPlan) -> str:
+        item, due = p.item, p.due
+        head = self._rounds.get(item.round_id)
+        if head is None:
+            head = self._rounds[item.round_id] = (f'"round": {self._dumps(item.round_name)}, '
+                                                  f'"round_id": {item.round_id}, "title": ')
+        key = (id(due), p.workdays_left, p.light, p.estimated, p.step)
+        middle = self._middle.get(key)
+        if middle is None:
+            middle = self._middle[key] = (self._dumps({
+                "due": due.date.isoformat() if due.date else None, "due_source": due.source,
+                "workdays_left": p.workdays_left, "light": p.light, "estimated": p.estimated,
+                "step": p.step})[1:-1], due)
+        tail_key = (p.unresolved, p.next_update, due.problem)
+        tail = self._tail.get(tail_key)
+        if tail is None:
+            tail = self._tail[tail_key] = self._dumps({
+                "unresolved": list(p.unresolved), "next_update": p.next_update.isoformat() if p.next_update else None,
+                "problem": due.problem})[1:-1]
+        people = ", ".join([self._person(r) for r in p.notify])
+        return f'{{"no": {item.no}, {head}{_string(item.title)}, {middle[0]}, "notify": [{people}], {tail}}}'
+
+
+_string = json.encoder.encode_basestring  # C: the same as json.dumps(s, ensure_ascii=False)
+
+
+def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
+    """Write plans as they come: a JSON array (or JSON Lines), never the whole list in
+    memory. Returns the years whose calendar was estimated, for the warning."""
+    estimated: set[int] = set()
+    first = True
+    encoder = PlanEncoder()
+    if not lines:
+        out.write("[")
+    for p in plans:
+        if (year := _estimated_year(p)) is not None:
+            estimated.add(year)
+        text = encoder.encode(p)
+        if lines:
+            out.write(text + "\n")
+        else:
+            out.write(("\n  " if first else ",\n  ") + text)
+        first = False
+    if not lines:
+        out.write("\n]\n" if not first else "]\n")
+    return estimated
+
+
+def dry_run_text(day: DayPlan) -> str:
+    """Who would be told what today, grouped by person; nothing written or sent."""
+    by_person: dict[tuple[str, str], list[str]] = {}
+    for p in sorted(day.plans, key=urgency):
+        for r in p.notify:
+            by_person.setdefault((r.unit, r.name), []).append(f"问题{p.item.no}（{p.step}，{LIGHT_NAMES[p.light]}）")
+    lines = [f"{day.today.isoformat()} 预演（不写数据库、不发送）："]
+    for (unit, name), things in by_person.items():
+        contact = day.directory.contact(name, unit)
+        how = "、".join(u.split("://", 1)[0] for u in day.directory.urls(contact)) if contact else "未配置渠道"
+        lines.append(f"  {name}（{unit}，{how}）：{'；'.join(things)}")
+    if not by_person:
+        lines.append("  今天没有需要发送的提醒。")
+    return "\n".join(lines)
+
+
+def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
+    lines = [f"{report.today.isoformat()} 提醒：新计划 {enqueued.inserted} 条"
+             + (f"（另有 {enqueued.planned - enqueued.inserted} 条此前已计划）"
+                if enqueued.planned > enqueued.inserted else "")]
+    if enqueued.capped:
+        lines.append(f"  超出每项提醒上限未发：{enqueued.capped} 条")
+    if report.recovered:
+        lines.append(f"  上次运行中断时正在发送的 {report.recovered} 条已重新发送（收件人可能收到重复提醒）")
+    if not report.in_window:
+        lines.append(f"  当前不在发送时段内，{report.waiting} 条通知等待下一个发送时段（不会丢失）。")
+    for p in report.sent:
+        lines.append(f"  ✓ {p.name}：{p.items} 项，经 {p.channel} 发送 {p.messages} 条消息")
+    for p in report.failed:
+        state = "已放弃" if p.dead else "稍后重试"
+        lines.append(f"  ✗ {p.name}：{p.items} 项发送失败（{state}）：{p.error}")
+    if report.admin_alerts:
+        lines.append(f"  已通知管理员：{report.admin_alerts} 条通知投递失败")
+    if report.in_window and not report.people:
+        lines.append("  没有待发送的通知。")
+    lines.append(f"合计：成功 {len(report.sent)} 人，失败 {len(report.failed)} 人。")
+    return "\n".join(lines)
+
+
+def notice_json(n: Notice) -> dict[str, Any]:
+    return {"id": n.id, "dedup_key": n.dedup_key, "item_id": n.item_id, "item_no": n.item.no,
+            "recipient": n.recipient, "recipient_unit": n.recipient_unit, "kind": n.kind, "role": n.role,
+            "step": n.step_name, "due": n.due.isoformat(),
+            "state": n.state, "attempts": n.attempts, "last_error": n.last_error, "channel": n.channel,
+            "created_at": to_local(n.created_at).isoformat(),
+            "sent_at": to_local(n.sent_at).isoformat() if n.sent_at else None}
+
+
+TASK_STATES = {"due": "待检查", "overdue": "已逾期", "done": "已完成"}
+OUTCOME_NAMES = {"consolidated": "巩固", "rebound": "反弹"}
+
+
+def task_json(t: LookbackTask, today: dt.date) -> dict[str, Any]:
+    state = "overdue" if t.state == "due" and t.due < today else t.state
+    return {"id": t.id, "no": t.item.no, "round_id": t.item.round_id, "title": t.item.title,
+            "reviewer": t.reviewer, "due": t.due.isoformat(), "state": state,
+            "outcome": OUTCOME_NAMES.get(t.outcome or ""), "reasons": t.reasons, "note": t.note}
+
+
+def lookback_plan_text(data: dict[str, Any]) -> str:
+    selected = data["selected"]
+    high = sum(s["high_risk"] for s in selected)
+    lines = [f"{data['date']} 回头看抽选（种子 {data['seed']}）：共 {len(selected)} 项，其中高风险 {high} 项"]
+    for s in selected:
+        mark = "【高风险】" if s["high_risk"] else ""
+        lines.append(f"  问题{s['no']} {mark}{s['title']}（销号 {s['closed_on']}）")
+        lines += [f"      - {r['text']}" for r in s["reasons"]]
+    return "\n".join(lines)
+
+
+def lookback_stats_text(data: dict[str, Any]) -> str:
+    def row(label: str, d: dict[str, Any]) -> str:
+        rate = f"{d['rebound_rate']:.0%}" if d["rebound_rate"] is not None else "—"
+        return f"  {label}：检查 {d['checked']}，巩固 {d['consolidated']}，反弹 {d['rebounded']}，反弹率 {rate}"
+
+    lines = ["回头看统计", row("总体", data["overall"]), "按轮次："]
+    lines += [row(r["round"], r) for r in data["by_round"]]
+    lines.append("按方面：")
+    lines += [row(a["aspect"], a) for a in data["by_aspect"]]
+    return "\n".join(lines)
+
+
+def demo_text(summary: dict[str, Any], received: list[Any], mail_dir: Any) -> str:
+    lines = [f"本次：新计划提醒 {summary['planned']} 条，发送 {summary['sent_notices']} 条给 "
+             f"{summary['sent_people']} 人，失败 {len(summary['failures'])} 人。"]
+    for message in received:
+        lines.append(f"  ✉ {message['to']}  {message['subject']}")
+    if not received:
+        lines.append("  （本日提醒此前已发送过：重复运行不会重复发送）")
+    lines.append(f"邮件保存在：{mail_dir}（.eml 文件，可用邮件客户端打开）")
+    return "\n".join(lines)
+
+
+def outbox_by_person(notices: list[Notice]) -> str:
+    """What the outbox holds, grouped by person: who was told about what."""
+    by_person: dict[str, list[str]] = {}
+    for n in sorted(notices, key=lambda n: (n.recipient, n.item.no)):
+        by_person.setdefault(n.recipient, []).append(f"问题{n.item.no}（{n.step_name}，{STATE_NAMES[n.state]}）")
+    lines = ["发件箱（按人）："] + [f"  {name}：{'；'.join(things)}" for name, things in by_person.items()]
+    return "\n".join(lines) if by_person else "发件箱为空。"

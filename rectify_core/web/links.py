@@ -1,0 +1,213 @@
+"""Personal links: a signed, expiring token bound to one person (unit, name).
+
+    v1.<payload>.<signature>     payload = base64url(JSON {"u": unit, "n": name, "i": issued (ms), "k": link id})
+                                 signature = base64url(HMAC-SHA256(secret, "rectify-link.v1." + payload))
+
+The secret comes from RECTIFY_WEB_SECRET and is never stored. A token is good for
+`link_days` after it was issued (read at check time, so shortening the setting takes
+effect at once) unless the person's links were revoked after it was issued. Every
+check compares in constant time. The link id (`k`) names the link in the events an
+action writes ("from which link"); it is random, not a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.files import optional, read_toml
+from rectify_core.errors import ConfigError, RectifyError
+from rectify_core.ledger.models import AppSetting, LinkRevocation
+
+SECRET_ENV = "RECTIFY_WEB_SECRET"
+ADMIN_ENV = "RECTIFY_WEB_ADMIN_TOKEN"
+MIN_SECRET = 16
+_PREFIX = "v1"
+_DOMAIN = b"rectify-link.v1."
+ALLOWED_TYPES = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "doc", "xls", "ofd")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """config/web.toml [web]: where links point and what the portal accepts."""
+
+    base_url: str = ""  # e.g. https://rectify.example.gov.cn ; empty: digests carry no link
+    link_days: int = 30
+    max_upload_mb: int = 20
+    max_files: int = 5
+    allowed: tuple[str, ...] = ALLOWED_TYPES
+    failed_per_10min: int = 20  # bad links from one client before it is refused for a while
+
+
+def parse_web(data: dict[str, Any], source: str) -> WebConfig:
+    web = data.get("web", {})
+    if set(data) - {"web"} or not isinstance(web, dict):
+        raise ConfigError(source, "（顶层）", "只能有 [web] 一节")
+    known = {"base_url", "link_days", "max_upload_mb", "max_files", "allowed", "failed_per_10min"}
+    if unknown := sorted(set(web) - known):
+        raise ConfigError(source, f"web.{unknown[0]}", f"未知的设置；可用的有 {'、'.join(sorted(known))}")
+    base = web.get("base_url", "")
+    if not isinstance(base, str) or (base and not base.startswith(("http://", "https://"))):
+        raise ConfigError(source, "web.base_url", "须以 http:// 或 https:// 开头，例如 https://rectify.example.gov.cn")
+    numbers = {}
+    for key, low, high in (("link_days", 1, 366), ("max_upload_mb", 1, 200), ("max_files", 1, 20),
+                           ("failed_per_10min", 1, 10000)):
+        value = web.get(key, getattr(WebConfig, key))
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ConfigError(source, f"web.{key}", f"须是 {low} 到 {high} 之间的整数")
+        numbers[key] = value
+    allowed = web.get("allowed", list(ALLOWED_TYPES))
+    if not isinstance(allowed, list) or not allowed or not all(a in ALLOWED_TYPES for a in allowed):
+        raise ConfigError(source, "web.allowed", f"须是这些文件类型中的若干个：{'、'.join(ALLOWED_TYPES)}")
+    return WebConfig(base_url=base.rstrip("/"), allowed=tuple(allowed), **numbers)
+
+
+def load_web(config_dir: Path | None) -> WebConfig:
+    """config_dir/web.toml, or the defaults (no base URL: digests carry no link)."""
+    path = optional(config_dir, "web.toml")
+    return WebConfig() if path is None else parse_web(read_toml(path), str(path))
+
+
+def web_secret(required: bool = True) -> bytes | None:
+    """RECTIFY_WEB_SECRET, at least 16 characters; None (or an error) when unset."""
+    value = os.environ.get(SECRET_ENV, "")
+    if len(value) >= MIN_SECRET:
+        return value.encode()
+    if not required and not value:
+        return None
+    raise RectifyError(f"请设置环境变量 {SECRET_ENV}（至少 {MIN_SECRET} 个字符的随机字符串，例如用 "
+                       "python3 -c \"import secrets; print(secrets.token_urlsafe(32))\" 生成）；"
+                       "它只保存在环境中，不写入数据库")
+
+
+class LinkError(Exception):
+    """Why a token does not open: a message for the person and whether to count it as a
+    bad try (tampered or malformed tokens are; expired or revoked links are not)."""
+
+    def __init__(self, message: str, suspicious: bool) -> None:
+        super().__init__(message)
+        self.suspicious = suspicious
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom a verified link belongs to."""
+
+    unit: str
+    name: str
+    issued: dt.datetime
+    link: str  # the link id, for events
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: bytes, payload: str) -> str:
+    return _b64(hmac.new(secret, _DOMAIN + payload.encode(), hashlib.sha256).digest())
+
+
+def issue(secret: bytes, unit: str, name: str, now: dt.datetime) -> str:
+    """A new token for (unit, name), issued at `now`."""
+    body = {"u": unit, "n": name, "i": int(now.timestamp() * 1000), "k": secrets.token_hex(4)}  # ms
+    payload = _b64(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{_PREFIX}.{payload}.{_sign(secret, payload)}"
+
+
+def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holder:
+    """The holder of a well-signed, unexpired token; LinkError otherwise. Revocation is
+    checked separately (`check_revoked`), as it needs the database."""
+    parts = token.split(".")
+    if len(token) > 2048 or len(parts) != 3 or parts[0] != _PREFIX:
+        raise LinkError("链接无效：请使用督办通知中的完整链接", suspicious=True)
+    _, payload, signature = parts
+    if not hmac.compare_digest(_sign(secret, payload).encode(), signature.encode()):
+        raise LinkError("链接无效或已被改动：请使用督办通知中的完整链接", suspicious=True)
+    try:
+        body = json.loads(_unb64(payload))
+        holder = Holder(str(body["u"]), str(body["n"]), dt.datetime.fromtimestamp(int(body["i"]) / 1000, dt.UTC),
+                        str(body["k"]))
+    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
+        raise LinkError("链接无效：请使用督办通知中的完整链接", suspicious=True) from None
+    if now >= holder.issued + dt.timedelta(days=link_days):
+        raise LinkError(f"链接已过期（有效期 {link_days} 天）：请使用最近一次督办通知中的链接，"
+                        "或联系巡察整改工作办公室", suspicious=False)
+    if holder.issued > now + dt.timedelta(minutes=5):
+        raise LinkError("链接无效：签发时间晚于现在", suspicious=True)
+    return holder
+
+
+def check_revoked(holder: Holder, *, session: Session) -> None:
+    """Refuse a link issued before its person's links were revoked."""
+    revoked = session.scalar(select(LinkRevocation.revoked_at).where(
+        LinkRevocation.unit == holder.unit, LinkRevocation.name == holder.name))
+    if revoked is not None and holder.issued <= revoked:
+        raise LinkError("此链接已被收回：请使用之后收到的督办通知中的新链接，或联系巡察整改工作办公室",
+                        suspicious=False)
+
+
+def revoke(unit: str, name: str, by: str, now: dt.datetime, *, session: Session) -> None:
+    """Every link of (unit, name) issued up to now stops working; the next digest brings a new one."""
+    row = session.scalar(select(LinkRevocation).where(LinkRevocation.unit == unit, LinkRevocation.name == name))
+    if row is None:
+        session.add(LinkRevocation(unit=unit, name=name, revoked_at=now, revoked_by=by))
+    else:
+        row.revoked_at, row.revoked_by = now, by
+    session.flush()
+
+
+@dataclass(frozen=True)
+class LinkMaker:
+    """What a delivery run needs to put a personal link in each digest."""
+
+    secret: bytes
+    base_url: str
+
+    def url(self, unit: str, name: str, now: dt.datetime) -> str:
+        return f"{self.base_url}/p/{issue(self.secret, unit, name, now)}"
+
+
+BASE_URL_ENV = "RECTIFY_WEB_BASE_URL"
+BASE_URL_KEY = "web.base_url"
+
+
+def record_base_url(url: str, now: dt.datetime, *, session: Session) -> None:
+    """`rectify web --base-url URL` records where it is reached, so that digests sent by
+    other processes (notify, serve, workers) link there without a config of their own."""
+    row = session.get(AppSetting, BASE_URL_KEY)
+    if row is None:
+        session.add(AppSetting(key=BASE_URL_KEY, value=url, updated_at=now))
+    else:
+        row.value, row.updated_at = url, now
+
+
+def base_url(config: WebConfig, *, session: Session) -> str:
+    """Where links point: RECTIFY_WEB_BASE_URL, else web.toml's base_url, else what
+    `rectify web --base-url` recorded; "" when none (digests then carry no link)."""
+    found = os.environ.get(BASE_URL_ENV) or config.base_url
+    if not found:
+        found = session.scalar(select(AppSetting.value).where(AppSetting.key == BASE_URL_KEY)) or ""
+    return found.rstrip("/")
+
+
+def link_maker(config: WebConfig, *, session: Session) -> LinkMaker | None:
+    """A LinkMaker when both a base URL and the secret are set; else digests carry no link."""
+    secret = web_secret(required=False)
+    base = base_url(config, session=session) if secret else ""
+    return LinkMaker(secret, base) if secret and base else None

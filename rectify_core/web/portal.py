@@ -1,0 +1,223 @@
+"""What a personal page shows: the person's items (as owner, leader or first
+responsible of the round) with light, due date, the step they were last asked at,
+requests and history; and the requests waiting for their decision. A handful of
+queries per page, whatever the size of the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, contains_eager
+
+from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.deadlines.plan import due_of, light, open_ended
+from rectify_core.deadlines.scan import plan_item_of
+from rectify_core.delivery.render import ASKED, LIGHTS
+from rectify_core.errors import NotFoundError
+from rectify_core.identity import person_name
+from rectify_core.ledger import approvals
+from rectify_core.ledger.items import event_text, when
+from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Round, Unit, Upload
+from rectify_core.runs.daily import Settings
+from rectify_core.vocab import ACTIVE, LABELS, NoticeKind
+
+DONE_SHOWN = 20
+SYSTEM_ACTORS = {"import": "", "rectify": "", "": ""}  # rectify's own events carry no person
+
+
+def acts_on(roles: list[str]) -> bool:
+    """Owners and leaders act on an item; a first responsible only follows it."""
+    return any(r in ("owner", "leader") for r in roles)
+
+
+@dataclass
+class Card:
+    """One item on a personal page."""
+
+    item: Item
+    roles: list[str]
+    light: str | None
+    due: dt.date | None
+    left: int | None
+    step: str = ""
+    history: list[tuple[str, str, str]] = field(default_factory=list)  # (when, what, who)
+    requests: list[ItemRequest] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
+
+    @property
+    def light_name(self) -> str:
+        return LIGHTS[self.light][0] if self.light else "—"
+
+    @property
+    def status(self) -> str:
+        return LABELS[self.item.status]
+
+    @property
+    def role_names(self) -> str:
+        return "、".join(ROLE_NAMES[r] for r in self.roles)
+
+    @property
+    def asked(self) -> str:
+        return ASKED.get(self.roles[0], "请关注") if self.roles else ""
+
+    @property
+    def active(self) -> bool:
+        return self.item.status in ACTIVE
+
+    @property
+    def actor(self) -> bool:
+        return self.active and acts_on(self.roles)
+
+    @property
+    def pending(self) -> dict[str, ItemRequest]:
+        return {r.kind: r for r in self.requests if r.state == approvals.PENDING}
+
+    def left_text(self) -> str:
+        if self.left is None:
+            return "时限未定"
+        if self.left > 0:
+            return f"还剩{self.left}个工作日"
+        return "今天到期" if self.left == 0 else f"已逾期{-self.left}个工作日"
+
+
+@dataclass
+class Decision:
+    request: ItemRequest
+    item: Item
+    uploads: list[Upload]
+
+
+@dataclass
+class PersonView:
+    unit: str
+    name: str
+    today: dt.date
+    cards: list[Card]
+    done: list[Card]
+    decisions: list[Decision]
+
+
+def _leads_round(unit: str, name: str, *, session: Session) -> bool:
+    """Is `name` the first responsible of a round of `unit`?"""
+    return session.scalar(select(Round.id).join(Unit, Round.unit_id == Unit.id)
+                          .where(Unit.name == unit, Round.first_responsible == name).limit(1)) is not None
+
+
+def _items_of(unit: str, name: str, today: dt.date, *, session: Session, item_id: int | None = None,
+              leads: bool | None = None) -> list[tuple[Item, list[str]]]:
+    """Items of `unit` where `name` is an owner or leader (one query through the holders
+    index), and, for a round's first responsible, the round's items past their date."""
+    whole = (select(Item).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+             .options(contains_eager(Item.round).contains_eager(Round.unit)))
+    held = (whole.add_columns(ItemHolder.role).join(ItemHolder, ItemHolder.item_id == Item.id)
+            .where(ItemHolder.name == person_name(name), Unit.name == unit))
+    found: dict[int, tuple[Item, list[str]]] = {}
+    for item, role in session.execute(held if item_id is None else held.where(Item.id == item_id)):
+        found.setdefault(item.id, (item, []))[1].append(role)
+    if leads if leads is not None else _leads_round(unit, name, session=session):
+        first = whole.where(Unit.name == unit, Round.first_responsible == name, Item.status.in_(ACTIVE),
+                            func.coalesce(Item.extended_to, Item.deadline) < today)
+        for item in session.scalars(first if item_id is None else first.where(Item.id == item_id)):
+            found.setdefault(item.id, (item, []))[1].append("first_responsible")
+    order = {"owner": 0, "leader": 1, "first_responsible": 2}
+    return [(item, sorted(roles, key=order.__getitem__))
+            for item, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].no))]
+
+
+def item_of(unit: str, name: str, item_id: int, today: dt.date, *, session: Session) -> tuple[Item, list[str]]:
+    """One item the person holds a role on; NotFoundError for any other (another
+    person's item looks exactly like one that does not exist)."""
+    found = _items_of(unit, name, today, session=session, item_id=item_id)
+    if not found:
+        raise NotFoundError("没有找到这个问题，或它不在您的名下")
+    return found[0]
+
+
+def _card(item: Item, roles: list[str], today: dt.date, settings: Settings) -> Card:
+    rules, cal = settings.rules, settings.calendar
+    if item.status not in ACTIVE:
+        return Card(item, roles, None, item.done_on, None)
+    due = due_of(plan_item_of(item), today, rules, cal).date
+    left = cal.workdays_between(today, due) if due is not None else None
+    ended = open_ended(item.deadline_kind, item.deadline, item.extended_to)
+    return Card(item, roles, light(ended, left, item.overdue_since is not None, rules), due, left)
+
+
+def _urgency(card: Card) -> tuple[int, int, int]:
+    order = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
+    return order[card.light], card.left if card.left is not None else 10**6, card.item.no
+
+
+def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:
+    """Requests and the step last asked for every card; with `detail`, the history and
+    uploads too. One query each, whatever the number of cards."""
+    by_id = {c.item.id: c for c in cards}
+    ids = list(by_id)
+    if not ids:
+        return
+    if detail:
+        for e in session.scalars(select(Event).where(Event.item_id.in_(ids))
+                                 .order_by(Event.at.desc(), Event.id.desc())):
+            actor = e.actor or ""
+            by_id[e.item_id or 0].history.append((when(e), event_text(e), SYSTEM_ACTORS.get(actor, actor)))
+        for u in session.scalars(select(Upload).where(Upload.item_id.in_(ids)).order_by(Upload.id)):
+            by_id[u.item_id].uploads.append(u)
+    for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(ids)).order_by(ItemRequest.id)):
+        by_id[r.item_id].requests.append(r)
+    seen: set[int] = set()
+    for item_id, step in session.execute(select(Notice.item_id, Notice.step_name)
+                                         .where(Notice.item_id.in_(ids), Notice.kind == NoticeKind.ITEM)
+                                         .order_by(Notice.id.desc())):
+        if item_id not in seen:
+            seen.add(item_id)
+            by_id[item_id].step = step
+
+
+def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, session: Session) -> PersonView:
+    leads = _leads_round(unit, name, session=session)
+    cards = [_card(item, roles, today, settings)
+             for item, roles in _items_of(unit, name, today, session=session, leads=leads)]
+    active = sorted((c for c in cards if c.active), key=_urgency)
+    done = sorted((c for c in cards if not c.active), key=lambda c: c.due or dt.date.min, reverse=True)[:DONE_SHOWN]
+    _attach(active + done, session=session)
+    # only leaders, first responsibles and verifiers decide requests: an owner's page skips the query
+    decides = leads or any(r != "owner" for c in cards for r in c.roles) or any(
+        person_name(v) == person_name(name) for v in settings.directory.holders(unit, "verifier"))
+    waiting = approvals.waiting_for(name, unit, settings.directory, session=session) if decides else []
+    uploads: dict[int, list[Upload]] = defaultdict(list)
+    wanted = [i for r, item in waiting for i in _upload_ids(r)]
+    if wanted:
+        for u in session.scalars(select(Upload).where(Upload.id.in_(wanted))):
+            uploads[u.item_id].append(u)
+    decisions = [Decision(r, item, [u for u in uploads[item.id] if u.id in _upload_ids(r)]) for r, item in waiting]
+    return PersonView(unit, name, today, active, done, decisions)
+
+
+def item_view(unit: str, name: str, item_id: int, today: dt.date, settings: Settings, *, session: Session) -> Card:
+    """One item of the person's, whole: what the list shows plus its history and files."""
+    item, roles = item_of(unit, name, item_id, today, session=session)
+    card = _card(item, roles, today, settings)
+    _attach([card], session=session, detail=True)
+    return card
+
+
+def _upload_ids(request: ItemRequest) -> list[int]:
+    return [int(e["upload"]) for e in request.data.get("evidence", []) if isinstance(e, dict) and "upload" in e]
+
+
+def upload_of(unit: str, name: str, upload_id: int, today: dt.date, settings: Settings, *,
+              session: Session) -> Upload:
+    """A file the person may open: sent on one of their items, or attached to a request
+    they decide."""
+    upload = session.get(Upload, upload_id)
+    if upload is not None:
+        if _items_of(unit, name, today, session=session, item_id=upload.item_id):
+            return upload
+        for request, _ in approvals.waiting_for(name, unit, settings.directory, session=session):
+            if upload.id in _upload_ids(request):
+                return upload
+    raise NotFoundError("没有找到这个文件，或您无权查看")
