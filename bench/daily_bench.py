@@ -28,6 +28,7 @@ from sqlalchemy import Column, MetaData, Table, insert, text
 
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.people import Contact, Directory
+from rectify_core.config.settings import Settings, load_settings
 from rectify_core.delivery import outbox
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Notice
@@ -55,7 +56,7 @@ def main() -> None:
     url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     populate(url, args.items, TODAY)
     engine = db.make_engine(url)
-    settings = daily.Settings(daily.load_settings(None).rules, daily.load_settings(None).calendar,
+    settings = Settings(load_settings(None).rules, load_settings(None).calendar,
                               Directory(contacts=[Contact("书记", "基准测试单位", ("first_responsible",)),
                                                   Contact("巡察办", "*", ("inspection_office",))]))
     print(f"{engine.dialect.name}, {args.items:,} items")

@@ -29,6 +29,7 @@ from benchdata import new_round
 from sqlalchemy import create_engine, insert, make_url, text
 
 from rectify_core.config.calendar import local_datetime
+from rectify_core.config.settings import load_settings
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Item
@@ -93,7 +94,7 @@ def _run(label: str, n: int, per_person: int, workers: int, url_of: Any, server:
     with tempfile.TemporaryDirectory() as tmp, _database(Path(tmp), server) as url:
         engine, config = _setup(Path(tmp), url, n, per_person, url_of)
         (config / "rules.toml").write_text(f"[delivery]\nworkers = {workers}\n", encoding="utf-8")
-        settings = daily.load_settings(config)
+        settings = load_settings(config)
         day = daily.plan_stage(engine, settings, NOW.date())
         enqueued = daily.enqueue_stage(engine, settings, day, NOW)
         t = time.perf_counter()

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rectify_core.config.settings import load_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.benchdata import populate
@@ -31,7 +33,7 @@ TODAY = dt.date(2026, 11, 25)
 def core_day(url: str) -> float:
     """The flow's calls, made directly."""
     engine = db.make_engine(url)
-    settings = daily.load_settings(None)
+    settings = load_settings(None)
     now = local_datetime(TODAY, 9, 0)
     start = time.perf_counter()
     tally = daily.plan_and_enqueue(engine, settings, TODAY, now)

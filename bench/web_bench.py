@@ -23,6 +23,9 @@ from urllib.parse import quote
 
 import httpx
 
+from rectify_core.config.settings import load_settings
+from rectify_core.config.web import SECRET_ENV
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.benchdata import populate
@@ -80,10 +83,10 @@ def main() -> None:
     owners = max(1, args.items // args.per_person)
     populate(url, args.items, today, owners=owners)
     engine = db.make_engine(url)
-    tally = daily.plan_and_enqueue(engine, daily.load_settings(None), today, now)  # notices: the step on each card
+    tally = daily.plan_and_enqueue(engine, load_settings(None), today, now)  # notices: the step on each card
     engine.dispose()
     port = free_port()
-    env = {**os.environ, links.SECRET_ENV: SECRET}
+    env = {**os.environ, SECRET_ENV: SECRET}
     server = subprocess.Popen([sys.executable, "-m", "flows", "--db", url, "web", "--port", str(port),
                                "--workers", str(args.workers),
                                "--data-dir", str(work / "uploads")], env=env, stderr=subprocess.DEVNULL)

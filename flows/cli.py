@@ -1,7 +1,8 @@
 """The installed `rectify` command: the core commands of rectify_core.cli, plus those
-that need Prefect (serve, demo, deployments). It sits at the edge, so the core never
-imports flows. Prefect is imported inside those three commands only: the others start
-fast and leave Prefect's logging alone."""
+that need Prefect (serve, demo, deployments), added to a group of its own with
+add_command. It sits at the edge, so the core never imports flows. Prefect is imported
+inside those three commands only: the others start fast and leave Prefect's logging
+alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import os
 import click
 
 from rectify_core import HOME
-from rectify_core.cli import App, cli, import_file, report_import, run
+from rectify_core.cli import make_cli
+from rectify_core.cli.app import App, run
+from rectify_core.cli.ledger import import_file, report_import
 from rectify_core.delivery import outbox
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
@@ -25,7 +28,7 @@ def _dump(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@cli.command("deployments")
+@click.command("deployments")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 def deployments_cmd(as_json: bool) -> None:
     """列出 rectify serve 将注册的 Prefect 部署：名称、cron、时区、参数。"""
@@ -44,7 +47,7 @@ def deployments_cmd(as_json: bool) -> None:
             click.echo(f"{'':<36} 参数：{json.dumps(d['parameters'], ensure_ascii=False)}")
 
 
-@cli.command("serve")
+@click.command("serve")
 @click.pass_obj
 def serve_cmd(app: App) -> None:
     """启动 Prefect serve：注册并运行每日提醒和季度回头看的定时部署（需先运行 prefect server start）。"""
@@ -64,7 +67,7 @@ def serve_cmd(app: App) -> None:
 DEMO_DATE = "2026-11-25"  # a Wednesday: inside the send window, with reminders owed
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.pass_context
 def demo_cmd(ctx: click.Context) -> None:
     """主任务演示：导入内置演示台账，经 Prefect 运行每日提醒流程，邮件发到本地邮件服务器并保存为 .eml。"""
@@ -90,6 +93,9 @@ def demo_cmd(ctx: click.Context) -> None:
     click.echo(views.demo_text(summary, received, mail_dir))
     with db.transaction(demo.engine) as session:
         click.echo(views.outbox_by_person(outbox.list_notices(None, session=session)))
+
+
+cli = make_cli([deployments_cmd, serve_cmd, demo_cmd])
 
 
 def main(argv: list[str] | None = None) -> None:

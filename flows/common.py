@@ -13,9 +13,9 @@ from pathlib import Path
 from prefect.concurrency.sync import concurrency
 from sqlalchemy import Engine
 
-from rectify_core.config.calendar import local_today
+from rectify_core.config.calendar import local_today, run_now
+from rectify_core.config.settings import Settings, load_settings, resolve_config_dir
 from rectify_core.ledger import db
-from rectify_core.runs.daily import Settings, load_settings, resolve_config_dir, run_now
 
 
 @dataclass(frozen=True)

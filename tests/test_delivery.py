@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, MetaData, select
 
 from rectify_core.config.calendar import local_datetime
+from rectify_core.config.settings import load_settings
 from rectify_core.delivery.mailsink import MailSink, free_port
 from rectify_core.delivery.render import Line, render_digest
 from rectify_core.importers import read_ledger
@@ -56,7 +57,7 @@ def setup_db(url: str, tmp_path: Path, ledger: str = LEDGER) -> Engine:
 
 
 def run_day(engine: Engine, config: Path, now: dt.datetime = NOW) -> Any:
-    settings = daily.load_settings(config)
+    settings = load_settings(config)
     day = daily.plan_stage(engine, settings, _local(now))
     enqueued = daily.enqueue_stage(engine, settings, day, now)
     return enqueued, daily.deliver_stage(engine, settings, day.directory, now)
@@ -395,7 +396,7 @@ def test_a_run_that_fails_midway_leaves_nothing_stuck_in_a_long_lived_process(sq
         sent.append(url)
         return SendResult(True)
 
-    settings = daily.load_settings(config)
+    settings = load_settings(config)
     day = daily.plan_stage(engine, settings, NOW.date())
     daily.enqueue_stage(engine, settings, day, NOW)
     with pytest.raises(RuntimeError):
@@ -427,7 +428,7 @@ def test_a_long_delivery_renews_its_claims_as_it_goes(sqlite_url: str, tmp_path:
     owners, ledger = _one_item_each(40)
     engine = setup_db(sqlite_url, tmp_path, ledger)
     config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:9/{i}"] for i, o in enumerate(owners)})
-    settings = daily.load_settings(config)
+    settings = load_settings(config)
     day = daily.plan_stage(engine, settings, NOW.date())
     daily.enqueue_stage(engine, settings, day, NOW)
     rules = replace(settings.rules, lease_minutes=4)
@@ -487,7 +488,7 @@ def test_delivery_after_a_bulk_enqueue_plans_by_index(db_url: str, tmp_path: Pat
 
     engine = setup_db(db_url, tmp_path, _many_items_ledger(1200))
     config = write_contacts(tmp_path / "cfg", {})
-    settings = daily.load_settings(config)
+    settings = load_settings(config)
     day = daily.plan_stage(engine, settings, NOW.date())
     enqueued = daily.enqueue_stage(engine, settings, day, NOW)
     postgres = engine.dialect.name == "postgresql"
@@ -566,7 +567,7 @@ def test_claims_of_other_hosts_expire_by_their_lease(sqlite_url: str, tmp_path: 
     from rectify_core.delivery import outbox
 
     engine = setup_db(sqlite_url, tmp_path)
-    settings = daily.load_settings(None)
+    settings = load_settings(None)
     day = daily.plan_stage(engine, settings, _local(NOW))
     daily.enqueue_stage(engine, settings, day, NOW)
     real = dt.datetime.now(dt.UTC)
@@ -671,7 +672,7 @@ def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, t
     spread = [rows[0]] + [r.replace("2026年11月20日", f"2026年{11 + i % 2}月{3 + 3 * i}日") for i, r in
                           enumerate(rows[1:])]
     whole = setup_db(db_url, tmp_path, "\n".join(spread) + "\n")
-    settings = daily.load_settings(None)
+    settings = load_settings(None)
     day = daily.plan_stage(whole, settings, _local(NOW))
     expected = daily.enqueue_stage(whole, settings, day, NOW)
     keys = sorted(n.dedup_key for n in notices(whole))

@@ -25,11 +25,12 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 
 from rectify_core.config.calendar import local_today
+from rectify_core.config.settings import load_settings
+from rectify_core.config.web import ADMIN_ENV, SECRET_ENV, load_web
 from rectify_core.delivery.mailsink import MailSink, free_port
 from rectify_core.errors import ConfigError
 from rectify_core.ledger import db, holders
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Upload
-from rectify_core.runs import daily
 from rectify_core.web import links
 from rectify_core.web.app import create_app
 from tests.conftest import ROOT, write_contacts
@@ -81,14 +82,14 @@ def _ledger(day: dt.date, cal: Any) -> str:
 
 @pytest.fixture
 def world(cli: Any, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv(links.SECRET_ENV, SECRET)
-    monkeypatch.setenv(links.ADMIN_ENV, ADMIN)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv(ADMIN_ENV, ADMIN)
     with MailSink(tmp_path / "mail") as sink:
         config = write_contacts(tmp_path / "cfg", {n: [f"mailto://127.0.0.1:{sink.port}?from=rectify@localhost"
                                                       f"&to={box}@example.gov.cn"] for n, box in EMAIL.items()})
         for name in ("rules.toml", "calendar.toml"):
             shutil.copy(ROOT / "config" / name, config / name)
-        settings = daily.load_settings(config)
+        settings = load_settings(config)
         day = settings.calendar.next_workday(local_today(dt.datetime.now(dt.UTC)))
         ledger = tmp_path / "ledger.csv"
         ledger.write_text(_ledger(day, settings.calendar), encoding="utf-8")
@@ -113,7 +114,7 @@ def rectify_web(world: World, flag: bool = False) -> Iterator[str]:
     port = free_port()
     if not flag:
         _base(world, port)
-    env = {**os.environ, links.SECRET_ENV: SECRET, links.ADMIN_ENV: ADMIN}
+    env = {**os.environ, SECRET_ENV: SECRET, ADMIN_ENV: ADMIN}
     env.pop(links.BASE_URL_ENV, None)
     address = ["--base-url", f"http://127.0.0.1:{port}"] if flag else []
     proc = subprocess.Popen([sys.executable, "-m", "flows", "--db", world.url, "--config", str(world.config),
@@ -139,7 +140,7 @@ def in_thread(world: World, clock: Any = None) -> Iterator[httpx.Client]:
     """The same application under uvicorn in a thread, when a test sets the clock."""
     port = free_port()
     _base(world, port)
-    settings = daily.load_settings(world.config)
+    settings = load_settings(world.config)
     kwargs = {"clock": clock} if clock else {}
     app = create_app(world.engine, settings, secret=SECRET.encode(), admin_token=ADMIN, store=world.store, **kwargs)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -398,7 +399,7 @@ def test_browser_walks_the_whole_loop(cli: Any, world: World, tmp_path: Path) ->
 
     evidence = tmp_path / "采购清查报告.pdf"
     evidence.write_bytes(PDF)
-    cal = daily.load_settings(world.config).calendar
+    cal = load_settings(world.config).calendar
     next_day = cal.add_workdays(world.day, 1)
     new_due = cal.add_workdays(next_day, 10)  # the next day is then a 临期提醒 day for the new date
     with rectify_web(world), sync_playwright() as p:
@@ -470,7 +471,7 @@ def test_holders_index_follows_imports_reassignments_and_undo(cli: Any, world: W
     db_args = ["--db", world.url, "--config", str(world.config)]
     assert _holders(world.engine) == _recomputed(world.engine) and len(_holders(world.engine)) == 6
     changed = tmp_path / "week2.csv"
-    week2 = _ledger(world.day, daily.load_settings(world.config).calendar).replace("刘立强,王芳", "刘立强,王芳、赵磊")
+    week2 = _ledger(world.day, load_settings(world.config).calendar).replace("刘立强,王芳", "刘立强,王芳、赵磊")
     changed.write_text(week2 + "4,新增问题,一是整改,胡志云,陈红,2027-03-31,未完成\n", encoding="utf-8")
     round_id = cli([*db_args, "rounds", "--json"]).json()[0]["id"]
     result = cli([*db_args, "import", str(changed), "--round", str(round_id)])
@@ -503,13 +504,13 @@ def test_holders_index_follows_imports_reassignments_and_undo(cli: Any, world: W
 def test_bad_web_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     (tmp_path / "web.toml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        links.load_web(tmp_path)
+        load_web(tmp_path)
     assert key in str(caught.value) and "web.toml" in str(caught.value)
 
 
 def test_web_needs_its_secret(cli: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(links.SECRET_ENV, raising=False)
+    monkeypatch.delenv(SECRET_ENV, raising=False)
     result = cli(["--db", sqlite_url, "web", "--port", str(free_port())])
-    assert result.code == 1 and links.SECRET_ENV in result.err and "Traceback" not in result.err
-    monkeypatch.setenv(links.SECRET_ENV, "short")
+    assert result.code == 1 and SECRET_ENV in result.err and "Traceback" not in result.err
+    monkeypatch.setenv(SECRET_ENV, "short")
     assert cli(["--db", sqlite_url, "web", "link", "--person", "周敏", "--unit", UNIT]).code == 1

@@ -180,3 +180,9 @@ def load_calendar(config_dir: Path | None) -> WorkCalendar:
     lim = limits()
     # a year of margin each side: ladder steps reach a few weeks past a due date
     return WorkCalendar(schedule, lim.first_year - 1, lim.last_year + 1)
+
+
+def run_now(day: dt.date | None) -> dt.datetime:
+    """The instant a run acts at: 09:00 Asia/Shanghai on `day` when a day is replayed,
+    else the clock. Only the edges (CLI, flows) call this; everything below takes `now`."""
+    return local_datetime(day, 9, 0) if day else dt.datetime.now(dt.UTC)

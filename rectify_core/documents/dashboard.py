@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.config.settings import Settings
 from rectify_core.deadlines import scan
 from rectify_core.delivery.render import template
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Item, LookbackTask, Notice
 from rectify_core.ledger.view import RoundView, all_round_views, completions
-from rectify_core.runs.daily import Settings
 from rectify_core.runs.views import LIGHT_NAMES
 from rectify_core.vocab import ItemState, NoticeState, Role
 

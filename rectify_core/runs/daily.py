@@ -8,64 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from rectify_core import HOME
 from rectify_core.bulk import gc_paused
-from rectify_core.config.calendar import WorkCalendar, load_calendar, local_datetime
-from rectify_core.config.people import Directory, load_directory
-from rectify_core.config.rules import Ladder, Rules, load_rules
+from rectify_core.config.people import Directory
+from rectify_core.config.rules import Ladder
+from rectify_core.config.settings import Settings
 from rectify_core.deadlines import scan
 from rectify_core.deadlines.plan import ItemPlan, Obligation, Planner, Sent, urgency
 from rectify_core.delivery.channels import send
 from rectify_core.delivery.notify import DeliveryReport, Sender, deliver
 from rectify_core.delivery.outbox import Enqueued, enqueue
-from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
 from rectify_core.vocab import NoticeKind
-from rectify_core.web.links import WebConfig, link_maker, load_web
-
-PROJECT_CONFIG = HOME.parent / "config"
-
-
-def run_now(day: dt.date | None) -> dt.datetime:
-    """The instant a run acts at: 09:00 Asia/Shanghai on `day` when a day is replayed,
-    else the clock. Only the edges (CLI, flows) call this; everything below takes `now`."""
-    return local_datetime(day, 9, 0) if day else dt.datetime.now(dt.UTC)
-
-
-def resolve_config_dir(explicit: Path | None) -> Path | None:
-    """--config, else RECTIFY_CONFIG_DIR, else the project's config/ when present."""
-    env = os.environ.get("RECTIFY_CONFIG_DIR")
-    chosen = explicit or (Path(env) if env else None)
-    if chosen is not None:
-        if not chosen.is_dir():
-            raise RectifyError(f"配置目录不存在：{chosen}")
-        return chosen
-    return PROJECT_CONFIG if PROJECT_CONFIG.is_dir() else None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything read from the config directory, validated once per run."""
-
-    rules: Rules
-    calendar: WorkCalendar
-    directory: Directory
-    web: WebConfig = field(default_factory=WebConfig)
-
-
-def load_settings(config_dir: Path | None) -> Settings:
-    return Settings(load_rules(config_dir), load_calendar(config_dir), load_directory(config_dir),
-                    load_web(config_dir))
+from rectify_core.web.links import link_maker
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 
 from rectify_core import HOME
 from rectify_core.config.calendar import local_today
+from rectify_core.config.settings import Settings
+from rectify_core.config.web import ADMIN_ENV, web_secret
 from rectify_core.deadlines.scan import with_people
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.dashboard import build as build_dashboard
@@ -50,7 +52,6 @@ from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import approvals, db, lifecycle, uploads
 from rectify_core.ledger.models import Item, ItemRequest, Upload
 from rectify_core.ledger.view import all_round_views, pick_round, round_view
-from rectify_core.runs.daily import Settings
 from rectify_core.vocab import ItemState
 from rectify_core.web import links, portal
 
@@ -566,16 +567,16 @@ BASE_URL_ENV = links.BASE_URL_ENV
 def from_environment() -> FastAPI:
     """The application as `rectify web` configured it through the environment: what each
     uvicorn worker process builds for itself (its own engine and connections)."""
-    from rectify_core.runs.daily import load_settings, resolve_config_dir
+    from rectify_core.config.settings import load_settings, resolve_config_dir
 
     settings = load_settings(resolve_config_dir(None))
     if base := os.environ.get(BASE_URL_ENV):
         settings = replace(settings, web=replace(settings.web, base_url=base.rstrip("/")))
     engine = db.make_engine(db.database_url())
-    secret = links.web_secret()
+    secret = web_secret()
     assert secret is not None
     store = Path(os.environ.get(STORE_ENV) or db.default_database_path().parent / "uploads")
-    return create_app(engine, settings, secret=secret, admin_token=os.environ.get(links.ADMIN_ENV) or None,
+    return create_app(engine, settings, secret=secret, admin_token=os.environ.get(ADMIN_ENV) or None,
                       store=store)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.config.settings import Settings
 from rectify_core.deadlines.plan import due_of, light, open_ended
 from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.delivery.render import ASKED, LIGHTS
@@ -22,7 +23,6 @@ from rectify_core.identity import person_name
 from rectify_core.ledger import approvals
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Round, Unit, Upload
-from rectify_core.runs.daily import Settings
 from rectify_core.vocab import ACTIVE, LABELS, NoticeKind
 
 DONE_SHOWN = 20

@@ -1,0 +1,118 @@
+"""What people record between imports: progress, extensions, closures, hand-overs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from rectify_core.cli.app import DATE, EVIDENCE_HELP, App
+from rectify_core.config.calendar import local_today, run_now
+from rectify_core.errors import NotFoundError, RectifyError
+from rectify_core.ledger import db, items, lifecycle
+from rectify_core.ledger.evidence import records
+from rectify_core.vocab import LABELS, ItemState, Role, UnknownStatus
+from rectify_core.vocab import normalise as normalise_status
+
+
+@click.command("extend")
+@click.argument("no", type=int)
+@click.option("--to", "to", type=DATE, required=True, help="批准后的新整改时限（YYYY-MM-DD）。")
+@click.option("--reason", required=True, help="延期理由。")
+@click.option("--approved-by", "approved_by", required=True, help="批准人。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="批准日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def extend_cmd(app: App, no: int, to: dt.date, reason: str, approved_by: str,
+               round_id: int | None, day: dt.date | None) -> None:
+    """记录一次经批准的延期：写入事件记录，计入延期次数（受上限约束）。"""
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        event = lifecycle.extend(item, to, reason, approved_by, now, local_today(now), app.settings.rules,
+                                 app.settings.calendar, session=session)
+    click.echo(f"已记录：问题{no}的整改时限由 {event.data['from'] or '未定'} 延至 {event.data['to']}"
+               f"（第{event.data['count']}次延期，批准人：{approved_by}）")
+
+
+def _status(word: str | None) -> ItemState | None:
+    if word is None:
+        return None
+    try:
+        return ItemState(normalise_status(word))
+    except UnknownStatus as exc:
+        raise RectifyError(str(exc)) from None
+
+
+@click.command("progress")
+@click.argument("no", type=int)
+@click.option("--text", required=True, help="进展情况。")
+@click.option("--by", "by", required=True, help="报送人。")
+@click.option("--status", help="同时把状态改为“阶段性完成”或“未完成”（完成整改请用 close 销号）。")
+@click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
+@click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="进展日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def progress_cmd(app: App, no: int, text: str, by: str, status: str | None, evidence: tuple[str, ...],
+                 evidence_text: tuple[str, ...], round_id: int | None, day: dt.date | None) -> None:
+    """报送一个未完成问题的整改进展（之后导入的台账不会覆盖它）。完成整改请用 close 销号。"""
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        lifecycle.record_progress(item, text, by, now, local_today(now), session=session,
+                                  status=_status(status), evidence=records(list(evidence), list(evidence_text)))
+        state = LABELS[item.status]
+    click.echo(f"已记录：问题{no}的整改进展（{local_today(now)}，报送人 {by}），当前状态：{state}")
+
+
+@click.command("reassign")
+@click.option("--from", "old", required=True, help="原责任人（或责任领导）姓名。")
+@click.option("--to", "new", required=True, help="接任者姓名。")
+@click.option("--unit", help="只移交这个单位的问题（同名的人在不同单位时需要）。")
+@click.option("--role", type=click.Choice(["owner", "leader"]), default="owner", show_default=True,
+              help="移交的角色：owner 责任人，leader 责任领导。")
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.option("--date", "day", type=DATE, help="移交日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def reassign_cmd(app: App, old: str, new: str, unit: str | None, role: str, by: str, day: dt.date | None) -> None:
+    """人员变动：把某人负责的全部未完成问题移交给接任者，待发的提醒一并转给接任者。"""
+    if not new.strip():
+        raise RectifyError("请写明接任者姓名（--to）")
+    if new.strip() == old.strip():
+        raise RectifyError("接任者与原责任人相同，无需移交")
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        found = lifecycle.active_items_of(old, Role(role), unit, session=session)
+        if not found:
+            where = f"{unit}中" if unit else ""
+            raise NotFoundError(f"{where}没有由 {old} 担任{'责任人' if role == 'owner' else '责任领导'}的未完成问题")
+        units = {i.round.unit.name for i in found}
+        if len(units) > 1 and unit is None:
+            raise RectifyError(f"{old} 在多个单位都有问题（{'、'.join(sorted(units))}），请用 --unit 指定单位")
+        moved = lifecycle.reassign(found, Role(role), old, new.strip(), by, now, local_today(now), session=session)
+        nos = "、".join(f"问题{i.no}" for i in found)
+    click.echo(f"已移交：{nos} 由 {old} 移交给 {new.strip()}；待发提醒 {moved} 条已转给 {new.strip()}。")
+
+
+@click.command("close")
+@click.argument("no", type=int)
+@click.option("--evidence", "evidence", multiple=True, help=EVIDENCE_HELP)
+@click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。至少要有一份佐证。")
+@click.option("--by", "by", required=True, help="经办人。")
+@click.option("--verified-by", "verified_by", required=True, help="核验人（须为责任人和经办人以外的第二人）。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="销号日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def close_cmd(app: App, no: int, evidence: tuple[str, ...], evidence_text: tuple[str, ...], by: str,
+              verified_by: str, round_id: int | None, day: dt.date | None) -> None:
+    """销号：凭佐证材料并经第二人核验，把问题标为已完成并记录。"""
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        proof = records(list(evidence), list(evidence_text))
+        closure = lifecycle.close(item, proof, by, verified_by, now, local_today(now), app.settings.rules,
+                                  app.settings.calendar, session=session)
+    late = "（逾期完成）" if closure.late else ""
+    click.echo(f"已销号：问题{no}，{closure.closed_on}，经办人 {by}，核验人 {verified_by}，"
+               f"佐证材料 {len(closure.evidence)} 份{late}")

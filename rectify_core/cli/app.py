@@ -1,0 +1,94 @@
+"""What every command shares: the App (database and config), dates, output and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+from sqlalchemy.exc import OperationalError
+
+from rectify_core.config.limits import limits
+from rectify_core.config.settings import Settings, load_settings
+from rectify_core.errors import RectifyError
+from rectify_core.ledger import db
+
+
+@dataclass
+class App:
+    url: str
+    config: Path | None = None
+    _engine: Engine | None = None
+    _settings: Settings | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = db.make_engine(self.url)
+            db.migrate(self._engine)
+        return self._engine
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+
+def dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+class _Date(click.ParamType):  # type: ignore[type-arg]
+    """YYYY-MM-DD -> datetime.date."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"“{value}”不是有效日期（格式 YYYY-MM-DD）", param, ctx)
+        lim = limits()
+        if not lim.first_year <= day.year <= lim.last_year:
+            self.fail(f"{day} 超出支持的日期范围（{lim.first_year}–{lim.last_year} 年，"
+                      "可用环境变量 RECTIFY_FIRST_YEAR / RECTIFY_LAST_YEAR 调整）", param, ctx)
+        return day
+
+
+DATE = _Date()
+
+
+EVIDENCE_HELP = ("佐证材料文件（记录文件名、大小与 SHA-256）；看起来像路径的（含 / 或扩展名）"
+                 "必须是存在的普通文件，文字说明请用 --evidence-text；可重复。")
+
+
+def run(group: click.Group, argv: list[str] | None) -> None:
+    """Run a command group: user mistakes become a message and exit code, never a traceback."""
+    try:
+        group.main(args=argv, prog_name="rectify", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("已取消。", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RectifyError as exc:
+        click.echo(f"错误：{exc}" if not str(exc).startswith(("导入失败", "配置错误")) else str(exc),
+                   err=True)
+        sys.exit(exc.exit_code)
+    except (OperationalError, SQLAlchemyDatabaseError) as exc:
+        meaning = db.explain(exc)
+        if meaning is None and not isinstance(exc, OperationalError):
+            raise
+        click.echo(f"错误：{meaning or f'无法访问数据库（{type(exc.orig).__name__}）'}。"
+                   "数据库未作任何改动；请检查 --db 或 RECTIFY_DATABASE_URL。", err=True)
+        sys.exit(3)

@@ -1,0 +1,241 @@
+"""Commands over the ledger itself: import and its batches, items, show, rounds, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rectify_core.cli.app import DATE, App, dump
+from rectify_core.config.calendar import run_now
+from rectify_core.importers import read_ledger
+from rectify_core.importers.audit import audit_ledger
+from rectify_core.ledger import db, items, rounds, store
+from rectify_core.ledger.models import Item
+from rectify_core.ledger.store import ImportResult, save_ledger
+from rectify_core.vocab import LABELS
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    unit: str | None = None
+    round_name: str | None = None
+    round_id: int | None = None
+    round_key: str | None = None
+    feedback_date: dt.date | None = None
+    new_round: bool = False
+
+
+def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> ImportResult:
+    """Read and save one file as a batch; a dry run rolls everything back."""
+    parsed = read_ledger(path)
+    if opts.unit:
+        parsed.unit, parsed.unit_found = opts.unit, True
+    parsed.round_name = opts.round_name or parsed.round_name
+    # the identity comes from the file (or --round-key), so next week's file, which will
+    # not carry the --feedback-date given now, still finds this round
+    parsed.round_key = opts.round_key or store.key_of(parsed)
+    parsed.feedback_date = opts.feedback_date or parsed.feedback_date
+    with db.transaction(app.engine, rollback=dry_run) as session:
+        result = save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
+    if not dry_run:
+        db.refresh_statistics(app.engine, "items", "item_holders")
+    return result
+
+
+def _show_value(column: str, value: Any) -> str:
+    if column == "status":
+        return LABELS.get(value, str(value))
+    if value in (None, "", [], {}):
+        return "（空）"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+COLUMN_NAMES = {"title": "问题", "status": "完成情况", "status_text": "完成情况原文", "immediate": "立行立改",
+                "deadline": "整改时限", "deadline_kind": "时限类型", "deadline_text": "整改时限原文",
+                "leader": "责任领导", "leader_title": "领导职务", "department": "责任部门", "owner": "责任人",
+                "measures_text": "整改措施", "evidence": "佐证材料", "figures": "数字", "extra": "其他列"}
+
+
+def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> None:
+    head = "试导入（未写入数据库）" if dry_run else "已导入"
+    batch = "" if dry_run else f"，导入批次 {result.batch_id}"
+    new = "（新轮次）" if result.round_created else ""
+    click.echo(f"{head} {path}：{result.unit} / {result.round_name}（轮次 {result.round_id}{new}{batch}）")
+    click.echo(f"  新增 {len(result.created)} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条，"
+               f"与 rectify 记录不一致 {len(result.disagreements)} 条")
+    for no, title in result.created[:50]:
+        click.echo(f"  新增：问题{no} {title}")
+    if len(result.created) > 50:
+        click.echo(f"  ……另有 {len(result.created) - 50} 条新增")
+    for change in result.changed:
+        if change.changes:
+            parts = [f"{COLUMN_NAMES.get(c, c)} {_show_value(c, old)} → {_show_value(c, new)}"
+                     for c, (old, new) in change.changes.items()]
+            click.echo(f"  更新：问题{change.no} " + "；".join(parts))
+    for d in result.disagreements:
+        click.echo(f"  警告：{d['message']}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只显示将新增、更新哪些问题以及与记录不一致之处，不写数据库。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：新增、更新（字段旧值 → 新值）、不一致、未变化。")
+@click.option("--unit", help="被巡察单位名称（默认从文件中识别）。")
+@click.option("--round-name", "round_name", help="新轮次的名称（默认从文件标题识别）。")
+@click.option("--round", "round_id", type=int, help="把文件导入到已有的这个轮次（编号见 rectify rounds）。")
+@click.option("--round-key", "round_key", help="轮次标识：同一单位同一标识的文件属于同一轮次（默认由巡察组和反馈日期、"
+                                               "或台账标题生成）。")
+@click.option("--feedback-date", "feedback_date", type=DATE,
+              help="巡察反馈日期（台账中没有时），用于按规则计算整改时限。")
+@click.option("--new-round", is_flag=True, help="确认这是新的一轮巡察（文件与已有轮次的问题大多相同时需要）。")
+@click.pass_obj
+def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | None, round_name: str | None,
+               round_id: int | None, round_key: str | None, feedback_date: dt.date | None, new_round: bool) -> None:
+    """导入整改进展报告（.txt/.docx）或整改台账（.xlsx/.csv），格式按内容自动识别。
+
+    每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
+    进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""
+    opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round)
+    result = import_file(app, file, opts, dry_run)
+    if as_json:
+        dump({**result.as_json(), "dry_run": dry_run})
+    else:
+        report_import(file, result, dry_run)
+
+
+@click.group("imports", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_context
+def imports_group(ctx: click.Context, as_json: bool) -> None:
+    """列出导入批次（时间、轮次、文件、新增/更新/不一致数量、是否已撤销）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    with db.transaction(app.engine) as session:
+        data = [store.batch_json(b) for b in store.batches(session=session)]
+    if as_json:
+        dump(data)
+        return
+    if not data:
+        click.echo("还没有导入过任何文件。")
+    for b in data:
+        undone = f"  已于 {b['undone_at']} 撤销" if b["undone_at"] else ""
+        where = f"轮次 {b['round_id'] or '—'}（{b['unit']} / {b['round']}）"
+        click.echo(f"{b['id']:>4}  {b['at']}  {where}  {b['source']}  新增 {b.get('created', 0)}，"
+                   f"更新 {b.get('updated', 0)}，不一致 {b.get('disagreements', 0)}{undone}")
+
+
+@imports_group.command("undo")
+@click.argument("batch_id", type=int)
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.pass_obj
+def imports_undo_cmd(app: App, batch_id: int, by: str) -> None:
+    """撤销一次导入：删除它新增的问题，恢复它改动过的字段。该批次之后问题又有变动时拒绝并列出问题。"""
+    with db.transaction(app.engine) as session:
+        batch = store.undo_batch(batch_id, by, run_now(None), session=session)
+        counts = dict(batch.counts)
+    click.echo(f"已撤销导入批次 {batch_id}（{batch.source_name}）：删除新增的 {counts.get('created', 0)} 条，"
+               f"恢复更新过的 {counts.get('updated', 0)} 条。")
+
+
+def _print_items(rows: list[Item]) -> None:
+    if not rows:
+        click.echo("（台账为空：请先用 rectify import 导入）")
+        return
+    for item in rows:
+        due = item.deadline.isoformat() if item.deadline else {
+            "immediate": "立行立改", "long_term": "长期坚持"}.get(item.deadline_kind or "", "—")
+        click.echo(f"{item.no:>4}  {LABELS[item.status]:<5}  {due:<10}  "
+                   f"{item.leader or '—':<6}  {item.title}")
+    counts = {label: sum(LABELS[i.status] == label for i in rows) for label in LABELS.values()}
+    click.echo(f"共 {len(rows)} 条：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@click.command("items")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.option("--round", "round_id", type=int, help="只列出该轮次（编号）。")
+@click.pass_obj
+def items_cmd(app: App, as_json: bool, round_id: int | None) -> None:
+    """列出台账中的问题。"""
+    with db.transaction(app.engine) as session:
+        rows = items.list_items(session=session, round_id=round_id)
+        if as_json:
+            dump([items.item_json(i) for i in rows])
+        else:
+            _print_items(rows)
+
+
+@click.command("show")
+@click.argument("no", type=int)
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：字段、延期、销号、进展、不一致、通知和全部事件。")
+@click.pass_obj
+def show_cmd(app: App, no: int, round_id: int | None, as_json: bool) -> None:
+    """显示一个问题的完整记录：整改措施、延期、销号、进展、提醒和事件。"""
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        if as_json:
+            dump(items.trail(item, session=session))
+        else:
+            click.echo(items.describe(item, items.events_of(item, session=session)))
+
+
+@click.command("audit")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：claims 与 findings。")
+def audit_cmd(file: Path, as_json: bool) -> None:
+    """核对报告概述中的数字与正文是否一致（不写数据库）。"""
+    result = audit_ledger(read_ledger(file))
+    if as_json:
+        dump(result.as_json())
+        return
+    click.echo(f"概述：{result.claims.get('text', '（未找到）')}")
+    if not result.findings:
+        click.echo("未发现不一致。")
+    for n, finding in enumerate(result.findings, start=1):
+        click.echo(f"{n}. {finding['message']}")
+
+
+@click.group("rounds", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_context
+def rounds_group(ctx: click.Context, as_json: bool) -> None:
+    """列出巡察轮次：编号、单位、名称、巡察组、反馈日期、填报日期、第一责任人、问题数。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    with db.transaction(app.engine) as session:
+        data = rounds.list_rounds(session=session)
+    if as_json:
+        dump(data)
+        return
+    if not data:
+        click.echo("还没有任何轮次：请先用 rectify import 导入。")
+    for r in data:
+        click.echo(f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "
+                   f"反馈：{r['feedback_date'] or '未知'}  填报：{r['report_date'] or '—'}  "
+                   f"第一责任人：{r['first_responsible'] or '—'}  问题 {r['items']} 个")
+
+
+@rounds_group.command("edit")
+@click.argument("round_id", type=int)
+@click.option("--feedback-date", "feedback_date", type=DATE, help="巡察反馈日期（YYYY-MM-DD）。")
+@click.option("--name", help="轮次名称。")
+@click.option("--first-responsible", "first_responsible", help="第一责任人姓名。")
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.pass_obj
+def rounds_edit_cmd(app: App, round_id: int, feedback_date: dt.date | None, name: str | None,
+                    first_responsible: str | None, by: str) -> None:
+    """修改轮次的反馈日期、名称或第一责任人。"""
+    changes = {"feedback_date": feedback_date, "name": name, "first_responsible": first_responsible}
+    with db.transaction(app.engine) as session:
+        rnd = rounds.edit(round_id, changes, by, run_now(None), session=session)
+        shown = rounds.round_json(rnd, rnd.unit.name, 0)
+    click.echo(f"已修改轮次 {round_id}：{shown['name']}，反馈日期 {shown['feedback_date'] or '未知'}，"
+               f"第一责任人 {shown['first_responsible'] or '—'}")

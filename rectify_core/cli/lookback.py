@@ -1,0 +1,113 @@
+"""回头看 by hand: plan, assign, list, stats and record look-back checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from rectify_core.cli.app import DATE, EVIDENCE_HELP, App, dump
+from rectify_core.config.calendar import local_today, run_now
+from rectify_core.deadlines import scan
+from rectify_core.ledger import db, items, lookback
+from rectify_core.ledger.evidence import records
+from rectify_core.runs import views
+
+
+@click.group("lookback")
+def lookback_group() -> None:
+    """回头看：抽查已销号问题，防止反弹回潮。"""
+
+
+@lookback_group.command("plan")
+@click.option("--date", "day", type=DATE, help="按哪一天抽选（YYYY-MM-DD），默认为今天。")
+@click.option("--seed", help="随机抽查的种子（默认由日期生成，可复现）。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@click.pass_obj
+def lookback_plan_cmd(app: App, day: dt.date | None, seed: str | None, as_json: bool) -> None:
+    """显示当天的回头看抽选结果及理由（不分派任务、不写数据库）。"""
+    today = local_today(run_now(day))
+    seed = seed or lookback.default_seed(today)
+    with db.transaction(app.engine) as session:
+        chosen = lookback.select_for_sweep(lookback.candidates(today, session=session), today,
+                                           app.settings.rules, seed)
+    data = {"date": today.isoformat(), "seed": seed, "selected": [lookback.selection_json(s) for s in chosen]}
+    if as_json:
+        dump(data)
+        return
+    click.echo(views.lookback_plan_text(data))
+
+
+@lookback_group.command("assign")
+@click.option("--date", "day", type=DATE, help="抽选日期（YYYY-MM-DD），默认为今天。")
+@click.option("--seed", help="随机抽查的种子（默认由日期生成）。")
+@click.option("--unit", help="只抽选这个单位（默认每个单位各抽选一次）。")
+@click.pass_obj
+def lookback_assign_cmd(app: App, day: dt.date | None, seed: str | None, unit: str | None) -> None:
+    """执行当天的回头看抽选并分派任务（同一天重复执行不会重复分派）。"""
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        directory = scan.with_people(app.settings.directory, session=session)
+        result = lookback.assign(local_today(now), now, app.settings.rules, app.settings.calendar,
+                                 directory, session=session, seed=seed, unit=unit)
+    click.echo(f"{result.run_on} 回头看抽选（种子 {result.seed}，{len(result.sweeps)} 个单位）："
+               f"选中 {len(result.selected)} 项，本次新分派 {result.assigned} 项任务。")
+
+
+@lookback_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@click.option("--date", "day", type=DATE, help="按哪一天判断是否逾期，默认为今天。")
+@click.pass_obj
+def lookback_list_cmd(app: App, as_json: bool, day: dt.date | None) -> None:
+    """列出回头看任务：待完成、已逾期、已完成。"""
+    today = local_today(run_now(day))
+    with db.transaction(app.engine) as session:
+        data = [views.task_json(t, today) for t in lookback.tasks(session=session)]
+    if as_json:
+        dump(data)
+        return
+    if not data:
+        click.echo("没有回头看任务。")
+    for t in data:
+        click.echo(f"问题{t['no']:<4} {views.TASK_STATES[t['state']]:<4} 检查人 {t['reviewer'] or '未指定'}  "
+                   f"截止 {t['due']}  {t['outcome'] or ''}  {t['title']}")
+
+
+@lookback_group.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@click.pass_obj
+def lookback_stats_cmd(app: App, as_json: bool) -> None:
+    """回头看统计：已检查、巩固、反弹及反弹率（总体、按轮次、按方面）。"""
+    with db.transaction(app.engine) as session:
+        data = lookback.stats(session=session)
+    if as_json:
+        dump(data)
+        return
+    click.echo(views.lookback_stats_text(data))
+
+
+@lookback_group.command("record")
+@click.argument("no", type=int)
+@click.option("--outcome", required=True, help="结论：巩固 或 反弹。")
+@click.option("--note", required=True, help="检查情况说明。")
+@click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
+@click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的检查佐证；可重复。")
+@click.option("--by", "by", required=True, help="检查人。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="检查日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def lookback_record_cmd(app: App, no: int, outcome: str, note: str, evidence: tuple[str, ...],
+                        evidence_text: tuple[str, ...], by: str,
+                        round_id: int | None, day: dt.date | None) -> None:
+    """记录回头看结论：巩固则任务完成；反弹则重新打开问题并关联原销号记录。"""
+    now = run_now(day)
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        proof = records(list(evidence), list(evidence_text))
+        lookback.record(item, outcome, note, proof, by, now, local_today(now), app.settings.rules,
+                        app.settings.calendar, session=session)
+        if outcome == "反弹":
+            click.echo(f"问题{no}反弹回潮：已重新打开（第{item.rebound_count}次反弹），新整改时限 {item.deadline}，"
+                       "督办从上一级开始。")
+        else:
+            click.echo(f"问题{no}回头看结论：巩固。")

@@ -1,0 +1,84 @@
+"""rectify web: the personal-page server, and links issued or revoked by hand."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from rectify_core.cli.app import App
+from rectify_core.config.calendar import run_now
+from rectify_core.config.web import ADMIN_ENV, web_secret
+from rectify_core.errors import RectifyError
+from rectify_core.ledger import db
+from rectify_core.web import links
+
+
+@click.group("web", invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址（默认只在本机；对外请放在 HTTPS 反向代理之后）。")
+@click.option("--port", type=int, default=8000, show_default=True, help="监听端口。")
+@click.option("--base-url", "base_url",
+              help="链接的对外地址（覆盖 web.toml 的 base_url），例如 https://rectify.example.gov.cn。")
+@click.option("--data-dir", "data_dir", type=click.Path(path_type=Path),
+              help="上传文件的保存目录（默认为数据目录下的 uploads/）。")
+@click.option("--proxy", is_flag=True, help="在本机反向代理之后运行：信任 127.0.0.1 传来的 X-Forwarded-For/Proto。")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="工作进程数（多核机器上可设为核数）。")
+@click.pass_context
+def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, data_dir: Path | None,
+              proxy: bool, workers: int) -> None:
+    """个人办理页面：每份督办通知带一个只属于收件人的链接，可确认已阅、报送进展、申请延期或销号；
+    管理页面（/admin）供巡察整改工作办公室查看台账、审批情况和下载报告。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rectify_core.web import app as web
+
+    app: App = ctx.obj
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise RectifyError(f"--base-url 须以 http:// 或 https:// 开头：{base_url}")
+    web_secret()  # refused here, in words, rather than in every worker
+    app.engine.dispose()  # migrated; each worker opens its own connections
+    _ = app.settings  # a config error is reported before the server starts
+    store = data_dir or db.default_database_path().parent / "uploads"
+    os.environ.update({"RECTIFY_DATABASE_URL": app.url, web.STORE_ENV: str(store.resolve())})
+    if app.config is not None:
+        os.environ["RECTIFY_CONFIG_DIR"] = str(app.config.resolve())
+    if base_url:
+        os.environ[web.BASE_URL_ENV] = base_url
+        with db.transaction(app.engine) as session:  # digests sent elsewhere link here
+            links.record_base_url(base_url.rstrip("/"), run_now(None), session=session)
+    if not os.environ.get(ADMIN_ENV):
+        click.echo(f"提示：未设置 {ADMIN_ENV}，管理页面 /admin 不可用。", err=True)
+    click.echo(f"rectify web：http://{host}:{port}/ （{workers} 个工作进程；上传文件保存在 {store}；Ctrl-C 停止）",
+               err=True)
+    web.serve(host, port, workers=workers, proxy=proxy)
+
+
+@web_group.command("link")
+@click.option("--person", required=True, help="姓名。")
+@click.option("--unit", required=True, help="单位。")
+@click.pass_obj
+def web_link_cmd(app: App, person: str, unit: str) -> None:
+    """给某人签发一个个人链接（例如补发给没有收到督办通知的人）。"""
+    secret = web_secret()
+    assert secret is not None
+    with db.session_factory(db.reader(app.engine))() as session:
+        base = links.base_url(app.settings.web, session=session)
+    if not base:
+        raise RectifyError("请先在 config/web.toml 的 [web] 中设置 base_url（链接的对外地址），"
+                           "或以 rectify web --base-url 启动一次")
+    click.echo(links.LinkMaker(secret, base).url(unit, person, run_now(None)))
+
+
+@web_group.command("revoke")
+@click.option("--person", required=True, help="姓名。")
+@click.option("--unit", required=True, help="单位。")
+@click.option("--by", "by", default="rectify", show_default=True, help="操作人。")
+@click.pass_obj
+def web_revoke_cmd(app: App, person: str, unit: str, by: str) -> None:
+    """收回某人已发出的全部个人链接（链接泄露或人员调离时）；下一次督办通知会带来新链接。"""
+    with db.transaction(app.engine) as session:
+        links.revoke(unit, person, by, run_now(None), session=session)
+    click.echo(f"已收回 {unit} {person} 的全部个人链接。")
