@@ -1,28 +1,89 @@
-"""The closed vocabularies of the ledger, stored as their text values.
+"""The ledger's vocabulary, written once: every closed set of values with its Chinese
+label, the order people read it in, and the wordings that reports use for them.
 
-Being `StrEnum`s they compare equal to the strings in the database and in JSON, so
-rows written before these types existed read back unchanged.
+Being `StrEnum`s, the values compare equal to the strings in the database and in JSON,
+so rows written before these types existed read back unchanged. Every output (digest,
+report, export, dashboard, web page, CLI, artifact) takes its words from here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Self
 
 
-class ItemState(StrEnum):
-    OPEN = "open"  # 未完成
-    ONGOING = "ongoing"  # 阶段性完成
-    DONE = "done"  # 已完成 / 已销号
+class Vocab(StrEnum):
+    """A closed vocabulary whose members know their Chinese label."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS[type(self)][self]
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """value -> label, in the vocabulary's own order."""
+        return {m.value: m.label for m in cls}
+
+    @classmethod
+    def label_of(cls, value: str | None, missing: str = "—") -> str:
+        """The label of a stored value; `missing` for none, the value itself if unknown."""
+        if value is None or value == "":
+            return missing
+        try:
+            return cls(value).label
+        except ValueError:
+            return str(value)
+
+    @classmethod
+    def parse(cls, value: str) -> Self:
+        """A member from its value or its label."""
+        for m in cls:
+            if value in (m.value, m.label):
+                return m
+        raise ValueError(value)
 
 
-class DeadlineKind(StrEnum):
-    IMMEDIATE = "immediate"  # 立行立改
-    DATED = "dated"  # 限期整改
-    LONG_TERM = "long_term"  # 长期坚持
+class ItemState(Vocab):
+    OPEN = "open"
+    ONGOING = "ongoing"
+    DONE = "done"
 
 
-class NoticeState(StrEnum):
+class DeadlineKind(Vocab):
+    IMMEDIATE = "immediate"
+    DATED = "dated"
+    LONG_TERM = "long_term"
+
+
+class Light(Vocab):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    BLUE = "blue"
+
+    @property
+    def short(self) -> str:
+        """红 / 黄 / 绿 / 蓝, for a cell or a badge."""
+        return self.label[0]
+
+    @property
+    def color(self) -> str:
+        return _LIGHT_COLORS[self]
+
+
+NO_LIGHT = "无灯"
+NO_LIGHT_COLOR = "#666"
+# most urgent first: how digests, pages and lists are ordered
+URGENCY: dict[str | None, int] = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2, Light.BLUE: 3, None: 4}
+
+
+def light_label(light: str | None, missing: str = NO_LIGHT) -> str:
+    return Light.label_of(light, missing)
+
+
+class NoticeState(Vocab):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
@@ -31,51 +92,123 @@ class NoticeState(StrEnum):
     CAPPED = "capped"
 
 
-class NoticeKind(StrEnum):
+class NoticeKind(Vocab):
     ITEM = "item"  # an item's own reminder
     LOOKBACK = "lookback"  # a look-back task's reminder
     ADMIN = "admin"  # an alert to the admin about a notice that could not be delivered
 
 
-class TaskState(StrEnum):
+class TaskState(Vocab):
     DUE = "due"
     DONE = "done"
+    OVERDUE = "overdue"  # shown only: a due task past its date
 
 
-class Role(StrEnum):
+class Role(Vocab):
     OWNER = "owner"
     LEADER = "leader"
     FIRST_RESPONSIBLE = "first_responsible"
     INSPECTION_OFFICE = "inspection_office"
     REVIEWER = "reviewer"
+    VERIFIER = "verifier"
     ADMIN = "admin"
 
 
-class Light(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-    BLUE = "blue"
+# the escalation ladder's roles, bottom to top
+LADDER_ROLES: tuple[str, ...] = (Role.OWNER, Role.LEADER, Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)
+# roles a contact may hold: the ladder's, plus a unit's own look-back reviewer and the
+# verifier who checks closures asked for from personal links (default: the item's leader)
+CONTACT_ROLES: tuple[str, ...] = (*LADDER_ROLES, Role.REVIEWER, Role.VERIFIER)
+
+
+class RequestKind(Vocab):
+    EXTENSION = "extension"
+    CLOSURE = "closure"
+
+
+class RequestState(Vocab):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class EventKind(Vocab):
+    IMPORTED = "imported"
+    UPDATED = "updated"
+    STATUS_CHANGED = "status_changed"
+    IMPORT_DISAGREES = "import_disagrees"
+    IMPORT_UNDONE = "import_undone"
+    EXTENDED = "extended"
+    NOTIFIED = "notified"
+    NOTIFY_FAILED = "notify_failed"
+    NOTIFY_DEAD = "notify_dead"
+    NOTICE_REQUEUED = "notice_requeued"
+    CLOSED = "closed"
+    LOOKBACK_ASSIGNED = "lookback_assigned"
+    LOOKBACK_CONSOLIDATED = "lookback_consolidated"
+    REOPENED = "reopened"
+    PROGRESS = "progress"
+    REASSIGNED = "reassigned"
+    ACKNOWLEDGED = "acknowledged"
+    EXTENSION_REQUESTED = "extension_requested"
+    CLOSURE_REQUESTED = "closure_requested"
+    REQUEST_REJECTED = "request_rejected"
+    ROUND_EDITED = "round_edited"
+
+
+_LABELS: dict[type[Vocab], dict[Vocab, str]] = {
+    ItemState: {ItemState.OPEN: "未完成", ItemState.ONGOING: "阶段性完成", ItemState.DONE: "已完成"},
+    DeadlineKind: {DeadlineKind.IMMEDIATE: "立行立改", DeadlineKind.DATED: "限期整改",
+                   DeadlineKind.LONG_TERM: "长期坚持"},
+    Light: {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯", Light.BLUE: "蓝灯"},
+    NoticeState: {NoticeState.PENDING: "待发送", NoticeState.SENDING: "发送中", NoticeState.SENT: "已发送",
+                  NoticeState.FAILED: "失败待重试", NoticeState.DEAD: "已放弃", NoticeState.CAPPED: "超出提醒上限"},
+    NoticeKind: {NoticeKind.ITEM: "整改提醒", NoticeKind.LOOKBACK: "回头看提醒", NoticeKind.ADMIN: "管理员告警"},
+    TaskState: {TaskState.DUE: "待检查", TaskState.DONE: "已完成", TaskState.OVERDUE: "已逾期"},
+    Role: {Role.OWNER: "责任人", Role.LEADER: "责任领导", Role.FIRST_RESPONSIBLE: "第一责任人",
+           Role.INSPECTION_OFFICE: "巡察办", Role.REVIEWER: "回头看检查人", Role.VERIFIER: "销号核验人",
+           Role.ADMIN: "管理员"},
+    RequestKind: {RequestKind.EXTENSION: "延期", RequestKind.CLOSURE: "销号"},
+    RequestState: {RequestState.PENDING: "待审批", RequestState.APPROVED: "已批准",
+                   RequestState.REJECTED: "已退回"},
+    EventKind: {
+        EventKind.IMPORTED: "导入", EventKind.UPDATED: "更新", EventKind.STATUS_CHANGED: "状态变更",
+        EventKind.IMPORT_DISAGREES: "导入不一致", EventKind.IMPORT_UNDONE: "撤销导入", EventKind.EXTENDED: "延期",
+        EventKind.NOTIFIED: "已提醒", EventKind.NOTIFY_FAILED: "提醒失败", EventKind.NOTIFY_DEAD: "提醒放弃",
+        EventKind.NOTICE_REQUEUED: "重发通知", EventKind.CLOSED: "销号", EventKind.LOOKBACK_ASSIGNED: "分派回头看",
+        EventKind.LOOKBACK_CONSOLIDATED: "回头看：巩固", EventKind.REOPENED: "反弹回潮，重新打开",
+        EventKind.PROGRESS: "报送进展", EventKind.REASSIGNED: "人员移交", EventKind.ACKNOWLEDGED: "已阅",
+        EventKind.EXTENSION_REQUESTED: "申请延期", EventKind.CLOSURE_REQUESTED: "申请销号",
+        EventKind.REQUEST_REJECTED: "申请被退回", EventKind.ROUND_EDITED: "修改轮次"},
+}
+ROLE_NAMES: Mapping[str, str] = Role.labels()
+_LIGHT_COLORS = {Light.RED: "#c00", Light.YELLOW: "#b80", Light.GREEN: "#080", Light.BLUE: "#06c"}
+
+
+# --- status wordings: many wordings, three canonical statuses ---------------------
+# The original wording is kept beside the code; a word not in the vocabulary is an
+# error for the importer to report, never a guess.
 
 OPEN, ONGOING, DONE = ItemState.OPEN, ItemState.ONGOING, ItemState.DONE
 ACTIVE = (OPEN, ONGOING)
-LABELS: dict[str, str] = {DONE: "已完成", ONGOING: "阶段性完成", OPEN: "未完成"}
+# status -> label, done first: the order reports and lists count them in
+LABELS: dict[str, str] = {s: s.label for s in (DONE, ONGOING, OPEN)}
 CODES = {label: code for code, label in LABELS.items()}
 # an import may raise a status (open -> ongoing -> done), never lower what a person recorded
 RANK: dict[str, int] = {OPEN: 0, ONGOING: 1, DONE: 2}
 
 VOCABULARY: dict[str, str] = {
     **{w: DONE for w in (
-        "已完成", "完成", "已完成整改", "完成整改", "已整改", "已整改完成", "整改完成",
+        DONE.label, "完成", "已完成整改", "完成整改", "已整改", "已整改完成", "整改完成",
         "已销号", "销号", "已办结", "办结", "已整改到位", "整改到位", "已落实",
     )},
     **{w: ONGOING for w in (
-        "阶段性完成", "阶段性完成整改", "基本完成", "基本完成整改",
+        ONGOING.label, "阶段性完成整改", "基本完成", "基本完成整改",
         "基本完成取得阶段性成果并持续整改", "基本完成,取得阶段性成果并持续整改",
-        "取得阶段性成果", "持续推进", "持续整改", "长期坚持", "长期坚持整改", "持续深化",
+        "取得阶段性成果", "持续推进", "持续整改", DeadlineKind.LONG_TERM.label, "长期坚持整改", "持续深化",
     )},
     **{w: OPEN for w in (
-        "未完成", "正在整改", "整改中", "未整改", "尚未完成", "未开始", "推进中",
+        OPEN.label, "正在整改", "整改中", "未整改", "尚未完成", "未开始", "推进中",
         "正在推进", "未完成整改", "反弹回潮", "反弹回潮，重新整改",
     )},
 }
@@ -96,4 +229,4 @@ def normalise(text: str) -> str:
     first = re.split(r"[。;；,，]", phrase, maxsplit=1)[0]
     if first in VOCABULARY:
         return VOCABULARY[first]
-    raise UnknownStatus(f"无法识别的完成情况“{text.strip()}”（可用：已完成、阶段性完成、未完成等）")
+    raise UnknownStatus(f"无法识别的完成情况“{text.strip()}”（可用：" + "、".join(LABELS.values()) + "等）")

@@ -343,26 +343,6 @@ def test_lookback_items_are_dated_by_the_report_and_swept_per_unit(cli: Any, db_
     assert "本次新分派 0 项" in cli([*base, "lookback", "assign", "--date", "2026-07-01"]).out
 
 
-def test_every_cli_command_is_in_the_readme() -> None:
-    import click
-
-    from rectify_flows.cli import cli
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    readme = readme.replace("[--db URL] ", "")
-
-    def names(group: click.Group, prefix: str) -> list[str]:
-        out = []
-        for name, command in group.commands.items():
-            out.append(f"{prefix}{name}")
-            if isinstance(command, click.Group):
-                out += names(command, f"{prefix}{name} ")
-        return out
-
-    missing = [n for n in names(cli, "rectify ") if f"{n} " not in readme and f"{n}\n" not in readme]
-    assert missing == []
-
-
 def test_light_has_one_definition(cli: Any, db_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
     """An extended 长期坚持 item is green in the plan and in the digest alike."""
     base = ["--db", db_url]

@@ -17,7 +17,7 @@ from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import db, items, rounds, store
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.store import ImportResult, save_ledger
-from rectify_core.vocab import LABELS
+from rectify_core.vocab import LABELS, DeadlineKind
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ def _show_value(column: str, value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-COLUMN_NAMES = {"title": "问题", "status": "完成情况", "status_text": "完成情况原文", "immediate": "立行立改",
-                "deadline": "整改时限", "deadline_kind": "时限类型", "deadline_text": "整改时限原文",
+COLUMN_NAMES = {"title": "问题", "status": "完成情况", "status_text": "完成情况原文",
+                "immediate": DeadlineKind.IMMEDIATE.label, "deadline": "整改时限", "deadline_kind": "时限类型",
+                "deadline_text": "整改时限原文",
                 "leader": "责任领导", "leader_title": "领导职务", "department": "责任部门", "owner": "责任人",
                 "measures_text": "整改措施", "evidence": "佐证材料", "figures": "数字", "extra": "其他列"}
 
@@ -149,8 +150,8 @@ def _print_items(rows: list[Item]) -> None:
         click.echo("（台账为空：请先用 rectify import 导入）")
         return
     for item in rows:
-        due = item.deadline.isoformat() if item.deadline else {
-            "immediate": "立行立改", "long_term": "长期坚持"}.get(item.deadline_kind or "", "—")
+        due = item.deadline.isoformat() if item.deadline else (
+            DeadlineKind.label_of(item.deadline_kind) if item.deadline_kind != DeadlineKind.DATED else "—")
         click.echo(f"{item.no:>4}  {LABELS[item.status]:<5}  {due:<10}  "
                    f"{item.leader or '—':<6}  {item.title}")
     counts = {label: sum(LABELS[i.status] == label for i in rows) for label in LABELS.values()}

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rectify_core.config.files import optional, read_toml
-from rectify_core.config.rules import CONTACT_ROLES
 from rectify_core.errors import ConfigError
 from rectify_core.identity import person_name
+from rectify_core.vocab import CONTACT_ROLES
 
 ANY_UNIT = "*"
 # real separators only: "王 五" (a space inside a name, as Word justifies it) is one person

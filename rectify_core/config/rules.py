@@ -13,14 +13,9 @@ from typing import Any
 
 from rectify_core.config.files import optional, read_toml
 from rectify_core.errors import ConfigError
+from rectify_core.vocab import LADDER_ROLES
 
-ROLES = ("owner", "leader", "first_responsible", "inspection_office")
-ROLE_NAMES = {"owner": "责任人", "leader": "责任领导", "first_responsible": "第一责任人",
-              "inspection_office": "巡察办", "reviewer": "回头看检查人", "verifier": "销号核验人",
-              "admin": "管理员"}
-# roles a contact may hold: the ladder's, plus a unit's own look-back reviewer and the
-# verifier who checks closures asked for from personal links (default: the item's leader)
-CONTACT_ROLES = (*ROLES, "reviewer", "verifier")
+ROLES = LADDER_ROLES
 
 
 @dataclass(frozen=True)

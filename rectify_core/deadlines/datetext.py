@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from rectify_core.vocab import DeadlineKind
+
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CN_NUMERAL = "零〇一二两三四五六七八九十百"
@@ -159,7 +161,7 @@ def parse_deadline(text: str, context_year: int | None) -> Deadline:
     last day, a half year or quarter its last day; numeric forms (2025-08-31, 2025/8/31,
     2025.8.31, 20250831, 2025-08) likewise. Raises DateTextError when unreadable."""
     clean = text.strip().rstrip("。;；").rstrip(".")
-    if "立行立改" in clean or clean in ("立即整改", "即知即改"):
+    if DeadlineKind.IMMEDIATE.label in clean or clean in ("立即整改", "即知即改"):
         return Deadline("immediate", None)
     day = numeric_date(clean)
     if day is not None:

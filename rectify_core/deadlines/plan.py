@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.people import Directory, split_names
-from rectify_core.config.rules import ROLE_NAMES, Ladder, Rules, Step
+from rectify_core.config.rules import Ladder, Rules, Step
 from rectify_core.deadlines.datetext import month_end
 from rectify_core.errors import RectifyError
-from rectify_core.vocab import ACTIVE, ONGOING, DeadlineKind, Light, NoticeKind, Role
+from rectify_core.vocab import ACTIVE, ONGOING, ROLE_NAMES, URGENCY, DeadlineKind, Light, NoticeKind, Role
 
 FALLBACK = {"owner": "leader", "leader": "first_responsible"}
 # a rebounded item's notices also go one level up the chain
@@ -156,7 +156,6 @@ def due_of(item: Obligation, today: dt.date, rules: Rules, cal: WorkCalendar) ->
     return Due(_shift(add_months(item.feedback_date, rules.dated_months), rules, cal), "rule")
 
 
-URGENCY: dict[str | None, int] = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
 
 
 def urgency(p: ItemPlan) -> tuple[int, int, int]:

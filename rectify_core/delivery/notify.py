@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core.config.calendar import WorkCalendar, local_today, to_local
 from rectify_core.config.people import ANY_UNIT, Contact, Directory, split_names
-from rectify_core.config.rules import ROLE_NAMES, Rules
+from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import light, open_ended
 from rectify_core.delivery import outbox
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
@@ -31,7 +31,7 @@ from rectify_core.delivery.outbox import Person, insert_ignore, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_digest
 from rectify_core.ledger.db import one_statement, reader, session_factory
 from rectify_core.ledger.models import Item, Notice, Round, Unit
-from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState
+from rectify_core.vocab import ACTIVE, ROLE_NAMES, NoticeKind, NoticeState
 from rectify_core.web.links import LinkMaker
 
 HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note

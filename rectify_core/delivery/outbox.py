@@ -36,8 +36,7 @@ from rectify_core.vocab import NoticeKind, NoticeState
 PENDING, SENDING, SENT = NoticeState.PENDING, NoticeState.SENDING, NoticeState.SENT
 FAILED, DEAD, CAPPED = NoticeState.FAILED, NoticeState.DEAD, NoticeState.CAPPED
 STATES = tuple(str(s) for s in NoticeState)
-STATE_NAMES: dict[str, str] = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试",
-               DEAD: "已放弃", CAPPED: "超出提醒上限"}
+STATE_NAMES: dict[str, str] = NoticeState.labels()
 ESCALATION_ROLES = ("first_responsible", "inspection_office")
 BATCH = 2000
 

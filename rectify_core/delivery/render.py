@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rectify_core import HOME
-from rectify_core.config.rules import ROLE_NAMES
+from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label
 
 TEMPLATES = HOME / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -25,8 +25,6 @@ def template(name: str) -> Any:
     return _env.get_template(name)
 
 
-LIGHTS = {"red": ("红灯", "#c00"), "yellow": ("黄灯", "#b80"), "green": ("绿灯", "#080"),
-          "blue": ("蓝灯", "#06c"), None: ("—", "#666")}
 ASKED = {
     "owner": "请抓紧推进整改，按时报送进展和佐证材料",
     "leader": "请督促责任部门和责任人按期完成",
@@ -82,7 +80,8 @@ class Line:
         return f"已逾期{-self.left}个工作日"
 
     def context(self, index: int) -> dict[str, Any]:
-        name, color = LIGHTS[self.light]
+        name = light_label(self.light, "—")
+        color = Light(self.light).color if self.light else NO_LIGHT_COLOR
         return {"index": index, "no": self.no, "title": self.title, "round": self.round,
                 "due": f"{self.due.year}年{self.due.month}月{self.due.day}日", "due_label": self.due_label,
                 "left_text": self.left_text(), "light_name": name, "color": color,

@@ -13,7 +13,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import to_local
-from rectify_core.config.rules import ROLE_NAMES
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines import scan
 from rectify_core.delivery.render import template
@@ -21,11 +20,11 @@ from rectify_core.ledger import db
 from rectify_core.ledger.models import Item, LookbackTask, Notice
 from rectify_core.ledger.view import RoundView, all_round_views, completions
 from rectify_core.runs.views import LIGHT_NAMES
-from rectify_core.vocab import ItemState, NoticeState, Role
+from rectify_core.vocab import ROLE_NAMES, ItemState, NoticeState, Role
 
 COLOURS = {"red": "#d9363e", "yellow": "#e0a800", "green": "#2f9e44", "blue": "#1c7ed6", "done": "#868e96",
            None: "#ced4da"}
-NAMES: dict[str | None, str] = {**LIGHT_NAMES, "done": "已完成"}
+NAMES: dict[str | None, str] = {**LIGHT_NAMES, "done": ItemState.DONE.label}
 
 
 @dataclass(frozen=True)

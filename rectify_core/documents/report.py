@@ -41,9 +41,9 @@ def _org(unit: str) -> str:
 
 def _deadline(row: Row) -> str:
     if row.deadline_kind == DeadlineKind.IMMEDIATE:
-        return "立行立改"
+        return DeadlineKind.IMMEDIATE.label
     if row.deadline_kind == DeadlineKind.LONG_TERM and row.deadline is None:
-        return "长期坚持"
+        return DeadlineKind.LONG_TERM.label
     if row.deadline is not None:
         return day_text(row.deadline)
     return row.deadline_text or "未明确"
@@ -63,7 +63,6 @@ def _measures(row: Row) -> str:
     return text or "正在推进。"
 
 
-LABEL = {ItemState.DONE: "已完成", ItemState.ONGOING: "阶段性完成", ItemState.OPEN: "未完成"}
 
 
 def summary_sentence(view: RoundView) -> str:
@@ -72,7 +71,8 @@ def summary_sentence(view: RoundView) -> str:
     immediate = sum(r.immediate for r in view.rows)
     aspects = len({view.aspect_of.get(r.no) for r in view.rows} - {None})
     text = (f"截至{day_text(view.as_of)}，巡察反馈的" + (f"{aspects}个方面" if aspects else "")
-            + f"{len(view.rows)}个问题" + (f"（其中立行立改问题{immediate}个）" if immediate else "")
+            + f"{len(view.rows)}个问题"
+            + (f"（其中{DeadlineKind.IMMEDIATE.label}问题{immediate}个）" if immediate else "")
             + f"，已完成整改{done}个")
     if ongoing:
         text += f"，阶段性完成{ongoing}个"
@@ -125,7 +125,7 @@ def _item(row: Row) -> list[Para]:
     if row.owner:
         fields.append(Para("field", f"责任人：{row.owner}"))
     fields.append(Para("field", f"整改时限：{_deadline(row)}"))
-    fields.append(Para("field", f"完成情况：{LABEL[ItemState(row.status)]}"))
+    fields.append(Para("field", f"完成情况：{ItemState(row.status).label}"))
     return fields
 
 

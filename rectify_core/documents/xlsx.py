@@ -10,22 +10,22 @@ from typing import Any
 
 from rectify_core.documents.report import day_text
 from rectify_core.ledger.view import RoundView, Row
-from rectify_core.vocab import DeadlineKind, ItemState
+from rectify_core.vocab import NO_LIGHT, DeadlineKind, ItemState, Light, light_label
 
 COLUMNS = [("序号", 6), ("问题类别", 14), ("存在问题", 36), ("整改措施", 40), ("责任领导", 16), ("责任部门", 12),
            ("责任人", 10), ("整改时限", 14), ("延期后时限", 14), ("完成情况", 12), ("灯", 6), ("剩余工作日", 10),
            ("最新进展", 30), ("销号日期", 12), ("核验人", 10), ("佐证材料数", 10), ("回头看结果", 10)]
 FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "blue": "BDD7EE"}
-LIGHT_NAMES = {"red": "红", "yellow": "黄", "green": "绿", "blue": "蓝", None: ""}
+LIGHT_NAMES: dict[str | None, str] = {**{light.value: light.short for light in Light}, None: ""}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
 HEADER_ROW = 3
 
 
 def _deadline(row: Row) -> Any:
     if row.deadline_kind == DeadlineKind.IMMEDIATE and row.deadline is None:
-        return "立行立改"
+        return DeadlineKind.IMMEDIATE.label
     if row.deadline_kind == DeadlineKind.LONG_TERM and row.deadline is None:
-        return "长期坚持"
+        return DeadlineKind.LONG_TERM.label
     return row.deadline or row.deadline_text or ""
 
 
@@ -108,14 +108,14 @@ def _stats(sheet: Any, view: RoundView) -> None:
     def block(title: str, key: Any) -> None:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         for row in view.rows:
-            kind = "已完成" if row.status == ItemState.DONE else {"red": "红灯", "yellow": "黄灯", "green": "绿灯",
-                                                                 "blue": "蓝灯"}.get(row.light or "", "无灯")
+            kind = ItemState.DONE.label if row.status == ItemState.DONE else light_label(row.light)
             counts[key(row) or "（未注明）"][kind] += 1
-        sheet.append([title, "红灯", "黄灯", "绿灯", "蓝灯", "无灯", "已完成", "合计"])
+        columns = [*(light.label for light in Light), NO_LIGHT, ItemState.DONE.label]
+        sheet.append([title, *columns, "合计"])
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
         for name, c in counts.items():
-            sheet.append([name, c["红灯"], c["黄灯"], c["绿灯"], c["蓝灯"], c["无灯"], c["已完成"], sum(c.values())])
+            sheet.append([name, *(c[column] for column in columns), sum(c.values())])
         sheet.append([])
 
     sheet.column_dimensions["A"].width = 40

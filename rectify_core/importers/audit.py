@@ -14,15 +14,16 @@ from rectify_core.config.people import split_names
 from rectify_core.deadlines.datetext import cn_int
 from rectify_core.importers.names import looks_like_title
 from rectify_core.importers.parsed import ParsedHeading, ParsedLedger
-from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN
+from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN, DeadlineKind
 
+IMMEDIATE = DeadlineKind.IMMEDIATE.label
 N = r"([\d一二三四五六七八九十百零两]+)"
 CLAIMS: dict[str, re.Pattern[str]] = {
     "aspects": re.compile(N + r"个方面"),
     "items": re.compile(N + r"个(?:反馈)?问题|(?:反馈|发现|指出)(?:的)?问题共?" + N + "个"),
     "done": re.compile(r"(?<!阶段性)(?<!基本)(?:已整改完成|已完成整改|整改完成|完成整改|已完成|"
                        r"已整改|已销号)" + N + "个"),
-    "immediate": re.compile(r"立行立改(?:问题)?" + N + "个"),
+    "immediate": re.compile(DeadlineKind.IMMEDIATE.label + r"(?:问题)?" + N + "个"),
     "ongoing": re.compile(r"(?:阶段性完成(?:整改)?|基本完成(?:[,，、]?(?:整改|取得阶段性成果|并?持续整改)){0,3}"
                           r"|取得阶段性(?:成果|进展)(?:[,，、]?并?持续(?:整改|推进))?|持续整改)(?:的)?(?:问题)?"
                           + N + "个"),
@@ -30,7 +31,7 @@ CLAIMS: dict[str, re.Pattern[str]] = {
 }
 RATE = re.compile(r"完成率\s*(\d+(?:\.\d+)?)\s*%")
 NAMES = {"aspects": "方面", "items": "问题", "done": LABELS[DONE], "ongoing": LABELS[ONGOING],
-         "open": LABELS[OPEN], "immediate": "立行立改问题"}
+         "open": LABELS[OPEN], "immediate": DeadlineKind.IMMEDIATE.label + "问题"}
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _compare(audit: Audit, ledger: ParsedLedger) -> None:
         message = f"摘要称{label}{claimed}个，但正文中有{actual}个"
         if name == "immediate":
             nos = [i.no for i in ledger.items if i.immediate]
-            message = f"摘要称立行立改问题{claimed}个，但正文标注立行立改的有{actual}个：{_numbers(nos)}"
+            message = f"摘要称{IMMEDIATE}问题{claimed}个，但正文标注{IMMEDIATE}的有{actual}个：{_numbers(nos)}"
         elif name in (DONE, ONGOING, OPEN):
             nos = [i.no for i in ledger.items if i.status == name]
             message += f"（{_numbers(nos)}）" if 0 < len(nos) <= 10 else ""

@@ -9,6 +9,7 @@ from rectify_core import vocab as st
 from rectify_core.deadlines.datetext import DateTextError, find_dates, find_figures, parse_deadline
 from rectify_core.errors import Problem
 from rectify_core.importers.parsed import ParsedItem, ParsedMeasure
+from rectify_core.vocab import DeadlineKind
 
 # canonical field -> labels as units write them (longest first where prefixes overlap)
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -78,7 +79,7 @@ def _apply(item: ParsedItem, name: str, value: str, original: str, context_year:
         item.measures_text = original
         item.measures = split_measures(value, context_year, original)
         item.figures = find_figures(value)
-        if "立行立改" in value:
+        if DeadlineKind.IMMEDIATE.label in value:
             item.immediate = True
     elif name == "status":
         item.status_text = original
@@ -104,7 +105,7 @@ def _apply(item: ParsedItem, name: str, value: str, original: str, context_year:
 
 def finish_item(item: ParsedItem) -> None:
     """Derived fields once all of an item's text is in."""
-    if "立行立改" in item.title:
+    if DeadlineKind.IMMEDIATE.label in item.title:
         item.immediate = True
     if item.deadline_kind is None and item.immediate:
         item.deadline_kind = "immediate"

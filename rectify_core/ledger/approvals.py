@@ -26,12 +26,12 @@ from rectify_core.errors import RefusedError
 from rectify_core.identity import person_name
 from rectify_core.ledger import lifecycle
 from rectify_core.ledger.models import Item, ItemRequest, Round, Unit
-from rectify_core.vocab import ACTIVE
+from rectify_core.vocab import ACTIVE, RequestKind, RequestState
 
-EXTENSION, CLOSURE = "extension", "closure"
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
-KIND_NAMES = {EXTENSION: "延期", CLOSURE: "销号"}
-STATE_NAMES = {PENDING: "待审批", APPROVED: "已批准", REJECTED: "已退回"}
+EXTENSION, CLOSURE = RequestKind.EXTENSION, RequestKind.CLOSURE
+PENDING, APPROVED, REJECTED = RequestState.PENDING, RequestState.APPROVED, RequestState.REJECTED
+KIND_NAMES = RequestKind.labels()
+STATE_NAMES = RequestState.labels()
 
 
 def _pending(item: Item, kind: str, *, session: Session) -> ItemRequest | None:

@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.config.calendar import to_local
-from rectify_core.config.rules import ROLE_NAMES
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round
-from rectify_core.vocab import LABELS
+from rectify_core.vocab import LABELS, ROLE_NAMES, DeadlineKind, EventKind
 
 
 def list_items(*, session: Session, round_id: int | None = None) -> list[Item]:
@@ -165,10 +164,9 @@ def describe(item: Item, events: list[Event]) -> str:
         lines.append(f"  方面：{item.aspect.no}. {item.aspect.title}")
     if item.topic:
         lines.append(f"  专题：{item.topic.no}. {item.topic.title}")
-    kind = {"immediate": "立行立改", "dated": "限期整改", "long_term": "长期坚持"}
     deadline = item.deadline.isoformat() if item.deadline else "未注明"
     extended = f"，已延期至 {item.extended_to}（{item.extension_count}次）" if item.extended_to else ""
-    lines.append(f"  整改时限：{deadline}（{kind.get(item.deadline_kind or '', '未分类')}）{extended}")
+    lines.append(f"  整改时限：{deadline}（{DeadlineKind.label_of(item.deadline_kind, '未分类')}）{extended}")
     for label, value in (("责任领导", item.leader), ("职务", item.leader_title),
                          ("责任部门", item.department), ("责任人", item.owner)):
         if value:
@@ -189,10 +187,4 @@ def describe(item: Item, events: list[Event]) -> str:
     return "\n".join(lines)
 
 
-EVENT_NAMES = {"imported": "导入", "updated": "更新", "status_changed": "状态变更", "extended": "延期",
-               "notified": "已提醒", "notify_failed": "提醒失败", "notify_dead": "提醒放弃", "closed": "销号",
-               "lookback_assigned": "分派回头看", "lookback_consolidated": "回头看：巩固",
-               "reopened": "反弹回潮，重新打开", "progress": "报送进展", "reassigned": "人员移交",
-               "import_disagrees": "导入不一致", "import_undone": "撤销导入", "notice_requeued": "重发通知",
-               "acknowledged": "已阅", "extension_requested": "申请延期", "closure_requested": "申请销号",
-               "request_rejected": "申请被退回"}
+EVENT_NAMES = EventKind.labels()

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rectify_core.config.rules import ROLE_NAMES
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import ESCALATION_ROLES, SENT
 from rectify_core.ledger.models import Item, LookbackSweep, LookbackTask, Notice
 from rectify_core.runs.daily import DayTally
 from rectify_core.runs.views import LIGHT_NAMES
+from rectify_core.vocab import ROLE_NAMES
 
 
 @dataclass

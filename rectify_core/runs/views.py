@@ -8,15 +8,14 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from rectify_core.config.calendar import WorkCalendar, to_local
-from rectify_core.config.rules import ROLE_NAMES
-from rectify_core.deadlines.plan import URGENCY, Due, ItemPlan, Recipient, urgency
+from rectify_core.deadlines.plan import Due, ItemPlan, Recipient, urgency
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import STATE_NAMES, Enqueued
 from rectify_core.ledger.models import LookbackTask, Notice
 from rectify_core.runs.daily import DayPlan
+from rectify_core.vocab import NO_LIGHT, ROLE_NAMES, URGENCY, Light, TaskState
 
-LIGHT_NAMES = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯", None: "无灯"}
-_URGENCY = URGENCY
+LIGHT_NAMES: dict[str | None, str] = {light.value: light.label for light in Light} | {None: NO_LIGHT}
 
 
 def plan_json(p: ItemPlan) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def _left(p: ItemPlan) -> str:
 def check_text(plans: list[ItemPlan], today: dt.date, cal: WorkCalendar) -> str:
     kind = "工作日" if cal.is_workday(today) else "非工作日"
     lines = [f"{today.isoformat()}（{kind}）：未完成与阶段性完成的问题共 {len(plans)} 条"]
-    counts = {LIGHT_NAMES[k]: sum(p.light == k for p in plans) for k in _URGENCY}
+    counts = {LIGHT_NAMES[k]: sum(p.light == k for p in plans) for k in URGENCY}
     lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items() if v))
     for p in sorted(plans, key=urgency):
         due = p.due.date.isoformat() if p.due.date else "无时限"
@@ -204,7 +203,7 @@ def notice_json(n: Notice) -> dict[str, Any]:
             "sent_at": to_local(n.sent_at).isoformat() if n.sent_at else None}
 
 
-TASK_STATES = {"due": "待检查", "overdue": "已逾期", "done": "已完成"}
+TASK_STATES = TaskState.labels()
 OUTCOME_NAMES = {"consolidated": "巩固", "rebound": "反弹"}
 
 

@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
-from rectify_core.config.rules import ROLE_NAMES
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.plan import due_of, light, open_ended
 from rectify_core.deadlines.scan import plan_item_of
-from rectify_core.delivery.render import ASKED, LIGHTS
+from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
 from rectify_core.ledger import approvals
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Round, Unit, Upload
-from rectify_core.vocab import ACTIVE, LABELS, NoticeKind
+from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, light_label
 
 DONE_SHOWN = 20
 SYSTEM_ACTORS = {"import": "", "rectify": "", "": ""}  # rectify's own events carry no person
@@ -50,7 +49,7 @@ class Card:
 
     @property
     def light_name(self) -> str:
-        return LIGHTS[self.light][0] if self.light else "—"
+        return light_label(self.light, "—")
 
     @property
     def status(self) -> str:
