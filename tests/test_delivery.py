@@ -730,3 +730,32 @@ def test_marking_no_notices_writes_nothing(sqlite_url: str) -> None:
         assert outbox.mark_failed([], "token", "x", True, NOW, Rules(), session=s) == []
     with db.transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_a_leaders_headline_counts_the_lights_of_the_lines(db_url: str, tmp_path: Path,
+                                                          mail_sink: MailSink) -> None:
+    """The headline of a leader's digest counts through the planner's one light rule: an
+    item with no date of its own is due by rule from the feedback date (overdue here),
+    which the item's own date alone would miss."""
+    ledger = ("序号,问题,责任领导,责任人,整改时限,完成情况\n"
+              "1,政府采购制度执行不到位,胡志云,周敏,2026年11月20日,未完成\n"
+              "2,行政执法案卷质量不高,胡志云,赵磊,,未完成\n"
+              "3,要素制约破解不到位,胡志云,王芳,2026年12月31日,未完成\n")
+    path = tmp_path / "ledger.csv"
+    path.write_text(ledger, encoding="utf-8")
+    parsed = read_ledger(path)
+    parsed.feedback_date = dt.date(2026, 8, 3)  # item 2: due by rule two months on, long past
+    engine = db.make_engine(db_url)
+    with db.transaction(engine) as s:
+        save_ledger(parsed, NOW, session=s)
+    config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+    now = local_datetime(dt.date(2026, 12, 28), 9, 0)
+    settings = load_settings(config)
+    plans = daily.plan_stage(engine, settings, _local(now)).plans
+    red = sum(p.light == "red" for p in plans)
+    yellow = sum(p.light == "yellow" for p in plans)
+    assert (red, yellow) == (2, 1)
+    run_day(engine, config, now)
+    leader = next(m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+                  for m in mail_sink.messages if "huzhiyun" in str(m["to"]))
+    assert f"您分管的未完成整改事项共3项，其中逾期（红灯）{red}项、临期（黄灯）{yellow}项。" in leader

@@ -174,6 +174,24 @@ def light_of(item: Obligation, left: int | None, was_red: bool, rules: Rules) ->
     return light(ended, left, was_red, rules)
 
 
+def was_red(item: Obligation, history: Iterable[Sent]) -> bool:
+    """Sticky red: once overdue (recorded, or told as overdue), an item stays at least
+    yellow until it is done, whatever a later extension says."""
+    return item.overdue_since is not None or any(s.offset > 0 for s in history)
+
+
+def light_on(item: Obligation, history: Iterable[Sent], today: dt.date, rules: Rules,
+             cal: WorkCalendar) -> Light | None:
+    """An obligation's light on `today` by the planner's own rule: its due date by rule
+    (holiday shift included), working days left, sticky red."""
+    try:
+        due = due_of(item, today, rules, cal)
+    except RectifyError:
+        return None
+    left = cal.workdays_between(today, due.date) if due.date else None
+    return light_of(item, left, was_red(item, history), rules)
+
+
 def light(open_ended: bool, left: int | None, was_red: bool, rules: Rules) -> Light | None:
     """红黄绿灯, the one definition: blue for long-term items without a final date; red
     when overdue; yellow within `yellow_within` working days, or once overdue until done;
@@ -289,7 +307,7 @@ def plan_item(item: Obligation, history: list[Sent], today: dt.date, rules: Rule
     ladder = ladders.get(ladder_id, rules.ladder)
     due = due_of(item, today, rules, cal)
     left = cal.workdays_between(today, due.date) if due.date else None
-    was_red = item.overdue_since is not None or any(s.offset > 0 for s in history)
+    red_before = was_red(item, history)
     estimated = cal.is_estimated(today) or (due.date is not None and cal.is_estimated(due.date))
     update = (_shift(month_end_of(add_months(today, rules.ongoing_update_months - 1)), rules, cal)
               if item.status == ONGOING and item.subject == NoticeKind.ITEM else None)
@@ -305,7 +323,7 @@ def plan_item(item: Obligation, history: list[Sent], today: dt.date, rules: Rule
         notify = _recipients(item, roles, reason, directory)[0] if roles else ()
         # a role nobody holds is reported even while its escalation waits
         unresolved = _recipients(item, owed_now, reason, directory)[1]
-    return ItemPlan(item, due, left, light_of(item, left, was_red, rules), estimated, update, step,
+    return ItemPlan(item, due, left, light_of(item, left, red_before, rules), estimated, update, step,
                     offset, ladder_id, notify, unresolved)
 
 
@@ -389,7 +407,7 @@ class Planner:
         ladder_id = min(history, key=lambda s: (s.due, s.offset)).ladder if history else rules.ladder.version
         due = self._due_of(item)
         left = self._left_to(due.date) if due.date else None
-        was_red = item.overdue_since is not None or any(s.offset > 0 for s in history)
+        red_before = was_red(item, history)
         estimated = self._today_estimated or (due.date is not None and self._is_estimated(due.date))
         update = self._update if item.status == ONGOING and item.subject == NoticeKind.ITEM else None
         reached = self._step(ladder_id, -left) if left is not None else None
@@ -402,7 +420,7 @@ class Planner:
             roles = self._gate(owed_now, same_due, item) if any(r in ESCALATES_AFTER for r in owed_now) else owed_now
             reason = self._reason(reached[1], due, left, missed)
             notify, unresolved = self._recipients(item, owed_now, roles, reason)
-        return ItemPlan(item, due, left, light_of(item, left, was_red, rules), estimated, update, step,
+        return ItemPlan(item, due, left, light_of(item, left, red_before, rules), estimated, update, step,
                         offset, ladder_id, notify, unresolved)
 
     def _gate(self, owed_now: list[str], same_due: list[Sent], item: Obligation) -> list[str]:

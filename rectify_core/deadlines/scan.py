@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import local_today
-from rectify_core.config.people import Directory
+from rectify_core.config.people import Directory, split_names
 from rectify_core.config.rules import Ladder, Step
 from rectify_core.deadlines.plan import Obligation, Sent
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
@@ -22,13 +22,15 @@ from rectify_core.ledger.models import Ladder as LadderRow
 from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
 
 
-def _active_query(unit: str | None) -> Any:
+def _active_query(unit: str | None, leader: str | None = None) -> Any:
     query = (
         select(Item.id, Item.round_id, Round.name, Unit.name, Item.no, Item.title, Item.status, Item.deadline_kind,
                Item.deadline, Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
                Item.rebound_count, Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
+    if leader is not None:  # the database narrows to rows naming them; split_names confirms
+        query = query.where(Item.leader.contains(leader, autoescape=True))
     return query if unit is None else query.where(Unit.name == unit)
 
 
@@ -40,9 +42,25 @@ def _obligation(row: Any) -> Obligation:
                       department)
 
 
-def active_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
-    """Every open or ongoing item (of one unit, if given) with what the plan needs, in one SELECT."""
-    return [_obligation(row) for row in session.connection().execute(_active_query(unit))]
+def active_items(*, session: Session, unit: str | None = None, leader: str | None = None) -> list[Obligation]:
+    """Every open or ongoing item (of one unit, if given; naming `leader` as leader, if
+    given) with what the plan needs, in one SELECT."""
+    rows = session.connection().execute(_active_query(unit, leader))
+    return [o for o in map(_obligation, rows) if leader is None or leader in split_names(o.leader)]
+
+
+def overdue_history(item_ids: list[int], *, session: Session) -> dict[int, list[Sent]]:
+    """The overdue notices (offset > 0) already in the outbox for these items: what makes
+    their red sticky."""
+    out: dict[int, list[Sent]] = defaultdict(list)
+    for start in range(0, len(item_ids), 5000):
+        rows = session.execute(select(Notice.item_id, Notice.due, Notice.step_key, Notice.ladder, Notice.role)
+                               .where(Notice.item_id.in_(item_ids[start:start + 5000]),
+                                      Notice.kind == NoticeKind.ITEM))
+        for item_id, due, step, ladder, role in rows:
+            if int(step) > 0:
+                out[item_id].append(Sent(f"item:{item_id}", due, int(step), ladder, role))
+    return out
 
 
 def stream_active_items(*, session: Session, unit: str | None = None, chunk: int = 20_000) -> Iterator[Obligation]:

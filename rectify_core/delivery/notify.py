@@ -12,7 +12,7 @@ twice, never one lost).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -22,16 +22,17 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core.config.calendar import WorkCalendar, local_today, to_local
-from rectify_core.config.people import ANY_UNIT, Contact, Directory, split_names
+from rectify_core.config.people import ANY_UNIT, Contact, Directory
 from rectify_core.config.rules import Rules
-from rectify_core.deadlines.plan import light, open_ended
+from rectify_core.deadlines.plan import light, light_on, open_ended
+from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
 from rectify_core.delivery.outbox import Person, insert_ignore, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_digest
 from rectify_core.ledger.db import one_statement, reader, session_factory
-from rectify_core.ledger.models import Item, Notice, Round, Unit
-from rectify_core.vocab import ACTIVE, ROLE_NAMES, NoticeKind, NoticeState
+from rectify_core.ledger.models import Item, Notice, Round
+from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
 from rectify_core.web.links import LinkMaker
 
 HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note
@@ -143,18 +144,15 @@ def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalenda
     title = contact.title if contact else None
     summary = ""
     if role in ("leader", "first_responsible") and unit not in ("", ANY_UNIT):
-        query = (select(Item.leader, Item.leader_title, Item.deadline, Item.extended_to).join(Round)
-                 .join(Unit, Round.unit_id == Unit.id).where(Unit.name == unit, Item.status.in_(ACTIVE)))
-        if role == "leader":  # the database narrows to rows naming them; split_names confirms
-            query = query.where(Item.leader.contains(name, autoescape=True))
-        rows = [r for r in session.execute(query)
-                if role == "first_responsible" or name in split_names(r.leader)]
-        title = title or next((r.leader_title for r in rows if r.leader_title and role == "leader"), None)
-        due = [d for r in rows if (d := r.extended_to or r.deadline) is not None]
-        red = sum(d < today for d in due)
-        yellow = sum(0 <= cal.workdays_between(today, d) <= rules.yellow_within for d in due if d >= today)
+        items = active_items(session=session, unit=unit, leader=name if role == "leader" else None)
+        if role == "leader" and title is None and items:
+            title = session.scalar(select(Item.leader_title).where(Item.id.in_([i.id for i in items]),
+                                                                  Item.leader_title.is_not(None)).limit(1))
+        history = overdue_history([i.id for i in items], session=session)
+        lights = Counter(light_on(i, history.get(i.id, ()), today, rules, cal) for i in items)
         what = "分管" if role == "leader" else "本单位"
-        summary = f"您{what}的未完成整改事项共{len(rows)}项，其中逾期（红灯）{red}项、临期（黄灯）{yellow}项。"
+        summary = (f"您{what}的未完成整改事项共{len(items)}项，其中逾期（{Light.RED.label}）{lights[Light.RED]}项、"
+                   f"临期（{Light.YELLOW.label}）{lights[Light.YELLOW]}项。")
     return Addressee(name, title, role, summary, directory.office)
 
 
