@@ -17,7 +17,7 @@ from rectify_flows.common import RunContext, context, unit_lock
 @task(cache_policy=NO_CACHE)
 def sweep(ctx: RunContext, seed: str | None) -> dict[str, Any]:
     with db.transaction(ctx.engine) as session:
-        directory = scan.with_people(ctx.settings.directory, session=session)
+        directory = scan.with_people(ctx.settings.contacts, session=session)
         return lookback.assign(ctx.today, ctx.now, ctx.settings.rules, ctx.settings.calendar, directory,
                                session=session, seed=seed, unit=ctx.unit).as_json()
 

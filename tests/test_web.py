@@ -30,7 +30,7 @@ from rectify_core.config.web import ADMIN_ENV, SECRET_ENV, load_web
 from rectify_core.delivery.mailsink import MailSink, free_port
 from rectify_core.errors import ConfigError
 from rectify_core.ledger import db, holders
-from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Upload
+from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Person, Unit, Upload
 from rectify_core.web import links
 from rectify_core.web.app import create_app
 from tests.conftest import ROOT, write_contacts
@@ -258,6 +258,30 @@ def test_actions_are_transitions_with_events(world: World) -> None:
     assert ("closure_requested", "周敏", "web") in kinds and ("closed", "周敏", "web") in kinds
     closed = world.events("closed")[0]
     assert closed.data["verified_by"] == "胡志云" and closed.data["request"] == request.id
+
+
+def test_the_web_and_the_cli_resolve_the_same_approvers(cli: Any, world: World) -> None:
+    """A verifier the ledger recorded (not in contacts.toml) checks a closure on the web,
+    as `show --json` says; the leader, whom the contacts alone would pick, may not."""
+    with db.transaction(world.engine) as s:
+        unit_id = s.scalars(select(Unit.id).where(Unit.name == UNIT)).one()
+        s.add(Person(unit_id=unit_id, name="李静", role="verifier"))
+    with in_thread(world) as client:
+        zhou, li, hu = world.link("周敏"), world.link("李静"), world.link("胡志云")
+        item = world.item(1)
+        asked = _post(client, zhou, f"/items/{item.id}/closure", {"text": "已全部整改"},
+                      files=[("files", ("整改报告.pdf", PDF, "application/pdf"))])
+        assert asked.status_code == 303
+        with db.transaction(world.engine) as s:
+            rid = s.scalars(select(ItemRequest.id)).one()
+        shown = cli(["--db", world.url, "--config", str(world.config), "show", "1", "--json"]).json()
+        assert [r["deciders"] for r in shown["requests"]] == [["李静"]]
+        assert f"/requests/{rid}/decide" not in client.get(hu).text
+        assert f"/requests/{rid}/decide" in client.get(li).text
+        refused = _post(client, hu, f"/requests/{rid}/decide", {"decision": "approve"})
+        assert refused.status_code == 404 and world.item(1).status != "done"
+        assert _post(client, li, f"/requests/{rid}/decide", {"decision": "approve"}).status_code == 303
+    assert world.item(1).status == "done" and world.events("closed")[0].data["verified_by"] == "李静"
 
 
 # --- refusals: a clear page, the right status, nothing changed -------------------------

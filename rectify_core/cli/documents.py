@@ -22,7 +22,7 @@ from rectify_core.ledger import view as ledger_view
 
 def _round_view(app: App, session: Any, round_id: int | None, day: dt.date | None) -> ledger_view.RoundView:
     today = local_today(run_now(day))
-    directory = scan.with_people(app.settings.directory, session=session)
+    directory = scan.with_people(app.settings.contacts, session=session)
     rnd = ledger_view.pick_round(round_id, session=session)
     return ledger_view.round_view(rnd, today, app.settings.rules, app.settings.calendar, directory, session=session)
 

@@ -12,6 +12,7 @@ import click
 
 from rectify_core.cli.app import DATE, App, dump
 from rectify_core.config.calendar import run_now
+from rectify_core.deadlines import scan
 from rectify_core.importers import read_ledger
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import db, items, rounds, store
@@ -182,7 +183,7 @@ def show_cmd(app: App, no: int, round_id: int | None, as_json: bool) -> None:
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
         if as_json:
-            dump(items.trail(item, session=session))
+            dump(items.trail(item, scan.with_people(app.settings.contacts, session=session), session=session))
         else:
             click.echo(items.describe(item, items.events_of(item, session=session)))
 

@@ -33,7 +33,7 @@ class Settings:
 
     rules: Rules
     calendar: WorkCalendar
-    directory: Directory
+    contacts: Directory  # config/contacts.toml alone: see deadlines.scan.with_people
     web: WebConfig = field(default_factory=WebConfig)
 
 

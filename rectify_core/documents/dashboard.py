@@ -114,7 +114,7 @@ def render(data: dict[str, Any]) -> str:
 def write(engine: Engine, settings: Settings, today: dt.date, path: Path) -> dict[str, Any]:
     """Build the dashboard of every round as of `today` and write it to `path`."""
     with db.transaction(engine) as session:
-        directory = scan.with_people(settings.directory, session=session)
+        directory = scan.with_people(settings.contacts, session=session)
         views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
         data = build(views, today, session=session)
     path.write_text(render(data), encoding="utf-8")

@@ -9,9 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.config.calendar import to_local
+from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
+from rectify_core.ledger import approvals
 from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round
-from rectify_core.vocab import LABELS, ROLE_NAMES, DeadlineKind, EventKind
+from rectify_core.vocab import LABELS, ROLE_NAMES, DeadlineKind, EventKind, RequestState
 
 
 def list_items(*, session: Session, round_id: int | None = None) -> list[Item]:
@@ -80,7 +82,7 @@ def _at(value: dt.datetime | None) -> str | None:
     return to_local(value).isoformat(timespec="minutes") if value else None
 
 
-def trail(item: Item, *, session: Session) -> dict[str, Any]:
+def trail(item: Item, directory: Directory, *, session: Session) -> dict[str, Any]:
     """The whole trail of an item: fields, extensions, closures, progress, import
     disagreements, every notice, and the event log (the `show --json` contract)."""
     events = events_of(item, session=session)
@@ -113,7 +115,10 @@ def trail(item: Item, *, session: Session) -> dict[str, Any]:
         "acknowledged": ({"on": item.acknowledged_on.isoformat(), "by": item.acknowledged_by}
                          if item.acknowledged_on else None),
         "requests": [{"id": r.id, "kind": r.kind, "state": r.state, "by": r.requested_by, "at": _at(r.requested_at),
-                      "data": r.data, "decided_by": r.decided_by, "decided_at": _at(r.decided_at), "note": r.note}
+                      "data": r.data, "decided_by": r.decided_by, "decided_at": _at(r.decided_at), "note": r.note,
+                      # who may decide it: the same rule, and the same directory, as the web's
+                      "deciders": (approvals.deciders(item, r.kind, r.requested_by, directory)
+                                   if r.state == RequestState.PENDING else [])}
                      for r in asked],
         "events": [{"at": _at(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events],
     }

@@ -52,7 +52,7 @@ class _Planning:
 
 
 def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Planning:
-    directory = scan.with_people(settings.directory, session=session)
+    directory = scan.with_people(settings.contacts, session=session)
     ladders = scan.ladders(settings.rules.ladder, session=session)
     return _Planning(directory, ladders, scan.history(session=session),
                      Planner(today, settings.rules, ladders, settings.calendar, directory))
@@ -132,7 +132,7 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
 def directory_of(engine: Engine, settings: Settings) -> Directory:
     """Contacts from the config plus the role holders imports recorded."""
     with db.transaction(engine) as session:
-        return scan.with_people(settings.directory, session=session)
+        return scan.with_people(settings.contacts, session=session)
 
 
 def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:

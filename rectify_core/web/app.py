@@ -411,7 +411,7 @@ def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token
                          configured=bool(admin_token), failed=False)
         today = local_today(clock())
         with portal_.factory() as session:
-            directory = with_people(settings.directory, session=session)
+            directory = with_people(settings.contacts, session=session)
             views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
             pending = session.execute(select(ItemRequest, Item).join(Item, ItemRequest.item_id == Item.id)
                                       .where(ItemRequest.state == approvals.PENDING).order_by(ItemRequest.id)).all()
@@ -473,7 +473,7 @@ def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token
         today = local_today(clock())
         out = Path(tempfile.mkdtemp(prefix="rectify-web-")) / what
         with portal_.factory() as session:
-            directory = with_people(settings.directory, session=session)
+            directory = with_people(settings.contacts, session=session)
             try:
                 if what == "dashboard.html":
                     views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
@@ -548,7 +548,7 @@ def _decide(portal_: Portal, holder: links.Holder, request_id: int, approve: boo
     try:
         with db.transaction(portal_.engine) as session:
             row = session.get(ItemRequest, request_id)
-            directory = settings.directory
+            directory = with_people(settings.contacts, session=session)
             if row is None or row.item.round.unit.name != holder.unit \
                     or not approvals.may_decide(holder.name, row, row.item, directory):
                 raise NotFoundError("没有找到这份申请，或它不需要您审批")

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session, contains_eager
 
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.plan import due_of, light, open_ended
-from rectify_core.deadlines.scan import plan_item_of
+from rectify_core.deadlines.scan import plan_item_of, with_people
 from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
 from rectify_core.ledger import approvals
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Round, Unit, Upload
-from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, light_label
+from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
 SYSTEM_ACTORS = {"import": "", "rectify": "", "": ""}  # rectify's own events carry no person
@@ -184,9 +184,10 @@ def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, ses
     done = sorted((c for c in cards if not c.active), key=lambda c: c.due or dt.date.min, reverse=True)[:DONE_SHOWN]
     _attach(active + done, session=session)
     # only leaders, first responsibles and verifiers decide requests: an owner's page skips the query
+    directory = with_people(settings.contacts, session=session)
     decides = leads or any(r != "owner" for c in cards for r in c.roles) or any(
-        person_name(v) == person_name(name) for v in settings.directory.holders(unit, "verifier"))
-    waiting = approvals.waiting_for(name, unit, settings.directory, session=session) if decides else []
+        person_name(v) == person_name(name) for v in directory.holders(unit, Role.VERIFIER))
+    waiting = approvals.waiting_for(name, unit, directory, session=session) if decides else []
     uploads: dict[int, list[Upload]] = defaultdict(list)
     wanted = [i for r, item in waiting for i in _upload_ids(r)]
     if wanted:
@@ -216,7 +217,8 @@ def upload_of(unit: str, name: str, upload_id: int, today: dt.date, settings: Se
     if upload is not None:
         if _items_of(unit, name, today, session=session, item_id=upload.item_id):
             return upload
-        for request, _ in approvals.waiting_for(name, unit, settings.directory, session=session):
+        directory = with_people(settings.contacts, session=session)
+        for request, _ in approvals.waiting_for(name, unit, directory, session=session):
             if upload.id in _upload_ids(request):
                 return upload
     raise NotFoundError("没有找到这个文件，或您无权查看")
