@@ -10,9 +10,17 @@ from dataclasses import dataclass
 
 
 class RectifyError(Exception):
-    """A problem the user can fix: bad input, bad config, unknown item."""
+    """A problem the user can fix: bad input, bad config, unknown item.
+
+    The message names things as a person sees them, never a command-line flag: the web
+    shows it too. `hint` names what to give on the command line (for example
+    "--text、--by"); the CLI adds it to the message, the web does not."""
 
     exit_code = 1
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
 
 @dataclass(frozen=True)

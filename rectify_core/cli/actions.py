@@ -10,6 +10,7 @@ from rectify_core.cli.app import DATE, EVIDENCE_HELP, App
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger import db, items, lifecycle
+from rectify_core.ledger.act import Act
 from rectify_core.ledger.evidence import records
 from rectify_core.vocab import LABELS, ItemState, Role, UnknownStatus
 from rectify_core.vocab import normalise as normalise_status
@@ -29,8 +30,7 @@ def extend_cmd(app: App, no: int, to: dt.date, reason: str, approved_by: str,
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        event = lifecycle.extend(item, to, reason, approved_by, now, local_today(now), app.settings.rules,
-                                 app.settings.calendar, session=session)
+        event = lifecycle.extend(item, to, reason, Act.at(approved_by, now), app.settings, session=session)
     click.echo(f"已记录：问题{no}的整改时限由 {event.data['from'] or '未定'} 延至 {event.data['to']}"
                f"（第{event.data['count']}次延期，批准人：{approved_by}）")
 
@@ -60,8 +60,8 @@ def progress_cmd(app: App, no: int, text: str, by: str, status: str | None, evid
     now = run_now(day)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        lifecycle.record_progress(item, text, by, now, local_today(now), session=session,
-                                  status=_status(status), evidence=records(list(evidence), list(evidence_text)))
+        lifecycle.record_progress(item, text, Act.at(by, now), session=session, status=_status(status),
+                                  evidence=records(list(evidence), list(evidence_text)))
         state = LABELS[item.status]
     click.echo(f"已记录：问题{no}的整改进展（{local_today(now)}，报送人 {by}），当前状态：{state}")
 
@@ -90,7 +90,7 @@ def reassign_cmd(app: App, old: str, new: str, unit: str | None, role: str, by: 
         units = {i.round.unit.name for i in found}
         if len(units) > 1 and unit is None:
             raise RectifyError(f"{old} 在多个单位都有问题（{'、'.join(sorted(units))}），请用 --unit 指定单位")
-        moved = lifecycle.reassign(found, Role(role), old, new.strip(), by, now, local_today(now), session=session)
+        moved = lifecycle.reassign(found, Role(role), old, new.strip(), Act.at(by, now), session=session)
         nos = "、".join(f"问题{i.no}" for i in found)
     click.echo(f"已移交：{nos} 由 {old} 移交给 {new.strip()}；待发提醒 {moved} 条已转给 {new.strip()}。")
 
@@ -111,8 +111,7 @@ def close_cmd(app: App, no: int, evidence: tuple[str, ...], evidence_text: tuple
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
         proof = records(list(evidence), list(evidence_text))
-        closure = lifecycle.close(item, proof, by, verified_by, now, local_today(now), app.settings.rules,
-                                  app.settings.calendar, session=session)
+        closure = lifecycle.close(item, proof, verified_by, Act.at(by, now), app.settings, session=session)
     late = "（逾期完成）" if closure.late else ""
     click.echo(f"已销号：问题{no}，{closure.closed_on}，经办人 {by}，核验人 {verified_by}，"
                f"佐证材料 {len(closure.evidence)} 份{late}")

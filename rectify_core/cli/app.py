@@ -82,8 +82,8 @@ def run(group: click.Group, argv: list[str] | None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except RectifyError as exc:
-        click.echo(f"错误：{exc}" if not str(exc).startswith(("导入失败", "配置错误")) else str(exc),
-                   err=True)
+        message = f"错误：{exc}" if not str(exc).startswith(("导入失败", "配置错误")) else str(exc)
+        click.echo(message + (f"（命令行：{exc.hint}）" if exc.hint else ""), err=True)
         sys.exit(exc.exit_code)
     except (OperationalError, SQLAlchemyDatabaseError) as exc:
         meaning = db.explain(exc)

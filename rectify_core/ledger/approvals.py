@@ -19,12 +19,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.people import Directory, split_names
-from rectify_core.config.rules import Rules
 from rectify_core.errors import RefusedError
 from rectify_core.identity import person_name
 from rectify_core.ledger import lifecycle
+from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Item, ItemRequest, Round, Unit
 from rectify_core.vocab import ACTIVE, RequestKind, RequestState
 
@@ -47,35 +46,39 @@ def _check_open(item: Item, kind: str, *, session: Session) -> None:
                            f"（{waiting.requested_by}提交），请等待审批结果")
 
 
-def request_extension(item: Item, by: str, unit: str, to: dt.date, reason: str, now: dt.datetime,
-                      today: dt.date, rules: Rules, cal: WorkCalendar, via: dict[str, Any], *,
+def request_extension(item: Item, unit: str, to: dt.date, reason: str, act: Act, terms: Terms, *,
                       session: Session) -> ItemRequest:
     """申请延期: checked now as the extension itself will be (a later date, under the cap),
     so the leader is never asked to approve what cannot be done."""
     _check_open(item, EXTENSION, session=session)
     if not reason.strip():
         raise RefusedError("申请延期须写明理由")
-    current = lifecycle.extension_due(item, to, today, rules, cal)
-    row = ItemRequest(item_id=item.id, kind=EXTENSION, state=PENDING, requested_by=by, requested_unit=unit,
-                      requested_at=now, data={"to": to.isoformat(), "reason": reason.strip(),
+    current = lifecycle.extension_due(item, to, act.today, terms.rules, terms.calendar)
+    row = ItemRequest(item_id=item.id, kind=EXTENSION, state=PENDING, requested_by=act.by, requested_unit=unit,
+                      requested_at=act.now, data={"to": to.isoformat(), "reason": reason.strip(),
                                               "from": current.isoformat() if current else None})
     session.add(row)
     session.flush()
-    lifecycle.event(item, "extension_requested", by, now, {**row.data, "request": row.id, **via}, session=session)
+    lifecycle.event(item, "extension_requested", act.by, act.now, {**row.data, "request": row.id, **act.via},
+                    session=session)
     return row
 
 
-def request_closure(item: Item, by: str, unit: str, text: str, evidence: list[dict[str, Any]], now: dt.datetime,
-                    via: dict[str, Any], *, session: Session) -> ItemRequest:
-    """申请销号: needs a description and at least one piece of evidence (a file or the text)."""
+def request_closure(item: Item, unit: str, text: str, evidence: list[dict[str, Any]], act: Act, *,
+                    session: Session) -> ItemRequest:
+    """申请销号: needs a description and at least one evidence file; the closure itself
+    (`lifecycle.close`) counts the description as evidence too."""
     _check_open(item, CLOSURE, session=session)
     if not text.strip():
         raise RefusedError("申请销号须写明整改完成情况")
-    row = ItemRequest(item_id=item.id, kind=CLOSURE, state=PENDING, requested_by=by, requested_unit=unit,
-                      requested_at=now, data={"text": text.strip(), "evidence": evidence})
+    if not evidence:
+        raise RefusedError("申请销号须上传至少一份佐证材料")
+    row = ItemRequest(item_id=item.id, kind=CLOSURE, state=PENDING, requested_by=act.by, requested_unit=unit,
+                      requested_at=act.now, data={"text": text.strip(), "evidence": evidence})
     session.add(row)
     session.flush()
-    lifecycle.event(item, "closure_requested", by, now, {**row.data, "request": row.id, **via}, session=session)
+    lifecycle.event(item, "closure_requested", act.by, act.now, {**row.data, "request": row.id, **act.via},
+                    session=session)
     return row
 
 
@@ -102,12 +105,12 @@ def may_decide(name: str, request: ItemRequest, item: Item, directory: Directory
                                                                     directory)}
 
 
-def decide(request: ItemRequest, item: Item, approve: bool, by: str, note: str, now: dt.datetime, today: dt.date,
-           rules: Rules, cal: WorkCalendar, directory: Directory, via: dict[str, Any], *,
-           session: Session) -> None:
+def decide(request: ItemRequest, item: Item, approve: bool, note: str, act: Act, terms: Terms,
+           directory: Directory, *, session: Session) -> None:
     """批准/驳回 (extension) or 核验通过/退回 (closure), once. An approval runs the
     transition itself (extend, or close with the two-person rule); if that refuses, the
     request stays pending and nothing changes."""
+    by, now = act.by, act.now
     if not may_decide(by, request, item, directory):
         raise RefusedError(f"您不是这份{KIND_NAMES[request.kind]}申请的审批人")
     if not approve and not note.strip():
@@ -121,17 +124,17 @@ def decide(request: ItemRequest, item: Item, approve: bool, by: str, note: str, 
         verdict = STATE_NAMES.get(request.state, request.state)
         raise RefusedError(f"这份{KIND_NAMES[request.kind]}申请已由{request.decided_by or '他人'}处理（{verdict}），"
                            "不能重复审批")
-    via = {**via, "request": request.id}
+    act = Act(by, now, act.today, {**act.via, "request": request.id})
+    via = act.via
     if not approve:
         lifecycle.event(item, "request_rejected", by, now,
                         {"request": request.id, "kind": request.kind, "note": note.strip(), **via}, session=session)
     elif request.kind == EXTENSION:
         reason = request.data["reason"] + (f"（审批意见：{note.strip()}）" if note.strip() else "")
-        lifecycle.extend(item, dt.date.fromisoformat(request.data["to"]), reason, by, now, today, rules, cal,
-                         via=via, session=session)
+        lifecycle.extend(item, dt.date.fromisoformat(request.data["to"]), reason, act, terms, session=session)
     else:
         evidence = [*request.data.get("evidence", []), {"kind": "text", "text": request.data["text"]}]
-        lifecycle.close(item, evidence, request.requested_by, by, now, today, rules, cal, via=via, session=session)
+        lifecycle.close(item, evidence, by, act.as_(request.requested_by), terms, session=session)
     session.refresh(request)
 
 

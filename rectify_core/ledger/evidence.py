@@ -39,7 +39,8 @@ def file_record(path: Path, given: str) -> dict[str, Any]:
         resolved = path.resolve(strict=True)
         info = resolved.stat()
     except (OSError, RuntimeError):
-        raise RefusedError(f"佐证材料文件不存在或无法读取：{given}（文字说明请用 --evidence-text）") from None
+        raise RefusedError(f"佐证材料文件不存在或无法读取：{given}",
+                           hint="文字说明请用 --evidence-text") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "文件夹" if stat.S_ISDIR(info.st_mode) else "特殊文件（管道或设备）"
         raise RefusedError(f"佐证材料须是普通文件，{given} 是{kind}")

@@ -36,7 +36,7 @@ def get_item(no: int, *, session: Session, round_id: int | None = None) -> Item:
     if len(found) > 1:
         rounds = session.scalars(select(Round).where(Round.id.in_([i.round_id for i in found])))
         names = "；".join(f"{r.id}：{r.name}" for r in rounds)
-        raise NotFoundError(f"有 {len(found)} 个轮次都有问题 {no}，请用 --round 指定：{names}")
+        raise NotFoundError(f"有 {len(found)} 个轮次都有问题 {no}，请指定轮次：{names}", hint="--round 编号")
     return found[0]
 
 

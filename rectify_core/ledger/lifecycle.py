@@ -29,6 +29,7 @@ from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.errors import RefusedError
 from rectify_core.identity import person_name
 from rectify_core.ledger import holders
+from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.vocab import ACTIVE, LABELS, RANK, DeadlineKind, ItemState, NoticeState, Role
 
@@ -90,13 +91,26 @@ def _status_verdict(item: Any, file_status: str) -> str:
 BATCH = 5000
 
 
-def imported(rows: list[dict[str, Any]], now: dt.datetime, report_date: dt.date | None, source: dict[str, Any],
-             *, session: Session, batch_id: int) -> dict[int, int]:
+@dataclass(frozen=True)
+class ImportRun:
+    """One import as its transitions record it: when, the day the file stands for, the
+    file (`source`) and the batch it belongs to."""
+
+    now: dt.datetime
+    report_date: dt.date | None
+    source: dict[str, Any]
+    batch_id: int
+    # disagreements already recorded (item, field, file value): not repeated
+    known_disagreements: set[tuple[int, str, str]] = field(default_factory=set)
+
+
+def imported(rows: list[dict[str, Any]], run: ImportRun, *, session: Session) -> dict[int, int]:
     """New items from a file, in batches (one INSERT per few thousand rows, not one per
     item), each with its "imported" event. `rows` are item column values; returns
     number -> id."""
+    now, source, batch_id = run.now, run.source, run.batch_id
     for row in rows:
-        row["done_on"] = (report_date or now.date()) if row["status"] == ItemState.DONE else None
+        row["done_on"] = (run.report_date or now.date()) if row["status"] == ItemState.DONE else None
     items, events = cast(Table, Item.__table__), cast(Table, Event.__table__)
     ids: dict[int, int] = {}
     for start in range(0, len(rows), BATCH):
@@ -145,18 +159,18 @@ def _disagreement(item: Any, name: str, kept: Any, file: Any, wording: str | Non
                        f"（{kept}），已保留 rectify 中的记录"}
 
 
-def apply_import(item: Item, change: ImportChange, values: dict[str, Any], now: dt.datetime,
-                 report_date: dt.date | None, source: dict[str, Any], *, session: Session, batch_id: int,
-                 known_disagreements: set[tuple[int, str, str]]) -> None:
+def apply_import(item: Item, change: ImportChange, values: dict[str, Any], run: ImportRun, *,
+                 session: Session) -> None:
     """Apply what `plan_import` found, with one event for the changes and one per new
     disagreement (a disagreement already recorded for the same file value is not repeated)."""
+    now, source, batch_id, known_disagreements = run.now, run.source, run.batch_id, run.known_disagreements
     for col in change.changes:
         setattr(item, col, values[col])
     if {"owner", "leader"} & change.changes.keys():
         holders.replace(item, session=session)
     if "status" in change.changes:
         _unpin(item, "status")
-        today = report_date or now.date()
+        today = run.report_date or now.date()
         item.done_on = (item.done_on or today) if item.status == ItemState.DONE else None
     if change.changes:
         item.updated_at = now
@@ -185,37 +199,35 @@ def restore(item: Item, old: dict[str, Any], by: str, now: dt.datetime, batch_id
 
 # --- what people record between imports -------------------------------------------
 
-def acknowledge(item: Item, by: str, now: dt.datetime, day: dt.date, *, via: dict[str, Any],
-                session: Session) -> Event:
+def acknowledge(item: Item, act: Act, *, session: Session) -> Event:
     """已阅: a person read the reminder about the item (from their link); digests and `show`
     say so. Acknowledging again on a later day moves the date."""
     if item.status not in ACTIVE:
         raise RefusedError(f"问题{item.no}已完成，无需再确认已阅")
     before = item.acknowledged_on
-    item.acknowledged_on, item.acknowledged_by = day, by
-    return event(item, "acknowledged", by, now, {"date": day.isoformat(), "before": jsonable(before), **via},
-                 session=session)
+    item.acknowledged_on, item.acknowledged_by = act.today, act.by
+    return event(item, "acknowledged", act.by, act.now,
+                 {"date": act.today.isoformat(), "before": jsonable(before), **act.via}, session=session)
 
 
-def record_progress(item: Item, text: str, by: str, now: dt.datetime, day: dt.date, *,
-                    status: ItemState | None = None, evidence: list[dict[str, Any]] | None = None,
-                    via: dict[str, Any] | None = None, session: Session) -> Event:
+def record_progress(item: Item, text: str, act: Act, *, status: ItemState | None = None,
+                    evidence: list[dict[str, Any]] | None = None, session: Session) -> Event:
     """报送进展 on an open or ongoing item; optionally moves it between 未完成 and 阶段性完成."""
     if item.status not in ACTIVE:
         raise RefusedError(f"问题{item.no}已完成（已销号），不能再报送进展；"
                            "如问题反弹，请用 rectify lookback record 记录")
-    if not text.strip() or not by.strip():
-        raise RefusedError("报送进展须写明进展情况（--text）和报送人（--by）")
+    if not text.strip() or not act.by:
+        raise RefusedError("报送进展须写明进展情况和报送人", hint="--text、--by")
     if status is not None and status not in ACTIVE:
         raise RefusedError("报送进展只能把状态改为“阶段性完成”或“未完成”；完成整改请用 rectify close 销号")
     old = item.status
     if status is not None and status != item.status:
-        _set_status(item, status, LABELS[status], day)
-    item.progress, item.progress_on, item.updated_at = text.strip(), day, now
+        _set_status(item, status, LABELS[status], act.today)
+    item.progress, item.progress_on, item.updated_at = text.strip(), act.today, act.now
     _pin(item, "status", "progress")
-    return event(item, "progress", by.strip(), now,
-                 {"text": text.strip(), "date": day.isoformat(), "from": old, "to": item.status,
-                  "evidence": evidence or [], **(via or {})}, session=session)
+    return event(item, "progress", act.by, act.now,
+                 {"text": text.strip(), "date": act.today.isoformat(), "from": old, "to": item.status,
+                  "evidence": evidence or [], **act.via}, session=session)
 
 
 def extension_due(item: Item, to: dt.date, today: dt.date, rules: Rules, cal: WorkCalendar) -> dt.date | None:
@@ -235,42 +247,45 @@ def extension_due(item: Item, to: dt.date, today: dt.date, rules: Rules, cal: Wo
     return current
 
 
-def extend(item: Item, to: dt.date, reason: str, approved_by: str, now: dt.datetime, today: dt.date,
-           rules: Rules, cal: WorkCalendar, *, via: dict[str, Any] | None = None, session: Session) -> Event:
-    """延期: move an open item's due date to `to`. Refused for done items, for a date not
-    later than the current due date, for an empty reason or approver, and past the cap."""
+def extend(item: Item, to: dt.date, reason: str, act: Act, terms: Terms, *, session: Session) -> Event:
+    """延期: move an open item's due date to `to`, approved by `act.by`. Refused for done
+    items, for a date not later than the current due date, for an empty reason or
+    approver, and past the cap."""
+    now, today, approved_by = act.now, act.today, act.by
     if item.status not in ACTIVE:
         raise RefusedError(f"问题{item.no}已完成，不能延期")
-    if not reason.strip() or not approved_by.strip():
-        raise RefusedError("延期须写明理由（--reason）和批准人（--approved-by）")
-    current = extension_due(item, to, today, rules, cal)
-    row = event(item, "extended", approved_by.strip(), now,
+    if not reason.strip() or not approved_by:
+        raise RefusedError("延期须写明理由和批准人", hint="--reason、--approved-by")
+    current = extension_due(item, to, today, terms.rules, terms.calendar)
+    row = event(item, "extended", approved_by, now,
                 {"from": current.isoformat() if current else None, "to": to.isoformat(),
-                 "reason": reason.strip(), "approved_by": approved_by.strip(), "count": item.extension_count + 1,
-                 **(via or {})}, session=session)
+                 "reason": reason.strip(), "approved_by": approved_by, "count": item.extension_count + 1,
+                 **act.via}, session=session)
     item.extended_to, item.extension_count, item.updated_at = to, item.extension_count + 1, now
     if current is not None and current < today and item.overdue_since is None:
-        item.overdue_since = cal.add_workdays(current, 1)
+        item.overdue_since = terms.calendar.add_workdays(current, 1)
     session.flush()
     return row
 
 
-def close(item: Item, evidence: list[dict[str, Any]], by: str, verified_by: str, now: dt.datetime, today: dt.date,
-          rules: Rules, cal: WorkCalendar, *, via: dict[str, Any] | None = None, session: Session) -> Closure:
-    """销号: refused without evidence, without a verifier other than the closer and the
-    owner, or when the item is already closed with evidence."""
+def close(item: Item, evidence: list[dict[str, Any]], verified_by: str, act: Act, terms: Terms, *,
+          session: Session) -> Closure:
+    """销号 by `act.by`: refused without evidence, without a verifier other than the
+    closer and the owner, or when the item is already closed with evidence."""
+    by, now, today = act.by, act.now, act.today
     if not evidence:
-        raise RefusedError(f"问题{item.no}销号须提供至少一份佐证材料（--evidence 文件，或 --evidence-text 文字说明）")
-    if not by.strip() or not verified_by.strip():
-        raise RefusedError("销号须写明经办人（--by）和核验人（--verified-by）")
+        raise RefusedError(f"问题{item.no}销号须提供至少一份佐证材料（文件或文字说明）",
+                           hint="--evidence 文件，或 --evidence-text 文字说明")
+    if not by or not verified_by.strip():
+        raise RefusedError("销号须写明经办人和核验人", hint="--by、--verified-by")
     others = {person_name(by), *(person_name(n) for n in split_names(item.owner))}
     if person_name(verified_by) in others:
         raise RefusedError(f"核验人须是责任人和经办人以外的第二人，“{verified_by.strip()}”不能核验自己的销号")
     current = session.get(Closure, item.closure_id) if item.closure_id else None
     if current is not None and current.evidence_recorded and current.reopened_at is None:
         raise RefusedError(f"问题{item.no}已于 {current.closed_on} 销号，不能重复销号")
-    due = due_of(plan_item_of(item), today, rules, cal).date
-    closure = Closure(item_id=item.id, closed_at=now, closed_on=today, closed_by=by.strip(),
+    due = due_of(plan_item_of(item), today, terms.rules, terms.calendar).date
+    closure = Closure(item_id=item.id, closed_at=now, closed_on=today, closed_by=by,
                       verified_by=verified_by.strip(), evidence=evidence,
                       evidence_recorded=True,
                       late=bool(item.overdue_since or item.extension_count or (due and today > due)))
@@ -281,18 +296,18 @@ def close(item: Item, evidence: list[dict[str, Any]], by: str, verified_by: str,
     _set_status(item, ItemState.DONE, "已销号", today)
     item.closure_id, item.updated_at = closure.id, now
     _pin(item, "status", "closed")
-    event(item, "closed", by.strip(), now,
+    event(item, "closed", by, now,
           {"closure": closure.id, "verified_by": verified_by.strip(), "from": previous,
-           "evidence": closure.evidence, "late": closure.late, **(via or {})}, session=session)
+           "evidence": closure.evidence, "late": closure.late, **act.via}, session=session)
     session.flush()
     return closure
 
 
-def reassign(items: list[Item], role: Role, old: str, new: str, by: str, now: dt.datetime, day: dt.date, *,
-             session: Session) -> int:
+def reassign(items: list[Item], role: Role, old: str, new: str, act: Act, *, session: Session) -> int:
     """人员变动: hand `role` on these items from `old` to `new`; their pending notices
     move with them. Returns how many notices moved."""
     column = "owner" if role == Role.OWNER else "leader"
+    by, now, day = act.by, act.now, act.today
     moved = 0
     for item in items:
         names = [new if person_name(n) == person_name(old) else n for n in split_names(getattr(item, column))]
@@ -315,14 +330,14 @@ def reassign(items: list[Item], role: Role, old: str, new: str, by: str, now: dt
 
 # --- look-back outcomes -------------------------------------------------------------
 
-def consolidate(item: Item, task: LookbackTask, by: str, now: dt.datetime, data: dict[str, Any], *,
-                session: Session) -> None:
-    event(item, "lookback_consolidated", by, now, {**data, "task": task.id}, session=session)
+def consolidate(item: Item, task: LookbackTask, act: Act, data: dict[str, Any], *, session: Session) -> None:
+    event(item, "lookback_consolidated", act.by, act.now, {**data, "task": task.id}, session=session)
 
 
-def reopen(item: Item, task: LookbackTask, by: str, now: dt.datetime, today: dt.date, rules: Rules,
-           cal: WorkCalendar, data: dict[str, Any], *, session: Session) -> None:
+def reopen(item: Item, task: LookbackTask, act: Act, terms: Terms, data: dict[str, Any], *,
+           session: Session) -> None:
     """反弹回潮: reopen the item with a new deadline by rule, linked to the closure it undoes."""
+    by, now, today, rules, cal = act.by, act.now, act.today, terms.rules, terms.calendar
     closure = session.get(Closure, task.closure_id)
     assert closure is not None
     closure.reopened_at = now

@@ -25,6 +25,7 @@ from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import add_months
 from rectify_core.errors import RefusedError
 from rectify_core.ledger import lifecycle
+from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackSweep, LookbackTask, Round, Unit
 from rectify_core.vocab import DONE, Role, TaskState
 
@@ -244,25 +245,25 @@ def _sweep_unit(unit: str, found: list[Candidate], today: dt.date, now: dt.datet
     return sweep, len(chosen)
 
 
-def record(item: Item, outcome: str, note: str, evidence: list[dict[str, Any]], by: str, now: dt.datetime,
-           today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> LookbackTask:
+def record(item: Item, outcome: str, note: str, evidence: list[dict[str, Any]], act: Act, terms: Terms, *,
+           session: Session) -> LookbackTask:
     """巩固 closes the task; 反弹 also reopens the item, linked to the closure it undoes."""
     if outcome not in OUTCOMES:
         raise RefusedError(f"未知的回头看结论“{outcome}”（可用：巩固、反弹）")
-    if not note.strip() or not by.strip():
-        raise RefusedError("请写明检查情况（--note）和检查人（--by）")
+    if not note.strip() or not act.by:
+        raise RefusedError("请写明检查情况和检查人", hint="--note、--by")
     task = session.scalar(select(LookbackTask).where(LookbackTask.item_id == item.id,
                                                      LookbackTask.state == TaskState.DUE))
     if task is None:
         raise RefusedError(f"问题{item.no}没有待完成的回头看任务")
     task.state, task.outcome, task.note = TaskState.DONE, OUTCOMES[outcome], note.strip()
     task.evidence = evidence
-    task.recorded_by, task.recorded_at = by.strip(), now
+    task.recorded_by, task.recorded_at = act.by, act.now
     data: dict[str, Any] = {"outcome": outcome, "note": note.strip(), "evidence": task.evidence}
     if outcome == "巩固":
-        lifecycle.consolidate(item, task, by.strip(), now, data, session=session)
+        lifecycle.consolidate(item, task, act, data, session=session)
     else:
-        lifecycle.reopen(item, task, by.strip(), now, today, rules, cal, data, session=session)
+        lifecycle.reopen(item, task, act, terms, data, session=session)
     return task
 
 

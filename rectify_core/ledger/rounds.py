@@ -34,7 +34,8 @@ def edit(round_id: int, changes: dict[str, Any], by: str, now: dt.datetime, *, s
         raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
     wanted = {k: v for k, v in changes.items() if v is not None}
     if not wanted:
-        raise RefusedError("请至少给出一项修改：--feedback-date、--name 或 --first-responsible")
+        raise RefusedError("请至少给出一项修改：反馈日期、名称或第一责任人",
+                           hint="--feedback-date、--name 或 --first-responsible")
     if "name" in wanted and not str(wanted["name"]).strip():
         raise RefusedError("轮次名称不能为空")
     old = {k: getattr(rnd, k) for k in wanted}

@@ -129,7 +129,8 @@ def find_round(parsed: ParsedLedger, *, session: Session, round_id: int | None =
         raise RefusedError(
             f"{parsed.source_name} 看起来与已有轮次 {rnd.id}（{rnd.unit.name} / {rnd.name}）是同一轮巡察："
             f"文件中 {len(parsed.items)} 个问题有 {shared} 个与之相同，未导入。"
-            f"如是该轮次的新版台账或报告，请加 --round {rnd.id}；如确是新的一轮巡察，请加 --new-round")
+            "如是该轮次的新版台账或报告，请导入到该轮次；如确是新的一轮巡察，请确认是新轮次",
+            hint=f"--round {rnd.id}，或 --new-round")
     return None
 
 
@@ -211,18 +212,17 @@ def _set_measures(item: Item, measures: list[dict[str, Any]]) -> None:
 
 
 def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], topic_ids: dict[int, int],
-            now: dt.datetime, report_date: dt.date | None, source: dict[str, Any], batch_id: int, *,
-            session: Session) -> list[int]:
+            run: lifecycle.ImportRun, *, session: Session) -> list[int]:
     """Insert new items, their events and measures a batch at a time (memory stays flat);
     returns their ids."""
     created: list[int] = []
     for start in range(0, len(new), lifecycle.BATCH):
         chunk = new[start:start + lifecycle.BATCH]
-        rows = [{"round_id": round_id, "no": p.no, "updated_at": now, "pinned": {}, "extension_count": 0,
+        rows = [{"round_id": round_id, "no": p.no, "updated_at": run.now, "pinned": {}, "extension_count": 0,
                  "rebound_count": 0, "aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
                  "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line,
                  **_values(p)} for p in chunk]
-        ids = lifecycle.imported(rows, now, report_date, source, session=session, batch_id=batch_id)
+        ids = lifecycle.imported(rows, run, session=session)
         measures = [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
                     for n, m in enumerate(_measures(p), start=1)]
         if measures:
@@ -273,8 +273,8 @@ def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id:
     source: dict[str, Any] = {"source": parsed.source_name, "sha256": parsed.sha256, "batch": batch.id}
     before: dict[str, Any] = {}
     new = [p for p in parsed.items if p.no not in items]
-    created = _create(new, rnd.id, aspect_ids, topic_ids, now, parsed.report_date, source, batch.id,
-                      session=session)
+    run = lifecycle.ImportRun(now, parsed.report_date, source, batch.id, known)
+    created = _create(new, rnd.id, aspect_ids, topic_ids, run, session=session)
     result.created += [(p.no, p.title) for p in new]
     for p in parsed.items:
         aspect_id = aspect_ids.get(p.aspect_no) if p.aspect_no else None
@@ -297,8 +297,7 @@ def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id:
             _set_measures(item, measures)
         for k, v in moved.items():
             setattr(item, k, v)
-        lifecycle.apply_import(item, change, values, now, parsed.report_date, source, session=session,
-                               batch_id=batch.id, known_disagreements=known)
+        lifecycle.apply_import(item, change, values, run, session=session)
         before[str(item.id)] = old
         if change.changes or change.disagreements:
             result.changed.append(change)

@@ -11,8 +11,13 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from rectify_core.errors import RectifyError
+from rectify_core.ledger.act import Act
+from rectify_core.ledger.models import Upload
 
 # extension -> (media type, how the content starts)
 KINDS: dict[str, tuple[str, tuple[bytes, ...]]] = {
@@ -95,3 +100,16 @@ async def store(name: str, chunks: AsyncIterator[bytes], root: Path, max_bytes: 
         if os.path.exists(tmp):
             os.unlink(tmp)
     return Stored(digest.hexdigest(), size, media, display_name(name))
+
+
+def record(files: list[Stored], item_id: int, act: Act, *, session: Session) -> list[dict[str, Any]]:
+    """Record stored files as uploads on an item, sent by `act.by`; returns them as the
+    evidence entries a transition keeps (name, size, hash and the upload's id)."""
+    entries = []
+    for f in files:
+        row = Upload(item_id=item_id, sha256=f.sha256, size=f.size, media_type=f.media_type, name=f.name,
+                     uploaded_by=act.by, uploaded_at=act.now)
+        session.add(row)
+        session.flush()
+        entries.append({"kind": "file", "name": f.name, "size": f.size, "sha256": f.sha256, "upload": row.id})
+    return entries

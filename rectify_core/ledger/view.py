@@ -90,7 +90,7 @@ def pick_round(round_id: int | None, *, session: Session) -> Round:
         raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
     if len(rounds) > 1:
         names = "；".join(f"{r.id}：{r.unit.name} / {r.name}" for r in rounds)
-        raise RectifyError(f"有 {len(rounds)} 个轮次，请用 --round 指定：{names}")
+        raise RectifyError(f"有 {len(rounds)} 个轮次，请指定轮次：{names}", hint="--round 编号")
     return rounds[0]
 
 

@@ -50,7 +50,8 @@ from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_xlsx
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import approvals, db, lifecycle, uploads
-from rectify_core.ledger.models import Item, ItemRequest, Upload
+from rectify_core.ledger.act import Act
+from rectify_core.ledger.models import Item, ItemRequest
 from rectify_core.ledger.view import all_round_views, pick_round, round_view
 from rectify_core.vocab import ItemState
 from rectify_core.web import links, portal
@@ -256,18 +257,6 @@ async def _store_files(form: FormData, portal_: Portal, back: str) -> list[uploa
             except uploads.UploadRefused as exc:
                 raise Refused(exc.status, str(exc), back) from None
     return stored
-
-
-def _record_uploads(files: list[uploads.Stored], item_id: int, by: str, now: dt.datetime, *,
-                    session: Session) -> list[dict[str, Any]]:
-    records = []
-    for f in files:
-        row = Upload(item_id=item_id, sha256=f.sha256, size=f.size, media_type=f.media_type, name=f.name,
-                     uploaded_by=by, uploaded_at=now)
-        session.add(row)
-        session.flush()
-        records.append({"kind": "file", "name": f.name, "size": f.size, "sha256": f.sha256, "upload": row.id})
-    return records
 
 
 def _text(form: FormData, name: str, limit: int = 4000) -> str:
@@ -511,31 +500,26 @@ def _ledger(views: list[Any], round_id: int | None, light: str, q: str) -> tuple
 
 def _act(portal_: Portal, holder: links.Holder, item_id: int, action: str, form: FormData,
          files: list[uploads.Stored], back: str) -> None:
-    now = portal_.clock()
-    today = local_today(now)
+    act = Act.at(holder.name, portal_.clock(), {"via": "web", "link": holder.link})
     settings = portal_.settings
-    via = {"via": "web", "link": holder.link}
     try:
         with db.transaction(portal_.engine) as session:
-            item, roles = portal.item_of(holder.unit, holder.name, item_id, today, session=session)
+            item, roles = portal.item_of(holder.unit, holder.name, item_id, act.today, session=session)
             if not portal.acts_on(roles):
                 raise RefusedError("第一责任人可查看本单位的问题；报送进展和申请由责任人或责任领导办理")
             if action == "ack":
-                lifecycle.acknowledge(item, holder.name, now, today, via=via, session=session)
+                lifecycle.acknowledge(item, act, session=session)
             elif action == "progress":
                 status = ItemState.ONGOING if form.get("ongoing") == "1" else None
-                evidence = _record_uploads(files, item.id, holder.name, now, session=session)
-                lifecycle.record_progress(item, _text(form, "text"), holder.name, now, today, status=status,
-                                          evidence=evidence, via=via, session=session)
-            elif action == "extension":
-                approvals.request_extension(item, holder.name, holder.unit, _date(form, "to"), _text(form, "reason"),
-                                            now, today, settings.rules, settings.calendar, via, session=session)
-            else:
-                evidence = _record_uploads(files, item.id, holder.name, now, session=session)
-                if not evidence:
-                    raise RefusedError("申请销号须上传至少一份佐证材料")
-                approvals.request_closure(item, holder.name, holder.unit, _text(form, "text"), evidence, now, via,
+                evidence = uploads.record(files, item.id, act, session=session)
+                lifecycle.record_progress(item, _text(form, "text"), act, status=status, evidence=evidence,
                                           session=session)
+            elif action == "extension":
+                approvals.request_extension(item, holder.unit, _date(form, "to"), _text(form, "reason"), act,
+                                            settings, session=session)
+            else:
+                evidence = uploads.record(files, item.id, act, session=session)
+                approvals.request_closure(item, holder.unit, _text(form, "text"), evidence, act, session=session)
     except NotFoundError as exc:
         raise Refused(404, str(exc), back) from None
     except RefusedError as exc:
@@ -543,7 +527,7 @@ def _act(portal_: Portal, holder: links.Holder, item_id: int, action: str, form:
 
 
 def _decide(portal_: Portal, holder: links.Holder, request_id: int, approve: bool, note: str, back: str) -> None:
-    now = portal_.clock()
+    act = Act.at(holder.name, portal_.clock(), {"via": "web", "link": holder.link})
     settings = portal_.settings
     try:
         with db.transaction(portal_.engine) as session:
@@ -552,8 +536,7 @@ def _decide(portal_: Portal, holder: links.Holder, request_id: int, approve: boo
             if row is None or row.item.round.unit.name != holder.unit \
                     or not approvals.may_decide(holder.name, row, row.item, directory):
                 raise NotFoundError("没有找到这份申请，或它不需要您审批")
-            approvals.decide(row, row.item, approve, holder.name, note, now, local_today(now), settings.rules,
-                             settings.calendar, directory, {"via": "web", "link": holder.link}, session=session)
+            approvals.decide(row, row.item, approve, note, act, settings, directory, session=session)
     except NotFoundError as exc:
         raise Refused(404, str(exc), back) from None
     except RefusedError as exc:
