@@ -443,7 +443,7 @@ def test_a_long_delivery_renews_its_claims_as_it_goes(sqlite_url: str, tmp_path:
         oldest_claims.append(clock[0] - min(c for c in claimed if c is not None))
         return SendResult(True) if answer == "ok" else SendResult(False, False, "连接超时")
 
-    report = notify.deliver(engine, day.directory, rules, settings.calendar, NOW, lambda: clock[0], slow)
+    report = notify.deliver(engine, day.directory, replace(settings, rules=rules), NOW, lambda: clock[0], slow)
     assert len(report.sent if answer == "ok" else report.failed) == 40
     assert {n.state for n in notices(engine)} == {"sent" if answer == "ok" else "failed"}
     assert len(oldest_claims) == 40 and max(oldest_claims) < lease   # no claim ever looked abandoned
@@ -683,7 +683,7 @@ def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, t
     tally = daily.plan_and_enqueue(whole, settings, _local(NOW), NOW, chunk=2)
     assert (tally.planned, tally.inserted, tally.items) == (expected.planned, expected.inserted, 9)
     assert sorted(n.dedup_key for n in notices(whole)) == keys
-    from rectify_core.deadlines.plan import urgency
+    from rectify_core.deadlines.due import urgency
 
     reds = sorted((p for p in day.plans if p.light == "red"), key=urgency)
     assert sum(tally.lights.values()) == 9 and reds

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from rectify_core.config.calendar import load_calendar
 from rectify_core.config.people import Contact, Directory
 from rectify_core.config.rules import Ladder, Rules, Step
-from rectify_core.deadlines.plan import ItemPlan, PlanItem, Sent, plan, plan_item
+from rectify_core.deadlines.plan import plan, plan_item
+from rectify_core.deadlines.types import ItemPlan, PlanItem, Sent
 from rectify_core.vocab import NoticeKind
 
 D = dt.date

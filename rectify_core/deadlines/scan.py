@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory, split_names
 from rectify_core.config.rules import Ladder, Step
-from rectify_core.deadlines.plan import Obligation, Sent
+from rectify_core.deadlines.types import Obligation, Sent
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow
 from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState

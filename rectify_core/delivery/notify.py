@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from rectify_core.config.calendar import WorkCalendar, local_today, to_local
 from rectify_core.config.people import ANY_UNIT, Contact, Directory
 from rectify_core.config.rules import Rules
-from rectify_core.deadlines.plan import light, light_on, open_ended
+from rectify_core.deadlines.due import light, light_on, open_ended
 from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
 from rectify_core.delivery.outbox import Person, insert_ignore, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_digest
+from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_statement, reader, session_factory
 from rectify_core.ledger.models import Item, Notice, Round
 from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
@@ -233,14 +234,13 @@ def groups(people: list[Person], workers: int) -> list[list[Person]]:
     return [people[i:i + size] for i in range(0, len(people), size)]
 
 
-def deliver(engine: Engine, directory: Directory, rules: Rules, cal: WorkCalendar,
-            now: dt.datetime, clock: Clock, sender: Sender = send, unit: str | None = None, *,
-            links: LinkMaker | None = None) -> DeliveryReport:
+def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime, clock: Clock,
+            sender: Sender = send, unit: str | None = None, *, links: LinkMaker | None = None) -> DeliveryReport:
     """Deliver every claimable notice, one digest per person, `rules.workers` groups of
     people at a time. Safe to run in several processes at once: each person is claimed by
     one. `now` is the run's instant (what is due); `clock` stamps and renews claims, which
     live by the real time."""
-    today = local_today(now)
+    today, rules, cal = local_today(now), terms.rules, terms.calendar
     factory = session_factory(engine)
     with factory.begin() as session:
         report = DeliveryReport(today, recovered=outbox.recover_stale(clock(), rules, session=session))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Ladder, Rules
-from rectify_core.deadlines.plan import ItemPlan
+from rectify_core.deadlines.types import ItemPlan
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger.models import Event, Item, Notice, NoticePart, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow

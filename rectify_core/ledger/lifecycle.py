@@ -24,7 +24,7 @@ from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.limits import limits
 from rectify_core.config.people import split_names
 from rectify_core.config.rules import Rules
-from rectify_core.deadlines.plan import add_months, due_of
+from rectify_core.deadlines.due import add_months, due_of
 from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.errors import RefusedError
 from rectify_core.identity import person_name

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from rectify_core.config.calendar import WorkCalendar, local_today
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
-from rectify_core.deadlines.plan import add_months
+from rectify_core.deadlines.due import add_months
 from rectify_core.errors import RefusedError
 from rectify_core.ledger import lifecycle
 from rectify_core.ledger.act import Act, Terms
@@ -217,14 +217,16 @@ def assign(today: dt.date, now: dt.datetime, rules: Rules, cal: WorkCalendar, di
         if existing is not None:
             sweeps.append(existing)
             continue
-        sweep, n = _sweep_unit(name, by_unit[name], today, now, rules, cal, directory, seed, session=session)
+        sweep, n = _sweep_unit(name, by_unit[name], Act("rectify", now, today), rules, cal, directory, seed,
+                               session=session)
         sweeps.append(sweep)
         assigned += n
     return SweepResult(today, seed, sweeps, assigned)
 
 
-def _sweep_unit(unit: str, found: list[Candidate], today: dt.date, now: dt.datetime, rules: Rules,
-                cal: WorkCalendar, directory: Directory, seed: str, *, session: Session) -> tuple[LookbackSweep, int]:
+def _sweep_unit(unit: str, found: list[Candidate], act: Act, rules: Rules, cal: WorkCalendar, directory: Directory,
+                seed: str, *, session: Session) -> tuple[LookbackSweep, int]:
+    today, now = act.today, act.now
     chosen = select_for_sweep(found, today, rules, seed)
     sweep = LookbackSweep(run_on=today, unit=unit, seed=seed, share=rules.lookback_share,
                           selected=[selection_json(s) for s in chosen], created_at=now)

@@ -21,7 +21,9 @@ from rectify_core.config.people import Directory
 from rectify_core.config.rules import Ladder
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines import scan
-from rectify_core.deadlines.plan import ItemPlan, Obligation, Planner, Sent, urgency
+from rectify_core.deadlines.due import urgency
+from rectify_core.deadlines.plan import Planner
+from rectify_core.deadlines.types import ItemPlan, Obligation, Sent
 from rectify_core.delivery.channels import send
 from rectify_core.delivery.notify import DeliveryReport, Sender, deliver
 from rectify_core.delivery.outbox import Enqueued, enqueue
@@ -155,8 +157,7 @@ def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now:
     db.refresh_statistics(engine, "notices")  # a day's enqueue may have grown the outbox many times over
     with db.session_factory(db.reader(engine))() as session:  # a read: no write lock, none without a secret
         links = link_maker(settings.web, session=session)
-    return deliver(engine, directory, settings.rules, settings.calendar, now, wall_clock,
-                   sender, unit, links=links)
+    return deliver(engine, directory, settings, now, wall_clock, sender, unit, links=links)
 
 
 def wall_clock() -> dt.datetime:

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from rectify_core.config.calendar import WorkCalendar, to_local
-from rectify_core.deadlines.plan import Due, ItemPlan, Recipient, urgency
+from rectify_core.deadlines.due import urgency
+from rectify_core.deadlines.types import Due, ItemPlan, Recipient
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import STATE_NAMES, Enqueued
 from rectify_core.ledger.models import LookbackTask, Notice

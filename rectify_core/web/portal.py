@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines.plan import due_of, light, open_ended
+from rectify_core.deadlines.due import due_of, light, open_ended
 from rectify_core.deadlines.scan import plan_item_of, with_people
 from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
