@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,9 +20,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+
+from rectify_core.ledger.columns import UTCDateTime, VocabText
+from rectify_core.vocab import (
+    DeadlineKind,
+    EventKind,
+    ItemState,
+    NoticeKind,
+    NoticeState,
+    RequestKind,
+    RequestState,
+    TaskState,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,33 +41,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on every backend.
-
-    SQLite drops offsets, so values are normalised to UTC before storing and
-    tagged as UTC after loading. Naive datetimes are refused: they are bugs.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        utc = value if value.tzinfo is dt.UTC and type(value) is dt.datetime else value.astimezone(dt.UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -142,11 +124,11 @@ class Item(Base):
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
     no: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[ItemState] = mapped_column(VocabText(ItemState, 10))
     status_text: Mapped[str] = mapped_column(Text)
     immediate: Mapped[bool] = mapped_column(default=False)
     deadline: Mapped[dt.date | None] = mapped_column(Date)
-    deadline_kind: Mapped[str | None] = mapped_column(String(10))
+    deadline_kind: Mapped[DeadlineKind | None] = mapped_column(VocabText(DeadlineKind, 10))
     deadline_text: Mapped[str | None] = mapped_column(Text)
     leader: Mapped[str | None] = mapped_column(String(100))
     leader_title: Mapped[str | None] = mapped_column(String(200))
@@ -224,7 +206,7 @@ class Event(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[EventKind] = mapped_column(VocabText(EventKind, 30))
     actor: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
@@ -286,11 +268,11 @@ class Notice(Base):
     # a person is (unit, name): homonyms in two units are two people; "*" for people
     # who serve every unit (an inspection office named in contacts.toml)
     recipient_unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    kind: Mapped[str] = mapped_column(String(10), default="item", server_default="item")  # item | lookback | admin
+    kind: Mapped[NoticeKind] = mapped_column(VocabText(NoticeKind, 10), default=NoticeKind.ITEM, server_default="item")
     role: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text)
     planned_on: Mapped[dt.date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(10), default="pending")
+    state: Mapped[NoticeState] = mapped_column(VocabText(NoticeState, 10), default=NoticeState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str | None] = mapped_column(String(30))
@@ -366,7 +348,7 @@ class LookbackTask(Base):
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     reviewer: Mapped[str | None] = mapped_column(String(100))
     due: Mapped[dt.date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(10), default="due")
+    state: Mapped[TaskState] = mapped_column(VocabText(TaskState, 10), default=TaskState.DUE)
     outcome: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -385,8 +367,8 @@ class ItemRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # extension | closure
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | approved | rejected
+    kind: Mapped[RequestKind] = mapped_column(VocabText(RequestKind, 10))
+    state: Mapped[RequestState] = mapped_column(VocabText(RequestState, 10), default=RequestState.PENDING, index=True)
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_unit: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -6,7 +6,7 @@ Revises: ${down_revision | comma,n}
 
 from alembic import op
 import sqlalchemy as sa
-import rectify_core.ledger.models
+import rectify_core.ledger.columns
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-import rectify_core.ledger.models
+import rectify_core.ledger.columns
 
 revision = '0001'
 down_revision = None
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('report_date', sa.Date(), nullable=True),
     sa.Column('source_name', sa.String(length=500), nullable=True),
     sa.Column('source_sha256', sa.String(length=64), nullable=True),
-    sa.Column('imported_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_rounds_unit_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rounds')),
     sa.UniqueConstraint('unit_id', 'name', name=op.f('uq_rounds_unit_id'))
@@ -90,7 +90,7 @@ def upgrade() -> None:
     sa.Column('evidence', sa.JSON(), nullable=False),
     sa.Column('figures', sa.JSON(), nullable=False),
     sa.Column('source_line', sa.Integer(), nullable=True),
-    sa.Column('updated_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['aspect_id'], ['aspects.id'], name=op.f('fk_items_aspect_id_aspects')),
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_items_round_id_rounds')),
     sa.ForeignKeyConstraint(['topic_id'], ['topics.id'], name=op.f('fk_items_topic_id_topics')),
@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=True),
-    sa.Column('at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-import rectify_core.ledger.models
+import rectify_core.ledger.columns
 
 revision = '0002'
 down_revision = '0001'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table('ladders',
     sa.Column('version', sa.String(length=12), nullable=False),
     sa.Column('spec', sa.JSON(), nullable=False),
-    sa.Column('created_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('version', name=op.f('pk_ladders'))
     )
     op.create_table('notices',
@@ -40,11 +40,11 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('channel', sa.String(length=30), nullable=True),
-    sa.Column('next_attempt_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
-    sa.Column('claimed_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_notices_item_id_items')),
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_notices_round_id_rounds')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),

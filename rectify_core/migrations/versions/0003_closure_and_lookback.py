@@ -7,7 +7,7 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
-import rectify_core.ledger.models
+import rectify_core.ledger.columns
 
 revision = '0003'
 down_revision = '0002'
@@ -23,21 +23,21 @@ def upgrade() -> None:
     sa.Column('seed', sa.String(length=100), nullable=False),
     sa.Column('share', sa.Double(), nullable=False),
     sa.Column('selected', sa.JSON(), nullable=False),
-    sa.Column('created_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lookback_sweeps')),
     sa.UniqueConstraint('run_on', name=op.f('uq_lookback_sweeps_run_on'))
     )
     op.create_table('closures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('closed_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_on', sa.Date(), nullable=False),
     sa.Column('closed_by', sa.String(length=100), nullable=True),
     sa.Column('verified_by', sa.String(length=100), nullable=True),
     sa.Column('evidence', sa.JSON(), nullable=False),
     sa.Column('evidence_recorded', sa.Boolean(), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
-    sa.Column('reopened_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reopened_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_closures_item_id_items')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_closures'))
     )
@@ -57,8 +57,8 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('evidence', sa.JSON(), nullable=False),
     sa.Column('recorded_by', sa.String(length=100), nullable=True),
-    sa.Column('recorded_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['closure_id'], ['closures.id'], name=op.f('fk_lookback_tasks_closure_id_closures')),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_lookback_tasks_item_id_items')),
     sa.ForeignKeyConstraint(['sweep_id'], ['lookback_sweeps.id'], name=op.f('fk_lookback_tasks_sweep_id_lookback_sweeps')),

@@ -7,7 +7,7 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-import rectify_core.ledger.models
+import rectify_core.ledger.columns
 from rectify_core.identity import round_key
 
 revision = '0004'
@@ -23,13 +23,13 @@ def upgrade() -> None:
     sa.Column('source_name', sa.Text(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('report_date', sa.Date(), nullable=True),
-    sa.Column('at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('round_created', sa.Boolean(), nullable=False),
     sa.Column('round_before', sa.JSON(), nullable=False),
     sa.Column('created', sa.JSON(), nullable=False),
     sa.Column('before', sa.JSON(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
-    sa.Column('undone_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('undone_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('undone_by', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_import_batches_round_id_rounds')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batches'))

@@ -8,7 +8,7 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-import rectify_core.ledger.models
+import rectify_core.ledger.columns
 from rectify_core.ledger.holders import rows
 
 revision = '0005'
@@ -28,10 +28,10 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('requested_by', sa.String(length=100), nullable=False),
     sa.Column('requested_unit', sa.String(length=200), nullable=False),
-    sa.Column('requested_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('decided_by', sa.String(length=100), nullable=True),
-    sa.Column('decided_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_item_requests_item_id_items')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_item_requests'))
@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('media_type', sa.String(length=100), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('uploaded_by', sa.String(length=100), nullable=False),
-    sa.Column('uploaded_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_uploads_item_id_items')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_uploads'))
     )
@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('revoked_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked_by', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_link_revocations')),
     sa.UniqueConstraint('unit', 'name', name=op.f('uq_link_revocations_unit'))
@@ -73,7 +73,7 @@ def upgrade() -> None:
     op.create_table('app_settings',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('updated_at', rectify_core.ledger.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', rectify_core.ledger.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_app_settings'))
     )
     conn = op.get_bind()
