@@ -284,6 +284,21 @@ def test_the_web_and_the_cli_resolve_the_same_approvers(cli: Any, world: World) 
     assert world.item(1).status == "done" and world.events("closed")[0].data["verified_by"] == "李静"
 
 
+def test_ids_in_urls_are_bounded_before_the_database(world: World) -> None:
+    """Any id a link holder can type (too large for the database, negative, not a number,
+    encoded) is a "not found" page, never a server error."""
+    ids = ["99999999999999999999", "9223372036854775808", "-1", "0", "1e3", "x" * 300, "1.5", "%00", "1%2F2"]
+    with in_thread(world) as client:
+        zhou = world.link("周敏")
+        for raw in ids:
+            for path in (f"{zhou}/items/{raw}", f"{zhou}/files/{raw}"):
+                answer = client.get(path)
+                assert answer.status_code in (404, 405), (path, answer.status_code)   # 405: a POST-only path
+                assert "没有" in answer.text or answer.status_code == 405
+            posted = client.post(f"{zhou}/requests/{raw}/decide", data={"decision": "approve"})
+            assert posted.status_code in (403, 404), (raw, posted.status_code)
+
+
 # --- refusals: a clear page, the right status, nothing changed -------------------------
 
 def _snapshot(world: World) -> tuple[int, int, int]:

@@ -1,0 +1,211 @@
+"""What every page of rectify web shares: the templates, the error page, the portal
+(engine, settings, secrets, the bad-link limiter), CSRF and the form helpers, and the
+dependencies routes take (`PortalDep`, `RecordId`)."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+from rectify_core import HOME
+from rectify_core.config.settings import Settings
+from rectify_core.errors import RefusedError
+from rectify_core.ledger import db, uploads
+from rectify_core.web import links
+
+TEMPLATES = HOME / "templates" / "web"
+ADMIN_COOKIE, CSRF_COOKIE = "rectify_admin", "rectify_csrf"
+ADMIN_HOURS = 12
+WINDOW = 600.0  # seconds over which bad tokens are counted
+MAX_ID = 2**63 - 1  # the largest id either database holds
+DONE_MESSAGES = {
+    "ack": "已确认已阅。", "progress": "已报送进展。", "extension": "已提交延期申请，等待审批。",
+    "closure": "已提交销号申请，等待核验。", "approved": "已批准。", "rejected": "已退回。",
+    "revoked": "已收回此人的全部链接。",
+}
+# a record's id in a URL: bounded before it reaches the database (anything else is "not found")
+RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+Clock = Callable[[], dt.datetime]
+
+
+def wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Limiter:
+    """Bad tokens per client over a sliding window; past the limit the client is
+    refused (429) until the window moves on. In memory, per process."""
+
+    def __init__(self, limit: int, window: float = WINDOW) -> None:
+        self.limit, self.window = limit, window
+        self.fails: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+
+    def _recent(self, client: str, now: float) -> collections.deque[float]:
+        q = self.fails[client]
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client, time.monotonic())) >= self.limit
+
+    def fail(self, client: str) -> None:
+        self._recent(client, time.monotonic()).append(time.monotonic())
+        if len(self.fails) > 100_000:  # forget the quiet ones
+            for key in [k for k, q in self.fails.items() if not q][:50_000]:
+                del self.fails[key]
+
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                   autoescape=select_autoescape(["j2", "html"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+
+
+def error(status: int, message: str, back: str | None = None) -> HTMLResponse:
+    titles = {400: "无法处理", 403: "无法打开", 404: "没有找到", 409: "未能办理", 413: "文件过大",
+              415: "文件类型不符", 429: "请稍后再试"}
+    return page("error.html.j2", status, title=titles.get(status, "出错了"), message=message, back=back)
+
+
+class Refused(Exception):
+    """A request that ends in an error page: status, message, and where to go back to."""
+
+    def __init__(self, status: int, message: str, back: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.back = status, message, back
+
+
+@dataclass
+class Portal:
+    engine: Engine
+    settings: Settings
+    secret: bytes
+    admin_token: str | None
+    store: Path
+    clock: Clock = wall_clock
+    limiter: Limiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = Limiter(self.settings.web.failed_per_10min)
+        self.factory = db.session_factory(db.reader(self.engine))  # pages read; actions use db.transaction
+
+    # --- links and forms ---------------------------------------------------------
+
+    def holder(self, request: Request, token: str, session: Session) -> links.Holder:
+        client = request.client.host if request.client else "?"
+        if self.limiter.blocked(client):
+            raise Refused(429, "失败次数过多，请 10 分钟后再试。")
+        try:
+            holder = links.verify(self.secret, token, self.clock(), self.settings.web.link_days)
+            links.check_revoked(holder, session=session)
+        except links.LinkError as exc:
+            if exc.suspicious:
+                self.limiter.fail(client)
+            raise Refused(403, str(exc)) from None
+        return holder
+
+    def csrf(self, cookie: str, bound: str) -> str:
+        return hmac.new(self.secret, f"csrf.{cookie}.{bound}".encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, request: Request, form: FormData, bound: str, back: str | None) -> None:
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = form.get("csrf")
+        if not cookie or not isinstance(sent, str) or not hmac.compare_digest(self.csrf(cookie, bound), sent):
+            raise Refused(403, "表单已失效（缺少或不匹配的安全校验），请回到页面刷新后重新提交。", back)
+
+    def admin_cookie(self, now: dt.datetime) -> str:
+        stamp = str(int(now.timestamp()))
+        return f"{stamp}.{hmac.new(self.secret, f'admin.{stamp}'.encode(), hashlib.sha256).hexdigest()}"
+
+    def is_admin(self, request: Request) -> bool:
+        value = request.cookies.get(ADMIN_COOKIE, "")
+        stamp, _, sig = value.partition(".")
+        if not self.admin_token or not stamp.isdigit():
+            return False
+        good = hmac.new(self.secret, f"admin.{stamp}".encode(), hashlib.sha256).hexdigest()
+        fresh = self.clock().timestamp() - int(stamp) < ADMIN_HOURS * 3600
+        return hmac.compare_digest(good, sig) and fresh
+
+
+def with_csrf(response: Response, request: Request, cookie: str) -> Response:
+    secure = request.url.scheme == "https"
+    response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+def csrf_cookie(request: Request) -> str:
+    value = request.cookies.get(CSRF_COOKIE, "")
+    return value if len(value) == 32 and value.isalnum() else secrets.token_hex(16)
+
+
+async def read_form(request: Request, portal_: Portal, back: str | None) -> FormData:
+    cfg = portal_.settings.web
+    try:
+        return await request.form(max_files=cfg.max_files, max_fields=30)
+    except StarletteHTTPException as exc:
+        raise Refused(400, f"表单无法处理：{exc.detail}（每次最多上传 {cfg.max_files} 个文件）", back) from None
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(uploads.CHUNK):
+        yield chunk
+
+
+async def store_files(form: FormData, portal_: Portal, back: str) -> list[uploads.Stored]:
+    cfg = portal_.settings.web
+    stored = []
+    for value in form.getlist("files"):
+        if isinstance(value, UploadFile) and value.filename:
+            try:
+                stored.append(await uploads.store(value.filename, _chunks(value), portal_.store,
+                                                  cfg.max_upload_mb * 2**20, cfg.allowed))
+            except uploads.UploadRefused as exc:
+                raise Refused(exc.status, str(exc), back) from None
+    return stored
+
+
+def text_field(form: FormData, name: str, limit: int = 4000) -> str:
+    value = form.get(name)
+    text = value if isinstance(value, str) else ""
+    if len(text) > limit:
+        raise RefusedError(f"内容过长（不超过 {limit} 字）")
+    return "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
+
+
+def date_field(form: FormData, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text_field(form, name, 20))
+    except ValueError:
+        raise RefusedError("请填写新的整改时限（年-月-日）") from None
+
+
+def downloadable(path: Path, name: str, media: str) -> FileResponse:
+    return FileResponse(path, media_type=media, filename=name, content_disposition_type="attachment")
+
+
+def portal_of(request: Request) -> Portal:
+    portal_: Portal = request.app.state.portal
+    return portal_
+
+
+PortalDep = Annotated[Portal, Depends(portal_of)]
