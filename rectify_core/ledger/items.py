@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger import approvals
 from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round
-from rectify_core.vocab import LABELS, ROLE_NAMES, DeadlineKind, EventKind, RequestState
+from rectify_core.vocab import LABELS, ROLE_NAMES, DeadlineKind, EventKind, RequestKind, RequestState
 
 
 def list_items(*, session: Session, round_id: int | None = None) -> list[Item]:
@@ -128,36 +129,44 @@ def when(event: Event) -> str:
     return to_local(event.at).strftime("%Y-%m-%d %H:%M")
 
 
+def _progress_text(d: dict[str, Any]) -> str:
+    moved = d.get("from") != d.get("to")
+    change = f"，{LABELS.get(d['from'], d['from'])} → {LABELS.get(d['to'], d['to'])}" if moved else ""
+    return f"报送进展（{d.get('date')}）：{d.get('text')}{change}"
+
+
+def _closed_text(d: dict[str, Any]) -> str:
+    files = "、".join(x.get("name") or x.get("text", "") for x in d.get("evidence", []))
+    return f"销号（核验人 {d.get('verified_by')}；佐证：{files}）"
+
+
+def _changed_text(kind: EventKind) -> Callable[[dict[str, Any]], str]:
+    return lambda d: f"{kind.label}：{'、'.join(d.get('changes', {}))}（{d.get('source')}）"
+
+
+# how each kind of event reads in a trail; a kind not here reads as its label
+_EVENT_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
+    EventKind.EXTENDED: lambda d: (f"延期至 {d.get('to')}（原 {d.get('from') or '未定'}，理由：{d.get('reason')}，"
+                                   f"第{d.get('count')}次）"),
+    EventKind.CLOSED: _closed_text,
+    EventKind.PROGRESS: _progress_text,
+    EventKind.ACKNOWLEDGED: lambda d: f"已阅（{d.get('date')}）",
+    EventKind.EXTENSION_REQUESTED: lambda d: f"申请延期至 {d.get('to')}（理由：{d.get('reason')}）",
+    EventKind.CLOSURE_REQUESTED: lambda d: f"申请销号：{d.get('text')}（佐证 {len(d.get('evidence', []))} 份）",
+    EventKind.REQUEST_REJECTED: lambda d: f"{RequestKind.label_of(d.get('kind'))}申请被退回：{d.get('note')}",
+    EventKind.IMPORT_DISAGREES: lambda d: f"导入文件与记录不一致：{d.get('message')}（{d.get('source')}）",
+    EventKind.REASSIGNED: lambda d: (f"{ROLE_NAMES.get(d.get('role', ''), '')}由 {d.get('old')} 移交给 {d.get('new')}"
+                                     f"（{d.get('date')}）"),
+    EventKind.UPDATED: _changed_text(EventKind.UPDATED),
+    EventKind.STATUS_CHANGED: _changed_text(EventKind.STATUS_CHANGED),
+    EventKind.NOTIFIED: lambda d: f"已提醒 {d.get('recipient')}（{d.get('step')}，{d.get('channel')}）",
+    EventKind.REOPENED: lambda d: f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）",
+}
+
+
 def event_text(e: Event) -> str:
-    d = e.data or {}
-    if e.kind == "extended":
-        return f"延期至 {d.get('to')}（原 {d.get('from') or '未定'}，理由：{d.get('reason')}，第{d.get('count')}次）"
-    if e.kind == "closed":
-        files = "、".join(x.get("name") or x.get("text", "") for x in d.get("evidence", []))
-        return f"销号（核验人 {d.get('verified_by')}；佐证：{files}）"
-    if e.kind == "progress":
-        change = f"，{LABELS.get(d['from'], d['from'])} → {LABELS.get(d['to'], d['to'])}" \
-            if d.get("from") != d.get("to") else ""
-        return f"报送进展（{d.get('date')}）：{d.get('text')}{change}"
-    if e.kind == "acknowledged":
-        return f"已阅（{d.get('date')}）"
-    if e.kind == "extension_requested":
-        return f"申请延期至 {d.get('to')}（理由：{d.get('reason')}）"
-    if e.kind == "closure_requested":
-        return f"申请销号：{d.get('text')}（佐证 {len(d.get('evidence', []))} 份）"
-    if e.kind == "request_rejected":
-        return f"{'销号' if d.get('kind') == 'closure' else '延期'}申请被退回：{d.get('note')}"
-    if e.kind == "import_disagrees":
-        return f"导入文件与记录不一致：{d.get('message')}（{d.get('source')}）"
-    if e.kind == "reassigned":
-        return f"{ROLE_NAMES.get(d.get('role', ''), '')}由 {d.get('old')} 移交给 {d.get('new')}（{d.get('date')}）"
-    if e.kind in ("updated", "status_changed"):
-        return f"{EVENT_NAMES[e.kind]}：{'、'.join(d.get('changes', {}))}（{d.get('source')}）"
-    if e.kind == "notified":
-        return f"已提醒 {d.get('recipient')}（{d.get('step')}，{d.get('channel')}）"
-    if e.kind == "reopened":
-        return f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）"
-    return EVENT_NAMES.get(e.kind, e.kind)
+    text = _EVENT_TEXT.get(e.kind)
+    return text(e.data or {}) if text else EVENT_NAMES.get(e.kind, e.kind)
 
 
 def describe(item: Item, events: list[Event]) -> str:
