@@ -28,7 +28,7 @@ from rectify_core.ledger import db
 from rectify_core.ledger.models import Event, Item, Notice
 from rectify_core.ledger.store import save_ledger
 from rectify_core.runs import daily
-from tests.conftest import Receiver, write_contacts
+from tests.fixtures.channels import Receiver, write_contacts
 
 LEDGER = """序号,问题,责任领导,责任人,整改时限,完成情况
 1,政府采购制度执行不到位,胡志云,周敏,2026年11月20日,未完成
@@ -548,12 +548,13 @@ def test_a_live_claim_is_never_taken_back(sqlite_url: str, tmp_path: Path, recei
     """A second run alongside a slow first run neither resends nor reports an interruption."""
     engine = setup_db(sqlite_url, tmp_path)
     config = write_contacts(tmp_path / "cfg", {n: [f"json://127.0.0.1:{receiver.port}/hook/{n}"] for n in EMAIL})
-    receiver.delay = 0.6
+    receiver.hold_at = 1                              # the first run's first message waits on the wire
     first: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: first.update(report=run_day(engine, config)[1]))
     thread.start()
-    time.sleep(0.8)                                   # the first run holds a claim, mid-send
+    assert receiver.held.wait(60)                     # the first run holds its claims, mid-send
     _, second = run_day(engine, config)
+    receiver.release.set()
     thread.join(60)
     assert second.recovered == 0 and first["report"].recovered == 0
     paths = Counter(r["path"] for r in receiver.requests)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Notice
-from tests.conftest import write_contacts
+from tests.fixtures.channels import write_contacts
 from tests.test_delivery import EMAIL, mail, setup_db
 
 OTHER_UNIT = """区审计局党组巡察整改台账

@@ -205,9 +205,9 @@ def test_read_only_database(cli: Any, tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_concurrent_first_migrations_on_postgresql(request: pytest.FixtureRequest) -> None:
-    from tests.conftest import _need_pg
+    from tests.fixtures.databases import need_pg
 
-    server = _need_pg()
+    server = need_pg()
     admin = db.make_engine(server.url())
     script = ("import sys; from rectify_core.ledger import db; db.migrate(db.make_engine(sys.argv[1]))")
     for rep in range(5):

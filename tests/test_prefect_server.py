@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 from rectify_core.delivery.mailsink import MailSink
-from tests.conftest import BIN, _wait, write_contacts
+from tests.fixtures.channels import write_contacts
+from tests.fixtures.prefect import BIN, wait_for
 from tests.test_delivery import EMAIL, mail, setup_db
 
 
@@ -30,7 +31,7 @@ def test_serve_registers_schedules_and_runs(prefect_server: dict[str, str], sqli
                 get_client(sync_client=True) as client:
             names = ("rectify-daily/daily", "rectify-lookback/quarterly", "rectify-daily-fanout/daily-fanout",
                      "rectify-daily/daily-unit")
-            daily, quarterly, fanout, _ = _wait(lambda: [client.read_deployment_by_name(n) for n in names], 90,
+            daily, quarterly, fanout, _ = wait_for(lambda: [client.read_deployment_by_name(n) for n in names], 90,
                                                 "all deployments")
             for dep, cron, active in ((daily, "0 9 * * *", True), (quarterly, "0 9 1 1,4,7,10 *", True),
                                       (fanout, "0 9 * * *", False)):
@@ -38,7 +39,7 @@ def test_serve_registers_schedules_and_runs(prefect_server: dict[str, str], sqli
                 assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
                     cron, "Asia/Shanghai", active)
             # the scheduler has planned the next runs: 09:00 in Shanghai is 01:00 UTC
-            runs = _wait(lambda: client.read_flow_runs(deployment_filter=DeploymentFilter(
+            runs = wait_for(lambda: client.read_flow_runs(deployment_filter=DeploymentFilter(
                 id=DeploymentFilterId(any_=[daily.id]))), 60, "scheduled runs")
             starts = [r.expected_start_time.astimezone(dt.UTC) for r in runs if r.expected_start_time]
             assert starts and all((t.hour, t.minute) == (1, 0) for t in starts)

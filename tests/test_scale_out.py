@@ -14,7 +14,9 @@ from rectify_core.delivery.mailsink import MailSink
 from rectify_core.importers import read_ledger
 from rectify_core.ledger import db
 from rectify_core.ledger.store import save_ledger
-from tests.conftest import BIN, ROOT, _pg_database, _wait, write_contacts
+from tests.fixtures.channels import write_contacts
+from tests.fixtures.databases import ROOT, pg_database
+from tests.fixtures.prefect import BIN, wait_for
 from tests.test_delivery import EMAIL, LEDGER, NOW, mail
 from tests.test_flows import OTHER_UNIT
 
@@ -26,7 +28,7 @@ def _finished(client: Any, ids: list[Any], seconds: float) -> list[Any]:
         runs = [client.read_flow_run(i) for i in ids]
         return runs if all(r.state and r.state.is_final() for r in runs) else None
 
-    return list(_wait(done, seconds, "flow runs"))
+    return list(wait_for(done, seconds, "flow runs"))
 
 
 def _window(client: Any, run_id: Any) -> tuple[Any, Any]:
@@ -42,7 +44,7 @@ def test_work_pool_with_two_workers(prefect_server: dict[str, str], tmp_path: Pa
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    app_db = _pg_database()
+    app_db = pg_database()
     url = next(app_db)
     engine = db.make_engine(url)
     for name, content in (("区交通运输局党组.csv", LEDGER), ("b.csv", OTHER_UNIT)):

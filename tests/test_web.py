@@ -33,7 +33,8 @@ from rectify_core.ledger import db, holders
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Person, Unit, Upload
 from rectify_core.web import links
 from rectify_core.web.app import create_app
-from tests.conftest import ROOT, write_contacts
+from tests.fixtures.channels import write_contacts
+from tests.fixtures.databases import ROOT
 
 SECRET = "web-test-secret-0123456789abcdef"
 ADMIN = "clerk-admin-token-42"

@@ -8,7 +8,6 @@ days up to and including it, and the list of working days in order.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from rectify_core.config.limits import limits
 from rectify_core.errors import ConfigError, RectifyError
 
 TZ = "Asia/Shanghai"
-_ZONE = zoneinfo.ZoneInfo(TZ)
+_ZONE = pendulum.timezone(TZ)  # a zoneinfo.ZoneInfo: the standard library converts with it
 OFFICIAL_DATA = HOME / "data" / "cn_calendar.toml"
 FIRST_YEAR, LAST_YEAR = 1999, 2101  # the default date range (limits.py) and a year each side
 
@@ -34,8 +33,8 @@ def to_local(at: dt.datetime) -> dt.datetime:
 
 def local_today(now: dt.datetime) -> dt.date:
     """The calendar day in Asia/Shanghai at instant `now` (a naive one is UTC, as
-    pendulum reads it). The standard library's zone conversion: this runs once per
-    notice when a day's history is loaded."""
+    pendulum reads it). pendulum's zone through the standard library's conversion: this
+    runs once per notice when a day's history is loaded."""
     return (now if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)).astimezone(_ZONE).date()
 
 
