@@ -97,7 +97,8 @@ def test_insert_ignore_counts_exactly_in_bulk(engine: Engine) -> None:
     count exactly what they inserted."""
     import datetime as dt
 
-    from rectify_core.delivery.outbox import BATCH, insert_ignore
+    from rectify_core.bulk import insert_ignore
+    from rectify_core.delivery.outbox import BATCH
     from rectify_core.ledger.models import Notice, Round, Unit
 
     now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rectify_core.bulk import insert_ignore
 from rectify_core.config.calendar import WorkCalendar, local_today, to_local
 from rectify_core.config.people import ANY_UNIT, Contact, Directory
 from rectify_core.config.rules import Rules
@@ -28,7 +29,7 @@ from rectify_core.deadlines.due import light, light_on, open_ended
 from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
-from rectify_core.delivery.outbox import Person, insert_ignore, new_token
+from rectify_core.delivery.outbox import Person, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_digest
 from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_statement, reader, session_factory
