@@ -121,6 +121,17 @@ LADDER_ROLES: tuple[str, ...] = (Role.OWNER, Role.LEADER, Role.FIRST_RESPONSIBLE
 CONTACT_ROLES: tuple[str, ...] = (*LADDER_ROLES, Role.REVIEWER, Role.VERIFIER)
 
 
+class Step(Vocab):
+    """The steps of the default reminder ladder (config/rules.toml may name its own)."""
+
+    NOTICE = "notice"
+    DUE_SOON = "due_soon"
+    DUE = "due"
+    OVERDUE = "overdue"
+    WARNING = "warning"
+    ACCOUNTABILITY = "accountability"
+
+
 class RequestKind(Vocab):
     EXTENSION = "extension"
     CLOSURE = "closure"
@@ -168,6 +179,8 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
     Role: {Role.OWNER: "责任人", Role.LEADER: "责任领导", Role.FIRST_RESPONSIBLE: "第一责任人",
            Role.INSPECTION_OFFICE: "巡察办", Role.REVIEWER: "回头看检查人", Role.VERIFIER: "销号核验人",
            Role.ADMIN: "管理员"},
+    Step: {Step.NOTICE: "督办通知", Step.DUE_SOON: "临期提醒", Step.DUE: "到期提醒", Step.OVERDUE: "逾期催办",
+           Step.WARNING: "逾期告诫", Step.ACCOUNTABILITY: "提请问责"},
     RequestKind: {RequestKind.EXTENSION: "延期", RequestKind.CLOSURE: "销号"},
     RequestState: {RequestState.PENDING: "待审批", RequestState.APPROVED: "已批准",
                    RequestState.REJECTED: "已退回"},
@@ -191,6 +204,9 @@ _LIGHT_COLORS = {Light.RED: "#c00", Light.YELLOW: "#b80", Light.GREEN: "#080", L
 
 OPEN, ONGOING, DONE = ItemState.OPEN, ItemState.ONGOING, ItemState.DONE
 ACTIVE = (OPEN, ONGOING)
+# the status wordings rectify itself records (a closure, a rebound)
+CLOSED_WORDING = "已销号"
+REBOUND_WORDING = "反弹回潮，重新整改"
 # status -> label, done first: the order reports and lists count them in
 LABELS: dict[str, str] = {s: s.label for s in (DONE, ONGOING, OPEN)}
 CODES = {label: code for code, label in LABELS.items()}
@@ -200,7 +216,7 @@ RANK: dict[str, int] = {OPEN: 0, ONGOING: 1, DONE: 2}
 VOCABULARY: dict[str, str] = {
     **{w: DONE for w in (
         DONE.label, "完成", "已完成整改", "完成整改", "已整改", "已整改完成", "整改完成",
-        "已销号", "销号", "已办结", "办结", "已整改到位", "整改到位", "已落实",
+        CLOSED_WORDING, "销号", "已办结", "办结", "已整改到位", "整改到位", "已落实",
     )},
     **{w: ONGOING for w in (
         ONGOING.label, "阶段性完成整改", "基本完成", "基本完成整改",
@@ -209,7 +225,7 @@ VOCABULARY: dict[str, str] = {
     )},
     **{w: OPEN for w in (
         OPEN.label, "正在整改", "整改中", "未整改", "尚未完成", "未开始", "推进中",
-        "正在推进", "未完成整改", "反弹回潮", "反弹回潮，重新整改",
+        "正在推进", "未完成整改", "反弹回潮", REBOUND_WORDING,
     )},
 }
 
@@ -230,3 +246,10 @@ def normalise(text: str) -> str:
     if first in VOCABULARY:
         return VOCABULARY[first]
     raise UnknownStatus(f"无法识别的完成情况“{text.strip()}”（可用：" + "、".join(LABELS.values()) + "等）")
+
+
+def template_words() -> dict[str, object]:
+    """What templates read as `vocab`: the enums, their labels and the empty light."""
+    return {"ItemState": ItemState, "Light": Light, "DeadlineKind": DeadlineKind, "NO_LIGHT": NO_LIGHT,
+            "status": ItemState.labels(), "light": Light.labels(), "light_short": {m.value: m.short for m in Light},
+            "light_choices": [*Light.labels().items(), ("done", ItemState.DONE.label)]}

@@ -43,3 +43,15 @@ def test_the_quickstart_is_two_commands_in_both_languages() -> None:
     block = text.split("## Quickstart / 快速开始", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["./dev demo", "./dev test"]
     assert "快速开始" in text and "安装锁定版本的依赖" in text
+
+
+def test_every_template_compiles() -> None:
+    """A template error shows only when a page renders it: compile them all here."""
+    from rectify_core.delivery import render
+    from rectify_core.web import pages
+
+    names = [(render._env, p.name) for p in render.TEMPLATES.glob("*.j2")]
+    names += [(pages._env, p.name) for p in pages.TEMPLATES.glob("*.j2")]
+    assert len(names) >= 10
+    for env, name in names:
+        env.get_template(name)

@@ -48,7 +48,8 @@ def _status(word: str | None) -> ItemState | None:
 @click.argument("no", type=int)
 @click.option("--text", required=True, help="进展情况。")
 @click.option("--by", "by", required=True, help="报送人。")
-@click.option("--status", help="同时把状态改为“阶段性完成”或“未完成”（完成整改请用 close 销号）。")
+@click.option("--status", help=f"同时把状态改为“{ItemState.ONGOING.label}”或“{ItemState.OPEN.label}”"
+                                "（完成整改请用 close 销号）。")
 @click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
 @click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。")
 @click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")

@@ -14,6 +14,7 @@ from typing import Any
 from rectify_core.config.files import optional, read_toml
 from rectify_core.errors import ConfigError
 from rectify_core.vocab import LADDER_ROLES
+from rectify_core.vocab import Step as Steps
 
 ROLES = LADDER_ROLES
 
@@ -38,14 +39,14 @@ class Ladder:
 
 
 DEFAULT_LADDER = Ladder((
-    Step("督办通知", -20, ("owner",)),
-    Step("临期提醒", -10, ("owner", "leader")),
-    Step("临期提醒", -3, ("owner",)),
-    Step("临期提醒", -1, ("owner",)),
-    Step("到期提醒", 0, ("owner",)),
-    Step("逾期催办", 5, ("owner", "leader"), every=5),
-    Step("逾期告诫", 10, ("first_responsible",)),
-    Step("提请问责", 20, ("inspection_office",)),
+    Step(Steps.NOTICE.label, -20, ("owner",)),
+    Step(Steps.DUE_SOON.label, -10, ("owner", "leader")),
+    Step(Steps.DUE_SOON.label, -3, ("owner",)),
+    Step(Steps.DUE_SOON.label, -1, ("owner",)),
+    Step(Steps.DUE.label, 0, ("owner",)),
+    Step(Steps.OVERDUE.label, 5, ("owner", "leader"), every=5),
+    Step(Steps.WARNING.label, 10, ("first_responsible",)),
+    Step(Steps.ACCOUNTABILITY.label, 20, ("inspection_office",)),
 ))
 
 

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rectify_core import HOME
-from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label
+from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label, template_words
 
 TEMPLATES = HOME / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html.j2", "html"]), trim_blocks=True, lstrip_blocks=True)
+_env.globals["vocab"] = template_words()
+
 
 def template(name: str) -> Any:
     """A template of rectify's own (HTML ones autoescaped)."""

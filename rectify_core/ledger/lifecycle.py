@@ -31,7 +31,17 @@ from rectify_core.identity import person_name
 from rectify_core.ledger import holders
 from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
-from rectify_core.vocab import ACTIVE, LABELS, RANK, DeadlineKind, ItemState, NoticeState, Role
+from rectify_core.vocab import (
+    ACTIVE,
+    CLOSED_WORDING,
+    LABELS,
+    RANK,
+    REBOUND_WORDING,
+    DeadlineKind,
+    ItemState,
+    NoticeState,
+    Role,
+)
 
 # a pinned field -> the item columns it protects from imports
 PIN_COLUMNS = {"status": ("status", "status_text"), "owner": ("owner",), "leader": ("leader", "leader_title"),
@@ -219,7 +229,8 @@ def record_progress(item: Item, text: str, act: Act, *, status: ItemState | None
     if not text.strip() or not act.by:
         raise RefusedError("报送进展须写明进展情况和报送人", hint="--text、--by")
     if status is not None and status not in ACTIVE:
-        raise RefusedError("报送进展只能把状态改为“阶段性完成”或“未完成”；完成整改请用 rectify close 销号")
+        raise RefusedError(f"报送进展只能把状态改为“{ItemState.ONGOING.label}”或“{ItemState.OPEN.label}”；"
+                           "完成整改请销号", hint="rectify close")
     old = item.status
     if status is not None and status != item.status:
         _set_status(item, status, LABELS[status], act.today)
@@ -293,7 +304,7 @@ def close(item: Item, evidence: list[dict[str, Any]], verified_by: str, act: Act
     session.flush()
     previous = item.status
     item.done_on = None
-    _set_status(item, ItemState.DONE, "已销号", today)
+    _set_status(item, ItemState.DONE, CLOSED_WORDING, today)
     item.closure_id, item.updated_at = closure.id, now
     _pin(item, "status", "closed")
     event(item, "closed", by, now,
@@ -342,7 +353,7 @@ def reopen(item: Item, task: LookbackTask, act: Act, terms: Terms, data: dict[st
     assert closure is not None
     closure.reopened_at = now
     previous = item.status
-    _set_status(item, ItemState.OPEN, "反弹回潮，重新整改", today)
+    _set_status(item, ItemState.OPEN, REBOUND_WORDING, today)
     item.rebound_count += 1
     item.reopened_from, item.closure_id = closure.id, None
     item.deadline = cal.previous_workday(add_months(today, rules.dated_months))

@@ -28,6 +28,7 @@ from rectify_core import HOME
 from rectify_core.config.settings import Settings
 from rectify_core.errors import RefusedError
 from rectify_core.ledger import db, uploads
+from rectify_core.vocab import template_words
 from rectify_core.web import links
 
 TEMPLATES = HOME / "templates" / "web"
@@ -75,6 +76,7 @@ class Limiter:
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                    autoescape=select_autoescape(["j2", "html"]), trim_blocks=True, lstrip_blocks=True)
+_env.globals["vocab"] = template_words()
 
 
 def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
