@@ -431,6 +431,18 @@ def test_clerk_page_needs_the_admin_token(world: World) -> None:
         assert s.scalars(select(LinkRevocation.name)).all() == ["王芳"]
 
 
+def test_logout_carries_its_csrf_token(world: World) -> None:
+    """A page elsewhere cannot sign the clerk out: logout, like every admin form, needs
+    the CSRF token bound to the admin session."""
+    with in_thread(world) as client:
+        assert client.post("/admin/login", data={"token": ADMIN}).status_code == 303
+        assert client.post("/admin/logout", data={}).status_code == 403
+        assert "行政执法案卷质量不高" in client.get("/admin").text           # still signed in
+        token = form_of(client.get("/admin").text, "/admin/logout")
+        assert client.post("/admin/logout", data=token).status_code == 303
+        assert "管理口令" in client.get("/admin").text
+
+
 # --- the whole loop in a real browser, from a real mail ---------------------------------
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")

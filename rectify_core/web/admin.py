@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
@@ -33,6 +34,7 @@ from rectify_core.web.pages import (
     Portal,
     PortalDep,
     Refused,
+    checked_form,
     csrf_cookie,
     downloadable,
     page,
@@ -55,6 +57,14 @@ def admin_of(request: Request, portal_: PortalDep) -> Portal:
 
 
 AdminDep = Annotated[Portal, Depends(admin_of)]
+
+
+async def admin_form(request: Request, portal_: AdminDep) -> FormData:
+    """A form posted from the clerk's page, its CSRF token checked."""
+    return await checked_form(request, portal_, "admin", "/admin")
+
+
+AdminForm = Annotated[FormData, Depends(admin_form)]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -95,17 +105,15 @@ async def login(request: Request, portal_: PortalDep) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(form: AdminForm) -> Response:
     response = RedirectResponse("/admin", status_code=303)
     response.delete_cookie(ADMIN_COOKIE)
     return response
 
 
 @router.post("/links")
-async def person_links(request: Request, portal_: AdminDep) -> Response:
+async def person_links(request: Request, portal_: AdminDep, form: AdminForm) -> Response:
     """A person's links: issue a new one (to send by hand), or revoke every one issued."""
-    form = await request.form(max_files=0, max_fields=6)
-    portal_.check_csrf(request, form, "admin", "/admin")
     unit, name = text_field(form, "unit", 200), text_field(form, "name", 100)
     if not unit or not name:
         raise Refused(400, "请填写单位和姓名。", "/admin")

@@ -205,6 +205,14 @@ def downloadable(path: Path, name: str, media: str) -> FileResponse:
     return FileResponse(path, media_type=media, filename=name, content_disposition_type="attachment")
 
 
+async def checked_form(request: Request, portal_: Portal, bound: str, back: str | None) -> FormData:
+    """The posted form, once its CSRF token is checked against the cookie and `bound`
+    (the link, or "admin")."""
+    form = await read_form(request, portal_, back)
+    portal_.check_csrf(request, form, bound, back)
+    return form
+
+
 def portal_of(request: Request) -> Portal:
     portal_: Portal = request.app.state.portal
     return portal_

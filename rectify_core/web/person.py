@@ -26,11 +26,11 @@ from rectify_core.web.pages import (
     PortalDep,
     RecordId,
     Refused,
+    checked_form,
     csrf_cookie,
     date_field,
     downloadable,
     page,
-    read_form,
     store_files,
     text_field,
     with_csrf,
@@ -47,6 +47,27 @@ def holder_of(request: Request, token: str, portal_: PortalDep) -> links.Holder:
 
 
 HolderDep = Annotated[links.Holder, Depends(holder_of)]
+
+
+def item_holder(token: str, item_id: RecordId, portal_: PortalDep, holder: HolderDep) -> links.Holder:
+    """The link's holder, for an item of theirs: refused before the body is read."""
+    with portal_.factory() as session:
+        try:
+            portal.item_of(holder.unit, holder.name, item_id, local_today(portal_.clock()), session=session)
+        except NotFoundError as exc:
+            raise Refused(404, str(exc), f"/p/{quote(token)}") from None
+    return holder
+
+
+async def link_form(request: Request, token: str, portal_: PortalDep, holder: HolderDep) -> FormData:
+    """A form posted from the holder's pages, its CSRF token checked."""
+    return await checked_form(request, portal_, holder.link, f"/p/{quote(token)}")
+
+
+async def item_form(request: Request, token: str, portal_: PortalDep,
+                    holder: Annotated[links.Holder, Depends(item_holder)]) -> FormData:
+    """A form posted about one of the holder's items, its CSRF token checked."""
+    return await checked_form(request, portal_, holder.link, f"/p/{quote(token)}")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -80,19 +101,16 @@ async def item_page(request: Request, token: str, item_id: RecordId, portal_: Po
     return with_csrf(shown, request, cookie)
 
 
-@router.post("/items/{item_id}/{action}")
-async def act(request: Request, token: str, item_id: RecordId, action: str, portal_: PortalDep,
-              holder: HolderDep) -> Response:
-    back = f"/p/{quote(token)}"
+def known_action(token: str, action: str) -> str:
     if action not in ACTIONS:
-        raise Refused(404, "没有这个操作。", back)
-    with portal_.factory() as session:  # the item first: refused before the body is read
-        try:
-            portal.item_of(holder.unit, holder.name, item_id, local_today(portal_.clock()), session=session)
-        except NotFoundError as exc:
-            raise Refused(404, str(exc), back) from None
-    form = await read_form(request, portal_, back)
-    portal_.check_csrf(request, form, holder.link, back)
+        raise Refused(404, "没有这个操作。", f"/p/{quote(token)}")
+    return action
+
+
+@router.post("/items/{item_id}/{action}")
+async def act(token: str, item_id: RecordId, action: Annotated[str, Depends(known_action)], portal_: PortalDep,
+              holder: HolderDep, form: Annotated[FormData, Depends(item_form)]) -> Response:
+    back = f"/p/{quote(token)}"
     files = await store_files(form, portal_, back) if action in ("progress", "closure") else []
     await run_in_threadpool(_act, portal_, holder, item_id, action, form, files, back)
     if action == "ack" and form.get("from") != "item":
@@ -101,11 +119,9 @@ async def act(request: Request, token: str, item_id: RecordId, action: str, port
 
 
 @router.post("/requests/{request_id}/decide")
-async def decide(request: Request, token: str, request_id: RecordId, portal_: PortalDep,
-                 holder: HolderDep) -> Response:
+async def decide(token: str, request_id: RecordId, portal_: PortalDep, holder: HolderDep,
+                 form: Annotated[FormData, Depends(link_form)]) -> Response:
     back = f"/p/{quote(token)}"
-    form = await read_form(request, portal_, back)
-    portal_.check_csrf(request, form, holder.link, back)
     verdict = form.get("decision")
     if verdict not in ("approve", "reject"):
         raise Refused(400, "请选择批准（核验通过）或退回。", back)
