@@ -49,6 +49,8 @@ class ItemState(Vocab):
     OPEN = "open"
     ONGOING = "ongoing"
     DONE = "done"
+    WITHDRAWN = "withdrawn"  # 撤销: no longer chased nor counted, its reason kept
+    MERGED = "merged"  # 合并: its history joins another item's trail
 
 
 class DeadlineKind(Vocab):
@@ -165,10 +167,18 @@ class EventKind(Vocab):
     CLOSURE_REQUESTED = "closure_requested"
     REQUEST_REJECTED = "request_rejected"
     ROUND_EDITED = "round_edited"
+    RENUMBERED = "renumbered"
+    UNLISTED = "unlisted"
+    RELISTED = "relisted"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
+    MERGED_IN = "merged_in"
+    REINSTATED = "reinstated"
 
 
 _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
-    ItemState: {ItemState.OPEN: "未完成", ItemState.ONGOING: "阶段性完成", ItemState.DONE: "已完成"},
+    ItemState: {ItemState.OPEN: "未完成", ItemState.ONGOING: "阶段性完成", ItemState.DONE: "已完成",
+                ItemState.WITHDRAWN: "已撤销", ItemState.MERGED: "已合并"},
     DeadlineKind: {DeadlineKind.IMMEDIATE: "立行立改", DeadlineKind.DATED: "限期整改",
                    DeadlineKind.LONG_TERM: "长期坚持"},
     Light: {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯", Light.BLUE: "蓝灯"},
@@ -192,7 +202,10 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
         EventKind.LOOKBACK_CONSOLIDATED: "回头看：巩固", EventKind.REOPENED: "反弹回潮，重新打开",
         EventKind.PROGRESS: "报送进展", EventKind.REASSIGNED: "人员移交", EventKind.ACKNOWLEDGED: "已阅",
         EventKind.EXTENSION_REQUESTED: "申请延期", EventKind.CLOSURE_REQUESTED: "申请销号",
-        EventKind.REQUEST_REJECTED: "申请被退回", EventKind.ROUND_EDITED: "修改轮次"},
+        EventKind.REQUEST_REJECTED: "申请被退回", EventKind.ROUND_EDITED: "修改轮次",
+        EventKind.RENUMBERED: "序号变更", EventKind.UNLISTED: "本次台账未列出", EventKind.RELISTED: "重新列入台账",
+        EventKind.WITHDRAWN: "撤销", EventKind.MERGED: "合并", EventKind.MERGED_IN: "并入",
+        EventKind.REINSTATED: "恢复"},
 }
 ROLE_NAMES: Mapping[str, str] = Role.labels()
 _LIGHT_COLORS = {Light.RED: "#c00", Light.YELLOW: "#b80", Light.GREEN: "#080", Light.BLUE: "#06c"}
@@ -204,6 +217,15 @@ _LIGHT_COLORS = {Light.RED: "#c00", Light.YELLOW: "#b80", Light.GREEN: "#080", L
 
 OPEN, ONGOING, DONE = ItemState.OPEN, ItemState.ONGOING, ItemState.DONE
 ACTIVE = (OPEN, ONGOING)
+# what a round counts and reports: a withdrawn or merged item is left out
+COUNTED = (OPEN, ONGOING, DONE)
+SET_ASIDE = (ItemState.WITHDRAWN, ItemState.MERGED)
+# an item's fields as people call them (import diffs, event texts)
+FIELD_NAMES: Mapping[str, str] = {
+    "title": "问题", "status": "完成情况", "status_text": "完成情况原文", "immediate": DeadlineKind.IMMEDIATE.label,
+    "deadline": "整改时限", "deadline_kind": "时限类型", "deadline_text": "整改时限原文", "leader": "责任领导",
+    "leader_title": "领导职务", "department": "责任部门", "owner": "责任人", "measures_text": "整改措施",
+    "evidence": "佐证材料", "figures": "数字", "extra": "其他列", "no": "序号"}
 # the status wordings rectify itself records (a closure, a rebound)
 CLOSED_WORDING = "已销号"
 REBOUND_WORDING = "反弹回潮，重新整改"

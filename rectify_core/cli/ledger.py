@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,13 @@ import click
 from rectify_core.cli.app import DATE, App, dump
 from rectify_core.config.calendar import run_now
 from rectify_core.deadlines import scan
+from rectify_core.errors import RectifyError
 from rectify_core.importers import read_ledger
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import db, items, rounds, store
 from rectify_core.ledger.models import Item
-from rectify_core.ledger.store import ImportResult, save_ledger
-from rectify_core.vocab import LABELS, DeadlineKind
+from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
+from rectify_core.vocab import ACTIVE, FIELD_NAMES, LABELS, DeadlineKind, ItemState
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,22 @@ class ImportOptions:
     round_key: str | None = None
     feedback_date: dt.date | None = None
     new_round: bool = False
+    match: tuple[str, ...] = ()  # "旧序号=新序号"
+    day: dt.date | None = None  # the day the file stands for
+
+
+def _pairs(given: tuple[str, ...]) -> dict[int, int]:
+    pairs: dict[int, int] = {}
+    for text in given:
+        old, sep, new = text.replace("＝", "=").partition("=")
+        if not sep or not old.strip().isdigit() or not new.strip().isdigit():
+            raise RectifyError(f"无法理解“{text}”：请写成 原序号=新序号，例如 3=2", hint="--match 3=2")
+        if int(old) in pairs:
+            raise RectifyError(f"原序号 {old.strip()} 指定了两次", hint="--match")
+        pairs[int(old)] = int(new)
+    if len(set(pairs.values())) < len(pairs):
+        raise RectifyError("两个原序号指定到了同一个新序号", hint="--match")
+    return pairs
 
 
 def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> ImportResult:
@@ -41,47 +59,82 @@ def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry
     # not carry the --feedback-date given now, still finds this round
     parsed.round_key = opts.round_key or store.key_of(parsed)
     parsed.feedback_date = opts.feedback_date or parsed.feedback_date
+    choices = ImportChoices(opts.round_id, opts.new_round, _pairs(opts.match))
     with db.transaction(app.engine, rollback=dry_run) as session:
-        result = save_ledger(parsed, run_now(None), session=session, round_id=opts.round_id, new_round=opts.new_round)
-    if not dry_run:
+        result = save_ledger(parsed, run_now(opts.day), session=session, choices=choices)
+    if not dry_run and result.batch_id is not None:
         db.refresh_statistics(app.engine, "items", "item_holders")
     return result
 
 
-def _show_value(column: str, value: Any) -> str:
+def _text(column: str, value: Any) -> str:
     if column == "status":
-        return LABELS.get(value, str(value))
+        return ItemState.label_of(value)
+    if column == "deadline_kind":
+        return DeadlineKind.label_of(value, "（空）")
     if value in (None, "", [], {}):
         return "（空）"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-COLUMN_NAMES = {"title": "问题", "status": "完成情况", "status_text": "完成情况原文",
-                "immediate": DeadlineKind.IMMEDIATE.label, "deadline": "整改时限", "deadline_kind": "时限类型",
-                "deadline_text": "整改时限原文",
-                "leader": "责任领导", "leader_title": "领导职务", "department": "责任部门", "owner": "责任人",
-                "measures_text": "整改措施", "evidence": "佐证材料", "figures": "数字", "extra": "其他列"}
+def show_change(column: str, old: Any, new: Any, width: int = 40) -> str:
+    """old → new; for long texts, only the words that changed, with a little context."""
+    before, after = _text(column, old), _text(column, new)
+    if len(before) <= width and len(after) <= width:
+        return f"{before} → {after}"
+    spans = []
+    for op, a1, a2, b1, b2 in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if op != "equal":
+            lead = before[max(0, a1 - 8):a1]
+            spans.append(f"…{lead}" + (f"[-{before[a1:a2]}-]" if a2 > a1 else "")
+                         + (f"{{+{after[b1:b2]}+}}" if b2 > b1 else "") + f"{before[a2:a2 + 8]}…")
+    more = f"（另有 {len(spans) - 3} 处）" if len(spans) > 3 else ""
+    return "；".join(spans[:3]) + more
 
 
 def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> None:
     head = "试导入（未写入数据库）" if dry_run else "已导入"
-    batch = "" if dry_run else f"，导入批次 {result.batch_id}"
     new = "（新轮次）" if result.round_created else ""
-    click.echo(f"{head} {path}：{result.unit} / {result.round_name}（轮次 {result.round_id}{new}{batch}）")
-    click.echo(f"  新增 {len(result.created)} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条，"
-               f"与 rectify 记录不一致 {len(result.disagreements)} 条")
+    counts = (f"  新增 {len(result.created)} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条，"
+              f"序号变化 {len(result.renumbered)} 条，本次台账未列出 {len(result.set_aside)} 条，"
+              f"与 rectify 记录不一致 {len(result.disagreements)} 条")
+    if result.nothing:
+        click.echo(f"{path.name}：{result.unit} / {result.round_name}（轮次 {result.round_id}）无变化，未记录导入批次")
+        click.echo(counts)
+        _report_aside(result)
+        return
+    batch = "" if dry_run else f"，导入批次 {result.batch_id}"
+    click.echo(f"{head} {path.name}：{result.unit} / {result.round_name}（轮次 {result.round_id}{new}{batch}）")
+    click.echo(counts)
+    _report_matches(result)
+    _report_aside(result)
     for no, title in result.created[:50]:
         click.echo(f"  新增：问题{no} {title}")
     if len(result.created) > 50:
         click.echo(f"  ……另有 {len(result.created) - 50} 条新增")
     for change in result.changed:
         if change.changes:
-            parts = [f"{COLUMN_NAMES.get(c, c)} {_show_value(c, old)} → {_show_value(c, new)}"
-                     for c, (old, new) in change.changes.items()]
+            parts = [f"{FIELD_NAMES.get(c, c)} {show_change(c, old, new)}" for c, (old, new) in change.changes.items()]
             click.echo(f"  更新：问题{change.no} " + "；".join(parts))
     for d in result.disagreements:
         click.echo(f"  警告：{d['message']}")
+
+
+def _report_matches(result: ImportResult) -> None:
+    """The mapping, where it is not plain: renumbered rows and rows matched by a close title."""
+    shown = [m for m in result.matches if m.old_no != m.row_no or not m.basis.startswith("同题")]
+    if not shown:
+        return
+    click.echo(f"  {'旧序号':<6}{'新序号':<6}依据        问题")
+    for m in shown:
+        click.echo(f"  {m.old_no:<9}{m.row_no:<9}{m.basis:<10}{m.title}")
+
+
+def _report_aside(result: ImportResult) -> None:
+    for a in result.set_aside:
+        state = "" if a.status in ACTIVE else f"，{ItemState.label_of(a.status)}"
+        tail = "；仍在提醒，请确认撤销或合并（rectify withdraw / merge）" if a.status in ACTIVE else ""
+        click.echo(f"  本次台账未列出：{a.title}（原问题{a.no}{state}）{tail}")
 
 
 @click.command("import")
@@ -96,14 +149,18 @@ def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> No
 @click.option("--feedback-date", "feedback_date", type=DATE,
               help="巡察反馈日期（台账中没有时），用于按规则计算整改时限。")
 @click.option("--new-round", is_flag=True, help="确认这是新的一轮巡察（文件与已有轮次的问题大多相同时需要）。")
+@click.option("--match", "match", multiple=True, metavar="旧序号=新序号",
+              help="指定对应关系：原问题几是文件中的第几条（标题相近、无法自动确定时使用）；可重复。")
+@click.option("--date", "day", type=DATE, help="文件所代表的日期（YYYY-MM-DD）：导入批次和事件记在这一天，默认为今天。")
 @click.pass_obj
 def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | None, round_name: str | None,
-               round_id: int | None, round_key: str | None, feedback_date: dt.date | None, new_round: bool) -> None:
+               round_id: int | None, round_key: str | None, feedback_date: dt.date | None, new_round: bool,
+               match: tuple[str, ...], day: dt.date | None) -> None:
     """导入整改进展报告（.txt/.docx）或整改台账（.xlsx/.csv），格式按内容自动识别。
 
     每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
     进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""
-    opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round)
+    opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round, match, day)
     result = import_file(app, file, opts, dry_run)
     if as_json:
         dump({**result.as_json(), "dry_run": dry_run})

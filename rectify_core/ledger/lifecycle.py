@@ -48,7 +48,8 @@ PIN_COLUMNS = {"status": ("status", "status_text"), "owner": ("owner",), "leader
                "deadline": ("deadline", "deadline_kind", "deadline_text")}
 FIELD_NAMES = {"status": "完成情况", "owner": "责任人", "leader": "责任领导", "deadline": "整改时限"}
 PIN_NAMES = {"closed": "已在 rectify 中销号", "progress": "已在 rectify 中报送进展",
-             "reopened": "回头看反弹后重新打开", "reassigned": "已在 rectify 中移交"}
+             "reopened": "回头看反弹后重新打开", "reassigned": "已在 rectify 中移交",
+             "withdrawn": "已在 rectify 中撤销", "merged": "已在 rectify 中合并"}
 
 
 def jsonable(value: Any) -> Any:
@@ -135,11 +136,11 @@ def imported(rows: list[dict[str, Any]], run: ImportRun, *, session: Session) ->
     return ids
 
 
-def plan_import(item: Any, values: dict[str, Any]) -> ImportChange:
+def plan_import(item: Any, values: dict[str, Any], no: int | None = None) -> ImportChange:
     """Compare a file's values with an item (an Item, or a row of its columns), writing
     nothing: the changes an import would apply, and the pinned fields where the file
-    disagrees."""
-    change = ImportChange(item.no, item.title)
+    disagrees. `no`: the item's number in the file, when it differs from the stored one."""
+    change = ImportChange(no or item.no, item.title)
     pinned = item.pinned or {}
     protected = {col: name for name, cols in PIN_COLUMNS.items() if name in pinned for col in cols}
     status_verdict = _status_verdict(item, values["status"])
@@ -151,22 +152,24 @@ def plan_import(item: Any, values: dict[str, Any]) -> ImportChange:
             if status_verdict == "apply" or (col == "status_text" and "status" not in pinned):
                 change.changes[col] = [jsonable(old), jsonable(new)]
             elif col == "status" and status_verdict == "disagree":
-                change.disagreements.append(_disagreement(item, "status", LABELS[old], LABELS[new],
-                                                          values["status_text"]))
+                change.disagreements.append(_disagreement(item, change.no, "status", ItemState(old).label,
+                                                          ItemState(new).label, values["status_text"]))
         elif col in protected:
             if col == PIN_COLUMNS[protected[col]][0]:
-                change.disagreements.append(_disagreement(item, protected[col], jsonable(old), jsonable(new)))
+                change.disagreements.append(_disagreement(item, change.no, protected[col], jsonable(old),
+                                                          jsonable(new)))
         else:
             change.changes[col] = [jsonable(old), jsonable(new)]
     return change
 
 
-def _disagreement(item: Any, name: str, kept: Any, file: Any, wording: str | None = None) -> dict[str, Any]:
+def _disagreement(item: Any, no: int, name: str, kept: Any, file: Any, wording: str | None = None) -> dict[str, Any]:
     why = PIN_NAMES.get((item.pinned or {}).get(name, ""), "已在 rectify 中记录")
-    shown = f"“{wording}”（即{file}）" if wording and wording != file else f"“{file}”"
+    said = "（空）" if file is None else file
+    shown = f"“{wording}”（即{said}）" if wording and wording != said else f"“{said}”"
     return {"field": name, "kept": kept, "file": file,
-            "message": f"问题{item.no}：文件中的{FIELD_NAMES[name]}为{shown}，但该问题{why}"
-                       f"（{kept}），已保留 rectify 中的记录"}
+            "message": f"问题{no}：文件中的{FIELD_NAMES[name]}为{shown}，但该问题{why}"
+                       f"（{'未注明' if kept is None else kept}），已保留 rectify 中的记录"}
 
 
 def apply_import(item: Item, change: ImportChange, values: dict[str, Any], run: ImportRun, *,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rectify_core.ledger.columns import UTCDateTime, VocabText
@@ -122,7 +123,13 @@ class Item(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
     aspect_id: Mapped[int | None] = mapped_column(ForeignKey("aspects.id"))
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
+    # the 序号 of the latest sheet; an item that sheet did not list holds -id (never a
+    # number the sheet uses) and keeps the number it had in `former_no`
     no: Mapped[int] = mapped_column(Integer)
+    listed: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    former_no: Mapped[int | None] = mapped_column(Integer)
+    # the item a merged one joined (of the same round)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     title: Mapped[str] = mapped_column(Text)
     status: Mapped[ItemState] = mapped_column(VocabText(ItemState, 10))
     status_text: Mapped[str] = mapped_column(Text)

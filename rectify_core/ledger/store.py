@@ -4,14 +4,17 @@ One call is one import: the caller's transaction makes it all-or-nothing, and a 
 run is the same call in a transaction that is rolled back. The round is found by its
 identity (unit + inspection, see `identity.round_key`), never by file name; a file
 that would start a new round looking like an existing one is refused. Items are
-matched by (round, number) and changed only through the lifecycle's import
-transition, which keeps what people recorded in rectify.
+matched by what they say, not by number (`matching`); numbers then follow the sheet and
+items it no longer lists are set aside from its numbers (`sheet`), each an event. Items
+change only through the lifecycle's import transition, which keeps what people
+recorded in rectify. A file that changes nothing records no batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, or_, select
@@ -22,7 +25,8 @@ from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.ledger import holders, lifecycle
+from rectify_core.ledger import holders, lifecycle, sheet
+from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
     Aspect,
     Event,
@@ -54,12 +58,24 @@ class ImportResult:
     round_id: int
     round_name: str
     unit: str
-    batch_id: int
+    batch_id: int | None  # None: the file changed nothing, and no batch was recorded
     round_created: bool
     created: list[tuple[int, str]] = field(default_factory=list)  # (no, title)
     changed: list[lifecycle.ImportChange] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
+    matches: list[Match] = field(default_factory=list)  # rows matched to items, with the basis
+    set_aside: list[sheet.SetAside] = field(default_factory=list)  # items the sheet does not list
+
+    @property
+    def renumbered(self) -> list[Match]:
+        return [m for m in self.matches if m.old_no != m.row_no]
+
+    @property
+    def nothing(self) -> bool:
+        """The file changed nothing at all."""
+        return not (self.round_created or self.created or self.updated or self.disagreements or self.renumbered
+                    or any(a.new for a in self.set_aside))
 
     @property
     def updated(self) -> int:
@@ -70,7 +86,10 @@ class ImportResult:
                 "round_created": self.round_created,
                 "created": [{"no": no, "title": t} for no, t in self.created],
                 "updated": [{"no": c.no, "changes": c.changes} for c in self.changed if c.changes],
-                "disagreements": self.disagreements, "unchanged": self.unchanged}
+                "disagreements": self.disagreements, "unchanged": self.unchanged,
+                "matches": [{"old_no": m.old_no, "no": m.row_no, "basis": m.basis} for m in self.matches],
+                "not_in_sheet": [{"no": a.no, "title": a.title, "status": a.status, "new": a.new}
+                                 for a in self.set_aside]}
 
 
 def _unit(name: str, *, session: Session) -> Unit:
@@ -232,11 +251,11 @@ def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], to
 
 
 def _current(round_id: int, *, session: Session) -> dict[int, Any]:
-    """The round's items as plain rows (what a comparison reads), not ORM objects: a
-    weekly re-import of a large ledger that changes little loads little."""
-    columns = [Item.id, Item.no, Item.pinned, Item.aspect_id, Item.topic_id, Item.source_line,
-               *(getattr(Item, c) for c in COPIED)]
-    return {row.no: row for row in session.execute(select(*columns).where(Item.round_id == round_id))}
+    """The round's items by id, as plain rows (what a comparison reads), not ORM objects:
+    a weekly re-import of a large ledger that changes little loads little."""
+    columns = [Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.pinned, Item.aspect_id,
+               Item.topic_id, Item.source_line, *(getattr(Item, c) for c in COPIED)]
+    return {row.id: row for row in session.execute(select(*columns).where(Item.round_id == round_id))}
 
 
 def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
@@ -245,21 +264,38 @@ def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, s
     return {(item_id, data.get("field", ""), str(data.get("file"))) for item_id, data in rows if item_id}
 
 
-def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id: int | None = None,
-                new_round: bool = False) -> ImportResult:
-    """Import one file as a batch: new items, changes, and disagreements with what
-    people recorded in rectify (kept, and recorded as events). Nothing reaches the
-    database that either database could not keep as it is (`validate.check`)."""
+@dataclass(frozen=True)
+class ImportChoices:
+    """What the clerk said about a file: the round it updates (or that it starts a new
+    one), and rows matched by hand (old number -> new number)."""
+
+    round_id: int | None = None
+    new_round: bool = False
+    match: dict[int, int] = field(default_factory=dict)
+
+
+def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session,
+                choices: ImportChoices = ImportChoices()) -> ImportResult:
+    """Import one file as a batch: new items, changes, renumbering, items the sheet no
+    longer lists, and disagreements with what people recorded in rectify (kept, and
+    recorded as events). Nothing reaches the database that either database could not
+    keep as it is (`validate.check`); a file that changes nothing records nothing."""
     with gc_paused():
-        return _save(parsed, now, session=session, round_id=round_id, new_round=new_round)
+        nested = session.begin_nested()
+        result = _save(parsed, now, choices, session=session)
+        if result.nothing:
+            nested.rollback()
+            result.batch_id = None
+        else:
+            nested.commit()
+        return result
 
 
-def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id: int | None,
-          new_round: bool) -> ImportResult:
+def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, session: Session) -> ImportResult:
     validate.check(parsed)
-    existing_round = find_round(parsed, session=session, round_id=round_id, new_round=new_round)
+    existing_round = find_round(parsed, session=session, round_id=choices.round_id, new_round=choices.new_round)
     rnd, round_before = _round(parsed, existing_round, now, session=session)
-    batch = ImportBatch(round_id=rnd.id, source_name=parsed.source_name, sha256=parsed.sha256,
+    batch = ImportBatch(round_id=rnd.id, source_name=Path(parsed.source_name).name, sha256=parsed.sha256,
                         report_date=parsed.report_date, at=now, round_created=existing_round is None,
                         round_before={**round_before, "name": rnd.name, "unit": rnd.unit.name}, created=[],
                         before={}, counts={})
@@ -270,20 +306,25 @@ def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id:
     result = ImportResult(rnd.id, rnd.name, rnd.unit.name, batch.id, existing_round is None)
     items = _current(rnd.id, session=session)
     known = _known_disagreements(rnd.id, session=session)
-    source: dict[str, Any] = {"source": parsed.source_name, "sha256": parsed.sha256, "batch": batch.id}
-    before: dict[str, Any] = {}
-    new = [p for p in parsed.items if p.no not in items]
+    # a file's name, never its path: events are read on people's phones
+    source: dict[str, Any] = {"source": Path(parsed.source_name).name, "sha256": parsed.sha256, "batch": batch.id}
+    aspect_titles = dict(session.execute(select(Aspect.id, Aspect.title).where(Aspect.round_id == rnd.id)).all())
+    matching = match_rows(parsed.items, [sheet.known_of(r, aspect_titles) for r in items.values()],
+                          {h.no: h.title for h in parsed.aspects}, choices.match)
     run = lifecycle.ImportRun(now, parsed.report_date, source, batch.id, known)
-    created = _create(new, rnd.id, aspect_ids, topic_ids, run, session=session)
-    result.created += [(p.no, p.title) for p in new]
+    before, result.set_aside = sheet.apply(matching, items, run, session=session)
+    result.matches = matching.matches
+    created = _create(matching.new_rows, rnd.id, aspect_ids, topic_ids, run, session=session)
+    result.created += [(p.no, p.title) for p in matching.new_rows]
+    item_of = matching.item_of()
     for p in parsed.items:
         aspect_id = aspect_ids.get(p.aspect_no) if p.aspect_no else None
         topic_id = topic_ids.get(p.topic_no) if p.topic_no else None
-        current = items.get(p.no)
+        current = items.get(item_of.get(p.no, -1))
         if current is None:
             continue
         values = _values(p)
-        change = lifecycle.plan_import(current, values)
+        change = lifecycle.plan_import(current, values, p.no)
         placement = {"aspect_id": aspect_id, "topic_id": topic_id, "source_line": p.line}
         moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
         measures = _measures(p) if "measures_text" in change.changes else None
@@ -292,6 +333,7 @@ def _save(parsed: ParsedLedger, now: dt.datetime, *, session: Session, round_id:
             continue
         item = session.get_one(Item, current.id)
         old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
+        old = {**before.get(str(item.id), {}), **old}
         if measures is not None:
             old["measures"] = _measures_of(item)
             _set_measures(item, measures)

@@ -1,0 +1,229 @@
+"""Which item of a round each row of a new sheet is: matched by what it says, not by its
+number.
+
+Offices delete rows and renumber, re-sort by deadline, and reword a title between two
+weeks' sheets. A row is the item whose problem title it carries, compared on a working
+copy (white space, punctuation, full/half width and traditional/simplified folded):
+
+1. the clerk's own decisions (`--match 旧序号=新序号`) first;
+2. exact titles: one row and one item with the same working copy are the same problem;
+   several of each (a title repeated in one sheet) are told apart by their category,
+   people and measures, the number only breaking what is left;
+3. close titles, among what is left: a row and an item that are each other's best
+   candidate, clearly ahead of any other, are the same problem. When two could be
+   (near-identical titles, or a row close to two items), nothing is guessed: the
+   import is refused with the candidates and their similarity.
+
+Rows left are new problems; items left are "not in the latest sheet".
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.process import extract
+
+from rectify_core.errors import RefusedError
+from rectify_core.importers.parsed import ParsedItem
+from rectify_core.importers.source import normalise
+
+CLOSE = 80.0  # a title this similar (0–100) may be the same problem reworded
+CLEAR = 6.0  # ...when it leads every other candidate by this much
+SHOWN = 8  # candidates listed when a file is refused as ambiguous
+
+
+def working_copy(text: str | None) -> str:
+    """The form in which two spellings of one title compare equal: half-width,
+    simplified, without white space or punctuation."""
+    folded = normalise(text or "")
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c)[0] not in "PZ").lower()
+
+
+@dataclass(frozen=True)
+class Known:
+    """An item of the round as matching reads it."""
+
+    id: int
+    no: int  # as last listed (an item not in the latest sheet keeps the number it had)
+    title: str
+    aspect: str | None = None
+    owner: str | None = None
+    leader: str | None = None
+    department: str | None = None
+    measures: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    item_id: int
+    old_no: int
+    row_no: int
+    basis: str  # 指定 / 同题 / 同题、序号 / 近似 93%
+    title: str = ""  # the row's
+    score: float = 100.0
+
+
+@dataclass
+class Matching:
+    matches: list[Match] = field(default_factory=list)
+    new_rows: list[ParsedItem] = field(default_factory=list)
+    missing: list[Known] = field(default_factory=list)
+
+    def item_of(self) -> dict[int, int]:
+        """row number -> item id."""
+        return {m.row_no: m.item_id for m in self.matches}
+
+
+def _context(row: ParsedItem, aspects: Mapping[int, str]) -> tuple[str, ...]:
+    return (working_copy(aspects.get(row.aspect_no or -1)), working_copy(row.owner), working_copy(row.leader),
+            working_copy(row.department))
+
+
+def _known_context(item: Known) -> tuple[str, ...]:
+    return (working_copy(item.aspect), working_copy(item.owner), working_copy(item.leader),
+            working_copy(item.department))
+
+
+def _affinity(row: ParsedItem, item: Known, aspects: Mapping[int, str]) -> float:
+    """What besides the title says a row is this item: its category, people and
+    measures (0–100)."""
+    pairs = list(zip(_context(row, aspects), _known_context(item), strict=True))
+    same = sum(1 for a, b in pairs if a and a == b)
+    measures = fuzz.ratio(working_copy(row.measures_text), working_copy(item.measures)) if item.measures else 0.0
+    return 100.0 * same / len(pairs) * 0.6 + measures * 0.4
+
+
+def _explicit(pairs: Mapping[int, int], rows: dict[int, ParsedItem], items: dict[int, Known],
+              out: Matching) -> None:
+    by_no = {k.no: k for k in items.values()}
+    for old, new in pairs.items():
+        item = by_no.get(old)
+        if item is None:
+            raise RefusedError(f"--match {old}={new}：本轮次没有原序号为 {old} 的问题")
+        if new not in rows:
+            raise RefusedError(f"--match {old}={new}：文件中没有序号为 {new} 的问题")
+        out.matches.append(Match(item.id, item.no, new, "指定", rows[new].title))
+        del rows[new], items[item.id]
+
+
+def _exact(rows: dict[int, ParsedItem], items: dict[int, Known], aspects: Mapping[int, str],
+           out: Matching) -> None:
+    by_title: dict[str, list[Known]] = defaultdict(list)
+    for item in items.values():
+        by_title[working_copy(item.title)].append(item)
+    wanted: dict[str, list[ParsedItem]] = defaultdict(list)
+    for row in rows.values():
+        if (key := working_copy(row.title)) in by_title:
+            wanted[key].append(row)
+    for key, found in wanted.items():
+        for row, item in _pair_alike(found, by_title[key], aspects):
+            out.matches.append(Match(item.id, item.no, row.no, "同题" if len(found) == 1 else "同题、序号", row.title))
+            del rows[row.no], items[item.id]
+
+
+def _pair_alike(rows: list[ParsedItem], items: list[Known],
+                aspects: Mapping[int, str]) -> Iterable[tuple[ParsedItem, Known]]:
+    """Rows and items with the same title, paired: one of each at once; several told
+    apart by category, people and measures, then by number."""
+    if len(rows) == 1 and len(items) == 1:
+        yield rows[0], items[0]
+        return
+    scored = sorted(((-_affinity(r, k, aspects), abs(r.no - k.no), r.no, k.no, r, k) for r in rows for k in items),
+                    key=lambda s: s[:4])
+    taken_rows: set[int] = set()
+    taken_items: set[int] = set()
+    for *_, row, item in scored:
+        if row.no not in taken_rows and item.id not in taken_items:
+            taken_rows.add(row.no)
+            taken_items.add(item.id)
+            yield row, item
+
+
+def _close(rows: dict[int, ParsedItem], items: dict[int, Known], aspects: Mapping[int, str],
+           out: Matching) -> None:
+    """Mutual best candidates, clearly ahead; refused where two could be the same."""
+    if not rows or not items:
+        return
+    keys = {k.id: working_copy(k.title) for k in items.values()}
+    ids = list(keys)
+    choices = [keys[i] for i in ids]
+    scores: dict[tuple[int, int], float] = {}
+    for row in rows.values():
+        for _, score, index in extract(working_copy(row.title), choices, scorer=fuzz.ratio, limit=5,
+                                       score_cutoff=CLOSE - 10):
+            item = items[ids[index]]
+            scores[(row.no, item.id)] = float(score) + _affinity(row, item, aspects) / 20  # up to 5 points
+    while True:
+        accepted = _mutual_best(scores)
+        if not accepted:
+            break
+        for row_no, item_id, score in accepted:
+            item = items.pop(item_id)
+            row = rows.pop(row_no)
+            out.matches.append(Match(item.id, item.no, row_no, f"近似 {min(score, 100):.0f}%", row.title, score))
+            scores = {k: v for k, v in scores.items() if k[0] != row_no and k[1] != item_id}
+    doubtful = [(r, i, s) for (r, i), s in scores.items() if s >= CLOSE]
+    if doubtful:
+        raise _ambiguous(doubtful, rows, items)
+
+
+def _mutual_best(scores: dict[tuple[int, int], float]) -> list[tuple[int, int, float]]:
+    best_row: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    best_item: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for (row_no, item_id), score in scores.items():
+        best_row[row_no].append((score, item_id))
+        best_item[item_id].append((score, row_no))
+    accepted = []
+    for row_no, found in best_row.items():
+        found.sort(reverse=True)
+        score, item_id = found[0]
+        theirs = sorted(best_item[item_id], reverse=True)
+        if score < CLOSE or theirs[0][1] != row_no:
+            continue
+        runner_up = max((found[1][0] if len(found) > 1 else 0.0), (theirs[1][0] if len(theirs) > 1 else 0.0))
+        if score - runner_up >= CLEAR:
+            accepted.append((row_no, item_id, score))
+    return accepted
+
+
+def _ambiguous(doubtful: list[tuple[int, int, float]], rows: dict[int, ParsedItem],
+               items: dict[int, Known]) -> RefusedError:
+    doubtful.sort(key=lambda d: (d[0], -d[2]))
+    lines = [f"文件第{r}条“{_cut(rows[r].title)}” ↔ 原问题{items[i].no}“{_cut(items[i].title)}”（相似 {s:.0f}%）"
+             for r, i, s in doubtful[:SHOWN]]
+    more = f"；另有 {len(doubtful) - SHOWN} 组" if len(doubtful) > SHOWN else ""
+    return RefusedError("无法确定以下问题对应关系（标题相近，可能是同一问题，也可能不是），未导入：\n  "
+                        + "\n  ".join(lines) + more
+                        + "\n请确认后逐条指定对应关系（同一问题：原序号=新序号），再导入",
+                        hint="--match 原序号=新序号（可重复）")
+
+
+def _cut(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def match_rows(rows: list[ParsedItem], items: list[Known], aspects: Mapping[int, str],
+               explicit: Mapping[int, int] | None = None) -> Matching:
+    """Match a sheet's rows to a round's items, one to one. `aspects`: the sheet's
+    category titles by number; `explicit`: the clerk's old number -> new number."""
+    out = Matching()
+    left_rows = {r.no: r for r in rows}
+    left_items = {k.id: k for k in items}
+    _explicit(explicit or {}, left_rows, left_items, out)
+    _exact(left_rows, left_items, aspects, out)
+    _close(left_rows, left_items, aspects, out)
+    out.new_rows = sorted(left_rows.values(), key=lambda r: r.no)
+    out.missing = sorted(left_items.values(), key=lambda k: k.no)
+    out.matches.sort(key=lambda m: m.row_no)
+    return out
+
+
+def as_json(m: Matching) -> dict[str, Any]:
+    return {"matches": [{"item": x.item_id, "old_no": x.old_no, "no": x.row_no, "basis": x.basis}
+                        for x in m.matches],
+            "missing": [{"item": k.id, "no": k.no, "title": k.title} for k in m.missing]}

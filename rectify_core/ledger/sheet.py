@@ -1,0 +1,83 @@
+"""Numbers follow the latest sheet: after a sheet's rows are matched to a round's items
+(`matching`), matched items take the row's 序号 and items the sheet does not list are set
+aside from its numbers, each change an event the item's trail shows.
+
+A number is a label the office changes every few weeks; the item is what it says. An
+item the sheet does not list keeps its state and is still chased until the clerk
+decides (撤销 or 合并); it holds -id as its number (no sheet uses one) and remembers the
+number it had, which is how people know it: "原问题3".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from rectify_core.ledger import lifecycle
+from rectify_core.ledger.matching import Known, Matching
+from rectify_core.ledger.models import Event, Item
+from rectify_core.vocab import EventKind
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """An item the latest sheet does not list."""
+
+    id: int
+    no: int  # the number it had
+    title: str
+    status: str
+    new: bool  # this import set it aside (else an earlier one did)
+
+
+def shown_no(no: int, listed: bool, former_no: int | None) -> int:
+    """The number people know an item by: its sheet number, or the one it last had."""
+    return no if listed or former_no is None else former_no
+
+
+def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun, *,
+          session: Session) -> tuple[dict[str, dict[str, Any]], list[SetAside]]:
+    """Renumber matched items and set aside the unlisted ones, with their events;
+    returns what they were before (for undo) and the items set aside."""
+    moves = {m.item_id: m.row_no for m in matching.matches if current[m.item_id].no != m.row_no}
+    gone = [k for k in matching.missing if current[k.id].listed]
+    before = {str(i): _numbers(current[i]) for i in [*moves, *(k.id for k in gone)]}
+    if before:
+        # parked first, at numbers no sheet uses: two items never share one mid-way
+        session.execute(update(Item).where(Item.id.in_([int(i) for i in before])).values(no=-Item.id)
+                        .execution_options(synchronize_session=False))
+    for item_id, no in moves.items():
+        row = current[item_id]
+        _set(item_id, {"no": no, "listed": True, "former_no": None}, session=session)
+        kind = EventKind.RENUMBERED if row.listed else EventKind.RELISTED
+        _event(row, kind, {"from": shown_no(row.no, row.listed, row.former_no), "to": no}, run, session=session)
+    for known in gone:
+        _set(known.id, {"no": -known.id, "listed": False, "former_no": known.no}, session=session)
+        _event(current[known.id], EventKind.UNLISTED, {"no": known.no}, run, session=session)
+    aside = [SetAside(k.id, k.no, k.title, current[k.id].status, current[k.id].listed) for k in matching.missing]
+    return before, aside
+
+
+def known_of(row: Any, aspects: dict[int, str]) -> Known:
+    """An item's row (store._current) as matching reads it."""
+    return Known(row.id, shown_no(row.no, row.listed, row.former_no), row.title,
+                 aspects.get(row.aspect_id) if row.aspect_id else None, row.owner, row.leader, row.department,
+                 row.measures_text)
+
+
+def _numbers(row: Any) -> dict[str, Any]:
+    return {"no": row.no, "listed": row.listed, "former_no": row.former_no}
+
+
+def _set(item_id: int, values: dict[str, Any], *, session: Session) -> None:
+    session.execute(update(Item).where(Item.id == item_id).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def _event(row: Any, kind: EventKind, data: dict[str, Any], run: lifecycle.ImportRun, *,
+           session: Session) -> None:
+    session.add(Event(round_id=row.round_id, item_id=row.id, at=run.now, kind=kind, actor="import",
+                      data={**run.source, **data}, batch_id=run.batch_id))
