@@ -23,6 +23,7 @@ COMMANDS: tuple[click.Command, ...] = (
     ledger.audit_cmd,
     delivery.check_cmd, delivery.notify_cmd, delivery.outbox_cmd, delivery.mailsink_cmd,
     actions.extend_cmd, actions.progress_cmd, actions.reassign_cmd, actions.close_cmd,
+    actions.withdraw_cmd, actions.merge_cmd, actions.reinstate_cmd,
     documents.report_cmd, documents.export_cmd, documents.dashboard_cmd,
     lookback.lookback_group, web.web_group,
 )

@@ -116,3 +116,53 @@ def close_cmd(app: App, no: int, evidence: tuple[str, ...], evidence_text: tuple
     late = "（逾期完成）" if closure.late else ""
     click.echo(f"已销号：问题{no}，{closure.closed_on}，经办人 {by}，核验人 {verified_by}，"
                f"佐证材料 {len(closure.evidence)} 份{late}")
+
+
+@click.command("withdraw")
+@click.argument("no", type=int)
+@click.option("--reason", required=True, help="撤销理由（如：经巡察办同意不再列入台账）。")
+@click.option("--by", "by", required=True, help="经办人。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="撤销日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def withdraw_cmd(app: App, no: int, reason: str, by: str, round_id: int | None, day: dt.date | None) -> None:
+    """撤销一个问题（如台账已删去、经巡察办同意）：不再提醒，不计入统计和报告，保留理由和记录。
+    编号可用原序号（本次台账未列出的问题）。rectify reinstate 可恢复。"""
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        lifecycle.withdraw(item, reason, Act.at(by, run_now(day)), session=session)
+        shown, title = item.shown_no, item.title
+    click.echo(f"已撤销：问题{shown} {title}（理由：{reason.strip()}）。不再提醒，不计入统计和报告。")
+
+
+@click.command("merge")
+@click.argument("no", type=int)
+@click.option("--into", "into", type=int, required=True, help="并入的问题编号（同一轮次）。")
+@click.option("--by", "by", required=True, help="经办人。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="合并日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def merge_cmd(app: App, no: int, into: int, by: str, round_id: int | None, day: dt.date | None) -> None:
+    """把一个问题合并到另一个问题（如新台账把两条并成一条）：它的记录并入另一个问题的事件记录，
+    自身不再提醒、不计入统计。rectify reinstate 可恢复。"""
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        target = items.get_item(into, session=session, round_id=item.round_id)
+        lifecycle.merge(item, target, Act.at(by, run_now(day)), session=session)
+        shown, target_no = item.shown_no, target.shown_no
+    click.echo(f"已合并：问题{shown} 并入问题{target_no}，其记录可在 rectify show {target_no} 中查看。")
+
+
+@click.command("reinstate")
+@click.argument("no", type=int)
+@click.option("--by", "by", required=True, help="经办人。")
+@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.option("--date", "day", type=DATE, help="恢复日期（YYYY-MM-DD），默认为今天。")
+@click.pass_obj
+def reinstate_cmd(app: App, no: int, by: str, round_id: int | None, day: dt.date | None) -> None:
+    """恢复一个被撤销或合并的问题：回到撤销或合并之前的状态，重新提醒和计入统计。"""
+    with db.transaction(app.engine) as session:
+        item = items.get_item(no, session=session, round_id=round_id)
+        lifecycle.reinstate(item, Act.at(by, run_now(day)), session=session)
+        shown, state = item.shown_no, ItemState(item.status).label
+    click.echo(f"已恢复：问题{shown}，当前状态：{state}")

@@ -17,6 +17,7 @@ from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
 from rectify_core.importers import read_ledger
 from rectify_core.importers.audit import audit_ledger
+from rectify_core.ledger import batches as batches_mod
 from rectify_core.ledger import db, items, rounds, store
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
@@ -177,7 +178,7 @@ def imports_group(ctx: click.Context, as_json: bool) -> None:
         return
     app: App = ctx.obj
     with db.transaction(app.engine) as session:
-        data = [store.batch_json(b) for b in store.batches(session=session)]
+        data = [batches_mod.batch_json(b) for b in batches_mod.batches(session=session)]
     if as_json:
         dump(data)
         return
@@ -197,7 +198,7 @@ def imports_group(ctx: click.Context, as_json: bool) -> None:
 def imports_undo_cmd(app: App, batch_id: int, by: str) -> None:
     """撤销一次导入：删除它新增的问题，恢复它改动过的字段。该批次之后问题又有变动时拒绝并列出问题。"""
     with db.transaction(app.engine) as session:
-        batch = store.undo_batch(batch_id, by, run_now(None), session=session)
+        batch = batches_mod.undo_batch(batch_id, by, run_now(None), session=session)
         counts = dict(batch.counts)
     click.echo(f"已撤销导入批次 {batch_id}（{batch.source_name}）：删除新增的 {counts.get('created', 0)} 条，"
                f"恢复更新过的 {counts.get('updated', 0)} 条。")
@@ -210,10 +211,14 @@ def _print_items(rows: list[Item]) -> None:
     for item in rows:
         due = item.deadline.isoformat() if item.deadline else (
             DeadlineKind.label_of(item.deadline_kind) if item.deadline_kind != DeadlineKind.DATED else "—")
-        click.echo(f"{item.no:>4}  {LABELS[item.status]:<5}  {due:<10}  "
-                   f"{item.leader or '—':<6}  {item.title}")
-    counts = {label: sum(LABELS[i.status] == label for i in rows) for label in LABELS.values()}
-    click.echo(f"共 {len(rows)} 条：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+        no = f"{item.no:>4}" if item.listed else f"原{item.shown_no:<3}"
+        note = "" if item.listed else "  （本次台账未列出）"
+        click.echo(f"{no}  {ItemState(item.status).label:<5}  {due:<10}  {item.leader or '—':<6}  {item.title}{note}")
+    counted = [i for i in rows if i.status in LABELS]
+    counts = {label: sum(LABELS[i.status] == label for i in counted) for label in LABELS.values()}
+    aside = len(rows) - len(counted)
+    click.echo(f"共 {len(counted)} 条：" + "，".join(f"{k} {v}" for k, v in counts.items())
+               + (f"（另有已撤销或合并 {aside} 条，不计入）" if aside else ""))
 
 
 @click.command("items")

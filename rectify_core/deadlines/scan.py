@@ -24,9 +24,9 @@ from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
 
 def _active_query(unit: str | None, leader: str | None = None) -> Any:
     query = (
-        select(Item.id, Item.round_id, Round.name, Unit.name, Item.no, Item.title, Item.status, Item.deadline_kind,
-               Item.deadline, Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since,
-               Item.rebound_count, Round.first_responsible, Item.department)
+        select(Item.id, Item.round_id, Round.name, Unit.name, Item.shown_no, Item.title, Item.status,
+               Item.deadline_kind, Item.deadline, Item.extended_to, Round.feedback_date, Item.owner, Item.leader,
+               Item.overdue_since, Item.rebound_count, Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
     if leader is not None:  # the database narrows to rows naming them; split_names confirms
@@ -76,7 +76,7 @@ def stream_active_items(*, session: Session, unit: str | None = None, chunk: int
 def plan_item_of(item: Item) -> Obligation:
     """One ORM item as the planner sees it (for single-item commands; the daily run
     loads the same fields for every item in one SELECT, above)."""
-    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.no, item.title,
+    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.shown_no, item.title,
                       item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
                       item.owner, item.leader, item.overdue_since, item.rebound_count,
                       first_responsible=item.round.first_responsible, department=item.department)
@@ -124,7 +124,7 @@ def lookback_items(directory: Directory, *, session: Session, unit: str | None =
     out = []
     for task, item, round_name, unit_name in session.execute(query):
         contact = directory.contact(task.reviewer, unit_name) if task.reviewer else None
-        out.append(Obligation(item.id, item.round_id, round_name, unit_name, item.no, item.title,
+        out.append(Obligation(item.id, item.round_id, round_name, unit_name, item.shown_no, item.title,
                               item.status, "dated", task.due, None, None, task.reviewer,
                               contact.supervisor if contact else None, lookback_id=task.id,
                               subject=NoticeKind.LOOKBACK))

@@ -96,7 +96,7 @@ def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkC
     for start in range(0, len(ids), outbox.BATCH):
         chunk = ids[start:start + outbox.BATCH]
         facts.update((row.id, row) for row in session.execute(
-            select(Item.id, Item.no, Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
+            select(Item.id, Item.shown_no.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
                    Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
                    Item.acknowledged_by, Round.name.label("round"))
             .join(Round, Item.round_id == Round.id).where(Item.id.in_(chunk))))

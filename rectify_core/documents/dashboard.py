@@ -86,7 +86,8 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
                      key=lambda vr: (vr[1].workdays_left or 0, vr[1].no))
     week_ago = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(), dt.UTC)
     escalations = session.execute(
-        select(Notice.recipient, Notice.role, Notice.sent_at, Item.no, Item.title).join(Item, Notice.item_id == Item.id)
+        select(Notice.recipient, Notice.role, Notice.sent_at, Item.shown_no, Item.title)
+        .join(Item, Notice.item_id == Item.id)
         .where(Notice.state == NoticeState.SENT, Notice.role.in_((Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)),
                Notice.sent_at >= week_ago).order_by(Notice.sent_at.desc())).all()
     outcomes = Counter(o for (o,) in session.execute(select(LookbackTask.outcome)) if o)

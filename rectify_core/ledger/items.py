@@ -14,24 +14,37 @@ from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger import approvals
 from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round
-from rectify_core.vocab import LABELS, ROLE_NAMES, DeadlineKind, EventKind, RequestKind, RequestState
+from rectify_core.vocab import (
+    FIELD_NAMES,
+    LABELS,
+    ROLE_NAMES,
+    DeadlineKind,
+    EventKind,
+    ItemState,
+    RequestKind,
+    RequestState,
+)
 
 
 def list_items(*, session: Session, round_id: int | None = None) -> list[Item]:
     query = (select(Item).options(selectinload(Item.measures), selectinload(Item.aspect),
                                   selectinload(Item.topic), selectinload(Item.round))
-             .order_by(Item.round_id, Item.no))
+             .order_by(Item.round_id, Item.listed.desc(), Item.shown_no))
     if round_id is not None:
         query = query.where(Item.round_id == round_id)
     return list(session.scalars(query))
 
 
 def get_item(no: int, *, session: Session, round_id: int | None = None) -> Item:
-    """The item numbered `no`; with several rounds, `round_id` says which."""
-    query = select(Item).where(Item.no == no)
-    if round_id is not None:
-        query = query.where(Item.round_id == round_id)
-    found = list(session.scalars(query))
+    """The item numbered `no` in the latest sheet; else the one that had `no` in the last
+    sheet that listed it (原问题N). With several rounds, `round_id` says which."""
+    found: list[Item] = []
+    for where in (Item.no == no, (Item.listed.is_(False)) & (Item.former_no == no)):
+        query = select(Item).where(where)
+        if round_id is not None:
+            query = query.where(Item.round_id == round_id)
+        if found := list(session.scalars(query)):
+            break
     if not found:
         raise NotFoundError(f"没有编号为 {no} 的问题" + (f"（轮次 {round_id}）" if round_id else ""))
     if len(found) > 1:
@@ -49,7 +62,9 @@ def events_of(item: Item, *, session: Session) -> list[Event]:
 def item_json(item: Item) -> dict[str, Any]:
     """The `items --json` contract."""
     return {
-        "no": item.no,
+        "no": item.shown_no,
+        "in_latest_sheet": item.listed,
+        "merged_into": item.merged_into,
         "round": item.round.name,
         "round_id": item.round_id,
         "title": item.title,
@@ -141,7 +156,8 @@ def _closed_text(d: dict[str, Any]) -> str:
 
 
 def _changed_text(kind: EventKind) -> Callable[[dict[str, Any]], str]:
-    return lambda d: f"{kind.label}：{'、'.join(d.get('changes', {}))}（{d.get('source')}）"
+    return lambda d: (f"{kind.label}：{'、'.join(FIELD_NAMES.get(c, c) for c in d.get('changes', {}))}"
+                      f"（{d.get('source')}）")
 
 
 # how each kind of event reads in a trail; a kind not here reads as its label
@@ -161,6 +177,14 @@ _EVENT_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.STATUS_CHANGED: _changed_text(EventKind.STATUS_CHANGED),
     EventKind.NOTIFIED: lambda d: f"已提醒 {d.get('recipient')}（{d.get('step')}，{d.get('channel')}）",
     EventKind.REOPENED: lambda d: f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）",
+    EventKind.RENUMBERED: lambda d: f"序号变更：原问题{d.get('from')} → 问题{d.get('to')}（{d.get('source')}）",
+    EventKind.RELISTED: lambda d: f"重新列入台账：原问题{d.get('from')} → 问题{d.get('to')}（{d.get('source')}）",
+    EventKind.UNLISTED: lambda d: f"本次台账未列出（原问题{d.get('no')}，{d.get('source')}）",
+    EventKind.WITHDRAWN: lambda d: f"撤销：{d.get('reason')}",
+    EventKind.MERGED: lambda d: f"并入问题{d.get('into_no')}",
+    EventKind.MERGED_IN: lambda d: f"问题{d.get('no')}“{d.get('title')}”并入本问题",
+    EventKind.REINSTATED: lambda d: (f"恢复为{ItemState.label_of(d.get('to'))}"
+                                     f"（此前{ItemState.label_of(d.get('undone'))}）"),
 }
 
 
@@ -171,7 +195,7 @@ def event_text(e: Event) -> str:
 
 def describe(item: Item, events: list[Event]) -> str:
     """One item for a person to read: fields, measures, progress, then the event log."""
-    lines = [f"问题{item.no}：{item.title}",
+    lines = [f"问题{item.shown_no}：{item.title}" + ("" if item.listed else "（本次台账未列出）"),
              f"  轮次：{item.round.name}（编号 {item.round_id}）",
              f"  状态：{LABELS[item.status]}（原文：{item.status_text or '未注明'}）"]
     if item.aspect:

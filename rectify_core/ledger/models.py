@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -19,8 +20,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy import true as sa_true
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rectify_core.ledger.columns import UTCDateTime, VocabText
@@ -130,6 +133,18 @@ class Item(Base):
     former_no: Mapped[int | None] = mapped_column(Integer)
     # the item a merged one joined (of the same round)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+
+    @hybrid_property
+    def shown_no(self) -> int:
+        """The number people know the item by: its sheet number, or the one it had in the
+        last sheet that listed it."""
+        return self.no if self.listed or self.former_no is None else self.former_no
+
+    @shown_no.inplace.expression
+    @classmethod
+    def _shown_no(cls) -> ColumnElement[int]:
+        return func.coalesce(cls.former_no, cls.no)
+
     title: Mapped[str] = mapped_column(Text)
     status: Mapped[ItemState] = mapped_column(VocabText(ItemState, 10))
     status_text: Mapped[str] = mapped_column(Text)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from rectify_core.bulk import gc_paused
@@ -25,16 +25,14 @@ from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.ledger import holders, lifecycle, sheet
+from rectify_core.ledger import lifecycle, sheet
 from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
     Aspect,
     Event,
     ImportBatch,
     Item,
-    LookbackTask,
     Measure,
-    Notice,
     Person,
     Round,
     Topic,
@@ -50,8 +48,6 @@ ROUND_FIELDS = ("inspector", *ROUND_DATES)
 # a new round is refused as a likely duplicate when this share of its titles is already in one
 SIMILAR_SHARE = 0.6
 # events that do not count as a person's change to an item (an undo may still go ahead)
-PASSIVE_EVENTS = ("notified", "notify_failed", "notify_dead", "notice_requeued")
-
 
 @dataclass
 class ImportResult:
@@ -66,6 +62,7 @@ class ImportResult:
     unchanged: int = 0
     matches: list[Match] = field(default_factory=list)  # rows matched to items, with the basis
     set_aside: list[sheet.SetAside] = field(default_factory=list)  # items the sheet does not list
+    fresh_disagreements: int = 0  # not recorded by an earlier import of the same file value
 
     @property
     def renumbered(self) -> list[Match]:
@@ -74,7 +71,7 @@ class ImportResult:
     @property
     def nothing(self) -> bool:
         """The file changed nothing at all."""
-        return not (self.round_created or self.created or self.updated or self.disagreements or self.renumbered
+        return not (self.round_created or self.created or self.updated or self.fresh_disagreements or self.renumbered
                     or any(a.new for a in self.set_aside))
 
     @property
@@ -226,7 +223,7 @@ def _measures_of(item: Item) -> list[dict[str, Any]]:
     return [{"date": m.date, "date_end": m.date_end, "text": m.text} for m in item.measures]
 
 
-def _set_measures(item: Item, measures: list[dict[str, Any]]) -> None:
+def set_measures(item: Item, measures: list[dict[str, Any]]) -> None:
     item.measures = [Measure(seq=n, **m) for n, m in enumerate(measures, start=1)]
 
 
@@ -317,35 +314,12 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     created = _create(matching.new_rows, rnd.id, aspect_ids, topic_ids, run, session=session)
     result.created += [(p.no, p.title) for p in matching.new_rows]
     item_of = matching.item_of()
+    placed = {p.no: {"aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
+                     "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line}
+              for p in parsed.items}
     for p in parsed.items:
-        aspect_id = aspect_ids.get(p.aspect_no) if p.aspect_no else None
-        topic_id = topic_ids.get(p.topic_no) if p.topic_no else None
-        current = items.get(item_of.get(p.no, -1))
-        if current is None:
-            continue
-        values = _values(p)
-        change = lifecycle.plan_import(current, values, p.no)
-        placement = {"aspect_id": aspect_id, "topic_id": topic_id, "source_line": p.line}
-        moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
-        measures = _measures(p) if "measures_text" in change.changes else None
-        if not (change.changes or change.disagreements or moved):
-            result.unchanged += 1
-            continue
-        item = session.get_one(Item, current.id)
-        old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
-        old = {**before.get(str(item.id), {}), **old}
-        if measures is not None:
-            old["measures"] = _measures_of(item)
-            _set_measures(item, measures)
-        for k, v in moved.items():
-            setattr(item, k, v)
-        lifecycle.apply_import(item, change, values, run, session=session)
-        before[str(item.id)] = old
-        if change.changes or change.disagreements:
-            result.changed.append(change)
-        else:
-            result.unchanged += 1
-        result.disagreements += change.disagreements
+        if (current := items.get(item_of.get(p.no, -1))) is not None:
+            _update(p, current, placed[p.no], run, result, before, session=session)
     batch.created, batch.before = created, before
     batch.counts = {"created": len(result.created), "updated": result.updated,
                     "disagreements": len(result.disagreements), "unchanged": result.unchanged}
@@ -353,98 +327,35 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     return result
 
 
+def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: lifecycle.ImportRun,
+            result: ImportResult, before: dict[str, Any], *, session: Session) -> None:
+    """One matched row against its item: changes applied through the lifecycle, what it
+    was before kept for undo, disagreements recorded."""
+    values = _values(p)
+    change = lifecycle.plan_import(current, values, p.no)
+    moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
+    if not (change.changes or change.disagreements or moved):
+        result.unchanged += 1
+        return
+    item = session.get_one(Item, current.id)
+    old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
+    old = {**before.get(str(item.id), {}), **old}
+    if "measures_text" in change.changes:
+        old["measures"] = _measures_of(item)
+        set_measures(item, _measures(p))
+    for k, v in moved.items():
+        setattr(item, k, v)
+    result.fresh_disagreements += sum((item.id, d["field"], str(d["file"])) not in run.known_disagreements
+                                      for d in change.disagreements)
+    lifecycle.apply_import(item, change, values, run, session=session)
+    before[str(item.id)] = old
+    if change.changes or change.disagreements:
+        result.changed.append(change)
+    else:
+        result.unchanged += 1
+    result.disagreements += change.disagreements
+
+
 # --- the batches: list and undo ------------------------------------------------------
 
-def batches(*, session: Session) -> list[ImportBatch]:
-    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id)))
 
-
-def batch_json(b: ImportBatch) -> dict[str, Any]:
-    from rectify_core.config.calendar import to_local
-
-    return {"id": b.id, "at": to_local(b.at).isoformat(timespec="minutes"), "round_id": b.round_id,
-            "round": b.round_before.get("name"), "unit": b.round_before.get("unit"), "source": b.source_name,
-            "sha256": b.sha256, "report_date": b.report_date.isoformat() if b.report_date else None,
-            "round_created": b.round_created, **b.counts,
-            "undone_at": to_local(b.undone_at).isoformat(timespec="minutes") if b.undone_at else None,
-            "undone_by": b.undone_by}
-
-
-def _changed_since(batch: ImportBatch, item_ids: set[int], *, session: Session) -> dict[int, list[str]]:
-    """Items this batch touched that something else changed afterwards: item id -> event kinds.
-    A later batch that was itself undone (its events, and its undo's) does not count."""
-    last = session.scalar(select(func.max(Event.id)).where(Event.batch_id == batch.id)) or 0
-    undone = select(ImportBatch.id).where(ImportBatch.undone_at.is_not(None))
-    found: dict[int, list[str]] = {}
-    for item_id, kind in session.execute(
-            select(Event.item_id, Event.kind).where(
-                Event.item_id.in_(item_ids), Event.id > last, Event.kind.not_in(PASSIVE_EVENTS),
-                or_(Event.batch_id.is_(None), Event.batch_id.not_in(undone))).order_by(Event.id)):
-        if item_id is not None:
-            found.setdefault(item_id, []).append(kind)
-    return found
-
-
-def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) -> ImportBatch:
-    """Revert one import whose items nothing has changed since; else refuse, naming them."""
-    from rectify_core.ledger.items import EVENT_NAMES
-
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None:
-        raise NotFoundError(f"没有编号为 {batch_id} 的导入批次（rectify imports 可列出全部批次）")
-    if batch.undone_at is not None:
-        raise RefusedError(f"导入批次 {batch_id} 已于 {batch.undone_at:%Y-%m-%d} 撤销过")
-    touched = {*batch.created, *(int(k) for k in batch.before)}
-    later = _changed_since(batch, touched, session=session)
-    if later:
-        nos = {i: no for i, no in session.execute(select(Item.id, Item.no).where(Item.id.in_(later)))}
-        names = "；".join(f"问题{nos[i]}（{'、'.join(dict.fromkeys(EVENT_NAMES.get(k, k) for k in kinds))}）"
-                         for i, kinds in sorted(later.items(), key=lambda kv: nos[kv[0]]))
-        raise RefusedError(f"导入批次 {batch_id} 之后以下问题又有变动，不能撤销：{names}")
-    for item_id, old in batch.before.items():
-        item = session.get(Item, int(item_id))
-        assert item is not None
-        measures = old.pop("measures", None)
-        if measures is not None:
-            _set_measures(item, measures)
-        lifecycle.restore(item, old, by, now, batch.id, session=session)
-    if batch.created:
-        _delete_items(batch.created, session=session)
-    _restore_round(batch, session=session)
-    batch.undone_at, batch.undone_by = now, by
-    session.flush()
-    return batch
-
-
-def _delete_items(ids: list[int], *, session: Session) -> None:
-    holders.drop(ids, session=session)
-    session.execute(delete(Notice).where(Notice.item_id.in_(ids)))
-    session.execute(delete(LookbackTask).where(LookbackTask.item_id.in_(ids)))
-    session.execute(delete(Event).where(Event.item_id.in_(ids)))
-    session.execute(delete(Measure).where(Measure.item_id.in_(ids)))
-    session.execute(delete(Item).where(Item.id.in_(ids)))
-
-
-def _restore_round(batch: ImportBatch, *, session: Session) -> None:
-    rnd = session.get(Round, batch.round_id) if batch.round_id else None
-    if rnd is None:
-        return
-    if not batch.round_created:
-        for attr, value in batch.round_before.items():
-            if attr in ("name", "unit"):
-                continue
-            if attr in ROUND_DATES and value is not None:
-                value = dt.date.fromisoformat(value)
-            if attr == "imported_at":
-                value = dt.datetime.fromisoformat(value)
-            setattr(rnd, attr, value)
-        return
-    if session.scalar(select(func.count()).select_from(Item).where(Item.round_id == rnd.id)):
-        return  # a later batch added items to this round: it stays
-    session.execute(delete(Event).where(Event.round_id == rnd.id))
-    session.execute(delete(Topic).where(Topic.round_id == rnd.id))
-    session.execute(delete(Aspect).where(Aspect.round_id == rnd.id))
-    for other in session.scalars(select(ImportBatch).where(ImportBatch.round_id == rnd.id)):
-        other.round_id = None
-    session.flush()
-    session.delete(rnd)

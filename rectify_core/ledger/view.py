@@ -18,7 +18,7 @@ from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger.models import Aspect, Closure, Item, LookbackTask, Round, Topic, Unit
-from rectify_core.vocab import ItemState
+from rectify_core.vocab import COUNTED, ItemState
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,9 @@ class RoundView:
     rows: list[Row] = field(default_factory=list)
     aspect_of: dict[int, int | None] = field(default_factory=dict)  # item no -> aspect no
     topic_of: dict[int, int | None] = field(default_factory=dict)  # item no -> topic no
+    # items the latest sheet does not list (by the number they had), still the round's
+    # until the clerk withdraws or merges them; withdrawn and merged items are left out
+    unlisted: list[Row] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -106,8 +109,8 @@ def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, dire
     view.aspects = sorted((a.no, a.title) for a in aspects.values())
     view.topics = sorted((t.no, aspects[t.aspect_id].no if t.aspect_id in aspects else None, t.title)
                          for t in topics.values())
-    items = list(session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.no)
-                                 .options(selectinload(Item.round).selectinload(Round.unit))))
+    items = list(session.scalars(select(Item).where(Item.round_id == rnd.id, Item.status.in_(COUNTED))
+                                 .order_by(Item.shown_no).options(selectinload(Item.round).selectinload(Round.unit))))
     ids = [i.id for i in items]
     closures = {c.id: c for c in session.scalars(select(Closure).where(Closure.item_id.in_(ids)))}
     outcomes: dict[int, str] = {}
@@ -117,6 +120,9 @@ def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, dire
         outcomes[task.item_id] = _OUTCOMES.get(task.outcome or "", task.outcome or "")
     planner = Planner(today, rules, {}, cal, directory)
     for item in items:
+        if not item.listed:
+            view.unlisted.append(_row(item, aspects, topics, closures, outcomes, planner))
+            continue
         view.aspect_of[item.no] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
         view.topic_of[item.no] = topics[item.topic_id].no if item.topic_id in topics else None
         view.rows.append(_row(item, aspects, topics, closures, outcomes, planner))
@@ -130,7 +136,7 @@ def _row(item: Item, aspects: dict[int, Aspect], topics: dict[int, Topic], closu
         p = planner.plan(plan_item_of(item), [])  # a date out of the calendar leaves these empty
         due, left, light = p.due.date, p.workdays_left, p.light
     closure = closures.get(item.closure_id) if item.closure_id else None
-    return Row(item.no, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
+    return Row(item.shown_no, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
                topics[item.topic_id].title if item.topic_id in topics else None, item.title,
                item.measures_text or "", item.progress, item.progress_on, item.leader, item.leader_title,
                item.department, item.owner, item.deadline, item.deadline_text, item.deadline_kind, item.extended_to,

@@ -59,7 +59,7 @@ def summarize(day: DayTally, report: DeliveryReport, unit: str | None, *, sessio
                 "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
                 "step": p.step} for p in day.top.get("red", [])[:OVERDUE_SHOWN]]
     by_light = {k: [_row(p) for p in day.top.get(k, [])[:SHOWN]] for k in ("red", "yellow", "green", "blue")}
-    sent = session.execute(select(Notice.recipient, Notice.role, Item.no).join(Item, Notice.item_id == Item.id)
+    sent = session.execute(select(Notice.recipient, Notice.role, Item.shown_no).join(Item, Notice.item_id == Item.id)
                            .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
     escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
     failures = [{"recipient": p.name, "items": p.items, "dead": p.dead, "error": p.error} for p in report.failed]
