@@ -143,3 +143,21 @@ def test_an_ambiguous_sheet_is_refused_with_its_candidates(cli: Any, db_url: str
     with db.transaction(engine) as s:
         owners = {i.no: i.owner for i in s.scalars(select(Item))}
     assert owners == {1: "周敏", 2: "李娜"}                      # the two items, as the clerk matched them
+
+
+def test_event_texts_are_chinese_without_paths(cli: Any, db_url: str, engine: Engine, tmp_path: Path) -> None:
+    """Field names in Chinese, no Python None, a file's name and never its path; a person's
+    page shows no file names at all."""
+    from rectify_core.ledger.items import event_text
+
+    base = ["--db", db_url]
+    assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w1", PROBLEMS))]).code == 0
+    changed = [(t.replace("不规范", "不够规范"), o, "") if n == 0 else (t, o, d) for n, (t, o, d) in enumerate(PROBLEMS)]
+    assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w2", changed))]).code == 0
+    with db.transaction(engine) as s:
+        events = list(s.scalars(select(Event).where(Event.kind.in_(("updated", "status_changed")))))
+        texts = [event_text(e) for e in events]
+        for_person = [event_text(e, files=False) for e in events]
+    assert texts and all("问题" in t and "整改时限" in t for t in texts)
+    assert not any(w in t for t in texts for w in ("title", "deadline", "None", str(tmp_path)))
+    assert all("整改台账.csv" in t for t in texts) and not any("整改台账.csv" in t for t in for_person)

@@ -156,8 +156,12 @@ def _closed_text(d: dict[str, Any]) -> str:
 
 
 def _changed_text(kind: EventKind) -> Callable[[dict[str, Any]], str]:
-    return lambda d: (f"{kind.label}：{'、'.join(FIELD_NAMES.get(c, c) for c in d.get('changes', {}))}"
-                      f"（{d.get('source')}）")
+    return lambda d: f"{kind.label}：{'、'.join(FIELD_NAMES.get(c, c) for c in d.get('changes', {}))}{_file(d)}"
+
+
+def _file(d: dict[str, Any]) -> str:
+    """（the file's name）, where the event came from an import and the reader may see it."""
+    return f"（{d['source']}）" if d.get("source") else ""
 
 
 # how each kind of event reads in a trail; a kind not here reads as its label
@@ -170,16 +174,16 @@ _EVENT_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.EXTENSION_REQUESTED: lambda d: f"申请延期至 {d.get('to')}（理由：{d.get('reason')}）",
     EventKind.CLOSURE_REQUESTED: lambda d: f"申请销号：{d.get('text')}（佐证 {len(d.get('evidence', []))} 份）",
     EventKind.REQUEST_REJECTED: lambda d: f"{RequestKind.label_of(d.get('kind'))}申请被退回：{d.get('note')}",
-    EventKind.IMPORT_DISAGREES: lambda d: f"导入文件与记录不一致：{d.get('message')}（{d.get('source')}）",
+    EventKind.IMPORT_DISAGREES: lambda d: f"导入文件与记录不一致：{d.get('message')}{_file(d)}",
     EventKind.REASSIGNED: lambda d: (f"{ROLE_NAMES.get(d.get('role', ''), '')}由 {d.get('old')} 移交给 {d.get('new')}"
                                      f"（{d.get('date')}）"),
     EventKind.UPDATED: _changed_text(EventKind.UPDATED),
     EventKind.STATUS_CHANGED: _changed_text(EventKind.STATUS_CHANGED),
     EventKind.NOTIFIED: lambda d: f"已提醒 {d.get('recipient')}（{d.get('step')}，{d.get('channel')}）",
     EventKind.REOPENED: lambda d: f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）",
-    EventKind.RENUMBERED: lambda d: f"序号变更：原问题{d.get('from')} → 问题{d.get('to')}（{d.get('source')}）",
-    EventKind.RELISTED: lambda d: f"重新列入台账：原问题{d.get('from')} → 问题{d.get('to')}（{d.get('source')}）",
-    EventKind.UNLISTED: lambda d: f"本次台账未列出（原问题{d.get('no')}，{d.get('source')}）",
+    EventKind.RENUMBERED: lambda d: f"序号变更：原问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
+    EventKind.RELISTED: lambda d: f"重新列入台账：原问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
+    EventKind.UNLISTED: lambda d: f"本次台账未列出（原问题{d.get('no')}）{_file(d)}",
     EventKind.WITHDRAWN: lambda d: f"撤销：{d.get('reason')}",
     EventKind.MERGED: lambda d: f"并入问题{d.get('into_no')}",
     EventKind.MERGED_IN: lambda d: f"问题{d.get('no')}“{d.get('title')}”并入本问题",
@@ -188,9 +192,12 @@ _EVENT_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def event_text(e: Event) -> str:
+def event_text(e: Event, files: bool = True) -> str:
+    """An event as people read it, in Chinese; `files=False` leaves out the names of the
+    files imports came from (a person's page shows none)."""
     text = _EVENT_TEXT.get(e.kind)
-    return text(e.data or {}) if text else EVENT_NAMES.get(e.kind, e.kind)
+    data = (e.data or {}) if files else {k: v for k, v in (e.data or {}).items() if k != "source"}
+    return text(data) if text else EVENT_NAMES.get(e.kind, e.kind)
 
 
 def describe(item: Item, events: list[Event]) -> str:

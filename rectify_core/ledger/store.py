@@ -139,6 +139,8 @@ def find_round(parsed: ParsedLedger, *, session: Session, round_id: int | None =
             return rnd
     if new_round:
         return None
+    if parsed.unit_found and unit is None:
+        return None  # a unit rectify does not know yet: its first round, whatever others hold
     similar = _similar_round(parsed, unit if parsed.unit_found else None, session=session)
     if similar is not None:
         rnd, shared = similar

@@ -124,7 +124,7 @@ def _items_of(unit: str, name: str, today: dt.date, *, session: Session, item_id
             found.setdefault(item.id, (item, []))[1].append("first_responsible")
     order = {"owner": 0, "leader": 1, "first_responsible": 2}
     return [(item, sorted(roles, key=order.__getitem__))
-            for item, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].no))]
+            for item, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].shown_no))]
 
 
 def item_of(unit: str, name: str, item_id: int, today: dt.date, *, session: Session) -> tuple[Item, list[str]]:
@@ -148,7 +148,7 @@ def _card(item: Item, roles: list[str], today: dt.date, settings: Settings) -> C
 
 def _urgency(card: Card) -> tuple[int, int, int]:
     order = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
-    return order[card.light], card.left if card.left is not None else 10**6, card.item.no
+    return order[card.light], card.left if card.left is not None else 10**6, card.item.shown_no
 
 
 def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:
@@ -162,7 +162,7 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
         for e in session.scalars(select(Event).where(Event.item_id.in_(ids))
                                  .order_by(Event.at.desc(), Event.id.desc())):
             actor = e.actor or ""
-            by_id[e.item_id or 0].history.append((when(e), event_text(e), SYSTEM_ACTORS.get(actor, actor)))
+            by_id[e.item_id or 0].history.append((when(e), event_text(e, files=False), SYSTEM_ACTORS.get(actor, actor)))
         for u in session.scalars(select(Upload).where(Upload.item_id.in_(ids)).order_by(Upload.id)):
             by_id[u.item_id].uploads.append(u)
     for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(ids)).order_by(ItemRequest.id)):
