@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect.concurrency.sync import concurrency
 from sqlalchemy import Engine
 
+from rectify_core import masking
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.config.settings import Settings, load_settings, resolve_config_dir
 from rectify_core.ledger import db
@@ -53,6 +54,7 @@ def _settings(config: Path | None) -> Settings:
 
 def context(date: str | None, config_dir: str | None, unit: str | None, database_url: str | None) -> RunContext:
     """The clock is read here, once per run: a given date means 09:00 Asia/Shanghai."""
+    masking.install()
     now = run_now(dt.date.fromisoformat(date) if date else None)
     config = resolve_config_dir(Path(config_dir) if config_dir else None)
     return RunContext(now, local_today(now), db.database_url(database_url), config, unit)

@@ -603,7 +603,8 @@ def test_ledger_text_cannot_inject_markup(sqlite_url: str, tmp_path: Path, recei
 def test_a_secret_with_delimiters_stays_whole_and_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     from urllib.parse import unquote, urlsplit
 
-    from rectify_core.delivery.channels import Redactor, expand, send
+    from rectify_core.delivery.channels import expand, send
+    from rectify_core.masking import Redactor
 
     secret = "p@ss:w/rd#Secret1"
     redactor = Redactor()
@@ -760,3 +761,33 @@ def test_a_leaders_headline_counts_the_lights_of_the_lines(db_url: str, tmp_path
     leader = next(m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
                   for m in mail_sink.messages if "huzhiyun" in str(m["to"]))
     assert f"您分管的未完成整改事项共3项，其中逾期（红灯）{red}项、临期（黄灯）{yellow}项。" in leader
+
+
+def test_secrets_never_reach_a_debug_log(sqlite_url: str, tmp_path: Path, receiver: Receiver,
+                                         mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host sets the root logger to DEBUG: Apprise then logs channel URLs as it loads
+    them and passwords as it fails to log in. Every secret is masked in every record."""
+    import io
+
+    token, password = "tok-Secret-7f3a9c21", "pw:Secret@99x"
+    monkeypatch.setenv("RECTIFY_TEST_TOKEN", token)
+    monkeypatch.setenv("RECTIFY_TEST_PASS", password)
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {
+        "周敏": [f"json://127.0.0.1:{receiver.port}/hook/${{RECTIFY_TEST_TOKEN}}"],
+        "胡志云": [f"mailto://rectify:${{RECTIFY_TEST_PASS}}@127.0.0.1:{mail_sink.port}"
+                f"?from=rectify@localhost&to=huzhiyun@example.gov.cn"],
+        "王芳": [mail(mail_sink, "王芳")]})
+    stream = io.StringIO()
+    handler, root = logging.StreamHandler(stream), logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        run_day(engine, config)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    logged = stream.getvalue()
+    assert "127.0.0.1" in logged and len(logged.splitlines()) > 10   # DEBUG logging really ran
+    assert token not in logged and "Secret" not in logged and "7f3a9c21" not in logged

@@ -152,7 +152,8 @@ def test_event_texts_are_chinese_without_paths(cli: Any, db_url: str, engine: En
 
     base = ["--db", db_url]
     assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w1", PROBLEMS))]).code == 0
-    changed = [(t.replace("不规范", "不够规范"), o, "") if n == 0 else (t, o, d) for n, (t, o, d) in enumerate(PROBLEMS)]
+    changed = [(t.replace("不规范", "不够规范"), o, "") if n == 0 else (t, o, d)
+               for n, (t, o, d) in enumerate(PROBLEMS)]
     assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w2", changed))]).code == 0
     with db.transaction(engine) as s:
         events = list(s.scalars(select(Event).where(Event.kind.in_(("updated", "status_changed")))))

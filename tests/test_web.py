@@ -326,6 +326,39 @@ def test_expired_and_revoked_links_are_refused(cli: Any, world: World) -> None:
         assert client.get(world.link("王芳")).status_code == 200  # and nobody else's was touched
 
 
+def test_revocation_follows_the_person_not_the_spelling(cli: Any, world: World) -> None:
+    """A link issued for "周 敏" (a space, a full-width letter case) is 周敏's: revoking 周敏
+    stops it. Revoking someone rectify does not know is an error that changes nothing."""
+    spaced = "/p/" + links.issue(SECRET.encode(), f" {UNIT} ", "周 敏", dt.datetime.now(dt.UTC))
+    with in_thread(world) as client:
+        assert client.get(spaced).status_code == 200
+        base = ["--db", world.url, "--config", str(world.config), "web", "revoke"]
+        assert cli([*base, "--person", "周敏", "--unit", UNIT]).code == 0
+        assert client.get(spaced).status_code == 403
+        for person, unit, words in (("周敌", UNIT, "没有名为“周敌”的人"),
+                                    ("周敏", "测试局二", "没有名为“测试局二”的单位")):
+            nobody = cli([*base, "--person", person, "--unit", unit])
+            assert nobody.code != 0 and words in nobody.err and "已收回" not in nobody.out
+        assert client.get(world.link("王芳")).status_code == 200
+    with db.transaction(world.engine) as s:
+        assert s.scalars(select(LinkRevocation.name)).all() == ["周敏"]
+
+
+def test_a_token_with_an_absurd_issue_time_is_refused_not_crashed() -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    for issued in (10**20, -(10**15), 2**63):
+        payload = base64.urlsafe_b64encode(json.dumps({"u": UNIT, "n": "周敏", "i": issued, "k": "ab"})
+                                           .encode()).decode().rstrip("=")
+        signature = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), b"rectify-link.v1." + payload.encode(),
+                                                      hashlib.sha256).digest()).decode().rstrip("=")
+        with pytest.raises(links.LinkError):
+            links.verify(SECRET.encode(), f"v1.{payload}.{signature}", dt.datetime.now(dt.UTC), 30)
+
+
 def test_another_persons_item_and_missing_csrf_change_nothing(world: World) -> None:
     with in_thread(world) as client:
         zhou, wang = world.link("周敏"), world.link("王芳")

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import OperationalError
 
+from rectify_core import masking
 from rectify_core.config.limits import limits
 from rectify_core.config.settings import Settings, load_settings
 from rectify_core.errors import RectifyError
@@ -73,6 +74,7 @@ EVIDENCE_HELP = ("佐证材料文件（记录文件名、大小与 SHA-256）；
 
 def run(group: click.Group, argv: list[str] | None) -> None:
     """Run a command group: user mistakes become a message and exit code, never a traceback."""
+    masking.install()
     try:
         group.main(args=argv, prog_name="rectify", standalone_mode=False)
     except click.exceptions.Abort:

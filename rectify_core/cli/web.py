@@ -10,6 +10,7 @@ import click
 from rectify_core.cli.app import App
 from rectify_core.config.calendar import run_now
 from rectify_core.config.web import ADMIN_ENV, web_secret
+from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
 from rectify_core.web import links
@@ -80,5 +81,6 @@ def web_link_cmd(app: App, person: str, unit: str) -> None:
 def web_revoke_cmd(app: App, person: str, unit: str, by: str) -> None:
     """收回某人已发出的全部个人链接（链接泄露或人员调离时）；下一次督办通知会带来新链接。"""
     with db.transaction(app.engine) as session:
-        links.revoke(unit, person, by, run_now(None), session=session)
-    click.echo(f"已收回 {unit} {person} 的全部个人链接。")
+        directory = scan.with_people(app.settings.contacts, session=session)
+        known = links.revoke(unit, person, by, run_now(None), directory, session=session)
+    click.echo(f"已收回 {known} {person} 的全部个人链接（不论链接中姓名的写法）。")

@@ -7,12 +7,14 @@ the config file; URLs may reference secrets as ${ENV_VAR}, expanded at send time
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rectify_core import masking
 from rectify_core.config.files import optional, read_toml
 from rectify_core.errors import ConfigError
 from rectify_core.identity import person_name
@@ -154,7 +156,16 @@ def parse_contacts(data: dict[str, Any], source: str) -> Directory:
             if "://" not in entry and entry not in channels:
                 key = "admin.notify" if contact is admin else f"person[{n}].notify"
                 raise ConfigError(source, key, f"“{entry}”既不是通知地址，也不是 [channels] 中定义的名称")
+    _remember_secrets([*channels.values(), *(u for c in [*contacts, *([admin] if admin else [])] for u in c.notify)])
     return Directory(contacts=contacts, admin=admin, channels=dict(channels), office=office.strip())
+
+
+def _remember_secrets(urls: list[str]) -> None:
+    """The values the file's ${VAR}s stand for, masked in every log from now on (the URLs
+    themselves are expanded only when a message is sent)."""
+    for url in urls:
+        for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url):
+            masking.remember(os.environ.get(name))
 
 
 def load_directory(config_dir: Path | None) -> Directory:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rectify_core import masking
 from rectify_core.config.files import optional, read_toml
 from rectify_core.errors import ConfigError, RectifyError
 
@@ -66,6 +67,8 @@ def load_web(config_dir: Path | None) -> WebConfig:
 def web_secret(required: bool = True) -> bytes | None:
     """RECTIFY_WEB_SECRET, at least 16 characters; None (or an error) when unset."""
     value = os.environ.get(SECRET_ENV, "")
+    masking.remember(value)
+    masking.remember(os.environ.get(ADMIN_ENV))
     if len(value) >= MIN_SECRET:
         return value.encode()
     if not required and not value:

@@ -13,19 +13,16 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
+from rectify_core import masking
 from rectify_core.errors import ConfigError
+from rectify_core.masking import MASK, Redactor
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DELIMITERS = re.compile(r"[@:/?#&=%;,\s]+")
 _STATUS = re.compile(r"(?:error|status|code)[=: ]+(\d{3})", re.IGNORECASE)
-MASK = "***"
-
 
 @dataclass(frozen=True)
 class ChannelKind:
@@ -51,95 +48,6 @@ def kind_of(url: str) -> ChannelKind:
     return KINDS.get(url.split("://", 1)[0].lower(), DEFAULT_KIND)
 
 
-@dataclass
-class Redactor:
-    """Masks every secret it has been shown."""
-
-    secrets: set[str] = field(default_factory=set)
-
-    def add_secret(self, secret: str) -> None:
-        """A secret, its URL-encoded form, and each fragment a URL parser could split it
-        into (a password with @ or : is cut there), so no piece of it shows."""
-        self.secrets.update({secret, quote(secret, safe="")})
-        self.secrets.update(f for f in _DELIMITERS.split(secret) if len(f) >= 4)
-
-    def add_url(self, url: str) -> None:
-        """Credentials and tokens inside a URL: userinfo, path segments, query values."""
-        parts = urlsplit(url)
-        if parts.password:
-            self.secrets.add(unquote(parts.password))
-        if "@" in parts.netloc and parts.scheme not in ("mailto", "mailtos"):
-            self.secrets.add(unquote(parts.netloc.split("@", 1)[0]))
-        host = parts.hostname or ""
-        if parts.scheme not in ("mailto", "mailtos", "json", "jsons"):
-            self.secrets.add(host)  # token-as-host schemes: wecombot://KEY
-        for segment in parts.path.split("/"):
-            if len(segment) >= 8:
-                self.secrets.add(unquote(segment))
-        for key, value in parse_qsl(parts.query):
-            if len(value) >= 8 and key.lower() not in ("to", "from", "cc", "bcc", "name", "smtp"):
-                self.secrets.add(value)
-
-    def __call__(self, text: str) -> str:
-        for secret in sorted((s for s in self.secrets if len(s) >= 4), key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        for secret in self.secrets:
-            if len(secret) >= PIECE:
-                text = _mask_pieces(text, secret)
-        return text
-
-
-PIECE = 6  # any run of this many characters of a secret is masked, wherever it was cut
-
-
-def _mask_pieces(text: str, secret: str) -> str:
-    """Mask every run of at least PIECE characters that also occurs in `secret` (a
-    parser may cut a secret at @ or :, and print the pieces)."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        best = 0
-        for j in range(len(secret)):
-            k = 0
-            while i + k < len(text) and j + k < len(secret) and text[i + k] == secret[j + k]:
-                k += 1
-            best = max(best, k)
-        if best >= PIECE:
-            out.append(MASK)
-            i += best
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-# Loggers that may print a request URL (with its key) or a plugin's settings.
-_CHATTY = ("urllib3.connectionpool", "apprise", "requests")
-
-
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redactor(record.getMessage()), None
-        return True
-
-
-@contextmanager
-def redacted_logs(redactor: Redactor) -> Iterator[None]:
-    """While sending, every record of the chatty loggers is redacted at its source."""
-    flt = _RedactingFilter(redactor)
-    loggers = [logging.getLogger(name) for name in _CHATTY]
-    for logger in loggers:
-        logger.addFilter(flt)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(flt)
-
 
 def expand(url: str, redactor: Redactor, environ: dict[str, str] | None = None) -> str:
     """${VAR} -> its value from the environment; the values become secrets to redact.
@@ -152,10 +60,12 @@ def expand(url: str, redactor: Redactor, environ: dict[str, str] | None = None) 
         if name not in env:
             raise ConfigError("contacts.toml", f"${{{name}}}", f"环境变量 {name} 未设置")
         redactor.add_secret(env[name])
+        masking.remember(env[name])
         return env[name] if m.start() == 0 and m.end() == len(url) else quote(env[name], safe="")
 
     expanded = _VAR.sub(value, url)
     redactor.add_url(expanded)
+    masking.remember_url(expanded)
     return expanded
 
 
@@ -250,6 +160,7 @@ class SendResult:
 
 def send(url_template: str, title: str, body: str, environ: dict[str, str] | None = None) -> SendResult:
     """Send one message. Errors come back redacted; 4xx and bad URLs are permanent."""
+    masking.install()  # Apprise logs URLs, keys and passwords at DEBUG as it parses and sends
     redactor = Redactor()
     try:
         url = expand(url_template, redactor, environ)
@@ -263,9 +174,8 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
         return SendResult(False, True, f"无效的通知地址：{display(url)}")
     fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
         kind_of(url).fmt, apprise.NotifyFormat.TEXT)
-    logging.getLogger("apprise").setLevel(logging.WARNING)  # some plugins log keys at DEBUG
     capture: Any = apprise.LogCapture
-    with redacted_logs(redactor), capture(level=logging.WARNING) as captured:
+    with capture(level=logging.WARNING) as captured:
         ok = bool(client.notify(title=title, body=body, body_format=fmt))
     if ok:
         return SendResult(True)

@@ -111,6 +111,10 @@ def text_lines(text: str, name: str) -> list[Line]:
     return [make_line(line) for line in raw]
 
 
+BOMB_RATIO = 100
+BOMB_FLOOR = 4 * 2**20  # small parts may compress as they like
+
+
 def _zip_kind(data: bytes, shown: str, lim: Limits) -> str | None:
     """docx | xlsx | None; a zip bomb (too many members, too large unpacked) is refused
     from the archive's directory, before anything is unpacked."""
@@ -126,6 +130,14 @@ def _zip_kind(data: bytes, shown: str, lim: Limits) -> str | None:
         cap = lim.describe("unzipped_mb", " MB")
         raise InputError(shown, [Problem("", f"文件解压后有 {unpacked / 2**20:.0f} MB，超过{cap}；"
                                              "这可能是一个“压缩炸弹”")])
+    # a part that unpacks to a hundred times its size is no office document's: Word and
+    # Excel parts compress five to twenty times (an openpyxl read of such a part takes
+    # seconds per hundred MB, so it is refused here, from the declared sizes)
+    for m in members:
+        if m.file_size > BOMB_FLOOR and m.file_size > BOMB_RATIO * max(m.compress_size, 1):
+            raise InputError(shown, [Problem("", f"文件中的 {m.filename} 解压后是压缩时的 "
+                                                 f"{m.file_size // max(m.compress_size, 1)} 倍，"
+                                                 "这可能是一个“压缩炸弹”，未读取")])
     names = {m.filename for m in members}
     if "word/document.xml" in names:
         return "docx"

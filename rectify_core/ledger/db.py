@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rectify_core import HOME
+from rectify_core import HOME, masking
 from rectify_core.errors import DatabaseError, RectifyError
 
 MIGRATIONS = HOME / "migrations"
@@ -72,6 +72,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"数据库地址无法识别：{display_url(url)}") from exc
+    masking.remember(parsed.password if isinstance(parsed.password, str) else None)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     backend, _, driver = parsed.drivername.partition("+")

@@ -123,8 +123,12 @@ async def person_links(request: Request, portal_: AdminDep, form: AdminForm) -> 
             base = links.base_url(cfg, session=session) or str(request.base_url).rstrip("/")
         url = links.LinkMaker(portal_.secret, base).url(unit, name, portal_.clock())
         return page("admin_link.html.j2", unit=unit, name=name, url=url, days=cfg.link_days)
-    with db.transaction(portal_.engine) as session:
-        links.revoke(unit, name, "管理员（网页）", portal_.clock(), session=session)
+    try:
+        with db.transaction(portal_.engine) as session:
+            directory = with_people(portal_.settings.contacts, session=session)
+            links.revoke(unit, name, "管理员（网页）", portal_.clock(), directory, session=session)
+    except NotFoundError as exc:
+        raise Refused(404, str(exc), "/admin") from None
     return RedirectResponse("/admin?ok=revoked", status_code=303)
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
+from rectify_core import masking
 from rectify_core.config.settings import Settings
 from rectify_core.config.web import ADMIN_ENV, web_secret
 from rectify_core.ledger import db
@@ -153,6 +154,7 @@ def from_environment() -> FastAPI:
     uvicorn worker process builds for itself (its own engine and connections)."""
     from rectify_core.config.settings import load_settings, resolve_config_dir
 
+    masking.install()
     settings = load_settings(resolve_config_dir(None))
     if base := os.environ.get(BASE_URL_ENV):
         settings = replace(settings, web=replace(settings.web, base_url=base.rstrip("/")))

@@ -25,10 +25,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rectify_core.config.people import Directory
 from rectify_core.config.web import WebConfig, web_secret
-from rectify_core.ledger.models import AppSetting, LinkRevocation
+from rectify_core.errors import NotFoundError
+from rectify_core.identity import person_name
+from rectify_core.ledger.models import AppSetting, Item, ItemHolder, LinkRevocation, Person, Round, Unit
 
 _PREFIX = "v1"
+MAX_ISSUED_MS = 253402300799000  # 9999-12-31T23:59:59Z: a later "issue time" is no link of ours
 _DOMAIN = b"rectify-link.v1."
 
 class LinkError(Exception):
@@ -80,9 +84,12 @@ def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holde
         raise LinkError("链接无效或已被改动：请使用督办通知中的完整链接", suspicious=True)
     try:
         body = json.loads(_unb64(payload))
-        holder = Holder(str(body["u"]), str(body["n"]), dt.datetime.fromtimestamp(int(body["i"]) / 1000, dt.UTC),
+        issued = int(body["i"])
+        if not 0 <= issued <= MAX_ISSUED_MS:  # bounded before any date arithmetic
+            raise ValueError(issued)
+        holder = Holder(str(body["u"]), str(body["n"]), dt.datetime.fromtimestamp(issued / 1000, dt.UTC),
                         str(body["k"]))
-    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
+    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, OSError):
         raise LinkError("链接无效：请使用督办通知中的完整链接", suspicious=True) from None
     if now >= holder.issued + dt.timedelta(days=link_days):
         raise LinkError(f"链接已过期（有效期 {link_days} 天）：请使用最近一次督办通知中的链接，"
@@ -93,22 +100,47 @@ def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holde
 
 
 def check_revoked(holder: Holder, *, session: Session) -> None:
-    """Refuse a link issued before its person's links were revoked."""
-    revoked = session.scalar(select(LinkRevocation.revoked_at).where(
-        LinkRevocation.unit == holder.unit, LinkRevocation.name == holder.name))
+    """Refuse a link issued before its person's links were revoked. People are matched as
+    pages match them: by their names' normal form, in their unit."""
+    name, unit = person_name(holder.name), person_name(holder.unit)
+    rows = session.execute(select(LinkRevocation.unit, LinkRevocation.revoked_at).where(
+        LinkRevocation.name.in_({name, holder.name})))
+    revoked = max((at for u, at in rows if person_name(u) == unit), default=None)
     if revoked is not None and holder.issued <= revoked:
         raise LinkError("此链接已被收回：请使用之后收到的督办通知中的新链接，或联系巡察整改工作办公室",
                         suspicious=False)
 
 
-def revoke(unit: str, name: str, by: str, now: dt.datetime, *, session: Session) -> None:
-    """Every link of (unit, name) issued up to now stops working; the next digest brings a new one."""
+def known_person(unit: str, name: str, directory: Directory, *, session: Session) -> tuple[str, str]:
+    """(unit, name) as rectify knows them: the unit by its normal form, the person holding
+    an item there, recorded there by an import, or in the contacts. NotFoundError names
+    what did not match: a typo must not silently do nothing."""
+    wanted, key = person_name(unit), person_name(name)
+    found = next((u for u in session.execute(select(Unit.id, Unit.name)) if person_name(u.name) == wanted), None)
+    if found is None:
+        raise NotFoundError(f"没有名为“{unit}”的单位（rectify rounds 可列出全部单位和轮次）")
+    held = session.scalar(select(ItemHolder.item_id).join(Item, ItemHolder.item_id == Item.id)
+                          .join(Round, Item.round_id == Round.id)
+                          .where(Round.unit_id == found.id, ItemHolder.name == key).limit(1))
+    recorded = any(person_name(n) == key for n in session.scalars(select(Person.name)
+                                                                   .where(Person.unit_id == found.id)))
+    if held is None and not recorded and directory.contact(name, found.name) is None:
+        raise NotFoundError(f"{found.name}没有名为“{name}”的人（不是任何问题的责任人或责任领导，也不在联系人中），"
+                            "未收回任何链接")
+    return found.name, key
+
+
+def revoke(unit: str, name: str, by: str, now: dt.datetime, directory: Directory, *, session: Session) -> str:
+    """Every link of (unit, name) issued up to now stops working, however the name was
+    spelled in them; the next digest brings a new one. Returns the unit as rectify knows it."""
+    unit, name = known_person(unit, name, directory, session=session)
     row = session.scalar(select(LinkRevocation).where(LinkRevocation.unit == unit, LinkRevocation.name == name))
     if row is None:
         session.add(LinkRevocation(unit=unit, name=name, revoked_at=now, revoked_by=by))
     else:
         row.revoked_at, row.revoked_by = now, by
     session.flush()
+    return unit
 
 
 @dataclass(frozen=True)
