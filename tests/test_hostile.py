@@ -271,3 +271,46 @@ def test_fuzz_structured_mutations(tmp_path: Path, cut: int, insert: str, kind: 
     with contextlib.suppress(RectifyError):
         read_ledger(path)
 
+
+
+@contextlib.contextmanager
+def _small_disk(path: Path, size: str = "4m") -> Any:
+    """A real, small file system (tmpfs) that can fill up; root only (CI runs as root)."""
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_full_disk_during_notify_says_so_and_loses_nothing(tmp_path: Path, mail_sink: Any) -> None:
+    """Each step a process of its own, as a clerk runs them: on a full disk SQLite answers
+    "disk I/O error" (its WAL index cannot grow), which must read as a full disk."""
+    from tests.fixtures.channels import write_contacts
+    from tests.test_delivery import EMAIL, LEDGER, mail
+
+    def rectify(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "rectify"), "--db", url, "--config", str(config), *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    with _small_disk(tmp_path / "disk") as disk:
+        url = f"sqlite:///{disk / 'rectify.db'}"
+        ledger = tmp_path / "ledger.csv"
+        ledger.write_text(LEDGER, encoding="utf-8")
+        config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+        assert rectify("import", str(ledger)).returncode == 0
+        filler = disk / "filler"
+        with contextlib.suppress(OSError), filler.open("wb") as f:
+            while True:
+                f.write(b"\0" * 65536)
+        full = rectify("notify", "--date", "2026-11-25")
+        assert full.returncode == 3 and "磁盘已满" in full.stderr and "Traceback" not in full.stderr, full.stderr
+        filler.unlink()
+        sent = rectify("notify", "--date", "2026-11-25")
+        assert sent.returncode == 0, sent.stderr
+    got = [str(m["to"]) for m in mail_sink.messages]
+    assert got and len(got) == len(set(got))                  # every digest once, none lost

@@ -169,6 +169,8 @@ def explain(exc: BaseException) -> str | None:
         ("read-only", "数据库处于只读状态"),
         ("database or disk is full", "磁盘已满，数据库无法写入"),
         ("no space left", "磁盘已满，数据库无法写入"),
+        # SQLite's answer when its WAL index or journal cannot grow on a full disk
+        ("disk i/o error", "磁盘已满或磁盘读写出错，数据库无法写入（请检查磁盘空间）"),
         ("file is not a database", "数据库文件已损坏，或不是 SQLite 数据库"),
         ("malformed", "数据库文件已损坏"),
         ("unable to open database", "无法打开数据库文件（目录不存在或没有权限）"),
