@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,6 +19,7 @@ from rectify_core.cli.app import App, run
 from rectify_core.cli.ledger import import_file, report_import
 from rectify_core.delivery import outbox
 from rectify_core.delivery.mailsink import MailSink
+from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
 from rectify_core.runs import views
 
@@ -85,10 +88,12 @@ def demo_cmd(ctx: click.Context) -> None:
         template = (DATA / "demo-contacts.toml").read_text(encoding="utf-8")
         (config / "contacts.toml").write_text(template.replace("{port}", str(sink.port)), encoding="utf-8")
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        # Prefect's temporary server takes longer than its 20 s default on a busy first run
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
         from rectify_flows.daily import daily_flow
 
         click.echo(f"经 Prefect 运行每日提醒流程（演示日期 {DEMO_DATE}，本地邮件服务器 127.0.0.1:{sink.port}）……")
-        summary = daily_flow(date=DEMO_DATE, config_dir=str(config), database_url=url)
+        summary = _run_demo_flow(daily_flow, config, url)
         received = sink.messages
     click.echo(views.demo_text(summary, received, mail_dir))
     with db.transaction(demo.engine) as session:
@@ -96,6 +101,23 @@ def demo_cmd(ctx: click.Context) -> None:
 
 
 cli = make_cli([deployments_cmd, serve_cmd, demo_cmd])
+
+
+def _run_demo_flow(daily_flow: Any, config: Path, url: str) -> Any:
+    """The daily flow through Prefect's temporary server; one more try when the server
+    fails to start (a slow machine), then a clear message instead of a traceback. The
+    import is already saved and the outbox keeps every notice: running again is safe."""
+    for attempt in (1, 2):
+        try:
+            return daily_flow(date=DEMO_DATE, config_dir=str(config), database_url=url)
+        except RuntimeError as exc:
+            if "ephemeral" not in str(exc).lower() and "prefect" not in str(exc).lower():
+                raise
+            if attempt == 2:
+                raise RectifyError("Prefect 临时服务器未能启动（机器较忙时可能如此）。演示台账已导入，待发送的"
+                                   "提醒保存在发件箱中，不会丢失也不会重复；请稍后重新运行 ./dev demo") from None
+            click.echo("Prefect 临时服务器启动较慢，正在重试……", err=True)
+    raise AssertionError("unreachable")
 
 
 def main(argv: list[str] | None = None) -> None:

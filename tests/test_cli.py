@@ -57,3 +57,34 @@ def test_demo_runs_the_daily_flow_and_is_repeatable(harness: None, sqlite_url: s
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)
     assert "新增 0 条，更新 0 条，未变化 8 条" in second.stdout and "发送 0 条给 0 人" in second.stdout
     assert len(list(mail_dir.glob("*.eml"))) == 5
+
+
+def test_the_demo_survives_a_slow_prefect_start(tmp_path: Path) -> None:
+    """Prefect's temporary server failing to start (a busy machine) is tried once more,
+    then reported in words; any other error is not swallowed."""
+    import pytest
+
+    from rectify_core.errors import RectifyError
+    from rectify_flows.cli import _run_demo_flow
+
+    calls: list[int] = []
+
+    def slow_then_up(**kwargs: Any) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+        return "ran"
+
+    assert _run_demo_flow(slow_then_up, tmp_path, "sqlite://") == "ran" and len(calls) == 2
+
+    def never_up(**kwargs: Any) -> str:
+        raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+
+    with pytest.raises(RectifyError, match="请稍后重新运行 ./dev demo"):
+        _run_demo_flow(never_up, tmp_path, "sqlite://")
+
+    def broken(**kwargs: Any) -> str:
+        raise RuntimeError("a bug of ours")
+
+    with pytest.raises(RuntimeError, match="a bug of ours"):
+        _run_demo_flow(broken, tmp_path, "sqlite://")

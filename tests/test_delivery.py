@@ -332,7 +332,8 @@ def test_killed_mid_delivery_next_run_completes(sqlite_url: str, tmp_path: Path)
         states = Counter(n.state for n in notices(engine))
         assert states["sent"] >= 1 and states["sending"] >= 1
         _, report = run_day(engine, config)
-        assert report.recovered == states["sending"]        # reported as possible duplicates
+        assert report.recovered == states["sending"]        # queued again
+        assert report.at_risk == 1                          # but only the digest on the wire may repeat
         assert {n.state for n in notices(engine)} == {"sent"}
         got = Counter(handler.received)
         assert set(got) == {f"{EMAIL[n]}@example.gov.cn" for n in PEOPLE}   # nothing lost
@@ -369,6 +370,7 @@ def test_killed_mid_group_marks_what_went_and_resends_only_the_rest(db_url: str,
     assert journaled == 2 and states["sent"] == 2 * size and states["sending"] == size
     _, report = run_day(engine, config)
     assert report.recovered == size - 2                   # journaled ones are marked sent, not resent
+    assert report.at_risk == 1                            # one worker: one message was on the wire
     assert {n.state for n in notices(engine)} == {"sent"}
     got = Counter(r["path"] for r in receiver.requests)
     assert set(got) == {f"/hook/{i:02d}" for i in range(40)}          # nothing lost
@@ -581,7 +583,7 @@ def test_claims_of_other_hosts_expire_by_their_lease(sqlite_url: str, tmp_path: 
         s.execute(update(Notice).where(Notice.id == ids[2]).values(
             state="sending", claimed_by=outbox.new_token(), claimed_at=real - dt.timedelta(days=1)))
     with db.transaction(engine) as s:
-        assert outbox.recover_stale(real, Rules(), session=s) == 1   # only the expired one from elsewhere
+        assert outbox.recover_stale(real, Rules(), session=s).notices == 1   # only the expired one from elsewhere
         states = {n.id: n.state for n in s.scalars(select(Notice))}
     assert (states[ids[0]], states[ids[1]], states[ids[2]]) == ("pending", "sending", "sending")
 

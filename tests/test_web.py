@@ -440,6 +440,35 @@ def test_bad_tokens_are_rate_limited(world: World) -> None:
         assert client.get(world.link("周敏")).status_code == 429  # the whole client waits
 
 
+def test_the_stylesheet_caches_and_downloads_leave_nothing_behind(world: World, monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with in_thread(world) as client:
+        css = client.get("/static/app.css")
+        assert css.headers.get_list("cache-control") == ["max-age=3600"]
+        assert client.get("/").headers["cache-control"] == "no-store"
+        assert client.post("/admin/login", data={"token": ADMIN}).status_code == 303
+        assert client.get("/admin/download/ledger.xlsx").status_code == 200
+        assert client.get("/admin/download/dashboard.html").status_code == 200
+    assert list(scratch.iterdir()) == []                                  # each download's folder removed
+
+
+def test_bad_tries_count_across_workers(world: World) -> None:
+    """Two workers (two applications over one database, as `rectify web --workers 2`
+    runs): bad links and wrong admin tokens from one client count together."""
+    (world.config / "web.toml").write_text('[web]\nfailed_per_10min = 4\n', encoding="utf-8")
+    with in_thread(world) as first, in_thread(world) as second:
+        for client in (first, second, first):
+            assert client.get("/p/v1.e30.AAAA").status_code == 403
+        assert second.post("/admin/login", data={"token": "wrong-token-wrong-token"}).status_code == 403
+        assert first.get("/p/v1.e30.AAAA").status_code == 429          # the fifth try, wherever it lands
+        assert second.post("/admin/login", data={"token": ADMIN}).status_code == 429
+
+
 def test_clerk_page_needs_the_admin_token(world: World) -> None:
     with in_thread(world) as client:
         assert "管理口令" in client.get("/admin").text
@@ -591,6 +620,13 @@ def test_bad_web_config_names_the_key(tmp_path: Path, text: str, key: str) -> No
     with pytest.raises(ConfigError) as caught:
         load_web(tmp_path)
     assert key in str(caught.value) and "web.toml" in str(caught.value)
+
+
+def test_a_short_admin_token_is_refused(cli: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv(ADMIN_ENV, "letmein")
+    result = cli(["--db", sqlite_url, "web", "--port", str(free_port())])
+    assert result.code == 1 and ADMIN_ENV in result.err and "16" in result.err and "letmein" not in result.err
 
 
 def test_web_needs_its_secret(cli: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import click
 
 from rectify_core.cli.app import App
 from rectify_core.config.calendar import run_now
-from rectify_core.config.web import ADMIN_ENV, web_secret
+from rectify_core.config.web import ADMIN_ENV, admin_token, web_secret
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
@@ -40,6 +40,7 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
     if base_url and not base_url.startswith(("http://", "https://")):
         raise RectifyError(f"--base-url 须以 http:// 或 https:// 开头：{base_url}")
     web_secret()  # refused here, in words, rather than in every worker
+    admin_token()
     app.engine.dispose()  # migrated; each worker opens its own connections
     _ = app.settings  # a config error is reported before the server starts
     store = data_dir or db.default_database_path().parent / "uploads"

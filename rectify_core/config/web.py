@@ -76,3 +76,16 @@ def web_secret(required: bool = True) -> bytes | None:
     raise RectifyError(f"请设置环境变量 {SECRET_ENV}（至少 {MIN_SECRET} 个字符的随机字符串，例如用 "
                        "python3 -c \"import secrets; print(secrets.token_urlsafe(32))\" 生成）；"
                        "它只保存在环境中，不写入数据库")
+
+
+def admin_token() -> str | None:
+    """RECTIFY_WEB_ADMIN_TOKEN, at least 16 characters (a short one is guessed within the
+    rate limit's patience); None when unset (then /admin is off)."""
+    value = os.environ.get(ADMIN_ENV, "")
+    masking.remember(value)
+    if not value:
+        return None
+    if len(value) < MIN_SECRET:
+        raise RectifyError(f"{ADMIN_ENV} 太短：至少 {MIN_SECRET} 个字符的随机字符串（例如用 "
+                           "python3 -c \"import secrets; print(secrets.token_urlsafe(24))\" 生成）")
+    return value

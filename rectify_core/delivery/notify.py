@@ -56,7 +56,8 @@ class DeliveryReport:
     today: dt.date
     in_window: bool = True
     waiting: int = 0
-    recovered: int = 0
+    recovered: int = 0  # notices a dead deliverer had claimed, queued again
+    at_risk: int = 0  # people whose digest may come twice: the message on the wire
     people: list[PersonResult] = field(default_factory=list)
     admin_alerts: int = 0
     token: str = ""  # the claim token of this run: its notices carry it
@@ -244,7 +245,8 @@ def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime
     today, rules, cal = local_today(now), terms.rules, terms.calendar
     factory = session_factory(engine)
     with factory.begin() as session:
-        report = DeliveryReport(today, recovered=outbox.recover_stale(clock(), rules, session=session))
+        recovery = outbox.recover_stale(clock(), rules, session=session)
+        report = DeliveryReport(today, recovered=recovery.notices, at_risk=recovery.at_risk)
     if not in_window(now, rules, cal):
         with factory.begin() as session:
             report.waiting = session.scalar(select(func.count()).select_from(Notice)

@@ -244,22 +244,35 @@ def settle(token: str, parts: list[int] | None, *, session: Session) -> int:
     return sum(mark_sent(ids, token, channel, at, session=session) for (channel, at), ids in carried.items())
 
 
-def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> int:
-    """Claims of dead deliverers go back to pending; returns how many (possible duplicates).
-    `now` is the real time (leases are real time)."""
+@dataclass(frozen=True)
+class Recovery:
+    """What taking back dead deliverers' claims did: the notices queued again, and how many
+    people's digest may come twice (only a message that was on the wire when the
+    deliverer died: at most one per worker of that run)."""
+
+    notices: int = 0
+    at_risk: int = 0
+
+
+def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> Recovery:
+    """Claims of dead deliverers go back to pending. `now` is the real time (leases are
+    real time)."""
     lease = dt.timedelta(minutes=rules.lease_minutes)
-    recovered = 0
+    recovered = at_risk = 0
     claims = session.execute(select(Notice.claimed_by, func.min(Notice.claimed_at))
                              .where(Notice.state == SENDING).group_by(Notice.claimed_by)).all()
     for token, claimed_at in claims:
         if token and claimed_at and _stale(token, claimed_at, now, lease):
             settle(token, None, session=session)  # what went is marked sent, not resent
+            people = session.scalar(select(func.count(func.distinct(Notice.recipient_unit + "/" + Notice.recipient)))
+                                    .where(Notice.claimed_by == token, Notice.state == SENDING)) or 0
+            at_risk += min(int(people), rules.workers)
             result = session.execute(
                 update(Notice).where(Notice.claimed_by == token, Notice.state == SENDING)
                 .values(state=PENDING, last_error="上次发送中途中断，已重新排队（可能已送达）")
                 .execution_options(synchronize_session=False))
             recovered += int(getattr(result, "rowcount", 0) or 0)
-    return recovered
+    return Recovery(recovered, at_risk)
 
 
 def _notice_events(events: list[tuple[Any, str, dict[str, Any]]], now: dt.datetime, *,

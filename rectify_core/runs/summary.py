@@ -32,6 +32,7 @@ class DaySummary:
     waiting: int
     recovered: int
     lookbacks: int = 0
+    at_risk: int = 0  # people whose digest may come twice after an interrupted run
     by_light: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the most urgent few per light
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -67,7 +68,7 @@ def summarize(day: DayTally, report: DeliveryReport, unit: str | None, *, sessio
                                .where(LookbackSweep.run_on == day.today)) or 0
     return DaySummary(day.today.isoformat(), unit, day.items, lights, overdue, day.inserted,
                       len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered,
-                      lookbacks, {k: v for k, v in by_light.items() if v})
+                      lookbacks, report.at_risk, {k: v for k, v in by_light.items() if v})
 
 
 def markdown(s: DaySummary) -> str:
@@ -79,7 +80,7 @@ def markdown(s: DaySummary) -> str:
     if s.waiting:
         lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
     if s.recovered:
-        lines.append(f"上次中断时在途的 {s.recovered} 条已重发（可能重复）。")
+        lines.append(f"上次中断时未发完的 {s.recovered} 条已重新排队，其中至多 {s.at_risk} 人可能收到重复的一条。")
     for light, rows in s.by_light.items():
         count = s.lights.get(light, 0)
         more = f"，列出最紧急的 {len(rows)} 项" if count > len(rows) else ""

@@ -179,7 +179,8 @@ def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
     if enqueued.capped:
         lines.append(f"  超出每项提醒上限未发：{enqueued.capped} 条")
     if report.recovered:
-        lines.append(f"  上次运行中断时正在发送的 {report.recovered} 条已重新发送（收件人可能收到重复提醒）")
+        lines.append(f"  上次运行中断时未发完的 {report.recovered} 条已重新排队；其中至多 {report.at_risk} 人"
+                     "可能收到重复的一条提醒（中断时正在发送的那条）")
     if not report.in_window:
         lines.append(f"  当前不在发送时段内，{report.waiting} 条通知等待下一个发送时段（不会丢失）。")
     for p in report.sent:

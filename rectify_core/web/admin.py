@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import hmac
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -141,9 +142,10 @@ def download(what: str, portal_: AdminDep, round: int | None = None) -> Response
     try:
         _write(what, out, portal_, round)
     except (NotFoundError, RefusedError) as exc:
+        shutil.rmtree(out.parent, ignore_errors=True)
         raise Refused(409, str(exc), "/admin") from None
     name, media = DOWNLOADS[what]
-    return downloadable(out, f"{name}-{today.isoformat()}.{what.rsplit('.', 1)[1]}", media)
+    return downloadable(out, f"{name}-{today.isoformat()}.{what.rsplit('.', 1)[1]}", media, scratch=out.parent)
 
 
 def _write(what: str, out: Path, portal_: Portal, round_id: int | None) -> None:

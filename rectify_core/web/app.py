@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 
 from rectify_core import masking
 from rectify_core.config.settings import Settings
-from rectify_core.config.web import ADMIN_ENV, web_secret
+from rectify_core.config.web import admin_token, web_secret
 from rectify_core.ledger import db
 from rectify_core.web import admin, links, person
 from rectify_core.web.pages import TEMPLATES, Clock, Portal, Refused, error, page, wall_clock
@@ -66,7 +66,9 @@ class Guard:
 
         async def headed(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                own = message.get("headers", [])
+                named = {name.lower() for name, _ in own}  # a route's own header wins (the stylesheet's cache)
+                message["headers"] = [*own, *(h for h in HEADERS if h[0] not in named)]
             await send(message)
 
         declared = dict(scope.get("headers") or []).get(b"content-length")
@@ -162,7 +164,7 @@ def from_environment() -> FastAPI:
     secret = web_secret()
     assert secret is not None
     store = Path(os.environ.get(STORE_ENV) or db.default_database_path().parent / "uploads")
-    return create_app(engine, settings, secret=secret, admin_token=os.environ.get(ADMIN_ENV) or None,
+    return create_app(engine, settings, secret=secret, admin_token=admin_token(),
                       store=store)
 
 

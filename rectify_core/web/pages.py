@@ -4,12 +4,11 @@ dependencies routes take (`PortalDep`, `RecordId`)."""
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import hashlib
 import hmac
 import secrets
-import time
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -28,6 +28,7 @@ from rectify_core import HOME
 from rectify_core.config.settings import Settings
 from rectify_core.errors import RefusedError
 from rectify_core.ledger import db, uploads
+from rectify_core.ledger.models import WebFailure
 from rectify_core.vocab import template_words
 from rectify_core.web import links
 
@@ -51,27 +52,28 @@ def wall_clock() -> dt.datetime:
 
 
 class Limiter:
-    """Bad tokens per client over a sliding window; past the limit the client is
-    refused (429) until the window moves on. In memory, per process."""
+    """Bad tries (forged or tampered links, wrong admin passwords) per client over a sliding
+    window; past the limit the client is refused (429) until the window moves on. Kept in
+    the database, so every worker of `rectify web --workers N` and every process counts
+    the same tries."""
 
-    def __init__(self, limit: int, window: float = WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self.fails: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
-
-    def _recent(self, client: str, now: float) -> collections.deque[float]:
-        q = self.fails[client]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
+    def __init__(self, engine: Engine, limit: int, clock: Clock, window: float = WINDOW) -> None:
+        self.engine, self.limit, self.clock = engine, limit, clock
+        self.window = dt.timedelta(seconds=window)
+        self.reads = db.session_factory(db.reader(engine))
 
     def blocked(self, client: str) -> bool:
-        return len(self._recent(client, time.monotonic())) >= self.limit
+        since = self.clock() - self.window
+        with self.reads() as session:
+            tries = session.scalar(select(func.count()).select_from(WebFailure)
+                                   .where(WebFailure.client == client[:64], WebFailure.at > since))
+        return int(tries or 0) >= self.limit
 
     def fail(self, client: str) -> None:
-        self._recent(client, time.monotonic()).append(time.monotonic())
-        if len(self.fails) > 100_000:  # forget the quiet ones
-            for key in [k for k, q in self.fails.items() if not q][:50_000]:
-                del self.fails[key]
+        now = self.clock()
+        with db.transaction(self.engine) as session:
+            session.add(WebFailure(client=client[:64], at=now))
+            session.execute(delete(WebFailure).where(WebFailure.at <= now - self.window))  # the window moved on
 
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -108,7 +110,7 @@ class Portal:
     limiter: Limiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limiter = Limiter(self.settings.web.failed_per_10min)
+        self.limiter = Limiter(self.engine, self.settings.web.failed_per_10min, self.clock)
         self.factory = db.session_factory(db.reader(self.engine))  # pages read; actions use db.transaction
 
     # --- links and forms ---------------------------------------------------------
@@ -201,8 +203,11 @@ def date_field(form: FormData, name: str) -> dt.date:
         raise RefusedError("请填写新的整改时限（年-月-日）") from None
 
 
-def downloadable(path: Path, name: str, media: str) -> FileResponse:
-    return FileResponse(path, media_type=media, filename=name, content_disposition_type="attachment")
+def downloadable(path: Path, name: str, media: str, *, scratch: Path | None = None) -> FileResponse:
+    """A file to save; `scratch`, a folder made for it, is removed once it is sent."""
+    after = BackgroundTask(shutil.rmtree, scratch, ignore_errors=True) if scratch else None
+    return FileResponse(path, media_type=media, filename=name, content_disposition_type="attachment",
+                        background=after)
 
 
 async def checked_form(request: Request, portal_: Portal, bound: str, back: str | None) -> FormData:

@@ -1,0 +1,73 @@
+"""The tables rectify web keeps: uploaded files, revoked links, settings recorded by the
+server, and the bad tries every worker counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rectify_core.ledger.columns import UTCDateTime
+from rectify_core.ledger.models.core import (
+    Base,
+)
+
+
+class Upload(Base):
+    """A file sent from a personal link: stored under the data directory by its SHA-256,
+    never under the name the sender gave (kept here for display only)."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LinkRevocation(Base):
+    """Personal links of (unit, name) issued before `revoked_at` no longer open."""
+
+    __tablename__ = "link_revocations"
+    __table_args__ = (UniqueConstraint("unit", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AppSetting(Base):
+    """A value rectify records for its other processes (e.g. the address `rectify web
+    --base-url` was given, for the digests' links). Never a secret."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class WebFailure(Base):
+    """One bad try at rectify web (a forged link, a wrong admin password) from a client:
+    the rate limit every worker shares. Rows older than the window are deleted."""
+
+    __tablename__ = "web_failures"
+    __table_args__ = (Index("ix_web_failures_client_at", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
