@@ -80,7 +80,7 @@ def test_the_demo_survives_a_slow_prefect_start(tmp_path: Path) -> None:
     def never_up(**kwargs: Any) -> str:
         raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
 
-    with pytest.raises(RectifyError, match="请稍后重新运行 ./dev demo"):
+    with pytest.raises(RectifyError, match=r"请稍后重新运行 \./dev demo"):
         _run_demo_flow(never_up, tmp_path, "sqlite://")
 
     def broken(**kwargs: Any) -> str:

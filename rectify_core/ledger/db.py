@@ -185,6 +185,14 @@ def explain(exc: BaseException) -> str | None:
     return None
 
 
+def serialise(session: Session, key: str) -> None:
+    """Transactions naming the same key run one after another: on PostgreSQL an advisory
+    lock held to the end of the transaction; SQLite's write lock (BEGIN IMMEDIATE)
+    already serialises every writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -25,7 +25,7 @@ from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.ledger import lifecycle, sheet
+from rectify_core.ledger import db, lifecycle, sheet
 from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
     Aspect,
@@ -280,6 +280,8 @@ def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session,
     recorded as events). Nothing reaches the database that either database could not
     keep as it is (`validate.check`); a file that changes nothing records nothing."""
     with gc_paused():
+        # two imports of one unit at once: the second waits, then finds the first's round
+        db.serialise(session, "import:" + person_name(parsed.unit))
         nested = session.begin_nested()
         result = _save(parsed, now, choices, session=session)
         if result.nothing:

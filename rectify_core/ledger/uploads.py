@@ -5,10 +5,12 @@ never under a name the sender chose. The same file sent twice is stored once.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,9 +78,9 @@ async def store(name: str, chunks: AsyncIterator[bytes], root: Path, max_bytes: 
     _, media, magic = kind_of(name, allowed)
     root.mkdir(parents=True, exist_ok=True)
     digest, size, head = hashlib.sha256(), 0, b""
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".part-")
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f"{PART}{os.getpid()}-")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with _disk_full_refused(), os.fdopen(fd, "wb") as out:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
@@ -93,13 +95,49 @@ async def store(name: str, chunks: AsyncIterator[bytes], root: Path, max_bytes: 
         if not head.startswith(magic):
             raise UploadRefused(f"文件内容与类型不符：{display_name(name)}（请上传原始文件）", 415)
         target = path_of(root, digest.hexdigest())
-        target.parent.mkdir(exist_ok=True)
-        os.replace(tmp, target)
+        with _disk_full_refused():
+            target.parent.mkdir(exist_ok=True)
+            os.replace(tmp, target)
         target.chmod(0o640)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return Stored(digest.hexdigest(), size, media, display_name(name))
+
+
+PART = ".part-"  # a file on its way in: .part-<pid of its writer>-<random>
+
+
+@contextmanager
+def _disk_full_refused() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise UploadRefused("磁盘已满，文件未能保存，所做的操作未保存；请联系巡察整改工作办公室", 507) from None
+
+
+def sweep_parts(root: Path) -> int:
+    """Remove files whose writer died mid-upload (a killed server): a part whose pid is no
+    live process. Returns how many."""
+    removed = 0
+    for part in root.glob(f"{PART}*") if root.is_dir() else ():
+        pid = part.name[len(PART):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def record(files: list[Stored], item_id: int, act: Act, *, session: Session) -> list[dict[str, Any]]:

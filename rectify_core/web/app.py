@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from rectify_core import masking
 from rectify_core.config.settings import Settings
 from rectify_core.config.web import admin_token, web_secret
-from rectify_core.ledger import db
+from rectify_core.ledger import db, uploads
 from rectify_core.web import admin, links, person
 from rectify_core.web.pages import TEMPLATES, Clock, Portal, Refused, error, page, wall_clock
 
@@ -95,6 +95,7 @@ def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token
     and the clerk's (web.admin), behind the guard."""
     app = FastAPI(title="rectify", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = Portal(engine, settings, secret, admin_token, store, clock)
+    uploads.sweep_parts(store)  # what a killed server left half-written
     for kind, handler in _HANDLERS.items():
         app.add_exception_handler(kind, handler)
     app.add_api_route("/", home, methods=["GET"], response_class=HTMLResponse)
