@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import local_today
@@ -24,9 +24,12 @@ from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
 
 def _active_query(unit: str | None, leader: str | None = None) -> Any:
     query = (
-        select(Item.id, Item.round_id, Round.name, Unit.name, Item.shown_no, Item.title, Item.status,
-               Item.deadline_kind, Item.deadline, Item.extended_to, Round.feedback_date, Item.owner, Item.leader,
-               Item.overdue_since, Item.rebound_count, Round.first_responsible, Item.department)
+        # status and kind as their stored text: the planner compares them with the enums,
+        # which equal their values, and converting a hundred thousand rows costs
+        select(Item.id, Item.round_id, Round.name, Unit.name, Item.shown_no, Item.title,
+               type_coerce(Item.status, String), type_coerce(Item.deadline_kind, String), Item.deadline,
+               Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
+               Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
     if leader is not None:  # the database narrows to rows naming them; split_names confirms
