@@ -162,3 +162,22 @@ def test_event_texts_are_chinese_without_paths(cli: Any, db_url: str, engine: En
     assert texts and all("问题" in t and "整改时限" in t for t in texts)
     assert not any(w in t for t in texts for w in ("title", "deadline", "None", str(tmp_path)))
     assert all("整改台账.csv" in t for t in texts) and not any("整改台账.csv" in t for t in for_person)
+
+
+def test_undoing_a_renumbering_import_restores_numbers_and_the_sheet(cli: Any, db_url: str, engine: Engine,
+                                                                    tmp_path: Path) -> None:
+    base = ["--db", db_url]
+    assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w1", PROBLEMS))]).code == 0
+    before = {t: (i.no, i.listed) for t, i in by_title(engine).items()}
+    week2 = [PROBLEMS[0], *PROBLEMS[2:], ("新增的印章管理问题", "陈静", "2027年3月31日")]
+    assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w2", week2))]).code == 0
+    assert by_title(engine)["发展党员程序不规范"].no == 2
+    report = tmp_path / "report.txt"
+    assert cli([*base, "report", "-o", str(report)]).code == 0     # the report names what the sheet dropped
+    assert "本次台账未列出" in report.read_text(encoding="utf-8") and "上轮巡察整改不彻底（原问题2" in \
+        report.read_text(encoding="utf-8")
+    with db.transaction(engine) as s:
+        batch = max(b.id for b in s.scalars(select(ImportBatch)))
+    undone = cli([*base, "imports", "undo", str(batch)])
+    assert undone.code == 0, undone.err
+    assert {t: (i.no, i.listed) for t, i in by_title(engine).items()} == before

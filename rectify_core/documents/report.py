@@ -155,6 +155,9 @@ def build(view: RoundView) -> list[Para]:
                                   "对整改工作亲自部署、亲自督办。"))
     paras.append(Para("h1", "二、问题整改情况"))
     paras += _items(view)
+    if view.unlisted:
+        listed = "；".join(f"{r.title}（原问题{r.no}，{ItemState.label_of(r.status)}）" for r in view.unlisted)
+        paras.append(Para("body", f"另有{len(view.unlisted)}个问题本次台账未列出，仍按原记录跟踪：{listed}。"))
     paras.append(Para("h1", "三、下一步工作"))
     paras += _next_steps(view)
     paras += [Para("signature", org), Para("signature", day_text(view.as_of))]

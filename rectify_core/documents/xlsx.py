@@ -99,7 +99,19 @@ def write_xlsx(view: RoundView, path: Path) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = f"1:{HEADER_ROW}"
     _stats(book.create_sheet("统计"), view)
+    if view.unlisted:
+        _unlisted(book.create_sheet("本次台账未列出"), view)
     book.save(path)
+
+
+def _unlisted(sheet: Any, view: RoundView) -> None:
+    """Items the latest sheet no longer lists, by the number they had: still the round's
+    until the clerk withdraws or merges them (a sheet of its own, so re-importing the
+    台账 reads only the sheet's own rows)."""
+    sheet.append(["原序号", "问题", "完成情况", "说明"])
+    for row in view.unlisted:
+        sheet.append([row.no, row.title, ItemState.label_of(row.status),
+                      "本次台账未列出；如已不再整改，请在 rectify 中撤销或合并"])
 
 
 def _stats(sheet: Any, view: RoundView) -> None:
