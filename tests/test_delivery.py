@@ -793,3 +793,32 @@ def test_secrets_never_reach_a_debug_log(sqlite_url: str, tmp_path: Path, receiv
     logged = stream.getvalue()
     assert "127.0.0.1" in logged and len(logged.splitlines()) > 10   # DEBUG logging really ran
     assert token not in logged and "Secret" not in logged and "7f3a9c21" not in logged
+
+
+def test_an_import_during_notify_leaves_both_consistent(db_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    """The clerk imports next week's sheet while the daily run is sending: the import goes
+    in (renumbered, one row added), the run sends each digest once."""
+    engine = setup_db(db_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [f"json://127.0.0.1:{receiver.port}/hook/{EMAIL[n]}"]
+                                               for n in EMAIL})
+    receiver.hold_at = 1
+    notify = subprocess.Popen(_notify_cmd(db_url, config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert receiver.held.wait(60)                                  # the run is mid-send
+    week2 = tmp_path / "w2" / "ledger.csv"
+    week2.parent.mkdir()
+    rows = LEDGER.splitlines()
+    week2.write_text("\n".join([rows[0], rows[2].replace("2,", "1,", 1), rows[1].replace("1,", "2,", 1),
+                                *rows[3:], "5,公务接待清单不完整,刘立强,王芳,2027年1月31日,未完成"]) + "\n",
+                     encoding="utf-8")
+    imported = subprocess.run([sys.executable, "-m", "rectify_core", "--db", db_url, "import", str(week2),
+                               "--round", "1"], capture_output=True, text=True, timeout=120, check=False)
+    receiver.release.set()
+    _, err = notify.communicate(timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert notify.returncode == 0, err
+    assert Counter(r["path"] for r in receiver.requests) == {f"/hook/{EMAIL[n]}": 1 for n in PEOPLE}
+    with db.transaction(engine) as s:
+        items = {i.title: i.no for i in s.scalars(select(Item))}
+        states = {n.state for n in s.scalars(select(Notice))}
+    assert items["行政执法案卷质量不高"] == 1 and items["政府采购制度执行不到位"] == 2 and len(items) == 5
+    assert states == {"sent"}

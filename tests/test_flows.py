@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -105,4 +106,30 @@ def test_quarterly_lookback_flow(harness: None, db_url: str, sample: Path) -> No
     assert lookback_flow(date="2025-10-01", database_url=db_url)["assigned"] == 0   # a rerun assigns nothing
     with db.transaction(engine) as s:
         assert len(lookback.tasks(session=s)) == len(expected)
+    engine.dispose()
+
+
+def test_no_secret_in_prefect_artifacts_logs_or_parameters(harness: None, sqlite_url: str, tmp_path: Path,
+                                                          mail_sink: MailSink, monkeypatch: Any) -> None:
+    """A channel whose key comes from the environment fails: the run's artifact names the
+    failure, and neither it, the run's logs nor its parameters carry the key."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+
+    from rectify_flows.daily import daily_flow
+
+    key = "wecom-Secret-Key-5f1e2d3c"
+    monkeypatch.setenv("RECTIFY_TEST_WECOM_KEY", key)
+    engine = setup_db(sqlite_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {**{n: [mail(mail_sink, n)] for n in EMAIL},
+                                               "周敏": ["wecombot://127.0.0.1:9/${RECTIFY_TEST_WECOM_KEY}"]})
+    state = daily_flow(date="2026-11-25", config_dir=str(config), database_url=sqlite_url, return_state=True)
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))[0]
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    text = _artifact("rectify-daily")
+    assert "周敏" in text and "失败" in text                       # the failure is reported
+    recorded = text + str(run.parameters) + "\n".join(log.message for log in logs)
+    assert key not in recorded and "Secret-Key" not in recorded
     engine.dispose()
