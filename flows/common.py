@@ -12,10 +12,13 @@ from pathlib import Path
 
 from prefect.concurrency.sync import concurrency
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+from sqlalchemy.exc import OperationalError
 
 from rectify_core import masking
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.config.settings import Settings, load_settings, resolve_config_dir
+from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
 
 
@@ -84,3 +87,16 @@ def _ensure_limit(name: str) -> None:
         except ObjectNotFound:
             with suppress(ObjectAlreadyExists):
                 client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+
+
+@contextmanager
+def database_errors_explained() -> Iterator[None]:
+    """A database fault (a full disk, a restarted server) ends the run in the clerk's
+    words, as the CLI says them, not in a driver's traceback."""
+    try:
+        yield
+    except (OperationalError, SQLAlchemyDatabaseError) as exc:
+        meaning = db.explain(exc)
+        if meaning is None:
+            raise
+        raise RectifyError(f"{meaning}。数据库未作任何改动") from None

@@ -19,7 +19,7 @@ from rectify_core.ledger import db
 from rectify_core.runs import daily
 from rectify_core.runs.daily import DayTally
 from rectify_core.runs.summary import DaySummary, markdown, summarize
-from rectify_flows.common import RunContext, context, unit_lock
+from rectify_flows.common import RunContext, context, database_errors_explained, unit_lock
 
 
 class TransientDeliveryError(Exception):
@@ -75,13 +75,14 @@ def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str
     `database_url` is given (keep passwords out of deployment parameters). With
     `dashboard_path`, the run also writes the dashboard there and links it as an artifact."""
     ctx = context(date, config_dir, unit, database_url)
-    with unit_lock(ctx.unit):
+    with unit_lock(ctx.unit), database_errors_explained():
         day = plan_and_enqueue(ctx)
         state = deliver(ctx, time.monotonic(), return_state=True)
         report = state.result(raise_on_failure=False)
         if isinstance(report, TransientDeliveryError):
             report = report.report
-        assert isinstance(report, DeliveryReport)
+        if isinstance(report, BaseException):  # not worth retrying: a bug, or the database
+            raise report
         result = summary(ctx, day, report)
         if dashboard_path:
             publish_dashboard(ctx, dashboard_path)

@@ -133,3 +133,32 @@ def test_no_secret_in_prefect_artifacts_logs_or_parameters(harness: None, sqlite
     recorded = text + str(run.parameters) + "\n".join(log.message for log in logs)
     assert key not in recorded and "Secret-Key" not in recorded
     engine.dispose()
+
+
+def test_a_full_disk_ends_the_daily_flow_in_words(harness: None, tmp_path: Path, mail_sink: MailSink) -> None:
+    """Under `rectify serve` a full disk fails the run with the CLI's words, not a driver's
+    traceback; the run's notices stay in the outbox for the next one."""
+    import contextlib
+
+    import pytest
+
+    from rectify_core.errors import RectifyError
+    from rectify_flows.daily import daily_flow
+    from tests.test_hostile import _small_disk
+
+    with _small_disk(tmp_path / "disk") as disk:
+        url = f"sqlite:///{disk / 'rectify.db'}"
+        fresh = db.make_engine(url)
+        db.migrate(fresh)
+        fresh.dispose()
+        engine = setup_db(url, tmp_path)
+        engine.dispose()
+        config = write_contacts(tmp_path / "cfg", {n: [mail(mail_sink, n)] for n in EMAIL})
+        with contextlib.suppress(OSError), (disk / "filler").open("wb") as f:
+            while True:
+                f.write(b"\0" * 65536)
+        with pytest.raises(RectifyError, match="磁盘已满"):
+            daily_flow(date="2026-11-25", config_dir=str(config), database_url=url)
+        (disk / "filler").unlink()
+        result = daily_flow(date="2026-11-25", config_dir=str(config), database_url=url)
+        assert result["sent_people"] == 3 and len(mail_sink.messages) == 3
