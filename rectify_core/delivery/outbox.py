@@ -24,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from rectify_core import processes
 from rectify_core.bulk import insert_ignore
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Ladder, Rules
@@ -177,13 +178,6 @@ def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.dat
     return {person: sorted(notices, key=lambda n: n.id) for person, notices in sorted(taken.items())}
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -195,7 +189,7 @@ def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.time
     if host == socket.gethostname() and pid.isdigit():
         if int(pid) == os.getpid():
             return token not in _LIVE
-        return not _pid_alive(int(pid))
+        return not processes.alive(int(pid))
     return claimed_at < now - lease
 
 

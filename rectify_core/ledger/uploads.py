@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from rectify_core import processes
 from rectify_core.errors import RectifyError
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.models import Upload
@@ -124,19 +125,12 @@ def sweep_parts(root: Path) -> int:
     removed = 0
     for part in root.glob(f"{PART}*") if root.is_dir() else ():
         pid = part.name[len(PART):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not processes.alive(int(pid)):
             part.unlink(missing_ok=True)
             removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
