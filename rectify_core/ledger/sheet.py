@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rectify_core.ledger import lifecycle
 from rectify_core.ledger.matching import Known, Matching
 from rectify_core.ledger.models import Event, Item
+from rectify_core.ledger.models.core import shown_number
 from rectify_core.vocab import EventKind
 
 
@@ -31,11 +32,6 @@ class SetAside:
     title: str
     status: str
     new: bool  # this import set it aside (else an earlier one did)
-
-
-def shown_no(no: int, listed: bool, former_no: int | None) -> int:
-    """The number people know an item by: its sheet number, or the one it last had."""
-    return no if listed or former_no is None else former_no
 
 
 def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun, *,
@@ -53,7 +49,7 @@ def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun,
         row = current[item_id]
         _set(item_id, {"no": no, "listed": True, "former_no": None}, session=session)
         kind = EventKind.RENUMBERED if row.listed else EventKind.RELISTED
-        _event(row, kind, {"from": shown_no(row.no, row.listed, row.former_no), "to": no}, run, session=session)
+        _event(row, kind, {"from": shown_number(row.no, row.listed, row.former_no), "to": no}, run, session=session)
     for known in gone:
         _set(known.id, {"no": -known.id, "listed": False, "former_no": known.no}, session=session)
         _event(current[known.id], EventKind.UNLISTED, {"no": known.no}, run, session=session)
@@ -63,7 +59,7 @@ def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun,
 
 def known_of(row: Any, aspects: dict[int, str]) -> Known:
     """An item's row (store._current) as matching reads it."""
-    return Known(row.id, shown_no(row.no, row.listed, row.former_no), row.title,
+    return Known(row.id, shown_number(row.no, row.listed, row.former_no), row.title,
                  aspects.get(row.aspect_id) if row.aspect_id else None, row.owner, row.leader, row.department,
                  row.measures_text)
 

@@ -42,6 +42,12 @@ NAMING = {
 }
 
 
+def shown_number(no: int, listed: bool, former_no: int | None) -> int:
+    """The number people know an item by: its sheet number, or the one it had in the last
+    sheet that listed it (an item the sheet no longer lists holds -id)."""
+    return no if listed or former_no is None else former_no
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -133,7 +139,7 @@ class Item(Base):
     def shown_no(self) -> int:
         """The number people know the item by: its sheet number, or the one it had in the
         last sheet that listed it."""
-        return self.no if self.listed or self.former_no is None else self.former_no
+        return shown_number(self.no, self.listed, self.former_no)
 
     @shown_no.inplace.expression
     @classmethod
