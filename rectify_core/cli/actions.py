@@ -92,7 +92,7 @@ def reassign_cmd(app: App, old: str, new: str, unit: str | None, role: str, by: 
         if len(units) > 1 and unit is None:
             raise RectifyError(f"{old} 在多个单位都有问题（{'、'.join(sorted(units))}），请用 --unit 指定单位")
         moved = lifecycle.reassign(found, Role(role), old, new.strip(), Act.at(by, now), session=session)
-        nos = "、".join(f"问题{i.no}" for i in found)
+        nos = "、".join(f"问题{i.shown_no}" for i in found)
     click.echo(f"已移交：{nos} 由 {old} 移交给 {new.strip()}；待发提醒 {moved} 条已转给 {new.strip()}。")
 
 

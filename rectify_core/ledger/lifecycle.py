@@ -218,7 +218,7 @@ def acknowledge(item: Item, act: Act, *, session: Session) -> Event:
     """已阅: a person read the reminder about the item (from their link); digests and `show`
     say so. Acknowledging again on a later day moves the date."""
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.no}已完成，无需再确认已阅")
+        raise RefusedError(f"问题{item.shown_no}已完成，无需再确认已阅")
     before = item.acknowledged_on
     item.acknowledged_on, item.acknowledged_by = act.today, act.by
     return event(item, "acknowledged", act.by, act.now,
@@ -229,7 +229,7 @@ def record_progress(item: Item, text: str, act: Act, *, status: ItemState | None
                     evidence: list[dict[str, Any]] | None = None, session: Session) -> Event:
     """报送进展 on an open or ongoing item; optionally moves it between 未完成 and 阶段性完成."""
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.no}已完成（已销号），不能再报送进展；"
+        raise RefusedError(f"问题{item.shown_no}已完成（已销号），不能再报送进展；"
                            "如问题反弹，请用 rectify lookback record 记录")
     if not text.strip() or not act.by:
         raise RefusedError("报送进展须写明进展情况和报送人", hint="--text、--by")
@@ -252,7 +252,7 @@ def extension_due(item: Item, to: dt.date, today: dt.date, rules: Rules, cal: Wo
     (A request is checked by the same rule as its approval, so a leader is never asked to
     approve what cannot be done.)"""
     if item.extension_count >= rules.max_extensions:
-        raise RefusedError(f"问题{item.no}已延期{item.extension_count}次，达到上限"
+        raise RefusedError(f"问题{item.shown_no}已延期{item.extension_count}次，达到上限"
                            f"（{rules.max_extensions}次，见 rules.toml 的 extensions.max_count）")
     current = due_of(plan_item_of(item), today, rules, cal).date
     if current is not None and to <= current:
@@ -269,7 +269,7 @@ def extend(item: Item, to: dt.date, reason: str, act: Act, terms: Terms, *, sess
     approver, and past the cap."""
     now, today, approved_by = act.now, act.today, act.by
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.no}已完成，不能延期")
+        raise RefusedError(f"问题{item.shown_no}已完成，不能延期")
     if not reason.strip() or not approved_by:
         raise RefusedError("延期须写明理由和批准人", hint="--reason、--approved-by")
     current = extension_due(item, to, today, terms.rules, terms.calendar)
@@ -290,7 +290,7 @@ def close(item: Item, evidence: list[dict[str, Any]], verified_by: str, act: Act
     closer and the owner, or when the item is already closed with evidence."""
     by, now, today = act.by, act.now, act.today
     if not evidence:
-        raise RefusedError(f"问题{item.no}销号须提供至少一份佐证材料（文件或文字说明）",
+        raise RefusedError(f"问题{item.shown_no}销号须提供至少一份佐证材料（文件或文字说明）",
                            hint="--evidence 文件，或 --evidence-text 文字说明")
     if not by or not verified_by.strip():
         raise RefusedError("销号须写明经办人和核验人", hint="--by、--verified-by")
@@ -299,7 +299,7 @@ def close(item: Item, evidence: list[dict[str, Any]], verified_by: str, act: Act
         raise RefusedError(f"核验人须是责任人和经办人以外的第二人，“{verified_by.strip()}”不能核验自己的销号")
     current = session.get(Closure, item.closure_id) if item.closure_id else None
     if current is not None and current.evidence_recorded and current.reopened_at is None:
-        raise RefusedError(f"问题{item.no}已于 {current.closed_on} 销号，不能重复销号")
+        raise RefusedError(f"问题{item.shown_no}已于 {current.closed_on} 销号，不能重复销号")
     due = due_of(plan_item_of(item), today, terms.rules, terms.calendar).date
     closure = Closure(item_id=item.id, closed_at=now, closed_on=today, closed_by=by,
                       verified_by=verified_by.strip(), evidence=evidence,

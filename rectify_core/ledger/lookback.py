@@ -144,7 +144,7 @@ def candidates(today: dt.date, *, session: Session, unit: str | None = None) -> 
     out = []
     for item, round_name, unit_name, aspect, cl, report_date, imported_at in rows:
         closed_on = cl.closed_on if cl else (item.done_on or report_date or local_today(imported_at))
-        out.append(Candidate(item.id, item.no, item.round_id, round_name, unit_name, item.title, aspect,
+        out.append(Candidate(item.id, item.shown_no, item.round_id, round_name, unit_name, item.title, aspect,
                              item.measures_text or "", cl.id if cl else None, closed_on,
                              bool(cl and cl.evidence_recorded), bool(cl and cl.late), item.rebound_count,
                              item.extension_count, checks.get(item.id), item.id in open_items))
@@ -257,7 +257,7 @@ def record(item: Item, outcome: str, note: str, evidence: list[dict[str, Any]], 
     task = session.scalar(select(LookbackTask).where(LookbackTask.item_id == item.id,
                                                      LookbackTask.state == TaskState.DUE))
     if task is None:
-        raise RefusedError(f"问题{item.no}没有待完成的回头看任务")
+        raise RefusedError(f"问题{item.shown_no}没有待完成的回头看任务")
     task.state, task.outcome, task.note = TaskState.DONE, OUTCOMES[outcome], note.strip()
     task.evidence = evidence
     task.recorded_by, task.recorded_at = act.by, act.now
