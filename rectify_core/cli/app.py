@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,17 @@ class App:
 
 def dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def listing(data: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> None:
+    """What a list command prints: the JSON array, or a line per row (`empty` when none)."""
+    if as_json:
+        dump(data)
+        return
+    if not data:
+        click.echo(empty)
+    for row in data:
+        click.echo(line(row))
 
 
 class _Date(click.ParamType):  # type: ignore[type-arg]

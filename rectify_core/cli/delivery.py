@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rectify_core.cli.app import DATE, App, dump
+from rectify_core.cli.app import DATE, App, listing
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
 from rectify_core.ledger import db, items
@@ -76,15 +76,10 @@ def outbox_cmd(ctx: click.Context, state: str | None, item_no: int | None, round
         item_id = items.get_item(item_no, session=session, round_id=round_id).id if item_no is not None else None
         rows = outbox.list_notices(state, session=session, item_id=item_id, person=person)
         data = [views.notice_json(n) for n in rows]
-    if as_json:
-        dump(data)
-        return
-    if not data:
-        click.echo("发件箱中没有符合条件的通知。")
-    for n in data:
-        error = f"  错误：{n['last_error']}" if n["last_error"] else ""
-        click.echo(f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} 问题{n['item_no']:<4} {n['recipient']}"
-                   f"（{n['recipient_unit']}，{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）{error}")
+    listing(data, as_json, "发件箱中没有符合条件的通知。",
+            lambda n: f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} 问题{n['item_no']:<4} {n['recipient']}"
+                      f"（{n['recipient_unit']}，{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）"
+                      + (f"  错误：{n['last_error']}" if n["last_error"] else ""))
 
 
 @outbox_cmd.command("resend")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from rectify_core.cli.app import DATE, App, dump
+from rectify_core.cli.app import DATE, App, dump, listing
 from rectify_core.config.calendar import run_now
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
@@ -179,16 +179,14 @@ def imports_group(ctx: click.Context, as_json: bool) -> None:
     app: App = ctx.obj
     with db.transaction(app.engine) as session:
         data = [batches_mod.batch_json(b) for b in batches_mod.batches(session=session)]
-    if as_json:
-        dump(data)
-        return
-    if not data:
-        click.echo("还没有导入过任何文件。")
-    for b in data:
-        undone = f"  已于 {b['undone_at']} 撤销" if b["undone_at"] else ""
-        where = f"轮次 {b['round_id'] or '—'}（{b['unit']} / {b['round']}）"
-        click.echo(f"{b['id']:>4}  {b['at']}  {where}  {b['source']}  新增 {b.get('created', 0)}，"
-                   f"更新 {b.get('updated', 0)}，不一致 {b.get('disagreements', 0)}{undone}")
+    listing(data, as_json, "还没有导入过任何文件。", _batch_line)
+
+
+def _batch_line(b: dict[str, Any]) -> str:
+    undone = f"  已于 {b['undone_at']} 撤销" if b["undone_at"] else ""
+    where = f"轮次 {b['round_id'] or '—'}（{b['unit']} / {b['round']}）"
+    return (f"{b['id']:>4}  {b['at']}  {where}  {b['source']}  新增 {b.get('created', 0)}，"
+            f"更新 {b.get('updated', 0)}，不一致 {b.get('disagreements', 0)}{undone}")
 
 
 @imports_group.command("undo")
@@ -276,15 +274,10 @@ def rounds_group(ctx: click.Context, as_json: bool) -> None:
     app: App = ctx.obj
     with db.transaction(app.engine) as session:
         data = rounds.list_rounds(session=session)
-    if as_json:
-        dump(data)
-        return
-    if not data:
-        click.echo("还没有任何轮次：请先用 rectify import 导入。")
-    for r in data:
-        click.echo(f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "
-                   f"反馈：{r['feedback_date'] or '未知'}  填报：{r['report_date'] or '—'}  "
-                   f"第一责任人：{r['first_responsible'] or '—'}  问题 {r['items']} 个")
+    listing(data, as_json, "还没有任何轮次：请先用 rectify import 导入。",
+            lambda r: f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "
+                      f"反馈：{r['feedback_date'] or '未知'}  填报：{r['report_date'] or '—'}  "
+                      f"第一责任人：{r['first_responsible'] or '—'}  问题 {r['items']} 个")
 
 
 @rounds_group.command("edit")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from rectify_core.cli.app import DATE, EVIDENCE_HELP, App, dump
+from rectify_core.cli.app import DATE, EVIDENCE_HELP, App, dump, listing
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.deadlines import scan
 from rectify_core.ledger import db, items, lookback
@@ -64,14 +64,9 @@ def lookback_list_cmd(app: App, as_json: bool, day: dt.date | None) -> None:
     today = local_today(run_now(day))
     with db.transaction(app.engine) as session:
         data = [views.task_json(t, today) for t in lookback.tasks(session=session)]
-    if as_json:
-        dump(data)
-        return
-    if not data:
-        click.echo("没有回头看任务。")
-    for t in data:
-        click.echo(f"问题{t['no']:<4} {views.TASK_STATES[t['state']]:<4} 检查人 {t['reviewer'] or '未指定'}  "
-                   f"截止 {t['due']}  {t['outcome'] or ''}  {t['title']}")
+    listing(data, as_json, "没有回头看任务。",
+            lambda t: f"问题{t['no']:<4} {views.TASK_STATES[t['state']]:<4} 检查人 {t['reviewer'] or '未指定'}  "
+                      f"截止 {t['due']}  {t['outcome'] or ''}  {t['title']}")
 
 
 @lookback_group.command("stats")
