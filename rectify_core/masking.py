@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+# a secret's place in a config file: ${ENV_VAR}, its value read from the environment
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DELIMITERS = re.compile(r"[@:/?#&=%;,\s]+")
 
 

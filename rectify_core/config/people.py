@@ -164,7 +164,7 @@ def _remember_secrets(urls: list[str]) -> None:
     """The values the file's ${VAR}s stand for, masked in every log from now on (the URLs
     themselves are expanded only when a message is sent)."""
     for url in urls:
-        for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url):
+        for name in masking.ENV_VAR.findall(url):
             masking.remember(os.environ.get(name))
 
 

@@ -19,9 +19,8 @@ from urllib.parse import quote, urlsplit
 
 from rectify_core import masking
 from rectify_core.errors import ConfigError
-from rectify_core.masking import MASK, Redactor
+from rectify_core.masking import ENV_VAR, MASK, Redactor
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _STATUS = re.compile(r"(?:error|status|code)[=: ]+(\d{3})", re.IGNORECASE)
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def expand(url: str, redactor: Redactor, environ: dict[str, str] | None = None) 
         masking.remember(env[name])
         return env[name] if m.start() == 0 and m.end() == len(url) else quote(env[name], safe="")
 
-    expanded = _VAR.sub(value, url)
+    expanded = ENV_VAR.sub(value, url)
     redactor.add_url(expanded)
     masking.remember_url(expanded)
     return expanded
