@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
@@ -58,7 +58,14 @@ def jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def event(item: Item, kind: str, actor: str | None, now: dt.datetime, data: dict[str, Any], *,
+class Subject(Protocol):
+    """What an event is about: an item, or a row of its columns (an import reads rows)."""
+
+    id: int
+    round_id: int
+
+
+def event(item: Subject, kind: str, actor: str | None, now: dt.datetime, data: dict[str, Any], *,
           session: Session, batch_id: int | None = None) -> Event:
     row = Event(round_id=item.round_id, item_id=item.id, at=now, kind=kind, actor=actor, data=data,
                 batch_id=batch_id)

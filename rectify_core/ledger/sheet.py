@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core.ledger import lifecycle
 from rectify_core.ledger.matching import Known, Matching
-from rectify_core.ledger.models import Event, Item
+from rectify_core.ledger.models import Item
 from rectify_core.ledger.models.core import shown_number
 from rectify_core.vocab import EventKind
 
@@ -75,5 +75,4 @@ def _set(item_id: int, values: dict[str, Any], *, session: Session) -> None:
 
 def _event(row: Any, kind: EventKind, data: dict[str, Any], run: lifecycle.ImportRun, *,
            session: Session) -> None:
-    session.add(Event(round_id=row.round_id, item_id=row.id, at=run.now, kind=kind, actor="import",
-                      data={**run.source, **data}, batch_id=run.batch_id))
+    lifecycle.event(row, kind, "import", run.now, {**run.source, **data}, session=session, batch_id=run.batch_id)
