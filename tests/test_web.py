@@ -109,7 +109,7 @@ def _base(world: World, port: int) -> None:
 
 
 @contextlib.contextmanager
-def rectify_web(world: World, flag: bool = False) -> Iterator[str]:
+def rectify_web(world: World, flag: bool = False, workers: int = 1) -> Iterator[str]:
     """`rectify web` as its own process on a loopback port, as an office runs it; its
     address in web.toml, or (`flag`) given as --base-url only."""
     port = free_port()
@@ -119,7 +119,8 @@ def rectify_web(world: World, flag: bool = False) -> Iterator[str]:
     env.pop(links.BASE_URL_ENV, None)
     address = ["--base-url", f"http://127.0.0.1:{port}"] if flag else []
     proc = subprocess.Popen([sys.executable, "-m", "flows", "--db", world.url, "--config", str(world.config),
-                             "web", "--port", str(port), "--data-dir", str(world.store), *address],
+                             "web", "--port", str(port), "--data-dir", str(world.store), "--workers", str(workers),
+                             *address],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -467,6 +468,31 @@ def test_bad_tries_count_across_workers(world: World) -> None:
         assert second.post("/admin/login", data={"token": "wrong-token-wrong-token"}).status_code == 403
         assert first.get("/p/v1.e30.AAAA").status_code == 429          # the fifth try, wherever it lands
         assert second.post("/admin/login", data={"token": ADMIN}).status_code == 429
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+            for c in (task / "children").read_text().split()]
+
+
+def test_two_worker_processes_share_one_limit(world: World) -> None:
+    """`rectify web --workers 2`, the real thing: every request on a fresh connection,
+    so the kernel spreads them over both workers; the fifth bad try is refused wherever
+    it lands, and hostile URLs never reach a 5xx."""
+    (world.config / "web.toml").write_text('[web]\nfailed_per_10min = 4\n', encoding="utf-8")
+    with rectify_web(world, workers=2) as base:
+        server = next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                      and f"--port\x00{base.rsplit(':', 1)[1]}\x00".encode() in (p / "cmdline").read_bytes())
+        assert len(_children(server)) >= 2                                  # a supervisor and its workers
+        link = base + world.link("王芳")
+        assert httpx.get(link).status_code == 200
+        for path in (f"/items/{10**30}", "/items/-1", "/items/%00", "/items/1e9", "/items/%EF%BC%91",
+                     "/" + "x" * 5000, "/items/1/" + "y" * 300):
+            assert httpx.get(link + path).status_code in (404, 405)             # bounded, never a 5xx
+        bad = ["/p/v1.e30.AAAA", "/p/" + "A" * 20000, "/p/%ff%fe", link.removeprefix(base)[:-3] + "xyz"]
+        assert [httpx.get(base + path).status_code for path in bad] == [403] * 4
+        assert httpx.get(link).status_code == 429                           # the fifth try, whichever worker
+        assert httpx.post(f"{base}/admin/login", data={"token": ADMIN}).status_code == 429
 
 
 def test_clerk_page_needs_the_admin_token(world: World) -> None:
