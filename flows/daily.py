@@ -49,12 +49,23 @@ def deliver(ctx: RunContext, started: float) -> DeliveryReport:
 
 
 @task(cache_policy=NO_CACHE)
-def summary(ctx: RunContext, day: DayTally, report: DeliveryReport) -> DaySummary:
+def summary(ctx: RunContext, day: DayTally, report: DeliveryReport, kept: dict[str, object] | None) -> DaySummary:
     with db.transaction(ctx.engine) as session:
         result = summarize(day, report, ctx.unit, session=session)
+    if kept is not None:
+        result.extra["backup"] = kept
     key = "rectify-daily" + (f"-unit-{ctx.unit_slug}" if ctx.unit else "")
     create_markdown_artifact(markdown(result), key=key, description="巡察整改每日提醒汇总")
     return result
+
+
+@task(cache_policy=NO_CACHE)
+def keep_backup(ctx: RunContext) -> dict[str, object] | None:
+    """The optional rotating backup ([backup] dir in rules.toml)."""
+    kept = daily.backup_stage(ctx.url, ctx.settings, ctx.now)
+    if kept is not None and "error" in kept:
+        get_run_logger().error("备份失败：%s", kept["error"])
+    return kept
 
 
 @task(cache_policy=NO_CACHE)
@@ -83,7 +94,8 @@ def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str
             report = report.report
         if isinstance(report, BaseException):  # not worth retrying: a bug, or the database
             raise report
-        result = summary(ctx, day, report)
+        kept = keep_backup(ctx) if ctx.unit is None else None  # per-unit runs share one database
+        result = summary(ctx, day, report, kept)
         if dashboard_path:
             publish_dashboard(ctx, dashboard_path)
     get_run_logger().info("已发送 %d 人，失败 %d 人", result.sent_people, len(result.failures))

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import create_markdown_artifact
 from prefect.deployments import run_deployment
 from prefect.schedules import Cron
 
 from rectify_core.deadlines import scan
 from rectify_core.ledger import db
+from rectify_core.runs.summary import backup_line
 from rectify_flows.common import context
-from rectify_flows.daily import daily_flow
+from rectify_flows.daily import daily_flow, keep_backup
 from rectify_flows.lookback import lookback_flow
 
 TZ = "Asia/Shanghai"
@@ -45,6 +47,8 @@ def daily_fanout_flow(date: str | None = None, config_dir: str | None = None) ->
     params: dict[str, Any] = {"date": date, "config_dir": config_dir}
     runs: list[Any] = [run_deployment("rectify-daily/daily-unit", parameters={**params, "unit": unit}, timeout=0)
                        for unit in units]
+    if (kept := keep_backup(ctx)) is not None:  # once for the database the units share
+        create_markdown_artifact(backup_line(kept), key="rectify-backup", description="巡察整改数据备份")
     return [str(r.id) for r in runs]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from rectify_core.cli import actions, delivery, documents, ledger, lookback, web
+from rectify_core.cli import actions, delivery, documents, ledger, lookback, records, web
 from rectify_core.cli.app import App, run
 from rectify_core.config.settings import resolve_config_dir
 from rectify_core.ledger import db
@@ -26,6 +26,7 @@ COMMANDS: tuple[click.Command, ...] = (
     actions.withdraw_cmd, actions.merge_cmd, actions.reinstate_cmd,
     documents.report_cmd, documents.export_cmd, documents.dashboard_cmd,
     lookback.lookback_group, web.web_group,
+    records.backup_cmd, records.restore_cmd, records.archive_cmd,
 )
 
 
@@ -44,6 +45,7 @@ def make_cli(extra: Iterable[click.Command] = ()) -> click.Group:
     def rectify(ctx: click.Context, db_url: str | None, config: Path | None) -> None:
         """rectify：巡察整改台账的时限与提醒引擎。"""
         ctx.obj = App(db.database_url(db_url), resolve_config_dir(config))
+        ctx.call_on_close(ctx.obj.close)
 
     for command in (*COMMANDS, *extra):
         rectify.add_command(command)

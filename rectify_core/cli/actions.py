@@ -9,7 +9,7 @@ import click
 from rectify_core.cli.app import DATE, EVIDENCE_HELP, App
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger import db, items, lifecycle
+from rectify_core.ledger import db, items, lifecycle, uploads
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.evidence import records
 from rectify_core.vocab import LABELS, ItemState, Role, UnknownStatus
@@ -59,10 +59,12 @@ def progress_cmd(app: App, no: int, text: str, by: str, status: str | None, evid
                  evidence_text: tuple[str, ...], round_id: int | None, day: dt.date | None) -> None:
     """报送一个未完成问题的整改进展（之后导入的台账不会覆盖它）。完成整改请用 close 销号。"""
     now = run_now(day)
+    given = records(list(evidence), list(evidence_text), app.files)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        lifecycle.record_progress(item, text, Act.at(by, now), session=session, status=_status(status),
-                                  evidence=records(list(evidence), list(evidence_text)))
+        act = Act.at(by, now)
+        lifecycle.record_progress(item, text, act, session=session, status=_status(status),
+                                  evidence=uploads.attach(given, item.id, act, session=session))
         state = LABELS[item.status]
     click.echo(f"已记录：问题{no}的整改进展（{local_today(now)}，报送人 {by}），当前状态：{state}")
 
@@ -109,10 +111,12 @@ def close_cmd(app: App, no: int, evidence: tuple[str, ...], evidence_text: tuple
               verified_by: str, round_id: int | None, day: dt.date | None) -> None:
     """销号：凭佐证材料并经第二人核验，把问题标为已完成并记录。"""
     now = run_now(day)
+    given = records(list(evidence), list(evidence_text), app.files)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        proof = records(list(evidence), list(evidence_text))
-        closure = lifecycle.close(item, proof, verified_by, Act.at(by, now), app.settings, session=session)
+        act = Act.at(by, now)
+        proof = uploads.attach(given, item.id, act, session=session)
+        closure = lifecycle.close(item, proof, verified_by, act, app.settings, session=session)
     late = "（逾期完成）" if closure.late else ""
     click.echo(f"已销号：问题{no}，{closure.closed_on}，经办人 {by}，核验人 {verified_by}，"
                f"佐证材料 {len(closure.evidence)} 份{late}")

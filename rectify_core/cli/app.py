@@ -19,7 +19,7 @@ from rectify_core import masking
 from rectify_core.config.limits import limits
 from rectify_core.config.settings import Settings, load_settings
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db
+from rectify_core.ledger import db, uploads
 
 
 @dataclass
@@ -35,6 +35,16 @@ class App:
             self._engine = db.make_engine(self.url)
             db.migrate(self._engine)
         return self._engine
+
+    def close(self) -> None:
+        """Give back the database connections (a command run in-process leaves none open)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def files(self) -> Path:
+        """The record's file store (evidence and uploads)."""
+        return uploads.files_root(self.url)
 
     @property
     def settings(self) -> Settings:

@@ -9,7 +9,7 @@ import click
 from rectify_core.cli.app import DATE, EVIDENCE_HELP, App, dump, listing
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.deadlines import scan
-from rectify_core.ledger import db, items, lookback
+from rectify_core.ledger import db, items, lookback, uploads
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.evidence import records
 from rectify_core.runs import views
@@ -97,10 +97,12 @@ def lookback_record_cmd(app: App, no: int, outcome: str, note: str, evidence: tu
                         round_id: int | None, day: dt.date | None) -> None:
     """记录回头看结论：巩固则任务完成；反弹则重新打开问题并关联原销号记录。"""
     now = run_now(day)
+    given = records(list(evidence), list(evidence_text), app.files)
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id)
-        proof = records(list(evidence), list(evidence_text))
-        lookback.record(item, outcome, note, proof, Act.at(by, now), app.settings, session=session)
+        act = Act.at(by, now)
+        lookback.record(item, outcome, note, uploads.attach(given, item.id, act, session=session), act,
+                        app.settings, session=session)
         if outcome == "反弹":
             click.echo(f"问题{no}反弹回潮：已重新打开（第{item.rebound_count}次反弹），新整改时限 {item.deadline}，"
                        "督办从上一级开始。")

@@ -23,7 +23,8 @@ from rectify_core.web import links
 @click.option("--base-url", "base_url",
               help="链接的对外地址（覆盖 web.toml 的 base_url），例如 https://rectify.example.gov.cn。")
 @click.option("--data-dir", "data_dir", type=click.Path(path_type=Path),
-              help="上传文件的保存目录（默认为数据目录下的 uploads/）。")
+              help="上传文件和佐证材料的保存目录（默认为环境变量 RECTIFY_FILES_DIR，"
+                   "或 SQLite 数据库文件旁的 uploads/）。")
 @click.option("--proxy", is_flag=True, help="在本机反向代理之后运行：信任 127.0.0.1 传来的 X-Forwarded-For/Proto。")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="工作进程数（多核机器上可设为核数）。")
@@ -43,7 +44,7 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
     admin_token()
     app.engine.dispose()  # migrated; each worker opens its own connections
     _ = app.settings  # a config error is reported before the server starts
-    store = data_dir or db.default_database_path().parent / "uploads"
+    store = data_dir or app.files
     os.environ.update({"RECTIFY_DATABASE_URL": app.url, web.STORE_ENV: str(store.resolve())})
     if app.config is not None:
         os.environ["RECTIFY_CONFIG_DIR"] = str(app.config.resolve())

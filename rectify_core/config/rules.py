@@ -72,6 +72,8 @@ class Rules:
     lookback_min_age_months: int = 1
     escalate_after_notified: bool = True
     escalation_wait_workdays: int = 5
+    backup_dir: str | None = None  # the daily run keeps rotating backups here when set
+    backup_keep: int = 7
     ladder: Ladder = field(default=DEFAULT_LADDER)
 
 
@@ -105,6 +107,10 @@ _SCALARS: dict[str, dict[str, tuple[str, Any]]] = {
         "after_notified": ("escalate_after_notified", (True, False)),
         "wait_workdays": ("escalation_wait_workdays", range(0, 251)),
     },
+    "backup": {
+        "dir": ("backup_dir", "folder"),
+        "keep": ("backup_keep", range(1, 1001)),
+    },
 }
 
 
@@ -118,6 +124,11 @@ def _scalar(source: str, key: str, value: Any, allowed: Any) -> Any:
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
             raise ConfigError(source, key, f"应为 0 到 1 之间的比例，如 0.2；实际为 {value!r}")
         return float(value)
+    if allowed == "folder":
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(source, key, f"应为文件夹路径，如 \"/var/backups/rectify\"；实际为 {value!r}")
+        folder = Path(value.strip()).expanduser()
+        return str(folder if folder.is_absolute() else (Path(source).parent / folder).resolve())
     if allowed == "time":
         if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
             raise ConfigError(source, key, f"应为 HH:MM 格式的时间，实际为 {value!r}")

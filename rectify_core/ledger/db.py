@@ -86,6 +86,17 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database, or one in memory)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def display_url(url: str) -> str:
     """The URL with any password masked, for messages."""
     try:
@@ -146,15 +157,19 @@ def current_revision(engine: Engine) -> str | None:
         return None
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this version of rectify can migrate from."""
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+
+
 def _check_known_revision(conn: Any, target: str) -> None:
     """A database stamped by a newer rectify is refused, not half-understood."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     current = MigrationContext.configure(conn).get_current_revision()
-    script = ScriptDirectory(str(MIGRATIONS))
-    known = {s.revision for s in script.walk_revisions()}
-    if current is not None and current not in known:
+    if current is not None and current not in known_revisions():
         raise DatabaseError(f"数据库的结构版本（{current}）比本程序新或不是 rectify 的数据库；"
                             "请升级 rectify 后再使用这个数据库")
 

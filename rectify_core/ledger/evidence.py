@@ -1,14 +1,15 @@
 """佐证材料: how evidence given on the command line is recorded.
 
 `--evidence` that looks like a path (it has a folder separator or a file extension)
-must name a regular file, which is recorded by name, size and SHA-256 (hashed in
-chunks, so a large file costs no memory); a symbolic link is resolved and recorded as
-such. Anything else is a text description, as is every `--evidence-text`.
+must name a regular file. Its bytes are copied into the record's file store (the one
+web uploads use, by SHA-256, hashed while copied so a large file costs no memory) and
+it is recorded by name, size and hash: the record holds the evidence itself, and a
+clerk tidying the folder later loses nothing. A symbolic link is resolved and recorded
+as such. Anything else is a text description, as is every `--evidence-text`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import stat
 from pathlib import Path
@@ -16,25 +17,25 @@ from typing import Any
 
 from rectify_core.config.limits import limits
 from rectify_core.errors import RefusedError
+from rectify_core.ledger import uploads
 
 _PATHLIKE = re.compile(r"[/\\]|\.[A-Za-z0-9]{1,5}$")
-CHUNK = 1 << 20
 
 
 def text_record(value: str) -> dict[str, Any]:
     return {"kind": "text", "text": value.strip()}
 
 
-def evidence_record(value: str) -> dict[str, Any]:
-    """A file (when it is one, or looks like a path) or a text description."""
+def evidence_record(value: str, store: Path) -> dict[str, Any]:
+    """A file (when it is one, or looks like a path), kept in `store`; or a text description."""
     value = value.strip()
     path = Path(value)
     if _PATHLIKE.search(value) or path.exists():
-        return file_record(path, value)
+        return file_record(path, value, store)
     return text_record(value)
 
 
-def file_record(path: Path, given: str) -> dict[str, Any]:
+def file_record(path: Path, given: str, store: Path) -> dict[str, Any]:
     try:
         resolved = path.resolve(strict=True)
         info = resolved.stat()
@@ -47,21 +48,18 @@ def file_record(path: Path, given: str) -> dict[str, Any]:
     cap = limits().evidence_mb * 2**20
     if info.st_size > cap:
         raise RefusedError(f"佐证材料 {given} 超过{limits().describe('evidence_mb', ' MB')}")
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with resolved.open("rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+        sha256, size = uploads.keep(resolved, store)
     except OSError:
         raise RefusedError(f"佐证材料文件无法读取：{given}") from None
-    record: dict[str, Any] = {"kind": "file", "name": path.name, "size": size, "sha256": digest.hexdigest()}
+    record: dict[str, Any] = {"kind": "file", "name": uploads.display_name(path.name), "size": size,
+                              "sha256": sha256}
     if path.is_symlink():
         record.update(symlink=True, target=str(resolved))
     return record
 
 
-def records(files: list[str], texts: list[str]) -> list[dict[str, Any]]:
-    """What `--evidence` and `--evidence-text` name, in that order; blanks dropped."""
-    return [evidence_record(v) for v in files if v.strip()] + [text_record(t) for t in texts if t.strip()]
+def records(files: list[str], texts: list[str], store: Path) -> list[dict[str, Any]]:
+    """What `--evidence` and `--evidence-text` name, in that order; blanks dropped; files
+    copied into `store` (recorded as the item's uploads by `uploads.attach`)."""
+    return [evidence_record(v, store) for v in files if v.strip()] + [text_record(t) for t in texts if t.strip()]

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -27,7 +29,8 @@ from rectify_core.deadlines.types import ItemPlan, Obligation, Sent
 from rectify_core.delivery.channels import send
 from rectify_core.delivery.notify import DeliveryReport, Sender, deliver
 from rectify_core.delivery.outbox import Enqueued, enqueue
-from rectify_core.ledger import db
+from rectify_core.errors import RectifyError
+from rectify_core.ledger import backup, db, uploads
 from rectify_core.vocab import NoticeKind
 from rectify_core.web.links import link_maker
 
@@ -158,6 +161,21 @@ def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now:
     with db.session_factory(db.reader(engine))() as session:  # a read: no write lock, none without a secret
         links = link_maker(settings.web, session=session)
     return deliver(engine, directory, settings, now, wall_clock, sender, unit, links=links)
+
+
+def backup_stage(url: str, settings: Settings, now: dt.datetime) -> dict[str, Any] | None:
+    """The optional rotating backup (rules [backup] dir): one backup, then only the newest
+    `keep` kept. None when not configured; a failure is reported, never raised (the day's
+    notices are out already, and a backup is tried again tomorrow)."""
+    folder = settings.rules.backup_dir
+    if folder is None:
+        return None
+    try:
+        taken = backup.take(url, uploads.files_root(url), Path(folder) / backup.file_name(now), now)
+    except (RectifyError, OSError) as exc:
+        return {"error": str(exc)}
+    removed = backup.rotate(Path(folder), settings.rules.backup_keep)
+    return {**taken.as_dict(), "removed": [p.name for p in removed], "keep": settings.rules.backup_keep}
 
 
 def wall_clock() -> dt.datetime:

@@ -98,7 +98,18 @@ def markdown(s: DaySummary) -> str:
         lines += [f"- {f['recipient']}：{f['items']} 项，{'已放弃' if f['dead'] else '稍后重试'}：{f['error']}"
                   for f in s.failures]
     lines += ["", f"回头看任务：本次分派 {s.lookbacks} 项。"]
+    if (kept := s.extra.get("backup")) is not None:
+        lines += ["", backup_line(kept)]
     return "\n".join(lines)
+
+
+def backup_line(kept: dict[str, Any]) -> str:
+    if "error" in kept:
+        return f"**备份失败**：{kept['error']}（明天的运行会再试；也可手动运行 rectify backup）"
+    gone = f"，删除较早的 {len(kept['removed'])} 份" if kept["removed"] else ""
+    lost = f"；{len(kept['missing'])} 个文件已找不到，未能备份" if kept["missing"] else ""
+    return (f"备份：{kept['path']}（{kept['items']} 个问题，文件 {kept['files']} 个；保留最近 {kept['keep']} 份"
+            f"{gone}{lost}）")
 
 
 def _cell(text: str) -> str:

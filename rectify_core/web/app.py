@@ -148,7 +148,7 @@ _HANDLERS = {Refused: _refused, BodyTooLarge: _too_large, Exception: _crashed,
              StarletteHTTPException: _http_error, RequestValidationError: _invalid}
 
 
-STORE_ENV = "RECTIFY_WEB_STORE"
+STORE_ENV = uploads.FILES_ENV
 BASE_URL_ENV = links.BASE_URL_ENV
 
 
@@ -164,7 +164,7 @@ def from_environment() -> FastAPI:
     engine = db.make_engine(db.database_url())
     secret = web_secret()
     assert secret is not None
-    store = Path(os.environ.get(STORE_ENV) or db.default_database_path().parent / "uploads")
+    store = uploads.files_root(db.database_url())
     return create_app(engine, settings, secret=secret, admin_token=admin_token(),
                       store=store)
 

@@ -1,0 +1,196 @@
+"""The round's 整改档案, as a records office files it: one zip that opens without rectify.
+
+    <单位>/<轮次>/整改情况报告.docx     the progress report
+    <单位>/<轮次>/整改台账.xlsx         the 台账
+    <单位>/<轮次>/问题记录/问题N.txt    each problem's whole trail (events, progress,
+                                       extensions, closures, look-backs, notices sent)
+    <单位>/<轮次>/佐证材料/问题N/…      every evidence file and upload, under its own name
+    清单.txt                           every file above with its size and SHA-256
+
+Trails are UTF-8 text with a byte-order mark, so every editor on an office PC shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.calendar import to_local
+from rectify_core.config.settings import Settings
+from rectify_core.deadlines import scan
+from rectify_core.documents import report as progress_report
+from rectify_core.documents.docx import write_docx
+from rectify_core.documents.xlsx import write_xlsx
+from rectify_core.errors import NotFoundError
+from rectify_core.ledger import db, items, uploads
+from rectify_core.ledger import view as ledger_view
+from rectify_core.ledger.models import Closure, Event, Item, Notice, Round, Unit, Upload
+from rectify_core.vocab import NoticeState
+
+BOM = "\ufeff"
+MANIFEST = "清单.txt"
+
+
+@dataclass
+class Made:
+    rounds: list[str] = field(default_factory=list)
+    items: int = 0
+    files: int = 0
+    entries: int = 0
+    missing: list[str] = field(default_factory=list)  # evidence recorded by hash whose bytes are gone
+    listed: list[tuple[str, int, str]] = field(default_factory=list)  # (path, size, sha256)
+
+
+def safe(name: str) -> str:
+    """A file or folder name every system accepts."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")[:80] or "未命名"
+
+
+def _rounds(session: Session, round_id: int | None, unit: str | None) -> list[Round]:
+    query = select(Round).join(Unit).order_by(Unit.name, Round.id)
+    if round_id is not None:
+        query = query.where(Round.id == round_id)
+    if unit is not None:
+        query = query.where(Unit.name == unit.strip())
+    found = list(session.scalars(query))
+    if not found:
+        what = f"编号为 {round_id} 的轮次" if round_id is not None else f"单位“{unit}”的轮次" if unit else "任何轮次"
+        raise NotFoundError(f"没有{what}（rectify rounds 可列出全部轮次）")
+    return found
+
+
+class _Writer:
+    def __init__(self, zf: zipfile.ZipFile, made: Made) -> None:
+        self.zf, self.made = zf, made
+
+    def add_bytes(self, path: str, data: bytes) -> None:
+        self.zf.writestr(path, data)
+        self.made.listed.append((path, len(data), hashlib.sha256(data).hexdigest()))
+
+    def add_file(self, path: str, source: Path, sha256: str | None = None) -> None:
+        self.zf.write(source, path)
+        digest = sha256 or hashlib.sha256(source.read_bytes()).hexdigest()
+        self.made.listed.append((path, source.stat().st_size, digest))
+
+
+def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:
+    with tempfile.TemporaryDirectory(prefix=".rectify-archive-") as scratch:
+        report, ledger = Path(scratch) / "report.docx", Path(scratch) / "ledger.xlsx"
+        write_docx(progress_report.build(view), report)
+        write_xlsx(view, ledger)
+        w.add_file(f"{folder}/整改情况报告.docx", report)
+        w.add_file(f"{folder}/整改台账.xlsx", ledger)
+
+
+def _evidence_files(item: Item, session: Session) -> list[tuple[str, str | None, str]]:
+    """(name, sha256 or None, what it was) for every file the item's record names: its
+    uploads, then evidence recorded by hash alone (before files were kept)."""
+    found: list[tuple[str, str | None, str]] = [
+        (u.name, u.sha256, f"{u.uploaded_by} {to_local(u.uploaded_at):%Y-%m-%d}")
+        for u in session.scalars(select(Upload).where(Upload.item_id == item.id).order_by(Upload.id))]
+    known = {sha for _, sha, _ in found}
+    entries: list[dict[str, Any]] = [e for c in session.scalars(select(Closure).where(Closure.item_id == item.id))
+                                     for e in c.evidence or []]
+    entries += [e for ev in session.scalars(select(Event).where(Event.item_id == item.id))
+                for e in (ev.data or {}).get("evidence", []) if isinstance(e, dict)]
+    for e in entries:
+        if e.get("kind") == "file" and e.get("sha256") not in known:
+            known.add(e.get("sha256"))
+            found.append((str(e.get("name") or "佐证材料"), e.get("sha256"), "登记"))
+    return found
+
+
+def _notices_text(item: Item, session: Session) -> list[str]:
+    sent = session.scalars(select(Notice).where(Notice.item_id == item.id, Notice.state == NoticeState.SENT)
+                           .order_by(Notice.sent_at, Notice.id))
+    return [f"    {to_local(n.sent_at):%Y-%m-%d %H:%M}  {n.recipient}（{n.recipient_unit}）{n.step_name or n.kind}"
+            f"  {n.channel or ''}" for n in sent if n.sent_at is not None]
+
+
+def _item(w: _Writer, folder: str, item: Item, files_root: Path, session: Session, label: str) -> None:
+    lines = [items.describe(item, items.events_of(item, session=session))]
+    notices = _notices_text(item, session)
+    lines += ["  已发送的提醒：", *(notices or ["    无"])]
+    files = _evidence_files(item, session)
+    if files:
+        lines.append("  佐证材料文件：")
+    used: set[str] = set()
+    for n, (name, sha, origin) in enumerate(files, 1):
+        stored = uploads.path_of(files_root, sha) if sha else None
+        if stored is None or not stored.is_file():
+            w.made.missing.append(f"{label} {name}")
+            lines.append(f"    {name}（{origin}；文件已找不到，仅有登记信息 SHA-256 {sha or '无'}）")
+            continue
+        target = safe(name) if safe(name) not in used else f"{n}-{safe(name)}"
+        used.add(target)
+        path = f"{folder}/佐证材料/{label}/{target}"
+        w.add_file(path, stored, sha)
+        w.made.files += 1
+        lines.append(f"    {path.split('/', 2)[-1]}（{origin}；SHA-256 {sha}）")
+    w.add_bytes(f"{folder}/问题记录/{label}.txt", (BOM + "\n".join(lines) + "\n").encode())
+    w.made.items += 1
+
+
+def _manifest(made: Made, now: dt.datetime, scope: str) -> bytes:
+    lines = ["整改档案清单", f"生成时间：{to_local(now):%Y-%m-%d %H:%M}", f"范围：{scope}",
+             f"文件 {len(made.listed)} 个（不含本清单）；每行依次为 SHA-256、字节数、文件路径", ""]
+    lines += [f"{sha}  {size}  {path}" for path, size, sha in made.listed]
+    if made.missing:
+        lines += ["", "只有登记信息、文件已找不到的佐证材料：", *made.missing]
+    return (BOM + "\n".join(lines) + "\n").encode()
+
+
+def write(engine: Engine, settings: Settings, files_root: Path, out: Path, today: dt.date, now: dt.datetime, *,
+          round_id: int | None = None, unit: str | None = None) -> Made:
+    """The archive of one round, one unit's rounds, or every round, written to `out`."""
+    made = Made()
+    partial = out.with_name(f".{out.name}.part")
+    try:
+        _write(_Job(engine, settings, files_root, today, now, round_id, unit), partial, made)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
+    return made
+
+
+@dataclass(frozen=True)
+class _Job:
+    engine: Engine
+    settings: Settings
+    files_root: Path
+    today: dt.date
+    now: dt.datetime
+    round_id: int | None
+    unit: str | None
+
+
+def _write(job: _Job, partial: Path, made: Made) -> None:
+    settings, files_root = job.settings, job.files_root
+    with db.session_factory(db.reader(job.engine))() as session, \
+            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        w = _Writer(zf, made)
+        directory = scan.with_people(settings.contacts, session=session)
+        for rnd in _rounds(session, job.round_id, job.unit):
+            folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
+            view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)
+            _documents(w, folder, view)
+            labels: set[str] = set()
+            for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)):
+                label = f"问题{item.shown_no}"
+                label = label if label not in labels else f"{label}（记录{item.id}）"
+                labels.add(label)
+                _item(w, folder, item, files_root, session, label)
+            made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
+        scope = "；".join(made.rounds)
+        made.entries = len(made.listed)
+        zf.writestr(MANIFEST, _manifest(made, job.now, scope))
