@@ -282,4 +282,5 @@ def test_the_daily_run_keeps_rotating_backups(harness: None, db_url: str, tmp_pa
     assert last["removed"] == ["rectify-backup-20261124-010000.zip"]
     with backup.opened(kept[-1]) as (_, manifest):
         assert manifest["items"] == last["items"] == results[-1]["items"] > 0
-    assert f"备份：{kept[-1]}" in _artifact("rectify-daily") and "保留最近 2 份，删除较早的 1 份" in _artifact("rectify-daily")
+    artifact = _artifact("rectify-daily")
+    assert f"备份：{kept[-1]}" in artifact and "保留最近 2 份，删除较早的 1 份" in artifact
