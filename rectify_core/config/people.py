@@ -33,6 +33,13 @@ class Contact:
     notify: tuple[str, ...] = ()
     supervisor: str | None = None
     title: str | None = None  # 职务, for the salutation: 党组副书记、副局长胡志云同志
+    mobile: str | None = None  # addresses work notices (WeCom, DingTalk) by the platform's user id found from it
+    wecom_userid: str | None = None
+    dingtalk_userid: str | None = None
+
+    def userid(self, scheme: str) -> str | None:
+        """The user id written in contacts.toml for a work platform's channel, if any."""
+        return {"wecomapp": self.wecom_userid, "dingwork": self.dingtalk_userid}.get(scheme)
 
 
 DEFAULT_OFFICE = "巡察整改工作办公室"
@@ -114,10 +121,9 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
     key = f"person[{n}]"
     if not isinstance(raw, dict):
         raise ConfigError(source, key, "应为 [[person]] 表")
-    unknown = set(raw) - {"name", "unit", "roles", "notify", "supervisor", "title"}
+    unknown = set(raw) - set(_KEYS)
     if unknown:
-        raise ConfigError(source, f"{key}.{sorted(unknown)[0]}",
-                          "未知的配置项（可用：name、unit、roles、notify、supervisor、title）")
+        raise ConfigError(source, f"{key}.{sorted(unknown)[0]}", f"未知的配置项（可用：{'、'.join(_KEYS)}）")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(source, f"{key}.name", "应为非空的姓名")
@@ -128,10 +134,27 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
     if not isinstance(notify, list) or any(not isinstance(u, str) or not u.strip() for u in notify):
         raise ConfigError(source, f"{key}.notify", "应为通知地址列表（Apprise URL 或标签），按优先顺序")
     unit = raw.get("unit", ANY_UNIT)
-    supervisor, title = raw.get("supervisor"), raw.get("title")
-    if not isinstance(unit, str) or any(v is not None and not isinstance(v, str) for v in (supervisor, title)):
-        raise ConfigError(source, key, "unit、supervisor 与 title 应为文字")
-    return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), supervisor, title)
+    texts = {k: raw.get(k) for k in ("supervisor", "title", "wecom_userid", "dingtalk_userid")}
+    if not isinstance(unit, str) or any(v is not None and not isinstance(v, str) for v in texts.values()):
+        raise ConfigError(source, key, "unit、supervisor、title、wecom_userid 与 dingtalk_userid 应为文字")
+    return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), texts["supervisor"], texts["title"],
+                   _mobile(source, f"{key}.mobile", raw.get("mobile")),
+                   (texts["wecom_userid"] or "").strip() or None, (texts["dingtalk_userid"] or "").strip() or None)
+
+
+_KEYS = ("name", "unit", "roles", "notify", "supervisor", "title", "mobile", "wecom_userid", "dingtalk_userid")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def _mobile(source: str, key: str, value: Any) -> str | None:
+    """A mainland mobile number as 11 digits (spaces, hyphens and +86 dropped)."""
+    if value is None:
+        return None
+    digits = re.sub(r"[\s\-－()（）]", "", str(value)) if isinstance(value, str | int) else ""
+    digits = digits.removeprefix("+86").removeprefix("0086")
+    if not _MOBILE.fullmatch(digits):
+        raise ConfigError(source, key, f"应为 11 位手机号，如 \"13800000000\"；实际为 {value!r}")
+    return digits
 
 
 def parse_contacts(data: dict[str, Any], source: str) -> Directory:

@@ -28,6 +28,7 @@ class ChannelKind:
     name: str           # shown to people: 邮件, 企业微信 ...
     fmt: str            # apprise body format: html | markdown | text
     max_bytes: int      # one message's body limit, in UTF-8 bytes (0: none)
+    card: bool = False  # one card per person (the most urgent first, then 另有N项 and the link), never split
 
 
 KINDS = {
@@ -37,6 +38,8 @@ KINDS = {
     "dingtalk": ChannelKind("钉钉", "markdown", 18000),
     "feishu": ChannelKind("飞书", "text", 18000),
     "lark": ChannelKind("飞书", "text", 18000),
+    "wecomapp": ChannelKind("企业微信应用", "text", 512, card=True),
+    "dingwork": ChannelKind("钉钉工作通知", "markdown", 5000, card=True),
     "json": ChannelKind("Webhook", "markdown", 0),
     "jsons": ChannelKind("Webhook", "markdown", 0),
 }
@@ -134,6 +137,8 @@ def _load_apprise() -> Any:
     import apprise  # loaded by the first send, not by every command that imports delivery
     import apprise.plugins.email.smtp as smtp
 
+    from rectify_core.delivery import apps  # noqa: F401 - registers wecomapp:// and dingwork://
+
     if getattr(smtp, "ssl", None) is ssl:
         setattr(smtp, "ssl", _SSLForApprise())  # noqa: B010 - replacing a module attribute
     return apprise
@@ -155,6 +160,12 @@ class SendResult:
     ok: bool
     permanent: bool = False
     error: str = ""
+    outcomes: tuple[Any, ...] = ()  # work platforms: what each send learned (apps.Outcome)
+
+    @property
+    def ref(self) -> str | None:
+        """The platform's id of the message (a DingTalk task_id, a WeCom msgid), if any."""
+        return next((o.ref for o in self.outcomes if o.ref), None)
 
 
 def send(url_template: str, title: str, body: str, environ: dict[str, str] | None = None) -> SendResult:
@@ -174,8 +185,15 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
     fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
         kind_of(url).fmt, apprise.NotifyFormat.TEXT)
     capture: Any = apprise.LogCapture
+    from rectify_core.delivery import apps
+
+    apps.reset()
     with capture(level=logging.WARNING) as captured:
         ok = bool(client.notify(title=title, body=body, body_format=fmt))
+    if outcomes := tuple(apps.outcomes()):  # a work platform says exactly what happened
+        failed = [o for o in outcomes if not o.ok]
+        return SendResult(ok and not failed, any(o.permanent for o in failed),
+                          redactor("；".join(o.error for o in failed)), outcomes)
     if ok:
         return SendResult(True)
     log = redactor(captured.getvalue().strip()) or "发送失败（无详细信息）"

@@ -28,9 +28,10 @@ from rectify_core.config.rules import Rules
 from rectify_core.deadlines.due import light, light_on, open_ended
 from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
+from rectify_core.delivery.addressing import APPS, UserIds, scheme_of
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
 from rectify_core.delivery.outbox import Person, new_token
-from rectify_core.delivery.render import Addressee, Line, primary_role, render_digest
+from rectify_core.delivery.render import Addressee, Line, primary_role, render_card, render_digest
 from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_statement, reader, session_factory
 from rectify_core.ledger.models import Item, Notice, Round
@@ -159,7 +160,7 @@ def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalenda
     return Addressee(name, title, role, summary, directory.office)
 
 
-PartSent = Callable[[str, tuple[tuple[int, int | None], ...]], None]
+PartSent = Callable[[str, tuple[tuple[int, int | None], ...], str | None], None]
 
 
 def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.date, sender: Sender,
@@ -175,12 +176,14 @@ def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.da
     used: list[str] = []
     for url in urls:
         kind = kind_of(url)
-        for message in render_digest(to, remaining, today, kind.fmt, kind.max_bytes):
+        messages = ([render_card(to, remaining, today, kind.fmt, kind.max_bytes)] if kind.card
+                    else render_digest(to, remaining, today, kind.fmt, kind.max_bytes))
+        for message in messages:
             result = sender(url, message.title, message.body)
             if not result.ok:
                 errors.append(SendResult(False, result.permanent, f"{kind.name} {display(url)}：{result.error}"))
                 break
-            part_sent(url, message.keys)
+            part_sent(url, message.keys, result.ref)
             remaining = [line for line in remaining if line.key not in message.keys]
             used, count = [*dict.fromkeys([*used, url])], count + 1
         if not remaining:
@@ -188,10 +191,12 @@ def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.da
     return SendResult(False, all(e.permanent for e in errors), "；".join(e.error for e in errors)), used, count
 
 
-def _urls(person: Person, role: str, directory: Directory) -> list[str]:
+def _urls(person: Person, role: str, directory: Directory, ids: UserIds | None) -> list[str]:
+    """The person's channels in order, work-platform ones addressed to them."""
     unit, name = person
     contact: Contact | None = directory.admin if role == "admin" else directory.contact(name, unit)
-    return directory.urls(contact) if contact else []
+    urls = directory.urls(contact) if contact else []
+    return [ids.address(u, contact) for u in urls] if ids is not None else urls
 
 
 def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: dt.datetime,
@@ -228,6 +233,11 @@ Clock = Callable[[], dt.datetime]
 GROUP = 64  # people claimed in one statement, at most
 
 
+def _uses_apps(directory: Directory) -> bool:
+    contacts = [*directory.contacts, *([directory.admin] if directory.admin else [])]
+    return any(scheme_of(u) in APPS for c in contacts for u in directory.urls(c))
+
+
 def groups(people: list[Person], workers: int) -> list[list[Person]]:
     """People in claim groups: large enough that claiming and reading cost a statement per
     group, not per person; small enough that every worker has several, and that a crash
@@ -254,8 +264,9 @@ def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime
         report.in_window = False
         return report
     token = report.token = new_token()
+    ids = UserIds.load(engine) if _uses_apps(directory) else None
     run = _Run(engine, factory, session_factory(reader(engine)), token, directory, rules, cal, now, clock, sender,
-               unit, links)
+               unit, links, ids)
     try:
         for _ in range(2):  # the second pass delivers admin alerts about notices that died
             with factory.begin() as session:
@@ -289,6 +300,14 @@ class _Run:
     sender: Sender
     unit: str | None
     links: LinkMaker | None = None
+    ids: UserIds | None = None  # work-platform user ids, when a channel needs them
+
+    def send(self, url: str, title: str, body: str) -> SendResult:
+        """Send through the run's sender; what a work platform learned is kept at once."""
+        result = self.sender(url, title, body)
+        if self.ids is not None and result.outcomes:
+            self.ids.learn(result.outcomes, self.clock())
+        return result
 
     @property
     def renew_after(self) -> dt.timedelta:
@@ -332,15 +351,16 @@ class _Run:
             by_key[line_key(n)].append(n)
         carried: set[int] = set()
 
-        def part_sent(url: str, keys: tuple[tuple[int, int | None], ...]) -> None:
+        def part_sent(url: str, keys: tuple[tuple[int, int | None], ...], ref: str | None) -> None:
             done = [n.id for k in keys for n in by_key[k]]
             carried.update(done)
             with one_statement(self.engine) as connection:
-                parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now, connection=connection))
+                parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now, connection=connection,
+                                            ref=ref))
             lease.keep()  # a long send keeps its claim alive
 
-        urls = _urls(person, notices[0].role, self.directory)
-        result, used, count = _send_person(to, urls, lines, today, self.sender, part_sent)
+        urls = _urls(person, notices[0].role, self.directory, self.ids)
+        result, used, count = _send_person(to, urls, lines, today, self.send, part_sent)
         channel = "、".join(f"{kind_of(u).name} {display(u)}" for u in used) or None
         outcome = PersonResult(person[1], len(lines), channel, count)
         if result.ok:

@@ -212,10 +212,11 @@ def renew(token: str, at: dt.datetime, *, connection: Connection) -> None:
     connection.execute(_RENEW, {"token": token, "at": at})
 
 
-def journal(ids: list[int], token: str, channel: str, at: dt.datetime, *, connection: Connection) -> int:
-    """A message carrying these notices went: one row, committed at once by the caller.
-    Returns the row's id, for `settle`."""
-    row = {"claimed_by": token, "channel": channel, "sent_at": at, "notices": ",".join(map(str, ids))}
+def journal(ids: list[int], token: str, channel: str, at: dt.datetime, *, connection: Connection,
+            ref: str | None = None) -> int:
+    """A message carrying these notices went: one row, committed at once by the caller
+    (`ref`: the platform's id of it, when it gave one). Returns the row's id, for `settle`."""
+    row = {"claimed_by": token, "channel": channel, "sent_at": at, "notices": ",".join(map(str, ids)), "ref": ref}
     key = connection.execute(_JOURNAL, row).inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -231,11 +232,12 @@ def settle(token: str, parts: list[int] | None, *, session: Session) -> int:
     rows: list[Any] = []
     for where in which:
         rows += session.connection().execute(
-            delete(_PARTS).where(where).returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices))
-    carried: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
-    for channel, at, ids in rows:
-        carried[(channel, at)] += [int(i) for i in ids.split(",")]
-    return sum(mark_sent(ids, token, channel, at, session=session) for (channel, at), ids in carried.items())
+            delete(_PARTS).where(where).returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices, _PARTS.c.ref))
+    carried: dict[tuple[str, dt.datetime, str | None], list[int]] = defaultdict(list)
+    for channel, at, ids, ref in rows:
+        carried[(channel, at, ref)] += [int(i) for i in ids.split(",")]
+    return sum(mark_sent(ids, token, channel, at, session=session, ref=ref)
+               for (channel, at, ref), ids in carried.items())
 
 
 @dataclass(frozen=True)
@@ -279,16 +281,19 @@ def _notice_events(events: list[tuple[Any, str, dict[str, Any]]], now: dt.dateti
              "batch_id": None, "data": data} for n, kind, data in events])
 
 
-def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, session: Session) -> int:
-    """Notices `token` is sending, marked sent on `channel` with their events; returns how
-    many (a notice no longer held by `token` is left alone)."""
+def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, session: Session,
+              ref: str | None = None) -> int:
+    """Notices `token` is sending, marked sent on `channel` with their events (which keep
+    the platform's message id `ref`); returns how many (a notice no longer held by `token`
+    is left alone)."""
     connection = session.connection()
     marked: list[Any] = []
     for start in range(0, len(ids), BATCH):
         marked += connection.execute(_SENT, {"ids": ids[start:start + BATCH], "token": token, "at": now,
                                              "channel": channel})
     _notice_events([(n, "notified", {"recipient": n.recipient, "role": n.role, "step": n.step_name,
-                                     "due": n.due.isoformat(), "channel": channel, "notice": n.id})
+                                     "due": n.due.isoformat(), "channel": channel, "notice": n.id}
+                     | ({"ref": ref} if ref else {}))
                     for n in sorted(marked, key=lambda n: n.id)], now, session=session)
     return len(marked)
 

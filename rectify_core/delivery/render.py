@@ -205,3 +205,30 @@ def _shorten(item: str, room: int) -> str:
     """Only a single item larger than a whole message is trimmed, at a character edge."""
     data = item.encode()[: max(room - 4, 0)]
     return data.decode(errors="ignore") + "…"
+
+
+def render_card(to: Addressee, lines: list[Line], today: dt.date, fmt: str, max_bytes: int) -> Message:
+    """The digest as one work-notice card (WeCom textcard, DingTalk action_card): the
+    most urgent items that fit in `max_bytes`, then 另有N项; the personal link, when there
+    is one, as the last line (the card's 办理 button). It carries every line."""
+    ordered = sorted(lines, key=urgency)
+    esc = ESCAPE.get(fmt, _plain)
+    red = sum(line.light == "red" for line in ordered)
+    day = f"{today.year}年{today.month}月{today.day}日"
+    head = (f"{esc(to.salutation)}：截至{day}，您有{len(ordered)}项巡察整改事项待办"
+            + (f"，其中逾期{red}项" if red else "") + "。")
+    sign = f"——{esc(to.office)}"
+    rows = [f"{i}. 问题{line.no} {esc(line.title)}：{line.left_text()}（{line.due_label} "
+            f"{line.due.year}年{line.due.month}月{line.due.day}日）" for i, line in enumerate(ordered, 1)]
+    join = "\n\n" if fmt == "markdown" else "\n"
+
+    def more(rest: int) -> list[str]:
+        return [f"另有{rest}项" + ("，请点击“办理”查看全部" if to.link else "")] if rest else []
+
+    kept: list[str] = []
+    for n, row in enumerate(rows):
+        if kept and len(join.join([head, *kept, row, *more(len(rows) - n - 1), sign]).encode()) > max_bytes:
+            break
+        kept.append(row)
+    body = join.join([head, *kept, *more(len(rows) - len(kept)), sign]) + (f"\n{to.link}" if to.link else "")
+    return Message(_title(to.name, ordered, 1, 1), body, tuple(line.key for line in ordered))

@@ -19,11 +19,39 @@ from rectify_core.ledger.models.core import (
     Topic,
     Unit,
 )
-from rectify_core.ledger.models.outbox import ItemRequest, Ladder, LookbackSweep, LookbackTask, Notice, NoticePart
+from rectify_core.ledger.models.outbox import (
+    ImUser,
+    ItemRequest,
+    Ladder,
+    LookbackSweep,
+    LookbackTask,
+    Notice,
+    NoticePart,
+)
 from rectify_core.ledger.models.web import AppSetting, LinkRevocation, Upload, WebFailure
 
 __all__ = [
-    "AppSetting", "Aspect", "Base", "Closure", "Event", "ImportBatch", "Item", "ItemHolder", "ItemRequest",
-    "Ladder", "LinkRevocation", "LookbackSweep", "LookbackTask", "Measure", "Notice", "NoticePart", "Person",
-    "Round", "Topic", "Unit", "Upload", "WebFailure",
+    "AppSetting",
+    "Aspect",
+    "Base",
+    "Closure",
+    "Event",
+    "ImUser",
+    "ImportBatch",
+    "Item",
+    "ItemHolder",
+    "ItemRequest",
+    "Ladder",
+    "LinkRevocation",
+    "LookbackSweep",
+    "LookbackTask",
+    "Measure",
+    "Notice",
+    "NoticePart",
+    "Person",
+    "Round",
+    "Topic",
+    "Unit",
+    "Upload",
+    "WebFailure",
 ]

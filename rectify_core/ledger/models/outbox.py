@@ -99,6 +99,23 @@ class NoticePart(Base):
     channel: Mapped[str] = mapped_column(String(30))
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     notices: Mapped[str] = mapped_column(Text)  # the notice ids, comma-separated
+    ref: Mapped[str | None] = mapped_column(String(100))  # the platform's message or task id, when it gives one
+
+
+class ImUser(Base):
+    """A person's user id on a work platform (WeCom, DingTalk), found by their mobile
+    number and remembered, so it is looked up once, and again only when the platform
+    says it is no longer valid."""
+
+    __tablename__ = "im_users"
+    __table_args__ = (UniqueConstraint("platform", "account", "mobile"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))   # the channel's scheme: wecomapp, dingwork
+    account: Mapped[str] = mapped_column(String(100))   # the CorpID or AppKey (never the secret)
+    mobile: Mapped[str] = mapped_column(String(20))
+    userid: Mapped[str] = mapped_column(String(100))
+    looked_up_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class LookbackSweep(Base):
