@@ -16,7 +16,7 @@ import click
 from rectify_core import HOME
 from rectify_core.cli import make_cli
 from rectify_core.cli.app import App, run
-from rectify_core.cli.ledger import import_file, report_import
+from rectify_core.cli.ledger import import_file, report_imported
 from rectify_core.delivery import outbox
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.errors import RectifyError
@@ -80,9 +80,9 @@ def demo_cmd(ctx: click.Context) -> None:
     url = app.url if explicit else f"sqlite:///{data_dir / 'demo.db'}"
     mail_dir, config = data_dir / "demo-mail", data_dir / "demo-config"
     demo = App(url)
-    result = import_file(demo, DEMO_LEDGER)
+    imported = import_file(demo, DEMO_LEDGER)
     click.echo(f"数据库：{db.display_url(url)}")
-    report_import(DEMO_LEDGER, result)
+    report_imported(DEMO_LEDGER, imported)
     with MailSink(mail_dir) as sink:
         config.mkdir(parents=True, exist_ok=True)
         template = (DATA / "demo-contacts.toml").read_text(encoding="utf-8")

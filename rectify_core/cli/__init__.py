@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from rectify_core.cli import actions, delivery, documents, ledger, lookback, records, web
+from rectify_core.cli import actions, delivery, documents, ledger, lookback, records, units, web
 from rectify_core.cli.app import App, run
 from rectify_core.config.settings import resolve_config_dir
 from rectify_core.ledger import db
@@ -27,6 +27,7 @@ COMMANDS: tuple[click.Command, ...] = (
     documents.report_cmd, documents.export_cmd, documents.dashboard_cmd,
     lookback.lookback_group, web.web_group,
     records.backup_cmd, records.restore_cmd, records.archive_cmd,
+    units.units_group, units.accounts_group,
 )
 
 

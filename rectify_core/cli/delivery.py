@@ -7,23 +7,37 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from rectify_core.cli.app import DATE, App, listing
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
-from rectify_core.ledger import db, items
+from rectify_core.ledger import db, items, units
 from rectify_core.runs import daily, views
+
+UNIT_HELP = "只处理该被巡察单位（全称或简称）。"
+
+
+def unit_named(app: App, unit: str | None, *, session: Session | None = None) -> str | None:
+    """The exact name of the unit a --unit names (or a clear error naming the units there are)."""
+    if unit is None:
+        return None
+    if session is not None:
+        return units.find_unit(unit, session=session).name
+    with db.session_factory(db.reader(app.engine))() as reading:
+        return units.find_unit(unit, session=reading).name
 
 
 @click.command("check")
 @click.option("--date", "day", type=DATE, help="检查哪一天（YYYY-MM-DD），默认为上海时间的今天。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组（按台账顺序，边计算边输出）。")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="输出 JSON Lines：每行一个问题（适合很大的台账）。")
+@click.option("--unit", help=UNIT_HELP)
 @click.pass_obj
-def check_cmd(app: App, day: dt.date | None, as_json: bool, as_jsonl: bool) -> None:
+def check_cmd(app: App, day: dt.date | None, as_json: bool, as_jsonl: bool, unit: str | None) -> None:
     """计算某一天每个未完成问题的时限、剩余工作日、红黄绿灯和应提醒的人（只计算，不发送）。"""
     today = local_today(run_now(day))
-    plans = daily.iter_item_plans(app.engine, app.settings, today)
+    plans = daily.iter_item_plans(app.engine, app.settings, today, unit_named(app, unit))
     if as_json or as_jsonl:
         estimated = views.stream_json(plans, sys.stdout, lines=as_jsonl)
         if estimated:
@@ -39,21 +53,24 @@ def check_cmd(app: App, day: dt.date | None, as_json: bool, as_jsonl: bool) -> N
 @click.command("notify")
 @click.option("--date", "day", type=DATE, help="按哪一天计划和发送（YYYY-MM-DD），默认为上海时间的今天。")
 @click.option("--dry-run", is_flag=True, help="只显示将要发给谁，不写数据库、不发送。")
+@click.option("--unit", help=UNIT_HELP)
 @click.pass_obj
-def notify_cmd(app: App, day: dt.date | None, dry_run: bool) -> None:
+def notify_cmd(app: App, day: dt.date | None, dry_run: bool, unit: str | None) -> None:
     """计划当天的提醒，写入发件箱，按人合并成一条摘要发送，并报告结果。"""
     now = run_now(day)
+    unit = unit_named(app, unit)
     if dry_run:
-        plan = daily.plan_stage(app.engine, app.settings, local_today(now))
+        plan = daily.plan_stage(app.engine, app.settings, local_today(now), unit)
         warning = views.estimated_warning(plan.plans)
         if warning:
             click.echo(warning, err=True)
         click.echo(views.dry_run_text(plan))
         return
-    tally = daily.plan_and_enqueue(app.engine, app.settings, local_today(now), now)
+    tally = daily.plan_and_enqueue(app.engine, app.settings, local_today(now), now, unit)
     if warning := views.estimated_years_warning(tally.estimated):
         click.echo(warning, err=True)
-    report = daily.deliver_stage(app.engine, app.settings, daily.directory_of(app.engine, app.settings), now)
+    report = daily.deliver_stage(app.engine, app.settings, daily.directory_of(app.engine, app.settings), now,
+                                 unit=unit)
     click.echo(views.notify_text(report, tally.enqueued))
     if report.failed:
         sys.exit(4)
@@ -64,20 +81,24 @@ def notify_cmd(app: App, day: dt.date | None, dry_run: bool) -> None:
 @click.option("--item", "item_no", type=int, help="只列出该问题的通知。")
 @click.option("--round", "round_id", type=int, help="与 --item 一起使用：有多个轮次时指定轮次。")
 @click.option("--person", help="只列出发给此人的通知。")
+@click.option("--unit", help=UNIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
 @click.pass_context
 def outbox_cmd(ctx: click.Context, state: str | None, item_no: int | None, round_id: int | None,
-               person: str | None, as_json: bool) -> None:
+               person: str | None, unit: str | None, as_json: bool) -> None:
     """列出发件箱中的通知（最新的在前）；outbox resend 重发已放弃的通知。"""
     if ctx.invoked_subcommand is not None:
         return
     app: App = ctx.obj
     with db.transaction(app.engine) as session:
         item_id = items.get_item(item_no, session=session, round_id=round_id).id if item_no is not None else None
-        rows = outbox.list_notices(state, session=session, item_id=item_id, person=person)
+        rows = outbox.list_notices(state, session=session, item_id=item_id, person=person,
+                                   unit=unit_named(app, unit, session=session))
         data = [views.notice_json(n) for n in rows]
+    several = len({n["unit"] for n in data}) > 1
     listing(data, as_json, "发件箱中没有符合条件的通知。",
-            lambda n: f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} 问题{n['item_no']:<4} {n['recipient']}"
+            lambda n: f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} {n['unit'] + ' ' if several else ''}"
+                      f"问题{n['item_no']:<4} {n['recipient']}"
                       f"（{n['recipient_unit']}，{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）"
                       + (f"  错误：{n['last_error']}" if n["last_error"] else ""))
 

@@ -15,10 +15,10 @@ from rectify_core.cli.app import DATE, App, dump, listing
 from rectify_core.config.calendar import run_now
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
-from rectify_core.importers import read_ledger
+from rectify_core.importers import read_ledger, read_workbook
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import batches as batches_mod
-from rectify_core.ledger import db, items, rounds, store
+from rectify_core.ledger import db, items, rounds, store, units
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
 from rectify_core.vocab import ACTIVE, FIELD_NAMES, LABELS, DeadlineKind, ItemState
@@ -50,22 +50,44 @@ def _pairs(given: tuple[str, ...]) -> dict[int, int]:
     return pairs
 
 
-def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> ImportResult:
-    """Read and save one file as a batch; a dry run rolls everything back."""
-    parsed = read_ledger(path)
-    if opts.unit:
-        parsed.unit, parsed.unit_found = opts.unit, True
-    parsed.round_name = opts.round_name or parsed.round_name
-    # the identity comes from the file (or --round-key), so next week's file, which will
-    # not carry the --feedback-date given now, still finds this round
-    parsed.round_key = opts.round_key or store.key_of(parsed)
-    parsed.feedback_date = opts.feedback_date or parsed.feedback_date
+@dataclass(frozen=True)
+class Imported:
+    """What one file did: a result per inspected unit's round, and the sheets left aside."""
+
+    results: list[ImportResult]
+    skipped: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"rounds": [r.as_json() for r in self.results], "skipped_sheets": self.skipped}
+
+
+# what names one round, and so cannot be given for a file of several units' ledgers
+_ONE_ROUND = {"unit": "--unit", "round_name": "--round-name", "round_id": "--round", "round_key": "--round-key",
+              "match": "--match"}
+
+
+def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> Imported:
+    """Read and save one file, a batch per round, all or nothing; a dry run rolls back."""
+    book = read_workbook(path)
+    if len(book.ledgers) > 1 and (given := [flag for key, flag in _ONE_ROUND.items() if getattr(opts, key)]):
+        units = "、".join(p.unit for p in book.ledgers)
+        raise RectifyError(f"{path.name} 包含 {len(book.ledgers)} 个被巡察单位的台账（{units}），"
+                           f"每个单位导入为各自的轮次，不能使用 {' '.join(given)}")
     choices = ImportChoices(opts.round_id, opts.new_round, _pairs(opts.match))
+    for parsed in book.ledgers:
+        if opts.unit:
+            parsed.unit, parsed.unit_found = opts.unit, True
+        parsed.round_name = opts.round_name or parsed.round_name
+        # the identity comes from the file (or --round-key), so next week's file, which will
+        # not carry the --feedback-date given now, still finds this round
+        parsed.round_key = opts.round_key or store.key_of(parsed)
+        parsed.feedback_date = opts.feedback_date or parsed.feedback_date
     with db.transaction(app.engine, rollback=dry_run) as session:
-        result = save_ledger(parsed, run_now(opts.day), session=session, choices=choices)
-    if not dry_run and result.batch_id is not None:
+        results = [save_ledger(parsed, run_now(opts.day), session=session, choices=choices)
+                   for parsed in book.ledgers]
+    if not dry_run and any(r.batch_id is not None for r in results):
         db.refresh_statistics(app.engine, "items", "item_holders")
-    return result
+    return Imported(results, book.skipped)
 
 
 def _text(column: str, value: Any) -> str:
@@ -162,11 +184,25 @@ def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | N
     每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
     进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""
     opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round, match, day)
-    result = import_file(app, file, opts, dry_run)
-    if as_json:
-        dump({**result.as_json(), "dry_run": dry_run})
+    imported = import_file(app, file, opts, dry_run)
+    if as_json:  # one round: its result, as before; several: one per round
+        one = imported.results[0].as_json() if len(imported.results) == 1 else imported.as_json()
+        dump({**one, "dry_run": dry_run, "skipped_sheets": imported.skipped})
     else:
-        report_import(file, result, dry_run)
+        report_imported(file, imported, dry_run)
+
+
+def report_imported(path: Path, imported: Imported, dry_run: bool = False) -> None:
+    if len(imported.results) > 1:
+        head = "试导入（未写入数据库）" if dry_run else "已导入"
+        click.echo(f"{head} {path.name}：{len(imported.results)} 个被巡察单位，各为一个轮次")
+        for r in imported.results:
+            click.echo(f"  {r.unit} / {r.round_name}（轮次 {r.round_id}{'，新轮次' if r.round_created else ''}）："
+                       f"新增 {len(r.created)} 条，更新 {r.updated} 条，未变化 {r.unchanged} 条")
+    for result in imported.results:
+        report_import(path, result, dry_run)
+    if imported.skipped:
+        click.echo(f"  未导入的工作表（不是台账）：{'、'.join(imported.skipped)}")
 
 
 @click.group("imports", invoke_without_command=True)
@@ -206,7 +242,12 @@ def _print_items(rows: list[Item]) -> None:
     if not rows:
         click.echo("（台账为空：请先用 rectify import 导入）")
         return
+    several = len({i.round.unit_id for i in rows}) > 1
+    unit = ""
     for item in rows:
+        if several and item.round.unit.name != unit:  # two 问题3 of two units are told apart
+            unit = item.round.unit.name
+            click.echo(f"【{unit}】")
         due = item.deadline.isoformat() if item.deadline else (
             DeadlineKind.label_of(item.deadline_kind) if item.deadline_kind != DeadlineKind.DATED else "—")
         no = f"{item.no:>4}" if item.listed else f"原{item.shown_no:<3}"
@@ -222,11 +263,13 @@ def _print_items(rows: list[Item]) -> None:
 @click.command("items")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
 @click.option("--round", "round_id", type=int, help="只列出该轮次（编号）。")
+@click.option("--unit", help="只列出该被巡察单位的问题。")
 @click.pass_obj
-def items_cmd(app: App, as_json: bool, round_id: int | None) -> None:
-    """列出台账中的问题。"""
+def items_cmd(app: App, as_json: bool, round_id: int | None, unit: str | None) -> None:
+    """列出台账中的问题（有多个被巡察单位时按单位分列）。"""
     with db.transaction(app.engine) as session:
-        rows = items.list_items(session=session, round_id=round_id)
+        name = units.find_unit(unit, session=session).name if unit else None
+        rows = items.list_items(session=session, round_id=round_id, unit=name)
         if as_json:
             dump([items.item_json(i) for i in rows])
         else:

@@ -34,7 +34,7 @@ from rectify_core.delivery.outbox import Person, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_card, render_digest
 from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_statement, reader, session_factory
-from rectify_core.ledger.models import Item, Notice, Round
+from rectify_core.ledger.models import Item, Notice, Round, Unit
 from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
 from rectify_core.web.links import LinkMaker
 
@@ -50,6 +50,7 @@ class PersonResult:
     messages: int = 0
     error: str | None = None
     dead: bool = False
+    unit: str = ""  # the person's unit: two namesakes of two units are two people
 
 
 @dataclass
@@ -100,8 +101,8 @@ def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkC
         facts.update((row.id, row) for row in session.execute(
             select(Item.id, Item.shown_no.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
                    Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
-                   Item.acknowledged_by, Round.name.label("round"))
-            .join(Round, Item.round_id == Round.id).where(Item.id.in_(chunk))))
+                   Item.acknowledged_by, Round.name.label("round"), Unit.name.label("unit"))
+            .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id).where(Item.id.in_(chunk))))
         for item_id, lookback_id, due, step, name in session.execute(
                 select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
                 .where(Notice.item_id.in_(chunk), Notice.kind != NoticeKind.ADMIN,
@@ -126,7 +127,7 @@ def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], 
     colour = light(ended, left, f.overdue_since is not None and item_notice, rules)
     if n.kind == NoticeKind.ADMIN:
         return Line(f.no, f.title, f.round, n.due, left, colour, n.step_name, n.role, (), n.reason, line_key(n),
-                    kind=n.kind)
+                    kind=n.kind, unit=f.unit)
     told = tuple(x for x in others[(n.item_id, n.lookback_id, n.due, n.step_key)] if x != n.recipient)
     title = f"【回头看】{f.title}" if n.kind == NoticeKind.LOOKBACK else f.title
     note = n.reason.split("。", 1)[0] + "。" if n.reason.startswith(HANDOVER) else ""
@@ -135,7 +136,7 @@ def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], 
             if f.acknowledged_on and item_notice else "")
     return Line(f.no, title, f.round, n.due, left, colour, n.step_name, n.role, told, note, line_key(n),
                 kind=n.kind, open_ended=ended, department=f.department or "", progress=progress,
-                acknowledged=seen)
+                acknowledged=seen, unit=f.unit)
 
 
 def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalendar, rules: Rules,
@@ -233,6 +234,19 @@ Clock = Callable[[], dt.datetime]
 GROUP = 64  # people claimed in one statement, at most
 
 
+def unit_offices(*, session: Session) -> dict[str, str]:
+    """Each unit's own signing office, where one is set (rectify units edit --office)."""
+    return {name: office or "" for name, office in session.execute(select(Unit.name, Unit.office)
+                                                                   .where(Unit.office.is_not(None)))}
+
+
+def signer(lines: list[Line], offices: dict[str, str], default: str) -> str:
+    """Who signs a digest: the office of the unit its items belong to, when they all
+    belong to one that has its own; else the sender's office ([sender] in contacts.toml)."""
+    units = {line.unit for line in lines if line.unit}
+    return offices.get(next(iter(units)), default) if len(units) == 1 else default
+
+
 def _uses_apps(directory: Directory) -> bool:
     contacts = [*directory.contacts, *([directory.admin] if directory.admin else [])]
     return any(scheme_of(u) in APPS for c in contacts for u in directory.urls(c))
@@ -328,6 +342,8 @@ class _Run:
             lines = digest_lines(claimed, today, self.cal, self.rules, session=session)
             to = {person: addressee(person, [n.role for n in notices], today, self.cal, self.rules, self.directory,
                                     session=session) for person, notices in claimed.items()}
+            offices = unit_offices(session=session)
+        to = {person: replace(a, office=signer(lines[person], offices, a.office)) for person, a in to.items()}
         results = []
         parts: list[int] = []  # the journal rows of what went
         try:
@@ -362,7 +378,7 @@ class _Run:
         urls = _urls(person, notices[0].role, self.directory, self.ids)
         result, used, count = _send_person(to, urls, lines, today, self.send, part_sent)
         channel = "、".join(f"{kind_of(u).name} {display(u)}" for u in used) or None
-        outcome = PersonResult(person[1], len(lines), channel, count)
+        outcome = PersonResult(person[1], len(lines), channel, count, unit=person[0])
         if result.ok:
             return outcome, []
         outcome.error = result.error

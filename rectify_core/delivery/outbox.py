@@ -323,8 +323,13 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
 
 
 def list_notices(state: str | None, *, session: Session, limit: int = 1000, item_id: int | None = None,
-                 person: str | None = None) -> list[Notice]:
-    query = select(Notice).options(selectinload(Notice.item)).order_by(Notice.id.desc()).limit(limit)
+                 person: str | None = None, unit: str | None = None) -> list[Notice]:
+    """The newest notices first; of one state, item, person or unit (its exact name) when asked."""
+    query = (select(Notice).options(selectinload(Notice.item).selectinload(Item.round).selectinload(Round.unit))
+             .order_by(Notice.id.desc()).limit(limit))
+    if unit is not None:
+        query = query.where(Notice.round_id.in_(select(Round.id).join(Unit, Round.unit_id == Unit.id)
+                                                .where(Unit.name == unit)))
     if state:
         query = query.where(Notice.state == state)
     if item_id is not None:

@@ -67,6 +67,7 @@ class Line:
     department: str = ""
     progress: str = ""
     acknowledged: str = ""  # 已阅: who acknowledged it from their link, and when
+    unit: str = ""  # the inspected unit the item belongs to
 
     @property
     def due_label(self) -> str:
@@ -90,7 +91,7 @@ class Line:
                 "step": self.step, "asked": ASKED.get(self.role, "请关注"),
                 "role": ROLE_NAMES.get(self.role, self.role), "others": "、".join(self.others),
                 "note": self.note, "department": self.department, "progress": self.progress,
-                "acknowledged": self.acknowledged}
+                "acknowledged": self.acknowledged, "unit": self.unit}
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,24 @@ def urgency(line: Line) -> tuple[int, int, int]:
     return order[line.light], line.left, line.no
 
 
+def units_of(lines: list[Line]) -> list[str]:
+    return sorted({line.unit for line in lines if line.unit})
+
+
+def in_order(lines: list[Line]) -> list[Line]:
+    """Most urgent first; grouped by unit first when the items are of several units (the
+    inspection office, a reviewer)."""
+    if len(units_of(lines)) > 1:
+        return sorted(lines, key=lambda line: (line.unit, urgency(line)))
+    return sorted(lines, key=urgency)
+
+
+def about(lines: list[Line]) -> str:
+    """What the digest is about, for its opening sentence: the one unit, or how many."""
+    units = units_of(lines)
+    return units[0] if len(units) == 1 else f"{len(units)}个被巡察单位的" if units else ""
+
+
 @dataclass(frozen=True)
 class Message:
     title: str
@@ -127,7 +146,7 @@ class Message:
 
 
 # text from the ledger is data, never markup: each format gets it escaped for itself
-_USER_FIELDS = ("title", "round", "step", "others", "note", "department", "progress", "acknowledged")
+_USER_FIELDS = ("title", "round", "step", "others", "note", "department", "progress", "acknowledged", "unit")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -159,15 +178,18 @@ def render_digest(to: str | Addressee, lines: list[Line], today: dt.date, fmt: s
                   max_bytes: int = 0) -> list[Message]:
     """The digest (督办通知) for one person in one format, split to fit `max_bytes` (0: no limit)."""
     person = to if isinstance(to, Addressee) else Addressee(to, role=primary_role([line.role for line in lines]))
-    ordered = sorted(lines, key=urgency)
+    ordered = in_order(lines)
     macros = _env.get_template(f"digest.{fmt}.j2").module
     several_rounds = len({line.round for line in ordered}) > 1
-    items = [str(macros.item({**_escaped(line.context(i), fmt), "show_round": several_rounds}))  # type: ignore[attr-defined]
+    several_units = len(units_of(ordered)) > 1
+    items = [str(macros.item({**_escaped(line.context(i), fmt), "show_round": several_rounds,  # type: ignore[attr-defined]
+                              "show_unit": several_units and bool(line.unit)}))
              for i, line in enumerate(ordered, start=1)]
     esc = ESCAPE.get(fmt, _plain)
 
     def frame(part: int, parts: int) -> tuple[str, str]:
         d = {"name": esc(person.name), "salutation": esc(person.salutation), "summary": esc(person.summary),
+             "about": esc(about(ordered)),
              "today": f"{today.year}年{today.month}月{today.day}日", "total": len(ordered),
              "part": part, "parts": parts, "closing": CLOSING.get(person.role, CLOSING["owner"]),
              "office": esc(person.office), "link": person.link}
@@ -215,11 +237,13 @@ def render_card(to: Addressee, lines: list[Line], today: dt.date, fmt: str, max_
     esc = ESCAPE.get(fmt, _plain)
     red = sum(line.light == "red" for line in ordered)
     day = f"{today.year}年{today.month}月{today.day}日"
-    head = (f"{esc(to.salutation)}：截至{day}，您有{len(ordered)}项巡察整改事项待办"
+    head = (f"{esc(to.salutation)}：截至{day}，您有{len(ordered)}项{esc(about(ordered))}巡察整改事项待办"
             + (f"，其中逾期{red}项" if red else "") + "。")
     sign = f"——{esc(to.office)}"
-    rows = [f"{i}. 问题{line.no} {esc(line.title)}：{line.left_text()}（{line.due_label} "
-            f"{line.due.year}年{line.due.month}月{line.due.day}日）" for i, line in enumerate(ordered, 1)]
+    several = len(units_of(ordered)) > 1
+    rows = [f"{i}. {esc(line.unit) + ' ' if several else ''}问题{line.no} {esc(line.title)}：{line.left_text()}"
+            f"（{line.due_label} {line.due.year}年{line.due.month}月{line.due.day}日）"
+            for i, line in enumerate(ordered, 1)]
     join = "\n\n" if fmt == "markdown" else "\n"
 
     def more(rest: int) -> list[str]:

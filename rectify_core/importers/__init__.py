@@ -7,15 +7,22 @@ from pathlib import Path
 
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.ledger import csv_rows, looks_like_csv, parse_rows, parse_xlsx
+from rectify_core.importers.ledger import (
+    Workbook,
+    csv_rows,
+    looks_like_csv,
+    one_unit,
+    parse_table,
+    parse_workbook,
+)
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
 
-__all__ = ["ParsedLedger", "read_ledger"]
+__all__ = ["ParsedLedger", "Workbook", "read_ledger", "read_workbook"]
 
 
-def _docx(source: Source, fallback: str) -> ParsedLedger:
+def _docx(source: Source, fallback: str) -> Workbook:
     """A Word file is a report (paragraphs), unless it holds a ledger table."""
     from docx import Document
 
@@ -26,29 +33,36 @@ def _docx(source: Source, fallback: str) -> ParsedLedger:
     for n, table in enumerate(document.tables, start=1):
         rows = [(i, [c.text for c in row.cells]) for i, row in enumerate(table.rows, start=1)]
         try:
-            return parse_rows(rows, source, f"表格{n}", fallback)
+            return Workbook(parse_table(rows, source, f"表格{n}", fallback), [])
         except InputError as exc:
             if "找不到表头行" not in str(exc):
                 raise
     lines = [make_line(line) for p in document.paragraphs for line in p.text.splitlines()]
-    return parse_report(lines, source.name, source.sha256, fallback, line_word="段")
+    return Workbook([parse_report(lines, source.name, source.sha256, fallback, line_word="段")], [])
 
 
 def read_ledger(path: Path, shown_name: str | None = None) -> ParsedLedger:
-    """Read any supported file into a ParsedLedger; InputError names every problem."""
+    """Read a file of one unit's ledger; InputError names every problem (a file of several
+    units' ledgers among them: `read_workbook` reads those)."""
+    return one_unit(read_workbook(path, shown_name).ledgers, shown_name or path.name, "")
+
+
+def read_workbook(path: Path, shown_name: str | None = None) -> Workbook:
+    """Read any supported file: one ledger per inspected unit it holds (a county's
+    workbook holds several), and the worksheets left aside."""
     with gc_paused():
         return _read(path, shown_name)
 
 
-def _read(path: Path, shown_name: str | None) -> ParsedLedger:
+def _read(path: Path, shown_name: str | None) -> Workbook:
     source = open_source(path, shown_name)
     fallback = path.stem
     if source.kind == "docx":
         return _docx(source, fallback)
     if source.kind == "xlsx":
-        return parse_xlsx(source, fallback)
+        return parse_workbook(source, fallback)
     text = decode(source.data, source.name)
     if looks_like_csv(text):
-        return parse_rows(csv_rows(text, source.name), source, "", fallback)
+        return Workbook(parse_table(csv_rows(text, source.name), source, "", fallback), [])
     lines = text_lines(text, source.name)
-    return parse_report(lines, source.name, source.sha256, fallback)
+    return Workbook([parse_report(lines, source.name, source.sha256, fallback)], [])

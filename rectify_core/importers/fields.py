@@ -14,6 +14,8 @@ from rectify_core.vocab import DeadlineKind
 # canonical field -> labels as units write them (longest first where prefixes overlap)
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "no": ("序号", "编号", "问题序号"),
+    # the inspected unit, in a county or city office's workbook of many units (one round each)
+    "unit": ("被巡察单位", "被巡察党组织", "被巡察党组", "被巡视单位", "被巡视党组织", "单位名称", "单位"),
     "title": ("问题描述", "问题内容", "存在问题", "问题清单", "反馈问题", "问题"),
     "aspect": ("问题类别", "问题类型", "所属方面", "方面"),
     "measures": ("整改情况", "整改措施", "整改举措", "整改内容"),
@@ -27,7 +29,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 LABEL_TO_FIELD = {label: name for name, labels in SYNONYMS.items() for label in labels}
 # Labels that open a field inside a report item ("问题"/"序号" never do).
-REPORT_FIELDS = {k: v for k, v in LABEL_TO_FIELD.items() if v not in ("no", "title", "aspect")}
+REPORT_FIELDS = {k: v for k, v in LABEL_TO_FIELD.items() if v not in ("no", "title", "aspect", "unit")}
 
 _ORDINAL = re.compile(r"(?:^|(?<=[。;；\s]))([一二三四五六七八九十]+)是[,，:：]?")
 _LEADER = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<title>[^)]*)\)\s*$")

@@ -176,51 +176,101 @@ def _is_footer(raw: list[Any]) -> bool:
 
 
 def parse_rows(rows: list[Row], source: Source, where_prefix: str, fallback: str) -> ParsedLedger:
-    """Rows with their spreadsheet row numbers -> ParsedLedger, or every problem at once."""
+    """A table of one unit's ledger -> ParsedLedger (a table of several units is refused:
+    `parse_table` reads those)."""
+    return one_unit(parse_table(rows, source, where_prefix, fallback), source.name, where_prefix)
+
+
+def one_unit(found: list[ParsedLedger], name: str, where: str) -> ParsedLedger:
+    """The one unit's ledger a caller that reads one expects; several are refused in words."""
+    if len(found) > 1:
+        units = "、".join(p.unit for p in found)
+        raise InputError(name, [Problem(where.strip(), f"包含 {len(found)} 个被巡察单位的台账（{units}），"
+                                                              "请用 rectify import 导入")])
+    return found[0]
+
+
+def parse_table(rows: list[Row], source: Source, where_prefix: str, fallback: str) -> list[ParsedLedger]:
+    """Rows with their spreadsheet row numbers -> one ParsedLedger per inspected unit (a
+    被巡察单位 column splits a county's workbook; without one, the whole table is one
+    unit's), or every problem at once. Numbers may run on or restart per unit."""
     header = find_header(rows)
     if header is None:
         raise InputError(source.name, [Problem(where_prefix.strip(), (
             "找不到表头行：前 15 行中没有同时包含“问题”（或问题描述、存在问题）"
             "和其他列名（如整改措施、责任领导、整改时限、完成情况）的行"))])
-    columns = header.columns
     block = title_block(rows[:header.row])
     title = block.title
     years = [m.year for m in find_dates(normalise(title), None)] or (
         [block.report_date.year] if block.report_date else [])
-    year = years[0] if years else None
+    table = _Table(header, years[0] if years else None, where_prefix, [])
     unit = block.unit or (m["unit"] if (m := _TITLE_UNIT.match(title)) else None)
-    ledger = ParsedLedger(source_name=source.name, sha256=source.sha256, unit=unit or fallback,
-                          round_name=title or fallback, unit_found=unit is not None,
-                          report_date=block.report_date)
-    problems: list[Problem] = []
-    seen: dict[int, int] = {}
-    aspects: dict[str, int] = {}
-    for line, raw in rows[header.row + 1:]:
+    groups = _by_unit(rows[header.row + 1:], header, table)
+    ledgers = []
+    for name, group in groups.items():
+        ledger = ParsedLedger(source_name=source.name, sha256=source.sha256, unit=name or unit or fallback,
+                              round_name=title or fallback, unit_found=bool(name or unit),
+                              report_date=block.report_date)
+        _read_rows(ledger, group, table)
+        ledgers.append(ledger)
+    if not any(ledger.items for ledger in ledgers) and not table.problems:
+        table.problems.append(Problem(where_prefix.strip(), "表头下面没有任何问题行"))
+    if table.problems:
+        raise InputError(source.name, table.problems)
+    return ledgers
+
+
+@dataclass
+class _Table:
+    header: Header
+    year: int | None
+    where_prefix: str
+    problems: list[Problem]
+
+
+def _by_unit(rows: list[Row], header: Header, table: _Table) -> dict[str, list[Row]]:
+    """The item rows, grouped by the 被巡察单位 column in order of first appearance (a blank
+    cell continues the unit above: a merged cell saved as CSV); all under "" without one."""
+    groups: dict[str, list[Row]] = {}
+    col, current = header.columns.get("unit"), ""
+    for line, raw in rows:
         if _is_footer(raw):
             break
-        cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
-        if not any(v not in (None, "") and _cell_text(v) for v in cells.values()):
+        cells = [raw[c] if c < len(raw) else None for n, c in header.columns.items() if n != "unit"]
+        if not any(v not in (None, "") and _cell_text(v) for v in cells):
             continue
-        where = f"{where_prefix}第{line}行"
+        if col is not None:
+            current = _pair(raw[col] if col < len(raw) else None)[1] or current
+            if not current:
+                table.problems.append(Problem(f"{table.where_prefix}第{line}行", "缺少被巡察单位"))
+                continue
+        groups.setdefault(current, []).append((line, raw))
+    return groups or {"": []}
+
+
+def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
+    """One unit's item rows into `ledger`; numbers are checked within the unit."""
+    columns, problems = table.header.columns, table.problems
+    seen: dict[int, int] = {}
+    aspects: dict[str, int] = {}
+    for line, raw in rows:
+        cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
+        where = f"{table.where_prefix}第{line}行"
         no = _item_no(cells.get("no"), len(ledger.items) + 1)
         if no is None:
             problems.append(Problem(where, f"无法识别的序号“{_pair(cells.get('no'))[1]}”"))
             continue
         if no in seen:
-            problems.append(Problem(where, f"序号 {no} 与第{seen[no]}行重复"))
+            unit = f"（{ledger.unit}）" if "unit" in columns else ""
+            problems.append(Problem(where, f"序号 {no} 与第{seen[no]}行重复{unit}"))
             continue
         seen[no] = line
         aspect_no = _aspect(ledger, aspects, _pair(cells.get("aspect"))[1], line)
-        extra = {label: raw[col] if col < len(raw) else None for col, label in header.extra.items()}
-        item = _read_item(no, where, line, cells, extra, aspect_no, year, problems)
+        extra = {label: raw[col] if col < len(raw) else None for col, label in table.header.extra.items()}
+        item = _read_item(no, where, line, cells, extra, aspect_no, table.year, problems)
         if not item.title:
             problems.append(Problem(where, "缺少问题内容"))
         ledger.items.append(item)
-    if not ledger.items and not problems:
-        problems.append(Problem(where_prefix.strip(), "表头下面没有任何问题行"))
-    if problems:
-        raise InputError(source.name, problems)
-    return ledger
 
 
 def _aspect(ledger: ParsedLedger, aspects: dict[str, int], name: str, line: int) -> int | None:
@@ -340,17 +390,39 @@ def _unmerge(rows: list[Row], ranges: list[tuple[int, int, int, int]]) -> list[R
     return rows
 
 
+# sheets that are not a unit's ledger, by name: a workbook's notes, statistics and summary,
+# and the sheets rectify's own export adds
+SKIPPED_SHEETS = re.compile(r"说明|填表|统计|汇总|图表|目录|封面|本次台账未列出")
+
+
+@dataclass
+class Workbook:
+    """What a file holds: one ledger per inspected unit, and the sheets left aside."""
+
+    ledgers: list[ParsedLedger]
+    skipped: list[str]  # worksheets read as not a ledger (说明, 统计…)
+
+
 def parse_xlsx(source: Source, fallback: str) -> ParsedLedger:
-    """The first worksheet that has a header row is the ledger."""
-    first_error: InputError | None = None
-    for title, rows in xlsx_rows(source):
-        try:
-            return parse_rows(rows, source, f"工作表“{title}”", fallback)
-        except InputError as exc:
-            if find_header(rows) is not None:
-                raise
-            first_error = first_error or exc
-    raise first_error or InputError(source.name, [Problem("", "工作簿中没有工作表")])
+    """A workbook of one unit's ledger (see `parse_workbook` for several)."""
+    return one_unit(parse_workbook(source, fallback).ledgers, source.name, "")
 
 
-
+def parse_workbook(source: Source, fallback: str) -> Workbook:
+    """Every worksheet with a ledger's header row is a ledger (a workbook with a sheet per
+    unit imports every one); a sheet without one, or named like 说明/统计/汇总 beside
+    other ledger sheets, is left aside and named. A sheet's unit is what its title or a 被巡察单位 column says, else the
+    sheet's name when there are several sheets."""
+    sheets = list(xlsx_rows(source))
+    tables = [title for title, rows in sheets if find_header(rows) is not None]
+    # a sheet named like 统计/汇总 is a ledger only when no other sheet is one
+    ledger_sheets = [title for title in tables if not SKIPPED_SHEETS.search(title)] or tables
+    ledgers: list[ParsedLedger] = []
+    for title, rows in sheets:
+        if title in ledger_sheets:
+            ledgers += parse_table(rows, source, f"工作表“{title}”", title if len(ledger_sheets) > 1 else fallback)
+    if not ledgers:
+        for title, rows in sheets[:1]:
+            parse_table(rows, source, f"工作表“{title}”", fallback)  # says what is missing
+        raise InputError(source.name, [Problem("", "工作簿中没有台账工作表")])
+    return Workbook(ledgers, [title for title, _ in sheets if title not in ledger_sheets])

@@ -13,7 +13,7 @@ from rectify_core.config.calendar import to_local
 from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger import approvals
-from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round
+from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round, Unit
 from rectify_core.vocab import (
     FIELD_NAMES,
     LABELS,
@@ -26,12 +26,16 @@ from rectify_core.vocab import (
 )
 
 
-def list_items(*, session: Session, round_id: int | None = None) -> list[Item]:
+def list_items(*, session: Session, round_id: int | None = None, unit: str | None = None) -> list[Item]:
+    """The ledger's items, of one round or one unit when asked (`unit`: its exact name)."""
     query = (select(Item).options(selectinload(Item.measures), selectinload(Item.aspect),
-                                  selectinload(Item.topic), selectinload(Item.round))
+                                  selectinload(Item.topic), selectinload(Item.round).selectinload(Round.unit))
              .order_by(Item.round_id, Item.listed.desc(), Item.shown_no))
     if round_id is not None:
         query = query.where(Item.round_id == round_id)
+    if unit is not None:
+        query = query.join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id).where(
+            Unit.name == unit)
     return list(session.scalars(query))
 
 
@@ -63,6 +67,7 @@ def item_json(item: Item) -> dict[str, Any]:
     """The `items --json` contract."""
     return {
         "no": item.shown_no,
+        "unit": item.round.unit.name,
         "in_latest_sheet": item.listed,
         "merged_into": item.merged_into,
         "round": item.round.name,

@@ -51,11 +51,13 @@ def check_text(plans: list[ItemPlan], today: dt.date, cal: WorkCalendar) -> str:
     lines = [f"{today.isoformat()}（{kind}）：未完成与阶段性完成的问题共 {len(plans)} 条"]
     counts = {LIGHT_NAMES[k]: sum(p.light == k for p in plans) for k in URGENCY}
     lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items() if v))
+    several = len({p.item.unit for p in plans}) > 1
     for p in sorted(plans, key=urgency):
         due = p.due.date.isoformat() if p.due.date else "无时限"
         mark = "（估算）" if p.estimated else ""
         step = f"  [{p.step}]" if p.step else ""
-        lines.append(f"{LIGHT_NAMES[p.light]}  问题{p.item.no}  {due}{mark}  {_left(p)}{step}  {p.item.title}")
+        unit = f"{p.item.unit} " if several else ""
+        lines.append(f"{LIGHT_NAMES[p.light]}  {unit}问题{p.item.no}  {due}{mark}  {_left(p)}{step}  {p.item.title}")
         if p.due.problem:
             lines.append(f"      ! {p.due.problem}")
         for r in p.notify:
@@ -183,11 +185,16 @@ def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
                      "可能收到重复的一条提醒（中断时正在发送的那条）")
     if not report.in_window:
         lines.append(f"  当前不在发送时段内，{report.waiting} 条通知等待下一个发送时段（不会丢失）。")
+    several = len({p.unit for p in report.people if p.unit not in ("", "*")}) > 1
+
+    def who(p: Any) -> str:
+        return f"{p.name}（{p.unit}）" if several and p.unit not in ("", "*") else p.name
+
     for p in report.sent:
-        lines.append(f"  ✓ {p.name}：{p.items} 项，经 {p.channel} 发送 {p.messages} 条消息")
+        lines.append(f"  ✓ {who(p)}：{p.items} 项，经 {p.channel} 发送 {p.messages} 条消息")
     for p in report.failed:
         state = "已放弃" if p.dead else "稍后重试"
-        lines.append(f"  ✗ {p.name}：{p.items} 项发送失败（{state}）：{p.error}")
+        lines.append(f"  ✗ {who(p)}：{p.items} 项发送失败（{state}）：{p.error}")
     if report.admin_alerts:
         lines.append(f"  已通知管理员：{report.admin_alerts} 条通知投递失败")
     if report.in_window and not report.people:
@@ -198,6 +205,7 @@ def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
 
 def notice_json(n: Notice) -> dict[str, Any]:
     return {"id": n.id, "dedup_key": n.dedup_key, "item_id": n.item_id, "item_no": n.item.no,
+            "unit": n.item.round.unit.name,
             "recipient": n.recipient, "recipient_unit": n.recipient_unit, "kind": n.kind, "role": n.role,
             "step": n.step_name, "due": n.due.isoformat(),
             "state": n.state, "attempts": n.attempts, "last_error": n.last_error, "channel": n.channel,

@@ -28,10 +28,10 @@ from rectify_core.ledger.models.outbox import (
     Notice,
     NoticePart,
 )
-from rectify_core.ledger.models.web import AppSetting, LinkRevocation, Upload, WebFailure
+from rectify_core.ledger.models.web import Account, AppSetting, LinkRevocation, Upload, WebFailure
 
 __all__ = [
-    "AppSetting",
+    "Account", "AppSetting",
     "Aspect",
     "Base",
     "Closure",

@@ -53,10 +53,14 @@ class Base(DeclarativeBase):
 
 
 class Unit(Base):
+    """An inspected unit (被巡察单位): its rounds, and how it is named and who signs for it."""
+
     __tablename__ = "units"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    short_name: Mapped[str | None] = mapped_column(String(50))  # 交通局: sheet names, tables
+    office: Mapped[str | None] = mapped_column(String(200))  # who signs its digests and documents
 
 
 class Round(Base):

@@ -71,3 +71,19 @@ class WebFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Account(Base):
+    """A login to the clerk's pages (/admin): a unit's clerk, the office above the units,
+    or a viewer, scoped to one unit or to all. The password is kept as a scrypt hash;
+    `changed_at` moves when it changes, which ends every session signed in before."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    password: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))  # clerk | office | viewer
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # None: every unit
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,125 @@
+"""Units and the accounts of the clerk's pages: rectify units, rectify accounts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rectify_core.cli.app import App, listing
+from rectify_core.config.calendar import local_today, run_now
+from rectify_core.deadlines import scan
+from rectify_core.errors import RectifyError
+from rectify_core.ledger import db, units
+from rectify_core.ledger.view import all_round_views
+from rectify_core.web import accounts
+
+
+@click.group("units", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_context
+def units_group(ctx: click.Context, as_json: bool) -> None:
+    """被巡察单位：简称、署名单位、轮次、问题数、未完成、逾期、账号数。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    today = local_today(run_now(None))
+    settings = app.settings
+    with db.session_factory(db.reader(app.engine))() as session:
+        directory = scan.with_people(settings.contacts, session=session)
+        views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
+        found = units.figures(views, settings.contacts.office, session=session)
+    listing([f.as_json() for f in found], as_json, "还没有任何被巡察单位：请先用 rectify import 导入台账。",
+            lambda f: (f"{f['unit']}（简称 {f['short_name']}）  署名：{f['office']}"
+                       f"{'' if f['own_office'] else '（默认）'}  轮次 {f['rounds']}  问题 {f['items']}  "
+                       f"未完成 {f['open'] + f['ongoing']}  逾期 {f['overdue']}  完成率 {f['rate']}%  "
+                       f"账号 {f['accounts']}"))
+
+
+@units_group.command("edit")
+@click.argument("unit")
+@click.option("--office", help="署名单位：该单位的督办通知和材料由谁署名（空字符串恢复默认）。")
+@click.option("--short-name", "short_name", help="简称（用于表格、工作表名等）。")
+@click.pass_obj
+def units_edit_cmd(app: App, unit: str, office: str | None, short_name: str | None) -> None:
+    """修改被巡察单位的署名单位和简称。"""
+    if office is None and short_name is None:
+        raise RectifyError("请指定要修改的内容：--office 或 --short-name")
+    with db.transaction(app.engine) as session:
+        found = units.find_unit(unit, session=session)
+        changes = units.edit(found, office=office, short=short_name)
+        name = found.name
+    if not changes:
+        click.echo(f"{name}：无变化")
+    for field, (old, new) in changes.items():
+        label = "署名单位" if field == "office" else "简称"
+        click.echo(f"{name}：{label} {old or '（默认）'} → {new or '（默认）'}")
+
+
+def _password(login: str) -> str:
+    """The password, one line on standard input (never an argument: it would be in the shell's history)."""
+    if sys.stdin.isatty():
+        return str(click.prompt(f"{login} 的密码", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@click.group("accounts", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+@click.pass_context
+def accounts_group(ctx: click.Context, as_json: bool) -> None:
+    """管理页面（/admin）的账号：单位管理员只管本单位，巡察办管全部单位，只读账号只能查看。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    with db.session_factory(db.reader(app.engine))() as session:
+        rows = accounts.listing(session=session)
+    listing(rows, as_json, "还没有任何账号：请用 rectify accounts add 创建。",
+            lambda a: f"{a['login']}  {a['role_name']}  {a['unit'] or '全部单位'}")
+
+
+@accounts_group.command("add")
+@click.argument("login")
+@click.option("--unit", help="所属单位（单位管理员、本单位只读）。")
+@click.option("--all", "all_units", is_flag=True, help="全部单位（巡察办，或全部单位只读）。")
+@click.option("--role", type=click.Choice(list(accounts.ROLES)), help="clerk 单位管理员（默认，配 --unit）；"
+              "office 巡察办（默认，配 --all）；viewer 只读。")
+@click.option("--password-stdin", "password_stdin", is_flag=True, required=True,
+              help="从标准输入读取密码（至少 12 个字符），例如 echo \"$PASS\" | rectify accounts add ...")
+@click.pass_obj
+def accounts_add_cmd(app: App, login: str, unit: str | None, all_units: bool, role: str | None,
+                     password_stdin: bool) -> None:
+    """新建账号。"""
+    if (unit is None) == (not all_units):
+        raise RectifyError("请指定 --unit 单位 或 --all（二选一）")
+    role = role or ("office" if all_units else "clerk")
+    password = _password(login)
+    with db.transaction(app.engine) as session:
+        scope = units.find_unit(unit, session=session) if unit else None
+        account = accounts.add(login, password, role, scope, run_now(None), session=session)
+        label = accounts.scope_of(account, session=session).label
+    click.echo(f"已创建账号：{label}")
+
+
+@accounts_group.command("passwd")
+@click.argument("login")
+@click.option("--password-stdin", "password_stdin", is_flag=True, required=True, help="从标准输入读取新密码。")
+@click.pass_obj
+def accounts_passwd_cmd(app: App, login: str, password_stdin: bool) -> None:
+    """修改账号密码（已登录的会话随即失效）。"""
+    password = _password(login)
+    with db.transaction(app.engine) as session:
+        accounts.change_password(accounts.find(login, session=session), password, run_now(None))
+    click.echo(f"已修改 {login} 的密码；此前登录的会话已失效。")
+
+
+@accounts_group.command("remove")
+@click.argument("login")
+@click.pass_obj
+def accounts_remove_cmd(app: App, login: str) -> None:
+    """删除账号（已登录的会话随即失效）。"""
+    with db.transaction(app.engine) as session:
+        session.delete(accounts.find(login, session=session))
+    click.echo(f"已删除账号 {login}。")
+
+

@@ -1,0 +1,104 @@
+"""Inspected units as first-class things: how each is named, who signs for it, and its
+figures, each unit's own (nothing summed across units unless the view is the county's)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rectify_core.errors import NotFoundError, RectifyError
+from rectify_core.identity import person_name
+from rectify_core.ledger.models import Account, Unit
+from rectify_core.ledger.view import RoundView
+from rectify_core.vocab import ACTIVE, ItemState
+
+
+@dataclass(frozen=True)
+class UnitFigures:
+    """One unit's rounds and items as of a day."""
+
+    unit: str
+    short_name: str
+    office: str  # who signs for it: its own office, else the sender's
+    own_office: bool
+    rounds: int
+    items: int
+    done: int
+    ongoing: int
+    open: int
+    overdue: int
+    accounts: int
+
+    @property
+    def rate(self) -> float:
+        """完成率, in percent."""
+        return round(100 * self.done / self.items, 1) if self.items else 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "rate": self.rate}
+
+
+def short_name(unit: Unit) -> str:
+    """The unit's short name, else its name with the usual endings dropped (区交通运输局党组 → 区交通运输局)."""
+    if unit.short_name:
+        return unit.short_name
+    for ending in ("党组织", "党委", "党组", "党总支", "党支部"):
+        if unit.name.endswith(ending) and len(unit.name) > len(ending) + 1:
+            return unit.name[: -len(ending)]
+    return unit.name
+
+
+def figures(views: list[RoundView], default_office: str, *, session: Session) -> list[UnitFigures]:
+    """Every unit's figures, from the round views of the day (units without rounds too),
+    in the order of their names."""
+    by_unit: dict[str, list[RoundView]] = defaultdict(list)
+    for view in views:
+        by_unit[view.unit].append(view)
+    accounts = dict(session.execute(select(Account.unit_id, func.count()).group_by(Account.unit_id)).all())
+    found = []
+    for unit in session.scalars(select(Unit).order_by(Unit.name)):
+        rows = [r for v in by_unit.get(unit.name, []) for r in v.rows]
+        status = [r.status for r in rows]
+        found.append(UnitFigures(
+            unit.name, short_name(unit), unit.office or default_office, unit.office is not None,
+            len(by_unit.get(unit.name, [])), len(rows), status.count(ItemState.DONE), status.count(ItemState.ONGOING),
+            status.count(ItemState.OPEN), sum(1 for r in rows if r.status in ACTIVE and r.light == "red"),
+            int(accounts.get(unit.id, 0))))
+    return found
+
+
+def find_unit(name: str, *, session: Session) -> Unit:
+    """The unit named `name` (its full or short name, spacing and width aside), or a
+    NotFoundError listing the units there are."""
+    wanted = person_name(name)
+    units = list(session.scalars(select(Unit).order_by(Unit.name)))
+    for unit in units:
+        if wanted and wanted in (person_name(unit.name), person_name(unit.short_name or ""),
+                                 person_name(short_name(unit))):
+            return unit
+    within = [u for u in units if wanted and wanted in person_name(u.name)]
+    if len(within) == 1:  # 交通运输局 for 区交通运输局党组, when no other unit answers to it
+        return within[0]
+    known = "、".join(u.name for u in units) or "（还没有任何单位：请先导入台账）"
+    raise NotFoundError(f"没有名为“{name.strip()}”的被巡察单位。已有单位：{known}")
+
+
+Change = tuple[str | None, str | None]
+
+
+def edit(unit: Unit, *, office: str | None = None, short: str | None = None) -> dict[str, Change]:
+    """Set a unit's signing office and short name ("" clears one); returns what changed."""
+    changes: dict[str, Change] = {}
+    for field, value, limit in (("office", office, 200), ("short_name", short, 50)):
+        if value is None:
+            continue
+        value = value.strip() or None
+        if value is not None and len(value) > limit:
+            raise RectifyError(f"{'署名单位' if field == 'office' else '简称'}过长（不超过 {limit} 字）")
+        if getattr(unit, field) != value:
+            changes[field] = (getattr(unit, field), value)
+            setattr(unit, field, value)
+    return changes
