@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,10 @@ def test_daily_flow_end_to_end(harness: None, db_url: str, tmp_path: Path, mail_
     text = _artifact("rectify-daily")
     assert "本次新计划提醒 5 条；已发送 5 条，涉及 3 人。" in text
     assert "红灯 1，黄灯 1，绿灯 2" in text
-    # one compact table per light, with who answers for each item
-    assert "## 红灯（1 项）" in text and "| 问题1：政府采购制度执行不到位 | ledger | 周敏 | 胡志云 |" in text
+    # one compact table per light (it fits the page: no round column for one round), with
+    # who answers for each item and the working days as words, never "-3"
+    assert "## 红灯（1 项）" in text and "| 问题1：政府采购制度执行不到位 | 周敏 | 2026-11-20 | 逾期3个工作日 |" in text
+    assert not re.search(r"\| -\d+ \|", text)
     assert "## 绿灯（2 项）" in text
     assert "问题1：政府采购制度执行不到位" in board.read_text(encoding="utf-8")
     assert board.resolve().as_uri() in _artifact("rectify-dashboard")

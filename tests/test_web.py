@@ -183,6 +183,13 @@ def form_of(page: str, action: str) -> dict[str, str]:
     return dict(re.findall(r'name="(csrf)" value="([^"]+)"', page[start:])[:1])
 
 
+def admin_login(client: httpx.Client, password: str = ADMIN, login: str = "admin") -> httpx.Response:
+    """Sign in to /admin as a person does: the login page's form, its CSRF token, the post.
+    Without any account the bootstrap token signs in as the office (login: anything)."""
+    token = form_of(client.get("/admin").text, "/admin/login")
+    return client.post("/admin/login", data={**token, "login": login, "password": password})
+
+
 # --- the kept check: a real digest's link opens that person's page, and only theirs ----
 
 def test_digest_link_opens_own_items_only(cli: Any, world: World) -> None:
@@ -452,7 +459,7 @@ def test_the_stylesheet_caches_and_downloads_leave_nothing_behind(world: World, 
         css = client.get("/static/app.css")
         assert css.headers.get_list("cache-control") == ["max-age=3600"]
         assert client.get("/").headers["cache-control"] == "no-store"
-        assert client.post("/admin/login", data={"token": ADMIN}).status_code == 303
+        assert admin_login(client).status_code == 303
         assert client.get("/admin/download/ledger.xlsx").status_code == 200
         assert client.get("/admin/download/dashboard.html").status_code == 200
     assert list(scratch.iterdir()) == []                                  # each download's folder removed
@@ -465,9 +472,9 @@ def test_bad_tries_count_across_workers(world: World) -> None:
     with in_thread(world) as first, in_thread(world) as second:
         for client in (first, second, first):
             assert client.get("/p/v1.e30.AAAA").status_code == 403
-        assert second.post("/admin/login", data={"token": "wrong-token-wrong-token"}).status_code == 403
+        assert admin_login(second, "wrong-token-wrong-token").status_code == 403
         assert first.get("/p/v1.e30.AAAA").status_code == 429          # the fifth try, wherever it lands
-        assert second.post("/admin/login", data={"token": ADMIN}).status_code == 429
+        assert admin_login(second).status_code == 429
 
 
 def _children(pid: int) -> list[int]:
@@ -497,10 +504,11 @@ def test_two_worker_processes_share_one_limit(world: World) -> None:
 
 def test_clerk_page_needs_the_admin_token(world: World) -> None:
     with in_thread(world) as client:
-        assert "管理口令" in client.get("/admin").text
-        assert client.post("/admin/login", data={"token": "wrong"}).status_code == 403
+        assert "登录名" in client.get("/admin").text
+        assert client.post("/admin/login", data={"login": "admin", "password": ADMIN}).status_code == 403  # no CSRF
+        assert admin_login(client, "wrong").status_code == 403
         assert client.get("/admin/download/ledger.xlsx").status_code == 403
-        assert client.post("/admin/login", data={"token": ADMIN}).status_code == 303
+        assert admin_login(client).status_code == 303
         page = client.get("/admin", params={"light": "red"})
         assert "行政执法案卷质量不高" in page.text and "要素制约破解不到位" not in page.text
         xlsx = client.get("/admin/download/ledger.xlsx")
@@ -523,12 +531,12 @@ def test_logout_carries_its_csrf_token(world: World) -> None:
     """A page elsewhere cannot sign the clerk out: logout, like every admin form, needs
     the CSRF token bound to the admin session."""
     with in_thread(world) as client:
-        assert client.post("/admin/login", data={"token": ADMIN}).status_code == 303
+        assert admin_login(client).status_code == 303
         assert client.post("/admin/logout", data={}).status_code == 403
         assert "行政执法案卷质量不高" in client.get("/admin").text           # still signed in
         token = form_of(client.get("/admin").text, "/admin/logout")
         assert client.post("/admin/logout", data=token).status_code == 303
-        assert "管理口令" in client.get("/admin").text
+        assert "登录名" in client.get("/admin").text
 
 
 # --- the whole loop in a real browser, from a real mail ---------------------------------

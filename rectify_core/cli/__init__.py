@@ -24,7 +24,7 @@ COMMANDS: tuple[click.Command, ...] = (
     delivery.check_cmd, delivery.notify_cmd, delivery.outbox_cmd, delivery.mailsink_cmd,
     actions.extend_cmd, actions.progress_cmd, actions.reassign_cmd, actions.close_cmd,
     actions.withdraw_cmd, actions.merge_cmd, actions.reinstate_cmd,
-    documents.report_cmd, documents.export_cmd, documents.dashboard_cmd,
+    documents.report_cmd, documents.export_cmd, documents.dashboard_cmd, documents.bulletin_cmd,
     lookback.lookback_group, web.web_group,
     records.backup_cmd, records.restore_cmd, records.archive_cmd,
     units.units_group, units.accounts_group,

@@ -11,12 +11,11 @@ import click
 from rectify_core.cli.app import DATE, App
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.deadlines import scan
-from rectify_core.documents import dashboard
+from rectify_core.documents import bulletin, county, dashboard
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
-from rectify_core.documents.xlsx import write_xlsx
-from rectify_core.errors import RectifyError
-from rectify_core.ledger import db
+from rectify_core.errors import NotFoundError, RectifyError
+from rectify_core.ledger import db, units
 from rectify_core.ledger import view as ledger_view
 
 
@@ -51,7 +50,10 @@ def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | N
     with db.transaction(app.engine) as session:
         paras = progress_report.build(_round_view(app, session, round_id, day))
     if fmt == "docx":
-        write_docx(paras, path)
+        with db.session_factory(db.reader(app.engine))() as session:
+            unit = ledger_view.pick_round(round_id, session=session).unit.name
+            author = county.office_of(unit, app.settings, session)
+        write_docx(paras, path, author=author)
     else:
         text = progress_report.as_text(paras) if fmt == "txt" else progress_report.as_markdown(paras)
         path.write_text(text, encoding="utf-8")
@@ -59,25 +61,69 @@ def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | N
 
 
 @click.command("export")
-@click.option("--round", "round_id", type=int, help="哪个轮次（只有一个轮次时可省略）。")
+@click.option("--round", "round_id", type=int,
+              help="只导出这个轮次（默认：全部轮次，每个轮次一个工作表，另有汇总表）。")
+@click.option("--unit", help="只导出这个被巡察单位的轮次。")
 @click.option("--date", "day", type=DATE, help="台账填报日期（YYYY-MM-DD），默认为今天。")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True, help="输出的 .xlsx 文件。")
 @click.pass_obj
-def export_cmd(app: App, round_id: int | None, day: dt.date | None, output: Path) -> None:
-    """导出 Excel 整改台账：按红黄绿灯着色，含统计表；可再导入 rectify。"""
+def export_cmd(app: App, round_id: int | None, unit: str | None, day: dt.date | None, output: Path) -> None:
+    """导出 Excel 整改台账：按红黄绿灯着色，含统计表（多个轮次时每个轮次一个工作表，另有汇总表），
+    保留台账自有的列（备注等）；可再导入 rectify，回到各自的轮次。"""
     path = _output(output, (".xlsx",))
     with db.transaction(app.engine) as session:
-        view = _round_view(app, session, round_id, day)
-    write_xlsx(view, path)
-    click.echo(f"已导出整改台账：{path}（{len(view.rows)} 个问题）")
+        views = _views(app, session, round_id, unit, day)
+        county.write("ledger.xlsx", views, app.settings, views[0].as_of, path, session=session)
+    rows = sum(len(v.rows) for v in views)
+    what = f"{len(views)} 个轮次，" if len(views) > 1 else ""
+    click.echo(f"已导出整改台账：{path}（{what}{rows} 个问题）")
+
+
+def _views(app: App, session: Any, round_id: int | None, unit: str | None,
+           day: dt.date | None) -> list[ledger_view.RoundView]:
+    """The round asked for, or one unit's rounds, or every round."""
+    if round_id is not None:
+        return [_round_view(app, session, round_id, day)]
+    today = local_today(run_now(day))
+    directory = scan.with_people(app.settings.contacts, session=session)
+    name = units.find_unit(unit, session=session).name if unit else None
+    views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
+                                                    session=session) if name is None or v.unit == name]
+    if not views:
+        raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
+    return views
 
 
 @click.command("dashboard")
+@click.option("--unit", help="只看这个被巡察单位（默认：全部单位的汇总看板，单位排名在前）。")
 @click.option("--date", "day", type=DATE, help="截至日期（YYYY-MM-DD），默认为今天。")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True, help="输出的 .html 文件。")
 @click.pass_obj
-def dashboard_cmd(app: App, day: dt.date | None, output: Path) -> None:
-    """生成整改进展看板：一个离线可用的 HTML 文件（各单位、各方面、逾期、升级督办、回头看）。"""
+def dashboard_cmd(app: App, unit: str | None, day: dt.date | None, output: Path) -> None:
+    """生成整改进展看板：一个离线可用的 HTML 文件（单位排名、各单位的方面和部门、逾期、升级督办、回头看）。"""
     path = _output(output, (".html", ".htm"))
-    data = dashboard.write(app.engine, app.settings, local_today(run_now(day)), path)
-    click.echo(f"已生成看板：{path}（问题 {data['total']} 个，逾期 {len(data['overdue'])} 个）")
+    if unit is not None:
+        with db.session_factory(db.reader(app.engine))() as session:
+            unit = units.find_unit(unit, session=session).name
+    data = dashboard.write(app.engine, app.settings, local_today(run_now(day)), path, unit)
+    click.echo(f"已生成看板：{path}（{data['title'] or '全部单位'}，问题 {data['total']} 个，"
+               f"逾期 {len(data['overdue'])} 个）")
+
+
+@click.command("bulletin")
+@click.option("--date", "day", type=DATE, help="截至日期（YYYY-MM-DD），默认为今天。")
+@click.option("--stale", type=click.IntRange(1, 250), default=bulletin.STALE_WORKDAYS, show_default=True,
+              help="连续多少个工作日未报送进展的单位在通报中点名。")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path),
+              help="输出的 .docx 文件（默认：巡察整改情况通报-日期.docx）。")
+@click.pass_obj
+def bulletin_cmd(app: App, day: dt.date | None, stale: int, output: Path | None) -> None:
+    """生成巡察整改情况通报（Word，公文格式）：总体情况、各单位排名表、逾期问题（按单位）、未按时报送进展的单位。"""
+    today = local_today(run_now(day))
+    path = _output(output or Path(f"巡察整改情况通报-{today.isoformat()}.docx"), (".docx",))
+    with db.transaction(app.engine) as session:
+        views = _views(app, session, None, None, day)
+        summary = [f for f in units.figures(views, app.settings.contacts.office, session=session) if f.rounds]
+        paras = bulletin.build(views, summary, app.settings, today, session=session, stale=stale)
+    bulletin.write(paras, path, author=app.settings.contacts.office)
+    click.echo(f"已生成巡察整改情况通报：{path}（{len(summary)} 个被巡察单位）")

@@ -98,3 +98,10 @@ def light(open_ended: bool, left: int | None, was_red: bool, rules: Rules) -> Li
     if left <= rules.yellow_within or was_red:
         return Light.YELLOW
     return Light.GREEN
+
+
+def left_text(left: int | None) -> str:
+    """Working days left as people read them: 还剩5个工作日, 今天到期, 逾期12个工作日 (never "-12")."""
+    if left is None:
+        return ""
+    return f"还剩{left}个工作日" if left > 0 else "今天到期" if left == 0 else f"逾期{-left}个工作日"

@@ -53,6 +53,11 @@ def _bars(views: list[RoundView], key: Any) -> list[Bar]:
                    for k, rows in groups.items()), key=lambda b: (b.rate, -b.red, b.label))
 
 
+def ranked(views: list[RoundView]) -> list[Bar]:
+    """Units ranked for the county: the highest completion first, then the fewest overdue."""
+    return sorted(_bars(views, lambda v, r: v.unit), key=lambda b: (-b.rate, b.red, b.label))
+
+
 def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 180) -> dict[str, Any]:
     """A cumulative line as SVG coordinates."""
     if not points:
@@ -72,7 +77,11 @@ def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 18
 
 
 def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[str, Any]:
+    """The dashboard of these rounds: one unit's, or the county's (units ranked, then a
+    section per unit: aspects and departments always within their unit, never summed)."""
     rows = [(v, r) for v in views for r in v.rows]
+    ids = [v.id for v in views]
+    names = sorted({v.unit for v in views})
     lights = Counter(_light(r) for _, r in rows)
     total = sum(lights.values())
     segments, x = [], 0.0
@@ -89,14 +98,19 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
         select(Notice.recipient, Notice.role, Notice.sent_at, Item.shown_no, Item.title)
         .join(Item, Notice.item_id == Item.id)
         .where(Notice.state == NoticeState.SENT, Notice.role.in_((Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)),
-               Notice.sent_at >= week_ago).order_by(Notice.sent_at.desc())).all()
-    outcomes = Counter(o for (o,) in session.execute(select(LookbackTask.outcome)) if o)
+               Notice.sent_at >= week_ago, Notice.round_id.in_(ids)).order_by(Notice.sent_at.desc())).all()
+    outcomes = Counter(o for (o,) in session.execute(
+        select(LookbackTask.outcome).join(Item, LookbackTask.item_id == Item.id).where(Item.round_id.in_(ids))) if o)
     return {
         "today": today.isoformat(), "total": total, "segments": segments, "lights": lights, "names": NAMES,
         "done": lights.get("done", 0), "rate": round(100 * lights.get("done", 0) / total, 1) if total else 0.0,
-        "curve": _curve(completions(session=session)),
-        "units": _bars(views, lambda v, r: v.unit), "aspects": _bars(views, lambda v, r: r.aspect),
-        "departments": _bars(views, lambda v, r: r.department),
+        "curve": _curve(completions(session=session, round_ids=ids)),
+        "title": names[0] if len(names) == 1 else f"全部{len(names)}个被巡察单位" if names else "",
+        "county": len(names) > 1,
+        "units": ranked(views),
+        "sections": [{"unit": name, "aspects": _bars(of, lambda v, r: r.aspect),
+                      "departments": _bars(of, lambda v, r: r.department)}
+                     for name in names if (of := [v for v in views if v.unit == name])],
         "overdue": [{"no": r.no, "unit": v.unit, "title": r.title, "due": r.due.isoformat() if r.due else "",
                      "late": -(r.workdays_left or 0), "owner": r.owner or "", "leader": r.leader or "",
                      "department": r.department or ""} for v, r in overdue],
@@ -112,11 +126,13 @@ def render(data: dict[str, Any]) -> str:
     return str(template("dashboard.html.j2").render(**data))
 
 
-def write(engine: Engine, settings: Settings, today: dt.date, path: Path) -> dict[str, Any]:
-    """Build the dashboard of every round as of `today` and write it to `path`."""
+def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: str | None = None) -> dict[str, Any]:
+    """Build the dashboard as of `today` — one unit's (its exact name), or the county's of
+    every unit — and write it to `path`."""
     with db.transaction(engine) as session:
         directory = scan.with_people(settings.contacts, session=session)
-        views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
+        views = [v for v in all_round_views(today, settings.rules, settings.calendar, directory, session=session)
+                 if unit is None or v.unit == unit]
         data = build(views, today, session=session)
     path.write_text(render(data), encoding="utf-8")
     return data

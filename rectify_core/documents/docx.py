@@ -9,12 +9,15 @@ missing (仿宋_GB2312 falls back to 仿宋, 方正小标宋 to 宋体).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from rectify_core.documents.report import Para
 
 TITLE_FONT, BODY_FONT, H1_FONT, H2_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
-SIZE_TITLE, SIZE_BODY = 22, 16  # 二号, 三号 (points)
+SIZE_TITLE, SIZE_BODY, SIZE_TABLE = 22, 16, 12  # 二号, 三号, 小四 (points)
+PAGE_FONT, SIZE_PAGE = "宋体", 14  # the page number: 四号 宋体
 LINE_PT = 28
 
 
@@ -30,7 +33,9 @@ def _font(run: object, name: str, size: int, bold: bool = False) -> None:
         fonts.set(qn(slot), name)
 
 
-def write_docx(paras: list[Para], path: Path) -> None:
+def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None:
+    """The paragraphs as a Word document: GB/T 9704 page, fonts and spacing, the page
+    number as "— 1 —" in the footer, and `author` (the office that signs) as its author."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
     from docx.shared import Mm, Pt
@@ -40,9 +45,18 @@ def write_docx(paras: list[Para], path: Path) -> None:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.footer_distance = Mm(28 - 7)  # the number sits 7 mm below the text block
+    _page_number(section.footer.paragraphs[0])
+    props = doc.core_properties
+    props.author = props.last_modified_by = author or ""
+    props.title = next((p.text for p in paras if p.role == "title"), "")
+    props.comments = ""
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
     for p in paras:
+        if p.role == "table":
+            _table(doc, p.rows)
+            continue
         para = doc.add_paragraph()
         fmt = para.paragraph_format
         fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(LINE_PT)
@@ -61,3 +75,76 @@ def write_docx(paras: list[Para], path: Path) -> None:
                           "item": (BODY_FONT, True)}.get(p.role, (BODY_FONT, False))
             _font(run, font, SIZE_BODY, bold)
     doc.save(str(path))
+
+
+TEXT_WIDTH_MM = 210 - 28 - 26  # the text block of an A4 page with GB/T 9704 margins
+
+
+CJK_MM, HALF_MM, PAD_MM = 4.4, 3.0, 4.5  # a character of 小四, a half-width one, a cell's padding
+
+
+def _width_mm(text: str) -> float:
+    return sum(CJK_MM if ord(ch) > 0x2E7F else HALF_MM for ch in text)
+
+
+def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float]:
+    """Millimetres per column: each at least its header (on one line) and its longest
+    unbreakable run (a figure such as 33.3%, a date); what is left goes to the columns
+    whose text is wider than that (long titles wrap within their share)."""
+    if not rows:
+        return [total]
+    columns = range(len(rows[0]))
+    least = [max([_width_mm(rows[0][c])] + [_width_mm(run) for row in rows
+                                            for run in re.findall(r"[\x21-\x7e]+", row[c])]) + PAD_MM
+             for c in columns]
+    need = [max(0.0, min(max(_width_mm(row[c]) for row in rows) + PAD_MM, 70.0) - least[c]) for c in columns]
+    spare = max(total - sum(least), 0.0)
+    return [least[c] + (spare * need[c] / sum(need) if sum(need) else spare / len(least)) for c in columns]
+
+
+def _page_number(paragraph: Any) -> None:
+    """— 1 —: the page number (a PAGE field) between dashes, 宋体 四号, centred."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _font(paragraph.add_run("— "), PAGE_FONT, SIZE_PAGE)
+    run = paragraph.add_run()
+    _font(run, PAGE_FONT, SIZE_PAGE)
+    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"), ("end", None)):
+        if kind is not None:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._element.append(char)
+        elif text == "PAGE":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = " PAGE "
+            run._element.append(instr)
+        else:
+            shown = OxmlElement("w:t")
+            shown.text = text
+            run._element.append(shown)
+    _font(paragraph.add_run(" —"), PAGE_FONT, SIZE_PAGE)
+
+
+def _table(doc: Any, rows: tuple[tuple[str, ...], ...]) -> None:
+    """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
+
+    table = doc.add_table(rows=len(rows), cols=len(rows[0]) if rows else 1)
+    table.style = "Table Grid"
+    table.autofit = False
+    widths = column_widths(rows, TEXT_WIDTH_MM)
+    for c, width in enumerate(widths):
+        table.columns[c].width = Mm(width)  # the grid, which LibreOffice and WPS follow
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            cell = table.cell(r, c)
+            cell.width = Mm(widths[c])
+            para = cell.paragraphs[0]
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
+            _font(para.add_run(value), BODY_FONT, SIZE_TABLE, bold=r == 0)
+    doc.add_paragraph()

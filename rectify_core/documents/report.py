@@ -9,6 +9,7 @@ leaders, and `audit` finds its summary consistent.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from rectify_core.ledger.view import RoundView, Row
@@ -19,8 +20,19 @@ CN = "一二三四五六七八九十"
 
 @dataclass(frozen=True)
 class Para:
-    role: str  # title | body | h1 | h2 | h3 | item | field | signature
+    role: str  # title | body | h1 | h2 | h3 | item | field | signature | table
     text: str
+    rows: tuple[tuple[str, ...], ...] = ()  # a table's rows, the first its header
+
+
+# numbering a heading already carries (一、 （二） 3. ①): the report numbers headings itself
+_NUMBERED = re.compile(r"^\s*(?:[（(]\s*[一二三四五六七八九十百\d]+\s*[)）]|[一二三四五六七八九十百]+\s*[、.．]|"
+                       r"\d+\s*[、.．]|[①-⑳])\s*")
+
+
+def heading(title: str) -> str:
+    """A heading's text without the numbering it was written with."""
+    return _NUMBERED.sub("", title, count=1) or title
 
 
 def cn_number(n: int) -> str:
@@ -104,12 +116,12 @@ def _items(view: RoundView) -> list[Para]:
         if not rows:
             continue
         if aspect_no is not None:
-            out.append(Para("h2", f"（{cn_number(aspect_no)}）{titles[aspect_no]}"))
+            out.append(Para("h2", f"（{cn_number(aspect_no)}）{heading(titles[aspect_no])}"))
         topic = None
         for row in rows:
             t = view.topic_of.get(row.no)
             if t is not None and t != topic and t in topic_titles:
-                out.append(Para("h3", f"{t}.{topic_titles[t]}"))
+                out.append(Para("h3", f"{t}.{heading(topic_titles[t])}"))
             topic = t
             out += _item(row)
     return out
@@ -165,13 +177,17 @@ def build(view: RoundView) -> list[Para]:
 
 
 def as_text(paras: list[Para]) -> str:
-    return "\n".join(p.text for p in paras) + "\n"
+    return "\n".join("\n".join("  ".join(r) for r in p.rows) if p.role == "table" else p.text for p in paras) + "\n"
 
 
 def as_markdown(paras: list[Para]) -> str:
     prefix = {"title": "# ", "h1": "## ", "h2": "### ", "h3": "#### ", "item": "**"}
     lines = []
     for p in paras:
+        if p.role == "table" and p.rows:
+            lines += ["| " + " | ".join(p.rows[0]) + " |", "|" + "---|" * len(p.rows[0])]
+            lines += ["| " + " | ".join(r) + " |" for r in p.rows[1:]] + [""]
+            continue
         text = prefix.get(p.role, "") + p.text + ("**" if p.role == "item" else "")
         lines.append(f"<p align=\"right\">{p.text}</p>" if p.role == "signature" else text)
         lines.append("")

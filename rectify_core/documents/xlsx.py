@@ -4,17 +4,21 @@ filled by its light, a frozen header with filters, A4 landscape print setup, and
 
 from __future__ import annotations
 
+import math
+import re
+import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from rectify_core.deadlines.due import left_text
 from rectify_core.documents.report import day_text
 from rectify_core.ledger.view import RoundView, Row
 from rectify_core.vocab import NO_LIGHT, DeadlineKind, ItemState, Light, light_label
 
 COLUMNS = [("序号", 6), ("问题类别", 14), ("存在问题", 36), ("整改措施", 40), ("责任领导", 16), ("责任部门", 12),
-           ("责任人", 10), ("整改时限", 14), ("延期后时限", 14), ("完成情况", 12), ("灯", 6), ("剩余工作日", 10),
-           ("最新进展", 30), ("销号日期", 12), ("核验人", 10), ("佐证材料数", 10), ("回头看结果", 10)]
+           ("责任人", 10), ("整改时限", 16), ("延期后时限", 16), ("完成情况", 12), ("灯", 6), ("剩余工作日", 14),
+           ("最新进展", 30), ("销号日期", 16), ("核验人", 10), ("佐证材料数", 10), ("回头看结果", 10)]
 FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "blue": "BDD7EE"}
 LIGHT_NAMES: dict[str | None, str] = {**{light.value: light.short for light in Light}, None: ""}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
@@ -34,9 +38,14 @@ def _values(row: Row) -> list[Any]:
     progress = f"{day_text(row.progress_on)}：{row.progress}" if row.progress and row.progress_on else row.progress
     return [row.no, row.aspect or "", row.title, row.measures, leader, row.department or "", row.owner or "",
             _deadline(row), row.extended_to or "", row.status_text or "", LIGHT_NAMES[row.light] if
-            row.status != ItemState.DONE else "", row.workdays_left if row.workdays_left is not None else "",
+            row.status != ItemState.DONE else "", _left(row),
             progress or "", row.closed_on if row.status == ItemState.DONE and row.closed_on else "",
             row.verified_by or "", row.evidence_count or "", row.lookback or ""]
+
+
+def _left(row: Row) -> str:
+    """剩余工作日 as people read it (逾期N个工作日, never "-101"); nothing once done."""
+    return "" if row.status == ItemState.DONE else left_text(row.workdays_left)
 
 
 def _put(cell: Any, value: Any) -> None:
@@ -55,53 +64,148 @@ def title_of(view: RoundView) -> str:
 
 
 def write_xlsx(view: RoundView, path: Path) -> None:
+    """One round's 台账: the ledger sheet, its 统计, and the items the sheet no longer lists."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
+    assert sheet is not None
     sheet.title = "整改台账"
-    last = get_column_letter(len(COLUMNS))
+    ledger_sheet(sheet, view)
+    _stats(book.create_sheet("统计"), view)
+    if view.unlisted:
+        _unlisted(book.create_sheet("本次台账未列出"), view)
+    book.save(path)
+
+
+def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path) -> None:
+    """Every round's 台账 on a sheet of its own, named by its unit's short name, then a 汇总
+    sheet (per unit: total, done, ongoing, open, overdue, rate). Re-imported, each sheet
+    goes back to its own unit's round."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    short = {f.unit: f.short_name for f in summary}
+    used: set[str] = set()
+    first = book.active
+    assert first is not None
+    for n, view in enumerate(views):
+        name = sheet_name(short.get(view.unit, view.unit), view.id, used)
+        sheet = first if n == 0 else book.create_sheet(name)
+        sheet.title = name
+        ledger_sheet(sheet, view)
+    _summary(book.create_sheet("汇总") if views else first, summary)
+    book.save(path)
+
+
+def sheet_name(short: str, round_id: int, used: set[str]) -> str:
+    r"""A worksheet name Excel accepts (31 characters, none of []:*?/\), unique in the book."""
+    base = re.sub(r"[\[\]:*?/\\]", "", short)[:24] or "台账"
+    name = base if base not in used else f"{base}（{round_id}）"
+    used.add(name)
+    return name
+
+
+def _summary(sheet: Any, summary: list[Any]) -> None:
+    from openpyxl.styles import Font
+
+    sheet.title = "汇总"
+    sheet.append(["被巡察单位", "问题总数", ItemState.DONE.label, ItemState.ONGOING.label, ItemState.OPEN.label,
+                  "逾期", "完成率"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for f in summary:
+        sheet.append([f.unit, f.items, f.done, f.ongoing, f.open, f.overdue, f"{f.rate}%"])
+    total = [sum(getattr(f, k) for f in summary) for k in ("items", "done", "ongoing", "open", "overdue")]
+    sheet.append(["合计", *total, f"{round(100 * total[1] / total[0], 1) if total[0] else 0.0}%"])
+    sheet.column_dimensions["A"].width = 30
+    sheet.page_setup.orientation, sheet.page_setup.paperSize = "landscape", sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.oddFooter.center.text = PAGE_FOOTER
+
+
+def ledger_sheet(sheet: Any, view: RoundView) -> None:
+    """One round's ledger on `sheet`: title, 填报 row, header, a row per item filled by its
+    light; wrapped text in rows tall enough to show it whole; columns empty for the whole
+    round hidden (so not printed); A3 landscape, the header repeated on every page."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    columns = COLUMNS + [(label, 16) for label in extra_columns(view)]
+    last = get_column_letter(len(columns))
     sheet.append([title_of(view)])
     sheet.merge_cells(f"A1:{last}1")
     sheet["A1"].font = Font(name="方正小标宋简体", size=18)
     sheet["A1"].alignment = Alignment(horizontal="center")
     sheet.append([f"填报单位：{view.unit}（盖章）", None, None, None, None, None, None, None, None,
                   f"填报日期：{day_text(view.as_of)}"])
-    sheet.append([name for name, _ in COLUMNS])
+    sheet.append([name for name, _ in columns])
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    for col, (_, width) in enumerate(COLUMNS, start=1):
+    for col, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(col)].width = width
         head = sheet.cell(HEADER_ROW, col)
         head.font, head.border = Font(bold=True), border
         head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         head.fill = PatternFill("solid", fgColor="D9D9D9")
+    filled = [False] * len(columns)
     for r, row in enumerate(view.rows, start=HEADER_ROW + 1):
         fill = PatternFill("solid", fgColor=FILLS[row.light]) if row.light in FILLS and \
             row.status != ItemState.DONE else None
-        for c, value in enumerate(_values(row), start=1):
+        values = _values(row) + [dict(row.extra).get(label, "") for label in extra_columns(view)]
+        for c, value in enumerate(values, start=1):
             cell = sheet.cell(r, c)
             _put(cell, value)
             cell.border = border
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            filled[c - 1] = filled[c - 1] or value not in ("", None)
             if hasattr(value, "year"):
                 cell.number_format = DATE_FORMAT
             if fill is not None:
                 cell.fill = fill
+        sheet.row_dimensions[r].height = row_height(values, [w for _, w in columns])
+    for c, used in enumerate(filled, start=1):
+        if not used and view.rows and columns[c - 1][0] not in KEPT:
+            sheet.column_dimensions[get_column_letter(c)].hidden = True
     end = HEADER_ROW + len(view.rows)
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(end, HEADER_ROW)}"
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A3
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = f"1:{HEADER_ROW}"
-    _stats(book.create_sheet("统计"), view)
-    if view.unlisted:
-        _unlisted(book.create_sheet("本次台账未列出"), view)
-    book.save(path)
+    sheet.oddFooter.center.text = PAGE_FOOTER
+
+
+PAGE_FOOTER = "第 &P 页，共 &N 页"
+KEPT = {"序号", "存在问题", "完成情况"}  # shown even when empty: a sheet is read by them
+LINE_PT = 14.5  # one line of 11-point text
+
+
+def extra_columns(view: RoundView) -> list[str]:
+    """The office's own columns (备注…), in the order their sheet had them."""
+    seen: dict[str, None] = {}
+    for row in view.rows:
+        for label, _ in row.extra:
+            seen.setdefault(label, None)
+    return [label for label in seen if label not in {name for name, _ in COLUMNS}]
+
+
+def _display_width(text: str) -> float:
+    return sum(2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.1 for ch in text)
+
+
+def row_height(values: list[Any], widths: list[int]) -> float:
+    """Points tall enough for the longest wrapped cell of the row (a spreadsheet program
+    does not grow rows by itself when it opens a file)."""
+    lines = 1
+    for value, width in zip(values, widths, strict=False):
+        text = value if isinstance(value, str) else ""
+        room = max(width - 1.5, 1.0)
+        lines = max(lines, sum(max(1, math.ceil(_display_width(part) / room)) for part in text.split("\n")))
+    return min(LINE_PT * lines + 4, 409.0)  # 409 points: a row's limit
 
 
 def _unlisted(sheet: Any, view: RoundView) -> None:

@@ -28,6 +28,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 LABEL_TO_FIELD = {label: name for name, labels in SYNONYMS.items() for label in labels}
+# columns rectify's own export computes from its record: read back, they are not the office's
+# own columns (kept as `extra`), only what rectify already knows, as of the day it was written
+COMPUTED = frozenset({"灯", "剩余工作日", "延期后时限", "销号日期", "核验人", "佐证材料数", "回头看结果"})
 # Labels that open a field inside a report item ("问题"/"序号" never do).
 REPORT_FIELDS = {k: v for k, v in LABEL_TO_FIELD.items() if v not in ("no", "title", "aspect", "unit")}
 

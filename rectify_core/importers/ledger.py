@@ -14,7 +14,7 @@ from typing import Any
 from rectify_core.config.limits import Limits, limits
 from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates, numeric_date
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.fields import LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
+from rectify_core.importers.fields import COMPUTED, LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.importers.source import Source, normalise
 
@@ -98,7 +98,7 @@ def find_header(rows: list[Row]) -> Header | None:
         if "title" in columns and len(columns) >= 2:
             used = set(columns.values())
             extra = {col: _pair(cell)[1] for col, cell in enumerate(cells)
-                     if col not in used and _pair(cell)[0]}
+                     if col not in used and _pair(cell)[0] and _pair(cell)[1] not in COMPUTED}
             return Header(idx, columns, extra)
     return None
 

@@ -155,7 +155,7 @@ def plan_import(item: Any, values: dict[str, Any], no: int | None = None) -> Imp
     status_verdict = _status_verdict(item, values["status"])
     for col, new in values.items():
         old = getattr(item, col)
-        if old == new:
+        if old == new or _same(col, old, new, item, values):
             continue
         if col in ("status", "status_text"):
             if status_verdict == "apply" or (col == "status_text" and "status" not in pinned):
@@ -170,6 +170,18 @@ def plan_import(item: Any, values: dict[str, Any], no: int | None = None) -> Imp
         else:
             change.changes[col] = [jsonable(old), jsonable(new)]
     return change
+
+
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+def _same(col: str, old: Any, new: Any, item: Any, values: dict[str, Any]) -> bool:
+    """No change worth recording: empty for empty, or a deadline written as the date it
+    already is (rectify's own export writes a date cell where the sheet had words)."""
+    if old in _EMPTY and new in _EMPTY:
+        return True
+    return (col == "deadline_text" and item.deadline is not None and values.get("deadline") == item.deadline
+            and new == item.deadline.isoformat())
 
 
 def _disagreement(item: Any, no: int, name: str, kept: Any, file: Any, wording: str | None = None) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class Row:
     evidence_count: int
     lookback: str | None  # 巩固 / 反弹 / None
     rebound_count: int
+    item_id: int = 0
+    extra: tuple[tuple[str, str], ...] = ()  # the office's own columns (备注…), as the sheet had them
 
 
 @dataclass
@@ -142,7 +144,8 @@ def _row(item: Item, aspects: dict[int, Aspect], topics: dict[int, Topic], closu
                item.department, item.owner, item.deadline, item.deadline_text, item.deadline_kind, item.extended_to,
                item.status, item.status_text, item.immediate, due, left, light,
                closure.closed_on if closure else item.done_on, closure.verified_by if closure else None,
-               len(closure.evidence) if closure else 0, outcomes.get(item.id), item.rebound_count)
+               len(closure.evidence) if closure else 0, outcomes.get(item.id), item.rebound_count, item.id,
+               tuple((str(k), str(v)) for k, v in (item.extra or {}).items()))
 
 
 def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
@@ -151,12 +154,14 @@ def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: 
     return [round_view(r, today, rules, cal, directory, session=session) for r in rounds]
 
 
-def completions(*, session: Session) -> list[tuple[dt.date, int]]:
-    """How many items became done on each day (the report's date for an imported 已完成,
-    the closure day for a 销号), for the completion curve."""
+def completions(*, session: Session, round_ids: list[int] | None = None) -> list[tuple[dt.date, int]]:
+    """How many items (of these rounds) became done on each day (the report's date for an
+    imported 已完成, the closure day for a 销号), for the completion curve."""
     per_day: dict[dt.date, int] = defaultdict(int)
-    for (day,) in session.execute(select(Item.done_on).where(Item.status == ItemState.DONE,
-                                                             Item.done_on.is_not(None))):
+    query = select(Item.done_on).where(Item.status == ItemState.DONE, Item.done_on.is_not(None))
+    if round_ids is not None:
+        query = query.where(Item.round_id.in_(round_ids))
+    for (day,) in session.execute(query):
         if day is not None:
             per_day[day] += 1
     return sorted(per_day.items())

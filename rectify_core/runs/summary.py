@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rectify_core.deadlines.due import left_text
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import ESCALATION_ROLES, SENT
 from rectify_core.ledger.models import Item, LookbackSweep, LookbackTask, Notice
@@ -81,14 +82,16 @@ def markdown(s: DaySummary) -> str:
         lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
     if s.recovered:
         lines.append(f"上次中断时未发完的 {s.recovered} 条已重新排队，其中至多 {s.at_risk} 人可能收到重复的一条。")
+    several = len({r["round"] for rows in s.by_light.values() for r in rows}) > 1
     for light, rows in s.by_light.items():
         count = s.lights.get(light, 0)
         more = f"，列出最紧急的 {len(rows)} 项" if count > len(rows) else ""
+        # few, short columns: the table fits the artifact's page
         lines += ["", f"## {LIGHT_NAMES[light]}（{count} 项{more}）", "",
-                  "| 问题 | 轮次 | 责任人 | 责任领导 | 部门 | 时限 | 剩余工作日 |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| 问题{r['no']}：{_cell(r['title'])} | {_cell(r['round'])} | {_cell(r['owner'])} "
-                  f"| {_cell(r['leader'])} | {_cell(r['department'])} | {r['due'] or ''} "
-                  f"| {r['left'] if r['left'] is not None else ''} |" for r in rows]
+                  "| 问题 | " + ("轮次 | " if several else "") + "责任人 | 时限 | 剩余 |",
+                  "|---|" + ("---|" if several else "") + "---|---|---|"]
+        lines += [f"| 问题{r['no']}：{_cell(r['title'])} | " + (f"{_cell(r['round'])} | " if several else "")
+                  + f"{_cell(r['owner'] or r['leader'])} | {r['due'] or ''} | {left_text(r['left'])} |" for r in rows]
     if s.escalations:
         lines += ["", "## 本次升级督办", ""]
         lines += [f"- 问题{e['no']} → {e['recipient']}（{ROLE_NAMES.get(e['role'], e['role'])}）"

@@ -144,3 +144,45 @@ def listing(*, session: Session) -> list[dict[str, object]]:
                            .order_by(Account.login)).all()
     return [{"login": a.login, "role": a.role, "role_name": ROLES.get(a.role, a.role), "unit": unit,
              "created_at": a.created_at.isoformat(), "changed_at": a.changed_at.isoformat()} for a, unit in rows]
+
+
+# --- the signed-in session: a cookie naming the account, when it was signed, and a MAC over
+# both and the account's `changed_at` (a new password or a removed account ends it) ------------
+
+SESSION_HOURS = 12
+
+
+def _mac(secret: bytes, account_id: int, stamp: int, changed: int) -> str:
+    return hmac.new(secret, f"admin.{account_id}.{stamp}.{changed}".encode(), hashlib.sha256).hexdigest()
+
+
+def _changed(account: Account | None) -> int:
+    return round(account.changed_at.timestamp() * 1_000_000) if account is not None else 0
+
+
+def session_cookie(secret: bytes, scope: Scope, now: dt.datetime, *, session: Session) -> str:
+    account = session.get(Account, scope.account_id) if scope.account_id is not None else None
+    aid, stamp = scope.account_id or 0, int(now.timestamp())
+    return f"{aid}.{stamp}.{_mac(secret, aid, stamp, _changed(account))}"
+
+
+def from_cookie(secret: bytes, value: str, now: dt.datetime, bootstrap: str | None, *,
+                session: Session) -> Scope | None:
+    """The scope a session cookie still opens: signed by us, younger than SESSION_HOURS,
+    for an account that still exists with the same password (or, for the bootstrap token's
+    session, while no account exists and the token is still set)."""
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(parts[0]) > 18:
+        return None
+    aid, stamp = int(parts[0]), int(parts[1])
+    if not 0 <= now.timestamp() - stamp < SESSION_HOURS * 3600:
+        return None
+    account = session.get(Account, aid) if aid else None
+    if aid and account is None:
+        return None
+    if not hmac.compare_digest(_mac(secret, aid, stamp, _changed(account)), parts[2]):
+        return None
+    if account is not None:
+        return scope_of(account, session=session)
+    no_accounts = session.scalar(select(Account.id).limit(1)) is None
+    return Scope("admin", "office", None) if bootstrap and no_accounts else None

@@ -1,12 +1,17 @@
-"""The clerk's /admin: the ledger with lights and filters, pending requests, a person's
-links issued or revoked, and the office's documents to download."""
+"""The clerk's /admin: the ledger with lights and filters, pending requests, each item's
+trail, a person's links issued or revoked, and the office's documents to download.
+
+Everyone signs in with their own account (rectify accounts): a unit's clerk sees and acts
+on that unit only — another unit's item, round or link is "not found"; the office above
+the units sees every unit, with a unit filter, and downloads the county's files; a viewer
+only reads."""
 
 from __future__ import annotations
 
 import collections
-import hmac
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,23 +22,20 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
 from rectify_core.deadlines.scan import with_people
-from rectify_core.documents import report as progress_report
-from rectify_core.documents.dashboard import build as build_dashboard
-from rectify_core.documents.dashboard import render as render_dashboard
-from rectify_core.documents.docx import write_docx
-from rectify_core.documents.xlsx import write_xlsx
+from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import approvals, db, uploads
-from rectify_core.ledger.models import Item, ItemRequest
-from rectify_core.ledger.view import all_round_views, pick_round, round_view
+from rectify_core.ledger import approvals, db, items
+from rectify_core.ledger.models import Account, Item, ItemRequest
+from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
-from rectify_core.web import links
+from rectify_core.web import accounts, links
 from rectify_core.web.pages import (
     ADMIN_COOKIE,
     ADMIN_HOURS,
     DONE_MESSAGES,
     Portal,
     PortalDep,
+    RecordId,
     Refused,
     checked_form,
     csrf_cookie,
@@ -45,47 +47,77 @@ from rectify_core.web.pages import (
 
 router = APIRouter(prefix="/admin")
 SHOWN = 300  # ledger rows on the clerk's page; filters narrow the rest
-DOWNLOADS = {"report.docx": ("整改进展情况报告", uploads.KINDS["docx"][0]),
-             "ledger.xlsx": ("整改台账", uploads.KINDS["xlsx"][0]),
-             "dashboard.html": ("整改看板", "text/html")}
 
 
-def admin_of(request: Request, portal_: PortalDep) -> Portal:
-    """The portal, for a signed-in clerk only."""
-    if not portal_.is_admin(request):
+@dataclass(frozen=True)
+class Signed:
+    """The portal, and who is signed in to it over what."""
+
+    portal: Portal
+    scope: accounts.Scope
+
+
+def signed_in(request: Request, portal_: PortalDep) -> Signed:
+    scope = portal_.admin_scope(request)
+    if scope is None:
         raise Refused(403, "请先登录管理页面。", "/admin")
-    return portal_
+    return Signed(portal_, scope)
 
 
-AdminDep = Annotated[Portal, Depends(admin_of)]
+AdminDep = Annotated[Signed, Depends(signed_in)]
 
 
-async def admin_form(request: Request, portal_: AdminDep) -> FormData:
-    """A form posted from the clerk's page, its CSRF token checked."""
-    return await checked_form(request, portal_, "admin", "/admin")
+async def admin_form(request: Request, signed: AdminDep) -> FormData:
+    """A form posted from the clerk's page, its CSRF token checked; a viewer posts nothing."""
+    form = await checked_form(request, signed.portal, "admin", "/admin")
+    if not signed.scope.writes and request.url.path != "/admin/logout":
+        raise Refused(403, "只读账号不能修改。", "/admin")
+    return form
 
 
 AdminForm = Annotated[FormData, Depends(admin_form)]
 
 
+def _login_page(request: Request, portal_: Portal, status: int = 200, failed: bool = False) -> Response:
+    with portal_.factory() as session:
+        configured = bool(portal_.admin_token) or session.scalar(select(Account.id).limit(1)) is not None
+    cookie = csrf_cookie(request)
+    shown = page("admin_login.html.j2", status=status, configured=configured, failed=failed,
+                 csrf=portal_.csrf(cookie, "login"))
+    return with_csrf(shown, request, cookie)
+
+
+def round_of(value: str) -> int | None:
+    """The round a filter names: "" (全部) or anything not a round's id is none."""
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def visible(views: list[RoundView], scope: accounts.Scope, unit: str = "") -> list[RoundView]:
+    """The rounds `scope` sees, of one unit when the office filters by one."""
+    return [v for v in views if scope.sees(v.unit) and (not unit or v.unit == unit)]
+
+
 @router.get("", response_class=HTMLResponse)
-def admin(request: Request, portal_: PortalDep, round: int | None = None, light: str = "", q: str = "",
-          ok: str = "") -> Response:
-    if not portal_.is_admin(request):
-        return page("admin_login.html.j2", status=401 if request.cookies.get(ADMIN_COOKIE) else 200,
-                    configured=bool(portal_.admin_token), failed=False)
+def admin(request: Request, portal_: PortalDep, round: str = "", light: str = "", q: str = "",
+          unit: str = "", ok: str = "") -> Response:
+    scope = portal_.admin_scope(request)
+    if scope is None:
+        return _login_page(request, portal_, 401 if request.cookies.get(ADMIN_COOKIE) else 200)
     settings, today = portal_.settings, local_today(portal_.clock())
     with portal_.factory() as session:
         directory = with_people(settings.contacts, session=session)
-        views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
+        mine = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session), scope)
+        views = visible(mine, scope, unit)
+        ids = [v.id for v in views]
         pending = session.execute(select(ItemRequest, Item).join(Item, ItemRequest.item_id == Item.id)
-                                  .where(ItemRequest.state == approvals.PENDING).order_by(ItemRequest.id)).all()
-        rows, counts = _ledger(views, round, light, q)
+                                  .where(ItemRequest.state == approvals.PENDING, Item.round_id.in_(ids))
+                                  .order_by(ItemRequest.id)).all()
+        rows, counts = _ledger(views, round_of(round), light, q)
         cookie = csrf_cookie(request)
-        shown = page("admin.html.j2", views=views, rows=rows[:SHOWN], total=len(rows), shown=SHOWN,
-                     counts=counts, pending=pending, kinds=approvals.KIND_NAMES, today=today,
-                     round=round, light=light, q=q, done=DONE_MESSAGES.get(ok, ""),
-                     csrf=portal_.csrf(cookie, "admin"))
+        shown = page("admin.html.j2", views=views, units=sorted({v.unit for v in mine}), rows=rows[:SHOWN],
+                     total=len(rows), shown=SHOWN, counts=counts, pending=pending, kinds=approvals.KIND_NAMES,
+                     today=today, round=round_of(round), light=light, q=q, unit=unit, scope=scope,
+                     done=DONE_MESSAGES.get(ok, ""), csrf=portal_.csrf(cookie, "admin"))
     return with_csrf(shown, request, cookie)
 
 
@@ -95,12 +127,20 @@ async def login(request: Request, portal_: PortalDep) -> Response:
     if portal_.limiter.blocked(client):
         raise Refused(429, "失败次数过多，请 10 分钟后再试。")
     form = await request.form(max_files=0, max_fields=5)
-    given, token = form.get("token"), portal_.admin_token
-    if not token or not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
+    portal_.check_csrf(request, form, "login", "/admin")
+    login_, password = form.get("login"), form.get("password")
+    if not isinstance(login_, str) or not isinstance(password, str) or len(login_) > 64 or len(password) > 200:
         portal_.limiter.fail(client)
-        return page("admin_login.html.j2", status=403, configured=bool(token), failed=True)
+        return _login_page(request, portal_, 403, failed=True)
+    with portal_.factory() as session:
+        scope = accounts.sign_in(login_, password, portal_.admin_token, session=session)
+        cookie = (accounts.session_cookie(portal_.secret, scope, portal_.clock(), session=session)
+                  if scope is not None else None)
+    if cookie is None:
+        portal_.limiter.fail(client)  # counted with bad links, by every worker
+        return _login_page(request, portal_, 403, failed=True)
     response = RedirectResponse("/admin", status_code=303)
-    response.set_cookie(ADMIN_COOKIE, portal_.admin_cookie(portal_.clock()), httponly=True, samesite="strict",
+    response.set_cookie(ADMIN_COOKIE, cookie, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=ADMIN_HOURS * 3600)
     return response
 
@@ -113,11 +153,14 @@ def logout(form: AdminForm) -> Response:
 
 
 @router.post("/links")
-async def person_links(request: Request, portal_: AdminDep, form: AdminForm) -> Response:
+async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> Response:
     """A person's links: issue a new one (to send by hand), or revoke every one issued."""
-    unit, name = text_field(form, "unit", 200), text_field(form, "name", 100)
+    portal_, scope = signed.portal, signed.scope
+    unit, name = text_field(form, "unit", 200) or (scope.unit or ""), text_field(form, "name", 100)
     if not unit or not name:
         raise Refused(400, "请填写单位和姓名。", "/admin")
+    if not scope.sees(unit):
+        raise Refused(404, f"没有找到单位“{unit}”。", "/admin")
     cfg = portal_.settings.web
     if form.get("do") == "issue":
         with portal_.factory() as session:
@@ -127,41 +170,53 @@ async def person_links(request: Request, portal_: AdminDep, form: AdminForm) -> 
     try:
         with db.transaction(portal_.engine) as session:
             directory = with_people(portal_.settings.contacts, session=session)
-            links.revoke(unit, name, "管理员（网页）", portal_.clock(), directory, session=session)
+            links.revoke(unit, name, f"{scope.login}（网页）", portal_.clock(), directory, session=session)
     except NotFoundError as exc:
         raise Refused(404, str(exc), "/admin") from None
     return RedirectResponse("/admin?ok=revoked", status_code=303)
 
 
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_trail(item_id: RecordId, signed: AdminDep) -> Response:
+    """One item's whole trail; another unit's item is not found."""
+    portal_ = signed.portal
+    with portal_.factory() as session:
+        item = session.get(Item, item_id)
+        if item is None or not signed.scope.sees(item.round.unit.name):
+            raise Refused(404, "没有找到这个问题。", "/admin")
+        trail = [(items.when(e), items.event_text(e), e.actor or "") for e in items.events_of(item, session=session)]
+        return page("admin_item.html.j2", item=item, unit=item.round.unit.name, trail=trail,
+                    text=items.describe(item, []))
+
+
 @router.get("/download/{what}")
-def download(what: str, portal_: AdminDep, round: int | None = None) -> Response:
-    if what not in DOWNLOADS:
+def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Response:
+    """The office's files: one round's, or with 全部 those of every round the account sees
+    (the county's files for the office)."""
+    portal_ = signed.portal
+    if what not in county.DOWNLOADS:
         raise Refused(404, "没有这个文件。", "/admin")
     today = local_today(portal_.clock())
     out = Path(tempfile.mkdtemp(prefix="rectify-web-")) / what
     try:
-        _write(what, out, portal_, round)
-    except (NotFoundError, RefusedError) as exc:
+        with portal_.factory() as session:
+            settings = portal_.settings
+            directory = with_people(settings.contacts, session=session)
+            views = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session),
+                            signed.scope, unit)
+            if round_of(round) is not None:
+                views = [v for v in views if v.id == round_of(round)]
+                if not views:
+                    raise NotFoundError("没有找到这个轮次。")
+            county.write(what, views, settings, today, out, session=session)
+    except NotFoundError as exc:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        raise Refused(404, str(exc), "/admin") from None
+    except RefusedError as exc:
         shutil.rmtree(out.parent, ignore_errors=True)
         raise Refused(409, str(exc), "/admin") from None
-    name, media = DOWNLOADS[what]
+    name, media = county.DOWNLOADS[what]
     return downloadable(out, f"{name}-{today.isoformat()}.{what.rsplit('.', 1)[1]}", media, scratch=out.parent)
-
-
-def _write(what: str, out: Path, portal_: Portal, round_id: int | None) -> None:
-    settings, today = portal_.settings, local_today(portal_.clock())
-    with portal_.factory() as session:
-        directory = with_people(settings.contacts, session=session)
-        if what == "dashboard.html":
-            views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
-            out.write_text(render_dashboard(build_dashboard(views, today, session=session)), encoding="utf-8")
-            return
-        view = round_view(pick_round(round_id, session=session), today, settings.rules, settings.calendar,
-                          directory, session=session)
-        if what == "report.docx":
-            write_docx(progress_report.build(view), out)
-        else:
-            write_xlsx(view, out)
 
 
 def _ledger(views: list[Any], round_id: int | None, light: str, q: str) -> tuple[list[tuple[Any, Any]], dict[str, int]]:

@@ -30,11 +30,11 @@ from rectify_core.errors import RefusedError
 from rectify_core.ledger import db, uploads
 from rectify_core.ledger.models import WebFailure
 from rectify_core.vocab import template_words
-from rectify_core.web import links
+from rectify_core.web import accounts, links
 
 TEMPLATES = HOME / "templates" / "web"
 ADMIN_COOKIE, CSRF_COOKIE = "rectify_admin", "rectify_csrf"
-ADMIN_HOURS = 12
+ADMIN_HOURS = accounts.SESSION_HOURS
 WINDOW = 600.0  # seconds over which bad tokens are counted
 MAX_ID = 2**63 - 1  # the largest id either database holds
 DONE_MESSAGES = {
@@ -137,18 +137,13 @@ class Portal:
         if not cookie or not isinstance(sent, str) or not hmac.compare_digest(self.csrf(cookie, bound), sent):
             raise Refused(403, "表单已失效（缺少或不匹配的安全校验），请回到页面刷新后重新提交。", back)
 
-    def admin_cookie(self, now: dt.datetime) -> str:
-        stamp = str(int(now.timestamp()))
-        return f"{stamp}.{hmac.new(self.secret, f'admin.{stamp}'.encode(), hashlib.sha256).hexdigest()}"
-
-    def is_admin(self, request: Request) -> bool:
+    def admin_scope(self, request: Request) -> accounts.Scope | None:
+        """Who is signed in to the clerk's pages, and over what (None: nobody)."""
         value = request.cookies.get(ADMIN_COOKIE, "")
-        stamp, _, sig = value.partition(".")
-        if not self.admin_token or not stamp.isdigit():
-            return False
-        good = hmac.new(self.secret, f"admin.{stamp}".encode(), hashlib.sha256).hexdigest()
-        fresh = self.clock().timestamp() - int(stamp) < ADMIN_HOURS * 3600
-        return hmac.compare_digest(good, sig) and fresh
+        if not value or len(value) > 200:
+            return None
+        with self.factory() as session:
+            return accounts.from_cookie(self.secret, value, self.clock(), self.admin_token, session=session)
 
 
 def with_csrf(response: Response, request: Request, cookie: str) -> Response:

@@ -1,0 +1,106 @@
+"""The office's 巡察整改情况通报 over every unit it follows, in the GB/T 9704 form of the
+progress report: the overall figures, the units ranked in a table, the overdue items by
+unit with owner and working days overdue, and the units that reported no progress for a
+while, named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.calendar import local_today
+from rectify_core.config.settings import Settings
+from rectify_core.documents.docx import write_docx
+from rectify_core.documents.report import Para, cn_number, day_text
+from rectify_core.ledger.models import Event, Round, Unit
+from rectify_core.ledger.units import UnitFigures
+from rectify_core.ledger.view import RoundView
+from rectify_core.vocab import ACTIVE, EventKind, ItemState
+
+STALE_WORKDAYS = 10  # no progress reported for this many working days: the unit is named
+# what a person records between imports: each is progress reported
+REPORTED = (EventKind.PROGRESS, EventKind.CLOSED, EventKind.EXTENDED, EventKind.ACKNOWLEDGED,
+            EventKind.EXTENSION_REQUESTED, EventKind.CLOSURE_REQUESTED)
+
+
+def ranked(summary: list[UnitFigures]) -> list[UnitFigures]:
+    return sorted(summary, key=lambda f: (-f.rate, f.overdue, f.unit))
+
+
+def _overall(summary: list[UnitFigures], today: dt.date) -> str:
+    total = sum(f.items for f in summary)
+    done, ongoing, open_ = (sum(getattr(f, k) for f in summary) for k in ("done", "ongoing", "open"))
+    overdue = sum(f.overdue for f in summary)
+    rate = round(100 * done / total, 1) if total else 0.0
+    return (f"截至{day_text(today)}，{len(summary)}个被巡察单位共有巡察反馈问题{total}个，"
+            f"{ItemState.DONE.label}{done}个、{ItemState.ONGOING.label}{ongoing}个、{ItemState.OPEN.label}{open_}个，"
+            f"整体完成率{rate}%；超过整改时限仍未完成的{overdue}个。")
+
+
+def _table(summary: list[UnitFigures]) -> Para:
+    head = ("名次", "被巡察单位", "问题数", ItemState.DONE.label, ItemState.ONGOING.label, ItemState.OPEN.label,
+            "逾期", "完成率")
+    rows = [(str(n), f.unit, str(f.items), str(f.done), str(f.ongoing), str(f.open), str(f.overdue), f"{f.rate}%")
+            for n, f in enumerate(ranked(summary), 1)]
+    return Para("table", "", (head, *rows))
+
+
+def _overdue(views: list[RoundView], summary: list[UnitFigures]) -> list[Para]:
+    paras: list[Para] = []
+    n = 0
+    for f in ranked(summary):
+        late = sorted((r for v in views if v.unit == f.unit for r in v.rows
+                       if r.status in ACTIVE and r.light == "red"), key=lambda r: (r.workdays_left or 0, r.no))
+        if not late:
+            continue
+        n += 1
+        paras.append(Para("h2", f"（{cn_number(n)}）{f.unit}（{len(late)}个）"))
+        rows = [(f"问题{r.no}", r.title, r.owner or "", r.due.isoformat() if r.due else "",
+                 f"{-(r.workdays_left or 0)}个工作日") for r in late]
+        paras.append(Para("table", "", (("序号", "问题", "责任人", "整改时限", "已逾期"), *rows)))
+    return paras or [Para("body", "目前没有超过整改时限仍未完成的问题。")]
+
+
+def _silent(views: list[RoundView], settings: Settings, today: dt.date, stale: int, *,
+            session: Session) -> list[str]:
+    """Units with items still open that reported nothing (progress, closure, extension,
+    已阅) for `stale` working days: named with the day they last did."""
+    last = dict(session.execute(select(Unit.name, func.max(Event.at)).join(Round, Round.unit_id == Unit.id)
+                                .join(Event, Event.round_id == Round.id).where(Event.kind.in_(REPORTED))
+                                .group_by(Unit.name)).all())
+    named = []
+    for unit in sorted({v.unit for v in views if any(r.status in ACTIVE for r in v.rows)}):
+        at = last.get(unit)
+        day = local_today(at) if at is not None else None
+        if day is None:
+            named.append(f"{unit}（尚未报送过整改进展）")
+        elif settings.calendar.workdays_between(day, today) >= stale:
+            named.append(f"{unit}（最近一次报送为{day_text(day)}）")
+    return named
+
+
+def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings, today: dt.date, *,
+          session: Session, stale: int = STALE_WORKDAYS) -> list[Para]:
+    office = settings.contacts.office
+    paras = [Para("title", "关于巡察整改工作进展情况的通报"), Para("body", _overall(summary, today)),
+             Para("h1", "一、各单位整改进展"),
+             Para("body", "各单位整改进展按完成率排列（完成率相同的，逾期问题少的在前）："), _table(summary),
+             Para("h1", "二、逾期未完成问题")]
+    paras += _overdue(views, summary)
+    paras.append(Para("h1", "三、整改进展报送情况"))
+    silent = _silent(views, settings, today, stale, session=session)
+    paras.append(Para("body", f"{'、'.join(silent)}，已连续{stale}个工作日以上未报送整改进展，请抓紧报送。"
+                      if silent else f"各单位均在{stale}个工作日内报送了整改进展。"))
+    paras += [Para("h1", "四、有关要求"),
+              Para("body", "各被巡察单位党组织要切实履行整改主体责任，对逾期未完成的问题逐项分析原因、明确时限、"
+                           "压实责任，按期完成整改并及时报送进展和佐证材料；对已完成整改的问题开展“回头看”，"
+                           "严防问题反弹回潮。"),
+              Para("signature", office), Para("signature", day_text(today))]
+    return paras
+
+
+def write(paras: list[Para], path: Path, author: str) -> None:
+    write_docx(paras, path, author=author)

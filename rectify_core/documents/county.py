@@ -1,0 +1,56 @@
+"""The office's files for a set of rounds: one round's own, or, for several (a unit's
+rounds, or every unit for the county), the county's — the all-units 台账 with its 汇总,
+the county dashboard, and the 情况通报."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from rectify_core.config.settings import Settings
+from rectify_core.documents import bulletin, dashboard
+from rectify_core.documents import report as progress_report
+from rectify_core.documents.docx import write_docx
+from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
+from rectify_core.errors import NotFoundError
+from rectify_core.ledger import units
+from rectify_core.ledger.uploads import KINDS
+from rectify_core.ledger.view import RoundView
+
+# what /admin offers: file -> (name it is saved under, media type)
+DOWNLOADS = {"report.docx": ("整改进展情况报告", KINDS["docx"][0]),
+             "ledger.xlsx": ("整改台账", KINDS["xlsx"][0]),
+             "dashboard.html": ("整改看板", "text/html")}
+
+
+def write(what: str, views: list[RoundView], settings: Settings, today: dt.date, out: Path, *,
+          session: Session) -> None:
+    """Write `what` (a DOWNLOADS key) for `views`: one round's document, or the county's."""
+    if not views:
+        raise NotFoundError("没有可下载的轮次。")
+    if what == "dashboard.html":
+        out.write_text(dashboard.render(dashboard.build(views, today, session=session)), encoding="utf-8")
+        return
+    if len(views) == 1:
+        if what == "report.docx":
+            write_docx(progress_report.build(views[0]), out, author=office_of(views[0].unit, settings, session))
+        else:
+            write_xlsx(views[0], out)
+        return
+    summary = [f for f in units.figures(views, settings.contacts.office, session=session) if f.rounds]
+    if what == "report.docx":
+        bulletin.write(bulletin.build(views, summary, settings, today, session=session), out,
+                       author=settings.contacts.office)
+    else:
+        write_county_xlsx(views, summary, out)
+
+
+def office_of(unit: str, settings: Settings, session: Session) -> str:
+    """Who signs for `unit`: its own office, else the sender's."""
+    try:
+        found = units.find_unit(unit, session=session)
+    except NotFoundError:
+        return settings.contacts.office
+    return found.office or settings.contacts.office

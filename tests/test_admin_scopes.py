@@ -1,0 +1,156 @@
+"""The clerk's pages for an office above many units: each clerk their own unit, the office
+every unit and the county's files, a viewer only reading; passwords, sessions, forgeries."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from rectify_core.ledger.models import Item, LinkRevocation, Round, Unit
+from tests.test_units import county_csv
+from tests.test_web import ADMIN, CHROMIUM, World, admin_login, form_of, in_thread, world  # noqa: F401
+
+PASSWORDS = {"jt": "jiaotong-clerk-2026", "sj": "shenji-clerk-2026!", "xcb": "county-office-2026",
+             "ck": "read-only-viewer-2026"}
+
+
+@pytest.fixture
+def county(cli: Any, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:  # noqa: F811
+    """Beside the world's 测试局, a county workbook of two more units, and an account each."""
+    base = ["--db", world.url]
+    assert cli([*base, "import", str(county_csv(tmp_path))]).code == 0
+    for login, where in (("jt", ["--unit", "交通运输局"]), ("sj", ["--unit", "区审计局党组"]), ("xcb", ["--all"]),
+                         ("ck", ["--all", "--role", "viewer"])):
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORDS[login] + "\n"))
+        added = cli([*base, "accounts", "add", login, *where, "--password-stdin"])
+        assert added.code == 0, added.err
+    return world
+
+
+def _item(place: World, unit: str, no: int) -> int:
+    with place.engine.connect() as conn:
+        found = conn.execute(select(Item.id).join(Round).join(Unit).where(Unit.name == unit, Item.no == no)).scalar()
+    assert found is not None
+    return int(found)
+
+
+def test_a_clerk_sees_and_acts_on_their_unit_only(county: World) -> None:
+    audit_item = _item(county, "区审计局党组", 1)
+    with in_thread(county) as client:
+        assert admin_login(client, ADMIN).status_code == 403          # the bootstrap token: accounts exist now
+        assert admin_login(client, PASSWORDS["jt"], "jt").status_code == 303
+        page = client.get("/admin").text
+        assert "政府采购制度执行不到位" in page and "审计整改跟踪不到位" not in page
+        assert "行政执法案卷质量不高" in page and "要素制约破解不到位" not in page  # 交通's own item 2, not 测试局's
+        assert client.get(f"/admin/items/{audit_item}").status_code == 404   # another unit's item by id
+        own = client.get(f"/admin/items/{_item(county, '区交通运输局党组', 1)}")
+        assert own.status_code == 200 and "政府采购制度执行不到位" in own.text and "导入" in own.text
+        with county.engine.connect() as conn:
+            audit_round = conn.execute(select(Round.id).join(Unit).where(Unit.name == "区审计局党组")).scalar()
+        assert client.get(f"/admin/download/ledger.xlsx?round={audit_round}").status_code == 404
+        book = load_workbook(io.BytesIO(client.get("/admin/download/ledger.xlsx").content))
+        assert book.sheetnames[0] == "整改台账"                                # their one round, not the county's
+        token = form_of(client.get("/admin").text, "/admin/links")
+        forged = client.post("/admin/links", data={**token, "unit": "区审计局党组", "name": "王芳", "do": "revoke"})
+        assert forged.status_code == 404
+    with county.engine.connect() as conn:
+        assert conn.execute(select(LinkRevocation.id)).first() is None          # nothing changed
+
+
+def test_the_office_sees_every_unit_and_downloads_the_county(county: World) -> None:
+    with in_thread(county) as client:
+        assert admin_login(client, PASSWORDS["xcb"], "xcb").status_code == 303
+        page = client.get("/admin").text
+        assert "审计整改跟踪不到位" in page and "政府采购制度执行不到位" in page and "要素制约破解不到位" in page
+        only = client.get("/admin", params={"unit": "区审计局党组"}).text
+        assert "审计整改跟踪不到位" in only and "要素制约破解不到位" not in only
+        book = load_workbook(io.BytesIO(client.get("/admin/download/ledger.xlsx").content))
+        assert book.sheetnames[-1] == "汇总" and len(book.sheetnames) == 4
+        units = [row[0] for row in book["汇总"].iter_rows(min_row=2, values_only=True)]
+        assert units == ["区交通运输局党组", "区审计局党组", "测试局", "合计"]
+        board = client.get("/admin/download/dashboard.html").text
+        assert "各单位排名" in board and "全部3个被巡察单位" in board
+        report = client.get("/admin/download/report.docx")
+        assert report.status_code == 200 and report.content[:4] == b"PK\x03\x04"
+        from docx import Document
+
+        assert Document(io.BytesIO(report.content)).paragraphs[0].text == "关于巡察整改工作进展情况的通报"
+
+
+def test_a_viewer_only_reads(county: World) -> None:
+    with in_thread(county) as client:
+        assert admin_login(client, PASSWORDS["ck"], "ck").status_code == 303
+        page = client.get("/admin").text
+        assert "审计整改跟踪不到位" in page and 'action="/admin/links"' not in page
+        token = form_of(page, "/admin/logout")
+        refused = client.post("/admin/links", data={**token, "unit": "测试局", "name": "王芳", "do": "revoke"})
+        assert refused.status_code == 403
+        assert client.post("/admin/logout", data=token).status_code == 303       # signing out is not a change
+
+
+def test_wrong_passwords_say_nothing_and_a_new_password_ends_sessions(cli: Any, county: World,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with in_thread(county) as client, httpx.Client(base_url=str(client.base_url)) as other:
+        wrong_password = admin_login(client, "not-the-password-at-all", "jt")
+        wrong_login = admin_login(client, PASSWORDS["jt"], "nobody")
+        assert wrong_password.status_code == wrong_login.status_code == 403
+        assert re.sub(r'value="[^"]+"', "", wrong_password.text) == re.sub(r'value="[^"]+"', "", wrong_login.text)
+        assert "登录名或密码不正确" in wrong_login.text
+        assert admin_login(other, PASSWORDS["jt"], "jt").status_code == 303
+        assert "政府采购制度执行不到位" in other.get("/admin").text
+        monkeypatch.setattr("sys.stdin", io.StringIO("a-brand-new-password-2027\n"))
+        assert cli(["--db", county.url, "accounts", "passwd", "jt", "--password-stdin"]).code == 0
+        assert "登录名" in other.get("/admin").text                              # the old session ended
+        assert admin_login(other, "a-brand-new-password-2027", "jt").status_code == 303
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_browser_clerk_and_office_pages_and_a_download(county: World, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with in_thread(county) as client, sync_playwright() as p:
+        base = str(client.base_url)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        clerk = browser.new_page(viewport={"width": 1366, "height": 768})  # a laptop
+        clerk.goto(f"{base}/admin")
+        clerk.fill("input[name=login]", "sj")
+        clerk.fill("input[name=password]", PASSWORDS["sj"])
+        clerk.get_by_role("button", name="登录").click()
+        clerk.wait_for_url(f"{base}/admin")
+        rows = clerk.locator("table.ledger tbody tr")
+        assert rows.count() == 3 and "区审计局党组" in (rows.first.text_content() or "")
+        lines = clerk.locator("table.ledger tbody tr td.nowrap").first.evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length }")
+        assert lines == 1                                                        # a date on one line
+        clerk.get_by_role("link", name="审计整改跟踪不到位").click()
+        clerk.wait_for_url("**/admin/items/*")
+        assert "全过程记录" in (clerk.text_content("body") or "")
+        office = browser.new_page(viewport={"width": 1366, "height": 768})
+        office.goto(f"{base}/admin")
+        office.fill("input[name=login]", "xcb")
+        office.fill("input[name=password]", PASSWORDS["xcb"])
+        office.get_by_role("button", name="登录").click()
+        office.wait_for_url(f"{base}/admin")
+        assert office.locator("table.ledger tbody tr").count() == 8
+        office.select_option("select[name=unit]", "区交通运输局党组")
+        office.get_by_role("button", name="筛选").click()
+        office.wait_for_url("**unit=*")
+        assert office.locator("table.ledger tbody tr").count() == 2
+        office.select_option("select[name=unit]", "")
+        office.get_by_role("button", name="筛选").click()
+        office.wait_for_url("**unit=&*")
+        with office.expect_download() as got:
+            office.get_by_role("link", name="全部整改台账及汇总（Excel）").click()
+        saved = tmp_path / "下载.xlsx"
+        got.value.save_as(saved)
+        assert load_workbook(saved).sheetnames[-1] == "汇总"
+        browser.close()

@@ -1,0 +1,124 @@
+"""What we hand up, printed the way people meet it: the Word and Excel outputs rendered to
+PDF by LibreOffice headless (Debian's libreoffice-writer-nogui / -calc-nogui, which
+.ci/run installs) and read back as printed pages with poppler's pdftotext."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SOFFICE = shutil.which("soffice")
+PDFTOTEXT = shutil.which("pdftotext")
+pytestmark = pytest.mark.skipif(SOFFICE is None or PDFTOTEXT is None,
+                                reason="LibreOffice or poppler-utils not installed (.ci/run installs them)")
+
+LONG = ("一是全面清查2024年以来的政府采购项目，逐项核对采购方式、审批程序和合同履行情况，"
+        "对未按规定执行的项目建立问题清单；"
+        "二是修订完善《政府采购内部控制管理办法》，明确采购需求论证、采购方式选择和验收管理的责任分工；"
+        "三是组织财务、业务科室开展政府采购专题培训，邀请财政部门专家解读最新政策，切实提高依法采购意识和能力。")
+LEDGER = f"""2026年区委第一轮巡察反馈问题整改台账
+序号,被巡察单位,问题类别,问题,整改措施,责任领导,责任人,整改时限,完成情况,备注
+1,区交通运输局党组,一、落实全面从严治党方面,政府采购制度执行不到位，部分项目未按规定采购,{LONG},胡志云,周敏,2026年11月20日,未完成,已约谈相关责任人
+2,区交通运输局党组,一、落实全面从严治党方面,行政执法案卷质量不高,规范执法案卷,胡志云,王芳,2026年12月30日,整改中,
+1,区审计局党组,二、党的建设方面,审计整改跟踪不到位,建立审计整改台账,张华,王芳,2026年11月30日,未完成,
+2,区审计局党组,二、党的建设方面,办公室用房超标,腾退超标用房,张华,刘洋,2026年12月15日,已完成,
+"""
+DAY = "2026-12-28"
+
+
+def to_pdf(path: Path) -> Path:
+    out = path.parent / "pdf"
+    subprocess.run([str(SOFFICE), "--headless", f"-env:UserInstallation=file://{path.parent / 'lo-profile'}",
+                    "--convert-to", "pdf", "--outdir", str(out), str(path)], check=True, capture_output=True,
+                   timeout=180)
+    return out / f"{path.stem}.pdf"
+
+
+def pages(pdf: Path, raw: bool = False) -> list[str]:
+    """The printed pages' text: laid out as on paper, or (`raw`) in drawing order, where a
+    cell's wrapped lines follow each other."""
+    text = subprocess.run([str(PDFTOTEXT), "-raw" if raw else "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    return [p for p in text.split("\f") if p.strip()]
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def page_size(pdf: Path) -> tuple[float, float]:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    found = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info)
+    assert found is not None, info
+    return float(found[1]), float(found[2])
+
+
+@pytest.fixture
+def county(cli: Any, sqlite_url: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / "全区台账.csv"
+    path.write_text(LEDGER, encoding="utf-8")
+    base = ["--db", sqlite_url]
+    assert cli([*base, "import", str(path), "--date", "2026-11-20"]).code == 0
+    office = "区交通运输局党组巡察整改工作领导小组办公室"
+    assert cli([*base, "units", "edit", "交通运输局", "--office", office]).code == 0
+    return base
+
+
+def test_the_county_workbook_prints_every_cell_whole(cli: Any, county: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "全区台账.xlsx"
+    assert cli([*county, "export", "--date", DAY, "-o", str(out)]).code == 0
+    pdf = to_pdf(out)
+    printed = pages(pdf)
+    width, height = page_size(pdf)
+    assert (round(width), round(height)) == (1191, 842)                  # A3 landscape
+    assert len(printed) >= 3 and f"共 {len(printed)} 页" in printed[0]    # page numbers on every page
+    assert all(f"第 {n} 页" in page for n, page in enumerate(printed, 1))
+    everything = flat("".join(pages(pdf, raw=True)))
+    assert flat(LONG) in everything                                      # wrapped, never cut to one line
+    assert "已约谈相关责任人" in everything                                  # the office's own column kept
+    assert "逾期26个工作日" in everything and not re.search(r"(?<![\d年月])-\d+", "".join(printed))
+    assert "区交通运输局党组" in flat(printed[0]) and "区审计局党组" in flat(printed[1])
+    summary = flat(pages(pdf, raw=True)[-1])  # 汇总: a row per unit, then the total
+    assert "区交通运输局党组2002" in summary and "区审计局党组2101" in summary and "合计4103" in summary
+    assert "延期后时限" not in everything                                  # empty for the round: not printed
+
+
+def test_the_bulletin_and_the_report_print_with_page_numbers(cli: Any, county: list[str], tmp_path: Path) -> None:
+    from docx import Document
+
+    bulletin = tmp_path / "通报.docx"
+    assert cli([*county, "bulletin", "--date", DAY, "-o", str(bulletin)]).code == 0
+    report = tmp_path / "报告.docx"
+    assert cli([*county, "report", "--round", "1", "--date", DAY, "-o", str(report)]).code == 0
+    for path in (bulletin, report):
+        pdf = to_pdf(path)
+        printed = pages(pdf)
+        width, height = page_size(pdf)
+        assert (round(width), round(height)) == (595, 842)                # A4 portrait
+        for n, page in enumerate(printed, 1):
+            assert re.search(rf"—\s*{n}\s*—", page), page[-200:]           # GB/T 9704: — 1 —
+    text = flat("".join(pages(to_pdf(bulletin), raw=True)))
+    ranking = text[text.index("名次被巡察单位问题数"):text.index("二、逾期未完成问题")]
+    assert ranking.index("1区审计局党组") < ranking.index("2区交通运输局党组")  # 50% before 0%
+    assert "50.0%" in ranking and "0.0%" in ranking
+    assert "政府采购制度执行不到位" in text and "26个工作日" in text
+    document = Document(str(bulletin))
+    assert document.core_properties.author == "巡察整改工作办公室"           # the sender's office, not python-docx
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    title, body = document.paragraphs[0], document.paragraphs[1]
+    assert title.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    assert body.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
+    section = document.sections[0]
+    assert abs(section.top_margin.mm - 37) < 0.1 and abs(section.left_margin.mm - 28) < 0.1
+    own = Document(str(report))
+    assert own.core_properties.author == "区交通运输局党组巡察整改工作领导小组办公室"
+    headings = [p.text for p in own.paragraphs if p.text.startswith("（")]
+    assert headings and all("（一）一、" not in h for h in headings) and "（一）落实全面从严治党方面" in headings
