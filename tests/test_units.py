@@ -56,6 +56,10 @@ def test_a_unit_column_splits_the_workbook_into_a_round_per_unit(cli: Any, db_ur
     assert "【区交通运输局党组】" in text and "【区审计局党组】" in text       # two 问题1, told apart
     one = cli([*base, "items", "--unit", "审计局", "--json"]).json()
     assert {i["unit"] for i in one} == {"区审计局党组"} and len(one) == 3
+    checked = cli([*base, "check", "--date", "2026-12-01", "--unit", "审计局", "--json"]).json()
+    assert checked and {c["unit"] for c in checked} == {"区审计局党组"}
+    every = cli([*base, "check", "--date", "2026-12-01"]).out
+    assert "区交通运输局党组 问题1" in every and "区审计局党组 问题" in every  # two units: each line names its own
 
 
 def test_a_workbook_with_a_sheet_per_unit_imports_every_sheet(cli: Any, db_url: str, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ LIGHT_NAMES: dict[str | None, str] = {light.value: light.label for light in Ligh
 def plan_json(p: ItemPlan) -> dict[str, Any]:
     return {
         "no": p.item.no,
+        "unit": p.item.unit,
         "round": p.item.round_name,
         "round_id": p.item.round_id,
         "title": p.item.title,
@@ -99,7 +100,7 @@ class PlanEncoder:
         self._people: dict[tuple[str, ...], str] = {}
         self._middle: dict[tuple[object, ...], tuple[str, Due]] = {}
         self._tail: dict[tuple[object, ...], str] = {}
-        self._rounds: dict[int, str] = {}
+        self._rounds: dict[tuple[int, str], str] = {}
         self._dumps = json.JSONEncoder(ensure_ascii=False).encode
 
     def _person(self, r: Recipient) -> str:
@@ -112,9 +113,10 @@ class PlanEncoder:
 
     def encode(self, p: ItemPlan) -> str:
         item, due = p.item, p.due
-        head = self._rounds.get(item.round_id)
+        head = self._rounds.get((item.round_id, item.unit))
         if head is None:
-            head = self._rounds[item.round_id] = (f'"round": {self._dumps(item.round_name)}, '
+            head = self._rounds[(item.round_id, item.unit)] = (f'"unit": {self._dumps(item.unit)}, '
+                                                  f'"round": {self._dumps(item.round_name)}, '
                                                   f'"round_id": {item.round_id}, "title": ')
         key = (id(due), p.workdays_left, p.light, p.estimated, p.step)
         middle = self._middle.get(key)
