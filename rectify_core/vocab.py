@@ -113,6 +113,8 @@ class Role(Vocab):
     INSPECTION_OFFICE = "inspection_office"
     REVIEWER = "reviewer"
     VERIFIER = "verifier"
+    DEPARTMENT_HEAD = "department_head"  # a 责任部门's head: takes what a cell names only as 办公室
+    CLERK = "clerk"  # a unit's 联络员: takes what a cell names nobody in particular for
     ADMIN = "admin"
 
 
@@ -120,7 +122,7 @@ class Role(Vocab):
 LADDER_ROLES: tuple[str, ...] = (Role.OWNER, Role.LEADER, Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)
 # roles a contact may hold: the ladder's, plus a unit's own look-back reviewer and the
 # verifier who checks closures asked for from personal links (default: the item's leader)
-CONTACT_ROLES: tuple[str, ...] = (*LADDER_ROLES, Role.REVIEWER, Role.VERIFIER)
+CONTACT_ROLES: tuple[str, ...] = (*LADDER_ROLES, Role.REVIEWER, Role.VERIFIER, Role.DEPARTMENT_HEAD, Role.CLERK)
 
 
 class Step(Vocab):
@@ -188,7 +190,7 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
     TaskState: {TaskState.DUE: "待检查", TaskState.DONE: "已完成", TaskState.OVERDUE: "已逾期"},
     Role: {Role.OWNER: "责任人", Role.LEADER: "责任领导", Role.FIRST_RESPONSIBLE: "第一责任人",
            Role.INSPECTION_OFFICE: "巡察办", Role.REVIEWER: "回头看检查人", Role.VERIFIER: "销号核验人",
-           Role.ADMIN: "管理员"},
+           Role.DEPARTMENT_HEAD: "部门负责人", Role.CLERK: "单位联络员", Role.ADMIN: "管理员"},
     Step: {Step.NOTICE: "督办通知", Step.DUE_SOON: "临期提醒", Step.DUE: "到期提醒", Step.OVERDUE: "逾期催办",
            Step.WARNING: "逾期告诫", Step.ACCOUNTABILITY: "提请问责"},
     RequestKind: {RequestKind.EXTENSION: "延期", RequestKind.CLOSURE: "销号"},

@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rectify_core import masking
+from rectify_core import masking, names
 from rectify_core.config.files import optional, read_toml
 from rectify_core.errors import ConfigError
 from rectify_core.identity import person_name
 from rectify_core.vocab import CONTACT_ROLES
 
 ANY_UNIT = "*"
-# real separators only: "王 五" (a space inside a name, as Word justifies it) is one person
-_NAME_SPLIT = re.compile(r"[、,，/／;；|｜\n]+")
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,7 @@ class Contact:
     mobile: str | None = None  # addresses work notices (WeCom, DingTalk) by the platform's user id found from it
     wecom_userid: str | None = None
     dingtalk_userid: str | None = None
+    department: str | None = None  # with the department_head role: the 责任部门 they head
 
     def userid(self, scheme: str) -> str | None:
         """The user id written in contacts.toml for a work platform's channel, if any."""
@@ -98,6 +97,12 @@ class Directory:
             self._holders = {}
         return self._by_name, self._by_role
 
+    def department_heads(self, unit: str, department: str) -> list[tuple[str, str]]:
+        """(name, unit) of whoever heads `department` of `unit` (role department_head)."""
+        wanted, by_role = person_name(department), self._index()[1]
+        return [(c.name, c.unit) for scope in (unit, ANY_UNIT) for c in by_role.get((scope, "department_head"), [])
+                if person_name(c.department or "") == wanted]
+
     def urls(self, contact: Contact) -> list[str]:
         """A contact's channel URLs in order of preference, tags resolved."""
         return [self.channels.get(entry, entry) for entry in contact.notify]
@@ -114,7 +119,8 @@ class Directory:
 
 
 def split_names(text: str | None) -> list[str]:
-    return [n.strip() for n in _NAME_SPLIT.split(text or "") if n.strip()]
+    """The people a cell names (see rectify_core.names: departments and titles are not people)."""
+    return names.split_names(text)
 
 
 def _contact(source: str, n: int, raw: Any) -> Contact:
@@ -134,15 +140,19 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
     if not isinstance(notify, list) or any(not isinstance(u, str) or not u.strip() for u in notify):
         raise ConfigError(source, f"{key}.notify", "应为通知地址列表（Apprise URL 或标签），按优先顺序")
     unit = raw.get("unit", ANY_UNIT)
-    texts = {k: raw.get(k) for k in ("supervisor", "title", "wecom_userid", "dingtalk_userid")}
+    texts = {k: raw.get(k) for k in ("supervisor", "title", "wecom_userid", "dingtalk_userid", "department")}
     if not isinstance(unit, str) or any(v is not None and not isinstance(v, str) for v in texts.values()):
-        raise ConfigError(source, key, "unit、supervisor、title、wecom_userid 与 dingtalk_userid 应为文字")
+        raise ConfigError(source, key, "unit、supervisor、title、wecom_userid、dingtalk_userid 与 department 应为文字")
+    if "department_head" in roles and not (texts["department"] or "").strip():
+        raise ConfigError(source, f"{key}.department", "部门负责人（department_head）须写明所负责的部门")
     return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), texts["supervisor"], texts["title"],
                    _mobile(source, f"{key}.mobile", raw.get("mobile")),
-                   (texts["wecom_userid"] or "").strip() or None, (texts["dingtalk_userid"] or "").strip() or None)
+                   (texts["wecom_userid"] or "").strip() or None, (texts["dingtalk_userid"] or "").strip() or None,
+                   (texts["department"] or "").strip() or None)
 
 
-_KEYS = ("name", "unit", "roles", "notify", "supervisor", "title", "mobile", "wecom_userid", "dingtalk_userid")
+_KEYS = ("name", "unit", "roles", "notify", "supervisor", "title", "mobile", "wecom_userid", "dingtalk_userid",
+         "department")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 

@@ -20,6 +20,7 @@ from rectify_core.config.rules import Ladder, Rules, Step
 from rectify_core.deadlines.due import _shift, add_months, due_of, light_of, month_end_of, was_red
 from rectify_core.deadlines.types import Due, ItemPlan, Obligation, Recipient, Sent
 from rectify_core.errors import RectifyError
+from rectify_core.names import not_people
 from rectify_core.vocab import ACTIVE, ONGOING, ROLE_NAMES, NoticeKind, Role
 
 FALLBACK = {"owner": "leader", "leader": "first_responsible"}
@@ -76,6 +77,22 @@ class People:
             names = self._names[text] = split_names(text)
         return names
 
+    def stand_ins(self, unit: str, text: str | None, role: str) -> tuple[list[tuple[str, str]], str]:
+        """Who takes a role whose cell names no person, only a department or a title
+        (办公室, 分管副局长): the department's head (contacts: department_head), else the
+        unit's clerk (联络员); and a note saying so. Nobody is ever sent "办公室"."""
+        others = not_people(text)
+        if not others:
+            return [], ""
+        shown = "、".join(n.text for n in others)
+        heads = [h for n in others if n.kind == "department" for h in self.directory.department_heads(unit, n.text)]
+        if heads:
+            return heads, f"（{ROLE_NAMES[role]}一栏为“{shown}”，改发部门负责人）"
+        clerks = self.holders_in(unit, Role.CLERK)
+        if clerks:
+            return clerks, f"（{ROLE_NAMES[role]}一栏为“{shown}”，未写明具体人员，请单位联络员分派）"
+        return [], ""
+
     def holders_in(self, unit: str, role: str) -> list[tuple[str, str]]:
         key = (unit, role)
         found = self._holders.get(key)
@@ -90,8 +107,12 @@ def resolve(item: Obligation, role: str, people: People) -> tuple[list[tuple[str
     note, current = "", role
     while True:
         if current in ("owner", "leader"):
-            found = [(n, _unit_of(n, item, people.directory))
-                     for n in people.split(item.owner if current == "owner" else item.leader)]
+            cell = item.owner if current == "owner" else item.leader
+            found = [(n, _unit_of(n, item, people.directory)) for n in people.split(cell)]
+            if not found:
+                found, stand_in = people.stand_ins(item.unit, cell, current)
+                if found:
+                    return [(n, current, u) for n, u in found], note + stand_in
         elif current == Role.FIRST_RESPONSIBLE and item.first_responsible:
             found = [(n, item.unit) for n in people.split(item.first_responsible)]
         else:

@@ -14,6 +14,7 @@ from rectify_core.config.people import split_names
 from rectify_core.deadlines.datetext import cn_int
 from rectify_core.importers.names import looks_like_title
 from rectify_core.importers.parsed import ParsedHeading, ParsedLedger
+from rectify_core.names import not_people
 from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN, DeadlineKind
 
 IMMEDIATE = DeadlineKind.IMMEDIATE.label
@@ -130,9 +131,16 @@ def audit_ledger(ledger: ParsedLedger) -> Audit:
 
 
 def _people(audit: Audit, ledger: ParsedLedger) -> None:
-    """Owners and leaders that are title fragments, not names (a department is fine)."""
+    """Owners and leaders that name no person: a department (办公室), a title (分管副局长)
+    or a title fragment. Reminders for them go to the department's head or the unit's
+    clerk (contacts.toml), never to the text itself."""
     for item in ledger.items:
         for label, value in (("责任领导", item.leader), ("责任人", item.owner)):
+            for named in not_people(value):
+                what = "部门" if named.kind == "department" else "职务"
+                audit.add("not_a_person", f"问题{item.no}的{label}“{named.text}”是{what}，不是具体人员"
+                                          "（提醒将发给该部门负责人或单位联络员，请在 contacts.toml 中设置，"
+                                          "或在台账中写明姓名）")
             for name in split_names(value):
                 if looks_like_title(name):
                     audit.add("not_a_name", f"问题{item.no}的{label}“{name}”不是姓名（提醒无法送达个人）")
