@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -56,9 +56,10 @@ class Imported:
 
     results: list[ImportResult]
     skipped: list[str]
+    notes: list[str] = field(default_factory=list)  # how readings were completed (a year-less deadline…)
 
     def as_json(self) -> dict[str, Any]:
-        return {"rounds": [r.as_json() for r in self.results], "skipped_sheets": self.skipped}
+        return {"rounds": [r.as_json() for r in self.results], "skipped_sheets": self.skipped, "notes": self.notes}
 
 
 # what names one round, and so cannot be given for a file of several units' ledgers
@@ -87,7 +88,8 @@ def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry
                    for parsed in book.ledgers]
     if not dry_run and any(r.batch_id is not None for r in results):
         db.refresh_statistics(app.engine, "items", "item_holders")
-    return Imported(results, book.skipped)
+    notes = [n for p in book.ledgers for n in [*p.notes, *(n for i in p.items for n in i.notes)]]
+    return Imported(results, book.skipped, notes)
 
 
 def _text(column: str, value: Any) -> str:
@@ -187,7 +189,7 @@ def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | N
     imported = import_file(app, file, opts, dry_run)
     if as_json:  # one round: its result, as before; several: one per round
         one = imported.results[0].as_json() if len(imported.results) == 1 else imported.as_json()
-        dump({**one, "dry_run": dry_run, "skipped_sheets": imported.skipped})
+        dump({**one, "dry_run": dry_run, "skipped_sheets": imported.skipped, "notes": imported.notes})
     else:
         report_imported(file, imported, dry_run)
 
@@ -203,6 +205,8 @@ def report_imported(path: Path, imported: Imported, dry_run: bool = False) -> No
         report_import(path, result, dry_run)
     if imported.skipped:
         click.echo(f"  未导入的工作表（不是台账）：{'、'.join(imported.skipped)}")
+    for note in imported.notes:
+        click.echo(f"  说明：{note}")
 
 
 @click.group("imports", invoke_without_command=True)

@@ -137,6 +137,14 @@ def find_dates(text: str, context_year: int | None) -> list[DateMention]:
 class Deadline:
     kind: str  # immediate | dated | long_term
     date: dt.date | None
+    immediate: bool = False  # 即日起: from now on, and ongoing
+    assumed_year: int | None = None  # 第三季度, 年底前: no year written, this one taken
+
+
+# a period without its year: 第三季度, 上半年, 年底前 (the year is the report's, said so)
+_YEARLESS = re.compile(r"^(?:在|于)?(?:第?(?P<q>[一二三四1-4])季度|(?P<h>上|下)半年|(?P<end>年底|年末|年内|全年))"
+                       r"(?:末|底)?(?:前|之前|以前)?(?:完成)?(?:(?:并|后)?(?P<long>长期坚持|持续推进|常态化推进))?$")
+_QUARTER = {"一": 3, "二": 6, "三": 9, "四": 12, "1": 3, "2": 6, "3": 9, "4": 12}
 
 
 # numeric dates as ledgers write them: 2026-12-31, 2026/12/31, 2026.12.31, 20261231
@@ -163,23 +171,34 @@ def parse_deadline(text: str, context_year: int | None) -> Deadline:
     clean = text.strip().rstrip("。;；").rstrip(".")
     if DeadlineKind.IMMEDIATE.label in clean or clean in ("立即整改", "即知即改"):
         return Deadline("immediate", None)
+    if clean.startswith(("即日起", "从即日起", "自即日起", "即时起")):  # from now on, and ongoing: never a date
+        return Deadline("long_term", None, immediate=True)
+    if m := _YEARLESS.match(clean):
+        if context_year is None:
+            raise DateTextError(f"整改时限“{text.strip()}”没有写年份，文件中也找不到可参照的年份，请写明年份")
+        month = _QUARTER[m["q"]] if m["q"] else 6 if m["h"] == "上" else 12
+        kind = "long_term" if m["long"] else "dated"
+        return Deadline(kind, month_end(context_year, month), assumed_year=context_year)
     day = numeric_date(clean)
     if day is not None:
         return Deadline("dated", day)
     if (m := _NUMERIC_MONTH.search(clean)) and not find_dates(clean, context_year):
         _month(int(m[1]), int(m[2]), m[0])
         return Deadline("dated", month_end(int(m[1]), int(m[2])))
-    if "长期" in clean or ("持续" in clean and not find_dates(clean, context_year)):
-        return Deadline("long_term", None)
     mentions = find_dates(clean, context_year)
+    if "长期" in clean or ("持续" in clean and not mentions):
+        if mentions and re.search(r"前完成|底前|以前|之前", clean):  # 2025年12月底前完成并长期坚持: the date stays
+            return Deadline("long_term", _last_day(mentions[-1]))
+        return Deadline("long_term", None)
     if not mentions:
         raise DateTextError(f"无法识别的整改时限“{text.strip()}”")
-    last = mentions[-1]
-    iso = last.end or last.start
-    if len(iso) == 10:
-        return Deadline("dated", dt.date.fromisoformat(iso))
-    year, month = int(iso[:4]), int(iso[5:7])
-    return Deadline("dated", month_end(year, month))
+    return Deadline("dated", _last_day(mentions[-1]))
+
+
+def _last_day(mention: DateMention) -> dt.date:
+    """The day a mention ends on: its own day, or its month's last."""
+    iso = mention.end or mention.start
+    return dt.date.fromisoformat(iso) if len(iso) == 10 else month_end(int(iso[:4]), int(iso[5:7]))
 
 
 _FIGURE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?P<u>万元|亿元|元|%|公里|个|次|家|名|人)")

@@ -15,21 +15,19 @@ from rectify_core.deadlines.datetext import cn_int
 from rectify_core.importers.names import looks_like_title
 from rectify_core.importers.parsed import ParsedHeading, ParsedLedger
 from rectify_core.names import not_people
-from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN, DeadlineKind
+from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN, VOCABULARY, DeadlineKind
 
 IMMEDIATE = DeadlineKind.IMMEDIATE.label
 N = r"([\d一二三四五六七八九十百零两]+)"
 CLAIMS: dict[str, re.Pattern[str]] = {
     "aspects": re.compile(N + r"个方面"),
     "items": re.compile(N + r"个(?:反馈)?问题|(?:反馈|发现|指出)(?:的)?问题共?" + N + "个"),
-    "done": re.compile(r"(?<!阶段性)(?<!基本)(?:已整改完成|已完成整改|整改完成|完成整改|已完成|"
-                       r"已整改|已销号)" + N + "个"),
     "immediate": re.compile(DeadlineKind.IMMEDIATE.label + r"(?:问题)?" + N + "个"),
-    "ongoing": re.compile(r"(?:阶段性完成(?:整改)?|基本完成(?:[,，、]?(?:整改|取得阶段性成果|并?持续整改)){0,3}"
-                          r"|取得阶段性(?:成果|进展)(?:[,，、]?并?持续(?:整改|推进))?|持续整改)(?:的)?(?:问题)?"
-                          + N + "个"),
-    "open": re.compile(r"(?:正在整改|整改中|未完成(?:整改)?|尚未完成)" + N + "个"),
 }
+# the summary's status counts, worded as items word their status: one table (vocab.VOCABULARY)
+# for both, longest wording first (阶段性完成 before 完成); 已整改到位7个、持续整改2个、长期坚持1个
+_WORDINGS = sorted({w.replace(",", "[,，、]?") for w in VOCABULARY} | {"已销号"}, key=len, reverse=True)
+STATUS_CLAIM = re.compile(r"(?P<word>" + "|".join(_WORDINGS) + r")(?:的)?(?:问题)?" + N + "个")
 RATE = re.compile(r"完成率\s*(\d+(?:\.\d+)?)\s*%")
 NAMES = {"aspects": "方面", "items": "问题", "done": LABELS[DONE], "ongoing": LABELS[ONGOING],
          "open": LABELS[OPEN], "immediate": DeadlineKind.IMMEDIATE.label + "问题"}
@@ -54,6 +52,11 @@ def read_claims(summary: list[tuple[int, str]]) -> dict[str, Any]:
         for name, pattern in CLAIMS.items():
             if name not in claims and (m := pattern.search(text)):
                 claims[name] = cn_int(next(g for g in m.groups() if g))
+        counted: dict[str, int] = {}  # within one sentence, wordings of one status add up
+        for m in STATUS_CLAIM.finditer(text):
+            status = VOCABULARY.get(re.sub(r"[,，、]", ",", m["word"]), VOCABULARY.get(m["word"], DONE))
+            counted[status] = counted.get(status, 0) + cn_int(m[2])
+        claims.update((status, n) for status, n in counted.items() if status not in claims)
         if "rate" not in claims and (m := RATE.search(text)):
             claims["rate"] = float(m[1])
     if summary:
@@ -74,6 +77,10 @@ def _actual(ledger: ParsedLedger) -> dict[str, Any]:
 
 
 def _compare(audit: Audit, ledger: ParsedLedger) -> None:
+    if OPEN in audit.claims and ONGOING not in audit.claims and audit.actual[ONGOING]:
+        # "已完成7个，正在整改3个": a summary that does not tell 阶段性完成 from 未完成 counts
+        # everything not yet done as 正在整改
+        audit.actual = {**audit.actual, OPEN: audit.actual[OPEN] + audit.actual[ONGOING]}
     for name, label in NAMES.items():
         claimed, actual = audit.claims.get(name), audit.actual[name]
         if claimed is None or claimed == actual:

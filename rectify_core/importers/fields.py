@@ -99,7 +99,10 @@ def _apply(item: ParsedItem, name: str, value: str, original: str, context_year:
         if value:
             deadline = parse_deadline(value, context_year)
             item.deadline_kind, item.deadline = deadline.kind, deadline.date
-            item.immediate = item.immediate or deadline.kind == "immediate"
+            item.immediate = item.immediate or deadline.kind == "immediate" or deadline.immediate
+            if deadline.assumed_year is not None and deadline.date is not None:
+                item.notes.append(f"问题{item.no}的整改时限“{original}”未写年份，按{deadline.assumed_year}年理解为"
+                                  f"{deadline.date.isoformat()}")
     elif name == "evidence":
         cuts = [0, *(i for m in re.finditer(r"[;；\n]", value) for i in (m.start(), m.end())), len(value)]
         item.evidence = [original[a:b].strip() for a, b in zip(cuts[::2], cuts[1::2], strict=True)
@@ -108,8 +111,43 @@ def _apply(item: ParsedItem, name: str, value: str, original: str, context_year:
         setattr(item, name, original or None)
 
 
+# a status written in brackets after the title: 问题1：…（已完成） 【整改中】 [持续整改]
+_BRACKETED_STATUS = re.compile(r"\s*[（(【\[〔]\s*([^（()）【】\[\]〔〕]{2,20}?)\s*[）)】\]〕]\s*[。.]?\s*$")
+
+
+def status_in_title(item: ParsedItem) -> None:
+    """A title ending in a bracketed status gives the item its status (when nothing else
+    did) and is stored without it."""
+    found = _BRACKETED_STATUS.search(item.title)
+    if found is None:
+        return
+    try:
+        status = st.normalise(found[1])
+    except st.UnknownStatus:
+        return
+    if not item.status_text:
+        item.status, item.status_text = status, found[1]
+    item.title = item.title[:found.start()].rstrip()
+
+
+# a status said in the text of a prose item: …目前已完成整改。 …现正在整改。
+_STATUS_SAID = re.compile(r"(?:截至目前|目前|现已|已经|现在|现)\s*[,，]?\s*("
+                          + "|".join(map(re.escape, sorted(st.VOCABULARY, key=len, reverse=True))) + ")")
+
+
+def status_in_text(item: ParsedItem) -> None:
+    """An item with no 完成情况 that says where it stands in its text takes that status."""
+    if item.status_text:
+        return
+    said = list(_STATUS_SAID.finditer(item.measures_text or ""))
+    if said:
+        item.status, item.status_text = st.normalise(said[-1][1]), said[-1][1]
+
+
 def finish_item(item: ParsedItem) -> None:
     """Derived fields once all of an item's text is in."""
+    status_in_title(item)
+    status_in_text(item)
     if DeadlineKind.IMMEDIATE.label in item.title:
         item.immediate = True
     if item.deadline_kind is None and item.immediate:

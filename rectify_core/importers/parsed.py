@@ -37,6 +37,7 @@ class ParsedItem:
     evidence: list[str] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)  # columns rectify has no field for
+    notes: list[str] = field(default_factory=list)  # how a reading was completed, said on import
 
 
 @dataclass(slots=True)
@@ -68,3 +69,4 @@ class ParsedLedger:
     summary: list[tuple[int, str]] = field(default_factory=list)
     people: list[tuple[str, str]] = field(default_factory=list)  # (name, role)
     refused_names: list[tuple[int, str]] = field(default_factory=list)  # (line, text that named no one)
+    notes: list[str] = field(default_factory=list)  # how the round's facts were completed, said on import

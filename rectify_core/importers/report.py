@@ -27,6 +27,9 @@ _PAREN_CN = re.compile(rf"^\(\s*([{CN}]+)\s*\)\s*[、.]?\s*(.*)$")
 _TOPIC = re.compile(r"^(\d{1,3})\s*[.、]\s*(?!\d)(.*)$")
 _ITEM_WORD = re.compile(rf"^问题\s*([{CN}]+|\d+)\s*[:.、]\s*(.*)$")
 _ITEM_PAREN = re.compile(r"^\(\s*(\d{1,3})\s*\)\s*[、.]?\s*(.*)$")
+# other ways offices number their problems: ① ② ③, and prose 第一，… 第二，…
+_ITEM_CIRCLED = re.compile(r"^([\u2460-\u2473])\s*[、.]?\s*(.*)$")
+_ITEM_ORDINAL = re.compile(rf"^第([{CN}]+)\s*[,、:]\s*(.*)$")
 _CLOSING = re.compile(r"下一步|下步|下阶段|今后|工作打算|工作安排|工作计划|存在的困难")
 # a section that holds the problems, as opposed to the organisational part
 _PROBLEM_PART = re.compile(r"问题(?:的)?整改|整改(?:进展|完成|落实)情况|反馈(?:意见|问题)|具体问题|方面")
@@ -56,6 +59,7 @@ class _State:
     source: str
     ledger: ParsedLedger
     line_word: str = "行"
+    plain_items: bool = False  # no 问题N / (N) anywhere: 1. 1、 under a heading are the problems
     problems: list[Problem] = field(default_factory=list)
     item: ParsedItem | None = None
     field_name: str | None = None
@@ -197,10 +201,18 @@ def _line(s: _State, line: Line, paren_items: bool) -> None:
     if m := _ITEM_WORD.match(text):
         _open_item(s, line, m, running=False)
         return
-    if paren_items and (s.problem_part or s.aspect_no or s.topic_no) and (m := _ITEM_PAREN.match(text)):
+    in_problems = s.problem_part or s.aspect_no is not None or s.topic_no is not None
+    if paren_items and in_problems and (m := _ITEM_PAREN.match(text)):
+        _open_item(s, line, m, running=True)
+        return
+    # ① reads as 1 in the working copy: the circle is seen as written (same length)
+    if in_problems and ((m := _ITEM_CIRCLED.match(line.orig)) or (m := _ITEM_ORDINAL.match(text))):
         _open_item(s, line, m, running=True)
         return
     m = _TOPIC.match(text)
+    if m and s.plain_items and in_problems and not _is_topic(m[2]):
+        _open_item(s, line, m, running=True)  # numbers may restart under each heading
+        return
     if m and s.problem_part and ((s.item is None and s.aspect_no is not None) or _is_topic(m[2])):
         _heading(s, "topic", line, m)
         return
@@ -278,6 +290,7 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
     ledger = ParsedLedger(source_name=source, sha256=sha256, unit="", round_name="")
     s = _State(source=source, ledger=ledger, line_word=line_word)
     paren_items = not any(_ITEM_WORD.match(ln.text) for ln in lines)
+    s.plain_items = paren_items and not any(_ITEM_PAREN.match(ln.text) for ln in lines)
     for idx, line in enumerate(lines):
         if not line.text or s.done:
             continue
