@@ -24,8 +24,11 @@ def person_name(name: str) -> str:
 
 
 def round_key(inspector: str | None, feedback_date: dt.date | None, name: str) -> str:
-    """The round's key within its unit."""
+    """The round's key within its unit, on the working copy (a report in traditional
+    characters and its simplified copy are one round)."""
+    from rectify_core.importers.source import normalise
+
     if feedback_date is not None:
-        who = person_name(inspector) if inspector else ""
+        who = person_name(normalise(inspector)) if inspector else ""
         return f"inspection:{who}:{feedback_date.isoformat()}"
-    return "title:" + _DATEISH.sub("", person_name(name))
+    return "title:" + _DATEISH.sub("", person_name(normalise(name)))

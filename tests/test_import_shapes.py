@@ -137,3 +137,52 @@ def test_a_yearless_deadline_with_no_year_anywhere_is_refused_in_words(cli: Any,
     refused = cli(["--db", db_url, "import", str(path)])
     assert refused.code != 0 and "第三季度" in refused.err and "没有写年份" in refused.err and "第2行" in refused.err
     assert cli(["--db", db_url, "rounds", "--json"]).json() == []
+
+
+PREAMBLE_REPORT = """中共某县交通运输局党组关于巡察整改进展情况的报告
+2025年6月10日至7月25日，县委第二巡察组对我局开展了为期45天的政治巡察。9月3日，县委第二巡察组向我局反馈了巡察意见。
+一、党的建设方面
+（1）理论学习不深入
+整改措施：健全学习制度。
+完成情况：已完成
+中共某县交通运输局党组
+2026年3月2日
+"""
+
+
+def test_the_preamble_names_the_inspector_and_a_yearless_feedback_date(cli: Any, db_url: str,
+                                                                       tmp_path: Path) -> None:
+    path = write(tmp_path, "报告.txt", PREAMBLE_REPORT)
+    ledger = read_ledger(path)
+    assert (ledger.inspector, ledger.unit) == ("县委第二巡察组", "某县交通运输局党组")
+    assert str(ledger.feedback_date) == "2025-09-03"                      # before the report, so last year
+    assert ledger.round_name == "县委第二巡察组巡察（2025-09-03反馈）"
+    done = cli(["--db", db_url, "import", str(path)])
+    assert done.code == 0 and "反馈日期“9月3日”未写年份，按报告日期理解为2025-09-03" in done.out, done.out
+
+
+def test_a_visit_round_is_named_a_visit_and_a_traditional_copy_is_the_same_round(cli: Any, db_url: str,
+                                                                                 tmp_path: Path) -> None:
+    import opencc
+
+    visit = (PREAMBLE_REPORT
+             .replace("县委第二巡察组对我局开展了为期45天的政治巡察", "省委第三巡视组对我局开展了专项巡视")
+             .replace("县委第二巡察组向我局反馈了巡察意见", "省委第三巡视组向我局反馈了巡视意见"))
+    ledger = read_ledger(write(tmp_path, "巡视.txt", visit))
+    assert ledger.inspector == "省委第三巡视组" and ledger.round_name.startswith("省委第三巡视组巡视")
+    first = cli(["--db", db_url, "import", str(tmp_path / "巡视.txt"), "--json"]).json()
+    traditional = write(tmp_path, "巡視（繁體）.txt", opencc.OpenCC("s2t").convert(visit))
+    second = cli(["--db", db_url, "import", str(traditional), "--json"])
+    assert second.code == 0, second.err
+    assert second.json()["round_id"] == first["round_id"] and not second.json()["round_created"]
+
+
+def test_copied_page_text_ends_the_last_item_at_the_site_footer(cli: Any, db_url: str, tmp_path: Path) -> None:
+    page = (PREAMBLE_REPORT.replace("中共某县交通运输局党组\n2026年3月2日\n", "")
+            + "分享到：微信 微博\n【打印本页】【关闭窗口】\n版权所有：某县人民政府办公室 主办单位：某县人民政府\n"
+              "网站标识码：1234567890 备案号：某ICP备12345678号\n")
+    ledger = read_ledger(write(tmp_path, "网页.txt", page))
+    last = ledger.items[-1]
+    assert (last.status, last.status_text) == ("done", "已完成")
+    assert not any("ICP" in (i.status_text + (i.measures_text or "")) for i in ledger.items)
+    round_trips(cli, db_url, tmp_path / "网页.txt")

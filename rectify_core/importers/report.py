@@ -44,9 +44,12 @@ _DATE = r"(\d{4})年(\d{1,2})月(\d{1,2})日"
 _INSPECT = "巡[察视]"
 _PERIOD = re.compile(_DATE + r"\s*(?:至|-|—|到)\s*(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日")
 _GROUP = re.compile(rf"(?P<who>[^,。;]*?{_INSPECT}组)[^,。;]{{0,16}}?对(?P<unit>[^,。;]+?)(?:开展|进行|实施)了?"
-                    rf"(?:为期[^,。;]*?的)?(?:常规|专项|机动|提级|交叉)?{_INSPECT}")
+                    rf"(?:为期[^,。;]*?的)?(?:常规|专项|机动|提级|交叉|政治|联动|延伸|[^,。;]{{0,4}}?)*{_INSPECT}")
 _FEEDBACK = re.compile(_DATE + rf"[,\s]*(?P<rest>[^。;]*?)反馈(?:了)?(?:{_INSPECT}|有关|相关)?(?:意见|问题|情况)")
 _FEEDBACK_TO = re.compile(r"向(?P<unit>[^,。;]+?)(?:集中|进行|作)?反馈")
+# a feedback date without its year (9月3日，…反馈了巡察意见): the report's year, said so
+_FEEDBACK_NO_YEAR = re.compile(rf"(?<![年\d])(\d{{1,2}})月(\d{{1,2}})日[,\s]*(?P<rest>[^。;]*?)反馈(?:了)?"
+                               rf"(?:{_INSPECT}|有关|相关)?(?:意见|问题|情况)")
 _AS_OF = re.compile(r"截[至止]\s*" + _DATE)
 _DATE_LINE = re.compile(r"^" + _DATE + r"$")
 _SIGNATURE = re.compile(r"(党组|党委|党工委|党总支|党支部|委员会|局|办公室|政府|中心|公司|学校|医院)$")
@@ -72,6 +75,8 @@ class _State:
     aspect_no: int | None = None
     topic_no: int | None = None
     year: int | None = None
+    feedback_day: tuple[int, int] | None = None  # (month, day) of a feedback date written without a year
+    visit: bool = False  # the text speaks of 巡视, not 巡察
 
 
 def _date(y: str, m: str, d: str) -> dt.date | None:
@@ -237,9 +242,14 @@ def _preamble(s: _State, line: Line) -> None:
         if (p := _PERIOD.search(text)) and ledger.inspection_start is None:
             ledger.inspection_start = _date(p[1], p[2], p[3])
             ledger.inspection_end = _date(p[4] or p[1], p[5], p[6])
-    if (m := _FEEDBACK.search(text)) and ledger.feedback_date is None:
-        ledger.feedback_date = _date(m[1], m[2], m[3])
-        if not ledger.unit and (to := _FEEDBACK_TO.search(text, m.start("rest"), m.end())):
+    s.visit = s.visit or ("巡视" in text and s.item is None)
+    feedback = _FEEDBACK.search(text) or (_FEEDBACK_NO_YEAR.search(text) if s.feedback_day is None else None)
+    if feedback and ledger.feedback_date is None:
+        if feedback.re is _FEEDBACK:
+            ledger.feedback_date = _date(feedback[1], feedback[2], feedback[3])
+        else:
+            s.feedback_day = (int(feedback[1]), int(feedback[2]))
+        if not ledger.unit and (to := _FEEDBACK_TO.search(text, feedback.start("rest"), feedback.end())):
             ledger.unit = line.span(to.start("unit"), to.end("unit"))[1]
     if (m := _AS_OF.search(text)) and ledger.as_of is None:
         ledger.as_of = _date(m[1], m[2], m[3])
@@ -262,10 +272,17 @@ def _after_dates(span: tuple[str, str]) -> str:
     return orig[cut + 1:].strip() if cut >= 0 else orig
 
 
+# a web page's footer, in text copied from a site: the items end there
+_PAGE_FOOTER = re.compile(r"^(?:【?\s*(?:分享到|打印本页|打印|关闭窗口|关闭|返回顶部|收藏)|"
+                          r".*(?:版权所有|ICP备|网站标识码|公网安备|网站地图|主办单位|承办单位|技术支持|联系我们|"
+                          r"扫一扫|政务新媒体))")
+
+
 def _ends_items(lines: list[Line], idx: int) -> bool:
-    """A closing summary, or a signature (unit line, then a date line), after the items."""
+    """A closing summary, a signature (unit line, then a date line), or a web page's
+    footer after the items."""
     text = lines[idx].text
-    if _CLOSING_SUMMARY.match(text):
+    if _CLOSING_SUMMARY.match(text) or _PAGE_FOOTER.match(text):
         return True
     if _DATE_LINE.match(text):
         return True
@@ -295,7 +312,7 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
         if not line.text or s.done:
             continue
         s.line_no = idx + 1
-        if s.in_items and s.ledger.items and _ends_items(lines, idx):
+        if s.in_items and (s.ledger.items or s.item is not None) and _ends_items(lines, idx):
             _close_item(s)
             s.done = True
             if _SUMMARY.search(line.text):
@@ -307,7 +324,8 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
             s.problems.append(Problem(f"第{s.line_no}{line_word}", str(exc)))
     _close_item(s)
     _trailer(s, lines)
-    _name_round(ledger, fallback_name)
+    _feedback_year(s)
+    _name_round(ledger, fallback_name, s.visit)
     if not ledger.items and not s.problems:
         s.problems.append(Problem("", "未识别出任何问题条目（应有“问题1：”或“（1）”等编号）"))
     if s.problems:
@@ -315,15 +333,33 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
     return ledger
 
 
-def _name_round(ledger: ParsedLedger, fallback: str) -> None:
+def _feedback_year(s: _State) -> None:
+    """A feedback date written without its year takes the report's (the year before, when
+    the day would fall after the report), and the import says so."""
+    ledger = s.ledger
+    if ledger.feedback_date is not None or s.feedback_day is None:
+        return
+    anchor = ledger.report_date or ledger.as_of or (dt.date(s.year, 12, 31) if s.year else None)
+    if anchor is None:
+        return
+    month, day = s.feedback_day
+    found = _date(str(anchor.year), str(month), str(day))
+    if found is not None and found > anchor:
+        found = _date(str(anchor.year - 1), str(month), str(day))
+    if found is not None:
+        ledger.feedback_date = found
+        ledger.notes.append(f"反馈日期“{month}月{day}日”未写年份，按报告日期理解为{found.isoformat()}")
+
+
+def _name_round(ledger: ParsedLedger, fallback: str, visit: bool = False) -> None:
     ledger.unit_found = bool(ledger.unit)
     ledger.unit = ledger.unit or fallback
+    kind = "巡视" if visit or "巡视" in (ledger.inspector or "") else "巡察"
     if ledger.inspector and ledger.feedback_date:
-        ledger.round_name = f"{ledger.inspector}{'巡视' if '巡视' in ledger.inspector else '巡察'}" \
-                            f"（{ledger.feedback_date.isoformat()}反馈）"
+        ledger.round_name = f"{ledger.inspector}{kind}（{ledger.feedback_date.isoformat()}反馈）"
     elif ledger.inspector:
-        ledger.round_name = f"{ledger.inspector}巡察"
+        ledger.round_name = f"{ledger.inspector}{kind}"
     elif ledger.feedback_date:
-        ledger.round_name = f"巡察整改（{ledger.feedback_date.isoformat()}反馈）"
+        ledger.round_name = f"{kind}整改（{ledger.feedback_date.isoformat()}反馈）"
     else:
-        ledger.round_name = f"巡察整改（{fallback}）"
+        ledger.round_name = f"{kind}整改（{fallback}）"

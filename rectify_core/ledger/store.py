@@ -25,6 +25,7 @@ from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
+from rectify_core.importers.source import normalise
 from rectify_core.ledger import db, lifecycle, sheet
 from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
@@ -89,8 +90,18 @@ class ImportResult:
                                  for a in self.set_aside]}
 
 
-def _unit(name: str, *, session: Session) -> Unit:
+def known_unit(name: str, *, session: Session) -> Unit | None:
+    """The unit `name` names: the same name, or the same on the working copy (a report in
+    traditional characters, full-width letters, stray spaces: the same unit)."""
     unit = session.scalar(select(Unit).where(Unit.name == name))
+    if unit is not None:
+        return unit
+    wanted = person_name(normalise(name))
+    return next((u for u in session.scalars(select(Unit)) if person_name(normalise(u.name)) == wanted), None)
+
+
+def _unit(name: str, *, session: Session) -> Unit:
+    unit = known_unit(name, session=session)
     if unit is None:
         unit = Unit(name=name)
         session.add(unit)
@@ -132,7 +143,7 @@ def find_round(parsed: ParsedLedger, *, session: Session, round_id: int | None =
         if rnd is None:
             raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
         return rnd
-    unit = session.scalar(select(Unit).where(Unit.name == parsed.unit))
+    unit = known_unit(parsed.unit, session=session)
     if unit is not None:
         rnd = session.scalar(select(Round).where(Round.unit_id == unit.id, Round.key == key_of(parsed)))
         if rnd is not None:
