@@ -186,3 +186,85 @@ def test_copied_page_text_ends_the_last_item_at_the_site_footer(cli: Any, db_url
     assert (last.status, last.status_text) == ("done", "已完成")
     assert not any("ICP" in (i.status_text + (i.measures_text or "")) for i in ledger.items)
     round_trips(cli, db_url, tmp_path / "网页.txt")
+
+
+def word_report(path: Path, categories: bool, two_level: bool = False) -> Path:
+    """A Word report whose problems are in a table, the round's facts in the text around it."""
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph("中共某县交通运输局党组关于巡察整改情况的报告")
+    doc.add_paragraph("2025年6月10日至7月25日，县委第二巡察组对某县交通运输局党组开展了巡察。"
+                      "2025年8月20日，县委第二巡察组向某县交通运输局党组反馈了巡察意见。")
+    doc.add_paragraph("党组书记陈学文同志切实履行第一责任人职责。")
+    doc.add_paragraph("截至目前，反馈的3个问题已完成整改2个，正在整改1个。")
+    rows = [("1", "理论学习不深入", "健全学习制度", "办公室", "2025年10月底", "已完成"),
+            ("2", "组织生活不规范", "规范三会一课", "机关党委", "2025年11月底", "已完成"),
+            ("3", "公务用车管理不规范", "清理车辆", "办公室", "2025年12月底", "整改中")]
+    header = ["序号", "问题", "整改措施", "责任单位", "完成时限", "完成情况"]
+    table = doc.add_table(rows=0, cols=6)
+    if two_level:
+        top = table.add_row().cells
+        for c, text in enumerate(["序号", "问题", "整改措施", "责任主体", "整改时限", "整改情况"]):
+            top[c].text = text
+        below = table.add_row().cells
+        for c, text in enumerate(["", "", "", "责任单位", "", "完成情况"]):
+            below[c].text = text
+        top[0].merge(below[0])
+        top[1].merge(below[1])
+    else:
+        for c, text in enumerate(header):
+            table.add_row() if c == 0 else None
+            table.rows[-1].cells[c].text = text
+    for n, row in enumerate(rows):
+        if categories and n in (0, 2):
+            cells = table.add_row().cells
+            merged = cells[0].merge(cells[5])
+            merged.text = "一、党的建设方面" if n == 0 else "二、作风建设方面"
+        cells = table.add_row().cells
+        for c, text in enumerate(row):
+            cells[c].text = text
+    doc.add_paragraph("中共某县交通运输局党组")
+    doc.add_paragraph("2026年1月5日")
+    doc.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("categories, two_level", [(False, False), (True, False), (True, True)],
+                         ids=["plain", "category-rows", "two-level-header"])
+def test_a_word_report_with_its_problems_in_a_table(cli: Any, db_url: str, tmp_path: Path, categories: bool,
+                                                    two_level: bool) -> None:
+    path = word_report(tmp_path / "整改报告.docx", categories, two_level)
+    ledger = read_ledger(path)
+    assert [(i.no, i.title, i.status, i.department) for i in ledger.items] == [
+        (1, "理论学习不深入", "done", "办公室"), (2, "组织生活不规范", "done", "机关党委"),
+        (3, "公务用车管理不规范", "open", "办公室")]
+    assert (ledger.inspector, str(ledger.feedback_date), str(ledger.report_date)) == (
+        "县委第二巡察组", "2025-08-20", "2026-01-05")
+    assert ledger.unit == "某县交通运输局党组" and ledger.round_name == "县委第二巡察组巡察（2025-08-20反馈）"
+    assert ("陈学文", "first_responsible") in ledger.people
+    if categories:
+        titles = {a.no: a.title for a in ledger.aspects}
+        assert [titles[i.aspect_no] for i in ledger.items if i.aspect_no] == [
+            "一、党的建设方面", "一、党的建设方面", "二、作风建设方面"]
+    audit = audit_ledger(ledger)
+    assert not [f for f in audit.findings if f["kind"] in ("no_summary",) or f["kind"].startswith("count_")]
+    round_trips(cli, db_url, path)
+
+
+TWO_LEVEL = """2025年巡察反馈问题整改台账
+序号,问题,整改措施,责任主体,,,整改时限,整改情况,
+,,,责任领导,责任部门,责任人,,完成情况,完成时间
+1,理论学习不深入,健全学习制度,张华,办公室,刘洋,2025年12月31日,已完成,2025年11月20日
+2,组织生活不规范,规范三会一课,张华,机关党委,王芳,2026年3月31日,整改中,
+"""
+
+
+def test_a_two_level_header_is_read_as_one(cli: Any, db_url: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "两级表头.csv", TWO_LEVEL)
+    first, second = read_ledger(path).items
+    assert (first.leader, first.department, first.owner) == ("张华", "办公室", "刘洋")
+    assert str(first.deadline) == "2025-12-31"                  # 完成时间 is when it was done, not the deadline
+    assert (first.status, first.measures_text) == ("done", "健全学习制度")  # 整改情况 is the status's parent
+    assert first.extra == {"完成时间": "2025年11月20日"} and second.status == "open"
+    round_trips(cli, db_url, path)

@@ -16,7 +16,7 @@ from rectify_core.importers.ledger import (
     parse_workbook,
 )
 from rectify_core.importers.parsed import ParsedLedger
-from rectify_core.importers.report import parse_report
+from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
 
 __all__ = ["ParsedLedger", "Workbook", "read_ledger", "read_workbook"]
@@ -30,14 +30,18 @@ def _docx(source: Source, fallback: str) -> Workbook:
         document = Document(io.BytesIO(source.data))
     except Exception as exc:  # python-docx raises many types for damaged files
         raise InputError(source.name, [Problem("", f"Word 文件已损坏或无法读取（{type(exc).__name__}）")]) from None
+    lines = [make_line(line) for p in document.paragraphs for line in p.text.splitlines()]
     for n, table in enumerate(document.tables, start=1):
         rows = [(i, [c.text for c in row.cells]) for i, row in enumerate(table.rows, start=1)]
         try:
-            return Workbook(parse_table(rows, source, f"表格{n}", fallback), [])
+            ledgers = parse_table(rows, source, f"表格{n}", fallback)
         except InputError as exc:
             if "找不到表头行" not in str(exc):
                 raise
-    lines = [make_line(line) for p in document.paragraphs for line in p.text.splitlines()]
+            continue
+        for ledger in ledgers:  # the round's facts and summary are in the text around the table
+            add_facts(ledger, lines, fallback)
+        return Workbook(ledgers, [])
     return Workbook([parse_report(lines, source.name, source.sha256, fallback, line_word="段")], [])
 
 

@@ -83,24 +83,60 @@ def _header_name(cell: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Header:
-    row: int  # index in the rows
+    row: int  # index in the rows of its last row (the items start below)
     columns: dict[str, int]  # field -> column
     extra: dict[int, str]  # column -> header as written, for columns rectify has no field for
+    first: int = -1  # index of its first row (two-level headers), -1: the same as `row`
+
+    @property
+    def top(self) -> int:
+        return self.row if self.first < 0 else self.first
 
 
 def find_header(rows: list[Row]) -> Header | None:
+    """The header row: the first (within 15) naming the problem and another column. A
+    two-level header (责任主体 over 责任领导/责任部门/责任人, 整改情况 over 完成情况/完成时间) is
+    read as one: a child's name wins over its parent's, and the items start below both."""
     for idx, (_, cells) in enumerate(rows[:15]):
-        columns: dict[str, int] = {}
-        for col, cell in enumerate(cells):
-            name = _header_name(cell)
-            if name and name not in columns:
-                columns[name] = col
+        columns = _columns(cells)
         if "title" in columns and len(columns) >= 2:
+            below = rows[idx + 1][1] if idx + 1 < len(rows) else []
+            if _is_second_level(below):
+                return _combined(idx, cells, below)
             used = set(columns.values())
             extra = {col: _pair(cell)[1] for col, cell in enumerate(cells)
                      if col not in used and _pair(cell)[0] and _pair(cell)[1] not in COMPUTED}
             return Header(idx, columns, extra)
     return None
+
+
+def _columns(cells: list[Any]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for col, cell in enumerate(cells):
+        name = _header_name(cell)
+        if name and name not in columns:
+            columns[name] = col
+    return columns
+
+
+def _is_second_level(below: list[Any]) -> bool:
+    """`below` is part of the header: it names two columns or more (children under their
+    parents, or the header itself repeated by cells merged down). No item row does."""
+    return sum(1 for cell in below if _header_name(cell)) >= 2
+
+
+def _combined(first: int, top: list[Any], below: list[Any]) -> Header:
+    columns: dict[str, int] = {}
+    extra: dict[int, str] = {}
+    for col in range(max(len(top), len(below))):
+        parent = top[col] if col < len(top) else None
+        child = below[col] if col < len(below) else None
+        name = _header_name(child) or _header_name(parent)
+        if name and name not in columns:
+            columns[name] = col
+        elif (label := _pair(child)[1] or _pair(parent)[1]) and label not in COMPUTED:
+            extra[col] = label
+    return Header(first + 1, columns, extra, first)
 
 
 def _pair(value: Any) -> tuple[str, str]:
@@ -199,7 +235,7 @@ def parse_table(rows: list[Row], source: Source, where_prefix: str, fallback: st
         raise InputError(source.name, [Problem(where_prefix.strip(), (
             "找不到表头行：前 15 行中没有同时包含“问题”（或问题描述、存在问题）"
             "和其他列名（如整改措施、责任领导、整改时限、完成情况）的行"))])
-    block = title_block(rows[:header.row])
+    block = title_block(rows[:header.top])
     title = block.title
     years = [m.year for m in find_dates(normalise(title), None)] or (
         [block.report_date.year] if block.report_date else [])
@@ -228,9 +264,28 @@ class _Table:
     problems: list[Problem]
 
 
+# a row across the table naming a category: 一、…方面 / （二）…问题 / …方面存在的问题
+_CATEGORY = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.]|\(\s*[一二三四五六七八九十]+\s*\))"
+                       r"|方面(?:的|存在的)?问题?$")
+
+
+def category_of(raw: list[Any], header: Header) -> str | None:
+    """The category a row across the table names (a merged row 一、…方面 in a Word or
+    Excel table), or None for an item row."""
+    texts = {_pair(c)[1] for c in raw if _cell_text(c)}
+    if len(texts) != 1:
+        return None
+    text = texts.pop()
+    number = raw[header.columns["no"]] if "no" in header.columns and header.columns["no"] < len(raw) else None
+    if _cell_text(number).rstrip(".、").isdigit():
+        return None
+    return text if _CATEGORY.search(normalise(text)) else None
+
+
 def _by_unit(rows: list[Row], header: Header, table: _Table) -> dict[str, list[Row]]:
     """The item rows, grouped by the 被巡察单位 column in order of first appearance (a blank
-    cell continues the unit above: a merged cell saved as CSV); all under "" without one."""
+    cell continues the unit above: a merged cell saved as CSV); all under "" without one.
+    A category row across the table is kept in the group, for the rows below it."""
     groups: dict[str, list[Row]] = {}
     col, current = header.columns.get("unit"), ""
     for line, raw in rows:
@@ -238,6 +293,9 @@ def _by_unit(rows: list[Row], header: Header, table: _Table) -> dict[str, list[R
             break
         cells = [raw[c] if c < len(raw) else None for n, c in header.columns.items() if n != "unit"]
         if not any(v not in (None, "") and _cell_text(v) for v in cells):
+            continue
+        if category_of(raw, header) is not None:
+            groups.setdefault(current, []).append((line, raw))
             continue
         if col is not None:
             current = _pair(raw[col] if col < len(raw) else None)[1] or current
@@ -253,8 +311,14 @@ def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
     columns, problems = table.header.columns, table.problems
     seen: dict[int, int] = {}
     aspects: dict[str, int] = {}
+    category = ""
     for line, raw in rows:
+        if (named := category_of(raw, table.header)) is not None:
+            category = named
+            continue
         cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
+        if category and not _cell_text(cells.get("aspect")):
+            cells["aspect"] = category
         where = f"{table.where_prefix}第{line}行"
         no = _item_no(cells.get("no"), len(ledger.items) + 1)
         if no is None:

@@ -354,12 +354,44 @@ def _feedback_year(s: _State) -> None:
 def _name_round(ledger: ParsedLedger, fallback: str, visit: bool = False) -> None:
     ledger.unit_found = bool(ledger.unit)
     ledger.unit = ledger.unit or fallback
+    ledger.round_name = round_name(ledger, fallback, visit)
+
+
+def round_name(ledger: ParsedLedger, fallback: str, visit: bool = False) -> str:
+    """A round named by its inspection: 县委第二巡察组巡察（2025-09-03反馈）."""
     kind = "巡视" if visit or "巡视" in (ledger.inspector or "") else "巡察"
     if ledger.inspector and ledger.feedback_date:
-        ledger.round_name = f"{ledger.inspector}{kind}（{ledger.feedback_date.isoformat()}反馈）"
-    elif ledger.inspector:
-        ledger.round_name = f"{ledger.inspector}{kind}"
-    elif ledger.feedback_date:
-        ledger.round_name = f"{kind}整改（{ledger.feedback_date.isoformat()}反馈）"
-    else:
-        ledger.round_name = f"{kind}整改（{fallback}）"
+        return f"{ledger.inspector}{kind}（{ledger.feedback_date.isoformat()}反馈）"
+    if ledger.inspector:
+        return f"{ledger.inspector}{kind}"
+    if ledger.feedback_date:
+        return f"{kind}整改（{ledger.feedback_date.isoformat()}反馈）"
+    return f"{kind}整改（{fallback}）"
+
+
+FACTS = ("inspector", "inspection_start", "inspection_end", "feedback_date", "report_date", "as_of")
+
+
+def add_facts(ledger: ParsedLedger, lines: list[Line], fallback: str, line_word: str = "段") -> None:
+    """What the text around a table says of its round (a Word report whose problems are in a
+    table): inspector, inspection and feedback dates, unit, first responsible, summary,
+    report date; and the round's name from them when the table had no title."""
+    facts = ParsedLedger(source_name=ledger.source_name, sha256=ledger.sha256, unit="", round_name="")
+    s = _State(source=ledger.source_name, ledger=facts, line_word=line_word)
+    for idx, line in enumerate(lines):
+        if line.text:
+            s.line_no = idx + 1
+            _preamble(s, line)
+    _trailer(s, lines)
+    _feedback_year(s)
+    for name in FACTS:
+        if getattr(ledger, name) is None:
+            setattr(ledger, name, getattr(facts, name))
+    if facts.unit and not ledger.unit_found:
+        ledger.unit, ledger.unit_found = facts.unit, True
+    ledger.people += [p for p in facts.people if p not in ledger.people]
+    ledger.summary += facts.summary
+    ledger.refused_names += facts.refused_names
+    ledger.notes += facts.notes
+    if ledger.round_name == fallback:
+        ledger.round_name = round_name(ledger, fallback, s.visit)
