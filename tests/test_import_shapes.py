@@ -268,3 +268,85 @@ def test_a_two_level_header_is_read_as_one(cli: Any, db_url: str, tmp_path: Path
     assert (first.status, first.measures_text) == ("done", "健全学习制度")  # 整改情况 is the status's parent
     assert first.extra == {"完成时间": "2025年11月20日"} and second.status == "open"
     round_trips(cli, db_url, path)
+
+
+ARTICLE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>关于巡察整改进展情况的通报</title>
+<script>var x = "问题1：不是问题";</script><style>.a{}</style></head><body>
+<div class="header"><a href="/">首页</a> <a href="/xxgk">信息公开</a></div>
+<div class="nav"><ul><li>机构概况</li><li>政务公开</li></ul></div>
+<div class="breadcrumb">当前位置：首页 &gt; 巡察整改</div>
+<div class="TRS_Editor">
+<p>中共某县交通运输局党组关于巡察整改进展情况的通报</p>
+<p>2025年6月10日至7月25日，县委第二巡察组对某县交通运输局党组开展了巡察。2025年8月20日，县委第二巡察组向某县交通运输局党组反馈了巡察意见。</p>
+<p>一、党的建设方面</p>
+<p>（1）理论学习不深入</p><p>整改措施：健全学习制度。</p><p>完成情况：已完成</p>
+<p>（2）组织生活不规范</p><p>整改措施：规范三会一课。<br>完成情况：整改中</p>
+</div>
+<div class="share">分享到：微信 微博</div>
+<div class="footer"><p>版权所有：某县人民政府 网站标识码：1234567890 某ICP备12345678号</p></div>
+</body></html>"""
+
+OA_TABLE = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body>
+<table border="1">
+<tr><td colspan="6">某县交通运输局党组巡察反馈问题整改台账</td></tr>
+<tr><th>序号</th><th>问题</th><th>整改措施</th><th>责任领导</th><th>责任人</th><th>完成情况</th></tr>
+<tr><td colspan="6">一、党的建设方面</td></tr>
+<tr><td>1</td><td>理论学习不深入</td><td>健全学习制度</td><td rowspan="2">张华</td><td>刘洋</td><td>已完成</td></tr>
+<tr><td>2</td><td>组织生活不规范</td><td>规范三会一课</td><td>王芳</td><td>整改中</td></tr>
+<tr><td colspan="6">二、作风建设方面</td></tr>
+<tr><td>3</td><td>公务用车管理不规范</td><td>清理车辆</td><td>李强</td><td>周敏</td><td>未完成</td></tr>
+</table></body></html>"""
+
+
+def test_a_saved_web_page_keeps_the_article_and_drops_the_chrome(cli: Any, db_url: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "通报.html", ARTICLE)
+    ledger = read_ledger(path)
+    assert [(i.title, i.status) for i in ledger.items] == [("理论学习不深入", "done"), ("组织生活不规范", "open")]
+    assert (ledger.inspector, str(ledger.feedback_date)) == ("县委第二巡察组", "2025-08-20")
+    assert not any("ICP" in (i.status_text or "") or "分享" in (i.measures_text or "") for i in ledger.items)
+    round_trips(cli, db_url, path)
+
+
+def test_an_oa_table_saved_as_xls_is_read_as_a_table(cli: Any, db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "台账导出.xls"
+    path.write_text(OA_TABLE, encoding="utf-8")
+    ledger = read_ledger(path)
+    assert [(i.no, i.title, i.leader, i.owner, i.status) for i in ledger.items] == [
+        (1, "理论学习不深入", "张华", "刘洋", "done"), (2, "组织生活不规范", "张华", "王芳", "open"),
+        (3, "公务用车管理不规范", "李强", "周敏", "open")]
+    titles = {a.no: a.title for a in ledger.aspects}
+    assert [titles[i.aspect_no] for i in ledger.items if i.aspect_no] == ["一、党的建设方面"] * 2 + ["二、作风建设方面"]
+    assert ledger.unit == "某县交通运输局党组"
+    round_trips(cli, db_url, path)
+
+
+SOFFICE = __import__("shutil").which("soffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not installed (.ci/run installs it)")
+def test_a_legacy_xls_is_read_and_a_legacy_doc_is_refused_in_words(cli: Any, db_url: str, tmp_path: Path) -> None:
+    import subprocess
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["某县某局党组巡察整改台账"])
+    sheet.append(["序号", "问题", "责任领导", "责任人", "整改时限", "完成情况"])
+    sheet.append([1, "理论学习不深入", "张华", "刘洋", "2025年12月31日", "已完成"])
+    sheet.append([2, "组织生活不规范", "张华", "王芳", "2026年3月31日", "整改中"])
+    book.save(tmp_path / "旧台账.xlsx")
+    word = word_report(tmp_path / "旧报告.docx", categories=False)
+    for source, target in ((tmp_path / "旧台账.xlsx", "xls"), (word, "doc")):
+        subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo'}", "--convert-to",
+                        target, "--outdir", str(tmp_path / "old"), str(source)], check=True, capture_output=True,
+                       timeout=180)
+    xls = tmp_path / "old" / "旧台账.xls"
+    assert xls.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"                  # a real BIFF file
+    items = read_ledger(xls).items
+    assert [(i.no, i.title, str(i.deadline), i.status) for i in items] == [
+        (1, "理论学习不深入", "2025-12-31", "done"), (2, "组织生活不规范", "2026-03-31", "open")]
+    round_trips(cli, db_url, xls)
+    refused = cli(["--db", db_url, "import", str(tmp_path / "old" / "旧报告.doc")])
+    assert refused.code != 0 and "另存为 .docx 或 .xlsx" in refused.err and "Traceback" not in refused.err

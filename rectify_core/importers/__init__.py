@@ -18,6 +18,7 @@ from rectify_core.importers.ledger import (
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
+from rectify_core.importers.web import parse_html, parse_xls
 
 __all__ = ["ParsedLedger", "Workbook", "read_ledger", "read_workbook"]
 
@@ -65,6 +66,10 @@ def _read(path: Path, shown_name: str | None) -> Workbook:
         return _docx(source, fallback)
     if source.kind == "xlsx":
         return parse_workbook(source, fallback)
+    if source.kind == "ole":
+        return parse_xls(source, fallback)
+    if source.kind == "html":
+        return parse_html(source, fallback)
     text = decode(source.data, source.name)
     if looks_like_csv(text):
         return Workbook(parse_table(csv_rows(text, source.name), source, "", fallback), [])

@@ -477,7 +477,11 @@ def parse_workbook(source: Source, fallback: str) -> Workbook:
     unit imports every one); a sheet without one, or named like 说明/统计/汇总 beside
     other ledger sheets, is left aside and named. A sheet's unit is what its title or a 被巡察单位 column says, else the
     sheet's name when there are several sheets."""
-    sheets = list(xlsx_rows(source))
+    return parse_sheets(list(xlsx_rows(source)), source, fallback)
+
+
+def parse_sheets(sheets: list[tuple[str, list[Row]]], source: Source, fallback: str) -> Workbook:
+    """Worksheets (title, rows) -> their ledgers and the sheets left aside."""
     tables = [title for title, rows in sheets if find_header(rows) is not None]
     # a sheet named like 统计/汇总 is a ledger only when no other sheet is one
     ledger_sheets = [title for title in tables if not SKIPPED_SHEETS.search(title)] or tables

@@ -190,10 +190,11 @@ def open_source(path: Path, name: str | None = None) -> Source:
             raise InputError(shown, [Problem("", "这是一个压缩文件，但不是 Word（.docx）或 "
                                                  "Excel（.xlsx）文档")])
         return Source(shown, path, data, kind)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError(shown, [Problem("", "这是旧版 Office 文件（.doc/.xls），"
-                                             "请另存为 .docx 或 .xlsx 后再导入")])
+    if data.startswith(b"\xd0\xcf\x11\xe0"):  # a legacy Office file: a .xls is read, others refused
+        return Source(shown, path, data, "ole")
     if b"\x00" in data[:4096]:
         raise InputError(shown, [Problem("", "这是二进制文件，不是文本、Word 或 Excel 文档")])
     decode(data, shown)
-    return Source(shown, path, data, "text")
+    from rectify_core.importers.web import looks_like_html
+
+    return Source(shown, path, data, "html" if looks_like_html(data) else "text")
