@@ -118,6 +118,7 @@ def main() -> None:
         every.sort()
         print(f"overall: median {statistics.median(every) * 1000:.0f} ms, "
               f"p90 {every[int(len(every) * 0.9)] * 1000:.0f} ms, "
+              f"p99 {every[min(int(len(every) * 0.99), len(every) - 1)] * 1000:.0f} ms, "
               f"{len(every) / wall:.0f} pages/s, page {statistics.mean(sizes) / 1024:.0f} KB on average, "
               f"{args.workers} worker(s), "
               f"server peak RSS {_rss_mb(server.pid):.0f} MB")

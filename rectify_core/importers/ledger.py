@@ -272,13 +272,13 @@ _CATEGORY = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.]|\(\s*[�
 def category_of(raw: list[Any], header: Header) -> str | None:
     """The category a row across the table names (a merged row 一、…方面 in a Word or
     Excel table), or None for an item row."""
-    texts = {_pair(c)[1] for c in raw if _cell_text(c)}
+    number = raw[header.columns["no"]] if "no" in header.columns and header.columns["no"] < len(raw) else None
+    if isinstance(number, int | float) or (isinstance(number, str) and number.strip().rstrip(".、").isdigit()):
+        return None  # an item row: most rows, answered without reading the others
+    texts = {text for c in raw if c is not None and (text := str(c).strip())}
     if len(texts) != 1:
         return None
     text = texts.pop()
-    number = raw[header.columns["no"]] if "no" in header.columns and header.columns["no"] < len(raw) else None
-    if _cell_text(number).rstrip(".、").isdigit():
-        return None
     return text if _CATEGORY.search(normalise(text)) else None
 
 
@@ -292,7 +292,7 @@ def _by_unit(rows: list[Row], header: Header, table: _Table) -> dict[str, list[R
         if _is_footer(raw):
             break
         cells = [raw[c] if c < len(raw) else None for n, c in header.columns.items() if n != "unit"]
-        if not any(v not in (None, "") and _cell_text(v) for v in cells):
+        if not any(v is not None and str(v).strip() for v in cells):
             continue
         if category_of(raw, header) is not None:
             groups.setdefault(current, []).append((line, raw))

@@ -9,19 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session, contains_eager
 
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import due_of, light, open_ended
 from rectify_core.deadlines.scan import plan_item_of, with_people
+from rectify_core.deadlines.types import Obligation
 from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
 from rectify_core.ledger import approvals
 from rectify_core.ledger.items import event_text, when
-from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Round, Unit, Upload
+from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
 from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
@@ -35,9 +37,10 @@ def acts_on(roles: list[str]) -> bool:
 
 @dataclass
 class Card:
-    """One item on a personal page."""
+    """One item on a personal page: `item` is the ORM item on an item's own page, a row of
+    only the columns a card shows on the list (see _CARD)."""
 
-    item: Item
+    item: Any
     roles: list[str]
     light: str | None
     due: dt.date | None
@@ -50,6 +53,10 @@ class Card:
     @property
     def light_name(self) -> str:
         return light_label(self.light, "—")
+
+    @property
+    def round_name(self) -> str:
+        return str(self.item.round.name if isinstance(self.item, Item) else self.item.round_name)
 
     @property
     def status(self) -> str:
@@ -100,10 +107,57 @@ class PersonView:
     decisions: list[Decision]
 
 
+# a list page reads only what its cards show and what the planner needs, as plain rows, with
+# statements built once (building and compiling a statement cost more than running it)
+_CARD = (Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
+         Item.shown_no.label("shown_no"), Item.title, type_coerce(Item.status, String).label("status"),
+         type_coerce(Item.deadline_kind, String).label("deadline_kind"), Item.deadline, Item.extended_to,
+         Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
+         Round.first_responsible, Item.department, Item.listed, Item.measures_text, Item.progress,
+         Item.progress_on, Item.acknowledged_on, Item.acknowledged_by, Item.done_on)
+_OF_UNIT = (select(*_CARD).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+            .where(Unit.name == bindparam("unit")))
+_HELD = (_OF_UNIT.add_columns(ItemHolder.role).join(ItemHolder, ItemHolder.item_id == Item.id)
+         .where(ItemHolder.name == bindparam("key")))
+_FIRST = _OF_UNIT.where(Round.first_responsible == bindparam("name"), Item.status.in_(ACTIVE),
+                        func.coalesce(Item.extended_to, Item.deadline) < bindparam("today"))
+_LEADS = (select(Round.id).join(Unit, Round.unit_id == Unit.id)
+          .where(Unit.name == bindparam("unit"), Round.first_responsible == bindparam("name")).limit(1))
+# a verifier the ledger recorded (imports keep role holders as Person rows)
+_VERIFIES = (select(Person.id).join(Unit, Person.unit_id == Unit.id)
+             .where(Unit.name == bindparam("unit"), Person.name == bindparam("name"), Person.role == Role.VERIFIER)
+             .limit(1))
+_STEPS = (select(Notice.item_id, Notice.step_name)
+          .where(Notice.item_id.in_(bindparam("ids", expanding=True)), Notice.kind == NoticeKind.ITEM)
+          .order_by(Notice.id.desc()))
+
+
+def obligation_of(row: Any) -> Obligation:
+    """A card's row as the planner sees an item."""
+    return Obligation(row.id, row.round_id, row.round_name, row.unit, row.shown_no, row.title, row.status,
+                      row.deadline_kind, row.deadline, row.extended_to, row.feedback_date, row.owner, row.leader,
+                      row.overdue_since, row.rebound_count, None, row.first_responsible, NoticeKind.ITEM,
+                      row.department)
+
+
 def _leads_round(unit: str, name: str, *, session: Session) -> bool:
     """Is `name` the first responsible of a round of `unit`?"""
-    return session.scalar(select(Round.id).join(Unit, Round.unit_id == Unit.id)
-                          .where(Unit.name == unit, Round.first_responsible == name).limit(1)) is not None
+    return session.connection().execute(_LEADS, {"unit": unit, "name": name}).first() is not None
+
+
+def _rows_of(unit: str, name: str, today: dt.date, *, session: Session, leads: bool) -> list[tuple[Any, list[str]]]:
+    """The list page's items: rows through the holders index, and for a round's first
+    responsible its items past their date; each with the person's roles on it."""
+    connection = session.connection()
+    found: dict[int, tuple[Any, list[str]]] = {}
+    for row in connection.execute(_HELD, {"unit": unit, "key": person_name(name)}):
+        found.setdefault(row.id, (row, []))[1].append(row.role)
+    if leads:
+        for row in connection.execute(_FIRST, {"unit": unit, "name": name, "today": today}):
+            found.setdefault(row.id, (row, []))[1].append("first_responsible")
+    order = {"owner": 0, "leader": 1, "first_responsible": 2}
+    return [(row, sorted(roles, key=order.__getitem__))
+            for row, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].shown_no))]
 
 
 def _items_of(unit: str, name: str, today: dt.date, *, session: Session, item_id: int | None = None,
@@ -136,11 +190,12 @@ def item_of(unit: str, name: str, item_id: int, today: dt.date, *, session: Sess
     return found[0]
 
 
-def _card(item: Item, roles: list[str], today: dt.date, settings: Settings) -> Card:
+def _card(item: Any, roles: list[str], today: dt.date, settings: Settings) -> Card:
     rules, cal = settings.rules, settings.calendar
     if item.status not in ACTIVE:
         return Card(item, roles, None, item.done_on, None)
-    due = due_of(plan_item_of(item), today, rules, cal).date
+    plan = plan_item_of(item) if isinstance(item, Item) else obligation_of(item)
+    due = due_of(plan, today, rules, cal).date
     left = cal.workdays_between(today, due) if due is not None else None
     ended = open_ended(item.deadline_kind, item.deadline, item.extended_to)
     return Card(item, roles, light(ended, left, item.overdue_since is not None, rules), due, left)
@@ -168,9 +223,7 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
     for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(ids)).order_by(ItemRequest.id)):
         by_id[r.item_id].requests.append(r)
     seen: set[int] = set()
-    for item_id, step in session.execute(select(Notice.item_id, Notice.step_name)
-                                         .where(Notice.item_id.in_(ids), Notice.kind == NoticeKind.ITEM)
-                                         .order_by(Notice.id.desc())):
+    for item_id, step in session.connection().execute(_STEPS, {"ids": ids}):
         if item_id not in seen:
             seen.add(item_id)
             by_id[item_id].step = step
@@ -178,16 +231,18 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
 
 def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, session: Session) -> PersonView:
     leads = _leads_round(unit, name, session=session)
-    cards = [_card(item, roles, today, settings)
-             for item, roles in _items_of(unit, name, today, session=session, leads=leads)]
+    cards = [_card(row, roles, today, settings)
+             for row, roles in _rows_of(unit, name, today, session=session, leads=leads)]
     active = sorted((c for c in cards if c.active), key=_urgency)
     done = sorted((c for c in cards if not c.active), key=lambda c: c.due or dt.date.min, reverse=True)[:DONE_SHOWN]
     _attach(active + done, session=session)
-    # only leaders, first responsibles and verifiers decide requests: an owner's page skips the query
-    directory = with_people(settings.contacts, session=session)
+    # only leaders, first responsibles and verifiers decide requests: an owner's page skips the
+    # query, and the directory of role holders (a query of its own) is read only for them
     decides = leads or any(r != "owner" for c in cards for r in c.roles) or any(
-        person_name(v) == person_name(name) for v in directory.holders(unit, Role.VERIFIER))
-    waiting = approvals.waiting_for(name, unit, directory, session=session) if decides else []
+        person_name(v) == person_name(name) for v in settings.contacts.holders(unit, Role.VERIFIER)) or \
+        session.connection().execute(_VERIFIES, {"unit": unit, "name": name}).first() is not None
+    directory = with_people(settings.contacts, session=session) if decides else None
+    waiting = approvals.waiting_for(name, unit, directory, session=session) if directory is not None else []
     uploads: dict[int, list[Upload]] = defaultdict(list)
     wanted = [i for r, item in waiting for i in _upload_ids(r)]
     if wanted:
