@@ -13,6 +13,7 @@ CONFLICT DO NOTHING in batches; each counts exactly what it inserted.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +51,77 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key:
         stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
         inserted += len(session.execute(stmt, rows[start:start + BATCH]).all())
     return inserted
+
+
+def insert_all(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows that cannot conflict (new events, index rows, measures) at the driver's
+    speed: SQLite's executemany, PostgreSQL's COPY straight into the table. Values go
+    through each column type's bind processor, a repeated value converted once; JSON is
+    serialised as SQLAlchemy would."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    defaults = _defaults(table, rows[0])
+    columns = [*rows[0], *defaults]
+    convert = [_convert(table.c[name].type, dialect) for name in columns]
+    params = [tuple(f(v) if f else v for v, f in zip([*row.values(), *(d() for d in defaults.values())], convert,
+                                                       strict=True))
+              for row in rows]
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    if dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for values in params:
+                copy.write_row(values)
+        return
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', params)
+    finally:
+        cursor.close()
+
+
+def _defaults(table: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """The Python-side defaults SQLAlchemy would apply for the columns a row leaves out
+    (a list or dict made fresh for every row)."""
+    found: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in row or default is None or column.primary_key:
+            continue
+        if default.is_scalar:
+            found[column.name] = lambda value=default.arg: value
+        elif default.is_callable:
+            found[column.name] = lambda fn=default.arg: fn(None)
+    return found
+
+
+def insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """insert_all for rows whose new ids the caller needs, in order: the ids are taken
+    first (PostgreSQL: from the table's sequence, safe beside other writers; SQLite: after
+    the highest, safe because every writing transaction here holds SQLite's write lock)
+    and written explicitly."""
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        ids = [int(i) for (i,) in connection.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {len(rows)})")]
+    else:
+        top = connection.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one()
+        ids = list(range(int(top) + 1, int(top) + 1 + len(rows)))
+    insert_all(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def _convert(kind: Any, dialect: Any) -> Any:
+    """A column's conversion to what the driver is given (JSON as its text)."""
+    if isinstance(kind, JSON):
+        serialise = dialect._json_serializer or json.dumps
+        return lambda value: None if value is None else serialise(value)
+    return _memo(kind.dialect_impl(dialect).bind_processor(dialect))
 
 
 def _plain_columns(table: Any, row: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ full-width letters folded, invisible characters and inner spaces removed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
@@ -18,8 +19,10 @@ _DATEISH = re.compile(r"[（(]?(?:截至|截止)?\s*\d{2,4}\s*[年./-]\s*\d{1,2}
                       r"(?:底|末|止|前)?[）)]?")
 
 
+@functools.lru_cache(maxsize=65536)
 def person_name(name: str) -> str:
-    """The form in which two spellings of one name compare equal."""
+    """The form in which two spellings of one name compare equal (names repeat: each is
+    folded once)."""
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", name))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -165,6 +166,13 @@ def numeric_date(text: str) -> dt.date | None:
 
 
 def parse_deadline(text: str, context_year: int | None) -> Deadline:
+    """See `_parse_deadline`; a ledger's deadlines repeat (a few dates over thousands of
+    rows), so each distinct one is read once."""
+    return _parse_deadline(text, context_year)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_deadline(text: str, context_year: int | None) -> Deadline:
     """整改时限 text -> Deadline. '2025年8月底前' means 2025-08-31, a bare month its
     last day, a half year or quarter its last day; numeric forms (2025-08-31, 2025/8/31,
     2025.8.31, 20250831, 2025-08) likewise. Raises DateTextError when unreadable."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
+from rectify_core import bulk
 from rectify_core.config.people import split_names
 from rectify_core.identity import person_name
 from rectify_core.ledger.models import Item, ItemHolder
@@ -39,10 +40,9 @@ def add(items: Iterable[tuple[int, str | None, str | None]], *, session: Session
     for item_id, owner, leader in items:
         batch += rows(item_id, owner, leader)
         if len(batch) >= BATCH:
-            session.execute(insert(table), batch)
+            bulk.insert_all(session, table, batch)
             batch = []
-    if batch:
-        session.execute(insert(table), batch)
+    bulk.insert_all(session, table, batch)
 
 
 def drop(item_ids: list[int], *, session: Session) -> None:

@@ -17,9 +17,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from rectify_core import bulk
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.limits import limits
 from rectify_core.config.people import split_names
@@ -135,10 +136,9 @@ def imported(rows: list[dict[str, Any]], run: ImportRun, *, session: Session) ->
     ids: dict[int, int] = {}
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        returned = session.execute(insert(items).returning(items.c.id, items.c.no), chunk).all()
-        ids.update({no: item_id for item_id, no in returned})
+        ids.update(zip((r["no"] for r in chunk), bulk.insert_with_ids(session, items, chunk), strict=True))
         holders.add(((ids[r["no"]], r.get("owner"), r.get("leader")) for r in chunk), session=session)
-        session.execute(insert(events), [
+        bulk.insert_all(session, events, [
             {"round_id": r["round_id"], "item_id": ids[r["no"]], "at": now, "kind": "imported", "actor": "import",
              "data": {**source, "status": r["status"], "status_text": r["status_text"]}, "batch_id": batch_id}
             for r in chunk])

@@ -214,6 +214,9 @@ def match_rows(rows: list[ParsedItem], items: list[Known], aspects: Mapping[int,
     out = Matching()
     left_rows = {r.no: r for r in rows}
     left_items = {k.id: k for k in items}
+    if not left_items and not explicit:  # a new round: every row is new, nothing to compare
+        out.new_rows = sorted(left_rows.values(), key=lambda r: r.no)
+        return out
     _explicit(explicit or {}, left_rows, left_items, out)
     _exact(left_rows, left_items, aspects, out)
     _close(left_rows, left_items, aspects, out)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rectify_core import bulk
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
@@ -254,8 +255,7 @@ def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], to
         ids = lifecycle.imported(rows, run, session=session)
         measures = [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
                     for n, m in enumerate(_measures(p), start=1)]
-        if measures:
-            session.execute(insert(cast(Table, Measure.__table__)), measures)
+        bulk.insert_all(session, Measure.__table__, measures)
         created += [ids[p.no] for p in chunk]
     return created
 
