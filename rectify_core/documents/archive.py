@@ -78,8 +78,10 @@ class _Writer:
 
     def add_file(self, path: str, source: Path, sha256: str | None = None) -> None:
         self.zf.write(source, path)
-        digest = sha256 or hashlib.sha256(source.read_bytes()).hexdigest()
-        self.made.listed.append((path, source.stat().st_size, digest))
+        if sha256 is None:  # a stored file is named by its hash already
+            with source.open("rb") as f:
+                sha256 = uploads.digest_of(f)
+        self.made.listed.append((path, source.stat().st_size, sha256))
 
 
 def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:

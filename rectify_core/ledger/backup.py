@@ -159,14 +159,6 @@ def _pg_copy(url: str, target: Path) -> Facts:
         engine.dispose()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checksum(members: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(members, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -185,7 +177,8 @@ def take(url: str, files_root: Path, out: Path, now: dt.datetime) -> Taken:
             facts = _sqlite_copy(path, copy)
         else:
             facts = _pg_copy(url, copy)
-        members = [{"name": MEMBER[dialect], "size": copy.stat().st_size, "sha256": _sha256(copy)}]
+        with copy.open("rb") as f:
+            members = [{"name": MEMBER[dialect], "size": copy.stat().st_size, "sha256": uploads.digest_of(f)}]
         partial = Path(scratch) / "backup.zip"
         missing: list[str] = []
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
@@ -256,15 +249,13 @@ def _verified(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if checksum(members) != manifest.get("checksum"):
         raise RefusedError(f"备份文件 {path} 的清单校验和不符，文件已被改动或损坏，无法恢复")
     for member in members:
-        digest = hashlib.sha256()
         try:
             with zf.open(member["name"]) as f:
-                while block := f.read(1 << 20):
-                    digest.update(block)
+                found = uploads.digest_of(f)
         except KeyError:
             raise RefusedError(f"备份文件 {path} 缺少 {member['name']}（可能被截断），无法恢复") from None
         except (zipfile.BadZipFile, OSError, EOFError):
             raise RefusedError(f"备份文件 {path} 中的 {member['name']} 已损坏，无法恢复") from None
-        if digest.hexdigest() != member["sha256"]:
+        if found != member["sha256"]:
             raise RefusedError(f"备份文件 {path} 中的 {member['name']} 校验和不符，文件已损坏，无法恢复")
     return manifest

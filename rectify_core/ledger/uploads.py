@@ -87,6 +87,14 @@ def path_of(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
+def digest_of(source: IO[bytes]) -> str:
+    """The SHA-256 of a stream, read a block at a time (a large file costs no memory)."""
+    digest = hashlib.sha256()
+    while block := source.read(1 << 20):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def keep(source: Path, root: Path) -> tuple[str, int]:
     """Copy a file into the store; its (sha256, size)."""
     with source.open("rb") as f:
