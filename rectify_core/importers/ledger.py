@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rectify_core.config.limits import Limits, limits
@@ -262,6 +262,7 @@ class _Table:
     year: int | None
     where_prefix: str
     problems: list[Problem]
+    categories: dict[int, str] = field(default_factory=dict)  # line -> the category a row across names
 
 
 # a row across the table naming a category: 一、…方面 / （二）…问题 / …方面存在的问题
@@ -294,7 +295,8 @@ def _by_unit(rows: list[Row], header: Header, table: _Table) -> dict[str, list[R
         cells = [raw[c] if c < len(raw) else None for n, c in header.columns.items() if n != "unit"]
         if not any(v is not None and str(v).strip() for v in cells):
             continue
-        if category_of(raw, header) is not None:
+        if (category := category_of(raw, header)) is not None:
+            table.categories[line] = category
             groups.setdefault(current, []).append((line, raw))
             continue
         if col is not None:
@@ -313,7 +315,7 @@ def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
     aspects: dict[str, int] = {}
     category = ""
     for line, raw in rows:
-        if (named := category_of(raw, table.header)) is not None:
+        if (named := table.categories.get(line)) is not None:
             category = named
             continue
         cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
