@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, bindparam, func, select, type_coerce
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, joinedload
 
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import due_of, light, open_ended
@@ -121,6 +121,8 @@ _HELD = (_OF_UNIT.add_columns(ItemHolder.role).join(ItemHolder, ItemHolder.item_
          .where(ItemHolder.name == bindparam("key")))
 _FIRST = _OF_UNIT.where(Round.first_responsible == bindparam("name"), Item.status.in_(ACTIVE),
                         func.coalesce(Item.extended_to, Item.deadline) < bindparam("today"))
+_HELD_ONE = _HELD.where(Item.id == bindparam("item"))
+_FIRST_ONE = _FIRST.where(Item.id == bindparam("item"))
 _LEADS = (select(Round.id).join(Unit, Round.unit_id == Unit.id)
           .where(Unit.name == bindparam("unit"), Round.first_responsible == bindparam("name")).limit(1))
 # a verifier the ledger recorded (imports keep role holders as Person rows)
@@ -145,49 +147,35 @@ def _leads_round(unit: str, name: str, *, session: Session) -> bool:
     return session.connection().execute(_LEADS, {"unit": unit, "name": name}).first() is not None
 
 
-def _rows_of(unit: str, name: str, today: dt.date, *, session: Session, leads: bool) -> list[tuple[Any, list[str]]]:
-    """The list page's items: rows through the holders index, and for a round's first
-    responsible its items past their date; each with the person's roles on it."""
+def _rows_of(unit: str, name: str, today: dt.date, *, session: Session, leads: bool,
+             item_id: int | None = None) -> list[tuple[Any, list[str]]]:
+    """Items of `unit` where `name` is an owner or leader (through the holders index), and,
+    for a round's first responsible, the round's items past their date; each with the
+    person's roles on it, as card rows. With `item_id`, that item only, if theirs."""
     connection = session.connection()
+    one = {} if item_id is None else {"item": item_id}
     found: dict[int, tuple[Any, list[str]]] = {}
-    for row in connection.execute(_HELD, {"unit": unit, "key": person_name(name)}):
+    for row in connection.execute(_HELD if item_id is None else _HELD_ONE,
+                                  {"unit": unit, "key": person_name(name), **one}):
         found.setdefault(row.id, (row, []))[1].append(row.role)
     if leads:
-        for row in connection.execute(_FIRST, {"unit": unit, "name": name, "today": today}):
+        for row in connection.execute(_FIRST if item_id is None else _FIRST_ONE,
+                                      {"unit": unit, "name": name, "today": today, **one}):
             found.setdefault(row.id, (row, []))[1].append("first_responsible")
     order = {"owner": 0, "leader": 1, "first_responsible": 2}
     return [(row, sorted(roles, key=order.__getitem__))
             for row, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].shown_no))]
 
 
-def _items_of(unit: str, name: str, today: dt.date, *, session: Session, item_id: int | None = None,
-              leads: bool | None = None) -> list[tuple[Item, list[str]]]:
-    """Items of `unit` where `name` is an owner or leader (one query through the holders
-    index), and, for a round's first responsible, the round's items past their date."""
-    whole = (select(Item).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-             .options(contains_eager(Item.round).contains_eager(Round.unit)))
-    held = (whole.add_columns(ItemHolder.role).join(ItemHolder, ItemHolder.item_id == Item.id)
-            .where(ItemHolder.name == person_name(name), Unit.name == unit))
-    found: dict[int, tuple[Item, list[str]]] = {}
-    for item, role in session.execute(held if item_id is None else held.where(Item.id == item_id)):
-        found.setdefault(item.id, (item, []))[1].append(role)
-    if leads if leads is not None else _leads_round(unit, name, session=session):
-        first = whole.where(Unit.name == unit, Round.first_responsible == name, Item.status.in_(ACTIVE),
-                            func.coalesce(Item.extended_to, Item.deadline) < today)
-        for item in session.scalars(first if item_id is None else first.where(Item.id == item_id)):
-            found.setdefault(item.id, (item, []))[1].append("first_responsible")
-    order = {"owner": 0, "leader": 1, "first_responsible": 2}
-    return [(item, sorted(roles, key=order.__getitem__))
-            for item, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].shown_no))]
-
-
 def item_of(unit: str, name: str, item_id: int, today: dt.date, *, session: Session) -> tuple[Item, list[str]]:
-    """One item the person holds a role on; NotFoundError for any other (another
+    """One item the person holds a role on, whole; NotFoundError for any other (another
     person's item looks exactly like one that does not exist)."""
-    found = _items_of(unit, name, today, session=session, item_id=item_id)
-    if not found:
+    found = _rows_of(unit, name, today, session=session, leads=_leads_round(unit, name, session=session),
+                     item_id=item_id)
+    item = session.get(Item, item_id, options=[joinedload(Item.round).joinedload(Round.unit)]) if found else None
+    if item is None:
         raise NotFoundError("没有找到这个问题，或它不在您的名下")
-    return found[0]
+    return item, found[0][1]
 
 
 def _card(item: Any, roles: list[str], today: dt.date, settings: Settings) -> Card:
@@ -270,7 +258,8 @@ def upload_of(unit: str, name: str, upload_id: int, today: dt.date, settings: Se
     they decide."""
     upload = session.get(Upload, upload_id)
     if upload is not None:
-        if _items_of(unit, name, today, session=session, item_id=upload.item_id):
+        leads = _leads_round(unit, name, session=session)
+        if _rows_of(unit, name, today, session=session, leads=leads, item_id=upload.item_id):
             return upload
         directory = with_people(settings.contacts, session=session)
         for request, _ in approvals.waiting_for(name, unit, directory, session=session):
