@@ -48,11 +48,10 @@ def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | N
     fmt = fmt or next((k for k, v in REPORT_SUFFIX.items() if output.suffix.lower() == v), "docx")
     path = _output(output, (REPORT_SUFFIX[fmt],))
     with db.transaction(app.engine) as session:
-        paras = progress_report.build(_round_view(app, session, round_id, day))
+        view = _round_view(app, session, round_id, day)
+        author = county.office_of(view.unit, app.settings, session)
+    paras = progress_report.build(view)
     if fmt == "docx":
-        with db.session_factory(db.reader(app.engine))() as session:
-            unit = ledger_view.pick_round(round_id, session=session).unit.name
-            author = county.office_of(unit, app.settings, session)
         write_docx(paras, path, author=author)
     else:
         text = progress_report.as_text(paras) if fmt == "txt" else progress_report.as_markdown(paras)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.settings import Settings
@@ -16,6 +17,7 @@ from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger import units
+from rectify_core.ledger.models import Unit
 from rectify_core.ledger.uploads import KINDS
 from rectify_core.ledger.view import RoundView
 
@@ -48,9 +50,5 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
 
 
 def office_of(unit: str, settings: Settings, session: Session) -> str:
-    """Who signs for `unit`: its own office, else the sender's."""
-    try:
-        found = units.find_unit(unit, session=session)
-    except NotFoundError:
-        return settings.contacts.office
-    return found.office or settings.contacts.office
+    """Who signs for `unit` (its exact name): its own office, else the sender's."""
+    return session.scalar(select(Unit.office).where(Unit.name == unit)) or settings.contacts.office
