@@ -63,10 +63,7 @@ def insert_all(session: Session, table: Any, rows: list[dict[str, Any]]) -> None
     dialect = session.get_bind().dialect
     defaults = _defaults(table, rows[0])
     columns = [*rows[0], *defaults]
-    convert = [_convert(table.c[name].type, dialect) for name in columns]
-    params = [tuple(f(v) if f else v for v, f in zip([*row.values(), *(d() for d in defaults.values())], convert,
-                                                       strict=True))
-              for row in rows]
+    params = _params(table, rows, columns, dialect, defaults)
     connection = session.connection()
     raw = connection.connection.driver_connection
     assert raw is not None
@@ -116,6 +113,17 @@ def insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) ->
     return ids
 
 
+def _params(table: Any, rows: list[dict[str, Any]], columns: list[str], dialect: Any,
+            defaults: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Each row's values in `columns` order, as the driver takes them; a column the rows
+    leave out takes its Python-side default (`defaults`, from _defaults)."""
+    made = defaults or {}
+    convert = [_convert(table.c[name].type, dialect) for name in columns]
+    return [tuple(f(v) if f else v for v, f in zip((row[n] if n in row else made[n]() for n in columns), convert,
+                                                   strict=True))
+            for row in rows]
+
+
 def _convert(kind: Any, dialect: Any) -> Any:
     """A column's conversion to what the driver is given (JSON as its text)."""
     if isinstance(kind, JSON):
@@ -142,9 +150,7 @@ def _sqlite_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any
     compiled = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).compile(
         dialect=dialect, column_keys=columns)
     order = [compiled.binds[name].key for name in compiled.positiontup or []]
-    convert = [_memo(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
-    params = [tuple(f(row[name]) if f else row[name] for name, f in zip(order, convert, strict=True))
-              for row in rows]
+    params = _params(table, rows, order, dialect)
     connection = session.connection()
     raw = connection.connection.driver_connection
     assert raw is not None
