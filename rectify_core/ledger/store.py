@@ -26,8 +26,7 @@ from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.importers.source import normalise
-from rectify_core.ledger import db, lifecycle, sheet
+from rectify_core.ledger import db, lifecycle, sheet, units
 from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
     Aspect,
@@ -97,8 +96,8 @@ def known_unit(name: str, *, session: Session) -> Unit | None:
     unit = session.scalar(select(Unit).where(Unit.name == name))
     if unit is not None:
         return unit
-    wanted = person_name(normalise(name))
-    return next((u for u in session.scalars(select(Unit)) if person_name(normalise(u.name)) == wanted), None)
+    wanted = units.name_key(name)
+    return next((u for u in session.scalars(select(Unit)) if units.name_key(u.name) == wanted), None)
 
 
 def _unit(name: str, *, session: Session) -> Unit:

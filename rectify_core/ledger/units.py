@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.identity import person_name
+from rectify_core.importers.source import normalise
 from rectify_core.ledger.models import Account, Unit
 from rectify_core.ledger.view import RoundView
 from rectify_core.vocab import ACTIVE, ItemState
@@ -70,16 +71,21 @@ def figures(views: list[RoundView], default_office: str, *, session: Session) ->
     return found
 
 
+def name_key(name: str) -> str:
+    """The form in which two spellings of a unit's name compare equal: on the working copy
+    (full width folded, traditional as simplified), spaces and invisible characters out."""
+    return person_name(normalise(name))
+
+
 def find_unit(name: str, *, session: Session) -> Unit:
-    """The unit named `name` (its full or short name, spacing and width aside), or a
-    NotFoundError listing the units there are."""
-    wanted = person_name(name)
+    """The unit named `name` (its full or short name, spelling aside), or a NotFoundError
+    listing the units there are."""
+    wanted = name_key(name)
     units = list(session.scalars(select(Unit).order_by(Unit.name)))
     for unit in units:
-        if wanted and wanted in (person_name(unit.name), person_name(unit.short_name or ""),
-                                 person_name(short_name(unit))):
+        if wanted and wanted in (name_key(unit.name), name_key(unit.short_name or ""), name_key(short_name(unit))):
             return unit
-    within = [u for u in units if wanted and wanted in person_name(u.name)]
+    within = [u for u in units if wanted and wanted in name_key(u.name)]
     if len(within) == 1:  # 交通运输局 for 区交通运输局党组, when no other unit answers to it
         return within[0]
     known = "、".join(u.name for u in units) or "（还没有任何单位：请先导入台账）"
