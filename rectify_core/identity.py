@@ -29,6 +29,7 @@ def person_name(name: str) -> str:
 def round_key(inspector: str | None, feedback_date: dt.date | None, name: str) -> str:
     """The round's key within its unit, on the working copy (a report in traditional
     characters and its simplified copy are one round)."""
+    # here, not at the top: the importers package imports config.people, which imports this module
     from rectify_core.importers.source import normalise
 
     if feedback_date is not None:

@@ -112,11 +112,12 @@ def admin(request: Request, portal_: PortalDep, round: str = "", light: str = ""
         pending = session.execute(select(ItemRequest, Item).join(Item, ItemRequest.item_id == Item.id)
                                   .where(ItemRequest.state == approvals.PENDING, Item.round_id.in_(ids))
                                   .order_by(ItemRequest.id)).all()
-        rows, counts = _ledger(views, round_of(round), light, q)
+        chosen = round_of(round)
+        rows, counts = _ledger(views, chosen, light, q)
         cookie = csrf_cookie(request)
         shown = page("admin.html.j2", views=views, units=sorted({v.unit for v in mine}), rows=rows[:SHOWN],
                      total=len(rows), shown=SHOWN, counts=counts, pending=pending, kinds=approvals.KIND_NAMES,
-                     today=today, round=round_of(round), light=light, q=q, unit=unit, scope=scope,
+                     today=today, round=chosen, light=light, q=q, unit=unit, scope=scope,
                      done=DONE_MESSAGES.get(ok, ""), csrf=portal_.csrf(cookie, "admin"))
     return with_csrf(shown, request, cookie)
 
@@ -204,8 +205,8 @@ def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Re
             directory = with_people(settings.contacts, session=session)
             views = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session),
                             signed.scope, unit)
-            if round_of(round) is not None:
-                views = [v for v in views if v.id == round_of(round)]
+            if (chosen := round_of(round)) is not None:
+                views = [v for v in views if v.id == chosen]
                 if not views:
                     raise NotFoundError("没有找到这个轮次。")
             county.write(what, views, settings, today, out, session=session)
