@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -55,6 +56,23 @@ class App:
 
 def dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def listing_group(name: str) -> Callable[[Callable[[App, bool], None]], click.Group]:
+    """A command group that, without a subcommand, lists its rows (`body(app, as_json)`,
+    usually through `listing`); the body's docstring is the group's help."""
+
+    def make(body: Callable[[App, bool], None]) -> click.Group:
+        @click.group(name, invoke_without_command=True, help=inspect.getdoc(body))
+        @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
+        @click.pass_context
+        def group(ctx: click.Context, as_json: bool) -> None:
+            if ctx.invoked_subcommand is None:
+                body(ctx.obj, as_json)
+
+        return group
+
+    return make
 
 
 def listing(data: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from rectify_core.cli.app import DATE, App, dump, listing
+from rectify_core.cli.app import DATE, App, dump, listing, listing_group
 from rectify_core.config.calendar import run_now
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
@@ -209,14 +209,9 @@ def report_imported(path: Path, imported: Imported, dry_run: bool = False) -> No
         click.echo(f"  说明：{note}")
 
 
-@click.group("imports", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
-@click.pass_context
-def imports_group(ctx: click.Context, as_json: bool) -> None:
+@listing_group("imports")
+def imports_group(app: App, as_json: bool) -> None:
     """列出导入批次（时间、轮次、文件、新增/更新/不一致数量、是否已撤销）。"""
-    if ctx.invoked_subcommand is not None:
-        return
-    app: App = ctx.obj
     with db.transaction(app.engine) as session:
         data = [batches_mod.batch_json(b) for b in batches_mod.batches(session=session)]
     listing(data, as_json, "还没有导入过任何文件。", _batch_line)
@@ -311,14 +306,9 @@ def audit_cmd(file: Path, as_json: bool) -> None:
         click.echo(f"{n}. {finding['message']}")
 
 
-@click.group("rounds", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
-@click.pass_context
-def rounds_group(ctx: click.Context, as_json: bool) -> None:
+@listing_group("rounds")
+def rounds_group(app: App, as_json: bool) -> None:
     """列出巡察轮次：编号、单位、名称、巡察组、反馈日期、填报日期、第一责任人、问题数。"""
-    if ctx.invoked_subcommand is not None:
-        return
-    app: App = ctx.obj
     with db.transaction(app.engine) as session:
         data = rounds.list_rounds(session=session)
     listing(data, as_json, "还没有任何轮次：请先用 rectify import 导入。",

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from rectify_core.cli.app import App, listing
+from rectify_core.cli.app import App, listing, listing_group
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
@@ -15,14 +15,9 @@ from rectify_core.ledger.view import all_round_views
 from rectify_core.web import accounts
 
 
-@click.group("units", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
-@click.pass_context
-def units_group(ctx: click.Context, as_json: bool) -> None:
+@listing_group("units")
+def units_group(app: App, as_json: bool) -> None:
     """被巡察单位：简称、署名单位、轮次、问题数、未完成、逾期、账号数。"""
-    if ctx.invoked_subcommand is not None:
-        return
-    app: App = ctx.obj
     today = local_today(run_now(None))
     settings = app.settings
     with db.session_factory(db.reader(app.engine))() as session:
@@ -64,14 +59,9 @@ def _password(login: str) -> str:
     return line.rstrip("\r\n")
 
 
-@click.group("accounts", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
-@click.pass_context
-def accounts_group(ctx: click.Context, as_json: bool) -> None:
+@listing_group("accounts")
+def accounts_group(app: App, as_json: bool) -> None:
     """管理页面（/admin）的账号：单位管理员只管本单位，巡察办管全部单位，只读账号只能查看。"""
-    if ctx.invoked_subcommand is not None:
-        return
-    app: App = ctx.obj
     with db.session_factory(db.reader(app.engine))() as session:
         rows = accounts.listing(session=session)
     listing(rows, as_json, "还没有任何账号：请用 rectify accounts add 创建。",
