@@ -122,7 +122,7 @@ def bulletin_cmd(app: App, day: dt.date | None, stale: int, output: Path | None)
     path = _output(output or Path(f"巡察整改情况通报-{today.isoformat()}.docx"), (".docx",))
     with db.transaction(app.engine) as session:
         views = _views(app, session, None, None, day)
-        summary = [f for f in units.figures(views, app.settings.contacts.office, session=session) if f.rounds]
+        summary = county.shown_units(views, app.settings, session=session)
         paras = bulletin.build(views, summary, app.settings, today, session=session, stale=stale)
     bulletin.write(paras, path, author=app.settings.contacts.office)
     click.echo(f"已生成巡察整改情况通报：{path}（{len(summary)} 个被巡察单位）")
