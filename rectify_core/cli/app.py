@@ -15,12 +15,13 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from rectify_core import masking
 from rectify_core.config.limits import limits
 from rectify_core.config.settings import Settings, load_settings
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db, uploads
+from rectify_core.ledger import db, units, uploads
 
 
 @dataclass
@@ -52,6 +53,19 @@ class App:
         if self._settings is None:
             self._settings = load_settings(self.config)
         return self._settings
+
+
+UNIT_HELP = "只处理该被巡察单位（全称或简称）。"
+
+
+def unit_named(app: App, unit: str | None, *, session: Session | None = None) -> str | None:
+    """The exact name of the unit a --unit names (or a clear error naming the units there are)."""
+    if unit is None:
+        return None
+    if session is not None:
+        return units.find_unit(unit, session=session).name
+    with db.session_factory(db.reader(app.engine))() as reading:
+        return units.find_unit(unit, session=reading).name
 
 
 def dump(data: Any) -> None:

@@ -7,25 +7,12 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.orm import Session
 
-from rectify_core.cli.app import DATE, App, listing
+from rectify_core.cli.app import DATE, UNIT_HELP, App, listing, unit_named
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
-from rectify_core.ledger import db, items, units
+from rectify_core.ledger import db, items
 from rectify_core.runs import daily, views
-
-UNIT_HELP = "只处理该被巡察单位（全称或简称）。"
-
-
-def unit_named(app: App, unit: str | None, *, session: Session | None = None) -> str | None:
-    """The exact name of the unit a --unit names (or a clear error naming the units there are)."""
-    if unit is None:
-        return None
-    if session is not None:
-        return units.find_unit(unit, session=session).name
-    with db.session_factory(db.reader(app.engine))() as reading:
-        return units.find_unit(unit, session=reading).name
 
 
 @click.command("check")

@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from rectify_core.cli.app import DATE, App
+from rectify_core.cli.app import DATE, App, unit_named
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.deadlines import scan
 from rectify_core.documents import bulletin, county, dashboard
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger import db, units
+from rectify_core.ledger import db
 from rectify_core.ledger import view as ledger_view
 
 
@@ -85,7 +85,7 @@ def _views(app: App, session: Any, round_id: int | None, unit: str | None,
         return [_round_view(app, session, round_id, day)]
     today = local_today(run_now(day))
     directory = scan.with_people(app.settings.contacts, session=session)
-    name = units.find_unit(unit, session=session).name if unit else None
+    name = unit_named(app, unit, session=session)
     views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
                                                     session=session) if name is None or v.unit == name]
     if not views:
@@ -101,10 +101,7 @@ def _views(app: App, session: Any, round_id: int | None, unit: str | None,
 def dashboard_cmd(app: App, unit: str | None, day: dt.date | None, output: Path) -> None:
     """生成整改进展看板：一个离线可用的 HTML 文件（单位排名、各单位的方面和部门、逾期、升级督办、回头看）。"""
     path = _output(output, (".html", ".htm"))
-    if unit is not None:
-        with db.session_factory(db.reader(app.engine))() as session:
-            unit = units.find_unit(unit, session=session).name
-    data = dashboard.write(app.engine, app.settings, local_today(run_now(day)), path, unit)
+    data = dashboard.write(app.engine, app.settings, local_today(run_now(day)), path, unit_named(app, unit))
     click.echo(f"已生成看板：{path}（{data['title'] or '全部单位'}，问题 {data['total']} 个，"
                f"逾期 {len(data['overdue'])} 个）")
 

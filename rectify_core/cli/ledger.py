@@ -11,14 +11,14 @@ from typing import Any
 
 import click
 
-from rectify_core.cli.app import DATE, App, dump, listing, listing_group
+from rectify_core.cli.app import DATE, App, dump, listing, listing_group, unit_named
 from rectify_core.config.calendar import run_now
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
 from rectify_core.importers import read_ledger, read_workbook
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import batches as batches_mod
-from rectify_core.ledger import db, items, rounds, store, units
+from rectify_core.ledger import db, items, rounds, store
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
 from rectify_core.vocab import ACTIVE, FIELD_NAMES, LABELS, DeadlineKind, ItemState
@@ -267,7 +267,7 @@ def _print_items(rows: list[Item]) -> None:
 def items_cmd(app: App, as_json: bool, round_id: int | None, unit: str | None) -> None:
     """列出台账中的问题（有多个被巡察单位时按单位分列）。"""
     with db.transaction(app.engine) as session:
-        name = units.find_unit(unit, session=session).name if unit else None
+        name = unit_named(app, unit, session=session)
         rows = items.list_items(session=session, round_id=round_id, unit=name)
         if as_json:
             dump([items.item_json(i) for i in rows])
