@@ -10,6 +10,7 @@ import calendar
 import datetime as dt
 import functools
 import re
+import sys
 from dataclasses import dataclass
 
 from rectify_core.vocab import DeadlineKind
@@ -45,7 +46,7 @@ def cn_int(text: str) -> int:
 
 def _check_day(year: int, month: int, day: int, raw: str) -> str:
     try:
-        return dt.date(year, month, day).isoformat()
+        return sys.intern(dt.date(year, month, day).isoformat())  # a ledger repeats its dates
     except ValueError as exc:
         raise DateTextError(f"日期“{raw}”不存在") from exc
 
@@ -55,7 +56,7 @@ def _month(year: int, month: int, raw: str) -> str:
         raise DateTextError(f"日期“{raw}”中的年份不存在")
     if not 1 <= month <= 12:
         raise DateTextError(f"日期“{raw}”中的月份不存在")
-    return f"{year:04d}-{month:02d}"
+    return sys.intern(f"{year:04d}-{month:02d}")
 
 
 def month_end(year: int, month: int) -> dt.date:
@@ -84,11 +85,26 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("month", re.compile(_Y + r"(?P<m>\d{1,2})\s*月")),
     ("year_end", re.compile(r"(?P<y>\d{4})\s*年\s*(?:底|末)")),
 ]
+# what each pattern cannot match without: one mark of every group (most text lacks most)
+_RANGE = ("-", "—", "~", "至", "到")
+_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "day_range": (("日",), _RANGE), "day": (("日",),), "month_range": (("月",), _RANGE), "half": (("半年",),),
+    "quarter": (("季度",),), "month": (("月",),), "year_end": (("底", "末"),)}
+
+
+def _may_match(kind: str, text: str) -> bool:
+    for marks in _NEEDS[kind]:
+        for mark in marks:
+            if mark in text:
+                break
+        else:
+            return False
+    return True
 
 
 def _mention(kind: str, m: re.Match[str], year: int) -> DateMention:
     raw = m.group(0)
-    y = int(m.group("y")) if m.groupdict().get("y") else year
+    y = int(m["y"]) if m["y"] else year
     if kind == "day":
         return DateMention(_check_day(y, int(m["m"]), int(m["d"]), raw), None, raw, y)
     if kind == "day_range":
@@ -115,6 +131,8 @@ def find_dates(text: str, context_year: int | None) -> list[DateMention]:
         return []
     found: list[tuple[int, int, str, re.Match[str]]] = []
     for kind, pattern in _PATTERNS:
+        if not _may_match(kind, text):
+            continue
         for m in pattern.finditer(text):
             found.append((m.start(), m.end(), kind, m))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
@@ -124,8 +142,7 @@ def find_dates(text: str, context_year: int | None) -> list[DateMention]:
     for start, end, kind, m in found:
         if start < taken_until:
             continue
-        has_year = bool(m.groupdict().get("y"))
-        if not has_year and year is None:
+        if not m["y"] and year is None:  # every pattern has the year group
             continue
         mention = _mention(kind, m, year if year is not None else 0)
         result.append(mention)
@@ -209,15 +226,15 @@ def _last_day(mention: DateMention) -> dt.date:
     return dt.date.fromisoformat(iso) if len(iso) == 10 else month_end(int(iso[:4]), int(iso[5:7]))
 
 
-_FIGURE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?P<u>万元|亿元|元|%|公里|个|次|家|名|人)")
+_FIGURE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?P<u>万元|亿元|元|%|公里)")
 
 
 def find_figures(text: str) -> list[dict[str, object]]:
     """Amounts and progress figures worth keeping: money, percentages, lengths."""
+    if "元" not in text and "%" not in text and "公里" not in text:
+        return []
     out: list[dict[str, object]] = []
     for m in _FIGURE.finditer(text):
-        if m["u"] in ("万元", "亿元", "元", "%", "公里"):
-            value = float(m["v"])
-            out.append({"value": int(value) if value.is_integer() else value,
-                        "unit": m["u"], "text": m.group(0)})
+        value = float(m["v"])
+        out.append({"value": int(value) if value.is_integer() else value, "unit": m["u"], "text": m.group(0)})
     return out

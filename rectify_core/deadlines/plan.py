@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.people import Directory, split_names
@@ -222,6 +223,23 @@ def plan(items: Iterable[Obligation], history: Mapping[str, list[Sent]], today: 
             if i.subject == NoticeKind.LOOKBACK or i.status in ACTIVE]
 
 
+@dataclass(slots=True)
+class _Timing:
+    """The part of a plan that items with the same dates, status and history share."""
+
+    due: Due
+    left: int | None
+    light: str | None
+    estimated: bool
+    update: dt.date | None
+    step: str | None
+    offset: int | None
+    ladder: str
+    owed_now: list[str] | None = None  # None: no step reached, nobody owed a notice
+    same_due: list[Sent] = field(default_factory=list)
+    reason: str = ""
+
+
 class Planner:
     """The plan of many obligations on one day, at a few microseconds each. It composes
     the rule functions above (due_of, highest_step, _owed_roles, _gate, resolve, who,
@@ -242,6 +260,8 @@ class Planner:
         self._estimated: dict[dt.date, bool] = {}
         self._people: dict[tuple[object, ...], tuple[tuple[tuple[str, str, str, str], ...], tuple[str, ...]]] = {}
         self._today_estimated = cal.is_estimated(today)
+        self._timings: dict[tuple[object, ...], _Timing] = {}
+        self._told: dict[tuple[object, ...], tuple[tuple[Recipient, ...], tuple[str, ...]]] = {}
         self._update = _shift(month_end_of(add_months(today, rules.ongoing_update_months - 1)), rules, cal)
 
     def plan(self, item: Obligation, history: list[Sent]) -> ItemPlan:
@@ -252,25 +272,59 @@ class Planner:
                             self.rules.ladder.version, (), ())
 
     def _plan(self, item: Obligation, history: list[Sent]) -> ItemPlan:
+        if item.subject != NoticeKind.ITEM:
+            return self._plan_whole(item, history)
+        # an item's plan is its timing (what its dates, status and history make of today)
+        # and its people (who the owed roles reach): each is memoised on what it reads
+        told = tuple([(s.due, s.offset, s.ladder, s.role, s.settled_on) for s in history]) if history else ()
+        key = (item.kind, item.deadline, item.extended_to, item.feedback_date, item.status,
+               item.overdue_since is not None, item.rebound_count, told)
+        timing = self._timings.get(key)
+        if timing is None:
+            timing = self._timings[key] = self._timing(item, history)
+        notify: tuple[Recipient, ...] = ()
+        unresolved: tuple[str, ...] = ()
+        if timing.owed_now is not None:
+            who_key = (id(timing), item.unit, item.owner, item.leader, item.first_responsible)
+            found = self._told.get(who_key)
+            if found is None:
+                found = self._told[who_key] = self._people_of(item, timing)
+            notify, unresolved = found
+        return ItemPlan(item, timing.due, timing.left, timing.light, timing.estimated, timing.update, timing.step,
+                        timing.offset, timing.ladder, notify, unresolved, not history)
+
+    def _timing(self, item: Obligation, history: list[Sent]) -> _Timing:
+        """Everything of an item's plan but its people; it reads only the fields and the
+        history that key it in `_plan`."""
         rules = self.rules
         ladder_id = min(history, key=lambda s: (s.due, s.offset)).ladder if history else rules.ladder.version
         due = self._due_of(item)
         left = self._left_to(due.date) if due.date else None
-        red_before = was_red(item, history)
         estimated = self._today_estimated or (due.date is not None and self._is_estimated(due.date))
-        update = self._update if item.status == ONGOING and item.subject == NoticeKind.ITEM else None
+        update = self._update if item.status == ONGOING else None
         reached = self._step(ladder_id, -left) if left is not None else None
         offset, step = reached if reached else (None, None)
-        notify: tuple[Recipient, ...] = ()
-        unresolved: tuple[str, ...] = ()
+        timing = _Timing(due, left, light_of(item, left, was_red(item, history), rules), estimated, update, step,
+                         offset, ladder_id)
         if reached and left is not None:
-            same_due = [s for s in history if s.due == due.date] if history else []
-            owed_now, missed = self._owed_roles(ladder_id, reached[0], same_due, item)
-            roles = self._gate(owed_now, same_due, item) if any(r in ESCALATES_AFTER for r in owed_now) else owed_now
-            reason = self._reason(reached[1], due, left, missed)
-            notify, unresolved = self._recipients(item, owed_now, roles, reason)
-        return ItemPlan(item, due, left, light_of(item, left, red_before, rules), estimated, update, step,
-                        offset, ladder_id, notify, unresolved)
+            timing.same_due = [s for s in history if s.due == due.date] if history else []
+            timing.owed_now, missed = self._owed_roles(ladder_id, reached[0], timing.same_due, item)
+            timing.reason = self._reason(reached[1], due, left, missed)
+        return timing
+
+    def _people_of(self, item: Obligation, timing: _Timing) -> tuple[tuple[Recipient, ...], tuple[str, ...]]:
+        owed_now = timing.owed_now
+        assert owed_now is not None
+        roles = (self._gate(owed_now, timing.same_due, item) if any(r in ESCALATES_AFTER for r in owed_now)
+                 else owed_now)
+        return self._recipients(item, owed_now, roles, timing.reason)
+
+    def _plan_whole(self, item: Obligation, history: list[Sent]) -> ItemPlan:
+        """A look-back task's plan (a few a day), unmemoised."""
+        timing = self._timing(item, history)
+        notify, unresolved = self._people_of(item, timing) if timing.owed_now is not None else ((), ())
+        return ItemPlan(item, timing.due, timing.left, timing.light, timing.estimated, None, timing.step,
+                        timing.offset, timing.ladder, notify, unresolved, not history)
 
     def _gate(self, owed_now: list[str], same_due: list[Sent], item: Obligation) -> list[str]:
         """`_gate`; with no history nobody below was told, so no escalation role passes."""

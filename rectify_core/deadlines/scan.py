@@ -24,8 +24,9 @@ from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
 
 def _active_query(unit: str | None, leader: str | None = None) -> Any:
     query = (
-        # status and kind as their stored text: the planner compares them with the enums,
-        # which equal their values, and converting a hundred thousand rows costs
+        # in the order of Obligation's fields (_obligation); status and kind as their
+        # stored text: the planner compares them with the enums, which equal their values,
+        # and converting a hundred thousand rows costs
         select(Item.id, Item.round_id, Round.name, Unit.name, Item.shown_no, Item.title,
                type_coerce(Item.status, String), type_coerce(Item.deadline_kind, String), Item.deadline,
                Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
@@ -38,11 +39,7 @@ def _active_query(unit: str | None, leader: str | None = None) -> Any:
 
 
 def _obligation(row: Any) -> Obligation:
-    (id_, round_id, round_name, unit, no, title, status, kind, deadline, extended_to, feedback, owner, leader,
-     overdue_since, rebound_count, first_responsible, department) = row
-    return Obligation(id_, round_id, round_name, unit, no, title, status, kind, deadline, extended_to, feedback,
-                      owner, leader, overdue_since, rebound_count, None, first_responsible, NoticeKind.ITEM,
-                      department)
+    return Obligation(*row)  # the SELECT's columns are the obligation's first fields, in order
 
 
 def active_items(*, session: Session, unit: str | None = None, leader: str | None = None) -> list[Obligation]:

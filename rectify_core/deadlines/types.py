@@ -29,10 +29,11 @@ class Obligation:
     leader: str | None
     overdue_since: dt.date | None = None
     rebound_count: int = 0
-    lookback_id: int | None = None
     first_responsible: str | None = None  # named on the round; contacts add more
-    subject: NoticeKind = NoticeKind.ITEM
     department: str | None = None
+    # the fields above are the columns of the daily SELECT, in its order (scan._active_query)
+    lookback_id: int | None = None
+    subject: NoticeKind = NoticeKind.ITEM
 
     @property
     def key(self) -> str:
@@ -85,6 +86,9 @@ class ItemPlan:
     ladder: str
     notify: tuple[Recipient, ...]
     unresolved: tuple[str, ...]
+    # no notice of this obligation was in the outbox when it was planned: its notices
+    # cannot be there yet, unless another process has enqueued them since
+    fresh: bool = False
 
     def dedup_keys(self) -> list[str]:
         assert self.due.date is not None and self.offset is not None

@@ -53,7 +53,8 @@ class _Planning:
     planner: Planner
 
     def plan(self, item: Obligation) -> ItemPlan:
-        return self.planner.plan(item, self.history.get(item.key, []))
+        history = self.history  # empty on a first day: no key to make per item
+        return self.planner.plan(item, history.get(item.key, []) if history else [])
 
 
 def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Planning:

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from rectify_core.config.calendar import WorkCalendar, to_local
 from rectify_core.deadlines.due import urgency
-from rectify_core.deadlines.types import Due, ItemPlan, Recipient
+from rectify_core.deadlines.types import Due, ItemPlan
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import STATE_NAMES, Enqueued
 from rectify_core.ledger.models import LookbackTask, Notice
@@ -90,52 +90,45 @@ def estimated_years_warning(years: set[int]) -> str | None:
             "国务院公布后可在 config/calendar.toml 中补充。")
 
 
+_string = json.encoder.encode_basestring  # C: the same as json.dumps(s, ensure_ascii=False)
+
+
 class PlanEncoder:
-    """`plan_json` as text, fast: what plans share (a recipient and their message, the
-    due-date part, the tail) is encoded once; the result equals json.dumps(plan_json(p))."""
+    """`plan_json` as text, fast: what plans share (the round, the due-date and tail parts)
+    is encoded once, each recipient straight from its strings; the result equals
+    json.dumps(plan_json(p), ensure_ascii=False)."""
 
     def __init__(self) -> None:
-        # the due part is keyed by the planner's shared Due object (one per due date); the
-        # entry keeps it alive, so its id is never reused while it is a key
-        self._people: dict[tuple[str, ...], str] = {}
-        self._middle: dict[tuple[object, ...], tuple[str, Due]] = {}
-        self._tail: dict[tuple[object, ...], str] = {}
+        # keyed by the planner's shared Due object (one per due date); the entry keeps it
+        # alive, so its id is never reused while it is a key
+        self._parts: dict[tuple[object, ...], tuple[str, str, Due]] = {}
         self._rounds: dict[tuple[int, str], str] = {}
         self._dumps = json.JSONEncoder(ensure_ascii=False).encode
 
-    def _person(self, r: Recipient) -> str:
-        key = (r.name, r.unit, r.role, r.reason)
-        found = self._people.get(key)
-        if found is None:
-            found = self._people[key] = self._dumps({"name": r.name, "unit": r.unit, "role": r.role,
-                                                     "reason": r.reason})
-        return found
+    def _shared(self, p: ItemPlan) -> tuple[str, str, Due]:
+        due = p.due
+        middle = self._dumps({"due": due.date.isoformat() if due.date else None, "due_source": due.source,
+                              "workdays_left": p.workdays_left, "light": p.light, "estimated": p.estimated,
+                              "step": p.step})[1:-1]
+        tail = self._dumps({"unresolved": list(p.unresolved),
+                            "next_update": p.next_update.isoformat() if p.next_update else None,
+                            "problem": due.problem})[1:-1]
+        return f"{middle}, \"notify\": [", f"], {tail}}}", due
 
     def encode(self, p: ItemPlan) -> str:
-        item, due = p.item, p.due
+        item = p.item
         head = self._rounds.get((item.round_id, item.unit))
         if head is None:
             head = self._rounds[(item.round_id, item.unit)] = (f'"unit": {self._dumps(item.unit)}, '
-                                                  f'"round": {self._dumps(item.round_name)}, '
-                                                  f'"round_id": {item.round_id}, "title": ')
-        key = (id(due), p.workdays_left, p.light, p.estimated, p.step)
-        middle = self._middle.get(key)
-        if middle is None:
-            middle = self._middle[key] = (self._dumps({
-                "due": due.date.isoformat() if due.date else None, "due_source": due.source,
-                "workdays_left": p.workdays_left, "light": p.light, "estimated": p.estimated,
-                "step": p.step})[1:-1], due)
-        tail_key = (p.unresolved, p.next_update, due.problem)
-        tail = self._tail.get(tail_key)
-        if tail is None:
-            tail = self._tail[tail_key] = self._dumps({
-                "unresolved": list(p.unresolved), "next_update": p.next_update.isoformat() if p.next_update else None,
-                "problem": due.problem})[1:-1]
-        people = ", ".join([self._person(r) for r in p.notify])
-        return f'{{"no": {item.no}, {head}{_string(item.title)}, {middle[0]}, "notify": [{people}], {tail}}}'
-
-
-_string = json.encoder.encode_basestring  # C: the same as json.dumps(s, ensure_ascii=False)
+                                                               f'"round": {self._dumps(item.round_name)}, '
+                                                               f'"round_id": {item.round_id}, "title": ')
+        key = (id(p.due), p.workdays_left, p.light, p.estimated, p.step, p.unresolved, p.next_update)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = self._parts[key] = self._shared(p)
+        people = ", ".join([f'{{"name": {_string(r.name)}, "unit": {_string(r.unit)}, "role": {_string(r.role)}, '
+                            f'"reason": {_string(r.reason)}}}' for r in p.notify]) if p.notify else ""
+        return f'{{"no": {item.no}, {head}{_string(item.title)}, {parts[0]}{people}{parts[1]}'
 
 
 def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:

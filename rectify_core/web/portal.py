@@ -138,8 +138,7 @@ def obligation_of(row: Any) -> Obligation:
     """A card's row as the planner sees an item."""
     return Obligation(row.id, row.round_id, row.round_name, row.unit, row.shown_no, row.title, row.status,
                       row.deadline_kind, row.deadline, row.extended_to, row.feedback_date, row.owner, row.leader,
-                      row.overdue_since, row.rebound_count, None, row.first_responsible, NoticeKind.ITEM,
-                      row.department)
+                      row.overdue_since, row.rebound_count, row.first_responsible, row.department)
 
 
 def _leads_round(unit: str, name: str, *, session: Session) -> bool:
