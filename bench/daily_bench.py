@@ -4,9 +4,10 @@
 
 Populates one round of N open or ongoing items (deadlines spread ±200 days, 500 owners,
 40 leaders), then prints, each with its ratio to the floor:
-  - the raw SELECT of the rows the plan reads (the floor for planning),
+  - the driver's own fetchall of the planner's exact SQL (the floor for planning),
   - plan_stage (load + plan), and streaming `check` (load + plan + JSON, flat memory),
-  - the raw executemany of the notice rows the first day owes (the floor for enqueueing),
+  - the driver's own bulk insert (sqlite3 executemany, psycopg COPY) of the notice rows
+    the first day owes into the real notices table (the floor for enqueueing),
   - enqueue_stage on the first day (outbox empty),
   - peak resident memory of the process.
 Uses a temporary SQLite file unless --db names an empty database.
@@ -22,16 +23,17 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from benchdata import populate
-from sqlalchemy import Column, MetaData, Table, insert, text
+from sqlalchemy import Engine
 
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.people import Contact, Directory
 from rectify_core.config.settings import Settings, load_settings
+from rectify_core.deadlines import scan
 from rectify_core.delivery import outbox
 from rectify_core.ledger import db
-from rectify_core.ledger.models import Notice
 from rectify_core.runs import daily, views
 
 TODAY = dt.date(2025, 11, 25)
@@ -42,8 +44,39 @@ def timed(label: str, floor: float | None, fn: object) -> tuple[float, object]:
     result = fn()  # type: ignore[operator]
     took = time.perf_counter() - t0
     ratio = f"{took / floor:6.1f}×" if floor else "       "
-    print(f"{label:<44} {took:8.2f} s {ratio}")
+    print(f"{label:<50} {took:8.2f} s {ratio}")
     return took, result
+
+
+def bare_fetchall(engine: Engine, sql: str) -> int:
+    """The database's own floor for reading: the driver's fetchall of the SQL, no SQLAlchemy."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(sql)
+        return len(cursor.fetchall())
+    finally:
+        raw.close()
+
+
+def bare_bulk_insert(engine: Engine, params: list[tuple[Any, ...]]) -> None:
+    """The database's own floor for writing rows: sqlite3's executemany, psycopg's COPY,
+    of values already in the driver's form; rolled back (enqueue then finds the outbox empty)."""
+    columns = outbox.NOTICE_COLUMNS
+    names = ", ".join(columns)
+    raw = engine.raw_connection()
+    try:
+        if engine.dialect.name == "postgresql":
+            with raw.cursor() as cur, cur.copy(f"COPY notices ({names}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for values in params:
+                    copy.write_row(values)
+        else:
+            cursor = raw.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(f"INSERT INTO notices ({names}) VALUES ({', '.join('?' * len(columns))})", params)
+    finally:
+        raw.rollback()
+        raw.close()
 
 
 def main() -> None:
@@ -65,41 +98,29 @@ def main() -> None:
         _, tally = timed("whole first day, streamed (plan + enqueue)", None,
                          lambda: daily.plan_and_enqueue(engine, settings, TODAY, local_datetime(TODAY, 9, 0)))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{'notices enqueued':<44} {tally.inserted:>10,}")  # type: ignore[attr-defined]
-        print(f"{'peak resident memory (before the day)':<44} {peak:8.0f} MB ({before:.0f} MB)")
+        print(f"{'notices enqueued':<50} {tally.inserted:>10,}")  # type: ignore[attr-defined]
+        print(f"{'peak resident memory (before the day)':<50} {peak:8.0f} MB ({before:.0f} MB)")
         return
-    select_sql = ("SELECT i.id, i.round_id, r.name, u.name, i.no, i.title, i.status, i.deadline_kind, i.deadline, "
-                  "i.extended_to, r.feedback_date, i.owner, i.leader, i.overdue_since, i.rebound_count, "
-                  "r.first_responsible, i.department FROM items i JOIN rounds r ON r.id = i.round_id "
-                  "JOIN units u ON u.id = r.unit_id WHERE i.status IN ('open', 'ongoing') ORDER BY i.round_id, i.no")
-
-    def raw_select() -> int:
-        with engine.connect() as conn:
-            return len(conn.execute(text(select_sql)).all())
-
-    floor, _ = timed("raw SELECT of the same rows (floor)", None, raw_select)
+    select_sql = str(scan._active_query(None).compile(dialect=engine.dialect,
+                                                       compile_kwargs={"literal_binds": True}))
+    floor, _ = timed("bare DB-API fetchall of the plan's SELECT (floor)", None,
+                     lambda: bare_fetchall(engine, select_sql))
     _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     timed("check --json (stream: load + plan + JSON)", floor,
           lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
     now = local_datetime(TODAY, 9, 0)
-    # the floor inserts exactly the rows enqueue inserts, into a table of the same columns
-    rows = outbox.notice_rows([p for p in day.plans if p.notify], TODAY, outbox.plain_utc(now),  # type: ignore[attr-defined]
-                              settings.rules, Counter())
-    scratch = Table("bench_floor", MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key)
-                                                 for c in Notice.__table__.columns))
-    scratch.create(engine)
-
-    def raw_insert() -> None:
-        with engine.begin() as conn:
-            conn.execute(insert(scratch), rows)
-
-    insert_floor, _ = timed(f"raw executemany of {len(rows):,} notices (floor)", None, raw_insert)
+    # the floor bulk-inserts exactly the rows enqueue inserts, already in the driver's form,
+    # into the real notices table (its unique key, indexes and foreign keys), then rolls back
+    made = outbox.notice_rows([p for p in day.plans if p.notify], TODAY, outbox.plain_utc(now),  # type: ignore[attr-defined]
+                              settings.rules, Counter(), engine.dialect)
+    rows = made.fresh + made.again
+    insert_floor, _ = timed(f"bulk insert of its {len(rows):,} notices (floor)", None,
+                            lambda: bare_bulk_insert(engine, rows))
     timed("enqueue_stage, first day (outbox empty)", insert_floor,
           lambda: daily.enqueue_stage(engine, settings, day, now))  # type: ignore[arg-type]
     timed("plan_stage, the same day again", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'peak resident memory':<44} {peak:8.0f} MB")
-    scratch.drop(engine)
+    print(f"{'peak resident memory':<50} {peak:8.0f} MB")
 
 
 if __name__ == "__main__":

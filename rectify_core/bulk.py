@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,31 +55,180 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key:
     return inserted
 
 
+def converters(table: Any, columns: Iterable[str], dialect: Any) -> dict[str, Callable[[Any], Any]]:
+    """Each column's conversion to the driver's form (identity where the driver takes the
+    value as it is), a repeated value converted once: for callers that build driver-ready
+    rows themselves and convert what rows share (a day, an instant) once, not per row."""
+    return {name: _convert(table.c[name].type, dialect) or _same for name in columns}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def insert_rows(session: Session, table: Any, columns: Sequence[str], fresh: list[tuple[Any, ...]],
+                again: list[tuple[Any, ...]], key: str) -> int:
+    """INSERT rows already in the driver's form (see `converters`), skipping those whose
+    `key` exists; returns how many went in. `fresh` rows are expected to be new (nothing
+    of theirs was there when they were planned): on PostgreSQL they are COPYed straight
+    into the table inside a savepoint, and should another process have written one of
+    them meanwhile, the savepoint is rolled back and they are checked with `again`.
+    SQLite checks every row in one executemany (a check costs it nothing: no other
+    writer, BEGIN IMMEDIATE)."""
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    if connection.dialect.name != "postgresql":
+        before = raw.total_changes
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))}) '
+                               f'ON CONFLICT ("{key}") DO NOTHING', fresh + again)
+        finally:
+            cursor.close()
+        return int(raw.total_changes - before)
+    inserted = 0
+    if fresh:
+        from psycopg.errors import UniqueViolation
+
+        with raw.cursor() as cur:
+            cur.execute("SAVEPOINT rectify_fresh")
+            try:
+                with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                    for values in fresh:
+                        copy.write_row(values)
+            except UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT rectify_fresh")
+                again = fresh + again
+            else:
+                inserted = len(fresh)
+            cur.execute("RELEASE SAVEPOINT rectify_fresh")
+    return inserted + _pg_insert_ignore(raw, table, columns, again, key)
+
+
+def _pg_insert_ignore(raw: Any, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], key: str) -> int:
+    """PostgreSQL, rows that may exist: a few by one pipelined executemany of INSERT ... ON
+    CONFLICT DO NOTHING; many by COPY into a temporary table and one INSERT ... SELECT ...
+    ON CONFLICT DO NOTHING (a large executemany costs the driver more than the server)."""
+    if not rows:
+        return 0
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cur:
+        if len(rows) <= BATCH:
+            cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(["%s"] * len(columns))}) '
+                            f'ON CONFLICT ("{key}") DO NOTHING', rows)
+            return int(cur.rowcount)
+        scratch = f"rectify_copy_{table.name}"
+        cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
+        cur.execute(f"TRUNCATE {scratch}")
+        with cur.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
+        cur.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch} '
+                    f'ON CONFLICT ("{key}") DO NOTHING')
+        inserted = int(cur.rowcount)
+        cur.execute(f"TRUNCATE {scratch}")
+    return inserted
+
+
 def insert_all(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT rows that cannot conflict (new events, index rows, measures) at the driver's
     speed: SQLite's executemany, PostgreSQL's COPY straight into the table. Values go
     through each column type's bind processor, a repeated value converted once; JSON is
     serialised as SQLAlchemy would."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
+    if rows:
+        _write(session.connection(), table.name, *_prepared(session, table, rows))
+
+
+def _prepared(session: Session, table: Any, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The columns and the driver's values of rows for insert_all."""
     defaults = _defaults(table, rows[0])
     columns = [*rows[0], *defaults]
-    params = _params(table, rows, columns, dialect, defaults)
-    connection = session.connection()
+    return columns, _params(table, rows, columns, session.get_bind().dialect, defaults)
+
+
+def _write(connection: Any, name: str, columns: list[str], params: list[tuple[Any, ...]]) -> None:
     raw = connection.connection.driver_connection
     assert raw is not None
     names = ", ".join(f'"{c}"' for c in columns)
-    if dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    if connection.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
             for values in params:
                 copy.write_row(values)
         return
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', params)
+        cursor.executemany(f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" * len(columns))})', params)
     finally:
         cursor.close()
+
+
+class Writer:
+    """insert_all for a run of many inserts (an import's items, events, measures): the
+    rows are made ready in the caller's thread; on PostgreSQL they are COPYed by a thread
+    of its own, in order, so the server's work on one batch (index entries, foreign-key
+    checks) goes on while the next batch is made ready. On SQLite they are written at once.
+    Nothing else may use the connection until `close` (the `writer` context) returns, and
+    `close` raises what a write raised."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.connection = session.connection()
+        self.jobs: queue.Queue[tuple[str, list[str], list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if self.connection.dialect.name == "postgresql":
+            self.thread = threading.Thread(target=self._run, name="rectify-copy", daemon=True)
+            self.thread.start()
+
+    def insert_all(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns, params = _prepared(self.session, table, rows)
+        if self.thread is None:
+            _write(self.connection, table.name, columns, params)
+        elif self.error is None:
+            self.jobs.put((table.name, columns, params))
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            if self.error is None:
+                try:
+                    _write(self.connection, *job)
+                except BaseException as exc:  # handed to the caller by close()
+                    self.error = exc
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.jobs.put(None)
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            raise self.error
+
+
+@contextmanager
+def writer(session: Session) -> Iterator[Writer]:
+    out = Writer(session)
+    try:
+        yield out
+    finally:
+        out.close()
+
+
+def take_ids(session: Session, table: Any, count: int) -> list[int]:
+    """`count` new ids for rows the caller will insert with their ids written explicitly
+    (PostgreSQL: from the table's sequence, safe beside other writers; SQLite: after the
+    highest, safe because every writing transaction here holds SQLite's write lock)."""
+    if count == 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return [int(i) for (i,) in connection.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {count})")]
+    top = int(connection.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one())
+    return list(range(top + 1, top + 1 + count))
 
 
 def _defaults(table: Any, row: dict[str, Any]) -> dict[str, Any]:
@@ -95,41 +246,46 @@ def _defaults(table: Any, row: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """insert_all for rows whose new ids the caller needs, in order: the ids are taken
-    first (PostgreSQL: from the table's sequence, safe beside other writers; SQLite: after
-    the highest, safe because every writing transaction here holds SQLite's write lock)
-    and written explicitly."""
-    if not rows:
-        return []
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        ids = [int(i) for (i,) in connection.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {len(rows)})")]
-    else:
-        top = connection.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one()
-        ids = list(range(int(top) + 1, int(top) + 1 + len(rows)))
-    insert_all(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
-    return ids
-
-
 def _params(table: Any, rows: list[dict[str, Any]], columns: list[str], dialect: Any,
             defaults: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Each row's values in `columns` order, as the driver takes them; a column the rows
-    leave out takes its Python-side default (`defaults`, from _defaults)."""
+    leave out takes its Python-side default (`defaults`, from _defaults). Built a column
+    at a time (each converted by one map) and zipped into rows."""
     made = defaults or {}
-    convert = [_convert(table.c[name].type, dialect) for name in columns]
-    return [tuple(f(v) if f else v for v, f in zip((row[n] if n in row else made[n]() for n in columns), convert,
-                                                   strict=True))
-            for row in rows]
+    values: list[list[Any]] = []
+    for name in columns:
+        make = made.get(name)
+        column = ([row[name] for row in rows] if make is None
+                  else [row[name] if name in row else make() for row in rows])
+        convert = _convert(table.c[name].type, dialect)
+        values.append(column if convert is None else list(map(convert, column)))
+    return list(zip(*values, strict=True))
 
 
 def _convert(kind: Any, dialect: Any) -> Any:
     """A column's conversion to what the driver is given (JSON as its text)."""
     if isinstance(kind, JSON):
-        serialise = dialect._json_serializer or json.dumps
-        return lambda value: None if value is None else serialise(value)
+        return _json_text(dialect._json_serializer or json.dumps)
     return _memo(kind.dialect_impl(dialect).bind_processor(dialect))
+
+
+def _json_text(serialise: Callable[[Any], str]) -> Callable[[Any], str | None]:
+    """A JSON column's conversion: empty containers without the encoder, and one object
+    shared by many rows (one event's data for a whole batch) encoded once; the memo lives
+    as long as the conversion (one insert), and keeps what it keys alive."""
+    seen: dict[int, tuple[Any, str]] = {}
+
+    def text(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not value and isinstance(value, list | dict):
+            return "[]" if isinstance(value, list) else "{}"
+        found = seen.get(id(value))
+        if found is None:
+            found = seen[id(value)] = (value, serialise(value))
+        return found[1]
+
+    return text
 
 
 def _plain_columns(table: Any, row: dict[str, Any]) -> bool:
@@ -182,22 +338,7 @@ def _memo(convert: Any) -> Any:
 
 
 def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT ... ON
-    CONFLICT DO NOTHING; its row count is what was inserted. A large multi-row VALUES
-    costs the driver more to build than the server to run."""
+    """PostgreSQL: the rows through the temporary table (see _pg_insert_ignore)."""
     columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)
     raw = session.connection().connection.driver_connection
-    assert raw is not None
-    scratch = f"rectify_copy_{table.name}"
-    with raw.cursor() as cur:
-        cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
-        cur.execute(f"TRUNCATE {scratch}")
-        with cur.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        cur.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch} '
-                    f'ON CONFLICT ("{key}") DO NOTHING')
-        inserted = int(cur.rowcount)
-        cur.execute(f"TRUNCATE {scratch}")
-    return inserted
+    return _pg_insert_ignore(raw, table, columns, [tuple(row[c] for c in columns) for row in rows], key)

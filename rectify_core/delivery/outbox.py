@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert,
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core import processes
-from rectify_core.bulk import insert_ignore
+from rectify_core.bulk import converters, insert_ignore, insert_rows
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Ladder, Rules
 from rectify_core.deadlines.types import ItemPlan
@@ -85,56 +85,99 @@ def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: 
             ladders: dict[str, Ladder], cal: WorkCalendar, *, session: Session) -> Enqueued:
     """Insert each plan's notices once; record ladders in use and first overdue days."""
     now = plain_utc(now)
+    plans = list(plans)
     owing = [p for p in plans if p.notify]
     insert_ignore(session, LadderRow.__table__, [
         {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
         for v in {p.ladder for p in owing} if v in ladders], "version")
     prior = (_prior_counts([p.item.id for p in owing if p.item.subject == NoticeKind.ITEM], session=session)
              if rules.max_per_item else Counter())
-    rows = notice_rows(owing, today, now, rules, prior)
-    capped = sum(r["state"] == CAPPED for r in rows)
-    inserted = insert_ignore(session, Notice.__table__, rows, "dedup_key")
+    rows = notice_rows(owing, today, now, rules, prior, session.get_bind().dialect)
+    inserted = insert_rows(session, _NOTICES, NOTICE_COLUMNS, rows.fresh, rows.again, "dedup_key")
     _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
-                   and p.item.subject == NoticeKind.ITEM], cal,
+                   and p.item.subject == NoticeKind.ITEM and p.item.overdue_since is None], cal,
                   session=session)
-    return Enqueued(len(rows), inserted, capped)
+    return Enqueued(len(rows.fresh) + len(rows.again), inserted, rows.capped)
+
+
+# the outbox row of a planned notice, in this order
+NOTICE_COLUMNS = ("dedup_key", "kind", "recipient_unit", "item_id", "lookback_id", "round_id", "due", "step_key",
+                  "step_name", "ladder", "recipient", "role", "reason", "planned_on", "state", "attempts",
+                  "created_at")
+
+
+@dataclass(frozen=True)
+class NoticeRows:
+    """Outbox rows in NOTICE_COLUMNS order, in the driver's form: those of plans whose
+    obligation had no notice yet (`fresh`), the others (`again`), and how many are capped."""
+
+    fresh: list[tuple[Any, ...]]
+    again: list[tuple[Any, ...]]
+    capped: int
 
 
 def notice_rows(owing: list[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
-                prior: Counter[int]) -> list[dict[str, Any]]:
-    """The outbox rows of what the plans owe (capped past `delivery.max_per_item`)."""
-    rows: list[dict[str, Any]] = []
+                prior: Counter[int], dialect: Any) -> NoticeRows:
+    """The outbox rows of what the plans owe (capped past `delivery.max_per_item`), each
+    built once as the driver takes it: what rows share (the day, the instant, a plan's
+    due date and step) is converted once."""
+    to = converters(_NOTICES, NOTICE_COLUMNS, dialect)
+    day, at = to["planned_on"](today), to["created_at"](now)
+    kinds = {kind: to["kind"](kind) for kind in NoticeKind}
+    pending, capped_state = to["state"](PENDING), to["state"](CAPPED)
+    fresh: list[tuple[Any, ...]] = []
+    again: list[tuple[Any, ...]] = []
+    capped = 0
     for p in owing:
-        over_cap = bool(rules.max_per_item) and prior[p.item.id] >= rules.max_per_item
-        lookback = p.item.subject == NoticeKind.LOOKBACK
+        item = p.item
+        over_cap = bool(rules.max_per_item) and prior[item.id] >= rules.max_per_item
+        lookback = item.subject == NoticeKind.LOOKBACK
+        shared = (kinds[item.subject], item.id, item.lookback_id, item.round_id, to["due"](p.due.date),
+                  f"{p.offset:+d}", p.step or "", p.ladder)
+        out = fresh if p.fresh else again
         for r, key in zip(p.notify, p.dedup_keys(), strict=True):
-            state = CAPPED if over_cap and r.role not in ESCALATION_ROLES else PENDING
-            rows.append({"dedup_key": key, "kind": p.item.subject, "recipient_unit": r.unit,
-                         "item_id": p.item.id, "lookback_id": p.item.lookback_id, "round_id": p.item.round_id,
-                         "due": p.due.date, "step_key": f"{p.offset:+d}", "step_name": p.step or "",
-                         "ladder": p.ladder, "recipient": r.name,
-                         "role": "reviewer" if lookback and r.role == "owner" else r.role, "reason": r.reason,
-                         "planned_on": today, "state": state, "attempts": 0, "created_at": now})
-    return rows
+            state = pending
+            if over_cap and r.role not in ESCALATION_ROLES:
+                state, capped = capped_state, capped + 1
+            kind, item_id, lookback_id, round_id, due, step_key, step_name, ladder = shared
+            out.append((key, kind, r.unit, item_id, lookback_id, round_id, due, step_key, step_name, ladder, r.name,
+                        "reviewer" if lookback and r.role == "owner" else r.role, r.reason, day, state, 0, at))
+    return NoticeRows(fresh, again, capped)
+
+
+_ITEMS = cast(Table, Item.__table__)
 
 
 def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:
-    """First overdue day of items seen overdue for the first time: one set-based UPDATE
-    per distinct day (a few hundred at most), not one per item."""
-    by_day: dict[dt.date, list[int]] = {}
+    """First overdue day of items seen overdue for the first time, set-based: PostgreSQL
+    joins the items to the arrays of ids and days (one statement); SQLite runs one
+    prepared UPDATE by primary key per item in the driver's executemany. No ids are
+    rendered into SQL text."""
     next_day: dict[dt.date, dt.date] = {}
+    pairs: list[tuple[int, dt.date]] = []
     for p in plans:
-        if p.item.overdue_since is None and p.due.date is not None:
+        if p.due.date is not None:
             since = next_day.get(p.due.date)
             if since is None:
                 since = next_day[p.due.date] = cal.add_workdays(p.due.date, 1)
-            by_day.setdefault(since, []).append(p.item.id)
-    items = cast(Table, Item.__table__)
-    for since, ids in by_day.items():
-        for start in range(0, len(ids), BATCH):
-            session.connection().execute(
-                update(items).where(items.c.id.in_(ids[start:start + BATCH]), items.c.overdue_since.is_(None))
-                .values(overdue_since=since))
+            pairs.append((p.item.id, since))
+    if not pairs:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            f"UPDATE {_ITEMS.name} SET overdue_since = v.since "
+            "FROM unnest(%(ids)s::integer[], %(days)s::date[]) AS v(id, since) "
+            f"WHERE {_ITEMS.name}.id = v.id AND {_ITEMS.name}.overdue_since IS NULL",
+            {"ids": [i for i, _ in pairs], "days": [d for _, d in pairs]})
+        return
+    day = converters(_ITEMS, ["overdue_since"], connection.dialect)["overdue_since"]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(f"UPDATE {_ITEMS.name} SET overdue_since = ? WHERE id = ? AND overdue_since IS NULL",
+                           [(day(since), i) for i, since in pairs])
+    finally:
+        cursor.close()
 
 
 def claimable(now: dt.datetime, unit: str | None = None) -> Any:
@@ -176,9 +219,6 @@ def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.dat
                                  .returning(Notice).execution_options(synchronize_session=False)):
             taken[(n.recipient_unit, n.recipient)].append(n)
     return {person: sorted(notices, key=lambda n: n.id) for person, notices in sorted(taken.items())}
-
-
-    return True
 
 
 def _stale(token: str, claimed_at: dt.datetime, now: dt.datetime, lease: dt.timedelta) -> bool:
