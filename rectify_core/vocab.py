@@ -267,8 +267,9 @@ def normalise(text: str) -> str:
     if phrase in VOCABULARY:
         return VOCABULARY[phrase]
     first = re.split(r"[。;；,，]", phrase, maxsplit=1)[0]
-    if first in VOCABULARY:
-        return VOCABULARY[first]
+    for words in (first, first.removesuffix("中")):  # 持续推进中, 持续整改中: the wording, in progress
+        if words in VOCABULARY:
+            return VOCABULARY[words]
     raise UnknownStatus(f"无法识别的完成情况“{text.strip()}”（可用：" + "、".join(LABELS.values()) + "等）")
 
 

@@ -72,6 +72,8 @@ def _read(path: Path, shown_name: str | None) -> Workbook:
         return parse_html(source, fallback)
     text = decode(source.data, source.name)
     if looks_like_csv(text):
-        return Workbook(parse_table(csv_rows(text, source.name), source, "", fallback), [])
+        rows = csv_rows(text, source.name)
+        del text  # the rows hold what is needed of it: a large file is not kept twice
+        return Workbook(parse_table(rows, source, "", fallback), [])
     lines = text_lines(text, source.name)
     return Workbook([parse_report(lines, source.name, source.sha256, fallback)], [])

@@ -4,6 +4,7 @@ each field's text becomes typed values."""
 from __future__ import annotations
 
 import re
+import sys
 
 from rectify_core import vocab as st
 from rectify_core.deadlines.datetext import DateTextError, find_dates, find_figures, parse_deadline
@@ -38,12 +39,20 @@ _ORDINAL = re.compile(r"(?:^|(?<=[。;；\s]))([一二三四五六七八九十]+
 _LEADER = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<title>[^)]*)\)\s*$")
 
 
+def _stripped(value: str, original: str) -> tuple[str, str]:
+    """The working copy stripped, and the same span of the original (the same objects
+    when there is nothing to strip: most cells)."""
+    if not value or not (value[0].isspace() or value[-1].isspace()):
+        return value, original
+    lead = len(value) - len(value.lstrip())
+    stripped = value.strip()
+    return stripped, original[lead:lead + len(stripped)]
+
+
 def split_measures(text: str, context_year: int | None, original: str | None = None) -> list[ParsedMeasure]:
     """'一是…二是…' -> one measure each, dated by its first date mention. `text` is the
     working copy; the measures keep the `original` wording (same length)."""
-    original = text if original is None else original
-    lead = len(text) - len(text.lstrip())
-    text, original = text.strip(), original[lead:lead + len(text.strip())]
+    text, original = _stripped(text, text if original is None else original)
     if not text:
         return []
     marks = list(_ORDINAL.finditer(text))
@@ -71,8 +80,7 @@ def apply_field(item: ParsedItem, name: str, value: str, context_year: int | Non
     written, the same length); unreadable values become problems reported at `where`
     (the field's own line), else at the item."""
     original = value if original is None or len(original) != len(value) else original
-    lead = len(value) - len(value.lstrip())
-    value, original = value.strip(), original[lead:lead + len(value.strip())]
+    value, original = _stripped(value, original)
     try:
         _apply(item, name, value, original, context_year)
     except (DateTextError, st.UnknownStatus) as exc:
@@ -91,8 +99,8 @@ def _apply(item: ParsedItem, name: str, value: str, original: str, context_year:
         item.status = st.normalise(value) if value else st.OPEN
     elif name == "leader":
         m = _LEADER.match(value)
-        item.leader, item.leader_title = ((original[m.start("name"):m.end("name")].strip(),
-                                           original[m.start("title"):m.end("title")])
+        item.leader, item.leader_title = ((sys.intern(original[m.start("name"):m.end("name")].strip()),
+                                           sys.intern(original[m.start("title"):m.end("title")]))
                                           if m else (original, None))
     elif name == "deadline":
         item.deadline_text = original
@@ -105,8 +113,8 @@ def _apply(item: ParsedItem, name: str, value: str, original: str, context_year:
                                   f"{deadline.date.isoformat()}")
     elif name == "evidence":
         cuts = [0, *(i for m in re.finditer(r"[;；\n]", value) for i in (m.start(), m.end())), len(value)]
-        item.evidence = [original[a:b].strip() for a, b in zip(cuts[::2], cuts[1::2], strict=True)
-                         if value[a:b].strip()]
+        item.evidence = [sys.intern(original[a:b].strip()) for a, b in zip(cuts[::2], cuts[1::2], strict=True)
+                         if value[a:b].strip()]  # 整改报告, 会议记录: repeated down a ledger, kept once
     elif name in ("department", "owner"):
         setattr(item, name, original or None)
 

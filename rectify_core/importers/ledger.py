@@ -7,7 +7,8 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,15 +140,23 @@ def _combined(first: int, top: list[Any], below: list[Any]) -> Header:
     return Header(first + 1, columns, extra, first)
 
 
+SHORT = 32
+
+
 def _pair(value: Any) -> tuple[str, str]:
     """A cell as (working copy, as written)."""
     if value is None:
         return "", ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    orig = str(value).strip()
+    if type(value) is str:  # most cells, as CSV gives them all
+        orig = value.strip()
+    else:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        orig = str(value).strip()
+    if len(orig) <= SHORT:  # names, departments, statuses, deadlines: one copy, however many rows repeat them
+        orig = sys.intern(orig)
     return normalise(orig), orig
 
 
@@ -229,7 +238,8 @@ def one_unit(found: list[ParsedLedger], name: str, where: str) -> ParsedLedger:
 def parse_table(rows: list[Row], source: Source, where_prefix: str, fallback: str) -> list[ParsedLedger]:
     """Rows with their spreadsheet row numbers -> one ParsedLedger per inspected unit (a
     被巡察单位 column splits a county's workbook; without one, the whole table is one
-    unit's), or every problem at once. Numbers may run on or restart per unit."""
+    unit's), or every problem at once. Numbers may run on or restart per unit. The item
+    rows are consumed: a large sheet's cells are let go as its items are made."""
     header = find_header(rows)
     if header is None:
         raise InputError(source.name, [Problem(where_prefix.strip(), (
@@ -242,6 +252,7 @@ def parse_table(rows: list[Row], source: Source, where_prefix: str, fallback: st
     table = _Table(header, years[0] if years else None, where_prefix, [])
     unit = block.unit or (m["unit"] if (m := _TITLE_UNIT.match(title)) else None)
     groups = _by_unit(rows[header.row + 1:], header, table)
+    del rows[header.row + 1:]  # the groups hold the item rows now, and let each go once read
     ledgers = []
     for name, group in groups.items():
         ledger = ParsedLedger(source_name=source.name, sha256=source.sha256, unit=name or unit or fallback,
@@ -314,7 +325,9 @@ def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
     seen: dict[int, int] = {}
     aspects: dict[str, int] = {}
     category = ""
-    for line, raw in rows:
+    rows.reverse()
+    while rows:  # each row let go once read: a large sheet's cells are not all held beside its items
+        line, raw = rows.pop()
         if (named := table.categories.get(line)) is not None:
             category = named
             continue
@@ -363,11 +376,22 @@ def looks_like_csv(text: str) -> bool:
     return find_header(rows) is not None
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines as io.StringIO(text) gives them (split at "\n" only, kept), a
+    line at a time: a StringIO holds a copy of the whole text at four bytes a character."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def csv_rows(text: str, name: str) -> list[Row]:
     """Every row of a CSV text, within the row, column and cell limits."""
     lim = limits()
     csv.field_size_limit(lim.line_chars)
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(_lines(text))
     rows: list[Row] = []
     try:
         for row in reader:

@@ -40,10 +40,13 @@ def _date(value: dt.date | None, label: str, lim: Limits) -> str | None:
     return None
 
 
+_ITEM_LIMITS = [(attr, label, _length(Item, attr)) for attr, label in _ITEM_TEXT.items()]
+
+
 def _item(item: ParsedItem, lim: Limits) -> list[str]:
     found = [] if 0 < item.no <= MAX_ITEM_NO else [f"问题编号 {item.no} 超出范围（1–{MAX_ITEM_NO}）"]
-    for attr, label in _ITEM_TEXT.items():
-        found.append(_text(getattr(item, attr), label, _length(Item, attr)) or "")
+    for attr, label, length in _ITEM_LIMITS:
+        found.append(_text(getattr(item, attr), label, length) or "")
     for text in [*item.evidence, *(m.text for m in item.measures), *item.extra.values(), *item.extra]:
         found.append(_text(text, "单元格", None) or "")
     found.append(_date(item.deadline, "整改时限", lim) or "")

@@ -10,6 +10,7 @@ directly).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select
@@ -24,25 +25,37 @@ BATCH = 5000
 
 
 def rows(item_id: int, owner: str | None, leader: str | None) -> list[dict[str, Any]]:
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+    return [{"item_id": item_id, "role": role, "name": key} for role, key in _keys(owner, leader)]
+
+
+def _keys(owner: str | None, leader: str | None) -> list[tuple[str, str]]:
+    """(role, normalised name) of each person the cells name, once each."""
+    found: dict[tuple[str, str], None] = {}
     for role, text in (("owner", owner), ("leader", leader)):
         for name in split_names(text):
             key = person_name(name)[:100]
             if key:
-                found.setdefault((role, key), {"item_id": item_id, "role": role, "name": key})
-    return list(found.values())
+                found.setdefault((role, key))
+    return list(found)
 
 
-def add(items: Iterable[tuple[int, str | None, str | None]], *, session: Session) -> None:
-    """Index new items, given as (id, owner, leader)."""
+def add(items: Iterable[tuple[int, str | None, str | None]], *, session: Session,
+        into: bulk.Writer | None = None) -> None:
+    """Index new items, given as (id, owner, leader); the cells a ledger repeats are read
+    once. Written by `into` when given (a run of inserts), else at once."""
     batch: list[dict[str, Any]] = []
     table = cast(Table, ItemHolder.__table__)
+    insert = into.insert_all if into is not None else partial(bulk.insert_all, session)
+    known: dict[tuple[str | None, str | None], list[tuple[str, str]]] = {}
     for item_id, owner, leader in items:
-        batch += rows(item_id, owner, leader)
+        keys = known.get((owner, leader))
+        if keys is None:
+            keys = known[(owner, leader)] = _keys(owner, leader)
+        batch += [{"item_id": item_id, "role": role, "name": key} for role, key in keys]
         if len(batch) >= BATCH:
-            bulk.insert_all(session, table, batch)
+            insert(table, batch)
             batch = []
-    bulk.insert_all(session, table, batch)
+    insert(table, batch)
 
 
 def drop(item_ids: list[int], *, session: Session) -> None:

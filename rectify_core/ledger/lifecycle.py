@@ -125,24 +125,33 @@ class ImportRun:
     known_disagreements: set[tuple[int, str, str]] = field(default_factory=set)
 
 
-def imported(rows: list[dict[str, Any]], run: ImportRun, *, session: Session) -> dict[int, int]:
+def imported(rows: list[dict[str, Any]], run: ImportRun, *, session: Session,
+             into: bulk.Writer | None = None, ids: list[int] | None = None) -> dict[int, int]:
     """New items from a file, in batches (one INSERT per few thousand rows, not one per
-    item), each with its "imported" event. `rows` are item column values; returns
-    number -> id."""
+    item), each with its "imported" event; written by `into` when given (the caller's
+    run of inserts), else at once; with the new `ids` when the caller took them
+    (bulk.take_ids). `rows` are item column values; returns number -> id."""
+    if into is None:
+        with bulk.writer(session) as own:
+            return imported(rows, run, session=session, into=own, ids=ids)
     now, source, batch_id = run.now, run.source, run.batch_id
     for row in rows:
         row["done_on"] = (run.report_date or now.date()) if row["status"] == ItemState.DONE else None
     items, events = cast(Table, Item.__table__), cast(Table, Event.__table__)
-    ids: dict[int, int] = {}
+    by_no = dict(zip((r["no"] for r in rows), ids or bulk.take_ids(session, items, len(rows)), strict=True))
+    # items with the same status wording share one data object (the insert encodes it once)
+    data: dict[tuple[str, str], dict[str, Any]] = {}
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        ids.update(zip((r["no"] for r in chunk), bulk.insert_with_ids(session, items, chunk), strict=True))
-        holders.add(((ids[r["no"]], r.get("owner"), r.get("leader")) for r in chunk), session=session)
-        bulk.insert_all(session, events, [
-            {"round_id": r["round_id"], "item_id": ids[r["no"]], "at": now, "kind": "imported", "actor": "import",
-             "data": {**source, "status": r["status"], "status_text": r["status_text"]}, "batch_id": batch_id}
+        into.insert_all(items, [{"id": by_no[r["no"]], **r} for r in chunk])
+        holders.add(((by_no[r["no"]], r.get("owner"), r.get("leader")) for r in chunk), session=session, into=into)
+        into.insert_all(events, [
+            {"round_id": r["round_id"], "item_id": by_no[r["no"]], "at": now, "kind": "imported", "actor": "import",
+             "data": data.get((r["status"], r["status_text"])) or data.setdefault(
+                 (r["status"], r["status_text"]), {**source, "status": r["status"], "status_text": r["status_text"]}),
+             "batch_id": batch_id}
             for r in chunk])
-    return ids
+    return by_no
 
 
 def plan_import(item: Any, values: dict[str, Any], no: int | None = None) -> ImportChange:

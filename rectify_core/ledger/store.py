@@ -245,17 +245,19 @@ def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], to
     """Insert new items, their events and measures a batch at a time (memory stays flat);
     returns their ids."""
     created: list[int] = []
-    for start in range(0, len(new), lifecycle.BATCH):
-        chunk = new[start:start + lifecycle.BATCH]
-        rows = [{"round_id": round_id, "no": p.no, "updated_at": run.now, "pinned": {}, "extension_count": 0,
-                 "rebound_count": 0, "aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
-                 "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line,
-                 **_values(p)} for p in chunk]
-        ids = lifecycle.imported(rows, run, session=session)
-        measures = [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
-                    for n, m in enumerate(_measures(p), start=1)]
-        bulk.insert_all(session, Measure.__table__, measures)
-        created += [ids[p.no] for p in chunk]
+    new_ids = bulk.take_ids(session, Item.__table__, len(new))  # now: the writer has the connection below
+    with bulk.writer(session) as into:
+        for start in range(0, len(new), lifecycle.BATCH):
+            chunk = new[start:start + lifecycle.BATCH]
+            rows = [{"round_id": round_id, "no": p.no, "updated_at": run.now, "pinned": {}, "extension_count": 0,
+                     "rebound_count": 0, "aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
+                     "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line,
+                     **_values(p)} for p in chunk]
+            ids = lifecycle.imported(rows, run, session=session, into=into,
+                                     ids=new_ids[start:start + lifecycle.BATCH])
+            into.insert_all(Measure.__table__, [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
+                                                for n, m in enumerate(_measures(p), start=1)])
+            created += [ids[p.no] for p in chunk]
     return created
 
 
