@@ -131,3 +131,69 @@ def test_insert_ignore_counts_exactly_in_bulk(engine: Engine) -> None:
         keys = list(s.scalars(select(Notice.dedup_key)))
         assert len(keys) == len(set(keys)) == n + n // 2
         assert s.scalars(select(Notice.created_at).limit(1)).one() == now
+
+
+def test_fresh_rows_that_exist_after_all_are_skipped_not_failed(engine: Engine) -> None:
+    """insert_rows takes `fresh` rows as new (PostgreSQL COPYs them straight in); should
+    another process have written some meanwhile, nothing fails and nothing doubles: the
+    fresh rows are checked like the rest, and the count says what went in."""
+    from rectify_core.bulk import converters, insert_rows
+    from rectify_core.delivery.outbox import BATCH, NOTICE_COLUMNS
+    from rectify_core.ledger.models import Notice, Round, Unit
+
+    now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
+    with db.transaction(engine) as s:
+        unit = Unit(name="单位")
+        s.add(unit)
+        s.flush()
+        rnd = Round(unit_id=unit.id, key="k", name="轮次", imported_at=now)
+        s.add(rnd)
+        s.flush()
+        item = Item(round_id=rnd.id, no=1, title="问题", status="open", status_text="未完成", updated_at=now,
+                    pinned={}, extra={}, evidence=[], figures=[])
+        s.add(item)
+        s.flush()
+        ids = (item.id, rnd.id)
+
+    def rows(keys: range) -> list[tuple[object, ...]]:
+        to = converters(Notice.__table__, NOTICE_COLUMNS, engine.dialect)
+        values = {"item_id": ids[0], "round_id": ids[1], "due": dt.date(2026, 12, 1), "step_key": "-20",
+                  "step_name": "督办通知", "ladder": "v", "recipient": "周敏", "recipient_unit": "单位",
+                  "kind": "item", "lookback_id": None, "role": "owner", "reason": "r",
+                  "planned_on": dt.date(2026, 11, 25), "state": "pending", "attempts": 0, "created_at": now}
+        return [tuple(to[c](f"k{k}" if c == "dedup_key" else values[c]) for c in NOTICE_COLUMNS) for k in keys]
+
+    n = BATCH + 500
+    with db.transaction(engine) as s:
+        assert insert_rows(s, Notice.__table__, NOTICE_COLUMNS, rows(range(n)), [], "dedup_key") == n
+    with db.transaction(engine) as s:  # half of the "fresh" rows exist: all checked, the new half goes in
+        assert insert_rows(s, Notice.__table__, NOTICE_COLUMNS, rows(range(n // 2, n + n // 2)),
+                           rows(range(n + n // 2, n + n // 2 + 10)), "dedup_key") == n // 2 + 10
+        # the transaction goes on after the fallback: it can still write and read
+        assert s.scalar(select(func.count()).select_from(Notice)) == n + n // 2 + 10
+    with db.transaction(engine) as s:
+        keys = list(s.scalars(select(Notice.dedup_key)))
+        assert len(keys) == len(set(keys)) == n + n // 2 + 10
+
+
+def test_a_failed_write_of_the_writer_reaches_the_caller_and_nothing_stays(engine: Engine) -> None:
+    """bulk.writer (an import's run of inserts; PostgreSQL writes on a thread of its own):
+    a write the database refuses is raised to the caller, the batches after it are not
+    written, and the transaction leaves nothing behind."""
+    import pytest
+
+    from rectify_core import bulk
+    from rectify_core.ledger.models import Unit
+
+    now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
+    event = {"round_id": 999_999, "item_id": None, "at": now, "kind": "note", "actor": "test", "data": {},
+             "batch_id": None}
+    with pytest.raises(Exception, match="(?i)foreign key"), db.transaction(engine) as s:
+        s.add(Unit(name="写入前的单位"))
+        s.flush()
+        with bulk.writer(s) as into:
+            into.insert_all(Event.__table__, [event])  # no such round
+            into.insert_all(Event.__table__, [{**event, "kind": "after"}])
+    with db.transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
+        assert s.scalar(select(func.count()).select_from(Unit)) == 0
