@@ -27,10 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADER = ["序号", "问题类别", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "完成情况", "佐证材料"]
+HEADER = ["序号", "问题类别", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "完成情况",
+          "佐证材料"]
 CATEGORIES = ["上轮巡察整改不彻底", "落实党的路线方针政策不到位", "全面从严治党责任落实不力", "基层党组织建设薄弱",
               "作风建设存在短板", "选人用人不规范", "财务管理不严格", "意识形态工作有差距"]
-LEADERS = ["胡志云（党组副书记、副局长）", "刘立强（党组成员、副局长）", "陈建华（党组成员、副局长）", "王海（纪检监察组组长）"]
+LEADERS = ["胡志云（党组副书记、副局长）", "刘立强（党组成员、副局长）", "陈建华（党组成员、副局长）",
+           "王海（纪检监察组组长）"]
 DEPARTMENTS = ["办公室", "财务股", "计划统计股", "人事股", "建设管理股", "法规股", "安全监督股", "机关党委"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ["敏", "强", "芳", "伟", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞"]
@@ -106,10 +108,10 @@ now = dt.datetime.now(dt.UTC)
 with db.transaction(engine) as s:
     rnd = new_round(now, session=s)
     insert_all(s, Item.__table__, [
-        {"round_id": rnd.id, "no": int(r[0]), "title": r[2], "status": "open",
-         "status_text": r[8], "immediate": False, "deadline_kind": "dated", "deadline": None, "deadline_text": r[7], "owner": r[6],
-         "leader": r[4], "department": r[5], "measures_text": r[3], "evidence": [], "figures": [], "extra": {}, "pinned": {},
-         "extension_count": 0, "rebound_count": 0, "updated_at": now} for r in rows])
+        {"round_id": rnd.id, "no": int(r[0]), "title": r[2], "status": "open", "status_text": r[8],
+         "immediate": False, "deadline_kind": "dated", "deadline": None, "deadline_text": r[7], "owner": r[6],
+         "leader": r[4], "department": r[5], "measures_text": r[3], "evidence": [], "figures": [], "extra": {},
+         "pinned": {}, "extension_count": 0, "rebound_count": 0, "updated_at": now} for r in rows])
     s.rollback()
 """
 

@@ -1,9 +1,15 @@
 """Personal pages under load: `rectify web` (its own process, as deployed) over a ledger
-of N items on SQLite, hit by bursts of C concurrent page loads, each a different
-person's link. Prints latency (median, 90th percentile, max) per burst and overall, the
-throughput, and the server's peak memory.
+of N items on SQLite (or --db), each owner holding --per-person items. Prints:
+  - sequential page loads, one at a time (a new connection each, as a phone opens a link):
+    median and 99th percentile, the service time as a client sees it;
+  - bursts of C concurrent page loads, each a different person's link: latency (median,
+    90th percentile, max) per burst and overall (with the 99th percentile), errors, the
+    throughput, and the server's peak memory;
+  - with --while-notify, the same while `rectify notify` runs day after day on the same
+    database in a process of its own (planning, enqueueing and delivering: writing).
 
-    .venv/bin/python bench/web_bench.py [--items 10000] [--concurrency 200] [--bursts 5] [--db URL]
+    .venv/bin/python bench/web_bench.py [--items 10000] [--per-person 20] [--concurrency 20]
+                                        [--bursts 20] [--while-notify] [--db URL]
 """
 
 from __future__ import annotations
@@ -41,19 +47,21 @@ UNIT = "基准测试单位"
 
 async def _load(host: str, port: int, path: str) -> tuple[float, int]:
     """One page load as a phone makes it: a new connection, GET, read to the end. A lean
-    client (asyncio streams), so that what is timed is the server, not the client."""
+    client (asyncio streams), so that what is timed is the server, not the client. An
+    answer other than 200, or a failed connection, counts as an error (size -1)."""
     start = time.perf_counter()
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
-    body = await reader.readexactly(length)  # done when the page is in, as a browser is
-    elapsed = time.perf_counter() - start
-    writer.close()
-    if head[9:12] != b"200":
-        raise SystemExit(f"{path}: HTTP {head[9:12].decode(errors='replace')}")
-    return elapsed, len(body)
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+        body = await reader.readexactly(length)  # done when the page is in, as a browser is
+        elapsed = time.perf_counter() - start
+        writer.close()
+    except (OSError, asyncio.IncompleteReadError, AttributeError):
+        return time.perf_counter() - start, -1
+    return elapsed, len(body) if head[9:12] == b"200" else -1
 
 
 async def _burst(host: str, port: int, paths: list[str]) -> list[tuple[float, int]]:
@@ -67,11 +75,52 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _notifier(url: str, today: dt.date, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`rectify notify` for one day after another, until stopped: the daily run writing."""
+    days = " ".join((today + dt.timedelta(days=k)).isoformat() for k in range(1, 60))
+    script = f'for d in {days}; do "{sys.executable}" -m flows --db "{url}" notify --date "$d"; done'
+    return subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _bursts(port: int, paths: list[str], args: argparse.Namespace, pid: int, label: str) -> None:
+    print(f"{args.concurrency} concurrent page loads per burst, each a different person{' ' + label if label else ''}")
+    every: list[float] = []
+    sizes: list[int] = []
+    errors = 0
+    wall = 0.0
+    # beside a writer, bursts go on for --seconds (the writer's runs take seconds each)
+    until = time.perf_counter() + args.seconds if label else None
+    n = 0
+    while n < args.bursts or (until is not None and time.perf_counter() < until):
+        n += 1
+        start = time.perf_counter()
+        results = asyncio.run(_burst("127.0.0.1", port, paths[(n * args.concurrency) % len(paths):][:args.concurrency]
+                                     or paths[:args.concurrency]))
+        wall += time.perf_counter() - start
+        times = sorted(t for t, _ in results)
+        errors += sum(size < 0 for _, size in results)
+        every += times
+        sizes += [s for _, s in results]
+        if n % max(args.bursts // 5, 1) == 0 and n <= args.bursts:
+            print(f"  burst {n}: median {statistics.median(times) * 1000:6.0f} ms   "
+                  f"p90 {times[int(len(times) * 0.9)] * 1000:6.0f} ms   max {times[-1] * 1000:6.0f} ms")
+    every.sort()
+    print(f"overall: median {statistics.median(every) * 1000:.0f} ms, "
+          f"p90 {every[int(len(every) * 0.9)] * 1000:.0f} ms, "
+          f"p99 {every[min(int(len(every) * 0.99), len(every) - 1)] * 1000:.0f} ms, {errors} errors, "
+          f"{len(every) / wall:.0f} pages/s, page {statistics.mean(sizes) / 1024:.0f} KB on average, "
+          f"{args.workers} worker(s), server peak RSS {_rss_mb(pid):.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--bursts", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--bursts", type=int, default=20)
+    parser.add_argument("--sequential", type=int, default=200, help="page loads one at a time first")
+    parser.add_argument("--while-notify", action="store_true",
+                        help="run `rectify notify` day after day on the database meanwhile")
+    parser.add_argument("--seconds", type=float, default=15, help="with --while-notify: how long the bursts go on")
     parser.add_argument("--workers", type=int, default=2, help="rectify web --workers (2: this machine's cores)")
     parser.add_argument("--per-person", type=int, default=20, help="items each owner holds (owners = items / this)")
     parser.add_argument("--db", help="database URL (default: a new SQLite file)")
@@ -101,27 +150,21 @@ def main() -> None:
         people = [f"责任人{i * owners // args.concurrency}" for i in range(args.concurrency)]
         paths = [f"/p/{quote(links.issue(SECRET.encode(), UNIT, name, now))}" for name in people]
         asyncio.run(_burst("127.0.0.1", port, paths[:10]))  # warm-up: templates compiled
-        print(f"{engine.dialect.name}, {args.items:,} items, {tally.inserted:,} notices; "
-              f"{args.concurrency} concurrent page loads per burst, each a different person")
-        every: list[float] = []
-        sizes: list[int] = []
-        wall = 0.0
-        for n in range(1, args.bursts + 1):
-            start = time.perf_counter()
-            results = asyncio.run(_burst("127.0.0.1", port, paths))
-            wall += time.perf_counter() - start
-            times = sorted(t for t, _ in results)
-            every += times
-            sizes += [s for _, s in results]
-            print(f"  burst {n}: median {statistics.median(times) * 1000:6.0f} ms   "
-                  f"p90 {times[int(len(times) * 0.9)] * 1000:6.0f} ms   max {times[-1] * 1000:6.0f} ms")
-        every.sort()
-        print(f"overall: median {statistics.median(every) * 1000:.0f} ms, "
-              f"p90 {every[int(len(every) * 0.9)] * 1000:.0f} ms, "
-              f"p99 {every[min(int(len(every) * 0.99), len(every) - 1)] * 1000:.0f} ms, "
-              f"{len(every) / wall:.0f} pages/s, page {statistics.mean(sizes) / 1024:.0f} KB on average, "
-              f"{args.workers} worker(s), "
-              f"server peak RSS {_rss_mb(server.pid):.0f} MB")
+        print(f"{engine.dialect.name}, {args.items:,} items, {owners} owners ({args.per_person} items each), "
+              f"{tally.inserted:,} notices")
+        one = sorted(asyncio.run(_burst("127.0.0.1", port, [paths[i % len(paths)]]))[0][0]
+                     for i in range(args.sequential))
+        print(f"sequential: median {statistics.median(one) * 1000:.1f} ms, "
+              f"p99 {one[min(int(len(one) * 0.99), len(one) - 1)] * 1000:.1f} ms ({len(one)} page loads)")
+        writer = _notifier(url, today, env) if args.while_notify else None
+        if writer is not None:
+            time.sleep(2)  # its first run has started planning and writing
+        try:
+            _bursts(port, paths, args, server.pid, "while `rectify notify` writes" if writer else "")
+        finally:
+            if writer is not None:
+                writer.terminate()
+                writer.wait(30)
     finally:
         server.terminate()
         server.wait(10)

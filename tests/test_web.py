@@ -177,10 +177,15 @@ def link_in(text: str) -> str:
 
 
 def form_of(page: str, action: str) -> dict[str, str]:
-    """The CSRF field of the form posting to `action`, or (for a form the page does not
-    offer, such as another person's item) the page's own."""
-    start = max(page.find(f'action="{action}"'), 0)
-    return dict(re.findall(r'name="(csrf)" value="([^"]+)"', page[start:])[:1])
+    """The CSRF field of the form posting to `action` (a form's action, or a button's
+    formaction), or (for a form the page does not offer, such as another person's item)
+    the page's own."""
+    field = r'name="(csrf)" value="([^"]+)"'
+    button = page.find(f'formaction="{action}"')
+    if button >= 0:  # a button of a larger form (the list's 已阅): that form's field, before it
+        return dict(re.findall(field, page[:button])[-1:])
+    start = max(page.find(f' action="{action}"'), 0)
+    return dict(re.findall(field, page[start:])[:1])
 
 
 def admin_login(client: httpx.Client, password: str = ADMIN, login: str = "admin") -> httpx.Response:

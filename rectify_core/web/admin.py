@@ -57,7 +57,7 @@ class Signed:
     scope: accounts.Scope
 
 
-def signed_in(request: Request, portal_: PortalDep) -> Signed:
+async def signed_in(request: Request, portal_: PortalDep) -> Signed:
     scope = portal_.admin_scope(request)
     if scope is None:
         raise Refused(403, "请先登录管理页面。", "/admin")

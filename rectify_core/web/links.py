@@ -22,7 +22,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.people import Directory
@@ -99,12 +99,15 @@ def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holde
     return holder
 
 
+_REVOKED = select(LinkRevocation.unit, LinkRevocation.revoked_at).where(
+    LinkRevocation.name.in_(bindparam("names", expanding=True)))
+
+
 def check_revoked(holder: Holder, *, session: Session) -> None:
     """Refuse a link issued before its person's links were revoked. People are matched as
     pages match them: by their names' normal form, in their unit."""
     name, unit = person_name(holder.name), person_name(holder.unit)
-    rows = session.execute(select(LinkRevocation.unit, LinkRevocation.revoked_at).where(
-        LinkRevocation.name.in_({name, holder.name})))
+    rows = session.connection().execute(_REVOKED, {"names": sorted({name, holder.name})})
     revoked = max((at for u, at in rows if person_name(u) == unit), default=None)
     if revoked is not None and holder.issued <= revoked:
         raise LinkError("此链接已被收回：请使用之后收到的督办通知中的新链接，或联系巡察整改工作办公室",

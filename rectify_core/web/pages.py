@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
@@ -51,6 +51,10 @@ def wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+_TRIES = (select(func.count()).select_from(WebFailure)
+          .where(WebFailure.client == bindparam("client"), WebFailure.at > bindparam("since")))
+
+
 class Limiter:
     """Bad tries (forged or tampered links, wrong admin passwords) per client over a sliding
     window; past the limit the client is refused (429) until the window moves on. Kept in
@@ -62,11 +66,15 @@ class Limiter:
         self.window = dt.timedelta(seconds=window)
         self.reads = db.session_factory(db.reader(engine))
 
-    def blocked(self, client: str) -> bool:
-        since = self.clock() - self.window
-        with self.reads() as session:
-            tries = session.scalar(select(func.count()).select_from(WebFailure)
-                                   .where(WebFailure.client == client[:64], WebFailure.at > since))
+    def blocked(self, client: str, session: Session | None = None) -> bool:
+        """Is the client past the limit? Read in the caller's `session` when given (a page
+        reads its link in one), else in a reading session of its own."""
+        params = {"client": client[:64], "since": self.clock() - self.window}
+        if session is not None:
+            tries = session.connection().execute(_TRIES, params).scalar()
+        else:
+            with self.reads() as own:
+                tries = own.connection().execute(_TRIES, params).scalar()
         return int(tries or 0) >= self.limit
 
     def fail(self, client: str) -> None:
@@ -117,7 +125,7 @@ class Portal:
 
     def holder(self, request: Request, token: str, session: Session) -> links.Holder:
         client = request.client.host if request.client else "?"
-        if self.limiter.blocked(client):
+        if self.limiter.blocked(client, session):
             raise Refused(429, "失败次数过多，请 10 分钟后再试。")
         try:
             holder = links.verify(self.secret, token, self.clock(), self.settings.web.link_days)
@@ -213,7 +221,12 @@ async def checked_form(request: Request, portal_: Portal, bound: str, back: str 
     return form
 
 
-def portal_of(request: Request) -> Portal:
+# Dependencies are `async def` though most read the database: FastAPI runs a plain `def`
+# dependency on its thread pool, and that hop (twice a page) cost more than the local
+# queries they make; as with the pages themselves, they run inline (see bench/web_bench.py).
+
+
+async def portal_of(request: Request) -> Portal:
     portal_: Portal = request.app.state.portal
     return portal_
 

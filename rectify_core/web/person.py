@@ -40,7 +40,7 @@ router = APIRouter(prefix="/p/{token}")
 ACTIONS = ("ack", "progress", "extension", "closure")
 
 
-def holder_of(request: Request, token: str, portal_: PortalDep) -> links.Holder:
+async def holder_of(request: Request, token: str, portal_: PortalDep) -> links.Holder:
     """The person a link belongs to; refused (and counted) when it does not open."""
     with portal_.factory() as session:
         return portal_.holder(request, token, session)
@@ -49,7 +49,7 @@ def holder_of(request: Request, token: str, portal_: PortalDep) -> links.Holder:
 HolderDep = Annotated[links.Holder, Depends(holder_of)]
 
 
-def item_holder(token: str, item_id: RecordId, portal_: PortalDep, holder: HolderDep) -> links.Holder:
+async def item_holder(token: str, item_id: RecordId, portal_: PortalDep, holder: HolderDep) -> links.Holder:
     """The link's holder, for an item of theirs: refused before the body is read."""
     with portal_.factory() as session:
         try:
@@ -101,7 +101,7 @@ async def item_page(request: Request, token: str, item_id: RecordId, portal_: Po
     return with_csrf(shown, request, cookie)
 
 
-def known_action(token: str, action: str) -> str:
+async def known_action(token: str, action: str) -> str:
     if action not in ACTIONS:
         raise Refused(404, "没有这个操作。", f"/p/{quote(token)}")
     return action

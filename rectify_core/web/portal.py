@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select, type_coerce
+from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session, joinedload
 
 from rectify_core.config.settings import Settings
@@ -27,6 +27,7 @@ from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Not
 from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
+MEASURES_SHOWN = 120
 SYSTEM_ACTORS = {"import": "", "rectify": "", "": ""}  # rectify's own events carry no person
 
 
@@ -82,6 +83,16 @@ class Card:
     def pending(self) -> dict[str, ItemRequest]:
         return {r.kind: r for r in self.requests if r.state == approvals.PENDING}
 
+    @property
+    def due_text(self) -> str:
+        return f"{self.due.isoformat() if self.due else '未定'}（{self.left_text()}）"
+
+    @property
+    def measures_short(self) -> str:
+        """The measures as a card shows them: their first 120 characters."""
+        text = self.item.measures_text or ""
+        return text if len(text) <= MEASURES_SHOWN else text[:MEASURES_SHOWN - 1] + "…"
+
     def left_text(self) -> str:
         if self.left is None:
             return "时限未定"
@@ -108,13 +119,19 @@ class PersonView:
 
 
 # a list page reads only what its cards show and what the planner needs, as plain rows, with
-# statements built once (building and compiling a statement cost more than running it)
+# statements built once (building and compiling a statement cost more than running it); the
+# step last asked for and whether the item has requests come with each row (an index lookup
+# each), so a page whose items have no requests runs no query for them
+_STEP = (select(Notice.step_name).where(Notice.item_id == Item.id, Notice.kind == NoticeKind.ITEM)
+         .order_by(Notice.id.desc()).limit(1).correlate(Item).scalar_subquery())
+_ASKED = exists().where(ItemRequest.item_id == Item.id).correlate(Item)
 _CARD = (Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
          Item.shown_no.label("shown_no"), Item.title, type_coerce(Item.status, String).label("status"),
          type_coerce(Item.deadline_kind, String).label("deadline_kind"), Item.deadline, Item.extended_to,
          Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
          Round.first_responsible, Item.department, Item.listed, Item.measures_text, Item.progress,
-         Item.progress_on, Item.acknowledged_on, Item.acknowledged_by, Item.done_on)
+         Item.progress_on, Item.acknowledged_on, Item.acknowledged_by, Item.done_on, _STEP.label("step"),
+         _ASKED.label("has_requests"))
 _OF_UNIT = (select(*_CARD).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
             .where(Unit.name == bindparam("unit")))
 _HELD = (_OF_UNIT.add_columns(ItemHolder.role).join(ItemHolder, ItemHolder.item_id == Item.id)
@@ -134,11 +151,12 @@ _STEPS = (select(Notice.item_id, Notice.step_name)
           .order_by(Notice.id.desc()))
 
 
+_PLANNED = 17  # _CARD's first columns are Obligation's first fields, in order
+
+
 def obligation_of(row: Any) -> Obligation:
     """A card's row as the planner sees an item."""
-    return Obligation(row.id, row.round_id, row.round_name, row.unit, row.shown_no, row.title, row.status,
-                      row.deadline_kind, row.deadline, row.extended_to, row.feedback_date, row.owner, row.leader,
-                      row.overdue_since, row.rebound_count, row.first_responsible, row.department)
+    return Obligation(*row[:_PLANNED])
 
 
 def _leads_round(unit: str, name: str, *, session: Session) -> bool:
@@ -155,11 +173,11 @@ def _rows_of(unit: str, name: str, today: dt.date, *, session: Session, leads: b
     one = {} if item_id is None else {"item": item_id}
     found: dict[int, tuple[Any, list[str]]] = {}
     for row in connection.execute(_HELD if item_id is None else _HELD_ONE,
-                                  {"unit": unit, "key": person_name(name), **one}):
+                                  {"unit": unit, "key": person_name(name), **one}).all():
         found.setdefault(row.id, (row, []))[1].append(row.role)
     if leads:
         for row in connection.execute(_FIRST if item_id is None else _FIRST_ONE,
-                                      {"unit": unit, "name": name, "today": today, **one}):
+                                      {"unit": unit, "name": name, "today": today, **one}).all():
             found.setdefault(row.id, (row, []))[1].append("first_responsible")
     order = {"owner": 0, "leader": 1, "first_responsible": 2}
     return [(row, sorted(roles, key=order.__getitem__))
@@ -177,15 +195,37 @@ def item_of(unit: str, name: str, item_id: int, today: dt.date, *, session: Sess
     return item, found[0][1]
 
 
+class _Dates:
+    """What a page's cards share, computed once a page: due dates from the same deadline
+    and working days to the same date (a person's items often share their deadlines)."""
+
+    def __init__(self, today: dt.date, settings: Settings) -> None:
+        self.today, self.rules, self.cal = today, settings.rules, settings.calendar
+        self._due: dict[tuple[object, ...], dt.date | None] = {}
+        self._left: dict[dt.date, int] = {}
+
+    def card(self, item: Any, roles: list[str]) -> Card:
+        if item.status not in ACTIVE:
+            return Card(item, roles, None, item.done_on, None)
+        if isinstance(item, Item):  # an item's own page: one card
+            due = due_of(plan_item_of(item), self.today, self.rules, self.cal).date
+        else:
+            key = (item.deadline_kind, item.deadline, item.extended_to, item.feedback_date)
+            if key in self._due:
+                due = self._due[key]
+            else:
+                due = self._due[key] = due_of(obligation_of(item), self.today, self.rules, self.cal).date
+        left = None
+        if due is not None:
+            left = self._left.get(due)
+            if left is None:
+                left = self._left[due] = self.cal.workdays_between(self.today, due)
+        ended = open_ended(item.deadline_kind, item.deadline, item.extended_to)
+        return Card(item, roles, light(ended, left, item.overdue_since is not None, self.rules), due, left)
+
+
 def _card(item: Any, roles: list[str], today: dt.date, settings: Settings) -> Card:
-    rules, cal = settings.rules, settings.calendar
-    if item.status not in ACTIVE:
-        return Card(item, roles, None, item.done_on, None)
-    plan = plan_item_of(item) if isinstance(item, Item) else obligation_of(item)
-    due = due_of(plan, today, rules, cal).date
-    left = cal.workdays_between(today, due) if due is not None else None
-    ended = open_ended(item.deadline_kind, item.deadline, item.extended_to)
-    return Card(item, roles, light(ended, left, item.overdue_since is not None, rules), due, left)
+    return _Dates(today, settings).card(item, roles)
 
 
 def _urgency(card: Card) -> tuple[int, int, int]:
@@ -194,8 +234,9 @@ def _urgency(card: Card) -> tuple[int, int, int]:
 
 
 def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:
-    """Requests and the step last asked for every card; with `detail`, the history and
-    uploads too. One query each, whatever the number of cards."""
+    """Requests and the step last asked for every card (a list's rows carry the step and
+    say which items have requests); with `detail`, the history and uploads too. One query
+    each, whatever the number of cards."""
     by_id = {c.item.id: c for c in cards}
     ids = list(by_id)
     if not ids:
@@ -207,19 +248,26 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
             by_id[e.item_id or 0].history.append((when(e), event_text(e, files=False), SYSTEM_ACTORS.get(actor, actor)))
         for u in session.scalars(select(Upload).where(Upload.item_id.in_(ids)).order_by(Upload.id)):
             by_id[u.item_id].uploads.append(u)
-    for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(ids)).order_by(ItemRequest.id)):
-        by_id[r.item_id].requests.append(r)
-    seen: set[int] = set()
-    for item_id, step in session.connection().execute(_STEPS, {"ids": ids}):
-        if item_id not in seen:
-            seen.add(item_id)
-            by_id[item_id].step = step
+    rows = [c.item for c in cards if not isinstance(c.item, Item)]
+    asked = [c.item.id for c in cards if isinstance(c.item, Item) or c.item.has_requests]
+    if asked:
+        for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(asked)).order_by(ItemRequest.id)):
+            by_id[r.item_id].requests.append(r)
+    for row in rows:
+        by_id[row.id].step = row.step or ""
+    steps = [c.item.id for c in cards if isinstance(c.item, Item)]
+    if steps:
+        seen: set[int] = set()
+        for item_id, step in session.connection().execute(_STEPS, {"ids": steps}):
+            if item_id not in seen:
+                seen.add(item_id)
+                by_id[item_id].step = step
 
 
 def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, session: Session) -> PersonView:
     leads = _leads_round(unit, name, session=session)
-    cards = [_card(row, roles, today, settings)
-             for row, roles in _rows_of(unit, name, today, session=session, leads=leads)]
+    dates = _Dates(today, settings)
+    cards = [dates.card(row, roles) for row, roles in _rows_of(unit, name, today, session=session, leads=leads)]
     active = sorted((c for c in cards if c.active), key=_urgency)
     done = sorted((c for c in cards if not c.active), key=lambda c: c.due or dt.date.min, reverse=True)[:DONE_SHOWN]
     _attach(active + done, session=session)
