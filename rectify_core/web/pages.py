@@ -84,7 +84,8 @@ class Limiter:
             session.execute(delete(WebFailure).where(WebFailure.at <= now - self.window))  # the window moved on
 
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+# the templates ship with the package: not checked for changes at every page
+_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, auto_reload=False,
                    autoescape=select_autoescape(["j2", "html"]), trim_blocks=True, lstrip_blocks=True)
 _env.globals["vocab"] = template_words()
 
@@ -226,9 +227,13 @@ async def checked_form(request: Request, portal_: Portal, bound: str, back: str 
 # queries they make; as with the pages themselves, they run inline (see bench/web_bench.py).
 
 
-async def portal_of(request: Request) -> Portal:
+def portal_of_request(request: Request) -> Portal:
     portal_: Portal = request.app.state.portal
     return portal_
+
+
+async def portal_of(request: Request) -> Portal:
+    return portal_of_request(request)
 
 
 PortalDep = Annotated[Portal, Depends(portal_of)]

@@ -31,6 +31,7 @@ from rectify_core.web.pages import (
     date_field,
     downloadable,
     page,
+    portal_of_request,
     store_files,
     text_field,
     with_csrf,
@@ -71,10 +72,13 @@ async def item_form(request: Request, token: str, portal_: PortalDep,
 
 
 @router.get("", response_class=HTMLResponse)
-async def person(request: Request, token: str, portal_: PortalDep, holder: HolderDep, ok: str = "") -> Response:
-    # a few milliseconds of local queries: run inline, as a thread hop and the pool's
-    # queue cost more than the work (see bench/web_bench.py)
+async def person(request: Request, token: str, ok: str = "") -> Response:
+    # the page people open most: its link is checked and its items read in one reading
+    # session, inline (a thread hop and the pool's queue cost more than the local queries;
+    # see bench/web_bench.py), without the dependency layers of the other routes
+    portal_ = portal_of_request(request)
     with portal_.factory() as session:
+        holder = portal_.holder(request, token, session)
         view = portal.person_view(holder.unit, holder.name, local_today(portal_.clock()), portal_.settings,
                                   session=session)
     cookie = csrf_cookie(request)

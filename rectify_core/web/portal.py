@@ -159,6 +159,10 @@ def obligation_of(row: Any) -> Obligation:
     return Obligation(*row[:_PLANNED])
 
 
+# both of a person's standing roles at once, for their list page: one query, not two
+_STANDING = select(_LEADS.exists().label("leads"), _VERIFIES.exists().label("verifies"))
+
+
 def _leads_round(unit: str, name: str, *, session: Session) -> bool:
     """Is `name` the first responsible of a round of `unit`?"""
     return session.connection().execute(_LEADS, {"unit": unit, "name": name}).first() is not None
@@ -265,17 +269,16 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
 
 
 def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, session: Session) -> PersonView:
-    leads = _leads_round(unit, name, session=session)
+    leads, verifies = session.connection().execute(_STANDING, {"unit": unit, "name": name}).one()
     dates = _Dates(today, settings)
     cards = [dates.card(row, roles) for row, roles in _rows_of(unit, name, today, session=session, leads=leads)]
     active = sorted((c for c in cards if c.active), key=_urgency)
     done = sorted((c for c in cards if not c.active), key=lambda c: c.due or dt.date.min, reverse=True)[:DONE_SHOWN]
     _attach(active + done, session=session)
-    # only leaders, first responsibles and verifiers decide requests: an owner's page skips the
-    # query, and the directory of role holders (a query of its own) is read only for them
-    decides = leads or any(r != "owner" for c in cards for r in c.roles) or any(
-        person_name(v) == person_name(name) for v in settings.contacts.holders(unit, Role.VERIFIER)) or \
-        session.connection().execute(_VERIFIES, {"unit": unit, "name": name}).first() is not None
+    # only leaders, first responsibles and verifiers decide requests: the directory of role
+    # holders (a query of its own) is read only for them
+    decides = leads or verifies or any(r != "owner" for c in cards for r in c.roles) or any(
+        person_name(v) == person_name(name) for v in settings.contacts.holders(unit, Role.VERIFIER))
     directory = with_people(settings.contacts, session=session) if decides else None
     waiting = approvals.waiting_for(name, unit, directory, session=session) if directory is not None else []
     uploads: dict[int, list[Upload]] = defaultdict(list)
