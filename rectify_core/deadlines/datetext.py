@@ -12,6 +12,7 @@ import functools
 import re
 import sys
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rectify_core.vocab import DeadlineKind
 
@@ -63,9 +64,9 @@ def month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-@dataclass(frozen=True)
-class DateMention:
-    """A date found in running text: start (and end for ranges) as ISO strings."""
+class DateMention(NamedTuple):
+    """A date found in running text: start (and end for ranges) as ISO strings. A named
+    tuple: a large ledger's measures make hundreds of thousands of these."""
 
     start: str
     end: str | None
