@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, make_url, text
 from sqlalchemy.orm import Session
 
 from rectify_core.ledger import holders
@@ -46,3 +50,24 @@ def populate(url: str, n: int, centre: dt.date, spread: int = 200, owners: int =
                 for i in range(start, min(start + 20_000, n + 1))])
         holders.rebuild(session=s)  # items written directly: index who holds them
     engine.dispose()
+
+
+@contextmanager
+def scratch_database(workdir: Path, server: str | None) -> Iterator[str]:
+    """A new empty database: a SQLite file in `workdir`, or a database created on the
+    PostgreSQL `server` (any database URL on it) and dropped afterwards."""
+    if server is None:
+        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"rectify_bench_{uuid.uuid4().hex[:8]}"
+    if server.startswith("postgresql://"):  # psycopg 3, as rectify's own engines
+        server = server.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

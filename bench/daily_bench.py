@@ -6,11 +6,12 @@ Populates one round of N open or ongoing items (deadlines spread ±200 days, 500
 40 leaders), then prints, each with its ratio to the floor:
   - the driver's own fetchall of the planner's exact SQL (the floor for planning),
   - plan_stage (load + plan), and streaming `check` (load + plan + JSON, flat memory),
-  - the driver's own bulk insert (sqlite3 executemany, psycopg COPY) of the notice rows
-    the first day owes into the real notices table (the floor for enqueueing),
+  - the driver's own bulk insert (sqlite3 executemany, psycopg COPY), committed, of the
+    notice rows the first day owes into the real notices table (the floor for enqueueing),
   - enqueue_stage on the first day (outbox empty),
   - peak resident memory of the process.
-Uses a temporary SQLite file unless --db names an empty database.
+Uses a temporary SQLite file, or with --db (a PostgreSQL server's URL) a new database on
+that server, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchdata import populate
+from benchdata import populate, scratch_database
 from sqlalchemy import Engine
 
 from rectify_core.config.calendar import local_datetime
@@ -59,13 +60,15 @@ def bare_fetchall(engine: Engine, sql: str) -> int:
         raw.close()
 
 
-def bare_bulk_insert(engine: Engine, params: list[tuple[Any, ...]]) -> None:
-    """The database's own floor for writing rows: sqlite3's executemany, psycopg's COPY,
-    of values already in the driver's form; rolled back (enqueue then finds the outbox empty)."""
+def bare_bulk_insert(engine: Engine, params: list[tuple[Any, ...]]) -> float:
+    """The database's own floor for writing rows: sqlite3's executemany or psycopg's COPY of
+    values already in the driver's form, committed (as enqueue commits); the time it took.
+    The rows are then deleted, untimed (enqueue then finds the outbox empty)."""
     columns = outbox.NOTICE_COLUMNS
     names = ", ".join(columns)
     raw = engine.raw_connection()
     try:
+        start = time.perf_counter()
         if engine.dialect.name == "postgresql":
             with raw.cursor() as cur, cur.copy(f"COPY notices ({names}) FROM STDIN") as copy:  # type: ignore[attr-defined]
                 for values in params:
@@ -74,19 +77,33 @@ def bare_bulk_insert(engine: Engine, params: list[tuple[Any, ...]]) -> None:
             cursor = raw.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             cursor.executemany(f"INSERT INTO notices ({names}) VALUES ({', '.join('?' * len(columns))})", params)
+        raw.commit()
+        took = time.perf_counter() - start
+        cursor = raw.cursor()
+        if engine.dialect.name != "postgresql":
+            cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("DELETE FROM notices")
+        raw.commit()
     finally:
-        raw.rollback()
         raw.close()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE notices")  # the deleted rows' space and index entries
+    return took
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
+    parser.add_argument("--db", help="a PostgreSQL server's URL (default: a temporary SQLite file)")
     parser.add_argument("--day", action="store_true",
                         help="only the streamed first day (plan + enqueue a chunk at a time), with its peak memory")
     args = parser.parse_args()
-    url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), args.db) as url:
+        run(url, args)
+
+
+def run(url: str, args: argparse.Namespace) -> None:
     populate(url, args.items, TODAY)
     engine = db.make_engine(url)
     settings = Settings(load_settings(None).rules, load_settings(None).calendar,
@@ -100,6 +117,7 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{'notices enqueued':<50} {tally.inserted:>10,}")  # type: ignore[attr-defined]
         print(f"{'peak resident memory (before the day)':<50} {peak:8.0f} MB ({before:.0f} MB)")
+        engine.dispose()
         return
     select_sql = str(scan._active_query(None).compile(dialect=engine.dialect,
                                                        compile_kwargs={"literal_binds": True}))
@@ -114,13 +132,14 @@ def main() -> None:
     made = outbox.notice_rows([p for p in day.plans if p.notify], TODAY, outbox.plain_utc(now),  # type: ignore[attr-defined]
                               settings.rules, Counter(), engine.dialect)
     rows = made.fresh + made.again
-    insert_floor, _ = timed(f"bulk insert of its {len(rows):,} notices (floor)", None,
-                            lambda: bare_bulk_insert(engine, rows))
+    insert_floor = bare_bulk_insert(engine, rows)
+    print(f"{f'bulk insert of its {len(rows):,} notices, committed (floor)':<50} {insert_floor:8.2f} s")
     timed("enqueue_stage, first day (outbox empty)", insert_floor,
           lambda: daily.enqueue_stage(engine, settings, day, now))  # type: ignore[arg-type]
     timed("plan_stage, the same day again", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'peak resident memory':<50} {peak:8.0f} MB")
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -18,15 +18,12 @@ import multiprocessing
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchdata import new_round
-from sqlalchemy import create_engine, insert, make_url, text
+from benchdata import new_round, scratch_database
+from sqlalchemy import insert
 
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.settings import load_settings
@@ -51,25 +48,6 @@ class _Quiet(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _database(workdir: Path, server: str | None) -> Iterator[str]:
-    """A new empty database: a SQLite file, or a database created on `server` and
-    dropped afterwards."""
-    if server is None:
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"rectify_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _setup(workdir: Path, url: str, n: int, per_person: int, url_of: Any) -> tuple[Any, Path]:
     engine = db.make_engine(url)
     db.migrate(engine)
@@ -91,7 +69,7 @@ def _setup(workdir: Path, url: str, n: int, per_person: int, url_of: Any) -> tup
 
 
 def _run(label: str, n: int, per_person: int, workers: int, url_of: Any, server: str | None) -> None:
-    with tempfile.TemporaryDirectory() as tmp, _database(Path(tmp), server) as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), server) as url:
         engine, config = _setup(Path(tmp), url, n, per_person, url_of)
         (config / "rules.toml").write_text(f"[delivery]\nworkers = {workers}\n", encoding="utf-8")
         settings = load_settings(config)

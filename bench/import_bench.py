@@ -10,7 +10,8 @@ then prints, each in its own process on a fresh database:
   - `rectify import --dry-run` (reading and matching, nothing written);
   - `rectify import` (a new round), and the same file again (nothing changes);
 each with its wall time, the ratio to the floor, and the process's peak resident memory.
-Uses a temporary SQLite file unless --db names an empty PostgreSQL database.
+Uses temporary SQLite files, or with --db (a PostgreSQL server's URL) new databases on
+that server, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import csv
 import datetime as dt
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchdata import scratch_database
 
 HEADER = ["序号", "问题类别", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "完成情况",
           "佐证材料"]
@@ -72,18 +74,17 @@ def write_ledger(path: Path, rows: int, seed: int = 7) -> None:
                           "整改报告；相关制度文件" if status.startswith("已完成") else ""])
 
 
-def run(label: str, args: list[str], floor: float | None, env: dict[str, str]) -> float:
-    """One command in its own process: wall time, ratio, its peak resident memory."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_one(label: str, args: list[str], floor: float | None, env: dict[str, str]) -> float:
+    """One command in its own process: wall time, ratio, its own peak resident memory."""
     start = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = child.stdout.read() if child.stdout else b""
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own resource usage
     took = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{label} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{label} failed:\n{output.decode(errors='replace')[-3000:]}")
     ratio = f"{took / floor:6.1f}×" if floor else "       "
-    memory = f"{peak / 1024:6.0f} MB" if peak > before else "   (≤ above)"
-    print(f"{label:<46} {took:7.2f} s {ratio}  {memory}", flush=True)
+    print(f"{label:<46} {took:7.2f} s {ratio}  {usage.ru_maxrss / 1024:6.0f} MB", flush=True)
     return took
 
 
@@ -119,25 +120,28 @@ with db.transaction(engine) as s:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--db", help="SQLAlchemy URL of an empty PostgreSQL database (default: temporary SQLite)")
+    parser.add_argument("--db", help="a PostgreSQL server's URL (default: temporary SQLite files)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="rectify-import-bench-"))
-    ledger = work / f"台账-{args.rows}.csv"
-    write_ledger(ledger, args.rows)
-    url = args.db or f"sqlite:///{work / 'bench.db'}"
+    with tempfile.TemporaryDirectory(prefix="rectify-import-bench-") as tmp, \
+            scratch_database(Path(tmp), args.db) as url, scratch_database(Path(tmp), args.db) as scratch:
+        run(Path(tmp), url, scratch, args.rows)
+
+
+def run(work: Path, url: str, scratch: str, rows: int) -> None:
+    ledger = work / f"台账-{rows}.csv"
+    write_ledger(ledger, rows)
     python = sys.executable
     rectify = str(Path(python).with_name("rectify"))
     env = {**os.environ, "RECTIFY_DATABASE_URL": url, "XDG_DATA_HOME": str(work / "data")}
-    print(f"{'postgresql' if url.startswith('postgresql') else 'sqlite'}, {args.rows:,} rows "
+    print(f"{'postgresql' if url.startswith('postgresql') else 'sqlite'}, {rows:,} rows "
           f"({ledger.stat().st_size / 1e6:.1f} MB CSV)")
-    read = run("floor: csv.reader over the file", [python, "-c", FLOOR_READ, str(ledger)], None, env)
-    scratch = args.db or f"sqlite:///{work / 'floor.db'}"
-    write = run("floor: bulk insert of its items (rolled back)",
-                [python, "-c", FLOOR_WRITE, str(ledger), scratch, str(Path(__file__).parent)], None, env)
+    read = run_one("floor: csv.reader over the file", [python, "-c", FLOOR_READ, str(ledger)], None, env)
+    write = run_one("floor: bulk insert of its items (rolled back)",
+                    [python, "-c", FLOOR_WRITE, str(ledger), scratch, str(Path(__file__).parent)], None, env)
     floor = read + write
-    run("rectify import --dry-run (read + match)", [rectify, "import", "--dry-run", str(ledger)], read, env)
-    run("rectify import (a new round)", [rectify, "import", str(ledger)], floor, env)
-    run("rectify import, the same file again", [rectify, "import", str(ledger)], floor, env)
+    run_one("rectify import --dry-run (read + match)", [rectify, "import", "--dry-run", str(ledger)], read, env)
+    run_one("rectify import (a new round)", [rectify, "import", str(ledger)], floor, env)
+    run_one("rectify import, the same file again", [rectify, "import", str(ledger)], floor, env)
     print("(ratios: the dry run against the read floor, the imports against both floors together)")
 
 
