@@ -123,9 +123,10 @@ def run(url: str, args: argparse.Namespace) -> None:
                                                        compile_kwargs={"literal_binds": True}))
     floor, _ = timed("bare DB-API fetchall of the plan's SELECT (floor)", None,
                      lambda: bare_fetchall(engine, select_sql))
-    _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
+    # check first: it streams, and is timed without the whole day's plans held beside it
     timed("check --json (stream: load + plan + JSON)", floor,
           lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
+    _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     now = local_datetime(TODAY, 9, 0)
     # the floor bulk-inserts exactly the rows enqueue inserts, already in the driver's form,
     # into the real notices table (its unique key, indexes and foreign keys), then rolls back
@@ -133,7 +134,7 @@ def run(url: str, args: argparse.Namespace) -> None:
                               settings.rules, Counter(), engine.dialect)
     rows = made.fresh + made.again
     insert_floor = bare_bulk_insert(engine, rows)
-    print(f"{f'bulk insert of its {len(rows):,} notices, committed (floor)':<50} {insert_floor:8.2f} s")
+    print(f"{f'bulk insert of {len(rows):,} notices, committed (floor)':<50} {insert_floor:8.2f} s")
     timed("enqueue_stage, first day (outbox empty)", insert_floor,
           lambda: daily.enqueue_stage(engine, settings, day, now))  # type: ignore[arg-type]
     timed("plan_stage, the same day again", floor, lambda: daily.plan_stage(engine, settings, TODAY))
