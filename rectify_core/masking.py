@@ -51,7 +51,8 @@ class Redactor:
             if len(segment) >= 8:
                 self.secrets.add(unquote(segment))
         for key, value in parse_qsl(parts.query):
-            if len(value) >= 8 and key.lower() not in ("to", "from", "cc", "bcc", "name", "smtp"):
+            # addresses, not secrets: mail fields, and the work platforms' ?api= base URL
+            if len(value) >= 8 and key.lower() not in ("to", "from", "cc", "bcc", "name", "smtp", "api"):
                 self.secrets.add(value)
 
     def __call__(self, text: str) -> str:

@@ -13,15 +13,18 @@ import datetime as dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlalchemy import Engine, delete, select
 
 from rectify_core.config.people import Contact
-from rectify_core.delivery.apps import Outcome
 from rectify_core.ledger import db
 from rectify_core.ledger.models import ImUser
 from rectify_core.masking import ENV_VAR
+
+if TYPE_CHECKING:  # apps loads Apprise: only a send needs it, not every command
+    from rectify_core.delivery.apps import Outcome
 
 APPS = ("wecomapp", "dingwork")
 Key = tuple[str, str, str]  # (platform, account, mobile)
