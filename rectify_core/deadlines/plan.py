@@ -272,23 +272,28 @@ class Planner:
                             self.rules.ladder.version, (), ())
 
     def _plan(self, item: Obligation, history: list[Sent]) -> ItemPlan:
-        if item.subject != NoticeKind.ITEM:
-            return self._plan_whole(item, history)
         # an item's plan is its timing (what its dates, status and history make of today)
-        # and its people (who the owed roles reach): each is memoised on what it reads
-        told = tuple([(s.due, s.offset, s.ladder, s.role, s.settled_on) for s in history]) if history else ()
-        key = (item.kind, item.deadline, item.extended_to, item.feedback_date, item.status,
-               item.overdue_since is not None, item.rebound_count, told)
-        timing = self._timings.get(key)
-        if timing is None:
-            timing = self._timings[key] = self._timing(item, history)
+        # and its people (who the owed roles reach): each is memoised on what it reads; a
+        # look-back task (a few a day) is planned whole
+        memo = item.subject == NoticeKind.ITEM
+        if memo:
+            told = tuple([(s.due, s.offset, s.ladder, s.role, s.settled_on) for s in history]) if history else ()
+            key = (item.kind, item.deadline, item.extended_to, item.feedback_date, item.status,
+                   item.overdue_since is not None, item.rebound_count, told)
+            timing = self._timings.get(key)
+            if timing is None:
+                timing = self._timings[key] = self._timing(item, history)
+        else:
+            timing = self._timing(item, history)
         notify: tuple[Recipient, ...] = ()
         unresolved: tuple[str, ...] = ()
         if timing.owed_now is not None:
             who_key = (id(timing), item.unit, item.owner, item.leader, item.first_responsible)
-            found = self._told.get(who_key)
+            found = self._told.get(who_key) if memo else None
             if found is None:
-                found = self._told[who_key] = self._people_of(item, timing)
+                found = self._people_of(item, timing)
+                if memo:
+                    self._told[who_key] = found
             notify, unresolved = found
         return ItemPlan(item, timing.due, timing.left, timing.light, timing.estimated, timing.update, timing.step,
                         timing.offset, timing.ladder, notify, unresolved, not history)
@@ -301,7 +306,7 @@ class Planner:
         due = self._due_of(item)
         left = self._left_to(due.date) if due.date else None
         estimated = self._today_estimated or (due.date is not None and self._is_estimated(due.date))
-        update = self._update if item.status == ONGOING else None
+        update = self._update if item.status == ONGOING and item.subject == NoticeKind.ITEM else None
         reached = self._step(ladder_id, -left) if left is not None else None
         offset, step = reached if reached else (None, None)
         timing = _Timing(due, left, light_of(item, left, was_red(item, history), rules), estimated, update, step,
@@ -318,13 +323,6 @@ class Planner:
         roles = (self._gate(owed_now, timing.same_due, item) if any(r in ESCALATES_AFTER for r in owed_now)
                  else owed_now)
         return self._recipients(item, owed_now, roles, timing.reason)
-
-    def _plan_whole(self, item: Obligation, history: list[Sent]) -> ItemPlan:
-        """A look-back task's plan (a few a day), unmemoised."""
-        timing = self._timing(item, history)
-        notify, unresolved = self._people_of(item, timing) if timing.owed_now is not None else ((), ())
-        return ItemPlan(item, timing.due, timing.left, timing.light, timing.estimated, None, timing.step,
-                        timing.offset, timing.ladder, notify, unresolved, not history)
 
     def _gate(self, owed_now: list[str], same_due: list[Sent], item: Obligation) -> list[str]:
         """`_gate`; with no history nobody below was told, so no escalation role passes."""
