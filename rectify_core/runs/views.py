@@ -133,38 +133,24 @@ class PlanEncoder:
 
 def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
     """Write plans as they come: a JSON array (or JSON Lines), never the whole list in
-    memory (a few thousand plans' text at a time, one write each). Returns the years whose
-    calendar was estimated, for the warning."""
+    memory. Returns the years whose calendar was estimated, for the warning."""
     estimated: set[int] = set()
-    encoder = PlanEncoder()
-    sep = "\n" if lines else ",\n  "
-    texts: list[str] = []
     first = True
-    for p in plans:
-        if p.estimated and (year := _estimated_year(p)) is not None:
-            estimated.add(year)
-        texts.append(encoder.encode(p))
-        if len(texts) == WRITE_EVERY:
-            first = _write(out, texts, sep, first, lines)
-    first = _write(out, texts, sep, first, lines)
+    encoder = PlanEncoder()
     if not lines:
-        out.write("[]\n" if first else "\n]\n")
+        out.write("[")
+    for p in plans:
+        if (year := _estimated_year(p)) is not None:
+            estimated.add(year)
+        text = encoder.encode(p)
+        if lines:
+            out.write(text + "\n")
+        else:
+            out.write(("\n  " if first else ",\n  ") + text)
+        first = False
+    if not lines:
+        out.write("\n]\n" if not first else "]\n")
     return estimated
-
-
-WRITE_EVERY = 2000
-
-
-def _write(out: IO[str], texts: list[str], sep: str, first: bool, lines: bool) -> bool:
-    """Write a run of encoded plans (and empty the list); whether nothing was written yet."""
-    if not texts:
-        return first
-    if lines:
-        out.write(sep.join(texts) + "\n")
-    else:
-        out.write(("[\n  " if first else sep) + sep.join(texts))
-    texts.clear()
-    return False
 
 
 def dry_run_text(day: DayPlan) -> str:
