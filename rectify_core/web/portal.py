@@ -122,8 +122,14 @@ class PersonView:
 # statements built once (building and compiling a statement cost more than running it); the
 # step last asked for and whether the item has requests come with each row (an index lookup
 # each), so a page whose items have no requests runs no query for them
-_STEP = (select(Notice.step_name).where(Notice.item_id == Item.id, Notice.kind == NoticeKind.ITEM)
-         .order_by(Notice.id.desc()).limit(1).correlate(Item).scalar_subquery())
+def _last_step(item_id: Any) -> Any:
+    """The step the newest notice of an item asked for."""
+    return (select(Notice.step_name).where(Notice.item_id == item_id, Notice.kind == NoticeKind.ITEM)
+            .order_by(Notice.id.desc()).limit(1))
+
+
+_STEP = _last_step(Item.id).correlate(Item).scalar_subquery()
+_STEP_OF = _last_step(bindparam("item"))  # an item's own page
 _ASKED = exists().where(ItemRequest.item_id == Item.id).correlate(Item)
 _CARD = (Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
          Item.shown_no.label("shown_no"), Item.title, type_coerce(Item.status, String).label("status"),
@@ -146,11 +152,6 @@ _LEADS = (select(Round.id).join(Unit, Round.unit_id == Unit.id)
 _VERIFIES = (select(Person.id).join(Unit, Person.unit_id == Unit.id)
              .where(Unit.name == bindparam("unit"), Person.name == bindparam("name"), Person.role == Role.VERIFIER)
              .limit(1))
-_STEPS = (select(Notice.item_id, Notice.step_name)
-          .where(Notice.item_id.in_(bindparam("ids", expanding=True)), Notice.kind == NoticeKind.ITEM)
-          .order_by(Notice.id.desc()))
-
-
 _PLANNED = 17  # _CARD's first columns are Obligation's first fields, in order
 
 
@@ -228,19 +229,16 @@ class _Dates:
         return Card(item, roles, light(ended, left, item.overdue_since is not None, self.rules), due, left)
 
 
-def _card(item: Any, roles: list[str], today: dt.date, settings: Settings) -> Card:
-    return _Dates(today, settings).card(item, roles)
-
-
 def _urgency(card: Card) -> tuple[int, int, int]:
     order = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
     return order[card.light], card.left if card.left is not None else 10**6, card.item.shown_no
 
 
 def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:
-    """Requests and the step last asked for every card (a list's rows carry the step and
-    say which items have requests); with `detail`, the history and uploads too. One query
-    each, whatever the number of cards."""
+    """Requests and the step last asked for every card: a list's rows carry their step and
+    say which items have requests (one query for those that have any, whatever the number
+    of cards); with `detail` (an item's own page: its one ORM item) its step is read, and
+    its history and uploads too."""
     by_id = {c.item.id: c for c in cards}
     ids = list(by_id)
     if not ids:
@@ -252,20 +250,13 @@ def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> Non
             by_id[e.item_id or 0].history.append((when(e), event_text(e, files=False), SYSTEM_ACTORS.get(actor, actor)))
         for u in session.scalars(select(Upload).where(Upload.item_id.in_(ids)).order_by(Upload.id)):
             by_id[u.item_id].uploads.append(u)
-    rows = [c.item for c in cards if not isinstance(c.item, Item)]
-    asked = [c.item.id for c in cards if isinstance(c.item, Item) or c.item.has_requests]
+    asked = [c.item.id for c in cards if detail or c.item.has_requests]
     if asked:
         for r in session.scalars(select(ItemRequest).where(ItemRequest.item_id.in_(asked)).order_by(ItemRequest.id)):
             by_id[r.item_id].requests.append(r)
-    for row in rows:
-        by_id[row.id].step = row.step or ""
-    steps = [c.item.id for c in cards if isinstance(c.item, Item)]
-    if steps:
-        seen: set[int] = set()
-        for item_id, step in session.connection().execute(_STEPS, {"ids": steps}):
-            if item_id not in seen:
-                seen.add(item_id)
-                by_id[item_id].step = step
+    for c in cards:
+        step = session.connection().execute(_STEP_OF, {"item": c.item.id}).scalar() if detail else c.item.step
+        c.step = step or ""
 
 
 def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, session: Session) -> PersonView:
@@ -293,7 +284,7 @@ def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, ses
 def item_view(unit: str, name: str, item_id: int, today: dt.date, settings: Settings, *, session: Session) -> Card:
     """One item of the person's, whole: what the list shows plus its history and files."""
     item, roles = item_of(unit, name, item_id, today, session=session)
-    card = _card(item, roles, today, settings)
+    card = _Dates(today, settings).card(item, roles)
     _attach([card], session=session, detail=True)
     return card
 
