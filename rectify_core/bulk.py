@@ -5,9 +5,12 @@ The collector: each allocation burst makes the collector walk every live object 
 100,000-item day that was 0.45 s of a 1.2 s plan. Reference counting still frees what
 is dropped; cycles made meanwhile are collected once the collector is back on.
 
-The insert (`insert_ignore`) takes the fastest path each database offers: the SQLite
-driver's own executemany, PostgreSQL's COPY for large batches, else INSERT ... ON
-CONFLICT DO NOTHING in batches; each counts exactly what it inserted.
+The inserts take the fastest path each database offers: the SQLite driver's own
+executemany; on PostgreSQL, COPY (straight into the table where no row can exist yet,
+else through a temporary table and one INSERT ... SELECT ... ON CONFLICT DO NOTHING), or
+for a few rows a pipelined executemany. Values are converted as SQLAlchemy would send
+them, a repeated value once; each insert that skips existing rows counts exactly what
+it inserted.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 BATCH = 2000
@@ -40,19 +42,13 @@ def gc_paused() -> Iterator[None]:
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
-    """INSERT rows, skipping those whose `key` exists, on SQLite and PostgreSQL.
-    Returns how many were inserted (exact even with concurrent writers)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and len(rows) > BATCH and _plain_columns(table, rows[0]):
-        return _copy_insert_ignore(session, table, rows, key)
-    if dialect == "sqlite" and rows:
-        return _sqlite_insert_ignore(session, table, rows, key)
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    inserted = 0
-    for start in range(0, len(rows), BATCH):
-        stmt = module.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-        inserted += len(session.execute(stmt, rows[start:start + BATCH]).all())
-    return inserted
+    """INSERT rows (each a dict of the same columns), skipping those whose `key` exists, on
+    SQLite and PostgreSQL. Returns how many were inserted (exact even with concurrent
+    writers)."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    return insert_rows(session, table, columns, [], _params(table, rows, columns, session.get_bind().dialect), key)
 
 
 def converters(table: Any, columns: Iterable[str], dialect: Any) -> dict[str, Callable[[Any], Any]]:
@@ -78,32 +74,24 @@ def insert_rows(session: Session, table: Any, columns: Sequence[str], fresh: lis
     connection = session.connection()
     raw = connection.connection.driver_connection
     assert raw is not None
-    names = ", ".join(f'"{c}"' for c in columns)
     if connection.dialect.name != "postgresql":
         before = raw.total_changes
-        cursor = connection.connection.cursor()
-        try:
-            cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))}) '
-                               f'ON CONFLICT ("{key}") DO NOTHING', fresh + again)
-        finally:
-            cursor.close()
+        executemany(connection, f'INSERT INTO "{table.name}" ({_quoted(columns)}) VALUES '
+                                f'({", ".join("?" * len(columns))}) ON CONFLICT ("{key}") DO NOTHING', fresh + again)
         return int(raw.total_changes - before)
     inserted = 0
     if fresh:
         from psycopg.errors import UniqueViolation
 
-        with raw.cursor() as cur:
-            cur.execute("SAVEPOINT rectify_fresh")
-            try:
-                with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                    for values in fresh:
-                        copy.write_row(values)
-            except UniqueViolation:
-                cur.execute("ROLLBACK TO SAVEPOINT rectify_fresh")
-                again = fresh + again
-            else:
-                inserted = len(fresh)
-            cur.execute("RELEASE SAVEPOINT rectify_fresh")
+        raw.execute("SAVEPOINT rectify_fresh")
+        try:
+            _copy(raw, f'"{table.name}"', columns, fresh)
+        except UniqueViolation:
+            raw.execute("ROLLBACK TO SAVEPOINT rectify_fresh")
+            again = fresh + again
+        else:
+            inserted = len(fresh)
+        raw.execute("RELEASE SAVEPOINT rectify_fresh")
     return inserted + _pg_insert_ignore(raw, table, columns, again, key)
 
 
@@ -113,7 +101,7 @@ def _pg_insert_ignore(raw: Any, table: Any, columns: Sequence[str], rows: list[t
     ON CONFLICT DO NOTHING (a large executemany costs the driver more than the server)."""
     if not rows:
         return 0
-    names = ", ".join(f'"{c}"' for c in columns)
+    names = _quoted(columns)
     with raw.cursor() as cur:
         if len(rows) <= BATCH:
             cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(["%s"] * len(columns))}) '
@@ -122,14 +110,32 @@ def _pg_insert_ignore(raw: Any, table: Any, columns: Sequence[str], rows: list[t
         scratch = f"rectify_copy_{table.name}"
         cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
         cur.execute(f"TRUNCATE {scratch}")
-        with cur.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
-            for values in rows:
-                copy.write_row(values)
+        _copy(raw, scratch, columns, rows)
         cur.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch} '
                     f'ON CONFLICT ("{key}") DO NOTHING')
         inserted = int(cur.rowcount)
         cur.execute(f"TRUNCATE {scratch}")
     return inserted
+
+
+def executemany(connection: Any, sql: str, params: list[tuple[Any, ...]]) -> None:
+    """SQLite: the driver's own executemany of `sql` (qmark style) on the connection."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+def _copy(raw: Any, target: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """PostgreSQL: COPY rows in the driver's form into `target` (a quoted table name)."""
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({_quoted(columns)}) FROM STDIN") as copy:
+        for values in rows:
+            copy.write_row(values)
+
+
+def _quoted(columns: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
 
 
 def insert_all(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -149,19 +155,11 @@ def _prepared(session: Session, table: Any, rows: list[dict[str, Any]]) -> tuple
 
 
 def _write(connection: Any, name: str, columns: list[str], params: list[tuple[Any, ...]]) -> None:
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    names = ", ".join(f'"{c}"' for c in columns)
     if connection.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
-            for values in params:
-                copy.write_row(values)
-        return
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" * len(columns))})', params)
-    finally:
-        cursor.close()
+        _copy(connection.connection.driver_connection, f'"{name}"', columns, params)
+    else:
+        executemany(connection, f'INSERT INTO "{name}" ({_quoted(columns)}) VALUES ({", ".join("?" * len(columns))})',
+                    params)
 
 
 class Writer:
@@ -288,37 +286,6 @@ def _json_text(serialise: Callable[[Any], str]) -> Callable[[Any], str | None]:
     return text
 
 
-def _plain_columns(table: Any, row: dict[str, Any]) -> bool:
-    """Columns COPY can take as they are (no JSON, no type decorators beyond datetimes)."""
-    return all(not isinstance(table.c[name].type, JSON) for name in row)
-
-
-def _sqlite_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
-    """SQLite: the driver's own executemany of INSERT ... ON CONFLICT DO NOTHING, counted
-    by the connection's change counter. Exact: every transaction here holds SQLite's
-    write lock (BEGIN IMMEDIATE), so no other writer's rows are counted.
-
-    Values go through each column type's own bind processor, as SQLAlchemy would send
-    them, but a repeated value (the day, the instant, a due date) is converted once: per
-    row and column conversion cost more than the insert itself."""
-    dialect = session.get_bind().dialect
-    columns = list(rows[0])
-    compiled = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).compile(
-        dialect=dialect, column_keys=columns)
-    order = [compiled.binds[name].key for name in compiled.positiontup or []]
-    params = _params(table, rows, order, dialect)
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    before = raw.total_changes
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(str(compiled), params)
-    finally:
-        cursor.close()
-    return int(raw.total_changes - before)
-
-
 def _memo(convert: Any) -> Any:
     """A bind processor that converts each distinct (hashable) value once."""
     if convert is None:
@@ -335,10 +302,3 @@ def _memo(convert: Any) -> Any:
             return convert(value)
 
     return once
-
-
-def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
-    """PostgreSQL: the rows through the temporary table (see _pg_insert_ignore)."""
-    columns = list(rows[0])
-    raw = session.connection().connection.driver_connection
-    return _pg_insert_ignore(raw, table, columns, [tuple(row[c] for c in columns) for row in rows], key)

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert,
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core import processes
-from rectify_core.bulk import converters, insert_ignore, insert_rows
+from rectify_core.bulk import converters, executemany, insert_ignore, insert_rows
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Ladder, Rules
 from rectify_core.deadlines.types import ItemPlan
@@ -172,12 +172,8 @@ def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session)
             {"ids": [i for i, _ in pairs], "days": [d for _, d in pairs]})
         return
     day = converters(_ITEMS, ["overdue_since"], connection.dialect)["overdue_since"]
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(f"UPDATE {_ITEMS.name} SET overdue_since = ? WHERE id = ? AND overdue_since IS NULL",
-                           [(day(since), i) for i, since in pairs])
-    finally:
-        cursor.close()
+    executemany(connection, f"UPDATE {_ITEMS.name} SET overdue_since = ? WHERE id = ? AND overdue_since IS NULL",
+                [(day(since), i) for i, since in pairs])
 
 
 def claimable(now: dt.datetime, unit: str | None = None) -> Any:
