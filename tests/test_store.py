@@ -92,45 +92,53 @@ def test_datetimes_come_back_aware_utc(engine: Engine, cli: Any, db_url: str,
     assert at is not None and at.tzinfo is not None and at.utcoffset() == dt.timedelta(0)
 
 
-def test_insert_ignore_counts_exactly_in_bulk(engine: Engine) -> None:
-    """Above one batch PostgreSQL goes through COPY; both paths insert each key once and
-    count exactly what they inserted."""
-    import datetime as dt
+OUTBOX_NOW = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
 
-    from rectify_core.bulk import insert_ignore
-    from rectify_core.delivery.outbox import BATCH
-    from rectify_core.ledger.models import Notice, Round, Unit
 
-    now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
+def _an_item(engine: Engine) -> tuple[int, int]:
+    """A unit, a round and one item to hang outbox rows on: (item id, round id)."""
+    from rectify_core.ledger.models import Round, Unit
+
     with db.transaction(engine) as s:
         unit = Unit(name="单位")
         s.add(unit)
         s.flush()
-        rnd = Round(unit_id=unit.id, key="k", name="轮次", imported_at=now)
+        rnd = Round(unit_id=unit.id, key="k", name="轮次", imported_at=OUTBOX_NOW)
         s.add(rnd)
         s.flush()
-        item = Item(round_id=rnd.id, no=1, title="问题", status="open", status_text="未完成", updated_at=now,
+        item = Item(round_id=rnd.id, no=1, title="问题", status="open", status_text="未完成", updated_at=OUTBOX_NOW,
                     pinned={}, extra={}, evidence=[], figures=[])
         s.add(item)
         s.flush()
-        ids = (item.id, rnd.id)
+        return item.id, rnd.id
 
-    def rows(keys: range) -> list[dict[str, object]]:
-        return [{"dedup_key": f"k{k}", "item_id": ids[0], "round_id": ids[1], "due": dt.date(2026, 12, 1),
-                 "step_key": "-20", "step_name": "督办通知", "ladder": "v", "recipient": "周敏",
-                 "recipient_unit": "单位", "kind": "item", "role": "owner", "reason": "r",
-                 "planned_on": dt.date(2026, 11, 25), "state": "pending", "attempts": 0, "created_at": now}
-                for k in keys]
 
+def _notices(keys: range, ids: tuple[int, int]) -> list[dict[str, object]]:
+    """Outbox rows of that item, one per key, as insert_ignore takes them."""
+    return [{"dedup_key": f"k{k}", "item_id": ids[0], "round_id": ids[1], "lookback_id": None,
+             "due": dt.date(2026, 12, 1), "step_key": "-20", "step_name": "督办通知", "ladder": "v",
+             "recipient": "周敏", "recipient_unit": "单位", "kind": "item", "role": "owner", "reason": "r",
+             "planned_on": dt.date(2026, 11, 25), "state": "pending", "attempts": 0, "created_at": OUTBOX_NOW}
+            for k in keys]
+
+
+def test_insert_ignore_counts_exactly_in_bulk(engine: Engine) -> None:
+    """Above one batch PostgreSQL goes through COPY; both paths insert each key once and
+    count exactly what they inserted."""
+    from rectify_core.bulk import insert_ignore
+    from rectify_core.delivery.outbox import BATCH
+    from rectify_core.ledger.models import Notice
+
+    ids = _an_item(engine)
     n = BATCH + 500
     with db.transaction(engine) as s:
-        assert insert_ignore(s, Notice.__table__, rows(range(n)), "dedup_key") == n
+        assert insert_ignore(s, Notice.__table__, _notices(range(n), ids), "dedup_key") == n
     with db.transaction(engine) as s:
-        assert insert_ignore(s, Notice.__table__, rows(range(n // 2, n + n // 2)), "dedup_key") == n // 2
+        assert insert_ignore(s, Notice.__table__, _notices(range(n // 2, n + n // 2), ids), "dedup_key") == n // 2
     with db.transaction(engine) as s:
         keys = list(s.scalars(select(Notice.dedup_key)))
         assert len(keys) == len(set(keys)) == n + n // 2
-        assert s.scalars(select(Notice.created_at).limit(1)).one() == now
+        assert s.scalars(select(Notice.created_at).limit(1)).one() == OUTBOX_NOW
 
 
 def test_fresh_rows_that_exist_after_all_are_skipped_not_failed(engine: Engine) -> None:
@@ -139,29 +147,13 @@ def test_fresh_rows_that_exist_after_all_are_skipped_not_failed(engine: Engine) 
     fresh rows are checked like the rest, and the count says what went in."""
     from rectify_core.bulk import converters, insert_rows
     from rectify_core.delivery.outbox import BATCH, NOTICE_COLUMNS
-    from rectify_core.ledger.models import Notice, Round, Unit
+    from rectify_core.ledger.models import Notice
 
-    now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
-    with db.transaction(engine) as s:
-        unit = Unit(name="单位")
-        s.add(unit)
-        s.flush()
-        rnd = Round(unit_id=unit.id, key="k", name="轮次", imported_at=now)
-        s.add(rnd)
-        s.flush()
-        item = Item(round_id=rnd.id, no=1, title="问题", status="open", status_text="未完成", updated_at=now,
-                    pinned={}, extra={}, evidence=[], figures=[])
-        s.add(item)
-        s.flush()
-        ids = (item.id, rnd.id)
+    ids = _an_item(engine)
+    to = converters(Notice.__table__, NOTICE_COLUMNS, engine.dialect)
 
     def rows(keys: range) -> list[tuple[object, ...]]:
-        to = converters(Notice.__table__, NOTICE_COLUMNS, engine.dialect)
-        values = {"item_id": ids[0], "round_id": ids[1], "due": dt.date(2026, 12, 1), "step_key": "-20",
-                  "step_name": "督办通知", "ladder": "v", "recipient": "周敏", "recipient_unit": "单位",
-                  "kind": "item", "lookback_id": None, "role": "owner", "reason": "r",
-                  "planned_on": dt.date(2026, 11, 25), "state": "pending", "attempts": 0, "created_at": now}
-        return [tuple(to[c](f"k{k}" if c == "dedup_key" else values[c]) for c in NOTICE_COLUMNS) for k in keys]
+        return [tuple(to[c](row[c]) for c in NOTICE_COLUMNS) for row in _notices(keys, ids)]
 
     n = BATCH + 500
     with db.transaction(engine) as s:
