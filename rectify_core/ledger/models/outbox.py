@@ -51,7 +51,9 @@ class Notice(Base):
 
     __tablename__ = "notices"
     __table_args__ = (Index("ix_notices_state_next", "state", "next_attempt_at"),
-                      Index("ix_notices_item", "item_id"),
+                      # by item, and within an item the step it was last asked at (pages read it
+                      # from the index alone)
+                      Index("ix_notices_item_step", "item_id", "kind", "id", "step_name"),
                       Index("ix_notices_recipient", "recipient_unit", "recipient", "state"),
                       Index("ix_notices_claimed_by", "claimed_by"))
 
