@@ -36,12 +36,17 @@ NOW = local_datetime(dt.date(2026, 11, 25), 9, 0)
 
 
 class _Quiet(BaseHTTPRequestHandler):
+    """A webhook receiver that keeps connections alive, as real ones (nginx, the IM
+    platforms' APIs) do: HTTP/1.1, every answer with its length."""
+
+    protocol_version = "HTTP/1.1"
     count = 0
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         type(self).count += 1
         self.send_response(200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:

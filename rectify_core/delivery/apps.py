@@ -34,6 +34,7 @@ import requests
 from apprise.decorators import notify as apprise_notify
 
 from rectify_core import masking
+from rectify_core.delivery import pooling
 
 log = logging.getLogger("apprise.rectify")  # Apprise's own logger: its callers capture or show it
 TIMEOUT = (5, 20)  # connect, read (seconds)
@@ -163,7 +164,7 @@ def cut(text: str, limit: int) -> str:
 
 def _call(platform: Platform, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
     try:
-        response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
+        response = pooling.request(method, url, timeout=TIMEOUT, **kwargs)
     except requests.RequestException as exc:
         raise ApiError(f"{platform.name}接口无法连接（{type(exc).__name__}），稍后重试", permanent=False) from None
     if response.status_code >= 500 or response.status_code == 429:

@@ -177,16 +177,18 @@ def send(url_template: str, title: str, body: str, environ: dict[str, str] | Non
     except ConfigError as exc:
         return SendResult(False, True, str(exc))
     apprise = _load_apprise()
+    from rectify_core.delivery import apps, pooling  # loaded with Apprise, by the first send
+
     asset = _asset(apprise)
     client = apprise.Apprise(asset=asset)
     parsed = _parsed(url)
-    if parsed is None or not client.add(apprise.Apprise.instantiate(copy.deepcopy(parsed), asset=asset)):
+    plugin = apprise.Apprise.instantiate(copy.deepcopy(parsed), asset=asset) if parsed is not None else None
+    if plugin is None or not client.add(plugin):
         return SendResult(False, True, f"无效的通知地址：{display(url)}")
+    pooling.pool(type(plugin).__module__)  # its messages go through this thread's connection pool
     fmt = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
         kind_of(url).fmt, apprise.NotifyFormat.TEXT)
     capture: Any = apprise.LogCapture
-    from rectify_core.delivery import apps
-
     apps.reset()
     with capture(level=logging.WARNING) as captured:
         ok = bool(client.notify(title=title, body=body, body_format=fmt))
