@@ -30,10 +30,10 @@ from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
 from rectify_core.delivery.addressing import APPS, UserIds, scheme_of
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
-from rectify_core.delivery.outbox import Person, new_token
+from rectify_core.delivery.outbox import Claimed, Person, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_card, render_digest
 from rectify_core.ledger.act import Terms
-from rectify_core.ledger.db import one_statement, reader, session_factory
+from rectify_core.ledger.db import one_of, one_statement, reader, session_factory
 from rectify_core.ledger.models import Item, Notice, Round, Unit
 from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
 from rectify_core.web.links import LinkMaker
@@ -80,11 +80,11 @@ def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
     return rules.window_start <= local.strftime("%H:%M") < rules.window_end
 
 
-def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkCalendar, rules: Rules, *,
+def digest_lines(claimed: dict[Person, list[Claimed]], today: dt.date, cal: WorkCalendar, rules: Rules, *,
                  session: Session) -> dict[Person, list[Line]]:
     """Each person's lines: one per item (the highest step if several), with who else was
     told. Two queries for everyone, however many people."""
-    tops: dict[Person, dict[tuple[int, int | None], Notice]] = {}
+    tops: dict[Person, dict[tuple[int, int | None], Claimed]] = {}
     for person, notices in claimed.items():
         top = tops[person] = {}
         for n in notices:
@@ -96,16 +96,18 @@ def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkC
     # who else was told: the same notice (item or look-back task, due date, step) to others,
     # not counting notices that were given up on, nor admin alerts
     others: dict[tuple[int, int | None, dt.date, str], list[str]] = defaultdict(list)
+    dialect = session.get_bind().dialect
     for start in range(0, len(ids), outbox.BATCH):
         chunk = ids[start:start + outbox.BATCH]
         facts.update((row.id, row) for row in session.execute(
             select(Item.id, Item.shown_no.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
                    Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
                    Item.acknowledged_by, Round.name.label("round"), Unit.name.label("unit"))
-            .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id).where(Item.id.in_(chunk))))
+            .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+            .where(one_of(Item.id, chunk, dialect))))
         for item_id, lookback_id, due, step, name in session.execute(
                 select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
-                .where(Notice.item_id.in_(chunk), Notice.kind != NoticeKind.ADMIN,
+                .where(one_of(Notice.item_id, chunk, dialect), Notice.kind != NoticeKind.ADMIN,
                        Notice.state.not_in((NoticeState.DEAD, NoticeState.CAPPED)))
                 .order_by(Notice.id)):
             others[(item_id, lookback_id, due, step)].append(name)
@@ -113,13 +115,13 @@ def digest_lines(claimed: dict[Person, list[Notice]], today: dt.date, cal: WorkC
             for person, top in tops.items()}
 
 
-def line_key(n: Notice) -> tuple[int, int | None]:
+def line_key(n: Claimed) -> tuple[int, int | None]:
     """What one digest line stands for: an item's (or look-back task's) notices, of which
     the highest step is shown; an admin alert stands alone (one line per failed recipient)."""
     return (-n.id, None) if n.kind == NoticeKind.ADMIN else (n.item_id, n.lookback_id)
 
 
-def _line(n: Notice, f: Any, others: dict[tuple[int, int | None, dt.date, str], list[str]], today: dt.date,
+def _line(n: Claimed, f: Any, others: dict[tuple[int, int | None, dt.date, str], list[str]], today: dt.date,
           cal: WorkCalendar, rules: Rules) -> Line:
     left = cal.workdays_between(today, n.due)
     item_notice = n.kind == NoticeKind.ITEM
@@ -200,7 +202,7 @@ def _urls(person: Person, role: str, directory: Directory, ids: UserIds | None) 
     return [ids.address(u, contact) for u in urls] if ids is not None else urls
 
 
-def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: dt.datetime,
+def _alert_admin(dead: list[Claimed], directory: Directory, today: dt.date, now: dt.datetime,
                  *, session: Session) -> int:
     """One alert line per notice given up on: who it was for, why, and how to fix it.
     The alert never claims the person was told."""
@@ -217,7 +219,7 @@ def _alert_admin(dead: list[Notice], directory: Directory, today: dt.date, now: 
     return len(failed)
 
 
-def _alert_text(n: Notice) -> str:
+def _alert_text(n: Claimed) -> str:
     who = f"{n.recipient}（{n.recipient_unit}，{ROLE_NAMES.get(n.role, n.role)}）"
     if "未配置任何通知渠道" in (n.last_error or ""):
         fix = (f"请在 contacts.toml 中为其添加 [[person]]（name = \"{n.recipient}\"，unit = \"{n.recipient_unit}\"，"
@@ -328,7 +330,7 @@ class _Run:
         """A claim is renewed as parts go once it is a quarter of its lease old."""
         return dt.timedelta(minutes=self.rules.lease_minutes) / 4
 
-    def deliver_group(self, people: list[Person]) -> list[tuple[PersonResult, list[Notice]]]:
+    def deliver_group(self, people: list[Person]) -> list[tuple[PersonResult, list[Claimed]]]:
         """Claim a group of people in one statement, read their digests in two, then send
         and record each person's digest; returns each person's result and the notices that
         died. People another deliverer took first are not in the result."""
@@ -355,14 +357,14 @@ class _Run:
                 outbox.settle(self.token, parts, session=session)
         return results
 
-    def deliver_one(self, person: Person, notices: list[Notice], lines: list[Line], to: Addressee,
-                    lease: _Lease, parts: list[int]) -> tuple[PersonResult, list[Notice]]:
+    def deliver_one(self, person: Person, notices: list[Claimed], lines: list[Line], to: Addressee,
+                    lease: _Lease, parts: list[int]) -> tuple[PersonResult, list[Claimed]]:
         """Send and record one person's claimed digest; returns their result and the notices
         that died."""
         today = local_today(self.now)
         if self.links is not None and to.role != "admin" and person[0] not in ("", ANY_UNIT):
             to = replace(to, link=self.links.url(person[0], person[1], self.clock()))
-        by_key: dict[tuple[int, int | None], list[Notice]] = defaultdict(list)
+        by_key: dict[tuple[int, int | None], list[Claimed]] = defaultdict(list)
         for n in notices:
             by_key[line_key(n)].append(n)
         carried: set[int] = set()

@@ -25,11 +25,12 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert,
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core import processes
-from rectify_core.bulk import converters, executemany, insert_ignore, insert_rows
+from rectify_core.bulk import converters, executemany, insert_all, insert_ignore, insert_rows
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Ladder, Rules
 from rectify_core.deadlines.types import ItemPlan
 from rectify_core.errors import NotFoundError, RefusedError
+from rectify_core.ledger.db import one_of
 from rectify_core.ledger.models import Event, Item, Notice, NoticePart, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow
 from rectify_core.vocab import NoticeKind, NoticeState
@@ -188,6 +189,31 @@ def claimable(now: dt.datetime, unit: str | None = None) -> Any:
 Person = tuple[str, str]  # (unit, name): homonyms in two units are two people
 
 
+@dataclass(slots=True)
+class Claimed:
+    """A notice as a deliverer claimed it: a plain record of the columns delivery reads (a
+    group's notices are read many times each and written only through statements)."""
+
+    id: int
+    item_id: int
+    round_id: int
+    lookback_id: int | None
+    due: dt.date
+    step_key: str
+    step_name: str
+    ladder: str
+    recipient: str
+    recipient_unit: str
+    kind: NoticeKind
+    role: str
+    reason: str
+    attempts: int
+    last_error: str | None
+
+
+_CLAIMED = [cast(Table, Notice.__table__).c[f] for f in Claimed.__slots__]
+
+
 def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = None) -> list[Person]:
     return [(u, n) for u, n in session.execute(
         select(Notice.recipient_unit, Notice.recipient).where(claimable(now, unit)).distinct()
@@ -195,7 +221,7 @@ def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = Non
 
 
 def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.datetime, *, session: Session,
-          unit: str | None = None) -> dict[Person, list[Notice]]:
+          unit: str | None = None) -> dict[Person, list[Claimed]]:
     """Compare-and-set: take every notice of these people claimable at the run's `now`,
     stamped with the real time of the claim (its lease counts from there); by person, in
     id order.
@@ -204,15 +230,17 @@ def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.dat
     all of them, so no digest is split between deliverers. The statement matches units
     x names (an index search on both); a person of that product who was not asked for
     is taken too, whole, and is theirs to deliver like the rest."""
-    taken: dict[Person, list[Notice]] = defaultdict(list)
+    taken: dict[Person, list[Claimed]] = defaultdict(list)
+    connection = session.connection()
     for start in range(0, len(people), BATCH):
         batch = people[start:start + BATCH]
-        who = and_(Notice.recipient_unit.in_(sorted({u for u, _ in batch})),
-                   Notice.recipient.in_(sorted({n for _, n in batch})))
-        for n in session.scalars(update(Notice).where(who, claimable(now, unit))
-                                 .values(state=SENDING, claimed_by=token, claimed_at=claimed_at,
-                                         attempts=Notice.attempts + 1)
-                                 .returning(Notice).execution_options(synchronize_session=False)):
+        who = and_(one_of(Notice.recipient_unit, sorted({u for u, _ in batch}), connection.dialect),
+                   one_of(Notice.recipient, sorted({n for _, n in batch}), connection.dialect))
+        for row in connection.execute(update(Notice).where(who, claimable(now, unit))
+                                      .values(state=SENDING, claimed_by=token, claimed_at=claimed_at,
+                                              attempts=Notice.attempts + 1)
+                                      .returning(*_CLAIMED)):
+            n = Claimed(*row)
             taken[(n.recipient_unit, n.recipient)].append(n)
     return {person: sorted(notices, key=lambda n: n.id) for person, notices in sorted(taken.items())}
 
@@ -235,12 +263,14 @@ _PARTS = cast(Table, NoticePart.__table__)
 _RENEW = (update(_NOTICES).where(_NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
           .values(claimed_at=bindparam("at")))
 _JOURNAL = insert(_PARTS)
-_SENT = (update(_NOTICES).where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)),
-                                _NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
-         .values(state=SENT, sent_at=bindparam("at"), channel=bindparam("channel"), last_error=None)
-         .returning(_NOTICES.c.id, _NOTICES.c.round_id, _NOTICES.c.item_id, _NOTICES.c.recipient,
-                    _NOTICES.c.role, _NOTICES.c.step_name, _NOTICES.c.due))
-_EVENTS = insert(cast(Table, Event.__table__))
+
+
+def _sent(ids: list[int], dialect: Any) -> Any:
+    return (update(_NOTICES).where(one_of(_NOTICES.c.id, ids, dialect), _NOTICES.c.claimed_by == bindparam("token"),
+                                   _NOTICES.c.state == SENDING)
+            .values(state=SENT, sent_at=bindparam("at"), channel=bindparam("channel"), last_error=None)
+            .returning(_NOTICES.c.id, _NOTICES.c.round_id, _NOTICES.c.item_id, _NOTICES.c.recipient,
+                       _NOTICES.c.role, _NOTICES.c.step_name, _NOTICES.c.due))
 
 
 def renew(token: str, at: dt.datetime, *, connection: Connection) -> None:
@@ -263,11 +293,12 @@ def settle(token: str, parts: list[int] | None, *, session: Session) -> int:
     journal rows: those of `parts`, or every one of `token` (taking a dead claim back).
     A row is applied by whoever's DELETE removes it, so each is applied once even when
     two processes take the same claim back. Returns how many notices were marked."""
+    connection = session.connection()
     which = ([_PARTS.c.claimed_by == token] if parts is None
-             else [_PARTS.c.id.in_(parts[i:i + BATCH]) for i in range(0, len(parts), BATCH)])
+             else [one_of(_PARTS.c.id, parts[i:i + BATCH], connection.dialect) for i in range(0, len(parts), BATCH)])
     rows: list[Any] = []
     for where in which:
-        rows += session.connection().execute(
+        rows += connection.execute(
             delete(_PARTS).where(where).returning(_PARTS.c.channel, _PARTS.c.sent_at, _PARTS.c.notices, _PARTS.c.ref))
     carried: dict[tuple[str, dt.datetime, str | None], list[int]] = defaultdict(list)
     for channel, at, ids, ref in rows:
@@ -309,12 +340,11 @@ def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> Recove
 
 def _notice_events(events: list[tuple[Any, str, dict[str, Any]]], now: dt.datetime, *,
                    session: Session) -> None:
-    """rectify's own event on each notice's item, (notice, kind, data), in one statement.
-    An empty list writes nothing (an empty executemany would insert a row of defaults)."""
-    if events:
-        session.connection().execute(_EVENTS, [
-            {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": kind, "actor": "rectify",
-             "batch_id": None, "data": data} for n, kind, data in events])
+    """rectify's own event on each notice's item, (notice, kind, data), at the driver's
+    speed (COPY on PostgreSQL)."""
+    insert_all(session, Event.__table__, [
+        {"round_id": n.round_id, "item_id": n.item_id, "at": now, "kind": kind, "actor": "rectify",
+         "batch_id": None, "data": data} for n, kind, data in events])
 
 
 def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, session: Session,
@@ -325,8 +355,8 @@ def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, ses
     connection = session.connection()
     marked: list[Any] = []
     for start in range(0, len(ids), BATCH):
-        marked += connection.execute(_SENT, {"ids": ids[start:start + BATCH], "token": token, "at": now,
-                                             "channel": channel})
+        marked += connection.execute(_sent(ids[start:start + BATCH], connection.dialect),
+                                     {"token": token, "at": now, "channel": channel})
     _notice_events([(n, "notified", {"recipient": n.recipient, "role": n.role, "step": n.step_name,
                                      "due": n.due.isoformat(), "channel": channel, "notice": n.id}
                      | ({"ref": ref} if ref else {}))
@@ -334,8 +364,8 @@ def mark_sent(ids: list[int], token: str, channel: str, now: dt.datetime, *, ses
     return len(marked)
 
 
-def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, now: dt.datetime,
-                rules: Rules, *, session: Session) -> list[Notice]:
+def mark_failed(notices: list[Claimed], token: str, error: str, permanent: bool, now: dt.datetime,
+                rules: Rules, *, session: Session) -> list[Claimed]:
     """Failed: retried later with backoff, or dead (permanent, or out of attempts).
     Returns the notices that died, their error set (the admin alert quotes it)."""
     dead = [n for n in notices if permanent or n.attempts >= rules.max_attempts]
@@ -347,9 +377,11 @@ def mark_failed(notices: list[Notice], token: str, error: str, permanent: bool, 
         n.last_error = error
         wait = dt.timedelta(minutes=rules.backoff_minutes * 2 ** max(n.attempts - 1, 0))
         groups[(DEAD if n.id in dead_ids else FAILED, now + min(wait, dt.timedelta(hours=6)))].append(n.id)
+    dialect = session.get_bind().dialect
     for (state, next_at), ids in groups.items():
         for start in range(0, len(ids), BATCH):
-            session.execute(update(Notice).where(Notice.id.in_(ids[start:start + BATCH]), Notice.claimed_by == token)
+            session.execute(update(Notice).where(one_of(Notice.id, ids[start:start + BATCH], dialect),
+                                                 Notice.claimed_by == token)
                             .values(state=state, last_error=error, next_attempt_at=next_at)
                             .execution_options(synchronize_session=False))
     _notice_events([(n, "notify_dead" if n.id in dead_ids else "notify_failed",

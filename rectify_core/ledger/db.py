@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -280,3 +281,13 @@ def transaction(engine: Engine, rollback: bool = False) -> Iterator[Session]:
             session.rollback()
         else:
             session.commit()
+
+
+def one_of(column: Any, values: list[Any], dialect: Any) -> Any:
+    """`column IN values`. On PostgreSQL as `= ANY` of one array parameter: the statement's
+    text is then the same whatever the number of values, so the driver parses it once and
+    the server prepares it once (an IN list of a new length is a new statement to both)."""
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
