@@ -41,6 +41,25 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def driver_errors(connection: Any) -> Iterator[None]:
+    """Statements given to the driver itself (COPY, executemany, a journal row) fail as
+    SQLAlchemy's own statements do: a connection the server dropped is invalidated (never
+    rolled back on its way to the pool, never reused) and the error is raised as
+    SQLAlchemy's DBAPIError, which callers and the commands' error handling know."""
+    from sqlalchemy.exc import DBAPIError
+
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dbapi.Error, connection_invalidated=lost,
+                                  dialect=connection.dialect) from exc
+
+
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
     """INSERT rows (each a dict of the same columns), skipping those whose `key` exists, on
     SQLite and PostgreSQL. Returns how many were inserted (exact even with concurrent
@@ -72,6 +91,12 @@ def insert_rows(session: Session, table: Any, columns: Sequence[str], fresh: lis
     SQLite checks every row in one executemany (a check costs it nothing: no other
     writer, BEGIN IMMEDIATE)."""
     connection = session.connection()
+    with driver_errors(connection):
+        return _insert_rows(connection, table, columns, fresh, again, key)
+
+
+def _insert_rows(connection: Any, table: Any, columns: Sequence[str], fresh: list[tuple[Any, ...]],
+                 again: list[tuple[Any, ...]], key: str) -> int:
     raw = connection.connection.driver_connection
     assert raw is not None
     if connection.dialect.name != "postgresql":
@@ -120,11 +145,12 @@ def _pg_insert_ignore(raw: Any, table: Any, columns: Sequence[str], rows: list[t
 
 def executemany(connection: Any, sql: str, params: list[tuple[Any, ...]]) -> None:
     """SQLite: the driver's own executemany of `sql` (qmark style) on the connection."""
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(sql, params)
-    finally:
-        cursor.close()
+    with driver_errors(connection):
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, params)
+        finally:
+            cursor.close()
 
 
 def _copy(raw: Any, target: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -156,7 +182,8 @@ def _prepared(session: Session, table: Any, rows: list[dict[str, Any]]) -> tuple
 
 def _write(connection: Any, name: str, columns: list[str], params: list[tuple[Any, ...]]) -> None:
     if connection.dialect.name == "postgresql":
-        _copy(connection.connection.driver_connection, f'"{name}"', columns, params)
+        with driver_errors(connection):
+            _copy(connection.connection.driver_connection, f'"{name}"', columns, params)
     else:
         executemany(connection, f'INSERT INTO "{name}" ({_quoted(columns)}) VALUES ({", ".join("?" * len(columns))})',
                     params)

@@ -15,10 +15,11 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core.bulk import insert_ignore
@@ -33,7 +34,7 @@ from rectify_core.delivery.channels import SendResult, display, kind_of, send
 from rectify_core.delivery.outbox import Claimed, Person, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_card, render_digest
 from rectify_core.ledger.act import Terms
-from rectify_core.ledger.db import one_of, one_statement, reader, session_factory
+from rectify_core.ledger.db import one_of, one_statement, reader, row_type, session_factory, statements
 from rectify_core.ledger.models import Item, Notice, Round, Unit
 from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
 from rectify_core.web.links import LinkMaker
@@ -80,6 +81,13 @@ def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
     return rules.window_start <= local.strftime("%H:%M") < rules.window_end
 
 
+# what a digest line shows of its item, as a plain named tuple (read a dozen times a line)
+_FACTS = (Item.id, Item.shown_no.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
+          Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
+          Item.acknowledged_by, Round.name.label("round"), Unit.name.label("unit"))
+_Fact = row_type(select(*_FACTS), "Fact")
+
+
 def digest_lines(claimed: dict[Person, list[Claimed]], today: dt.date, cal: WorkCalendar, rules: Rules, *,
                  session: Session) -> dict[Person, list[Line]]:
     """Each person's lines: one per item (the highest step if several), with who else was
@@ -99,12 +107,9 @@ def digest_lines(claimed: dict[Person, list[Claimed]], today: dt.date, cal: Work
     dialect = session.get_bind().dialect
     for start in range(0, len(ids), outbox.BATCH):
         chunk = ids[start:start + outbox.BATCH]
-        facts.update((row.id, row) for row in session.execute(
-            select(Item.id, Item.shown_no.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
-                   Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
-                   Item.acknowledged_by, Round.name.label("round"), Unit.name.label("unit"))
-            .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-            .where(one_of(Item.id, chunk, dialect))))
+        facts.update((row.id, row) for row in map(_Fact._make, session.execute(
+            select(*_FACTS).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+            .where(one_of(Item.id, chunk, dialect)))))
         for item_id, lookback_id, due, step, name in session.execute(
                 select(Notice.item_id, Notice.lookback_id, Notice.due, Notice.step_key, Notice.recipient)
                 .where(one_of(Notice.item_id, chunk, dialect), Notice.kind != NoticeKind.ADMIN,
@@ -349,16 +354,18 @@ class _Run:
         results = []
         parts: list[int] = []  # the journal rows of what went
         try:
-            for person, notices in claimed.items():
-                lease.keep()  # the group's later people were claimed when it was: their lease too
-                results.append(self.deliver_one(person, notices, lines[person], to[person], lease, parts))
+            with statements(self.engine) as write:
+                for person, notices in claimed.items():
+                    lease.keep()  # the group's later people were claimed when it was: their lease too
+                    results.append(self.deliver_one(person, notices, lines[person], to[person],
+                                                    _Group(lease, parts, write)))
         finally:
             with self.factory.begin() as session:
                 outbox.settle(self.token, parts, session=session)
         return results
 
     def deliver_one(self, person: Person, notices: list[Claimed], lines: list[Line], to: Addressee,
-                    lease: _Lease, parts: list[int]) -> tuple[PersonResult, list[Claimed]]:
+                    group: _Group) -> tuple[PersonResult, list[Claimed]]:
         """Send and record one person's claimed digest; returns their result and the notices
         that died."""
         today = local_today(self.now)
@@ -372,10 +379,10 @@ class _Run:
         def part_sent(url: str, keys: tuple[tuple[int, int | None], ...], ref: str | None) -> None:
             done = [n.id for k in keys for n in by_key[k]]
             carried.update(done)
-            with one_statement(self.engine) as connection:
-                parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now, connection=connection,
-                                            ref=ref))
-            lease.keep()  # a long send keeps its claim alive
+            with group.write() as connection:
+                group.parts.append(outbox.journal(done, self.token, kind_of(url).name, self.now,
+                                                  connection=connection, ref=ref))
+            group.lease.keep()  # a long send keeps its claim alive
 
         urls = _urls(person, notices[0].role, self.directory, self.ids)
         result, used, count = _send_person(to, urls, lines, today, self.send, part_sent)
@@ -390,6 +397,16 @@ class _Run:
                                       session=session)
         outcome.dead = bool(dead)
         return outcome, dead
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What the people of one claimed group share as their digests go: the claims' lease,
+    the journal rows written, and where a row is written (each commits by itself)."""
+
+    lease: _Lease
+    parts: list[int]
+    write: Callable[[], AbstractContextManager[Connection]]
 
 
 class _Lease:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 import uuid
@@ -21,11 +22,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core import processes
-from rectify_core.bulk import converters, executemany, insert_all, insert_ignore, insert_rows
+from rectify_core.bulk import converters, driver_errors, executemany, insert_all, insert_ignore, insert_rows
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Ladder, Rules
 from rectify_core.deadlines.types import ItemPlan
@@ -262,7 +263,6 @@ _PARTS = cast(Table, NoticePart.__table__)
 # built once: a message's transaction runs them for every message
 _RENEW = (update(_NOTICES).where(_NOTICES.c.claimed_by == bindparam("token"), _NOTICES.c.state == SENDING)
           .values(claimed_at=bindparam("at")))
-_JOURNAL = insert(_PARTS)
 
 
 def _sent(ids: list[int], dialect: Any) -> Any:
@@ -278,14 +278,31 @@ def renew(token: str, at: dt.datetime, *, connection: Connection) -> None:
     connection.execute(_RENEW, {"token": token, "at": at})
 
 
+@functools.cache
+def _driver_time(dialect: Any) -> Any:
+    """An instant as the driver takes it for a journal row's `sent_at`."""
+    return _PARTS.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda at: at)
+
+
+_JOURNALED = ("claimed_by", "channel", "sent_at", "notices", "ref")
+_JOURNAL_SQL = {  # a message's row goes straight to the driver (PostgreSQL: a prepared statement)
+    "postgresql": f"INSERT INTO {_PARTS.name} ({', '.join(_JOURNALED)}) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+    "sqlite": f"INSERT INTO {_PARTS.name} ({', '.join(_JOURNALED)}) VALUES (?, ?, ?, ?, ?)",
+}
+
+
 def journal(ids: list[int], token: str, channel: str, at: dt.datetime, *, connection: Connection,
             ref: str | None = None) -> int:
     """A message carrying these notices went: one row, committed at once by the caller
-    (`ref`: the platform's id of it, when it gave one). Returns the row's id, for `settle`."""
-    row = {"claimed_by": token, "channel": channel, "sent_at": at, "notices": ",".join(map(str, ids)), "ref": ref}
-    key = connection.execute(_JOURNAL, row).inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    (`ref`: the platform's id of it, when it gave one). Returns the row's id, for `settle`.
+    Written by the driver itself: it is the one statement every message waits for."""
+    dialect = connection.dialect
+    values = (token, channel, _driver_time(dialect)(at), ",".join(map(str, ids)), ref)
+    raw: Any = connection.connection.driver_connection
+    with driver_errors(connection):
+        if dialect.name == "postgresql":
+            return int(raw.execute(_JOURNAL_SQL["postgresql"], values, prepare=True).fetchone()[0])
+        return int(raw.execute(_JOURNAL_SQL["sqlite"], values).lastrowid)
 
 
 def settle(token: str, parts: list[int] | None, *, session: Session) -> int:

@@ -115,9 +115,11 @@ def primary_role(roles: list[str]) -> str:
     return next((r for r in ROLE_RANK if r in roles), "owner")
 
 
+_LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
+
+
 def urgency(line: Line) -> tuple[int, int, int]:
-    order = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
-    return order[line.light], line.left, line.no
+    return _LIGHT_ORDER[line.light], line.left, line.no
 
 
 def units_of(lines: list[Line]) -> list[str]:
@@ -147,17 +149,17 @@ class Message:
 
 # text from the ledger is data, never markup: each format gets it escaped for itself
 _USER_FIELDS = ("title", "round", "step", "others", "note", "department", "progress", "acknowledged", "unit")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|>~<"})  # each one backslashed
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def _plain(text: str) -> str:
     """One line of plain text: control characters and line breaks become a space."""
-    return _CONTROL.sub(" ", text)
+    return text if _CONTROL.search(text) is None else _CONTROL.sub(" ", text)
 
 
 def _markdown(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", _plain(text))
+    return _plain(text).translate(_MD_SPECIAL)
 
 
 ESCAPE = {"markdown": _markdown, "text": _plain, "html": _plain}  # html: Jinja autoescapes too
@@ -165,7 +167,12 @@ ESCAPE = {"markdown": _markdown, "text": _plain, "html": _plain}  # html: Jinja 
 
 def _escaped(context: dict[str, Any], fmt: str) -> dict[str, Any]:
     esc = ESCAPE.get(fmt, _plain)
-    return {k: esc(v) if k in _USER_FIELDS and isinstance(v, str) else v for k, v in context.items()}
+    out = dict(context)
+    for key in _USER_FIELDS:
+        value = out.get(key)
+        if value and isinstance(value, str):
+            out[key] = esc(value)
+    return out
 
 
 def _title(name: str, lines: list[Line], part: int, parts: int) -> str:

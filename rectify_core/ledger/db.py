@@ -7,8 +7,10 @@ on their own, except the CLI edge and the flows, which decide transaction bounds
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,22 @@ def _check_known_revision(conn: Any, target: str) -> None:
 _CUT = "数据库服务器重启或中断了连接，本次运行已停止；再次运行即可继续（已发送的不会重发）"
 
 
+def database_error(exc: BaseException) -> tuple[bool, bool]:
+    """Is `exc` a database error, and is it operational (the server or the file, not the
+    statement)? SQLAlchemy's wrapped errors, and the drivers' own ones, raised where rows
+    go to the driver directly (COPY, a journal row)."""
+    from sqlalchemy.exc import DatabaseError as Wrapped
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, Wrapped):
+        return True, isinstance(exc, OperationalError)
+    for name in ("sqlite3", "psycopg"):
+        driver = sys.modules.get(name)  # a driver never loaded raised nothing
+        if driver is not None and isinstance(exc, driver.DatabaseError):
+            return True, isinstance(exc, driver.OperationalError)
+    return False, False
+
+
 def explain(exc: BaseException) -> str | None:
     """What a database driver's error means for a clerk, or None when it is not one of
     the known conditions (then it is a bug and keeps its traceback)."""
@@ -267,6 +285,19 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def statements(engine: Engine) -> Iterator[Callable[[], AbstractContextManager[Connection]]]:
+    """For a run of one-statement writes that each commit by themselves (`one_statement`):
+    on PostgreSQL one autocommit connection is held for the run (no pool checkout per
+    statement); on SQLite each still takes a short transaction of its own, so the write
+    lock is never held between them."""
+    if engine.dialect.name != "postgresql":
+        yield lambda: one_statement(engine)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield lambda: nullcontext(connection)
+
+
+@contextmanager
 def transaction(engine: Engine, rollback: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error. With `rollback`
     (a dry run) nothing is ever committed."""
@@ -290,4 +321,10 @@ def one_of(column: Any, values: list[Any], dialect: Any) -> Any:
     if dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
+
+
+def row_type(statement: Any, name: str) -> Any:
+    """A plain named tuple of a statement's columns, for rows read many times each: a
+    tuple's field costs a fifth of a SQLAlchemy Row's (build rows with `map(T._make, result)`)."""
+    return namedtuple(name, [c.key for c in statement.selected_columns])
 

@@ -7,7 +7,7 @@ queries per page, whatever the size of the ledger.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
 from rectify_core.ledger import approvals
+from rectify_core.ledger.db import row_type
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
 from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, Role, light_label
@@ -169,14 +170,9 @@ def _leads_round(unit: str, name: str, *, session: Session) -> bool:
     return session.connection().execute(_LEADS, {"unit": unit, "name": name}).first() is not None
 
 
-def _row_type(statement: Any, name: str) -> Any:
-    """A plain named tuple of a card statement's columns: a card's fields are read some
-    fifteen times a card, and a tuple's field costs a fifth of a Row's."""
-    return namedtuple(name, [c.key for c in statement.selected_columns])
-
-
-_HeldRow = _row_type(_HELD, "HeldRow")
-_FirstRow = _row_type(_FIRST, "FirstRow")
+# card rows as plain named tuples: a card's fields are read some fifteen times a card
+_HeldRow = row_type(_HELD, "HeldRow")
+_FirstRow = row_type(_FIRST, "FirstRow")
 
 
 def _rows_of(unit: str, name: str, today: dt.date, *, session: Session, leads: bool,
