@@ -60,7 +60,8 @@ def _normalise_short(text: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text)
+    # most cells are already in the form: checking is a twentieth of normalising a copy
+    folded = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
     if len(folded) != len(text):
         folded = "".join(n if len(n := unicodedata.normalize("NFKC", c)) == 1 else c for c in text)
     folded = folded.replace("\u3000", " ")
