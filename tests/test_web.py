@@ -674,3 +674,21 @@ def test_web_needs_its_secret(cli: Any, sqlite_url: str, monkeypatch: pytest.Mon
     assert result.code == 1 and SECRET_ENV in result.err and "Traceback" not in result.err
     monkeypatch.setenv(SECRET_ENV, "short")
     assert cli(["--db", sqlite_url, "web", "link", "--person", "周敏", "--unit", UNIT]).code == 1
+
+
+def test_a_pages_dates_are_kept_for_the_day_and_follow_it() -> None:
+    """Due dates are kept per day and settings by each worker: the next day, or settings
+    read anew, start afresh, and a card's working days follow the day it is opened."""
+    from rectify_core.web import portal
+
+    settings = load_settings(None)
+    wed, thu = dt.date(2026, 11, 25), dt.date(2026, 11, 26)
+    assert portal.dates_on(wed, settings) is portal.dates_on(wed, settings)
+    assert portal.dates_on(thu, settings) is not portal.dates_on(wed, settings)
+    assert portal.dates_on(thu, load_settings(None)) is not portal.dates_on(thu, settings)
+    fields = dict.fromkeys(portal._HeldRow._fields)
+    row = portal._HeldRow(**{**fields, "id": 1, "round_id": 1, "shown_no": 1, "status": "open",
+                             "deadline_kind": "dated", "deadline": dt.date(2026, 12, 4), "rebound_count": 0,
+                             "role": "owner"})
+    left = [portal.dates_on(day, settings).card(row, ["owner"]).left for day in (wed, thu, wed)]
+    assert left == [7, 6, 7]  # 2026-12-04 is a Friday: 7 working days after Wednesday the 25th
