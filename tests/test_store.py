@@ -189,3 +189,27 @@ def test_a_failed_write_of_the_writer_reaches_the_caller_and_nothing_stays(engin
     with db.transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 0
         assert s.scalar(select(func.count()).select_from(Unit)) == 0
+
+
+def test_a_reimport_compares_every_row_whatever_its_chunk(cli: Any, db_url: str, engine: Engine, tmp_path: Path,
+                                                          monkeypatch: Any) -> None:
+    """A re-import reads the round's list columns (佐证材料, the office's own columns) a
+    chunk of rows at a time: every row is compared, each against its own item."""
+    from rectify_core.ledger import store
+
+    head = "序号,问题,责任人,整改时限,完成情况,佐证材料,备注\n"
+    rows = [f"{n},第{n}项问题，制度执行不到位,张{n},2026年12月{n}日,整改中,材料{n}甲,备注{n}\n" for n in range(1, 8)]
+    (tmp_path / "new").mkdir()
+    first, second = tmp_path / "台账.csv", tmp_path / "new" / "台账.csv"  # this week's file of the same round
+    first.write_text(head + "".join(rows), encoding="utf-8")
+    changed = [r.replace(f"材料{n}甲", f"材料{n}乙") if n % 2 else r.replace(f"备注{n}", f"备注{n}已改")
+               for n, r in enumerate(rows, start=1)]
+    second.write_text(head + "".join(changed[:6]) + rows[6], encoding="utf-8")
+    assert cli(["--db", db_url, "import", str(first)]).code == 0
+    monkeypatch.setattr(store, "COMPARED_AT_ONCE", 2)
+    result = cli(["--db", db_url, "import", str(second)])
+    assert result.code == 0 and "新增 0 条，更新 6 条，未变化 1 条" in result.out, result.out + result.err
+    with db.transaction(engine) as s:
+        kept = {i.no: (i.evidence, i.extra) for i in s.scalars(select(Item))}
+    assert kept[1][0] == ["材料1乙"] and kept[2][1] == {"备注": "备注2已改"} and kept[3][0] == ["材料3乙"]
+    assert kept[7] == (["材料7甲"], {"备注": "备注7"})

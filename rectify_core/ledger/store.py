@@ -13,6 +13,7 @@ recorded in rectify. A file that changes nothing records no batch.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,12 +262,44 @@ def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], to
     return created
 
 
+_JSON_COPIED = ("evidence", "figures", "extra")  # lists and dicts: the heaviest part of a row in memory
+_CHEAP = (Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.pinned, Item.aspect_id,
+          Item.topic_id, Item.source_line, *(getattr(Item, c) for c in COPIED if c not in _JSON_COPIED))
+_JSON = tuple(getattr(Item, c) for c in _JSON_COPIED)
+_CurrentRow = db.row_type(select(*_CHEAP, *_JSON), "CurrentRow")
+COMPARED_AT_ONCE = 2000  # matched items whose JSON columns are read together, then let go
+
+
 def _current(round_id: int, *, session: Session) -> dict[int, Any]:
-    """The round's items by id, as plain rows (what a comparison reads), not ORM objects:
-    a weekly re-import of a large ledger that changes little loads little."""
-    columns = [Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.pinned, Item.aspect_id,
-               Item.topic_id, Item.source_line, *(getattr(Item, c) for c in COPIED)]
-    return {row.id: row for row in session.execute(select(*columns).where(Item.round_id == round_id))}
+    """The round's items by id, as plain named tuples of what matching and numbering read,
+    not ORM objects; their JSON columns are left empty (None) here and read a chunk at a
+    time as the rows are compared (`_compared`): a weekly re-import of a large ledger
+    holds the round's items once, lightly."""
+    rows = session.execute(select(*_CHEAP).where(Item.round_id == round_id).execution_options(yield_per=5000))
+    return {row[0]: _CurrentRow._make((*_shared(row), None, None, None)) for row in rows}
+
+
+# columns whose few values repeat down a ledger (names, departments, statuses, deadlines)
+_REPEATED = tuple(i for i, c in enumerate(_CHEAP) if c.key in ("status", "status_text", "deadline_kind",
+                                                                "deadline_text", "leader", "leader_title",
+                                                                "department", "owner"))
+
+
+def _shared(row: Any) -> list[Any]:
+    """A row's values, each repeated short text kept once however many rows repeat it (the
+    driver makes a new string for every row)."""
+    values = list(row)
+    for i in _REPEATED:
+        value = values[i]
+        if type(value) is str and len(value) <= 32:
+            values[i] = sys.intern(value)
+    return values
+
+
+def _compared(items: dict[int, Any], ids: list[int], *, session: Session) -> dict[int, Any]:
+    """These items' rows whole, their JSON columns read now (for comparing with a file)."""
+    return {item_id: items[item_id]._replace(**dict(zip(_JSON_COPIED, values, strict=True)))
+            for item_id, *values in session.execute(select(Item.id, *_JSON).where(Item.id.in_(ids)))}
 
 
 def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
@@ -333,9 +366,12 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     placed = {p.no: {"aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
                      "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line}
               for p in parsed.items}
-    for p in parsed.items:
-        if (current := items.get(item_of.get(p.no, -1))) is not None:
-            _update(p, current, placed[p.no], run, result, before, session=session)
+    matched = [(p, item_id) for p in parsed.items if (item_id := item_of.get(p.no, -1)) in items]
+    for start in range(0, len(matched), COMPARED_AT_ONCE):
+        chunk = matched[start:start + COMPARED_AT_ONCE]
+        whole = _compared(items, [item_id for _, item_id in chunk], session=session)
+        for p, item_id in chunk:
+            _update(p, whole[item_id], placed[p.no], run, result, before, session=session)
     batch.created, batch.before = created, before
     batch.counts = {"created": len(result.created), "updated": result.updated,
                     "disagreements": len(result.disagreements), "unchanged": result.unchanged}
