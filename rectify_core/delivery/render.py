@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rectify_core import HOME
-from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label, template_words
+from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, URGENCY, Light, light_label, template_words
 
 TEMPLATES = HOME / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -115,11 +115,8 @@ def primary_role(roles: list[str]) -> str:
     return next((r for r in ROLE_RANK if r in roles), "owner")
 
 
-_LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
-
-
 def urgency(line: Line) -> tuple[int, int, int]:
-    return _LIGHT_ORDER[line.light], line.left, line.no
+    return URGENCY[line.light], line.left, line.no
 
 
 def units_of(lines: list[Line]) -> list[str]:

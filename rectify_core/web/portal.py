@@ -25,7 +25,7 @@ from rectify_core.ledger import approvals
 from rectify_core.ledger.db import row_type
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
-from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, NoticeKind, Role, light_label
+from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, URGENCY, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
 MEASURES_SHOWN = 120
@@ -240,9 +240,6 @@ class _Dates:
         return Card(item, roles, light(ended, left, item.overdue_since is not None, self.rules), due, left)
 
 
-_LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "blue": 3, None: 4}
-
-
 _DATES: dict[tuple[dt.date, int], tuple[Settings, _Dates]] = {}
 
 
@@ -258,7 +255,7 @@ def dates_on(today: dt.date, settings: Settings) -> _Dates:
 
 
 def _urgency(card: Card) -> tuple[int, int, int]:
-    return _LIGHT_ORDER[card.light], card.left if card.left is not None else 10**6, card.item.shown_no
+    return URGENCY[card.light], card.left if card.left is not None else 10**6, card.item.shown_no
 
 
 def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:
