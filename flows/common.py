@@ -12,6 +12,8 @@ from pathlib import Path
 
 from prefect.concurrency.sync import concurrency
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+from sqlalchemy.exc import OperationalError
 
 from rectify_core import masking
 from rectify_core.config.calendar import local_today, run_now
@@ -93,8 +95,8 @@ def database_errors_explained() -> Iterator[None]:
     words, as the CLI says them, not in a driver's traceback."""
     try:
         yield
-    except Exception as exc:
-        meaning = db.explain(exc) if db.database_error(exc)[0] else None
+    except (OperationalError, SQLAlchemyDatabaseError) as exc:
+        meaning = db.explain(exc)
         if meaning is None:
             raise
         raise RectifyError(f"{meaning}。数据库未作任何改动") from None

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from rectify_core import masking
@@ -139,12 +141,10 @@ def run(group: click.Group, argv: list[str] | None) -> None:
         message = f"错误：{exc}" if not str(exc).startswith(("导入失败", "配置错误")) else str(exc)
         click.echo(message + (f"（命令行：{exc.hint}）" if exc.hint else ""), err=True)
         sys.exit(exc.exit_code)
-    except Exception as exc:
-        known, operational = db.database_error(exc)
-        meaning = db.explain(exc) if known else None
-        if meaning is None and not operational:
+    except (OperationalError, SQLAlchemyDatabaseError) as exc:
+        meaning = db.explain(exc)
+        if meaning is None and not isinstance(exc, OperationalError):
             raise
-        cause = type(getattr(exc, "orig", exc)).__name__
-        click.echo(f"错误：{meaning or f'无法访问数据库（{cause}）'}。"
+        click.echo(f"错误：{meaning or f'无法访问数据库（{type(exc.orig).__name__}）'}。"
                    "数据库未作任何改动；请检查 --db 或 RECTIFY_DATABASE_URL。", err=True)
         sys.exit(3)

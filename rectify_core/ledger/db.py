@@ -7,7 +7,6 @@ on their own, except the CLI edge and the flows, which decide transaction bounds
 from __future__ import annotations
 
 import os
-import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -178,22 +177,6 @@ def _check_known_revision(conn: Any, target: str) -> None:
 
 
 _CUT = "数据库服务器重启或中断了连接，本次运行已停止；再次运行即可继续（已发送的不会重发）"
-
-
-def database_error(exc: BaseException) -> tuple[bool, bool]:
-    """Is `exc` a database error, and is it operational (the server or the file, not the
-    statement)? SQLAlchemy's wrapped errors, and the drivers' own ones, raised where rows
-    go to the driver directly (COPY, a journal row)."""
-    from sqlalchemy.exc import DatabaseError as Wrapped
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(exc, Wrapped):
-        return True, isinstance(exc, OperationalError)
-    for name in ("sqlite3", "psycopg"):
-        driver = sys.modules.get(name)  # a driver never loaded raised nothing
-        if driver is not None and isinstance(exc, driver.DatabaseError):
-            return True, isinstance(exc, driver.OperationalError)
-    return False, False
 
 
 def explain(exc: BaseException) -> str | None:
