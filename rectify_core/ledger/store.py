@@ -26,6 +26,7 @@ from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers import validate
+from rectify_core.importers.ledger import SHORT
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.ledger import db, lifecycle, sheet, units
 from rectify_core.ledger.matching import Match, match_rows
@@ -291,7 +292,7 @@ def _shared(row: Any) -> list[Any]:
     values = list(row)
     for i in _REPEATED:
         value = values[i]
-        if type(value) is str and len(value) <= 32:
+        if type(value) is str and len(value) <= SHORT:
             values[i] = sys.intern(value)
     return values
 
