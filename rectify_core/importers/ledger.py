@@ -15,6 +15,7 @@ from typing import Any
 from rectify_core.config.limits import Limits, limits
 from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates, numeric_date
 from rectify_core.errors import InputError, Problem
+from rectify_core.importers import parallel
 from rectify_core.importers.fields import COMPUTED, LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.importers.source import Source, normalise
@@ -320,36 +321,74 @@ def _by_unit(rows: list[Row], header: Header, table: _Table) -> dict[str, list[R
 
 
 def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
-    """One unit's item rows into `ledger`; numbers are checked within the unit."""
+    """One unit's item rows into `ledger`; numbers are checked within the unit. Rows are
+    numbered and placed under their aspects first, in order; then each is read into an
+    item, a large table's by several processes (importers.parallel), and every problem is
+    reported in the order of the rows, as one pass would have."""
     columns, problems = table.header.columns, table.problems
     seen: dict[int, int] = {}
     aspects: dict[str, int] = {}
     category = ""
-    rows.reverse()
-    while rows:  # each row let go once read: a large sheet's cells are not all held beside its items
-        line, raw = rows.pop()
+    jobs: list[_Job] = []
+    said: list[Problem | int] = []  # a row's problem found here, or the job whose problems are said there
+    number, aspect = columns.get("no"), columns.get("aspect")
+    for line, raw in rows:
         if (named := table.categories.get(line)) is not None:
             category = named
             continue
-        cells = {name: raw[col] if col < len(raw) else None for name, col in columns.items()}
-        if category and not _cell_text(cells.get("aspect")):
-            cells["aspect"] = category
         where = f"{table.where_prefix}第{line}行"
-        no = _item_no(cells.get("no"), len(ledger.items) + 1)
+        no = _item_no(_cell(raw, number), len(jobs) + 1)
         if no is None:
-            problems.append(Problem(where, f"无法识别的序号“{_pair(cells.get('no'))[1]}”"))
+            said.append(Problem(where, f"无法识别的序号“{_pair(_cell(raw, number))[1]}”"))
             continue
         if no in seen:
             unit = f"（{ledger.unit}）" if "unit" in columns else ""
-            problems.append(Problem(where, f"序号 {no} 与第{seen[no]}行重复{unit}"))
+            said.append(Problem(where, f"序号 {no} 与第{seen[no]}行重复{unit}"))
             continue
         seen[no] = line
-        aspect_no = _aspect(ledger, aspects, _pair(cells.get("aspect"))[1], line)
-        extra = {label: raw[col] if col < len(raw) else None for col, label in table.header.extra.items()}
-        item = _read_item(no, where, line, cells, extra, aspect_no, table.year, problems)
+        said.append(len(jobs))
+        jobs.append((no, line, raw, _aspect(ledger, aspects, _pair(_cell(raw, aspect))[1] or category, line)))
+    rows.clear()  # the jobs hold the item rows now, and each chunk is let go once read
+    reading = _Reading(columns, table.header.extra, table.year, table.where_prefix)
+    count, chunks = len(jobs), [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
+    del jobs
+    read = [found for chunk in parallel.map_chunks(_read_chunk, chunks, count, reading) for found in chunk]
+    ledger.items.extend(item for item, _ in read)
+    for entry in said:
+        problems.extend([entry] if isinstance(entry, Problem) else read[entry][1])
+
+
+def _cell(raw: list[Any], col: int | None) -> Any:
+    return raw[col] if col is not None and col < len(raw) else None
+
+
+_Job = tuple[int, int, list[Any], int | None]  # number, line, the row's cells, aspect number
+_CHUNK = 2000  # rows read together, here or by another process
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What reading any row of a table needs to know of the table."""
+
+    columns: dict[str, int]
+    extra: dict[int, str]
+    year: int | None
+    where_prefix: str
+
+
+def _read_chunk(jobs: list[_Job], reading: _Reading) -> list[tuple[ParsedItem, list[Problem]]]:
+    """Rows into items, each with the problems found reading it."""
+    found = []
+    for no, line, raw, aspect_no in jobs:
+        where = f"{reading.where_prefix}第{line}行"
+        cells = {name: raw[col] if col < len(raw) else None for name, col in reading.columns.items()}
+        extra = {label: raw[col] if col < len(raw) else None for col, label in reading.extra.items()}
+        problems: list[Problem] = []
+        item = _read_item(no, where, line, cells, extra, aspect_no, reading.year, problems)
         if not item.title:
             problems.append(Problem(where, "缺少问题内容"))
-        ledger.items.append(item)
+        found.append((item, problems))
+    return found
 
 
 def _aspect(ledger: ParsedLedger, aspects: dict[str, int], name: str, line: int) -> int | None:
