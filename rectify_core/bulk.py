@@ -250,8 +250,11 @@ def take_ids(session: Session, table: Any, count: int) -> list[int]:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        return [int(i) for (i,) in connection.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {count})")]
+        # the sequence named once (in the same statement it is looked up for every id), the
+        # ids given back as one array
+        sequence = connection.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar_one()
+        return list(connection.exec_driver_sql("SELECT array_agg(nextval(%(seq)s::regclass)) "
+                                               f"FROM generate_series(1, {count})", {"seq": sequence}).scalar_one())
     top = int(connection.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one())
     return list(range(top + 1, top + 1 + count))
 
