@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 
 from rectify_core.importers import read_ledger
@@ -82,3 +83,18 @@ def test_rows_without_number_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "n.csv"
     path.write_text("问题,完成情况\n甲问题,已完成\n\n乙问题,未完成\n", encoding="utf-8")
     assert [(i.no, i.title) for i in read_ledger(path).items] == [(1, "甲问题"), (2, "乙问题")]
+
+
+def test_items_with_nothing_there_share_one_empty_value_that_cannot_change(tmp_path: Path) -> None:
+    """A large ledger's items mostly have no evidence, figures, notes or extra columns:
+    one shared empty value each, which refuses a change that would be every item's."""
+    ledger = read_ledger(_xlsx(tmp_path / "ledger.xlsx", ROWS))
+    second, third = ledger.items[1], ledger.items[2]
+    assert second.evidence == [] and second.evidence is third.evidence
+    assert second.extra == {} and second.extra is third.extra
+    for change in (lambda: second.evidence.append("整改报告"), lambda: second.notes.extend(["说明"]),
+                   lambda: second.extra.update({"备注": "无"}), lambda: second.figures.insert(0, {})):
+        with pytest.raises(TypeError):
+            change()
+    assert third.evidence == [] and third.notes == [] and third.extra == {} and third.figures == []
+    assert ledger.items[0].evidence == ["培训签到表", "清查报告"]

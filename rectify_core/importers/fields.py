@@ -9,7 +9,7 @@ import sys
 from rectify_core import vocab as st
 from rectify_core.deadlines.datetext import DateTextError, find_dates, find_figures, parse_deadline
 from rectify_core.errors import Problem
-from rectify_core.importers.parsed import ParsedItem, ParsedMeasure
+from rectify_core.importers.parsed import ParsedItem, ParsedMeasure, share_empties
 from rectify_core.vocab import DeadlineKind
 
 # canonical field -> labels as units write them (longest first where prefixes overlap)
@@ -162,3 +162,4 @@ def finish_item(item: ParsedItem) -> None:
         item.deadline_kind = "immediate"
     if not item.status_text:
         item.status = st.OPEN
+    share_empties(item)

@@ -47,6 +47,42 @@ class ParsedItem:
         return ParsedItem, _ITEM_FIELDS(self)
 
 
+class _Empty(list[Any]):
+    """An empty list that stays empty: one is shared by every item that has nothing there."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an item's empty list is shared by many items: assign a new list instead")
+
+    append = extend = insert = __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+class _EmptyDict(dict[str, str]):
+    """An empty dict that stays empty, shared likewise."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an item's empty columns are shared by many items: assign a new dict instead")
+
+    __setitem__ = __delitem__ = update = setdefault = __ior__ = _refuse
+
+
+_NONE: list[Any] = _Empty()
+_NO_EXTRA: dict[str, str] = _EmptyDict()
+
+
+def share_empties(item: ParsedItem) -> None:
+    """Once an item is read: its empty evidence, figures, notes and extra columns become
+    one shared empty value each (most items of a large ledger have none of them; four new
+    empty containers an item are some 23 MB at 100,000 rows)."""
+    if not item.evidence:
+        item.evidence = _NONE
+    if not item.figures:
+        item.figures = _NONE
+    if not item.notes:
+        item.notes = _NONE
+    if not item.extra:
+        item.extra = _NO_EXTRA
+
+
 # Items cross between processes when a large table is read by several (importers.parallel):
 # pickled as the tuple of their fields, a fifth of the cost of the state dict a slotted
 # dataclass pickles by default.

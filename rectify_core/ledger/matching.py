@@ -44,7 +44,7 @@ def working_copy(text: str | None) -> str:
     return "".join(c for c in folded if not c.isspace() and unicodedata.category(c)[0] not in "PZ").lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a re-import holds one for each item of the round
 class Known:
     """An item of the round as matching reads it."""
 
@@ -58,7 +58,7 @@ class Known:
     measures: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # ...and one for each row matched
 class Match:
     item_id: int
     old_no: int
@@ -113,17 +113,31 @@ def _explicit(pairs: Mapping[int, int], rows: dict[int, ParsedItem], items: dict
 
 def _exact(rows: dict[int, ParsedItem], items: dict[int, Known], aspects: Mapping[int, str],
            out: Matching) -> None:
-    by_title: dict[str, list[Known]] = defaultdict(list)
+    by_title: dict[str, Known | list[Known]] = {}
     for item in items.values():
-        by_title[working_copy(item.title)].append(item)
-    wanted: dict[str, list[ParsedItem]] = defaultdict(list)
+        _gather(by_title, working_copy(item.title), item)
+    wanted: dict[str, ParsedItem | list[ParsedItem]] = {}
     for row in rows.values():
         if (key := working_copy(row.title)) in by_title:
-            wanted[key].append(row)
-    for key, found in wanted.items():
-        for row, item in _pair_alike(found, by_title[key], aspects):
+            _gather(wanted, key, row)
+    for key, gathered in wanted.items():
+        found = gathered if isinstance(gathered, list) else [gathered]
+        known = by_title[key]
+        for row, item in _pair_alike(found, known if isinstance(known, list) else [known], aspects):
             out.matches.append(Match(item.id, item.no, row.no, "同题" if len(found) == 1 else "同题、序号", row.title))
             del rows[row.no], items[item.id]
+
+
+def _gather(into: dict[str, Any], key: str, value: Any) -> None:
+    """One value under its key, several in a list: a title is nearly always one row's and
+    one item's, and a re-import of a large ledger holds a key for each (no list for each)."""
+    found = into.get(key)
+    if found is None:
+        into[key] = value
+    elif isinstance(found, list):
+        found.append(value)
+    else:
+        into[key] = [found, value]
 
 
 def _pair_alike(rows: list[ParsedItem], items: list[Known],
