@@ -96,7 +96,11 @@ def test_work_pool_with_two_workers(prefect_server: dict[str, str], tmp_path: Pa
         for w in workers:
             w.terminate()
         for w in workers:
-            w.wait(30)
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:  # a busy machine: a worker slow to stop is not what this tests
+                w.kill()
+                w.wait()
         for log in logs:
             log.close()
         engine.dispose()
