@@ -6,7 +6,11 @@ leaves its chunks to the calling process."""
 from __future__ import annotations
 
 import csv
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -134,3 +138,20 @@ def test_a_bad_number_of_processes_is_a_clear_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(parallel.ENV, value)
     with pytest.raises(ConfigError, match=parallel.ENV):
         parallel.processes()
+
+
+def test_a_bad_setting_is_said_by_the_command_whatever_the_size(tmp_path: Path) -> None:
+    """A one-row file still says what is wrong with the setting, in words, before anything
+    is written."""
+    path = tmp_path / "台账.csv"
+    path.write_text("序号,问题描述,整改时限,完成情况\n1,票据与附件金额不符,2026年12月31日,未完成\n", encoding="utf-8")
+    database = tmp_path / "r.db"
+    env = {**os.environ, "RECTIFY_DATABASE_URL": f"sqlite:///{database}", parallel.ENV: "两个"}
+    proc = subprocess.run([sys.executable, "-m", "rectify_core", "import", str(path)], capture_output=True,
+                          text=True, env=env, check=False)
+    assert proc.returncode == 1
+    assert parallel.ENV in proc.stderr and "应为正整数" in proc.stderr and "Traceback" not in proc.stderr
+    if database.exists():  # migrated perhaps, but nothing imported
+        assert sqlite3.connect(database).execute("SELECT count(*) FROM sqlite_master WHERE name = 'items'"
+                                                 ).fetchone()[0] == 0 or sqlite3.connect(database).execute(
+            "SELECT count(*) FROM items").fetchone()[0] == 0

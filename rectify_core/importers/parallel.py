@@ -56,7 +56,8 @@ def map_chunks(read: Callable[..., Result], chunks: list[Chunk], size: int, *arg
     """[read(chunk, *args) for chunk in chunks], shared with helper processes when the
     chunks hold `size` rows or more. `read` must be a module-level function and its
     arguments picklable. Each chunk is let go once it is read."""
-    helpers = processes() - 1 if size >= PARALLEL_FROM else 0
+    allowed = processes()  # a wrong setting is said whatever the table's size
+    helpers = allowed - 1 if size >= PARALLEL_FROM else 0
     shared = _Shared(read, chunks, args)
     threads = [threading.Thread(target=shared.helper, name=f"rectify-read-{n}", daemon=True)
                for n in range(min(helpers, len(chunks)))]
