@@ -155,3 +155,13 @@ def test_a_bad_setting_is_said_by_the_command_whatever_the_size(tmp_path: Path) 
         assert sqlite3.connect(database).execute("SELECT count(*) FROM sqlite_master WHERE name = 'items'"
                                                  ).fetchone()[0] == 0 or sqlite3.connect(database).execute(
             "SELECT count(*) FROM items").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(("written", "allowed"), [("200000 100000", 2), ("150000 100000", 2), ("50000 100000", 1),
+                                                  ("max 100000", parallel.MOST), (None, parallel.MOST)])
+def test_a_containers_share_of_the_processors_bounds_the_helpers(tmp_path: Path, written: str | None,
+                                                                  allowed: int) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    if written is not None:
+        cpu_max.write_text(written + "\n", encoding="ascii")
+    assert parallel._quota(cpu_max) == allowed

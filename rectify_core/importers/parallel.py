@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import os
 import pickle
 import subprocess
@@ -49,7 +50,20 @@ def processes() -> int:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         available = os.cpu_count() or 1
-    return max(1, min(available, MOST))
+    return max(1, min(available, _quota(CPU_MAX), MOST))
+
+
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # a container's share of the processors (cgroup v2)
+
+
+def _quota(cpu_max: Path) -> int:
+    """The processors a container's quota allows ("200000 100000": 2), else no bound: a
+    container sees all the host's processors but may use only its share of them."""
+    try:
+        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError, ZeroDivisionError):  # none, "max", or unreadable
+        return MOST
 
 
 def map_chunks(read: Callable[..., Result], chunks: list[Chunk], size: int, *args: Any) -> list[Result]:
@@ -96,6 +110,8 @@ class _Shared:
     def helper(self) -> None:
         """In a thread: start a helper process and keep it fed, the next chunk waiting in
         its pipe while it reads one, until none are left."""
+        if not sys.executable:  # an interpreter embedded in another program: no Python to start
+            return
         try:
             child = subprocess.Popen(_command(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_environment())
