@@ -12,6 +12,7 @@ table or a machine with one processor is read in the calling process alone."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import math
@@ -134,8 +135,9 @@ class _Shared:
         except (OSError, EOFError, ValueError, pickle.UnpicklingError):
             pass  # the helper failed: the chunks it had are read by the calling process
         finally:
-            child.stdin.close()
-            child.stdout.close()
+            for pipe in (child.stdin, child.stdout):
+                with contextlib.suppress(OSError):  # a broken pipe: the helper is gone already
+                    pipe.close()
             child.wait()
 
 
