@@ -133,6 +133,26 @@ def test_a_helper_that_dies_leaves_its_chunks_here(
     assert by_chunks.keys() == {"MainThread"}
 
 
+def test_a_helper_that_dies_midway_leaves_the_chunks_it_had_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_chunks: dict[str, int]) -> None:
+    path = _write(tmp_path / "台账.csv", 300, True)
+    monkeypatch.setenv(parallel.ENV, "1")
+    alone = _read(path)
+    # a helper that reads one chunk, gives it back, and exits holding the next one
+    once = tmp_path / "once.py"
+    once.write_text("import sys\n"
+                    "from rectify_core.importers import parallel\n"
+                    "read, args = parallel._receive(sys.stdin.buffer)\n"
+                    "parallel._send(sys.stdout.buffer, read(parallel._receive(sys.stdin.buffer), *args))\n"
+                    "sys.exit(3)\n", encoding="utf-8")
+    monkeypatch.setattr(parallel, "_command", lambda: [parallel.sys.executable, str(once)])
+    monkeypatch.setenv(parallel.ENV, "2")
+    by_chunks.clear()
+    by_chunks["wait for a helper"] = 1
+    assert _read(path) == alone
+    assert by_chunks.get("rectify-read-0") == 1
+
+
 @pytest.mark.parametrize("value", ["0", "两个", "-2"])
 def test_a_bad_number_of_processes_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(parallel.ENV, value)
