@@ -98,3 +98,40 @@ def test_items_with_nothing_there_share_one_empty_value_that_cannot_change(tmp_p
             change()
     assert third.evidence == [] and third.notes == [] and third.extra == {} and third.figures == []
     assert ledger.items[0].evidence == ["培训签到表", "清查报告"]
+
+
+def test_merged_ranges_are_found_as_openpyxl_finds_them(tmp_path: Path) -> None:
+    """A sheet's merged ranges, read by scanning its XML after the rows, are the ranges
+    openpyxl itself reports (cells merged down and across, single and many)."""
+    from openpyxl import load_workbook
+
+    from rectify_core.importers.ledger import _merged_ranges
+
+    book = Workbook()
+    sheet = book.active
+    for n in range(1, 400):
+        sheet.append([n, f"类别{n // 50}", f"问题{n}", "措施", "张三"])
+    for top in range(2, 390, 50):
+        sheet.merge_cells(start_row=top, start_column=2, end_row=top + 49, end_column=2)
+    sheet.merge_cells("D5:E7")
+    sheet.merge_cells("A1:E1")
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+    expected = sorted(r.bounds for r in load_workbook(path).active.merged_cells.ranges)
+    assert len(expected) == 10
+    assert sorted(_merged_ranges(load_workbook(path, read_only=True).active)) == expected
+
+
+@pytest.mark.parametrize("block", [7, 50, 1 << 20])
+def test_merge_refs_with_a_namespace_prefix_and_tags_cut_between_blocks(block: int) -> None:
+    import io
+
+    from rectify_core.importers.ledger import merge_refs
+
+    rows = "".join(f'<x:row r="{n}"><x:c r="A{n}" t="s"><x:v>{n}</x:v></x:c></x:row>' for n in range(1, 60))
+    xml = ('<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           f"<x:sheetData>{rows}</x:sheetData><x:mergeCells count=\"3\"><x:mergeCell ref=\"A1:C1\"/>"
+           "<x:mergeCell  ref = 'B2:B9' /><x:mergeCell other=\"1\" ref=\"D4:E5\"></x:mergeCell></x:mergeCells>"
+           "<x:pageMargins left=\"0.7\"/></x:worksheet>").encode()
+    assert merge_refs(io.BytesIO(xml), block) == ["A1:C1", "B2:B9", "D4:E5"]
+    assert merge_refs(io.BytesIO(xml.split(b"<x:mergeCells")[0] + b"</x:worksheet>"), block) == []
