@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,21 @@ def test_bad_config_is_a_clear_error(cli: Any, sqlite_url: str, tmp_path: Path) 
     assert result.code == 1
     assert "rules.toml" in result.err and "lights.yelow_within" in result.err
     assert "Traceback" not in result.err
+
+
+def test_check_json_and_json_lines_of_a_ledger_larger_than_a_batch(cli: Any, db_url: str, tmp_path: Path) -> None:
+    """Plans are written a batch at a time: an array and JSON Lines of 2,345 items (three
+    batches, the last short) hold every item once, in the same order, the same objects;
+    nothing open is an empty array and no lines."""
+    assert cli(["--db", db_url, "check", "--date", "2026-11-25", "--json"]).out == "[]\n"
+    assert cli(["--db", db_url, "check", "--date", "2026-11-25", "--jsonl"]).out == ""
+    path = tmp_path / "台账.csv"
+    rows = "".join(f"{n},第{n}项问题：制度执行不到位,2026年{n % 12 + 1}月{n % 27 + 1}日,未完成,周敏\n"
+                   for n in range(1, 2346))
+    path.write_text("序号,问题描述,整改时限,完成情况,责任人\n" + rows, encoding="utf-8")
+    cli(["--db", db_url, "import", str(path)])
+    array = cli(["--db", db_url, "check", "--date", "2026-11-25", "--json"]).json()
+    lines = cli(["--db", db_url, "check", "--date", "2026-11-25", "--jsonl"]).out
+    assert lines.endswith("}\n") and "\n\n" not in lines
+    assert [json.loads(line) for line in lines.splitlines()] == array
+    assert sorted(r["no"] for r in array) == list(range(1, 2346))

@@ -133,24 +133,36 @@ class PlanEncoder:
 
 def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
     """Write plans as they come: a JSON array (or JSON Lines), never the whole list in
-    memory. Returns the years whose calendar was estimated, for the warning."""
+    memory (a thousand plans' text at a time, one write each). Returns the years whose
+    calendar was estimated, for the warning."""
     estimated: set[int] = set()
-    first = True
-    encoder = PlanEncoder()
-    if not lines:
-        out.write("[")
+    encode = PlanEncoder().encode
+    between = "\n" if lines else ",\n  "
+    batch: list[str] = []
+    written = False
     for p in plans:
-        if (year := _estimated_year(p)) is not None:
+        if p.estimated and (year := _estimated_year(p)) is not None:
             estimated.add(year)
-        text = encoder.encode(p)
-        if lines:
-            out.write(text + "\n")
-        else:
-            out.write(("\n  " if first else ",\n  ") + text)
-        first = False
+        batch.append(encode(p))
+        if len(batch) == _BATCH:
+            written = _write(out, batch, between, lines, written)
+    written = _write(out, batch, between, lines, written)
     if not lines:
-        out.write("\n]\n" if not first else "]\n")
+        out.write("\n]\n" if written else "[]\n")
     return estimated
+
+
+_BATCH = 1000
+
+
+def _write(out: IO[str], batch: list[str], between: str, lines: bool, written: bool) -> bool:
+    """A batch of encoded plans, after those `written` before; whether any are written now."""
+    if not batch:
+        return written
+    opening = "" if lines else ",\n  " if written else "[\n  "
+    out.write(opening + between.join(batch) + ("\n" if lines else ""))
+    batch.clear()
+    return True
 
 
 def dry_run_text(day: DayPlan) -> str:
