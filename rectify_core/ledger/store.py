@@ -300,7 +300,8 @@ def _shared(row: Any) -> list[Any]:
 def _compared(items: dict[int, Any], ids: list[int], *, session: Session) -> dict[int, Any]:
     """These items' rows whole, their JSON columns read now (for comparing with a file)."""
     return {item_id: items[item_id]._replace(**dict(zip(_JSON_COPIED, values, strict=True)))
-            for item_id, *values in session.execute(select(Item.id, *_JSON).where(Item.id.in_(ids)))}
+            for item_id, *values in session.execute(
+                select(Item.id, *_JSON).where(db.one_of(Item.id, ids, session.get_bind().dialect)))}
 
 
 def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
