@@ -137,7 +137,6 @@ def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) ->
     calendar was estimated, for the warning."""
     estimated: set[int] = set()
     encode = PlanEncoder().encode
-    between = "\n" if lines else ",\n  "
     batch: list[str] = []
     written = False
     for p in plans:
@@ -145,8 +144,8 @@ def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) ->
             estimated.add(year)
         batch.append(encode(p))
         if len(batch) == _BATCH:
-            written = _write(out, batch, between, lines, written)
-    written = _write(out, batch, between, lines, written)
+            written = _write(out, batch, lines, written)
+    written = _write(out, batch, lines, written)
     if not lines:
         out.write("\n]\n" if written else "[]\n")
     return estimated
@@ -155,12 +154,14 @@ def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) ->
 _BATCH = 1000
 
 
-def _write(out: IO[str], batch: list[str], between: str, lines: bool, written: bool) -> bool:
+def _write(out: IO[str], batch: list[str], lines: bool, written: bool) -> bool:
     """A batch of encoded plans, after those `written` before; whether any are written now."""
     if not batch:
         return written
-    opening = "" if lines else ",\n  " if written else "[\n  "
-    out.write(opening + between.join(batch) + ("\n" if lines else ""))
+    if lines:
+        out.write("\n".join(batch) + "\n")
+    else:
+        out.write(("[\n  " if not written else ",\n  ") + ",\n  ".join(batch))
     batch.clear()
     return True
 
