@@ -64,6 +64,19 @@ def _read(path: Path) -> list[ParsedLedger] | list[tuple[str, str]]:
         return [(p.where, p.message) for p in exc.problems]
 
 
+def _alone(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[ParsedLedger] | list[tuple[str, str]]:
+    """The file read by this process alone: what the others must equal."""
+    monkeypatch.setenv(parallel.ENV, "1")
+    return _read(path)
+
+
+def _helper_is(script: Path, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper processes run `source` (written to `script`); one helper beside this process."""
+    script.write_text(source, encoding="utf-8")
+    monkeypatch.setattr(parallel, "_command", lambda: [parallel.sys.executable, str(script)])
+    monkeypatch.setenv(parallel.ENV, "2")
+
+
 @pytest.fixture
 def by_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Small tables shared out in small chunks; who read how many chunks."""
@@ -90,8 +103,7 @@ def by_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 def test_a_table_read_by_several_processes_is_read_as_by_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_chunks: dict[str, int], problems: bool) -> None:
     path = _write(tmp_path / "台账.csv", 400, problems)
-    monkeypatch.setenv(parallel.ENV, "1")
-    alone = _read(path)
+    alone = _alone(path, monkeypatch)
     assert not by_chunks.keys() - {"MainThread"}
     by_chunks.clear()
     by_chunks["wait for a helper"] = 1
@@ -112,8 +124,7 @@ def test_a_table_read_by_several_processes_is_read_as_by_one(
 def test_a_helper_that_cannot_start_leaves_its_chunks_here(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_chunks: dict[str, int]) -> None:
     path = _write(tmp_path / "台账.csv", 200, False)
-    monkeypatch.setenv(parallel.ENV, "1")
-    alone = _read(path)
+    alone = _alone(path, monkeypatch)
     monkeypatch.setenv(parallel.ENV, "2")
     monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
     assert _read(path) == alone
@@ -122,13 +133,9 @@ def test_a_helper_that_cannot_start_leaves_its_chunks_here(
 def test_a_helper_that_dies_leaves_its_chunks_here(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_chunks: dict[str, int]) -> None:
     path = _write(tmp_path / "台账.csv", 200, True)
-    monkeypatch.setenv(parallel.ENV, "1")
-    alone = _read(path)
+    alone = _alone(path, monkeypatch)
     # a "helper" that reads its first chunk and exits without an answer
-    dying = tmp_path / "dying.py"
-    dying.write_text("import sys\nsys.stdin.buffer.read(64)\nsys.exit(3)\n", encoding="utf-8")
-    monkeypatch.setattr(parallel, "_command", lambda: [parallel.sys.executable, str(dying)])
-    monkeypatch.setenv(parallel.ENV, "2")
+    _helper_is(tmp_path / "dying.py", "import sys\nsys.stdin.buffer.read(64)\nsys.exit(3)\n", monkeypatch)
     assert _read(path) == alone
     assert by_chunks.keys() == {"MainThread"}
 
@@ -136,17 +143,13 @@ def test_a_helper_that_dies_leaves_its_chunks_here(
 def test_a_helper_that_dies_midway_leaves_the_chunks_it_had_here(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_chunks: dict[str, int]) -> None:
     path = _write(tmp_path / "台账.csv", 300, True)
-    monkeypatch.setenv(parallel.ENV, "1")
-    alone = _read(path)
+    alone = _alone(path, monkeypatch)
     # a helper that reads one chunk, gives it back, and exits holding the next one
-    once = tmp_path / "once.py"
-    once.write_text("import sys\n"
-                    "from rectify_core.importers import parallel\n"
-                    "read, args = parallel._receive(sys.stdin.buffer)\n"
-                    "parallel._send(sys.stdout.buffer, read(parallel._receive(sys.stdin.buffer), *args))\n"
-                    "sys.exit(3)\n", encoding="utf-8")
-    monkeypatch.setattr(parallel, "_command", lambda: [parallel.sys.executable, str(once)])
-    monkeypatch.setenv(parallel.ENV, "2")
+    _helper_is(tmp_path / "once.py", "import sys\n"
+               "from rectify_core.importers import parallel\n"
+               "read, args = parallel._receive(sys.stdin.buffer)\n"
+               "parallel._send(sys.stdout.buffer, read(parallel._receive(sys.stdin.buffer), *args))\n"
+               "sys.exit(3)\n", monkeypatch)
     by_chunks.clear()
     by_chunks["wait for a helper"] = 1
     assert _read(path) == alone
