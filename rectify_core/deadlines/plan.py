@@ -296,7 +296,7 @@ class Planner:
                     self._told[who_key] = found
             notify, unresolved = found
         return ItemPlan(item, timing.due, timing.left, timing.light, timing.estimated, timing.update, timing.step,
-                        timing.offset, timing.ladder, notify, unresolved, not history)
+                        timing.offset, timing.ladder, notify, unresolved, not history, timing if memo else None)
 
     def _timing(self, item: Obligation, history: list[Sent]) -> _Timing:
         """Everything of an item's plan but its people; it reads only the fields and the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rectify_core.vocab import NoticeKind, Role
 
@@ -89,6 +89,9 @@ class ItemPlan:
     # no notice of this obligation was in the outbox when it was planned: its notices
     # cannot be there yet, unless another process has enqueued them since
     fresh: bool = False
+    # the planner's memo entry this plan's timing came from (all but `item`, `notify` and
+    # `unresolved`), or None: the JSON encoder writes that part once per entry
+    shared: object = field(default=None, compare=False, repr=False)
 
     def dedup_keys(self) -> list[str]:
         assert self.due.date is not None and self.offset is not None

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from rectify_core.config.calendar import WorkCalendar, to_local
 from rectify_core.deadlines.due import urgency
-from rectify_core.deadlines.types import Due, ItemPlan
+from rectify_core.deadlines.types import ItemPlan
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import STATE_NAMES, Enqueued
 from rectify_core.ledger.models import LookbackTask, Notice
@@ -94,41 +94,44 @@ _string = json.encoder.encode_basestring  # C: the same as json.dumps(s, ensure_
 
 
 class PlanEncoder:
-    """`plan_json` as text, fast: what plans share (the round, the due-date and tail parts)
-    is encoded once, each recipient straight from its strings; the result equals
-    json.dumps(plan_json(p), ensure_ascii=False)."""
+    """`plan_json` as text, fast: what plans share is encoded once (a round's part; the
+    timing parts of plans the planner made from one memo entry, `ItemPlan.shared`), the
+    people straight from their strings; the result equals json.dumps(plan_json(p), ensure_ascii=False)."""
 
     def __init__(self) -> None:
-        # keyed by the planner's shared Due object (one per due date); the entry keeps it
-        # alive, so its id is never reused while it is a key
-        self._parts: dict[tuple[object, ...], tuple[str, str, Due]] = {}
-        self._rounds: dict[tuple[int, str], str] = {}
+        self._heads: dict[tuple[int, str], str] = {}
+        # by the id of the planner's shared entry; the value keeps that entry alive, so its
+        # id is never reused while it is a key
+        self._timings: dict[int, tuple[str, str, str, object]] = {}
         self._dumps = json.JSONEncoder(ensure_ascii=False).encode
 
-    def _shared(self, p: ItemPlan) -> tuple[str, str, Due]:
+    def encode(self, p: ItemPlan) -> str:
+        item = p.item
+        head = self._heads.get((item.round_id, item.unit))
+        if head is None:
+            head = self._heads[(item.round_id, item.unit)] = (f'"unit": {self._dumps(item.unit)}, '
+                                                 f'"round": {self._dumps(item.round_name)}, '
+                                                 f'"round_id": {item.round_id}, "title": ')
+        shared = p.shared
+        parts = self._timings.get(id(shared)) if shared is not None else None
+        if parts is None:
+            parts = self._timing(p)
+            if shared is not None:
+                self._timings[id(shared)] = parts
+        people = ", ".join([f'{{"name": {_string(r.name)}, "unit": {_string(r.unit)}, "role": {_string(r.role)}, '
+                            f'"reason": {_string(r.reason)}}}' for r in p.notify]) if p.notify else ""
+        unresolved = self._dumps(list(p.unresolved)) if p.unresolved else "[]"
+        return f'{{"no": {item.no}, {head}{_string(item.title)}, {parts[0]}{people}{parts[1]}{unresolved}{parts[2]}'
+
+    def _timing(self, p: ItemPlan) -> tuple[str, str, str, object]:
+        """The JSON around a plan's people and unresolved roles: what its timing decides."""
         due = p.due
         middle = self._dumps({"due": due.date.isoformat() if due.date else None, "due_source": due.source,
                               "workdays_left": p.workdays_left, "light": p.light, "estimated": p.estimated,
                               "step": p.step})[1:-1]
-        tail = self._dumps({"unresolved": list(p.unresolved),
-                            "next_update": p.next_update.isoformat() if p.next_update else None,
+        tail = self._dumps({"next_update": p.next_update.isoformat() if p.next_update else None,
                             "problem": due.problem})[1:-1]
-        return f"{middle}, \"notify\": [", f"], {tail}}}", due
-
-    def encode(self, p: ItemPlan) -> str:
-        item = p.item
-        head = self._rounds.get((item.round_id, item.unit))
-        if head is None:
-            head = self._rounds[(item.round_id, item.unit)] = (f'"unit": {self._dumps(item.unit)}, '
-                                                               f'"round": {self._dumps(item.round_name)}, '
-                                                               f'"round_id": {item.round_id}, "title": ')
-        key = (id(p.due), p.workdays_left, p.light, p.estimated, p.step, p.unresolved, p.next_update)
-        parts = self._parts.get(key)
-        if parts is None:
-            parts = self._parts[key] = self._shared(p)
-        people = ", ".join([f'{{"name": {_string(r.name)}, "unit": {_string(r.unit)}, "role": {_string(r.role)}, '
-                            f'"reason": {_string(r.reason)}}}' for r in p.notify]) if p.notify else ""
-        return f'{{"no": {item.no}, {head}{_string(item.title)}, {parts[0]}{people}{parts[1]}'
+        return f'{middle}, "notify": [', '], "unresolved": ', f', {tail}}}', p.shared
 
 
 def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
