@@ -1,4 +1,4 @@
-"""A large table read by several processes (importers.parallel) is read exactly as one
+"""A large table read by several processes (importers.parallel over fanout) is read exactly as one
 process reads it: the same items in the same order, the same aspects, the same notes,
 and every problem in the order of the rows; a helper that cannot start or that dies
 leaves its chunks to the calling process."""
@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from rectify_core import fanout
 from rectify_core.errors import ConfigError, InputError
 from rectify_core.importers import ledger, parallel, read_workbook
 from rectify_core.importers.parsed import ParsedLedger
@@ -73,7 +74,7 @@ def _alone(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[ParsedLedger] | 
 def _helper_is(script: Path, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The helper processes run `source` (written to `script`); one helper beside this process."""
     script.write_text(source, encoding="utf-8")
-    monkeypatch.setattr(parallel, "_command", lambda: [parallel.sys.executable, str(script)])
+    monkeypatch.setattr(fanout, "_command", lambda: [fanout.sys.executable, str(script)])
     monkeypatch.setenv(parallel.ENV, "2")
 
 
@@ -83,7 +84,7 @@ def by_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
     monkeypatch.setattr(ledger, "_CHUNK", 7)
     readers: dict[str, int] = {}
-    keep = parallel._Shared.keep
+    keep = fanout._Shared.keep
     helped = threading.Event()
 
     def counted(self: Any, i: int, result: Any) -> None:
@@ -95,7 +96,7 @@ def by_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
             helped.wait(60)  # a small table is read here before a helper has started, else
         keep(self, i, result)
 
-    monkeypatch.setattr(parallel._Shared, "keep", counted)
+    monkeypatch.setattr(fanout._Shared, "keep", counted)
     return readers
 
 
@@ -126,7 +127,7 @@ def test_a_helper_that_cannot_start_leaves_its_chunks_here(
     path = _write(tmp_path / "台账.csv", 200, False)
     alone = _alone(path, monkeypatch)
     monkeypatch.setenv(parallel.ENV, "2")
-    monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
+    monkeypatch.setattr(fanout.sys, "executable", str(tmp_path / "no-such-python"))
     assert _read(path) == alone
 
 
@@ -146,9 +147,9 @@ def test_a_helper_that_dies_midway_leaves_the_chunks_it_had_here(
     alone = _alone(path, monkeypatch)
     # a helper that reads one chunk, gives it back, and exits holding the next one
     _helper_is(tmp_path / "once.py", "import sys\n"
-               "from rectify_core.importers import parallel\n"
-               "read, args = parallel._receive(sys.stdin.buffer)\n"
-               "parallel._send(sys.stdout.buffer, read(parallel._receive(sys.stdin.buffer), *args))\n"
+               "from rectify_core import fanout\n"
+               "read, args = fanout._receive(sys.stdin.buffer)\n"
+               "fanout._send(sys.stdout.buffer, read(fanout._receive(sys.stdin.buffer), *args))\n"
                "sys.exit(3)\n", monkeypatch)
     by_chunks.clear()
     by_chunks["wait for a helper"] = 1
@@ -187,4 +188,4 @@ def test_a_containers_share_of_the_processors_bounds_the_helpers(tmp_path: Path,
     cpu_max = tmp_path / "cpu.max"
     if written is not None:
         cpu_max.write_text(written + "\n", encoding="ascii")
-    assert parallel._quota(cpu_max) == allowed
+    assert fanout._quota(cpu_max, parallel.MOST) == allowed

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
+from rectify_core.bulk import gc_paused
 from rectify_core.config.limits import Limits, limits
 from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates, numeric_date
 from rectify_core.errors import InputError, Problem
@@ -377,17 +378,19 @@ class _Reading:
 
 
 def _read_chunk(jobs: list[_Job], reading: _Reading) -> list[tuple[ParsedItem, list[Problem]]]:
-    """Rows into items, each with the problems found reading it."""
+    """Rows into items, each with the problems found reading it (many small objects and
+    no cycles: the cyclic collector is paused)."""
     found = []
-    for no, line, raw, aspect_no in jobs:
-        where = f"{reading.where_prefix}第{line}行"
-        cells = {name: raw[col] if col < len(raw) else None for name, col in reading.columns.items()}
-        extra = {label: raw[col] if col < len(raw) else None for col, label in reading.extra.items()}
-        problems: list[Problem] = []
-        item = _read_item(no, where, line, cells, extra, aspect_no, reading.year, problems)
-        if not item.title:
-            problems.append(Problem(where, "缺少问题内容"))
-        found.append((item, problems))
+    with gc_paused():
+        for no, line, raw, aspect_no in jobs:
+            where = f"{reading.where_prefix}第{line}行"
+            cells = {name: raw[col] if col < len(raw) else None for name, col in reading.columns.items()}
+            extra = {label: raw[col] if col < len(raw) else None for col, label in reading.extra.items()}
+            problems: list[Problem] = []
+            item = _read_item(no, where, line, cells, extra, aspect_no, reading.year, problems)
+            if not item.title:
+                problems.append(Problem(where, "缺少问题内容"))
+            found.append((item, problems))
     return found
 
 
