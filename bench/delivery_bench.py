@@ -1,10 +1,11 @@
 """Benchmark: deliver N notices to a local HTTP receiver and to a local SMTP server.
 
     .venv/bin/python bench/delivery_bench.py [--notices 50000] [--per-person 5] [--workers 1 4]
-                                             [--to webhook smtp] [--db URL]
+                                             [--processes 1] [--to webhook smtp] [--db URL]
 
 Each person owes --per-person items, so N notices make N / per-person digests. Prints
-notices and messages per second for each target. Everything runs on 127.0.0.1; the
+notices and messages per second for each target, with `workers` threads in each of
+`processes` processes (rules [delivery]), and checks that every notice was sent once. Everything runs on 127.0.0.1; the
 receivers (an HTTP server, the SMTP sink) run in a process of their own. Each run uses
 a new SQLite file, or with --db (a PostgreSQL server's URL) a new database on that
 server, dropped afterwards.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import multiprocessing
 import tempfile
 import threading
@@ -23,14 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from benchdata import new_round, scratch_database
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.settings import load_settings
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
-from rectify_core.ledger.models import Item
+from rectify_core.ledger.models import Item, Notice
 from rectify_core.runs import daily
+from rectify_core.vocab import NoticeState
 
 NOW = local_datetime(dt.date(2026, 11, 25), 9, 0)
 
@@ -73,10 +76,11 @@ def _setup(workdir: Path, url: str, n: int, per_person: int, url_of: Any) -> tup
     return engine, config
 
 
-def _run(label: str, n: int, per_person: int, workers: int, url_of: Any, server: str | None) -> None:
+def _run(label: str, n: int, per_person: int, workers: int, processes: int, url_of: Any, server: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), server) as url:
         engine, config = _setup(Path(tmp), url, n, per_person, url_of)
-        (config / "rules.toml").write_text(f"[delivery]\nworkers = {workers}\n", encoding="utf-8")
+        (config / "rules.toml").write_text(f"[delivery]\nworkers = {workers}\nprocesses = {processes}\n",
+                                           encoding="utf-8")
         settings = load_settings(config)
         day = daily.plan_stage(engine, settings, NOW.date())
         enqueued = daily.enqueue_stage(engine, settings, day, NOW)
@@ -85,7 +89,11 @@ def _run(label: str, n: int, per_person: int, workers: int, url_of: Any, server:
         took = time.perf_counter() - t
         messages = sum(p.messages for p in report.sent)
         assert enqueued.inserted == n and not report.failed, report.failed[:3]
-        print(f"{label:<14} {engine.dialect.name:<10} workers={workers}  {n:>6,} notices  {messages:>5,} digests  "
+        with engine.connect() as conn:  # every notice sent, by one message of one digest
+            sent = conn.execute(select(func.count()).where(Notice.state == NoticeState.SENT)).scalar_one()
+        assert sent == n and messages == n // per_person, (sent, messages)
+        print(f"{label:<14} {engine.dialect.name:<10} processes={processes} workers={workers}  {n:>6,} notices  "
+              f"{messages:>5,} digests  "
               f"{took:7.2f} s  {n / took:8,.0f} notices/s  {messages / took:6,.0f} digests/s")
         engine.dispose()
 
@@ -107,6 +115,7 @@ def main() -> None:
                         help="notices per run (default 50,000: 10,000 people at 5 each)")
     parser.add_argument("--per-person", type=int, default=5)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1])
     parser.add_argument("--to", nargs="+", choices=["webhook", "smtp"], default=["webhook", "smtp"])
     parser.add_argument("--db", help="a PostgreSQL server's SQLAlchemy URL (default: SQLite files)")
     args = parser.parse_args()
@@ -116,15 +125,14 @@ def main() -> None:
     receivers.start()
     http_port, smtp_port = ports.get(timeout=30)
     try:
-        for n in args.notices:
-            for w in args.workers:
-                if "webhook" in args.to:
-                    _run("HTTP webhook", n, args.per_person, w, lambda p: f"json://127.0.0.1:{http_port}/hook",
-                         args.db)
-                if "smtp" in args.to:
-                    _run("SMTP (local)", n, args.per_person, w,
-                         lambda p: f"mailto://127.0.0.1:{smtp_port}?from=rectify@localhost"
-                                   f"&to=u{abs(hash(p)) % 10**8}@example.gov.cn", args.db)
+        for n, procs, w in itertools.product(args.notices, args.processes, args.workers):
+            if "webhook" in args.to:
+                _run("HTTP webhook", n, args.per_person, w, procs, lambda p: f"json://127.0.0.1:{http_port}/hook",
+                     args.db)
+            if "smtp" in args.to:
+                _run("SMTP (local)", n, args.per_person, w, procs,
+                     lambda p: f"mailto://127.0.0.1:{smtp_port}?from=rectify@localhost"
+                               f"&to=u{abs(hash(p)) % 10**8}@example.gov.cn", args.db)
     finally:
         stop.set()
         receivers.join(10)

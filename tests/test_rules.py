@@ -29,6 +29,8 @@ def test_override_one_value(tmp_path: Path) -> None:
     ("[deadline]\ndated_months = 0\n", "deadline.dated_months"),
     ("[deadline]\nnon_workday = \"later\"\n", "deadline.non_workday"),
     ("[lights]\nyellow_within = \"ten\"\n", "lights.yellow_within"),
+    ("[delivery]\nprocesses = 0\n", "delivery.processes"),
+    ("[delivery]\nprocesses = 64\n", "delivery.processes"),
     ("[alerts]\n", "alerts"),
     ("[[ladder]]\nname = \"x\"\nat = 1\nto = [\"boss\"]\n", "ladder[0].to"),
     ("[[ladder]]\nname = \"x\"\nat = 1\nto = [\"owner\"]\ncolor = 1\n", "ladder[0].color"),

@@ -66,6 +66,7 @@ class Rules:
     max_per_item: int = 0
     lease_minutes: int = 10
     workers: int = 1
+    processes: int = 1  # delivery: processes on this machine (delivery.spread)
     lookback_after_months: tuple[int, ...] = (3, 6)
     lookback_share: float = 0.2
     lookback_review_workdays: int = 20
@@ -96,6 +97,7 @@ _SCALARS: dict[str, dict[str, tuple[str, Any]]] = {
         "max_per_item": ("max_per_item", range(0, 1001)),
         "lease_minutes": ("lease_minutes", range(1, 1441)),
         "workers": ("workers", range(1, 33)),
+        "processes": ("processes", range(1, 33)),
     },
     "lookback": {
         "after_months": ("lookback_after_months", "months"),

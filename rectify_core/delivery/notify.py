@@ -12,6 +12,7 @@ twice, never one lost).
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -259,6 +260,16 @@ def _uses_apps(directory: Directory) -> bool:
     return any(scheme_of(u) in APPS for c in contacts for u in directory.urls(c))
 
 
+def shard_of(person: Person, shards: int) -> int:
+    """Which of `shards` shards a person is in: the same in every process and run."""
+    return zlib.crc32(f"{person[0]}\x00{person[1]}".encode()) % shards
+
+
+def wall_clock() -> dt.datetime:
+    """The real time, for claim leases (a replayed day's `now` is not the time it runs at)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def groups(people: list[Person], workers: int) -> list[list[Person]]:
     """People in claim groups: large enough that claiming and reading cost a statement per
     group, not per person; small enough that every worker has several, and that a crash
@@ -267,12 +278,28 @@ def groups(people: list[Person], workers: int) -> list[list[Person]]:
     return [people[i:i + size] for i in range(0, len(people), size)]
 
 
-def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime, clock: Clock,
-            sender: Sender = send, unit: str | None = None, *, links: LinkMaker | None = None) -> DeliveryReport:
-    """Deliver every claimable notice, one digest per person, `rules.workers` groups of
-    people at a time. Safe to run in several processes at once: each person is claimed by
-    one. `now` is the run's instant (what is due); `clock` stamps and renews claims, which
-    live by the real time."""
+@dataclass(frozen=True)
+class Part:
+    """Whom a delivery run is for: one unit's people (None: every unit's), and of them one
+    shard (i, n): the people of the i-th of n shards (`shard_of`; None: all)."""
+
+    unit: str | None = None
+    shard: tuple[int, int] | None = None
+
+    def of(self, people: list[Person]) -> list[Person]:
+        if self.shard is None:
+            return people
+        i, n = self.shard
+        return [p for p in people if shard_of(p, n) == i]
+
+
+def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime, clock: Clock = wall_clock,
+            sender: Sender = send, part: Part = Part(), *, links: LinkMaker | None = None) -> DeliveryReport:
+    """Deliver every claimable notice of `part`, one digest per person, `rules.workers`
+    groups of people at a time. Safe to run in several processes at once: each person is
+    claimed by one. `now` is the run's instant (what is due); `clock` stamps and renews
+    claims, which live by the real time."""
+    unit = part.unit
     today, rules, cal = local_today(now), terms.rules, terms.calendar
     factory = session_factory(engine)
     with factory.begin() as session:
@@ -292,6 +319,7 @@ def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime
         for _ in range(2):  # the second pass delivers admin alerts about notices that died
             with factory.begin() as session:
                 people = outbox.recipients_due(now, session=session, unit=unit)
+            people = part.of(people)
             with ThreadPoolExecutor(max_workers=rules.workers) as pool:
                 results = [r for done in pool.map(run.deliver_group, groups(people, rules.workers)) for r in done]
             report.people += [r for r, _ in results]

@@ -27,8 +27,9 @@ from rectify_core.deadlines.due import urgency
 from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.types import ItemPlan, Obligation, Sent
 from rectify_core.delivery.channels import send
-from rectify_core.delivery.notify import DeliveryReport, Sender, deliver
+from rectify_core.delivery.notify import DeliveryReport, Part, Sender, deliver, wall_clock
 from rectify_core.delivery.outbox import Enqueued, enqueue
+from rectify_core.delivery.spread import deliver_spread
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import backup, db, uploads
 from rectify_core.vocab import NoticeKind
@@ -161,7 +162,9 @@ def deliver_stage(engine: Engine, settings: Settings, directory: Directory, now:
     db.refresh_statistics(engine, "notices")  # a day's enqueue may have grown the outbox many times over
     with db.session_factory(db.reader(engine))() as session:  # a read: no write lock, none without a secret
         links = link_maker(settings.web, session=session)
-    return deliver(engine, directory, settings, now, wall_clock, sender, unit, links=links)
+    if sender is send:  # several processes, when the rules ask: each sends with `send` itself
+        return deliver_spread(engine, directory, settings, now, unit, links=links)
+    return deliver(engine, directory, settings, now, wall_clock, sender, Part(unit), links=links)
 
 
 def backup_stage(url: str, settings: Settings, now: dt.datetime) -> dict[str, Any] | None:
@@ -179,6 +182,3 @@ def backup_stage(url: str, settings: Settings, now: dt.datetime) -> dict[str, An
     return {**taken.as_dict(), "removed": [p.name for p in removed], "keep": settings.rules.backup_keep}
 
 
-def wall_clock() -> dt.datetime:
-    """The real time, for claim leases (a replayed day's `now` is not the time it runs at)."""
-    return dt.datetime.now(dt.UTC)
