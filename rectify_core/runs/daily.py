@@ -147,7 +147,7 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
         day = _planning(settings, today, session=session)
-        for item in scan.stream_active_items(session=session, unit=unit):
+        for item in scan.stream_active_items(session=session, unit=unit, alone=True):  # read only, from here
             yield day.plan(item)
 
 
