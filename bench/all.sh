@@ -20,7 +20,7 @@ for db in "${dbs[@]}"; do
     section "import of a 100,000-row CSV"
     $PY bench/import_bench.py --rows 100000 ${db:+--db "$db"}
     section "webhook delivery"
-    $PY bench/delivery_bench.py --to webhook --workers 1 2 4 ${db:+--db "$db"}
+    $PY bench/delivery_bench.py --to webhook --processes 1 2 --workers 1 2 ${db:+--db "$db"}
 done
 section "personal pages, 20 items a person"
 $PY bench/web_bench.py

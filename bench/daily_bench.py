@@ -4,8 +4,9 @@
 
 Populates one round of N open or ongoing items (deadlines spread ±200 days, 500 owners,
 40 leaders), then prints, each with its ratio to the floor:
-  - the driver's own fetchall of the planner's exact SQL (the floor for planning),
-  - plan_stage (load + plan), and streaming `check` (load + plan + JSON, flat memory),
+  - the driver's own fetchall of the planner's exact SQL (the floor for planning), and
+    streaming `check` (load + plan + JSON, flat memory): each the median of 3 runs,
+  - plan_stage (load + plan),
   - the driver's own bulk insert (sqlite3 executemany, psycopg COPY), committed, of the
     notice rows the first day owes into the real notices table (the floor for enqueueing),
   - enqueue_stage on the first day (outbox empty),
@@ -47,6 +48,22 @@ def timed(label: str, floor: float | None, fn: object) -> tuple[float, object]:
     ratio = f"{took / floor:6.1f}×" if floor else "       "
     print(f"{label:<50} {took:8.2f} s {ratio}")
     return took, result
+
+
+def median_of(runs: int, label: str, floor: float | None, fn: object) -> float:
+    """`fn` timed `runs` times; the median printed (with the range) and returned: this
+    machine's timings move by a fifth from one run to the next."""
+    took = sorted(_time(fn) for _ in range(runs))
+    mid = took[len(took) // 2]
+    ratio = f"{mid / floor:6.1f}×" if floor else "       "
+    print(f"{label:<50} {mid:8.2f} s {ratio}  (median of {runs}: {took[0]:.2f}–{took[-1]:.2f} s)")
+    return mid
+
+
+def _time(fn: object) -> float:
+    t0 = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return time.perf_counter() - t0
 
 
 def bare_fetchall(engine: Engine, sql: str) -> int:
@@ -121,11 +138,11 @@ def run(url: str, args: argparse.Namespace) -> None:
         return
     select_sql = str(scan._active_query(None).compile(dialect=engine.dialect,
                                                        compile_kwargs={"literal_binds": True}))
-    floor, _ = timed("bare DB-API fetchall of the plan's SELECT (floor)", None,
-                     lambda: bare_fetchall(engine, select_sql))
+    floor = median_of(3, "bare DB-API fetchall of the plan's SELECT (floor)", None,
+                      lambda: bare_fetchall(engine, select_sql))
     # check first: it streams, and is timed without the whole day's plans held beside it
-    timed("check --json (stream: load + plan + JSON)", floor,
-          lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
+    median_of(3, "check --json (stream: load + plan + JSON)", floor,
+              lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
     _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     now = local_datetime(TODAY, 9, 0)
     # the floor bulk-inserts exactly the rows enqueue inserts, already in the driver's form,
