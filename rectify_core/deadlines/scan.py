@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from rectify_core.bulk import driver_errors
+from rectify_core.bulk import stream_rows, streams
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory, split_names
 from rectify_core.config.rules import Ladder, Step
@@ -67,35 +67,19 @@ def overdue_history(item_ids: list[int], *, session: Session) -> dict[int, list[
 def stream_active_items(*, session: Session, unit: str | None = None, chunk: int = 20_000,
                         alone: bool = False) -> Iterator[Obligation]:
     """The same rows, fetched a chunk at a time, so a caller that writes as it plans holds
-    one chunk, not the ledger: on PostgreSQL through a server-side cursor (a round trip a
-    chunk), or, when nothing else uses the session's connection until the rows are all
-    read (`alone`), as one statement whose rows the server sends on without waiting (in
-    chunks, libpq 17 and later: a third of the time for a million rows)."""
+    one chunk, not the ledger. When nothing else uses the session's connection until the
+    rows are all read (`alone`), they come from the driver itself (`bulk.stream_rows`: on
+    PostgreSQL one statement whose rows the server sends on without a round trip a chunk);
+    else through SQLAlchemy (a server-side cursor on PostgreSQL)."""
     connection = session.connection()
-    if alone and _streams(connection.dialect):
-        query = _active_query(unit).compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-        raw: Any = connection.connection.driver_connection
-        rows = raw.cursor().stream(query.string, query.params, size=chunk)
-        try:
-            with driver_errors(connection):
-                yield from map(_obligation, rows)
-        finally:
-            rows.close()  # left midway: the statement is cancelled (its transaction with it)
+    if alone and streams(connection.dialect):
+        yield from stream_rows(connection, _active_query(unit), Obligation, chunk)
         return
     # on the statement, not the connection: a connection's options would stay set for the
     # inserts that follow in the same transaction
     result = connection.execute(_active_query(unit).execution_options(yield_per=chunk))
     for row in result:
         yield _obligation(row)
-
-
-def _streams(dialect: Any) -> bool:
-    """Whether the driver sends a statement's rows in chunks (psycopg on libpq 17 or later)."""
-    if dialect.name != "postgresql":
-        return False
-    import psycopg
-
-    return psycopg.pq.version() >= 170000
 
 
 def plan_item_of(item: Item) -> Obligation:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,16 @@ class _Planning:
     def plan(self, item: Obligation) -> ItemPlan:
         history = self.history  # empty on a first day: no key to make per item
         return self.planner.plan(item, history.get(item.key, []) if history else [])
+
+    def plans(self, items: Iterable[Obligation]) -> Iterator[ItemPlan]:
+        """`plan` of each item, in order; on a first day straight from the planner (a
+        million items, a call each fewer)."""
+        if self.history:
+            return map(self.plan, items)
+        return map(self.planner.plan, items, itertools.repeat(_NO_HISTORY))
+
+
+_NO_HISTORY: list[Sent] = []  # the planner only reads an item's history
 
 
 def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Planning:
@@ -147,8 +158,7 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
         day = _planning(settings, today, session=session)
-        for item in scan.stream_active_items(session=session, unit=unit, alone=True):  # read only, from here
-            yield day.plan(item)
+        yield from day.plans(scan.stream_active_items(session=session, unit=unit, alone=True))  # read only, from here
 
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterable
 from typing import IO, Any
@@ -104,14 +105,15 @@ class PlanEncoder:
         # id is never reused while it is a key
         self._timings: dict[int, tuple[str, str, str, object]] = {}
         self._dumps = json.JSONEncoder(ensure_ascii=False).encode
+        self.estimated: set[int] = set()  # the years whose calendar the plans encoded had to estimate
 
     def encode(self, p: ItemPlan) -> str:
         item = p.item
         head = self._heads.get((item.round_id, item.unit))
         if head is None:
-            head = self._heads[(item.round_id, item.unit)] = (f'"unit": {self._dumps(item.unit)}, '
-                                                 f'"round": {self._dumps(item.round_name)}, '
-                                                 f'"round_id": {item.round_id}, "title": ')
+            head = self._heads[(item.round_id, item.unit)] = (
+                f'"unit": {self._dumps(item.unit)}, "round": {self._dumps(item.round_name)}, '
+                f'"round_id": {item.round_id}, "title": ')
         shared = p.shared
         parts = self._timings.get(id(shared)) if shared is not None else None
         if parts is None:
@@ -124,7 +126,10 @@ class PlanEncoder:
         return f'{{"no": {item.no}, {head}{_string(item.title)}, {parts[0]}{people}{parts[1]}{unresolved}{parts[2]}'
 
     def _timing(self, p: ItemPlan) -> tuple[str, str, str, object]:
-        """The JSON around a plan's people and unresolved roles: what its timing decides."""
+        """The JSON around a plan's people and unresolved roles: what its timing decides
+        (the estimated year too, noted here)."""
+        if (year := _estimated_year(p)) is not None:
+            self.estimated.add(year)
         due = p.due
         middle = self._dumps({"due": due.date.isoformat() if due.date else None, "due_source": due.source,
                               "workdays_left": p.workdays_left, "light": p.light, "estimated": p.estimated,
@@ -138,34 +143,25 @@ def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) ->
     """Write plans as they come: a JSON array (or JSON Lines), never the whole list in
     memory (a thousand plans' text at a time, one write each). Returns the years whose
     calendar was estimated, for the warning."""
-    estimated: set[int] = set()
-    encode = PlanEncoder().encode
-    batch: list[str] = []
+    encoder = PlanEncoder()
+    encoded = map(encoder.encode, plans)
     written = False
-    for p in plans:
-        if p.estimated and (year := _estimated_year(p)) is not None:
-            estimated.add(year)
-        batch.append(encode(p))
-        if len(batch) == _BATCH:
-            written = _write(out, batch, lines, written)
-    written = _write(out, batch, lines, written)
+    while batch := list(itertools.islice(encoded, _BATCH)):
+        written = _write(out, batch, lines, written)
     if not lines:
         out.write("\n]\n" if written else "[]\n")
-    return estimated
+    return encoder.estimated
 
 
 _BATCH = 1000
 
 
 def _write(out: IO[str], batch: list[str], lines: bool, written: bool) -> bool:
-    """A batch of encoded plans, after those `written` before; whether any are written now."""
-    if not batch:
-        return written
+    """A batch of encoded plans (never empty), after those `written` before, if any."""
     if lines:
         out.write("\n".join(batch) + "\n")
     else:
         out.write(("[\n  " if not written else ",\n  ") + ",\n  ".join(batch))
-    batch.clear()
     return True
 
 
