@@ -16,18 +16,15 @@ it inserted.
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy.orm import Session
-
-T = TypeVar("T")
 
 BATCH = 2000
 
@@ -84,8 +81,10 @@ def _same(value: Any) -> Any:
     return value
 
 
-def insert_rows(session: Session, table: Any, columns: Sequence[str], fresh: list[tuple[Any, ...]],
-                again: list[tuple[Any, ...]], key: str) -> int:
+Rows = list[tuple[Any, ...]]
+
+
+def insert_rows(session: Session, table: Any, columns: Sequence[str], fresh: Rows, again: Rows, key: str) -> int:
     """INSERT rows already in the driver's form (see `converters`), skipping those whose
     `key` exists; returns how many went in. `fresh` rows are expected to be new (nothing
     of theirs was there when they were planned): on PostgreSQL they are COPYed straight
@@ -93,34 +92,94 @@ def insert_rows(session: Session, table: Any, columns: Sequence[str], fresh: lis
     them meanwhile, the savepoint is rolled back and they are checked with `again`.
     SQLite checks every row in one executemany (a check costs it nothing: no other
     writer, BEGIN IMMEDIATE)."""
+    return insert_batches(session, table, columns, [(fresh, again)], key)
+
+
+def insert_batches(session: Session, table: Any, columns: Sequence[str], batches: Iterable[tuple[Rows, Rows]],
+                   key: str) -> int:
+    """`insert_rows` of rows made a batch (fresh, again) at a time: on PostgreSQL a thread
+    COPYs each batch's fresh rows while the next batch is made, so the server's work on
+    them (the unique key, indexes, foreign keys) goes on meanwhile."""
     connection = session.connection()
-    with driver_errors(connection):
-        return _insert_rows(connection, table, columns, fresh, again, key)
-
-
-def _insert_rows(connection: Any, table: Any, columns: Sequence[str], fresh: list[tuple[Any, ...]],
-                 again: list[tuple[Any, ...]], key: str) -> int:
     raw = connection.connection.driver_connection
     assert raw is not None
-    if connection.dialect.name != "postgresql":
+    with driver_errors(connection):
+        if connection.dialect.name == "postgresql":
+            return _pg_insert_batches(raw, table, columns, batches, key)
+        rows = [row for fresh, again in batches for row in (*fresh, *again)]
         before = raw.total_changes
         executemany(connection, f'INSERT INTO "{table.name}" ({_quoted(columns)}) VALUES '
-                                f'({", ".join("?" * len(columns))}) ON CONFLICT ("{key}") DO NOTHING', fresh + again)
+                                f'({", ".join("?" * len(columns))}) ON CONFLICT ("{key}") DO NOTHING', rows)
         return int(raw.total_changes - before)
-    inserted = 0
-    if fresh:
-        from psycopg.errors import UniqueViolation
 
-        raw.execute("SAVEPOINT rectify_fresh")
-        try:
-            _copy(raw, f'"{table.name}"', columns, fresh)
-        except UniqueViolation:
-            raw.execute("ROLLBACK TO SAVEPOINT rectify_fresh")
-            again = fresh + again
-        else:
-            inserted = len(fresh)
+
+def _pg_insert_batches(raw: Any, table: Any, columns: Sequence[str], batches: Iterable[tuple[Rows, Rows]],
+                       key: str) -> int:
+    from psycopg.errors import UniqueViolation
+
+    fresh: Rows = []
+    again: Rows = []
+    copier = _Copier(raw, f'"{table.name}"', columns)
+    try:
+        for made_fresh, made_again in batches:
+            fresh += made_fresh
+            again += made_again
+            copier.put(made_fresh)
+    finally:
+        error = copier.close()
+    inserted = len(fresh)
+    if isinstance(error, UniqueViolation):  # another process wrote one since: all are checked
+        raw.execute("ROLLBACK TO SAVEPOINT rectify_fresh")
+        again, inserted = fresh + again, 0
+    elif error is not None:
+        raise error
+    if copier.started:
         raw.execute("RELEASE SAVEPOINT rectify_fresh")
     return inserted + _pg_insert_ignore(raw, table, columns, again, key)
+
+
+class _Copier:
+    """One COPY into `target`, fed batches of rows by the caller and written by a thread
+    of its own (started, inside a savepoint, by the first rows). Nothing else may use the
+    connection until `close`, which returns the error the COPY met, if any."""
+
+    def __init__(self, raw: Any, target: str, columns: Sequence[str]) -> None:
+        self.raw, self.target, self.columns = raw, target, columns
+        self.rows: queue.Queue[Rows | None] = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.thread is not None
+
+    def put(self, rows: Rows) -> None:
+        if not rows:
+            return
+        if self.thread is None:
+            self.raw.execute("SAVEPOINT rectify_fresh")
+            self.thread = threading.Thread(target=self._run, name="rectify-copy", daemon=True)
+            self.thread.start()
+        self.rows.put(rows)
+
+    def _run(self) -> None:
+        given_all = False
+        try:
+            with self.raw.cursor() as cur, cur.copy(f"COPY {self.target} ({_quoted(self.columns)}) FROM STDIN") as copy:
+                while (rows := self.rows.get()) is not None:
+                    for values in rows:
+                        copy.write_row(values)
+                given_all = True  # the COPY ends (and the server may still refuse it) below
+        except BaseException as exc:  # handed to the caller by close()
+            self.error = exc
+            while not given_all and self.rows.get() is not None:  # the caller may still be putting rows
+                pass
+
+    def close(self) -> BaseException | None:
+        if self.thread is not None:
+            self.rows.put(None)
+            self.thread.join()
+        return self.error
 
 
 def _pg_insert_ignore(raw: Any, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], key: str) -> int:
@@ -161,69 +220,6 @@ def _copy(raw: Any, target: str, columns: Sequence[str], rows: Iterable[tuple[An
     with raw.cursor() as cur, cur.copy(f"COPY {target} ({_quoted(columns)}) FROM STDIN") as copy:
         for values in rows:
             copy.write_row(values)
-
-
-def streams(dialect: Any) -> bool:
-    """Whether `stream_rows` serves this database: SQLite, and PostgreSQL through psycopg on
-    libpq 17 or later (which hands a statement's rows over in chunks as they come)."""
-    if dialect.name != "postgresql":
-        return bool(dialect.name == "sqlite")
-    import psycopg
-
-    return bool(psycopg.pq.version() >= 170000)
-
-
-def stream_rows(connection: Any, query: Any, make: Callable[..., T], size: int) -> Iterator[T]:
-    """`make(*row)` for each row of a SELECT, read by the driver itself a chunk of `size`
-    rows at a time, each value as SQLAlchemy's own result would give it (its column type's
-    result processor, each distinct value of a chunk converted once). Nothing else may use the
-    connection until every row is read: on PostgreSQL the statement's rows keep coming
-    without a round trip a chunk (a server-side cursor waits for each), and one left
-    midway is cancelled, its transaction with it. See `streams` for where it serves."""
-    dialect = connection.dialect
-    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    convert = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in query.selected_columns]
-    raw: Any = connection.connection.driver_connection
-    with driver_errors(connection):
-        if dialect.name == "postgresql":
-            rows = raw.cursor().stream(compiled.string, compiled.params, size=size)
-            try:
-                yield from _made(rows, make, convert, size)
-            finally:
-                rows.close()
-            return
-        cursor = raw.execute(compiled.string, [compiled.params[name] for name in compiled.positiontup])
-        try:
-            while chunk := cursor.fetchmany(size):
-                yield from _converted(chunk, make, convert)
-        finally:
-            cursor.close()
-
-
-def _made(rows: Iterator[tuple[Any, ...]], make: Callable[..., T], convert: list[Any], size: int) -> Iterator[T]:
-    """Rows that come one at a time, made a chunk at a time."""
-    if not any(convert):
-        for row in rows:
-            yield make(*row)
-        return
-    while chunk := list(itertools.islice(rows, size)):
-        yield from _converted(chunk, make, convert)
-
-
-def _converted(chunk: list[tuple[Any, ...]], make: Callable[..., T], convert: list[Any]) -> Iterator[T]:
-    """A chunk's rows made, converted a column at a time (one map each)."""
-    by_column = zip(*chunk, strict=True)  # every row has every column
-    columns = [column if fn is None else _each(fn, column) for column, fn in zip(by_column, convert, strict=True)]
-    return map(make, *columns)
-
-
-def _each(convert: Callable[[Any], Any], column: tuple[Any, ...]) -> Iterator[Any]:
-    """A column's values converted, each distinct one once (a table looked up in C)."""
-    try:
-        table = {value: convert(value) for value in set(column)}
-    except TypeError:  # an unhashable value (JSON): each converted
-        return map(convert, column)
-    return map(table.__getitem__, column)
 
 
 def _quoted(columns: Iterable[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,8 @@ def test_fresh_rows_that_exist_after_all_are_skipped_not_failed(engine: Engine) 
     another process have written some meanwhile, nothing fails and nothing doubles: the
     fresh rows are checked like the rest, and the count says what went in."""
     from rectify_core.bulk import converters, insert_rows
-    from rectify_core.delivery.outbox import BATCH, NOTICE_COLUMNS
+    from rectify_core.delivery.enqueue import NOTICE_COLUMNS
+    from rectify_core.delivery.outbox import BATCH
     from rectify_core.ledger.models import Notice
 
     ids = _an_item(engine)
@@ -166,6 +168,67 @@ def test_fresh_rows_that_exist_after_all_are_skipped_not_failed(engine: Engine) 
     with db.transaction(engine) as s:
         keys = list(s.scalars(select(Notice.dedup_key)))
         assert len(keys) == len(set(keys)) == n + n // 2 + 10
+
+
+def _driver_rows(engine: Engine, ids: tuple[int, int]) -> Any:
+    """Outbox rows of keys, in the driver's form (as enqueue makes them)."""
+    from rectify_core.bulk import converters
+    from rectify_core.delivery.enqueue import NOTICE_COLUMNS
+    from rectify_core.ledger.models import Notice
+
+    to = converters(Notice.__table__, NOTICE_COLUMNS, engine.dialect)
+    return lambda keys: [tuple(to[c](row[c]) for c in NOTICE_COLUMNS) for row in _notices(keys, ids)]
+
+
+def test_rows_made_in_batches_that_exist_after_all_are_skipped_not_failed(engine: Engine) -> None:
+    """insert_batches: each batch goes to the database while the next is made (PostgreSQL:
+    COPYed by a thread); a "fresh" row that exists after all, in a middle batch, makes
+    every fresh row checked: nothing fails, nothing doubles, the count is what went in,
+    and the transaction goes on."""
+    from rectify_core.bulk import insert_batches, insert_rows
+    from rectify_core.delivery.enqueue import NOTICE_COLUMNS
+    from rectify_core.ledger.models import Notice
+
+    rows = _driver_rows(engine, _an_item(engine))
+    with db.transaction(engine) as s:
+        assert insert_rows(s, Notice.__table__, NOTICE_COLUMNS, rows(range(1000, 1100)), [], "dedup_key") == 100
+    made: list[int] = []
+
+    def batches() -> Any:
+        for start in range(0, 3000, 500):  # the third batch holds the hundred that exist
+            made.append(start)
+            yield rows(range(start, start + 500)), rows(range(10_000 + start, 10_005 + start))
+
+    with db.transaction(engine) as s:
+        assert insert_batches(s, Notice.__table__, NOTICE_COLUMNS, batches(), "dedup_key") == 2900 + 30
+        assert made == list(range(0, 3000, 500))  # every batch was made and given, past the conflict
+        assert s.scalar(select(func.count()).select_from(Notice)) == 3030
+    with db.transaction(engine) as s:
+        keys = list(s.scalars(select(Notice.dedup_key)))
+        assert len(keys) == len(set(keys)) == 3030
+
+
+def test_an_error_while_batches_are_made_leaves_nothing(engine: Engine) -> None:
+    """Making a batch fails after two went to the database: the error reaches the caller
+    (no thread left waiting) and the transaction leaves nothing behind."""
+    import pytest
+
+    from rectify_core.bulk import insert_batches
+    from rectify_core.delivery.enqueue import NOTICE_COLUMNS
+    from rectify_core.ledger.models import Notice
+
+    rows = _driver_rows(engine, _an_item(engine))
+
+    def batches() -> Any:
+        yield rows(range(0, 3000)), []
+        yield rows(range(3000, 6000)), []
+        raise RuntimeError("做不出这一批")
+
+    with pytest.raises(RuntimeError, match="做不出这一批"), db.transaction(engine) as s:
+        insert_batches(s, Notice.__table__, NOTICE_COLUMNS, batches(), "dedup_key")
+    with db.transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Notice)) == 0
+        assert all(t.name != "rectify-copy" for t in threading.enumerate())
 
 
 def test_a_failed_write_of_the_writer_reaches_the_caller_and_nothing_stays(engine: Engine) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from rectify_core.bulk import stream_rows, streams
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory, split_names
 from rectify_core.config.rules import Ladder, Step
 from rectify_core.deadlines.types import Obligation, Sent
+from rectify_core.fetch import stream_rows, streams
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow
 from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
