@@ -34,7 +34,7 @@ from rectify_core.config.calendar import local_datetime
 from rectify_core.config.people import Contact, Directory
 from rectify_core.config.settings import Settings, load_settings
 from rectify_core.deadlines import scan
-from rectify_core.delivery import outbox
+from rectify_core.delivery import enqueue, outbox
 from rectify_core.ledger import db
 from rectify_core.runs import daily, views
 
@@ -81,7 +81,7 @@ def bare_bulk_insert(engine: Engine, params: list[tuple[Any, ...]]) -> float:
     """The database's own floor for writing rows: sqlite3's executemany or psycopg's COPY of
     values already in the driver's form, committed (as enqueue commits); the time it took.
     The rows are then deleted, untimed (enqueue then finds the outbox empty)."""
-    columns = outbox.NOTICE_COLUMNS
+    columns = enqueue.NOTICE_COLUMNS
     names = ", ".join(columns)
     raw = engine.raw_connection()
     try:
@@ -147,7 +147,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     now = local_datetime(TODAY, 9, 0)
     # the floor bulk-inserts exactly the rows enqueue inserts, already in the driver's form,
     # into the real notices table (its unique key, indexes and foreign keys), then rolls back
-    made = outbox.notice_rows([p for p in day.plans if p.notify], TODAY, outbox.plain_utc(now),  # type: ignore[attr-defined]
+    made = enqueue.notice_rows([p for p in day.plans if p.notify], TODAY, outbox.plain_utc(now),  # type: ignore[attr-defined]
                               settings.rules, Counter(), engine.dialect)
     rows = made.fresh + made.again
     insert_floor = bare_bulk_insert(engine, rows)

@@ -12,7 +12,6 @@ twice, never one lost).
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,7 @@ from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
 from rectify_core.delivery.addressing import APPS, UserIds, scheme_of
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
-from rectify_core.delivery.outbox import Claimed, Person, new_token
+from rectify_core.delivery.outbox import EVERYONE, Claimed, Part, Person, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_card, render_digest
 from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_of, one_statement, reader, row_type, session_factory, statements
@@ -260,11 +259,6 @@ def _uses_apps(directory: Directory) -> bool:
     return any(scheme_of(u) in APPS for c in contacts for u in directory.urls(c))
 
 
-def shard_of(person: Person, shards: int) -> int:
-    """Which of `shards` shards a person is in: the same in every process and run."""
-    return zlib.crc32(f"{person[0]}\x00{person[1]}".encode()) % shards
-
-
 def wall_clock() -> dt.datetime:
     """The real time, for claim leases (a replayed day's `now` is not the time it runs at)."""
     return dt.datetime.now(dt.UTC)
@@ -278,23 +272,8 @@ def groups(people: list[Person], workers: int) -> list[list[Person]]:
     return [people[i:i + size] for i in range(0, len(people), size)]
 
 
-@dataclass(frozen=True)
-class Part:
-    """Whom a delivery run is for: one unit's people (None: every unit's), and of them one
-    shard (i, n): the people of the i-th of n shards (`shard_of`; None: all)."""
-
-    unit: str | None = None
-    shard: tuple[int, int] | None = None
-
-    def of(self, people: list[Person]) -> list[Person]:
-        if self.shard is None:
-            return people
-        i, n = self.shard
-        return [p for p in people if shard_of(p, n) == i]
-
-
 def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime, clock: Clock = wall_clock,
-            sender: Sender = send, part: Part = Part(), *, links: LinkMaker | None = None) -> DeliveryReport:
+            sender: Sender = send, part: Part = EVERYONE, *, links: LinkMaker | None = None) -> DeliveryReport:
     """Deliver every claimable notice of `part`, one digest per person, `rules.workers`
     groups of people at a time. Safe to run in several processes at once: each person is
     claimed by one. `now` is the run's instant (what is due); `clock` stamps and renews

@@ -1,6 +1,6 @@
 """The outbox: every planned notice once, claimed safely, never lost.
 
-- enqueue: INSERT ... ON CONFLICT DO NOTHING on the dedup key (SQLite and PostgreSQL);
+- enqueue (`delivery.enqueue`): INSERT ... ON CONFLICT DO NOTHING on the dedup key;
 - claim: a compare-and-set UPDATE tagged with the caller's token; whoever's UPDATE
   matched a row owns it, so concurrent deliverers never send the same notice twice;
 - each message that goes is journaled at once (notice_parts); its notices are marked
@@ -17,23 +17,20 @@ import functools
 import os
 import socket
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core import processes
-from rectify_core.bulk import converters, driver_errors, executemany, insert_all, insert_ignore, insert_rows
-from rectify_core.config.calendar import WorkCalendar
-from rectify_core.config.rules import Ladder, Rules
-from rectify_core.deadlines.types import ItemPlan
+from rectify_core.bulk import driver_errors, insert_all
+from rectify_core.config.rules import Rules
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger.db import one_of
 from rectify_core.ledger.models import Event, Item, Notice, NoticePart, Round, Unit
-from rectify_core.ledger.models import Ladder as LadderRow
 from rectify_core.vocab import NoticeKind, NoticeState
 
 PENDING, SENDING, SENT = NoticeState.PENDING, NoticeState.SENDING, NoticeState.SENT
@@ -64,118 +61,6 @@ def retire(token: str) -> None:
     """A run is over: any claim it still holds (a failure mid-way) is stale at once."""
     _LIVE.discard(token)
 
-
-
-@dataclass(frozen=True)
-class Enqueued:
-    planned: int
-    inserted: int
-    capped: int
-
-
-def _prior_counts(item_ids: list[int], *, session: Session) -> Counter[int]:
-    counts: Counter[int] = Counter()
-    for start in range(0, len(item_ids), BATCH):
-        chunk = item_ids[start:start + BATCH]
-        for item_id, n in session.execute(select(Notice.item_id, func.count(func.distinct(Notice.step_key)))
-                                          .where(Notice.item_id.in_(chunk)).group_by(Notice.item_id)):
-            counts[item_id] += n
-    return counts
-
-
-def enqueue(plans: Iterable[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
-            ladders: dict[str, Ladder], cal: WorkCalendar, *, session: Session) -> Enqueued:
-    """Insert each plan's notices once; record ladders in use and first overdue days."""
-    now = plain_utc(now)
-    plans = list(plans)
-    owing = [p for p in plans if p.notify]
-    insert_ignore(session, LadderRow.__table__, [
-        {"version": v, "spec": [asdict(s) for s in ladders[v].steps], "created_at": now}
-        for v in {p.ladder for p in owing} if v in ladders], "version")
-    prior = (_prior_counts([p.item.id for p in owing if p.item.subject == NoticeKind.ITEM], session=session)
-             if rules.max_per_item else Counter())
-    rows = notice_rows(owing, today, now, rules, prior, session.get_bind().dialect)
-    inserted = insert_rows(session, _NOTICES, NOTICE_COLUMNS, rows.fresh, rows.again, "dedup_key")
-    _mark_overdue([p for p in plans if p.workdays_left is not None and p.workdays_left < 0
-                   and p.item.subject == NoticeKind.ITEM and p.item.overdue_since is None], cal,
-                  session=session)
-    return Enqueued(len(rows.fresh) + len(rows.again), inserted, rows.capped)
-
-
-# the outbox row of a planned notice, in this order
-NOTICE_COLUMNS = ("dedup_key", "kind", "recipient_unit", "item_id", "lookback_id", "round_id", "due", "step_key",
-                  "step_name", "ladder", "recipient", "role", "reason", "planned_on", "state", "attempts",
-                  "created_at")
-
-
-@dataclass(frozen=True)
-class NoticeRows:
-    """Outbox rows in NOTICE_COLUMNS order, in the driver's form: those of plans whose
-    obligation had no notice yet (`fresh`), the others (`again`), and how many are capped."""
-
-    fresh: list[tuple[Any, ...]]
-    again: list[tuple[Any, ...]]
-    capped: int
-
-
-def notice_rows(owing: list[ItemPlan], today: dt.date, now: dt.datetime, rules: Rules,
-                prior: Counter[int], dialect: Any) -> NoticeRows:
-    """The outbox rows of what the plans owe (capped past `delivery.max_per_item`), each
-    built once as the driver takes it: what rows share (the day, the instant, a plan's
-    due date and step) is converted once."""
-    to = converters(_NOTICES, NOTICE_COLUMNS, dialect)
-    day, at = to["planned_on"](today), to["created_at"](now)
-    kinds = {kind: to["kind"](kind) for kind in NoticeKind}
-    pending, capped_state = to["state"](PENDING), to["state"](CAPPED)
-    fresh: list[tuple[Any, ...]] = []
-    again: list[tuple[Any, ...]] = []
-    capped = 0
-    for p in owing:
-        item = p.item
-        over_cap = bool(rules.max_per_item) and prior[item.id] >= rules.max_per_item
-        lookback = item.subject == NoticeKind.LOOKBACK
-        shared = (kinds[item.subject], item.id, item.lookback_id, item.round_id, to["due"](p.due.date),
-                  f"{p.offset:+d}", p.step or "", p.ladder)
-        out = fresh if p.fresh else again
-        for r, key in zip(p.notify, p.dedup_keys(), strict=True):
-            state = pending
-            if over_cap and r.role not in ESCALATION_ROLES:
-                state, capped = capped_state, capped + 1
-            kind, item_id, lookback_id, round_id, due, step_key, step_name, ladder = shared
-            out.append((key, kind, r.unit, item_id, lookback_id, round_id, due, step_key, step_name, ladder, r.name,
-                        "reviewer" if lookback and r.role == "owner" else r.role, r.reason, day, state, 0, at))
-    return NoticeRows(fresh, again, capped)
-
-
-_ITEMS = cast(Table, Item.__table__)
-
-
-def _mark_overdue(plans: list[ItemPlan], cal: WorkCalendar, *, session: Session) -> None:
-    """First overdue day of items seen overdue for the first time, set-based: PostgreSQL
-    joins the items to the arrays of ids and days (one statement); SQLite runs one
-    prepared UPDATE by primary key per item in the driver's executemany. No ids are
-    rendered into SQL text."""
-    next_day: dict[dt.date, dt.date] = {}
-    pairs: list[tuple[int, dt.date]] = []
-    for p in plans:
-        if p.due.date is not None:
-            since = next_day.get(p.due.date)
-            if since is None:
-                since = next_day[p.due.date] = cal.add_workdays(p.due.date, 1)
-            pairs.append((p.item.id, since))
-    if not pairs:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            f"UPDATE {_ITEMS.name} SET overdue_since = v.since "
-            "FROM unnest(%(ids)s::integer[], %(days)s::date[]) AS v(id, since) "
-            f"WHERE {_ITEMS.name}.id = v.id AND {_ITEMS.name}.overdue_since IS NULL",
-            {"ids": [i for i, _ in pairs], "days": [d for _, d in pairs]})
-        return
-    day = converters(_ITEMS, ["overdue_since"], connection.dialect)["overdue_since"]
-    executemany(connection, f"UPDATE {_ITEMS.name} SET overdue_since = ? WHERE id = ? AND overdue_since IS NULL",
-                [(day(since), i) for i, since in pairs])
 
 
 def claimable(now: dt.datetime, unit: str | None = None) -> Any:
@@ -219,6 +104,29 @@ def recipients_due(now: dt.datetime, *, session: Session, unit: str | None = Non
     return [(u, n) for u, n in session.execute(
         select(Notice.recipient_unit, Notice.recipient).where(claimable(now, unit)).distinct()
         .order_by(Notice.recipient_unit, Notice.recipient))]
+
+
+def shard_of(person: Person, shards: int) -> int:
+    """Which of `shards` shards a person is in: the same in every process and run."""
+    return zlib.crc32(f"{person[0]}\x00{person[1]}".encode()) % shards
+
+
+@dataclass(frozen=True)
+class Part:
+    """Whom a delivery run is for: one unit's people (None: every unit's), and of them one
+    shard (i, n): the people of the i-th of n shards (`shard_of`; None: all)."""
+
+    unit: str | None = None
+    shard: tuple[int, int] | None = None
+
+    def of(self, people: list[Person]) -> list[Person]:
+        if self.shard is None:
+            return people
+        i, n = self.shard
+        return [p for p in people if shard_of(p, n) == i]
+
+
+EVERYONE = Part()
 
 
 def claim(people: list[Person], token: str, now: dt.datetime, claimed_at: dt.datetime, *, session: Session,

@@ -2,7 +2,7 @@
 
 Sending a digest is mostly Python's own work (rendering, Apprise, HTTP), and the threads
 of one process (`workers`) share one processor. With N processes the people due are
-split into shards by a stable hash of who they are (`notify.shard_of`); this process and
+split into shards by a stable hash of who they are (`outbox.shard_of`); this process and
 N - 1 helper processes (`rectify_core.fanout`) each deliver whole shards, whichever is free
 taking the next. Each shard is an ordinary `deliver` over its people, with its own claim
 token, so the guarantees are those of several deliverers running at once: a person is
@@ -25,7 +25,8 @@ from rectify_core import fanout
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory
 from rectify_core.config.settings import Settings
-from rectify_core.delivery.notify import DeliveryReport, Part, deliver, in_window
+from rectify_core.delivery.notify import DeliveryReport, deliver, in_window
+from rectify_core.delivery.outbox import Part
 from rectify_core.ledger import db
 from rectify_core.web.links import LinkMaker
 

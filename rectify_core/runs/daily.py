@@ -28,8 +28,9 @@ from rectify_core.deadlines.due import urgency
 from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.types import ItemPlan, Obligation, Sent
 from rectify_core.delivery.channels import send
-from rectify_core.delivery.notify import DeliveryReport, Part, Sender, deliver, wall_clock
-from rectify_core.delivery.outbox import Enqueued, enqueue
+from rectify_core.delivery.enqueue import Enqueued, enqueue
+from rectify_core.delivery.notify import DeliveryReport, Sender, deliver, wall_clock
+from rectify_core.delivery.outbox import Part
 from rectify_core.delivery.spread import deliver_spread
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import backup, db, uploads

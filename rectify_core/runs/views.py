@@ -11,8 +11,9 @@ from typing import IO, Any
 from rectify_core.config.calendar import WorkCalendar, to_local
 from rectify_core.deadlines.due import urgency
 from rectify_core.deadlines.types import ItemPlan
+from rectify_core.delivery.enqueue import Enqueued
 from rectify_core.delivery.notify import DeliveryReport
-from rectify_core.delivery.outbox import STATE_NAMES, Enqueued
+from rectify_core.delivery.outbox import STATE_NAMES
 from rectify_core.ledger.models import LookbackTask, Notice
 from rectify_core.runs.daily import DayPlan
 from rectify_core.vocab import NO_LIGHT, ROLE_NAMES, URGENCY, Light, TaskState
