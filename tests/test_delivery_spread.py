@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from rectify_core import fanout
 from rectify_core.config.settings import load_settings
 from rectify_core.delivery import spread
-from rectify_core.delivery.notify import shard_of
+from rectify_core.delivery.outbox import shard_of
 from rectify_core.runs import daily
 from tests.fixtures.channels import Receiver, write_contacts
 from tests.test_delivery import NOW, _one_item_each, notices, run_day, setup_db
@@ -117,7 +117,7 @@ def test_shards_are_the_same_in_every_process_and_cover_everyone() -> None:
     people = [(unit, f"人员{i}") for unit in ("区财政局党组", "区教育局党组") for i in range(400)]
     shards = [shard_of(p, 8) for p in people]
     there = subprocess.run([sys.executable, "-c", "import json, sys\n"
-                            "from rectify_core.delivery.notify import shard_of\n"
+                            "from rectify_core.delivery.outbox import shard_of\n"
                             "print(json.dumps([shard_of(tuple(p), 8) for p in json.load(sys.stdin)]))"],
                            input=json.dumps(people), capture_output=True, text=True, check=True)
     assert json.loads(there.stdout) == shards  # another interpreter (another hash seed) agrees
