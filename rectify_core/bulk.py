@@ -148,6 +148,7 @@ class _Copier:
         self.rows: queue.Queue[Rows | None] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.given_all = False  # the thread has taken the end of the rows
 
     @property
     def started(self) -> bool:
@@ -163,17 +164,18 @@ class _Copier:
         self.rows.put(rows)
 
     def _run(self) -> None:
-        given_all = False
         try:
-            with self.raw.cursor() as cur, cur.copy(f"COPY {self.target} ({_quoted(self.columns)}) FROM STDIN") as copy:
-                while (rows := self.rows.get()) is not None:
-                    for values in rows:
-                        copy.write_row(values)
-                given_all = True  # the COPY ends (and the server may still refuse it) below
+            _copy(self.raw, self.target, self.columns, self._given())
         except BaseException as exc:  # handed to the caller by close()
             self.error = exc
-            while not given_all and self.rows.get() is not None:  # the caller may still be putting rows
+            while not self.given_all and self.rows.get() is not None:  # the caller may still be putting rows
                 pass
+
+    def _given(self) -> Iterator[tuple[Any, ...]]:
+        """The rows put, until `close`; the COPY ends (and the server may still refuse it) after."""
+        while (rows := self.rows.get()) is not None:
+            yield from rows
+        self.given_all = True
 
     def close(self) -> BaseException | None:
         if self.thread is not None:
@@ -265,6 +267,7 @@ class Writer:
         self.jobs: queue.Queue[tuple[str, list[str], list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.given_all = False  # the thread has taken the end of the rows
         if self.connection.dialect.name == "postgresql":
             self.thread = threading.Thread(target=self._run, name="rectify-copy", daemon=True)
             self.thread.start()

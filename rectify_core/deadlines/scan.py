@@ -68,7 +68,7 @@ def stream_active_items(*, session: Session, unit: str | None = None, chunk: int
                         alone: bool = False) -> Iterator[Obligation]:
     """The same rows, fetched a chunk at a time, so a caller that writes as it plans holds
     one chunk, not the ledger. When nothing else uses the session's connection until the
-    rows are all read (`alone`), they come from the driver itself (`bulk.stream_rows`: on
+    rows are all read (`alone`), they come from the driver itself (`fetch.stream_rows`: on
     PostgreSQL one statement whose rows the server sends on without a round trip a chunk);
     else through SQLAlchemy (a server-side cursor on PostgreSQL)."""
     connection = session.connection()

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ class _Planning:
         million items, a call each fewer)."""
         if self.history:
             return map(self.plan, items)
-        return map(self.planner.plan, items, itertools.repeat(_NO_HISTORY))
+        return map(self.planner.plan, items, repeat(_NO_HISTORY))
 
 
 _NO_HISTORY: list[Sent] = []  # the planner only reads an item's history

@@ -148,22 +148,17 @@ def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) ->
     encoded = map(encoder.encode, plans)
     written = False
     while batch := list(itertools.islice(encoded, _BATCH)):
-        written = _write(out, batch, lines, written)
+        if lines:
+            out.write("\n".join(batch) + "\n")
+        else:
+            out.write((",\n  " if written else "[\n  ") + ",\n  ".join(batch))
+        written = True
     if not lines:
         out.write("\n]\n" if written else "[]\n")
     return encoder.estimated
 
 
 _BATCH = 1000
-
-
-def _write(out: IO[str], batch: list[str], lines: bool, written: bool) -> bool:
-    """A batch of encoded plans (never empty), after those `written` before, if any."""
-    if lines:
-        out.write("\n".join(batch) + "\n")
-    else:
-        out.write(("[\n  " if not written else ",\n  ") + ",\n  ".join(batch))
-    return True
 
 
 def dry_run_text(day: DayPlan) -> str:
