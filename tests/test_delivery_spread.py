@@ -22,6 +22,9 @@ from rectify_core import fanout
 from rectify_core.config.settings import load_settings
 from rectify_core.delivery import spread
 from rectify_core.delivery.outbox import shard_of
+from rectify_core.importers import read_workbook
+from rectify_core.ledger import db
+from rectify_core.ledger.store import save_ledger
 from rectify_core.runs import daily
 from tests.fixtures.channels import Receiver, write_contacts
 from tests.test_delivery import NOW, _one_item_each, notices, run_day, setup_db
@@ -153,3 +156,32 @@ def test_an_admin_alert_raised_in_another_shard_goes_out_in_the_same_run(
     admin = [n for n in rows if n.kind == "admin"]
     assert len(admin) == 1 and admin[0].state == "sent" and len(receiver.at("/admin")) == 1
     assert report.admin_alerts == 1
+
+
+def test_namesakes_of_two_units_are_two_people_whichever_process_sends(db_url: str, tmp_path: Path,
+                                                                       receiver: Receiver) -> None:
+    """Two units each have a 王芳 in their 办公室: with several processes each gets her own
+    unit's digest, once, and never the other unit's items."""
+    units = ("区财政局党组", "区教育局党组")
+    ledger = "序号,被巡察单位,问题,责任部门,责任人,整改时限,完成情况\n" + "".join(
+        f"{n},{unit},{unit[1:3]}问题{n},办公室,王芳,2026年12月15日,未完成\n"
+        for unit in units for n in (1, 2))
+    path = tmp_path / "台账.csv"
+    path.write_text(ledger, encoding="utf-8")
+    engine = db.make_engine(db_url)
+    with db.transaction(engine) as s:  # one table, two units' ledgers
+        for each in read_workbook(path).ledgers:
+            save_ledger(each, NOW, session=s)
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / "contacts.toml").write_text("".join(
+        f'[[person]]\nname = "王芳"\nunit = "{unit}"\nnotify = ["json://127.0.0.1:{receiver.port}/hook/{i}"]\n'
+        for i, unit in enumerate(units)), encoding="utf-8")
+    (config / "rules.toml").write_text("[delivery]\nprocesses = 3\n", encoding="utf-8")
+    enqueued, report = run_day(engine, config)
+    assert enqueued.inserted == 4 and not report.failed
+    assert sorted((p.unit, p.name) for p in report.sent) == sorted((u, "王芳") for u in units)
+    got = {r["path"]: json.dumps(r["body"], ensure_ascii=False) for r in receiver.requests}
+    assert len(receiver.requests) == 2 and set(got) == {"/hook/0", "/hook/1"}
+    assert "财政问题1" in got["/hook/0"] and "财政问题2" in got["/hook/0"] and "教育" not in got["/hook/0"]
+    assert "教育问题1" in got["/hook/1"] and "教育问题2" in got["/hook/1"] and "财政" not in got["/hook/1"]
