@@ -36,7 +36,7 @@ from rectify_core.config.settings import Settings, load_settings
 from rectify_core.deadlines import scan
 from rectify_core.delivery import enqueue, outbox
 from rectify_core.ledger import db
-from rectify_core.runs import daily, views
+from rectify_core.runs import check, daily
 
 TODAY = dt.date(2025, 11, 25)
 
@@ -142,7 +142,7 @@ def run(url: str, args: argparse.Namespace) -> None:
                       lambda: bare_fetchall(engine, select_sql))
     # check first: it streams, and is timed without the whole day's plans held beside it
     median_of(3, "check --json (stream: load + plan + JSON)", floor,
-              lambda: views.stream_json(daily.iter_item_plans(engine, settings, TODAY), io.StringIO()))
+              lambda: check.write_json(engine, settings, TODAY, io.StringIO()))
     _, day = timed("plan_stage (load + plan)", floor, lambda: daily.plan_stage(engine, settings, TODAY))
     now = local_datetime(TODAY, 9, 0)
     # the floor bulk-inserts exactly the rows enqueue inserts, already in the driver's form,

@@ -12,7 +12,7 @@ from rectify_core.cli.app import DATE, UNIT_HELP, App, listing, unit_named
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
 from rectify_core.ledger import db, items
-from rectify_core.runs import daily, views
+from rectify_core.runs import check, daily, views
 
 
 @click.command("check")
@@ -24,13 +24,13 @@ from rectify_core.runs import daily, views
 def check_cmd(app: App, day: dt.date | None, as_json: bool, as_jsonl: bool, unit: str | None) -> None:
     """计算某一天每个未完成问题的时限、剩余工作日、红黄绿灯和应提醒的人（只计算，不发送）。"""
     today = local_today(run_now(day))
-    plans = daily.iter_item_plans(app.engine, app.settings, today, unit_named(app, unit))
+    unit = unit_named(app, unit)
     if as_json or as_jsonl:
-        estimated = views.stream_json(plans, sys.stdout, lines=as_jsonl)
+        estimated = check.write_json(app.engine, app.settings, today, sys.stdout, unit=unit, lines=as_jsonl)
         if estimated:
             click.echo(views.estimated_years_warning(estimated), err=True)
         return
-    listed = list(plans)
+    listed = list(daily.iter_item_plans(app.engine, app.settings, today, unit))
     warning = views.estimated_warning(listed)
     if warning:
         click.echo(warning, err=True)

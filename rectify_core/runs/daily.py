@@ -46,7 +46,7 @@ class DayPlan:
 
 
 @dataclass(frozen=True)
-class _Planning:
+class Planning:
     """What planning a day reads before the items: people, ladders, the outbox history."""
 
     directory: Directory
@@ -69,10 +69,10 @@ class _Planning:
 _NO_HISTORY: list[Sent] = []  # the planner only reads an item's history
 
 
-def _planning(settings: Settings, today: dt.date, *, session: Session) -> _Planning:
+def planning(settings: Settings, today: dt.date, *, session: Session) -> Planning:
     directory = scan.with_people(settings.contacts, session=session)
     ladders = scan.ladders(settings.rules.ladder, session=session)
-    return _Planning(directory, ladders, scan.history(session=session),
+    return Planning(directory, ladders, scan.history(session=session),
                      Planner(today, settings.rules, ladders, settings.calendar, directory))
 
 
@@ -80,7 +80,7 @@ def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | N
     """Read the ledger and history (one query each) and plan the day, for every unit or
     one. Writes nothing."""
     with gc_paused(), db.transaction(engine) as session:
-        day = _planning(settings, today, session=session)
+        day = planning(settings, today, session=session)
         work = (scan.active_items(session=session, unit=unit)
                 + scan.lookback_items(day.directory, session=session, unit=unit))
         plans = [day.plan(item) for item in work]
@@ -137,7 +137,7 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
     """Plan the day and enqueue what it owes a chunk at a time, in one transaction (all
     or nothing): memory holds one chunk of plans and the tally, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
-        day = _planning(settings, today, session=session)
+        day = planning(settings, today, session=session)
         tasks = scan.lookback_items(day.directory, session=session, unit=unit)
         tally = DayTally(today)
         for items in _chunks(chain(scan.stream_active_items(session=session, unit=unit), tasks), chunk):
@@ -157,7 +157,7 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
     """Each open or ongoing item's plan, in ledger order, as it is planned: items are read a
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
-        day = _planning(settings, today, session=session)
+        day = planning(settings, today, session=session)
         yield from day.plans(scan.stream_active_items(session=session, unit=unit, alone=True))  # read only, from here
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any
 
 from rectify_core.config.calendar import WorkCalendar, to_local
 from rectify_core.deadlines.due import urgency
@@ -138,27 +137,6 @@ class PlanEncoder:
         tail = self._dumps({"next_update": p.next_update.isoformat() if p.next_update else None,
                             "problem": due.problem})[1:-1]
         return f'{middle}, "notify": [', '], "unresolved": ', f', {tail}}}', p.shared
-
-
-def stream_json(plans: Iterable[ItemPlan], out: IO[str], lines: bool = False) -> set[int]:
-    """Write plans as they come: a JSON array (or JSON Lines), never the whole list in
-    memory (a thousand plans' text at a time, one write each). Returns the years whose
-    calendar was estimated, for the warning."""
-    encoder = PlanEncoder()
-    encoded = map(encoder.encode, plans)
-    written = False
-    while batch := list(itertools.islice(encoded, _BATCH)):
-        if lines:
-            out.write("\n".join(batch) + "\n")
-        else:
-            out.write((",\n  " if written else "[\n  ") + ",\n  ".join(batch))
-        written = True
-    if not lines:
-        out.write("\n]\n" if written else "[]\n")
-    return encoder.estimated
-
-
-_BATCH = 1000
 
 
 def dry_run_text(day: DayPlan) -> str:
