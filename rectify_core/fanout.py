@@ -235,8 +235,8 @@ class _Helper:
             _send(self.child.stdin, (self.flow.do, self.flow.args))
             while (given := self._waiting.get()) is not None:
                 _send(self.child.stdin, given[1])
-        except (OSError, ValueError):
-            self._fail()  # the helper is gone: what it had is done by the calling process
+        except Exception:  # gone, or a part that cannot travel: whatever it is,
+            self._fail()  # what the helper had is done by the calling process, which meets any error
         finally:
             with contextlib.suppress(OSError):
                 self.child.stdin.close()  # the helper ends once it has given back what it has
@@ -251,8 +251,10 @@ class _Helper:
                     self.flow.results[i] = result
                     self.warm = True
                     self.flow.changed.notify_all()
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError, StopIteration):
+        except Exception:  # the helper ended or failed: never leave the caller waiting
             self._fail()
+            if self.child is not None:
+                self.child.kill()  # a helper whose results cannot be read is of no more use
 
     def _fail(self) -> None:
         with self.flow.changed:

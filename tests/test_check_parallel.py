@@ -188,6 +188,8 @@ def test_stream_gives_results_in_order_and_a_failing_part_fails_here() -> None:
     assert list(fanout.stream(len, ["abc"], 2)) == [3]
     with pytest.raises(TypeError):  # len(7): raised in a helper, met again here
         list(fanout.stream(len, ["a", "bb", 7, "ccc"] * 5, 2))
+    odd = ["a", memoryview(b"abc"), "bb", "ccc"] * 5  # a memoryview cannot travel: done here
+    assert list(fanout.stream(len, odd, 2, early=True)) == [len(p) for p in odd]
 
 
 def test_a_plain_part_travels_by_marshal_and_anything_else_by_pickle() -> None:
