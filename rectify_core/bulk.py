@@ -267,7 +267,6 @@ class Writer:
         self.jobs: queue.Queue[tuple[str, list[str], list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
-        self.given_all = False  # the thread has taken the end of the rows
         if self.connection.dialect.name == "postgresql":
             self.thread = threading.Thread(target=self._run, name="rectify-copy", daemon=True)
             self.thread.start()
