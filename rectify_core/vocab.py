@@ -275,6 +275,9 @@ def normalise(text: str) -> str:
 
 def template_words() -> dict[str, object]:
     """What templates read as `vocab`: the enums, their labels and the empty light."""
+    from rectify_core.refs import label
+
     return {"ItemState": ItemState, "Light": Light, "DeadlineKind": DeadlineKind, "NO_LIGHT": NO_LIGHT,
+            "ref_label": label,
             "status": ItemState.labels(), "light": Light.labels(), "light_short": {m.value: m.short for m in Light},
             "light_choices": [*Light.labels().items(), ("done", ItemState.DONE.label)]}

@@ -6,7 +6,8 @@ import datetime as dt
 import inspect
 import json
 import sys
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from rectify_core import masking
+from rectify_core import masking, refs
 from rectify_core.config.limits import limits
 from rectify_core.config.settings import Settings, load_settings
 from rectify_core.errors import RectifyError
@@ -100,6 +101,23 @@ def listing(data: list[dict[str, Any]], as_json: bool, empty: str, line: Callabl
         click.echo(line(row))
 
 
+def width(text: str) -> int:
+    """Columns a terminal gives `text`: wide and full-width characters (汉字, ，) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
+               for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Lines of a text table aligned by display width (the last column left ragged)."""
+    widths = [max(width(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    return ["  ".join([*(pad(cell, w) for cell, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+            for r in [head, *rows]]
+
+
 class _Date(click.ParamType):  # type: ignore[type-arg]
     """YYYY-MM-DD -> datetime.date."""
 
@@ -120,6 +138,25 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
 
 
 DATE = _Date()
+
+
+class _ItemRef(click.ParamType):  # type: ignore[type-arg]
+    """13 (the sheet's row 13) or 原13 (an item the sheet no longer lists) -> ItemRef."""
+
+    name = "序号"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> refs.ItemRef:
+        if isinstance(value, refs.ItemRef):
+            return value
+        try:
+            return refs.parse(str(value))
+        except RectifyError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+ITEM = _ItemRef()
+ROUND_HELP = "有多个轮次时，指定轮次编号（rectify rounds 可列出）。"
+ITEM_UNIT_HELP = "有多个单位时，指定被巡察单位（全称或简称）。"
 
 
 EVIDENCE_HELP = ("佐证材料文件（记录文件名、大小与 SHA-256）；看起来像路径的（含 / 或扩展名）"

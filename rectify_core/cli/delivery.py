@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from rectify_core.cli.app import DATE, UNIT_HELP, App, listing, unit_named
+from rectify_core import refs
+from rectify_core.cli.app import DATE, ITEM, UNIT_HELP, App, listing, pad, unit_named
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
 from rectify_core.ledger import db, items
@@ -65,27 +66,28 @@ def notify_cmd(app: App, day: dt.date | None, dry_run: bool, unit: str | None) -
 
 @click.group("outbox", invoke_without_command=True)
 @click.option("--state", type=click.Choice(outbox.STATES), help="只列出该状态的通知。")
-@click.option("--item", "item_no", type=int, help="只列出该问题的通知。")
+@click.option("--item", "item_no", type=ITEM, help="只列出该问题的通知（序号，或本次台账未列出问题的 原序号）。")
 @click.option("--round", "round_id", type=int, help="与 --item 一起使用：有多个轮次时指定轮次。")
 @click.option("--person", help="只列出发给此人的通知。")
 @click.option("--unit", help=UNIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组。")
 @click.pass_context
-def outbox_cmd(ctx: click.Context, state: str | None, item_no: int | None, round_id: int | None,
+def outbox_cmd(ctx: click.Context, state: str | None, item_no: refs.ItemRef | None, round_id: int | None,
                person: str | None, unit: str | None, as_json: bool) -> None:
     """列出发件箱中的通知（最新的在前）；outbox resend 重发已放弃的通知。"""
     if ctx.invoked_subcommand is not None:
         return
     app: App = ctx.obj
     with db.transaction(app.engine) as session:
-        item_id = items.get_item(item_no, session=session, round_id=round_id).id if item_no is not None else None
+        item_id = (items.get_item(item_no, session=session, round_id=round_id, unit=unit).id
+                   if item_no is not None else None)
         rows = outbox.list_notices(state, session=session, item_id=item_id, person=person,
                                    unit=unit_named(app, unit, session=session))
         data = [views.notice_json(n) for n in rows]
     several = len({n["unit"] for n in data}) > 1
     listing(data, as_json, "发件箱中没有符合条件的通知。",
             lambda n: f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} {n['unit'] + ' ' if several else ''}"
-                      f"问题{n['item_no']:<4} {n['recipient']}"
+                      f"{pad(refs.label(n['item_ref']), 8)} {n['recipient']}"
                       f"（{n['recipient_unit']}，{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）"
                       + (f"  错误：{n['last_error']}" if n["last_error"] else ""))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -11,7 +12,19 @@ from typing import Any
 
 import click
 
-from rectify_core.cli.app import DATE, App, dump, listing, listing_group, unit_named
+from rectify_core import refs
+from rectify_core.cli.app import (
+    DATE,
+    ITEM,
+    ITEM_UNIT_HELP,
+    ROUND_HELP,
+    App,
+    dump,
+    listing,
+    listing_group,
+    table,
+    unit_named,
+)
 from rectify_core.config.calendar import run_now
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
@@ -34,19 +47,26 @@ class ImportOptions:
     new_round: bool = False
     match: tuple[str, ...] = ()  # "旧序号=新序号"
     day: dt.date | None = None  # the day the file stands for
+    new: tuple[int, ...] = ()  # rows that are new problems
 
 
-def _pairs(given: tuple[str, ...]) -> dict[int, int]:
-    pairs: dict[int, int] = {}
+def _pairs(given: tuple[str, ...]) -> dict[str, int]:
+    """--match 13=12 / 原13=14: the item (as rectify names it now) -> the file's row."""
+    pairs: dict[str, int] = {}
     for text in given:
         old, sep, new = text.replace("＝", "=").partition("=")
-        if not sep or not old.strip().isdigit() or not new.strip().isdigit():
-            raise RectifyError(f"无法理解“{text}”：请写成 原序号=新序号，例如 3=2", hint="--match 3=2")
-        if int(old) in pairs:
-            raise RectifyError(f"原序号 {old.strip()} 指定了两次", hint="--match")
-        pairs[int(old)] = int(new)
+        try:
+            ref = refs.parse(old)
+        except RectifyError:
+            ref = None
+        if not sep or ref is None or not new.strip().isdigit():
+            raise RectifyError(f"无法理解“{text}”：请写成 原序号=新序号，例如 3=2；本次台账未列出的问题写 原3=2",
+                               hint="--match 3=2")
+        if str(ref) in pairs:
+            raise RectifyError(f"{refs.label(str(ref))}指定了两次", hint="--match")
+        pairs[str(ref)] = int(new)
     if len(set(pairs.values())) < len(pairs):
-        raise RectifyError("两个原序号指定到了同一个新序号", hint="--match")
+        raise RectifyError("两个问题指定到了同一个新序号", hint="--match")
     return pairs
 
 
@@ -64,7 +84,7 @@ class Imported:
 
 # what names one round, and so cannot be given for a file of several units' ledgers
 _ONE_ROUND = {"unit": "--unit", "round_name": "--round-name", "round_id": "--round", "round_key": "--round-key",
-              "match": "--match"}
+              "match": "--match", "new": "--new"}
 
 
 def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> Imported:
@@ -74,7 +94,7 @@ def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry
         units = "、".join(p.unit for p in book.ledgers)
         raise RectifyError(f"{path.name} 包含 {len(book.ledgers)} 个被巡察单位的台账（{units}），"
                            f"每个单位导入为各自的轮次，不能使用 {' '.join(given)}")
-    choices = ImportChoices(opts.round_id, opts.new_round, _pairs(opts.match))
+    choices = ImportChoices(opts.round_id, opts.new_round, _pairs(opts.match), tuple(opts.new))
     for parsed in book.ledgers:
         if opts.unit:
             parsed.unit, parsed.unit_found = opts.unit, True
@@ -99,7 +119,19 @@ def _text(column: str, value: Any) -> str:
         return DeadlineKind.label_of(value, "（空）")
     if value in (None, "", [], {}):
         return "（空）"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "、".join(value)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def change_parts(column: str, old: Any, new: Any) -> list[str]:
+    """One changed field as a clerk reads it: 责任人 王芳 → 李强; the office's own columns
+    each by name (备注：已清退8.2万元 → 已清退10.4万元), never as a JSON object."""
+    if column == "extra" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+        before, after = old or {}, new or {}
+        return [f"{label}：{show_change(column, before.get(label), after.get(label))}"
+                for label in dict.fromkeys([*before, *after]) if before.get(label) != after.get(label)]
+    return [f"{FIELD_NAMES.get(column, column)} {show_change(column, old, new)}"]
 
 
 def show_change(column: str, old: Any, new: Any, width: int = 40) -> str:
@@ -127,19 +159,21 @@ def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> No
         click.echo(f"{path.name}：{result.unit} / {result.round_name}（轮次 {result.round_id}）无变化，未记录导入批次")
         click.echo(counts)
         _report_aside(result)
+        _report_no_deadline(result)
         return
     batch = "" if dry_run else f"，导入批次 {result.batch_id}"
     click.echo(f"{head} {path.name}：{result.unit} / {result.round_name}（轮次 {result.round_id}{new}{batch}）")
     click.echo(counts)
     _report_matches(result)
     _report_aside(result)
+    _report_no_deadline(result)
     for no, title in result.created[:50]:
         click.echo(f"  新增：问题{no} {title}")
     if len(result.created) > 50:
         click.echo(f"  ……另有 {len(result.created) - 50} 条新增")
     for change in result.changed:
         if change.changes:
-            parts = [f"{FIELD_NAMES.get(c, c)} {show_change(c, old, new)}" for c, (old, new) in change.changes.items()]
+            parts = [part for c, (old, new) in change.changes.items() for part in change_parts(c, old, new)]
             click.echo(f"  更新：问题{change.no} " + "；".join(parts))
     for d in result.disagreements:
         click.echo(f"  警告：{d['message']}")
@@ -147,19 +181,32 @@ def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> No
 
 def _report_matches(result: ImportResult) -> None:
     """The mapping, where it is not plain: renumbered rows and rows matched by a close title."""
-    shown = [m for m in result.matches if m.old_no != m.row_no or not m.basis.startswith("同题")]
+    shown = [m for m in result.matches if m.moved or not m.basis.startswith("同题")]
     if not shown:
         return
-    click.echo(f"  {'旧序号':<6}{'新序号':<6}依据        问题")
-    for m in shown:
-        click.echo(f"  {m.old_no:<9}{m.row_no:<9}{m.basis:<10}{m.title}")
+    rows = [(m.old_ref or str(m.old_no), str(m.row_no), m.basis, m.title) for m in shown]
+    for line in table(("旧序号", "新序号", "依据", "问题"), rows):
+        click.echo(f"  {line}")
 
 
 def _report_aside(result: ImportResult) -> None:
     for a in result.set_aside:
         state = "" if a.status in ACTIVE else f"，{ItemState.label_of(a.status)}"
-        tail = "；仍在提醒，请确认撤销或合并（rectify withdraw / merge）" if a.status in ACTIVE else ""
-        click.echo(f"  本次台账未列出：{a.title}（原问题{a.no}{state}）{tail}")
+        click.echo(f"  本次台账未列出：{a.title}（{a.ref}{state}）")
+        if a.status in ACTIVE:
+            where = f"--round {result.round_id}"
+            click.echo(f"    仍在提醒，请确认：撤销 rectify withdraw {a.ref} {where} --reason \"理由\" --by 经办人；"
+                       f"合并 rectify merge {a.ref} --into 序号 {where} --by 经办人")
+
+
+def _report_no_deadline(result: ImportResult) -> None:
+    if not result.no_deadline:
+        return
+    named = "、".join(refs.label(ref) for ref, _ in result.no_deadline[:20])
+    more = f"等 {len(result.no_deadline)} 个问题" if len(result.no_deadline) > 20 else ""
+    click.echo(f"  警告：{named}{more}没有整改时限：{store.NO_DEADLINE}。"
+               f"请补上反馈日期：rectify rounds edit {result.round_id} --feedback-date YYYY-MM-DD"
+               "（或导入时加 --feedback-date）")
 
 
 @click.command("import")
@@ -175,17 +222,20 @@ def _report_aside(result: ImportResult) -> None:
               help="巡察反馈日期（台账中没有时），用于按规则计算整改时限。")
 @click.option("--new-round", is_flag=True, help="确认这是新的一轮巡察（文件与已有轮次的问题大多相同时需要）。")
 @click.option("--match", "match", multiple=True, metavar="旧序号=新序号",
-              help="指定对应关系：原问题几是文件中的第几条（标题相近、无法自动确定时使用）；可重复。")
+              help="指定对应关系：rectify 中的哪个问题是文件中的第几条（如 3=2；本次台账未列出的问题写 原3=2）。"
+                   "标题相近、无法自动确定时使用；可重复。")
+@click.option("--new", "new", multiple=True, type=int, metavar="新序号",
+              help="文件中的这一条是新问题（标题与已有问题相近，但不是同一问题时使用）；可重复。")
 @click.option("--date", "day", type=DATE, help="文件所代表的日期（YYYY-MM-DD）：导入批次和事件记在这一天，默认为今天。")
 @click.pass_obj
 def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | None, round_name: str | None,
                round_id: int | None, round_key: str | None, feedback_date: dt.date | None, new_round: bool,
-               match: tuple[str, ...], day: dt.date | None) -> None:
+               match: tuple[str, ...], new: tuple[int, ...], day: dt.date | None) -> None:
     """导入整改进展报告（.txt/.docx）或整改台账（.xlsx/.csv），格式按内容自动识别。
 
     每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
     进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""
-    opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round, match, day)
+    opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round, match, day, new)
     imported = import_file(app, file, opts, dry_run)
     if as_json:  # one round: its result, as before; several: one per round
         one = imported.results[0].as_json() if len(imported.results) == 1 else imported.as_json()
@@ -237,21 +287,24 @@ def imports_undo_cmd(app: App, batch_id: int, by: str) -> None:
                f"恢复更新过的 {counts.get('updated', 0)} 条。")
 
 
+def _due_text(item: Item) -> str:
+    if item.deadline:
+        return item.deadline.isoformat()
+    return DeadlineKind.label_of(item.deadline_kind) if item.deadline_kind != DeadlineKind.DATED else "—"
+
+
 def _print_items(rows: list[Item]) -> None:
     if not rows:
         click.echo("（台账为空：请先用 rectify import 导入）")
         return
-    several = len({i.round.unit_id for i in rows}) > 1
-    unit = ""
-    for item in rows:
-        if several and item.round.unit.name != unit:  # two 问题3 of two units are told apart
-            unit = item.round.unit.name
-            click.echo(f"【{unit}】")
-        due = item.deadline.isoformat() if item.deadline else (
-            DeadlineKind.label_of(item.deadline_kind) if item.deadline_kind != DeadlineKind.DATED else "—")
-        no = f"{item.no:>4}" if item.listed else f"原{item.shown_no:<3}"
-        note = "" if item.listed else "  （本次台账未列出）"
-        click.echo(f"{no}  {ItemState(item.status).label:<5}  {due:<10}  {item.leader or '—':<6}  {item.title}{note}")
+    several = len({i.round_id for i in rows}) > 1
+    for rnd, group in itertools.groupby(rows, key=lambda i: i.round):
+        if several:  # two 问题3 of two units (or rounds) are told apart
+            click.echo(f"【{rnd.unit.name} / {rnd.name}（轮次 {rnd.id}）】")
+        lines = [(item.ref, ItemState.label_of(item.status), _due_text(item), item.leader or "—",
+                  item.title + ("（本次台账未列出）" if not item.listed else "")) for item in group]
+        for line in table(("序号", "状态", "时限", "责任领导", "问题"), lines):
+            click.echo(line)
     counted = [i for i in rows if i.status in LABELS]
     counts = {label: sum(LABELS[i.status] == label for i in counted) for label in LABELS.values()}
     aside = len(rows) - len(counted)
@@ -276,14 +329,16 @@ def items_cmd(app: App, as_json: bool, round_id: int | None, unit: str | None) -
 
 
 @click.command("show")
-@click.argument("no", type=int)
-@click.option("--round", "round_id", type=int, help="有多个轮次时，指定轮次编号。")
+@click.argument("no", type=ITEM)
+@click.option("--round", "round_id", type=int, help=ROUND_HELP)
+@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON：字段、延期、销号、进展、不一致、通知和全部事件。")
 @click.pass_obj
-def show_cmd(app: App, no: int, round_id: int | None, as_json: bool) -> None:
-    """显示一个问题的完整记录：整改措施、延期、销号、进展、提醒和事件。"""
+def show_cmd(app: App, no: refs.ItemRef, round_id: int | None, unit: str | None, as_json: bool) -> None:
+    """显示一个问题的完整记录：整改措施、延期、销号、进展、提醒和事件。
+    序号是台账中的序号；本次台账未列出的问题写原序号（如 原13）。"""
     with db.transaction(app.engine) as session:
-        item = items.get_item(no, session=session, round_id=round_id)
+        item = items.get_item(no, session=session, round_id=round_id, unit=unit)
         if as_json:
             dump(items.trail(item, scan.with_people(app.settings.contacts, session=session), session=session))
         else:
@@ -310,11 +365,13 @@ def audit_cmd(file: Path, as_json: bool) -> None:
 def rounds_group(app: App, as_json: bool) -> None:
     """列出巡察轮次：编号、单位、名称、巡察组、反馈日期、填报日期、第一责任人、问题数。"""
     with db.transaction(app.engine) as session:
-        data = rounds.list_rounds(session=session)
+        data = rounds.list_rounds(session=session, directory=scan.with_people(app.settings.contacts, session=session))
     listing(data, as_json, "还没有任何轮次：请先用 rectify import 导入。",
             lambda r: f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "
-                      f"反馈：{r['feedback_date'] or '未知'}  填报：{r['report_date'] or '—'}  "
-                      f"第一责任人：{r['first_responsible'] or '—'}  问题 {r['items']} 个")
+                      f"反馈：{r['feedback_date'] or '未知（无法按规则计算时限）'}  填报：{r['report_date'] or '—'}  "
+                      f"第一责任人：{r['first_responsible'] or '—'}"
+                      + ("（联系人）" if r["first_responsible_from"] == "contacts" else "")
+                      + f"  问题 {r['items']} 个")
 
 
 @rounds_group.command("edit")

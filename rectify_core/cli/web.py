@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+from sqlalchemy import func, select
 
 from rectify_core.cli.app import App
 from rectify_core.config.calendar import run_now
@@ -13,6 +14,7 @@ from rectify_core.config.web import ADMIN_ENV, admin_token, web_secret
 from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
+from rectify_core.ledger.models import Account
 from rectify_core.web import links
 
 
@@ -52,27 +54,48 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
         os.environ[web.BASE_URL_ENV] = base_url
         with db.transaction(app.engine) as session:  # digests sent elsewhere link here
             links.record_base_url(base_url.rstrip("/"), run_now(None), session=session)
-    if not os.environ.get(ADMIN_ENV):
-        click.echo(f"提示：未设置 {ADMIN_ENV}，管理页面 /admin 不可用。", err=True)
+    click.echo(admin_status(app), err=True)
     click.echo(f"rectify web：http://{host}:{port}/ （{workers} 个工作进程；上传文件保存在 {store}；Ctrl-C 停止）",
                err=True)
     web.serve(host, port, workers=workers, proxy=proxy)
 
 
+def admin_status(app: App) -> str:
+    """What the start-up line says of /admin: reachable by the clerks' accounts, by the
+    administrator's token, or not at all — as it is."""
+    with db.session_factory(db.reader(app.engine))() as session:
+        accounts = session.scalar(select(func.count()).select_from(Account)) or 0
+    token = bool(os.environ.get(ADMIN_ENV))
+    if accounts and token:
+        return f"管理页面 /admin：{accounts} 个账号可登录，另可用 {ADMIN_ENV} 的管理员口令登录。"
+    if accounts:
+        return f"管理页面 /admin：{accounts} 个账号可登录（未设置 {ADMIN_ENV}，管理员口令登录不可用）。"
+    if token:
+        return f"管理页面 /admin：可用 {ADMIN_ENV} 的管理员口令登录（还没有账号：rectify accounts add 可添加）。"
+    return (f"提示：还没有 /admin 账号，也未设置 {ADMIN_ENV}，管理页面 /admin 暂不可用"
+            "（rectify accounts add 可添加账号）。")
+
+
 @web_group.command("link")
-@click.option("--person", required=True, help="姓名。")
-@click.option("--unit", required=True, help="单位。")
+@click.option("--person", required=True, help="姓名（须是该单位问题的责任人、责任领导，或联系人中的人）。")
+@click.option("--unit", required=True, help="单位（全称或简称）。")
 @click.pass_obj
 def web_link_cmd(app: App, person: str, unit: str) -> None:
     """给某人签发一个个人链接（例如补发给没有收到督办通知的人）。"""
     secret = web_secret()
     assert secret is not None
     with db.session_factory(db.reader(app.engine))() as session:
+        directory = scan.with_people(app.settings.contacts, session=session)
+        unit_name, key = links.known_person(unit, person, directory, session=session)
+        held = links.open_items_of(unit_name, key, session=session)
         base = links.base_url(app.settings.web, session=session)
     if not base:
         raise RectifyError("请先在 config/web.toml 的 [web] 中设置 base_url（链接的对外地址），"
                            "或以 rectify web --base-url 启动一次")
-    click.echo(links.LinkMaker(secret, base).url(unit, person, run_now(None)))
+    click.echo(links.LinkMaker(secret, base).url(unit_name, person.strip(), run_now(None)))
+    note = f"{unit_name} {person.strip()}：未完成的问题 {held} 个" if held else \
+        f"注意：{unit_name} {person.strip()} 目前没有未完成的问题，页面将显示“暂无需要办理的问题”"
+    click.echo(note, err=True)
 
 
 @web_group.command("revoke")

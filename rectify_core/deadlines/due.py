@@ -11,6 +11,7 @@ from rectify_core.config.rules import Rules
 from rectify_core.deadlines.datetext import month_end
 from rectify_core.deadlines.types import Due, ItemPlan, Obligation, Sent
 from rectify_core.errors import RectifyError
+from rectify_core.refs import order
 from rectify_core.vocab import URGENCY, DeadlineKind, Light, NoticeKind
 
 
@@ -51,10 +52,10 @@ def due_of(item: Obligation, today: dt.date, rules: Rules, cal: WorkCalendar) ->
     return Due(_shift(add_months(item.feedback_date, rules.dated_months), rules, cal), "rule")
 
 
-def urgency(p: ItemPlan) -> tuple[int, int, int]:
+def urgency(p: ItemPlan) -> tuple[int, int, tuple[int, int, int]]:
     """Most urgent first: by light, then fewest working days left, then number."""
     left = p.workdays_left if p.workdays_left is not None else 10**6
-    return URGENCY[p.light], left, p.item.no
+    return URGENCY[p.light], left, order(p.item.ref)
 
 
 def open_ended(kind: str | None, deadline: dt.date | None, extended_to: dt.date | None) -> bool:

@@ -31,7 +31,7 @@ def _active_query(unit: str | None, leader: str | None = None) -> Any:
         # in the order of Obligation's fields (_obligation); status and kind as their
         # stored text: the planner compares them with the enums, which equal their values,
         # and converting a hundred thousand rows costs
-        select(Item.id, Item.round_id, Round.name, Unit.name, Item.shown_no, Item.title,
+        select(Item.id, Item.round_id, Round.name, Unit.name, Item.ref, Item.title,
                type_coerce(Item.status, String), type_coerce(Item.deadline_kind, String), Item.deadline,
                Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
                Round.first_responsible, Item.department)
@@ -130,7 +130,7 @@ def active_item_rows(*, session: Session, unit: str | None = None, chunk: int = 
 def plan_item_of(item: Item) -> Obligation:
     """One ORM item as the planner sees it (for single-item commands; the daily run
     loads the same fields for every item in one SELECT, above)."""
-    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.shown_no, item.title,
+    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.ref, item.title,
                       item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
                       item.owner, item.leader, item.overdue_since, item.rebound_count,
                       first_responsible=item.round.first_responsible, department=item.department)
@@ -178,7 +178,7 @@ def lookback_items(directory: Directory, *, session: Session, unit: str | None =
     out = []
     for task, item, round_name, unit_name in session.execute(query):
         contact = directory.contact(task.reviewer, unit_name) if task.reviewer else None
-        out.append(Obligation(item.id, item.round_id, round_name, unit_name, item.shown_no, item.title,
+        out.append(Obligation(item.id, item.round_id, round_name, unit_name, item.ref, item.title,
                               item.status, "dated", task.due, None, None, task.reviewer,
                               contact.supervisor if contact else None, lookback_id=task.id,
                               subject=NoticeKind.LOOKBACK))

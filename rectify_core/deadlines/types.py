@@ -18,7 +18,7 @@ class Obligation:
     round_id: int
     round_name: str
     unit: str
-    no: int
+    ref: str  # how people name the item: 13, or 原13 when the sheet no longer lists it (refs)
     title: str
     status: str
     kind: str | None

@@ -82,7 +82,7 @@ def in_window(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
 
 
 # what a digest line shows of its item, as a plain named tuple (read a dozen times a line)
-_FACTS = (Item.id, Item.shown_no.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
+_FACTS = (Item.id, Item.ref.label("no"), Item.title, Item.deadline_kind, Item.deadline, Item.extended_to,
           Item.overdue_since, Item.department, Item.progress, Item.progress_on, Item.acknowledged_on,
           Item.acknowledged_by, Round.name.label("round"), Unit.name.label("unit"))
 _Fact = row_type(select(*_FACTS), "Fact")

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rectify_core import HOME
+from rectify_core.refs import label, order
 from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, URGENCY, Light, light_label, template_words
 
 TEMPLATES = HOME / "templates"
@@ -51,7 +52,7 @@ ROLE_RANK = ("admin", "inspection_office", "first_responsible", "leader", "revie
 class Line:
     """One thing a person owes, as the digest shows it."""
 
-    no: int
+    ref: str  # 13, or 原13 for an item the sheet no longer lists
     title: str
     round: str
     due: dt.date
@@ -85,7 +86,7 @@ class Line:
     def context(self, index: int) -> dict[str, Any]:
         name = light_label(self.light, "—")
         color = Light(self.light).color if self.light else NO_LIGHT_COLOR
-        return {"index": index, "no": self.no, "title": self.title, "round": self.round,
+        return {"index": index, "no": self.ref, "label": label(self.ref), "title": self.title, "round": self.round,
                 "due": f"{self.due.year}年{self.due.month}月{self.due.day}日", "due_label": self.due_label,
                 "left_text": self.left_text(), "light_name": name, "color": color,
                 "step": self.step, "asked": ASKED.get(self.role, "请关注"),
@@ -115,8 +116,8 @@ def primary_role(roles: list[str]) -> str:
     return next((r for r in ROLE_RANK if r in roles), "owner")
 
 
-def urgency(line: Line) -> tuple[int, int, int]:
-    return URGENCY[line.light], line.left, line.no
+def urgency(line: Line) -> tuple[int, int, tuple[int, int, int]]:
+    return URGENCY[line.light], line.left, order(line.ref)
 
 
 def units_of(lines: list[Line]) -> list[str]:
@@ -245,7 +246,7 @@ def render_card(to: Addressee, lines: list[Line], today: dt.date, fmt: str, max_
             + (f"，其中逾期{red}项" if red else "") + "。")
     sign = f"——{esc(to.office)}"
     several = len(units_of(ordered)) > 1
-    rows = [f"{i}. {esc(line.unit) + ' ' if several else ''}问题{line.no} {esc(line.title)}：{line.left_text()}"
+    rows = [f"{i}. {esc(line.unit) + ' ' if several else ''}{label(line.ref)} {esc(line.title)}：{line.left_text()}"
             f"（{line.due_label} {line.due.year}年{line.due.month}月{line.due.day}日）"
             for i, line in enumerate(ordered, 1)]
     join = "\n\n" if fmt == "markdown" else "\n"

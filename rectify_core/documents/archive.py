@@ -186,12 +186,8 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
             folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
             view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)
             _documents(w, folder, view)
-            labels: set[str] = set()
             for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)):
-                label = f"问题{item.shown_no}"
-                label = label if label not in labels else f"{label}（记录{item.id}）"
-                labels.add(label)
-                _item(w, folder, item, files_root, session, label)
+                _item(w, folder, item, files_root, session, item.label)  # references are unique in a round
             made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
         scope = "；".join(made.rounds)
         made.entries = len(made.listed)

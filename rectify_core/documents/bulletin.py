@@ -18,6 +18,7 @@ from rectify_core.documents.report import Para, cn_number, day_text
 from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
 from rectify_core.ledger.view import RoundView
+from rectify_core.refs import order
 from rectify_core.vocab import ACTIVE, EventKind, ItemState
 
 STALE_WORKDAYS = 10  # no progress reported for this many working days: the unit is named
@@ -53,12 +54,12 @@ def _overdue(views: list[RoundView], summary: list[UnitFigures]) -> list[Para]:
     n = 0
     for f in ranked(summary):
         late = sorted((r for v in views if v.unit == f.unit for r in v.rows
-                       if r.status in ACTIVE and r.light == "red"), key=lambda r: (r.workdays_left or 0, r.no))
+                       if r.status in ACTIVE and r.light == "red"), key=lambda r: (r.workdays_left or 0, order(r.ref)))
         if not late:
             continue
         n += 1
         paras.append(Para("h2", f"（{cn_number(n)}）{f.unit}（{len(late)}个）"))
-        rows = [(f"问题{r.no}", r.title, r.owner or "", r.due.isoformat() if r.due else "",
+        rows = [(r.label, r.title, r.owner or "", r.due.isoformat() if r.due else "",
                  f"{-(r.workdays_left or 0)}个工作日") for r in late]
         paras.append(Para("table", "", (("序号", "问题", "责任人", "整改时限", "已逾期"), *rows)))
     return paras or [Para("body", "目前没有超过整改时限仍未完成的问题。")]

@@ -19,6 +19,7 @@ from rectify_core.delivery.render import template
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Item, LookbackTask, Notice
 from rectify_core.ledger.view import RoundView, all_round_views, completions
+from rectify_core.refs import label, order
 from rectify_core.runs.views import LIGHT_NAMES
 from rectify_core.vocab import ROLE_NAMES, ItemState, NoticeState, Role
 
@@ -92,10 +93,10 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
             segments.append({"x": x, "w": w, "colour": COLOURS[key], "name": NAMES[key], "n": n})
             x += w
     overdue = sorted(((v, r) for v, r in rows if r.status != ItemState.DONE and r.light == "red"),
-                     key=lambda vr: (vr[1].workdays_left or 0, vr[1].no))
+                     key=lambda vr: (vr[1].workdays_left or 0, order(vr[1].ref)))
     week_ago = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(), dt.UTC)
     escalations = session.execute(
-        select(Notice.recipient, Notice.role, Notice.sent_at, Item.shown_no, Item.title)
+        select(Notice.recipient, Notice.role, Notice.sent_at, Item.ref, Item.title)
         .join(Item, Notice.item_id == Item.id)
         .where(Notice.state == NoticeState.SENT, Notice.role.in_((Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)),
                Notice.sent_at >= week_ago, Notice.round_id.in_(ids)).order_by(Notice.sent_at.desc())).all()
@@ -111,10 +112,12 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
         "sections": [{"unit": name, "aspects": _bars(of, lambda v, r: r.aspect),
                       "departments": _bars(of, lambda v, r: r.department)}
                      for name in names if (of := [v for v in views if v.unit == name])],
-        "overdue": [{"no": r.no, "unit": v.unit, "title": r.title, "due": r.due.isoformat() if r.due else "",
+        "overdue": [{"no": r.ref, "label": r.label, "unit": v.unit, "title": r.title,
+                     "due": r.due.isoformat() if r.due else "",
                      "late": -(r.workdays_left or 0), "owner": r.owner or "", "leader": r.leader or "",
                      "department": r.department or ""} for v, r in overdue],
-        "escalations": [{"who": who, "role": ROLE_NAMES.get(role, role), "no": no, "title": title,
+        "escalations": [{"who": who, "role": ROLE_NAMES.get(role, role), "no": no, "label": label(no),
+                         "title": title,
                          "at": to_local(sent_at).strftime("%m-%d %H:%M") if sent_at else ""}
                         for who, role, sent_at, no, title in escalations],
         "lookback": {"巩固": outcomes.get("consolidated", 0), "反弹": outcomes.get("rebound", 0)},

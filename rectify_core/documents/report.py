@@ -81,9 +81,11 @@ def summary_sentence(view: RoundView) -> str:
     done, ongoing, open_ = (view.count(ItemState.DONE), view.count(ItemState.ONGOING),
                             view.count(ItemState.OPEN))
     immediate = sum(r.immediate for r in view.rows)
-    aspects = len({view.aspect_of.get(r.no) for r in view.rows} - {None})
+    aspects = len({view.aspect_of.get(r.ref) for r in view.rows} - {None})
+    aside = len(view.unlisted)
     text = (f"截至{day_text(view.as_of)}，巡察反馈的" + (f"{aspects}个方面" if aspects else "")
             + f"{len(view.rows)}个问题"
+            + (f"（含本次台账未列出、仍在跟踪的{aside}个）" if aside else "")
             + (f"（其中{DeadlineKind.IMMEDIATE.label}问题{immediate}个）" if immediate else "")
             + f"，已完成整改{done}个")
     if ongoing:
@@ -107,8 +109,8 @@ def _preamble(view: RoundView) -> str:
 def _items(view: RoundView) -> list[Para]:
     out: list[Para] = []
     by_aspect: dict[int | None, list[Row]] = {}
-    for row in view.rows:
-        by_aspect.setdefault(view.aspect_of.get(row.no), []).append(row)
+    for row in view.listed:
+        by_aspect.setdefault(view.aspect_of.get(row.ref), []).append(row)
     titles = dict(view.aspects)
     topic_titles = {no: title for no, _, title in view.topics}
     for aspect_no in [a for a, _ in view.aspects] + ([None] if None in by_aspect else []):
@@ -119,7 +121,7 @@ def _items(view: RoundView) -> list[Para]:
             out.append(Para("h2", f"（{cn_number(aspect_no)}）{heading(titles[aspect_no])}"))
         topic = None
         for row in rows:
-            t = view.topic_of.get(row.no)
+            t = view.topic_of.get(row.ref)
             if t is not None and t != topic and t in topic_titles:
                 out.append(Para("h3", f"{t}.{heading(topic_titles[t])}"))
             topic = t
@@ -128,7 +130,7 @@ def _items(view: RoundView) -> list[Para]:
 
 
 def _item(row: Row) -> list[Para]:
-    fields = [Para("item", f"问题{row.no}：{row.title}"), Para("field", f"整改情况：{_measures(row)}")]
+    fields = [Para("item", f"{row.label}：{row.title}"), Para("field", f"整改情况：{_measures(row)}")]
     if row.leader:
         title = f"（{row.leader_title}）" if row.leader_title else ""
         fields.append(Para("field", f"责任领导：{row.leader}{title}"))
@@ -146,7 +148,7 @@ def _next_steps(view: RoundView) -> list[Para]:
     late = [r for r in pending if r.light == "red"]
     paras = []
     if pending:
-        nos = "、".join(f"问题{r.no}" for r in pending[:12]) + ("等" if len(pending) > 12 else "")
+        nos = "、".join(r.label for r in pending[:12]) + ("等" if len(pending) > 12 else "")
         paras.append(Para("body", f"一是对尚未完成的{len(pending)}个问题（{nos}）紧盯不放，"
                                   "明确时间表和责任人，按期完成整改并及时报送进展。"))
     if late:
@@ -168,7 +170,7 @@ def build(view: RoundView) -> list[Para]:
     paras.append(Para("h1", "二、问题整改情况"))
     paras += _items(view)
     if view.unlisted:
-        listed = "；".join(f"{r.title}（原问题{r.no}，{ItemState.label_of(r.status)}）" for r in view.unlisted)
+        listed = "；".join(f"{r.title}（{r.ref}，{ItemState.label_of(r.status)}）" for r in view.unlisted)
         paras.append(Para("body", f"另有{len(view.unlisted)}个问题本次台账未列出，仍按原记录跟踪：{listed}。"))
     paras.append(Para("h1", "三、下一步工作"))
     paras += _next_steps(view)

@@ -36,7 +36,7 @@ def _deadline(row: Row) -> Any:
 def _values(row: Row) -> list[Any]:
     leader = f"{row.leader}（{row.leader_title}）" if row.leader and row.leader_title else row.leader or ""
     progress = f"{day_text(row.progress_on)}：{row.progress}" if row.progress and row.progress_on else row.progress
-    return [row.no, row.aspect or "", row.title, row.measures, leader, row.department or "", row.owner or "",
+    return [int(row.ref), row.aspect or "", row.title, row.measures, leader, row.department or "", row.owner or "",
             _deadline(row), row.extended_to or "", row.status_text or "", LIGHT_NAMES[row.light] if
             row.status != ItemState.DONE else "", _left(row),
             progress or "", row.closed_on if row.status == ItemState.DONE and row.closed_on else "",
@@ -150,7 +150,7 @@ def ledger_sheet(sheet: Any, view: RoundView) -> None:
         head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         head.fill = PatternFill("solid", fgColor="D9D9D9")
     filled = [False] * len(columns)
-    for r, row in enumerate(view.rows, start=HEADER_ROW + 1):
+    for r, row in enumerate(view.listed, start=HEADER_ROW + 1):
         fill = PatternFill("solid", fgColor=FILLS[row.light]) if row.light in FILLS and \
             row.status != ItemState.DONE else None
         values = _values(row) + [dict(row.extra).get(label, "") for label in extra_columns(view)]
@@ -166,9 +166,9 @@ def ledger_sheet(sheet: Any, view: RoundView) -> None:
                 cell.fill = fill
         sheet.row_dimensions[r].height = row_height(values, [w for _, w in columns])
     for c, used in enumerate(filled, start=1):
-        if not used and view.rows and columns[c - 1][0] not in KEPT:
+        if not used and view.listed and columns[c - 1][0] not in KEPT:
             sheet.column_dimensions[get_column_letter(c)].hidden = True
-    end = HEADER_ROW + len(view.rows)
+    end = HEADER_ROW + len(view.listed)
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(end, HEADER_ROW)}"
     sheet.page_setup.orientation = "landscape"
@@ -214,8 +214,8 @@ def _unlisted(sheet: Any, view: RoundView) -> None:
     台账 reads only the sheet's own rows)."""
     sheet.append(["原序号", "问题", "完成情况", "说明"])
     for row in view.unlisted:
-        sheet.append([row.no, row.title, ItemState.label_of(row.status),
-                      "本次台账未列出；如已不再整改，请在 rectify 中撤销或合并"])
+        sheet.append([row.ref, row.title, ItemState.label_of(row.status),
+                      f"本次台账未列出；如已不再整改，请在 rectify 中撤销或合并（rectify withdraw {row.ref}）"])
 
 
 def _stats(sheet: Any, view: RoundView) -> None:

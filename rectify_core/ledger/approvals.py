@@ -40,9 +40,9 @@ def _pending(item: Item, kind: str, *, session: Session) -> ItemRequest | None:
 
 def _check_open(item: Item, kind: str, *, session: Session) -> None:
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.shown_no}已完成（已销号），不能再申请{KIND_NAMES[kind]}")
+        raise RefusedError(f"{item.label}已完成（已销号），不能再申请{KIND_NAMES[kind]}")
     if (waiting := _pending(item, kind, session=session)) is not None:
-        raise RefusedError(f"问题{item.shown_no}已有一份待审批的{KIND_NAMES[kind]}申请"
+        raise RefusedError(f"{item.label}已有一份待审批的{KIND_NAMES[kind]}申请"
                            f"（{waiting.requested_by}提交），请等待审批结果")
 
 

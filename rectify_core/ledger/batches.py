@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from rectify_core import refs
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import holders, lifecycle
 from rectify_core.ledger.models import (
@@ -68,9 +69,9 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
     touched = {*batch.created, *(int(k) for k in batch.before)}
     later = _changed_since(batch, touched, session=session)
     if later:
-        nos = {i: no for i, no in session.execute(select(Item.id, Item.no).where(Item.id.in_(later)))}
-        names = "；".join(f"问题{nos[i]}（{'、'.join(dict.fromkeys(EVENT_NAMES.get(k, k) for k in kinds))}）"
-                         for i, kinds in sorted(later.items(), key=lambda kv: nos[kv[0]]))
+        nos = {i: ref for i, ref in session.execute(select(Item.id, Item.ref).where(Item.id.in_(later)))}
+        names = "；".join(f"{refs.label(nos[i])}（{'、'.join(dict.fromkeys(EVENT_NAMES.get(k, k) for k in kinds))}）"
+                         for i, kinds in sorted(later.items(), key=lambda kv: refs.order(nos[kv[0]])))
         raise RefusedError(f"导入批次 {batch_id} 之后以下问题又有变动，不能撤销：{names}")
     if batch.created:  # first: they hold numbers the items below had before
         _delete_items(batch.created, session=session)

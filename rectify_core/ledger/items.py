@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from rectify_core import refs
 from rectify_core.config.calendar import to_local
 from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import approvals
+from rectify_core.ledger import approvals, units
 from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round, Unit
 from rectify_core.vocab import (
     FIELD_NAMES,
@@ -27,10 +28,11 @@ from rectify_core.vocab import (
 
 
 def list_items(*, session: Session, round_id: int | None = None, unit: str | None = None) -> list[Item]:
-    """The ledger's items, of one round or one unit when asked (`unit`: its exact name)."""
+    """The ledger's items, of one round or one unit when asked (`unit`: its exact name):
+    the sheet's rows by number, then the items it no longer lists."""
     query = (select(Item).options(selectinload(Item.measures), selectinload(Item.aspect),
                                   selectinload(Item.topic), selectinload(Item.round).selectinload(Round.unit))
-             .order_by(Item.round_id, Item.listed.desc(), Item.shown_no))
+             .order_by(Item.round_id, Item.listed.desc(), Item.shown_no, Item.former_seq))
     if round_id is not None:
         query = query.where(Item.round_id == round_id)
     if unit is not None:
@@ -39,23 +41,74 @@ def list_items(*, session: Session, round_id: int | None = None, unit: str | Non
     return list(session.scalars(query))
 
 
-def get_item(no: int, *, session: Session, round_id: int | None = None) -> Item:
-    """The item numbered `no` in the latest sheet; else the one that had `no` in the last
-    sheet that listed it (原问题N). With several rounds, `round_id` says which."""
-    found: list[Item] = []
-    for where in (Item.no == no, (Item.listed.is_(False)) & (Item.former_no == no)):
-        query = select(Item).where(where)
-        if round_id is not None:
-            query = query.where(Item.round_id == round_id)
-        if found := list(session.scalars(query)):
-            break
+def _where_ref(ref: refs.ItemRef) -> ColumnElement[bool]:
+    if ref.former:
+        return (Item.listed.is_(False)) & (Item.former_no == ref.no) & (func.coalesce(Item.former_seq, 1) == ref.seq)
+    return (Item.listed.is_(True)) & (Item.no == ref.no)
+
+
+def _round_ids(*, session: Session, round_id: int | None, unit: str | None) -> list[int] | None:
+    """The rounds a reference is looked for in: the one given, a unit's (full or short
+    name), or every round (None)."""
+    if round_id is not None:
+        if session.get(Round, round_id) is None:
+            raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+        return [round_id]
+    if unit is None:
+        return None
+    found = units.find_unit(unit, session=session)
+    return list(session.scalars(select(Round.id).where(Round.unit_id == found.id).order_by(Round.id)))
+
+
+def round_names(round_ids: list[int], *, session: Session) -> str:
+    """轮次 1：交通运输局 / 第一轮巡察；…: rounds as a "which round?" question names them."""
+    rounds = session.scalars(select(Round).where(Round.id.in_(round_ids)).order_by(Round.id))
+    return "；".join(f"轮次 {r.id}：{r.unit.name} / {r.name}" for r in rounds)
+
+
+def get_item(ref: refs.ItemRef | str | int, *, session: Session, round_id: int | None = None,
+             unit: str | None = None) -> Item:
+    """The item a person names: `13` is row 13 of the latest sheet, `原13` the item that had
+    13 when the sheet last listed it; a plain number never reaches an item set aside. With
+    several rounds, `round_id` or `unit` (full or short name) says which."""
+    wanted = ref if isinstance(ref, refs.ItemRef) else refs.parse(str(ref))
+    scope = _round_ids(session=session, round_id=round_id, unit=unit)
+    query = select(Item).where(_where_ref(wanted))
+    if scope is not None:
+        query = query.where(Item.round_id.in_(scope))
+    found = list(session.scalars(query))
     if not found:
-        raise NotFoundError(f"没有编号为 {no} 的问题" + (f"（轮次 {round_id}）" if round_id else ""))
+        raise NotFoundError(_not_found(wanted, scope, session=session))
     if len(found) > 1:
-        rounds = session.scalars(select(Round).where(Round.id.in_([i.round_id for i in found])))
-        names = "；".join(f"{r.id}：{r.name}" for r in rounds)
-        raise NotFoundError(f"有 {len(found)} 个轮次都有问题 {no}，请指定轮次：{names}", hint="--round 编号")
+        names = round_names([i.round_id for i in found], session=session)
+        raise NotFoundError(f"有 {len(found)} 个轮次都有{refs.label(str(wanted))}，请指定轮次或单位：{names}",
+                            hint="--round 轮次编号，或 --unit 单位")
     return found[0]
+
+
+def _not_found(wanted: refs.ItemRef, scope: list[int] | None, *, session: Session) -> str:
+    """No such item: what the rounds asked about do hold, so the clerk sees what to type."""
+    query = select(Item.round_id, Item.ref)
+    if scope is not None:
+        query = query.where(Item.round_id.in_(scope))
+    listed: list[int] = []
+    aside: list[str] = []
+    for _, ref in session.execute(query):
+        if refs.is_former(ref):
+            aside.append(ref)
+        else:
+            listed.append(int(ref))
+    where = "" if scope is None else f"（{round_names(scope, session=session)}）" if scope else "（该单位还没有轮次）"
+    text = f"没有{refs.label(str(wanted))}{where}"
+    if not wanted.former and refs.ref_text(wanted.no, True) in aside:
+        text += f"；{refs.ref_text(wanted.no, True)}是本次台账未列出的问题，请写“{refs.ref_text(wanted.no, True)}”"
+    elif wanted.former and wanted.no in listed:
+        text += f"；台账现有问题{wanted.no}，请直接写“{wanted.no}”"
+    if listed:
+        text += f"。现有问题：{refs.ranges(listed)}"
+    if aside:
+        text += f"；本次台账未列出：{'、'.join(sorted(set(aside), key=refs.order))}"
+    return text
 
 
 def events_of(item: Item, *, session: Session) -> list[Event]:
@@ -66,7 +119,11 @@ def events_of(item: Item, *, session: Session) -> list[Event]:
 def item_json(item: Item) -> dict[str, Any]:
     """The `items --json` contract."""
     return {
-        "no": item.shown_no,
+        # a row of the latest sheet has its number; an item the sheet no longer lists has
+        # none, only the number it had ("ref": "原13" is how commands take it)
+        "no": item.no if item.listed else None,
+        "former_no": None if item.listed else item.former_no,
+        "ref": item.ref,
         "unit": item.round.unit.name,
         "in_latest_sheet": item.listed,
         "merged_into": item.merged_into,
@@ -75,7 +132,7 @@ def item_json(item: Item) -> dict[str, Any]:
         "title": item.title,
         "aspect_no": item.aspect.no if item.aspect else None,
         "topic_no": item.topic.no if item.topic else None,
-        "status": LABELS[item.status],
+        "status": ItemState.label_of(item.status),
         "status_text": item.status_text,
         "immediate": item.immediate,
         "deadline": item.deadline.isoformat() if item.deadline else None,
@@ -141,7 +198,8 @@ def trail(item: Item, directory: Directory, *, session: Session) -> dict[str, An
                       "deciders": (approvals.deciders(item, r.kind, r.requested_by, directory)
                                    if r.state == RequestState.PENDING else [])}
                      for r in asked],
-        "events": [{"at": _at(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events],
+        "events": [{"at": _at(e.at), "kind": e.kind, "actor": e.actor, "by": actor_text(e), "data": e.data}
+                   for e in events],
     }
 
 
@@ -188,13 +246,31 @@ _EVENT_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.REOPENED: lambda d: f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）",
     EventKind.RENUMBERED: lambda d: f"序号变更：原问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
     EventKind.RELISTED: lambda d: f"重新列入台账：原问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
-    EventKind.UNLISTED: lambda d: f"本次台账未列出（原问题{d.get('no')}）{_file(d)}",
+    EventKind.UNLISTED: lambda d: f"本次台账未列出（此后称 {d.get('ref') or refs.ref_text(d.get('no', 0), True)}）"
+                                  f"{_file(d)}",
     EventKind.WITHDRAWN: lambda d: f"撤销：{d.get('reason')}",
-    EventKind.MERGED: lambda d: f"并入问题{d.get('into_no')}",
-    EventKind.MERGED_IN: lambda d: f"问题{d.get('no')}“{d.get('title')}”并入本问题",
+    EventKind.MERGED: lambda d: f"并入{refs.label(str(d.get('into_ref') or d.get('into_no')))}",
+    EventKind.MERGED_IN: lambda d: f"{refs.label(str(d.get('ref') or d.get('no')))}“{d.get('title')}”并入本问题",
     EventKind.REINSTATED: lambda d: (f"恢复为{ItemState.label_of(d.get('to'))}"
                                      f"（此前{ItemState.label_of(d.get('undone'))}）"),
 }
+
+
+IMPORT_ACTOR, SYSTEM_ACTOR = "import", "rectify"  # what rectify's own events carry as actor
+SYSTEM = "系统"
+
+
+def actor_text(e: Event, files: bool = True) -> str:
+    """Who did it, as a clerk reads it: a person's name; 导入（文件名） for an import (导入
+    where file names are not shown); 系统 for rectify itself (a reminder sent, a look-back
+    drawn). Earlier records that say rectify or import read the same."""
+    actor = (e.actor or "").strip()
+    if actor == IMPORT_ACTOR:
+        source = (e.data or {}).get("source") if files else None
+        return f"导入（{source}）" if source else "导入"
+    if actor in ("", SYSTEM_ACTOR, SYSTEM):
+        return SYSTEM
+    return actor
 
 
 def event_text(e: Event, files: bool = True) -> str:
@@ -207,9 +283,10 @@ def event_text(e: Event, files: bool = True) -> str:
 
 def describe(item: Item, events: list[Event]) -> str:
     """One item for a person to read: fields, measures, progress, then the event log."""
-    lines = [f"问题{item.shown_no}：{item.title}" + ("" if item.listed else "（本次台账未列出）"),
+    lines = [f"{item.label}：{item.title}" + ("" if item.listed else "（本次台账未列出）"),
+             f"  单位：{item.round.unit.name}",
              f"  轮次：{item.round.name}（编号 {item.round_id}）",
-             f"  状态：{LABELS[item.status]}（原文：{item.status_text or '未注明'}）"]
+             f"  状态：{ItemState.label_of(item.status)}（原文：{item.status_text or '未注明'}）"]
     if item.aspect:
         lines.append(f"  方面：{item.aspect.no}. {item.aspect.title}")
     if item.topic:
@@ -233,7 +310,7 @@ def describe(item: Item, events: list[Event]) -> str:
     if item.evidence:
         lines.append("  佐证材料：" + "；".join(item.evidence))
     lines.append("  事件记录：")
-    lines += [f"    {when(e)}  {event_text(e)}  {e.actor or ''}" for e in events]
+    lines += [f"    {when(e)}  {event_text(e)}  {actor_text(e)}" for e in events]
     return "\n".join(lines)
 
 

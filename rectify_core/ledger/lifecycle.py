@@ -246,7 +246,7 @@ def acknowledge(item: Item, act: Act, *, session: Session) -> Event:
     """已阅: a person read the reminder about the item (from their link); digests and `show`
     say so. Acknowledging again on a later day moves the date."""
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.shown_no}已完成，无需再确认已阅")
+        raise RefusedError(f"{item.label}已完成，无需再确认已阅")
     before = item.acknowledged_on
     item.acknowledged_on, item.acknowledged_by = act.today, act.by
     return event(item, "acknowledged", act.by, act.now,
@@ -257,7 +257,7 @@ def record_progress(item: Item, text: str, act: Act, *, status: ItemState | None
                     evidence: list[dict[str, Any]] | None = None, session: Session) -> Event:
     """报送进展 on an open or ongoing item; optionally moves it between 未完成 and 阶段性完成."""
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.shown_no}已完成（已销号），不能再报送进展；"
+        raise RefusedError(f"{item.label}已完成（已销号），不能再报送进展；"
                            "如问题反弹，请用 rectify lookback record 记录")
     if not text.strip() or not act.by:
         raise RefusedError("报送进展须写明进展情况和报送人", hint="--text、--by")
@@ -280,7 +280,7 @@ def extension_due(item: Item, to: dt.date, today: dt.date, rules: Rules, cal: Wo
     (A request is checked by the same rule as its approval, so a leader is never asked to
     approve what cannot be done.)"""
     if item.extension_count >= rules.max_extensions:
-        raise RefusedError(f"问题{item.shown_no}已延期{item.extension_count}次，达到上限"
+        raise RefusedError(f"{item.label}已延期{item.extension_count}次，达到上限"
                            f"（{rules.max_extensions}次，见 rules.toml 的 extensions.max_count）")
     current = due_of(plan_item_of(item), today, rules, cal).date
     if current is not None and to <= current:
@@ -297,7 +297,7 @@ def extend(item: Item, to: dt.date, reason: str, act: Act, terms: Terms, *, sess
     approver, and past the cap."""
     now, today, approved_by = act.now, act.today, act.by
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.shown_no}已完成，不能延期")
+        raise RefusedError(f"{item.label}已完成，不能延期")
     if not reason.strip() or not approved_by:
         raise RefusedError("延期须写明理由和批准人", hint="--reason、--approved-by")
     current = extension_due(item, to, today, terms.rules, terms.calendar)
@@ -318,7 +318,7 @@ def close(item: Item, evidence: list[dict[str, Any]], verified_by: str, act: Act
     closer and the owner, or when the item is already closed with evidence."""
     by, now, today = act.by, act.now, act.today
     if not evidence:
-        raise RefusedError(f"问题{item.shown_no}销号须提供至少一份佐证材料（文件或文字说明）",
+        raise RefusedError(f"{item.label}销号须提供至少一份佐证材料（文件或文字说明）",
                            hint="--evidence 文件，或 --evidence-text 文字说明")
     if not by or not verified_by.strip():
         raise RefusedError("销号须写明经办人和核验人", hint="--by、--verified-by")
@@ -327,7 +327,7 @@ def close(item: Item, evidence: list[dict[str, Any]], verified_by: str, act: Act
         raise RefusedError(f"核验人须是责任人和经办人以外的第二人，“{verified_by.strip()}”不能核验自己的销号")
     current = session.get(Closure, item.closure_id) if item.closure_id else None
     if current is not None and current.evidence_recorded and current.reopened_at is None:
-        raise RefusedError(f"问题{item.shown_no}已于 {current.closed_on} 销号，不能重复销号")
+        raise RefusedError(f"{item.label}已于 {current.closed_on} 销号，不能重复销号")
     due = due_of(plan_item_of(item), today, terms.rules, terms.calendar).date
     closure = Closure(item_id=item.id, closed_at=now, closed_on=today, closed_by=by,
                       verified_by=verified_by.strip(), evidence=evidence,
@@ -376,7 +376,7 @@ def reassign(items: list[Item], role: Role, old: str, new: str, act: Act, *, ses
 
 def _decidable(item: Item, verb: str) -> None:
     if item.status not in ACTIVE:
-        raise RefusedError(f"问题{item.shown_no}{ItemState(item.status).label}，不能{verb}")
+        raise RefusedError(f"{item.label}{ItemState(item.status).label}，不能{verb}")
 
 
 def withdraw(item: Item, reason: str, act: Act, *, session: Session) -> Event:
@@ -390,7 +390,8 @@ def withdraw(item: Item, reason: str, act: Act, *, session: Session) -> Event:
     item.updated_at = act.now
     _pin(item, "status", "withdrawn")
     return event(item, EventKind.WITHDRAWN, act.by, act.now,
-                 {"reason": reason.strip(), "from": previous, "no": item.shown_no, **act.via}, session=session)
+                 {"reason": reason.strip(), "from": previous, "no": item.shown_no, "ref": item.ref, **act.via},
+                 session=session)
 
 
 def merge(item: Item, into: Item, act: Act, *, session: Session) -> Event:
@@ -400,23 +401,25 @@ def merge(item: Item, into: Item, act: Act, *, session: Session) -> Event:
     if into.id == item.id or into.round_id != item.round_id:
         raise RefusedError("只能把问题合并到同一轮次的另一个问题")
     if into.status in SET_ASIDE:
-        raise RefusedError(f"问题{into.shown_no}{ItemState(into.status).label}，不能作为合并目标")
+        raise RefusedError(f"{into.label}{ItemState(into.status).label}，不能作为合并目标")
     if not act.by:
         raise RefusedError("合并须写明经办人", hint="--by")
     previous = item.status
-    _set_status(item, ItemState.MERGED, f"并入问题{into.shown_no}", act.today)
+    _set_status(item, ItemState.MERGED, f"并入{into.label}", act.today)
     item.merged_into, item.updated_at = into.id, act.now
     _pin(item, "status", "merged")
     event(into, EventKind.MERGED_IN, act.by, act.now,
-          {"item": item.id, "no": item.shown_no, "title": item.title, **act.via}, session=session)
+          {"item": item.id, "no": item.shown_no, "ref": item.ref, "title": item.title, **act.via},
+          session=session)
     return event(item, EventKind.MERGED, act.by, act.now,
-                 {"into": into.id, "into_no": into.shown_no, "from": previous, **act.via}, session=session)
+                 {"into": into.id, "into_no": into.shown_no, "into_ref": into.ref, "from": previous, **act.via},
+                 session=session)
 
 
 def reinstate(item: Item, act: Act, *, session: Session) -> Event:
     """Undo a withdrawal or a merge: the item is open again as it was before."""
     if item.status not in SET_ASIDE:
-        raise RefusedError(f"问题{item.shown_no}没有被撤销或合并，无需恢复")
+        raise RefusedError(f"{item.label}没有被撤销或合并，无需恢复")
     last = session.scalar(select(Event).where(Event.item_id == item.id, Event.kind.in_(
         (EventKind.WITHDRAWN, EventKind.MERGED))).order_by(Event.id.desc()).limit(1))
     before = ItemState(last.data.get("from", ItemState.OPEN)) if last is not None else ItemState.OPEN

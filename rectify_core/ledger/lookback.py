@@ -27,6 +27,7 @@ from rectify_core.errors import RefusedError
 from rectify_core.ledger import lifecycle
 from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackSweep, LookbackTask, Round, Unit
+from rectify_core.refs import ref_json
 from rectify_core.vocab import DONE, Role, TaskState
 
 OUTCOMES = {"巩固": "consolidated", "反弹": "rebound"}
@@ -41,7 +42,7 @@ _ASPECT_REBOUND = re.compile(r"反弹|回潮|整改不彻底|上轮")
 @dataclass(frozen=True)
 class Candidate:
     item_id: int
-    no: int
+    ref: str  # how people name the item (13, 原13)
     round_id: int
     round_name: str
     unit: str
@@ -144,7 +145,7 @@ def candidates(today: dt.date, *, session: Session, unit: str | None = None) -> 
     out = []
     for item, round_name, unit_name, aspect, cl, report_date, imported_at in rows:
         closed_on = cl.closed_on if cl else (item.done_on or report_date or local_today(imported_at))
-        out.append(Candidate(item.id, item.shown_no, item.round_id, round_name, unit_name, item.title, aspect,
+        out.append(Candidate(item.id, item.ref, item.round_id, round_name, unit_name, item.title, aspect,
                              item.measures_text or "", cl.id if cl else None, closed_on,
                              bool(cl and cl.evidence_recorded), bool(cl and cl.late), item.rebound_count,
                              item.extension_count, checks.get(item.id), item.id in open_items))
@@ -153,7 +154,7 @@ def candidates(today: dt.date, *, session: Session, unit: str | None = None) -> 
 
 def selection_json(s: Selection) -> dict[str, Any]:
     c = s.candidate
-    return {"no": c.no, "round": c.round_name, "round_id": c.round_id, "title": c.title,
+    return {**ref_json(c.ref), "unit": c.unit, "round": c.round_name, "round_id": c.round_id, "title": c.title,
             "closed_on": c.closed_on.isoformat(), "high_risk": s.high_risk, "reasons": list(s.reasons)}
 
 
@@ -198,36 +199,58 @@ def reviewer_for(unit: str, directory: Directory) -> str | None:
     return None
 
 
-def assign(today: dt.date, now: dt.datetime, rules: Rules, cal: WorkCalendar, directory: Directory,
-           *, session: Session, seed: str | None = None, unit: str | None = None) -> SweepResult:
-    """Run the sweep of `today`, one per unit (or for one unit), and assign a task per
-    selected item. Idempotent: a unit already swept that day keeps its recorded sweep
-    and gets nothing new."""
+@dataclass(frozen=True)
+class UnitDraw:
+    """One unit's draw of a day: what a sweep selects (or, when the unit was already
+    swept that day, the sweep recorded then)."""
+
+    unit: str
+    chosen: list[Selection]
+    recorded: LookbackSweep | None = None
+
+    @property
+    def selected(self) -> list[dict[str, Any]]:
+        return list(self.recorded.selected) if self.recorded is not None else [selection_json(s) for s in self.chosen]
+
+
+def draw(today: dt.date, rules: Rules, *, session: Session, seed: str | None = None,
+         unit: str | None = None) -> list[UnitDraw]:
+    """The day's draw, one per unit (or for one unit), as `assign` makes it: each unit's
+    closed items drawn apart, with the same seed; a unit already swept that day keeps its
+    recorded sweep. `lookback plan` shows exactly this; `assign` records it."""
     seed = seed or default_seed(today)
     by_unit: dict[str, list[Candidate]] = defaultdict(list)
     for c in candidates(today, session=session, unit=unit):
         by_unit[c.unit].append(c)
     if unit is not None:
         by_unit.setdefault(unit, [])
+    swept = {s.unit: s for s in session.scalars(select(LookbackSweep).where(LookbackSweep.run_on == today))}
+    return [UnitDraw(name, [] if name in swept else select_for_sweep(by_unit[name], today, rules, seed),
+                     swept.get(name)) for name in sorted(by_unit)]
+
+
+def assign(today: dt.date, now: dt.datetime, rules: Rules, cal: WorkCalendar, directory: Directory,
+           *, session: Session, seed: str | None = None, unit: str | None = None) -> SweepResult:
+    """Run the sweep of `today`, one per unit (or for one unit), and assign a task per
+    selected item. Idempotent: a unit already swept that day keeps its recorded sweep
+    and gets nothing new."""
+    seed = seed or default_seed(today)
     sweeps: list[LookbackSweep] = []
     assigned = 0
-    for name in sorted(by_unit):
-        existing = session.scalar(select(LookbackSweep).where(LookbackSweep.run_on == today,
-                                                              LookbackSweep.unit == name))
-        if existing is not None:
-            sweeps.append(existing)
+    for unit_draw in draw(today, rules, session=session, seed=seed, unit=unit):
+        if unit_draw.recorded is not None:
+            sweeps.append(unit_draw.recorded)
             continue
-        sweep, n = _sweep_unit(name, by_unit[name], Act("rectify", now, today), rules, cal, directory, seed,
-                               session=session)
+        sweep, n = _sweep_unit(unit_draw.unit, unit_draw.chosen, Act("rectify", now, today), rules, cal, directory,
+                               seed, session=session)
         sweeps.append(sweep)
         assigned += n
     return SweepResult(today, seed, sweeps, assigned)
 
 
-def _sweep_unit(unit: str, found: list[Candidate], act: Act, rules: Rules, cal: WorkCalendar, directory: Directory,
+def _sweep_unit(unit: str, chosen: list[Selection], act: Act, rules: Rules, cal: WorkCalendar, directory: Directory,
                 seed: str, *, session: Session) -> tuple[LookbackSweep, int]:
     today, now = act.today, act.now
-    chosen = select_for_sweep(found, today, rules, seed)
     sweep = LookbackSweep(run_on=today, unit=unit, seed=seed, share=rules.lookback_share,
                           selected=[selection_json(s) for s in chosen], created_at=now)
     session.add(sweep)
@@ -257,7 +280,7 @@ def record(item: Item, outcome: str, note: str, evidence: list[dict[str, Any]], 
     task = session.scalar(select(LookbackTask).where(LookbackTask.item_id == item.id,
                                                      LookbackTask.state == TaskState.DUE))
     if task is None:
-        raise RefusedError(f"问题{item.shown_no}没有待完成的回头看任务")
+        raise RefusedError(f"{item.label}没有待完成的回头看任务")
     task.state, task.outcome, task.note = TaskState.DONE, OUTCOMES[outcome], note.strip()
     task.evidence = evidence
     task.recorded_by, task.recorded_at = act.by, act.now

@@ -28,6 +28,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.process import extract
 
+from rectify_core import refs
 from rectify_core.errors import RefusedError
 from rectify_core.importers.parsed import ParsedItem
 from rectify_core.importers.source import normalise
@@ -56,6 +57,12 @@ class Known:
     leader: str | None = None
     department: str | None = None
     measures: str | None = None
+    ref: str = ""  # how people name it now: 13, or 原13 when the sheet no longer lists it
+    recorded: tuple[str, ...] = ()  # what people recorded on it in rectify (进展, 销号…)
+
+    @property
+    def named(self) -> str:
+        return self.ref or str(self.no)
 
 
 @dataclass(frozen=True, slots=True)  # ...and one for each row matched
@@ -66,6 +73,12 @@ class Match:
     basis: str  # 指定 / 同题 / 同题、序号 / 近似 93%
     title: str = ""  # the row's
     score: float = 100.0
+    old_ref: str = ""  # the item's reference before: 13, or 原13
+
+    @property
+    def moved(self) -> bool:
+        """The item is named differently now (renumbered, or listed again)."""
+        return (self.old_ref or str(self.old_no)) != str(self.row_no)
 
 
 @dataclass
@@ -98,16 +111,20 @@ def _affinity(row: ParsedItem, item: Known, aspects: Mapping[int, str]) -> float
     return 100.0 * same / len(pairs) * 0.6 + measures * 0.4
 
 
-def _explicit(pairs: Mapping[int, int], rows: dict[int, ParsedItem], items: dict[int, Known],
+def _explicit(pairs: Mapping[str, int], rows: dict[int, ParsedItem], items: dict[int, Known],
               out: Matching) -> None:
-    by_no = {k.no: k for k in items.values()}
+    """The clerk's decisions: old reference (13, 原13) -> the file's row number."""
+    by_ref = {k.named: k for k in items.values()}
     for old, new in pairs.items():
-        item = by_no.get(old)
+        item = by_ref.get(old)
         if item is None:
-            raise RefusedError(f"--match {old}={new}：本轮次没有原序号为 {old} 的问题")
+            known = "、".join(sorted(by_ref, key=refs.order)[:12])
+            raise RefusedError(f"指定对应关系 {old}={new}：本轮次没有{refs.label(old)}（本轮次的问题：{known}…）"
+                               if len(by_ref) > 12 else
+                               f"指定对应关系 {old}={new}：本轮次没有{refs.label(old)}（本轮次的问题：{known}）")
         if new not in rows:
-            raise RefusedError(f"--match {old}={new}：文件中没有序号为 {new} 的问题")
-        out.matches.append(Match(item.id, item.no, new, "指定", rows[new].title))
+            raise RefusedError(f"指定对应关系 {old}={new}：文件中没有序号为 {new} 的问题")
+        out.matches.append(Match(item.id, item.no, new, "指定", rows[new].title, old_ref=item.named))
         del rows[new], items[item.id]
 
 
@@ -124,7 +141,8 @@ def _exact(rows: dict[int, ParsedItem], items: dict[int, Known], aspects: Mappin
         found = gathered if isinstance(gathered, list) else [gathered]
         known = by_title[key]
         for row, item in _pair_alike(found, known if isinstance(known, list) else [known], aspects):
-            out.matches.append(Match(item.id, item.no, row.no, "同题" if len(found) == 1 else "同题、序号", row.title))
+            out.matches.append(Match(item.id, item.no, row.no, "同题" if len(found) == 1 else "同题、序号", row.title,
+                                     old_ref=item.named))
             del rows[row.no], items[item.id]
 
 
@@ -172,6 +190,7 @@ def _close(rows: dict[int, ParsedItem], items: dict[int, Known], aspects: Mappin
                                        score_cutoff=CLOSE - 10):
             item = items[ids[index]]
             scores[(row.no, item.id)] = float(score) + _affinity(row, item, aspects) / 20  # up to 5 points
+    moving: list[tuple[ParsedItem, Known, float]] = []
     while True:
         accepted = _mutual_best(scores)
         if not accepted:
@@ -179,11 +198,48 @@ def _close(rows: dict[int, ParsedItem], items: dict[int, Known], aspects: Mappin
         for row_no, item_id, score in accepted:
             item = items.pop(item_id)
             row = rows.pop(row_no)
-            out.matches.append(Match(item.id, item.no, row_no, f"近似 {min(score, 100):.0f}%", row.title, score))
+            if item.recorded and _differs(row, item, aspects):
+                moving.append((row, item, score))  # a proposal: the clerk confirms it or says it is new
+            else:
+                out.matches.append(Match(item.id, item.no, row_no, f"近似 {min(score, 100):.0f}%", row.title, score,
+                                         old_ref=item.named))
             scores = {k: v for k, v in scores.items() if k[0] != row_no and k[1] != item_id}
     doubtful = [(r, i, s) for (r, i), s in scores.items() if s >= CLOSE]
     if doubtful:
         raise _ambiguous(doubtful, rows, items)
+    if moving:
+        raise _would_move(moving, aspects)
+
+
+_DIFFERENT = ("问题类别", "责任人", "责任领导")  # the order of _context's first three
+
+
+def _differs(row: ParsedItem, item: Known, aspects: Mapping[int, str]) -> list[str]:
+    """What a row says differently from the item besides its title: its category or
+    people (a value on one side and none on the other differs too)."""
+    return [name for name, a, b in zip(_DIFFERENT, _context(row, aspects), _known_context(item), strict=False)
+            if a != b]
+
+
+def _people_text(owner: str | None, leader: str | None) -> str:
+    return "，".join(f"{k} {v}" for k, v in (("责任人", owner), ("责任领导", leader)) if v) or "未填责任人"
+
+
+def _would_move(moving: list[tuple[ParsedItem, Known, float]], aspects: Mapping[int, str]) -> RefusedError:
+    """A close title that would carry what a person recorded onto a row with other people
+    or another category: asked, never taken on its own."""
+    lines = [f"{refs.label(item.named)}“{_cut(item.title)}”（{_people_text(item.owner, item.leader)}；"
+             f"已记录：{'、'.join(item.recorded)}）→ 文件第{row.no}条“{_cut(row.title)}”"
+             f"（{_people_text(row.owner, row.leader)}；不同：{'、'.join(_differs(row, item, aspects))}；"
+             f"相似 {min(score, 100):.0f}%）"
+             for row, item, score in sorted(moving, key=lambda m: m[0].no)[:SHOWN]]
+    more = f"；另有 {len(moving) - SHOWN} 组" if len(moving) > SHOWN else ""
+    first_row, first_item, _ = min(moving, key=lambda m: m[0].no)
+    return RefusedError(
+        "以下问题标题相近，但问题类别或责任人不同，而 rectify 中已有人记录了进展、销号等；自动对应会把这些记录"
+        "移到另一个问题上，未导入：\n  " + "\n  ".join(lines) + more
+        + "\n请逐条确认：是同一问题（标题改写、人员调整）就指定对应关系，是新问题就标为新问题，再导入",
+        hint=f"同一问题：--match {first_item.named}={first_row.no}；新问题：--new {first_row.no}（均可重复）")
 
 
 def _mutual_best(scores: dict[tuple[int, int], float]) -> list[tuple[int, int, float]]:
@@ -208,13 +264,13 @@ def _mutual_best(scores: dict[tuple[int, int], float]) -> list[tuple[int, int, f
 def _ambiguous(doubtful: list[tuple[int, int, float]], rows: dict[int, ParsedItem],
                items: dict[int, Known]) -> RefusedError:
     doubtful.sort(key=lambda d: (d[0], -d[2]))
-    lines = [f"文件第{r}条“{_cut(rows[r].title)}” ↔ 原问题{items[i].no}“{_cut(items[i].title)}”（相似 {s:.0f}%）"
-             for r, i, s in doubtful[:SHOWN]]
+    lines = [f"文件第{r}条“{_cut(rows[r].title)}” ↔ {refs.label(items[i].named)}“{_cut(items[i].title)}”"
+             f"（相似 {s:.0f}%）" for r, i, s in doubtful[:SHOWN]]
     more = f"；另有 {len(doubtful) - SHOWN} 组" if len(doubtful) > SHOWN else ""
     return RefusedError("无法确定以下问题对应关系（标题相近，可能是同一问题，也可能不是），未导入：\n  "
                         + "\n  ".join(lines) + more
-                        + "\n请确认后逐条指定对应关系（同一问题：原序号=新序号），再导入",
-                        hint="--match 原序号=新序号（可重复）")
+                        + "\n请确认后逐条指定对应关系（同一问题：原序号=新序号；新问题：标为新问题），再导入",
+                        hint="--match 原序号=新序号、--new 新序号（可重复）")
 
 
 def _cut(text: str, width: int = 24) -> str:
@@ -222,25 +278,33 @@ def _cut(text: str, width: int = 24) -> str:
 
 
 def match_rows(rows: list[ParsedItem], items: list[Known], aspects: Mapping[int, str],
-               explicit: Mapping[int, int] | None = None) -> Matching:
+               explicit: Mapping[str, int] | None = None, new: Iterable[int] = ()) -> Matching:
     """Match a sheet's rows to a round's items, one to one. `aspects`: the sheet's
-    category titles by number; `explicit`: the clerk's old number -> new number."""
+    category titles by number; `explicit`: the clerk's old reference (13, 原13) -> new
+    number; `new`: rows the clerk says are new problems."""
     out = Matching()
     left_rows = {r.no: r for r in rows}
     left_items = {k.id: k for k in items}
+    declared = sorted(set(new))
+    for no in declared:
+        if no not in left_rows:
+            raise RefusedError(f"标为新问题的第{no}条：文件中没有序号为 {no} 的问题")
+        if explicit and no in explicit.values():
+            raise RefusedError(f"第{no}条既指定了对应关系，又标为新问题，请只选一种")
+    fresh = [left_rows.pop(no) for no in declared]
     if not left_items and not explicit:  # a new round: every row is new, nothing to compare
-        out.new_rows = sorted(left_rows.values(), key=lambda r: r.no)
+        out.new_rows = sorted([*left_rows.values(), *fresh], key=lambda r: r.no)
         return out
     _explicit(explicit or {}, left_rows, left_items, out)
     _exact(left_rows, left_items, aspects, out)
     _close(left_rows, left_items, aspects, out)
-    out.new_rows = sorted(left_rows.values(), key=lambda r: r.no)
+    out.new_rows = sorted([*left_rows.values(), *fresh], key=lambda r: r.no)
     out.missing = sorted(left_items.values(), key=lambda k: k.no)
     out.matches.sort(key=lambda m: m.row_no)
     return out
 
 
 def as_json(m: Matching) -> dict[str, Any]:
-    return {"matches": [{"item": x.item_id, "old_no": x.old_no, "no": x.row_no, "basis": x.basis}
+    return {"matches": [{"item": x.item_id, "old_ref": x.old_ref, "no": x.row_no, "basis": x.basis}
                         for x in m.matches],
-            "missing": [{"item": k.id, "no": k.no, "title": k.title} for k in m.missing]}
+            "missing": [{"item": k.id, "ref": k.named, "title": k.title} for k in m.missing]}

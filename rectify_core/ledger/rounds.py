@@ -8,23 +8,30 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger.models import Event, Item, Round, Unit
+from rectify_core.vocab import Role
 
 
-def list_rounds(*, session: Session) -> list[dict[str, Any]]:
+def list_rounds(*, session: Session, directory: Directory | None = None) -> list[dict[str, Any]]:
+    """Every round with its item count; the first responsible is the round's own, else
+    whom the directory (contacts and recorded holders) names for its unit."""
     counts = {rid: n for rid, n in session.execute(select(Item.round_id, func.count()).group_by(Item.round_id))}
     rows = session.execute(select(Round, Unit.name).join(Unit, Round.unit_id == Unit.id).order_by(Round.id))
-    return [round_json(r, unit, counts.get(r.id, 0)) for r, unit in rows]
+    return [round_json(r, unit, counts.get(r.id, 0), directory) for r, unit in rows]
 
 
-def round_json(r: Round, unit: str, items: int) -> dict[str, Any]:
+def round_json(r: Round, unit: str, items: int, directory: Directory | None = None) -> dict[str, Any]:
     def day(value: dt.date | None) -> str | None:
         return value.isoformat() if value else None
 
+    named = directory.holders(unit, Role.FIRST_RESPONSIBLE) if directory is not None else []
+    first, source = (r.first_responsible, "round") if r.first_responsible else (
+        ("、".join(named), "contacts") if named else (None, None))
     return {"id": r.id, "unit": unit, "name": r.name, "key": r.key, "inspector": r.inspector,
             "feedback_date": day(r.feedback_date), "report_date": day(r.report_date),
-            "first_responsible": r.first_responsible, "items": items}
+            "first_responsible": first, "first_responsible_from": source, "items": items}
 
 
 def edit(round_id: int, changes: dict[str, Any], by: str, now: dt.datetime, *, session: Session) -> Round:

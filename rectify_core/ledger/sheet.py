@@ -20,6 +20,7 @@ from rectify_core.ledger import lifecycle
 from rectify_core.ledger.matching import Known, Matching
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.models.core import shown_number
+from rectify_core.refs import item_ref
 from rectify_core.vocab import EventKind
 
 
@@ -32,6 +33,7 @@ class SetAside:
     title: str
     status: str
     new: bool  # this import set it aside (else an earlier one did)
+    ref: str = ""  # how it is named now: 原3
 
 
 def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun, *,
@@ -47,25 +49,46 @@ def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun,
                         .execution_options(synchronize_session=False))
     for item_id, no in moves.items():
         row = current[item_id]
-        _set(item_id, {"no": no, "listed": True, "former_no": None}, session=session)
+        _set(item_id, {"no": no, "listed": True, "former_no": None, "former_seq": None}, session=session)
         kind = EventKind.RENUMBERED if row.listed else EventKind.RELISTED
         _event(row, kind, {"from": shown_number(row.no, row.listed, row.former_no), "to": no}, run, session=session)
+    seqs = _former_seqs(current, gone)
     for known in gone:
-        _set(known.id, {"no": -known.id, "listed": False, "former_no": known.no}, session=session)
-        _event(current[known.id], EventKind.UNLISTED, {"no": known.no}, run, session=session)
-    aside = [SetAside(k.id, k.no, k.title, current[k.id].status, current[k.id].listed) for k in matching.missing]
+        seq = seqs[known.id]
+        _set(known.id, {"no": -known.id, "listed": False, "former_no": known.no, "former_seq": seq},
+             session=session)
+        ref = item_ref(-known.id, False, known.no, seq)
+        _event(current[known.id], EventKind.UNLISTED, {"no": known.no, "ref": ref}, run, session=session)
+    aside = [SetAside(k.id, k.no, k.title, current[k.id].status, current[k.id].listed,
+                      item_ref(-k.id, False, k.no, seqs.get(k.id, current[k.id].former_seq))) for k in matching.missing]
     return before, aside
 
 
-def known_of(row: Any, aspects: dict[int, str]) -> Known:
-    """An item's row (store._current) as matching reads it."""
+def _former_seqs(current: dict[int, Any], gone: list[Known]) -> dict[int, int | None]:
+    """The reference each newly set-aside item takes: 原N, or 原N-2 (-3…) when an item of
+    the round set aside earlier already answers to 原N — so no two items share one."""
+    taken: dict[int, int] = {}
+    for row in current.values():
+        if not row.listed and row.former_no is not None:
+            taken[row.former_no] = max(taken.get(row.former_no, 0), row.former_seq or 1)
+    seqs: dict[int, int | None] = {}
+    for known in gone:
+        seq = taken.get(known.no, 0) + 1
+        taken[known.no] = seq
+        seqs[known.id] = seq if seq > 1 else None
+    return seqs
+
+
+def known_of(row: Any, aspects: dict[int, str], recorded: tuple[str, ...] = ()) -> Known:
+    """An item's row (store._current) as matching reads it; `recorded`: what people
+    recorded on it in rectify."""
     return Known(row.id, shown_number(row.no, row.listed, row.former_no), row.title,
                  aspects.get(row.aspect_id) if row.aspect_id else None, row.owner, row.leader, row.department,
-                 row.measures_text)
+                 row.measures_text, item_ref(row.no, row.listed, row.former_no, row.former_seq), recorded)
 
 
 def _numbers(row: Any) -> dict[str, Any]:
-    return {"no": row.no, "listed": row.listed, "former_no": row.former_no}
+    return {"no": row.no, "listed": row.listed, "former_no": row.former_no, "former_seq": row.former_seq}
 
 
 def _set(item_id: int, values: dict[str, Any], *, session: Session) -> None:

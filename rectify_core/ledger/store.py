@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rectify_core import bulk
+from rectify_core import bulk, refs
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
@@ -41,6 +41,7 @@ from rectify_core.ledger.models import (
     Topic,
     Unit,
 )
+from rectify_core.vocab import ACTIVE, DeadlineKind, EventKind
 
 # Item columns copied from the parsed item; a change in any is an "updated" event.
 COPIED = ("title", "status", "status_text", "immediate", "deadline", "deadline_kind",
@@ -66,10 +67,12 @@ class ImportResult:
     matches: list[Match] = field(default_factory=list)  # rows matched to items, with the basis
     set_aside: list[sheet.SetAside] = field(default_factory=list)  # items the sheet does not list
     fresh_disagreements: int = 0  # not recorded by an earlier import of the same file value
+    # items left with no due date (reference, title): never reminded until the round has a feedback date
+    no_deadline: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def renumbered(self) -> list[Match]:
-        return [m for m in self.matches if m.old_no != m.row_no]
+        return [m for m in self.matches if m.moved]
 
     @property
     def nothing(self) -> bool:
@@ -87,8 +90,9 @@ class ImportResult:
                 "created": [{"no": no, "title": t} for no, t in self.created],
                 "updated": [{"no": c.no, "changes": c.changes} for c in self.changed if c.changes],
                 "disagreements": self.disagreements, "unchanged": self.unchanged,
-                "matches": [{"old_no": m.old_no, "no": m.row_no, "basis": m.basis} for m in self.matches],
-                "not_in_sheet": [{"no": a.no, "title": a.title, "status": a.status, "new": a.new}
+                "matches": [{"old_ref": m.old_ref, "no": m.row_no, "basis": m.basis} for m in self.matches],
+                "no_deadline": [{"ref": ref, "title": t, "reason": NO_DEADLINE} for ref, t in self.no_deadline],
+                "not_in_sheet": [{"former_no": a.no, "ref": a.ref, "title": a.title, "status": a.status, "new": a.new}
                                  for a in self.set_aside]}
 
 
@@ -264,7 +268,7 @@ def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], to
 
 
 _JSON_COPIED = ("evidence", "figures", "extra")  # lists and dicts: the heaviest part of a row in memory
-_CHEAP = (Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.pinned, Item.aspect_id,
+_CHEAP = (Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.former_seq, Item.pinned, Item.aspect_id,
           Item.topic_id, Item.source_line, *(getattr(Item, c) for c in COPIED if c not in _JSON_COPIED))
 _JSON = tuple(getattr(Item, c) for c in _JSON_COPIED)
 _CurrentRow = db.row_type(select(*_CHEAP, *_JSON), "CurrentRow")
@@ -304,6 +308,38 @@ def _compared(items: dict[int, Any], ids: list[int], *, session: Session) -> dic
                 select(Item.id, *_JSON).where(db.one_of(Item.id, ids, session.get_bind().dialect)))}
 
 
+# what a person records on an item in rectify, as the import names it when a close
+# title would carry it onto another problem
+PERSONAL = {EventKind.CLOSED: "销号", EventKind.PROGRESS: "进展", EventKind.EXTENDED: "延期",
+            EventKind.ACKNOWLEDGED: "已阅", EventKind.EXTENSION_REQUESTED: "延期申请",
+            EventKind.CLOSURE_REQUESTED: "销号申请", EventKind.REASSIGNED: "人员移交",
+            EventKind.REOPENED: "回头看反弹"}
+
+
+def recorded_by_people(round_id: int, *, session: Session) -> dict[int, tuple[str, ...]]:
+    """Each item of the round that carries something a person recorded, with what."""
+    found: dict[int, set[str]] = {}
+    for item_id, kind in session.execute(select(Event.item_id, Event.kind).distinct().where(
+            Event.round_id == round_id, Event.kind.in_(list(PERSONAL)), Event.item_id.is_not(None))):
+        if item_id is not None:
+            found.setdefault(item_id, set()).add(kind)
+    return {i: tuple(PERSONAL[k] for k in PERSONAL if k in kinds) for i, kinds in found.items()}
+
+
+NO_DEADLINE = "轮次缺少反馈日期，无法按规则计算整改时限，不会提醒"
+
+
+def without_deadline(rnd: Round, *, session: Session) -> list[tuple[str, str]]:
+    """The round's open items that no rule can date: no deadline of their own, no
+    extension, not long-term, and the round has no feedback date to count from."""
+    if rnd.feedback_date is not None:
+        return []
+    rows = session.execute(select(Item.ref, Item.title).where(
+        Item.round_id == rnd.id, Item.status.in_(ACTIVE), Item.deadline.is_(None), Item.extended_to.is_(None),
+        func.coalesce(Item.deadline_kind, "") != DeadlineKind.LONG_TERM))
+    return sorted(((ref, title) for ref, title in rows), key=lambda r: refs.order(r[0]))
+
+
 def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
     rows = session.execute(select(Event.item_id, Event.data).where(Event.round_id == round_id,
                                                                   Event.kind == "import_disagrees"))
@@ -313,11 +349,13 @@ def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, s
 @dataclass(frozen=True)
 class ImportChoices:
     """What the clerk said about a file: the round it updates (or that it starts a new
-    one), and rows matched by hand (old number -> new number)."""
+    one), rows matched by hand (old reference -> new number), and rows that are new
+    problems whatever their titles resemble."""
 
     round_id: int | None = None
     new_round: bool = False
-    match: dict[int, int] = field(default_factory=dict)
+    match: dict[str, int] = field(default_factory=dict)  # old reference (13, 原13) -> the file's row
+    new: tuple[int, ...] = ()  # rows the clerk says are new problems
 
 
 def save_ledger(parsed: ParsedLedger, now: dt.datetime, *, session: Session,
@@ -357,8 +395,10 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     # a file's name, never its path: events are read on people's phones
     source: dict[str, Any] = {"source": Path(parsed.source_name).name, "sha256": parsed.sha256, "batch": batch.id}
     aspect_titles = dict(session.execute(select(Aspect.id, Aspect.title).where(Aspect.round_id == rnd.id)).all())
-    matching = match_rows(parsed.items, [sheet.known_of(r, aspect_titles) for r in items.values()],
-                          {h.no: h.title for h in parsed.aspects}, choices.match)
+    recorded = recorded_by_people(rnd.id, session=session)
+    matching = match_rows(parsed.items, [sheet.known_of(r, aspect_titles, recorded.get(r.id, ()))
+                                         for r in items.values()],
+                          {h.no: h.title for h in parsed.aspects}, choices.match, choices.new)
     run = lifecycle.ImportRun(now, parsed.report_date, source, batch.id, known)
     before, result.set_aside = sheet.apply(matching, items, run, session=session)
     result.matches = matching.matches
@@ -374,6 +414,7 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
         whole = _compared(items, [item_id for _, item_id in chunk], session=session)
         for p, item_id in chunk:
             _update(p, whole[item_id], placed[p.no], run, result, before, session=session)
+    result.no_deadline = without_deadline(rnd, session=session)
     batch.created, batch.before = created, before
     batch.counts = {"created": len(result.created), "updated": result.updated,
                     "disagreements": len(result.disagreements), "unchanged": result.unchanged}

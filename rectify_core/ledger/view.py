@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.config.calendar import WorkCalendar
@@ -18,14 +18,22 @@ from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger.models import Aspect, Closure, Item, LookbackTask, Round, Topic, Unit
+from rectify_core.refs import is_former, label
 from rectify_core.vocab import COUNTED, ItemState
+
+
+def counted(item: type[Item]) -> ColumnElement[bool]:
+    """The one rule for what a view counts: every item of a round but those withdrawn or
+    merged; an item the latest sheet no longer lists is counted (and marked) until the
+    clerk decides."""
+    return item.status.in_(COUNTED)
 
 
 @dataclass(frozen=True)
 class Row:
     """One item as the office's documents show it."""
 
-    no: int
+    ref: str  # 13, or 原13 for an item the latest sheet no longer lists (refs)
     aspect: str | None
     topic: str | None
     title: str
@@ -54,6 +62,15 @@ class Row:
     item_id: int = 0
     extra: tuple[tuple[str, str], ...] = ()  # the office's own columns (备注…), as the sheet had them
 
+    @property
+    def listed(self) -> bool:
+        """The latest sheet lists it (else it is counted and marked until withdrawn or merged)."""
+        return not is_former(self.ref)
+
+    @property
+    def label(self) -> str:
+        return label(self.ref)
+
 
 @dataclass
 class RoundView:
@@ -68,12 +85,21 @@ class RoundView:
     as_of: dt.date
     aspects: list[tuple[int, str]] = field(default_factory=list)
     topics: list[tuple[int, int | None, str]] = field(default_factory=list)  # (no, aspect no, title)
+    # every item the round counts (`counted`): the sheet's rows by number, then the items
+    # it no longer lists, still the round's until the clerk withdraws or merges them
     rows: list[Row] = field(default_factory=list)
-    aspect_of: dict[int, int | None] = field(default_factory=dict)  # item no -> aspect no
-    topic_of: dict[int, int | None] = field(default_factory=dict)  # item no -> topic no
-    # items the latest sheet does not list (by the number they had), still the round's
-    # until the clerk withdraws or merges them; withdrawn and merged items are left out
-    unlisted: list[Row] = field(default_factory=list)
+    aspect_of: dict[str, int | None] = field(default_factory=dict)  # item ref -> aspect no
+    topic_of: dict[str, int | None] = field(default_factory=dict)  # item ref -> topic no
+
+    @property
+    def listed(self) -> list[Row]:
+        """The rows of the latest sheet."""
+        return [r for r in self.rows if r.listed]
+
+    @property
+    def unlisted(self) -> list[Row]:
+        """Counted items the latest sheet no longer lists (marked wherever they are shown)."""
+        return [r for r in self.rows if not r.listed]
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -111,8 +137,9 @@ def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, dire
     view.aspects = sorted((a.no, a.title) for a in aspects.values())
     view.topics = sorted((t.no, aspects[t.aspect_id].no if t.aspect_id in aspects else None, t.title)
                          for t in topics.values())
-    items = list(session.scalars(select(Item).where(Item.round_id == rnd.id, Item.status.in_(COUNTED))
-                                 .order_by(Item.shown_no).options(selectinload(Item.round).selectinload(Round.unit))))
+    items = list(session.scalars(select(Item).where(counted(Item)).where(Item.round_id == rnd.id)
+                                 .order_by(Item.listed.desc(), Item.shown_no, Item.former_seq)
+                                 .options(selectinload(Item.round).selectinload(Round.unit))))
     ids = [i.id for i in items]
     closures = {c.id: c for c in session.scalars(select(Closure).where(Closure.item_id.in_(ids)))}
     outcomes: dict[int, str] = {}
@@ -122,11 +149,8 @@ def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, dire
         outcomes[task.item_id] = _OUTCOMES.get(task.outcome or "", task.outcome or "")
     planner = Planner(today, rules, {}, cal, directory)
     for item in items:
-        if not item.listed:
-            view.unlisted.append(_row(item, aspects, topics, closures, outcomes, planner))
-            continue
-        view.aspect_of[item.no] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
-        view.topic_of[item.no] = topics[item.topic_id].no if item.topic_id in topics else None
+        view.aspect_of[item.ref] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
+        view.topic_of[item.ref] = topics[item.topic_id].no if item.topic_id in topics else None
         view.rows.append(_row(item, aspects, topics, closures, outcomes, planner))
     return view
 
@@ -138,7 +162,7 @@ def _row(item: Item, aspects: dict[int, Aspect], topics: dict[int, Topic], closu
         p = planner.plan(plan_item_of(item), [])  # a date out of the calendar leaves these empty
         due, left, light = p.due.date, p.workdays_left, p.light
     closure = closures.get(item.closure_id) if item.closure_id else None
-    return Row(item.shown_no, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
+    return Row(item.ref, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
                topics[item.topic_id].title if item.topic_id in topics else None, item.title,
                item.measures_text or "", item.progress, item.progress_on, item.leader, item.leader_title,
                item.department, item.owner, item.deadline, item.deadline_text, item.deadline_kind, item.extended_to,

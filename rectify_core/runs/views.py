@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from rectify_core import refs
 from rectify_core.config.calendar import WorkCalendar, to_local
 from rectify_core.deadlines.due import urgency
 from rectify_core.deadlines.types import ItemPlan
@@ -14,6 +15,7 @@ from rectify_core.delivery.enqueue import Enqueued
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import STATE_NAMES
 from rectify_core.ledger.models import LookbackTask, Notice
+from rectify_core.refs import ref_json
 from rectify_core.runs.daily import DayPlan
 from rectify_core.vocab import NO_LIGHT, ROLE_NAMES, URGENCY, Light, TaskState
 
@@ -22,7 +24,7 @@ LIGHT_NAMES: dict[str | None, str] = {light.value: light.label for light in Ligh
 
 def plan_json(p: ItemPlan) -> dict[str, Any]:
     return {
-        "no": p.item.no,
+        **ref_json(p.item.ref),
         "unit": p.item.unit,
         "round": p.item.round_name,
         "round_id": p.item.round_id,
@@ -59,7 +61,8 @@ def check_text(plans: list[ItemPlan], today: dt.date, cal: WorkCalendar) -> str:
         mark = "（估算）" if p.estimated else ""
         step = f"  [{p.step}]" if p.step else ""
         unit = f"{p.item.unit} " if several else ""
-        lines.append(f"{LIGHT_NAMES[p.light]}  {unit}问题{p.item.no}  {due}{mark}  {_left(p)}{step}  {p.item.title}")
+        named = refs.label(p.item.ref)
+        lines.append(f"{LIGHT_NAMES[p.light]}  {unit}{named}  {due}{mark}  {_left(p)}{step}  {p.item.title}")
         if p.due.problem:
             lines.append(f"      ! {p.due.problem}")
         for r in p.notify:
@@ -94,6 +97,14 @@ def estimated_years_warning(years: set[int]) -> str | None:
 _string = json.encoder.encode_basestring  # C: the same as json.dumps(s, ensure_ascii=False)
 
 
+def _ref_head(ref: str) -> str:
+    """`"no": 13, "former_no": null, "ref": "13"` (ref_json as text): a sheet's row is its
+    number, so the common case is written without a lookup."""
+    if ref.isdigit():
+        return f'"no": {ref}, "former_no": null, "ref": "{ref}"'
+    return json.dumps(ref_json(ref), ensure_ascii=False)[1:-1]
+
+
 class PlanEncoder:
     """`plan_json` as text, fast: what plans share is encoded once (a round's part; the
     timing parts of plans the planner made from one memo entry, `ItemPlan.shared`), the
@@ -123,7 +134,8 @@ class PlanEncoder:
         people = ", ".join([f'{{"name": {_string(r.name)}, "unit": {_string(r.unit)}, "role": {_string(r.role)}, '
                             f'"reason": {_string(r.reason)}}}' for r in p.notify]) if p.notify else ""
         unresolved = self._dumps(list(p.unresolved)) if p.unresolved else "[]"
-        return f'{{"no": {item.no}, {head}{_string(item.title)}, {parts[0]}{people}{parts[1]}{unresolved}{parts[2]}'
+        body = f"{parts[0]}{people}{parts[1]}{unresolved}{parts[2]}"
+        return f"{{{_ref_head(item.ref)}, {head}{_string(item.title)}, {body}"
 
     def _timing(self, p: ItemPlan) -> tuple[str, str, str, object]:
         """The JSON around a plan's people and unresolved roles: what its timing decides
@@ -144,7 +156,8 @@ def dry_run_text(day: DayPlan) -> str:
     by_person: dict[tuple[str, str], list[str]] = {}
     for p in sorted(day.plans, key=urgency):
         for r in p.notify:
-            by_person.setdefault((r.unit, r.name), []).append(f"问题{p.item.no}（{p.step}，{LIGHT_NAMES[p.light]}）")
+            named = refs.label(p.item.ref)
+            by_person.setdefault((r.unit, r.name), []).append(f"{named}（{p.step}，{LIGHT_NAMES[p.light]}）")
     lines = [f"{day.today.isoformat()} 预演（不写数据库、不发送）："]
     for (unit, name), things in by_person.items():
         contact = day.directory.contact(name, unit)
@@ -185,7 +198,8 @@ def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
 
 
 def notice_json(n: Notice) -> dict[str, Any]:
-    return {"id": n.id, "dedup_key": n.dedup_key, "item_id": n.item_id, "item_no": n.item.no,
+    return {"id": n.id, "dedup_key": n.dedup_key, "item_id": n.item_id,
+            "item_no": n.item.no if n.item.listed else None, "item_ref": n.item.ref,
             "unit": n.item.round.unit.name,
             "recipient": n.recipient, "recipient_unit": n.recipient_unit, "kind": n.kind, "role": n.role,
             "step": n.step_name, "due": n.due.isoformat(),
@@ -200,7 +214,8 @@ OUTCOME_NAMES = {"consolidated": "巩固", "rebound": "反弹"}
 
 def task_json(t: LookbackTask, today: dt.date) -> dict[str, Any]:
     state = "overdue" if t.state == "due" and t.due < today else t.state
-    return {"id": t.id, "no": t.item.no, "round_id": t.item.round_id, "title": t.item.title,
+    return {"id": t.id, **ref_json(t.item.ref), "unit": t.item.round.unit.name, "round_id": t.item.round_id,
+            "title": t.item.title,
             "reviewer": t.reviewer, "due": t.due.isoformat(), "state": state,
             "outcome": OUTCOME_NAMES.get(t.outcome or ""), "reasons": t.reasons, "note": t.note}
 
@@ -209,10 +224,15 @@ def lookback_plan_text(data: dict[str, Any]) -> str:
     selected = data["selected"]
     high = sum(s["high_risk"] for s in selected)
     lines = [f"{data['date']} 回头看抽选（种子 {data['seed']}）：共 {len(selected)} 项，其中高风险 {high} 项"]
-    for s in selected:
-        mark = "【高风险】" if s["high_risk"] else ""
-        lines.append(f"  问题{s['no']} {mark}{s['title']}（销号 {s['closed_on']}）")
-        lines += [f"      - {r['text']}" for r in s["reasons"]]
+    for unit in data.get("units", [{"unit": "", "assigned": False, "selected": selected}]):
+        if unit["unit"]:
+            done = "（当天已分派）" if unit["assigned"] else ""
+            lines.append(f"【{unit['unit']}】{len(unit['selected'])} 项{done}")
+        for s in unit["selected"]:
+            mark = "【高风险】" if s["high_risk"] else ""
+            named = refs.label(str(s.get("ref") or s.get("no")))
+            lines.append(f"  {named} {mark}{s['title']}（销号 {s['closed_on']}）")
+            lines += [f"      - {r['text']}" for r in s["reasons"]]
     return "\n".join(lines)
 
 
@@ -242,7 +262,7 @@ def demo_text(summary: dict[str, Any], received: list[Any], mail_dir: Any) -> st
 def outbox_by_person(notices: list[Notice]) -> str:
     """What the outbox holds, grouped by person: who was told about what."""
     by_person: dict[str, list[str]] = {}
-    for n in sorted(notices, key=lambda n: (n.recipient, n.item.no)):
-        by_person.setdefault(n.recipient, []).append(f"问题{n.item.no}（{n.step_name}，{STATE_NAMES[n.state]}）")
+    for n in sorted(notices, key=lambda n: (n.recipient, refs.order(n.item.ref))):
+        by_person.setdefault(n.recipient, []).append(f"{n.item.label}（{n.step_name}，{STATE_NAMES[n.state]}）")
     lines = ["发件箱（按人）："] + [f"  {name}：{'；'.join(things)}" for name, things in by_person.items()]
     return "\n".join(lines) if by_person else "发件箱为空。"

@@ -17,14 +17,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
+from rectify_core.config.people import Directory
 from rectify_core.deadlines.scan import with_people
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import approvals, db, items
+from rectify_core.ledger import approvals, db, items, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
 from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
@@ -153,6 +155,22 @@ def logout(form: AdminForm) -> Response:
     return response
 
 
+def _known_person(unit: str, name: str, scope: Any, contacts: Directory, *, session: Session) -> tuple[str, str]:
+    """A link is for a person rectify knows in a unit the account holds, by the same rules
+    as pages and revocation; a clerk learns nothing of other units from a refusal."""
+    try:
+        found = units.find_unit(unit, session=session).name
+    except NotFoundError as exc:
+        raise Refused(404, str(exc) if scope.unit is None else f"没有找到单位“{unit}”。", "/admin") from None
+    if not scope.sees(found):
+        raise Refused(404, f"没有找到单位“{unit}”。", "/admin")
+    try:
+        directory = with_people(contacts, session=session)
+        return links.known_person(found, name, directory, session=session, others=scope.unit is None)
+    except NotFoundError as exc:
+        raise Refused(404, str(exc), "/admin") from None
+
+
 @router.post("/links")
 async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> Response:
     """A person's links: issue a new one (to send by hand), or revoke every one issued."""
@@ -160,14 +178,16 @@ async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> R
     unit, name = text_field(form, "unit", 200) or (scope.unit or ""), text_field(form, "name", 100)
     if not unit or not name:
         raise Refused(400, "请填写单位和姓名。", "/admin")
-    if not scope.sees(unit):
-        raise Refused(404, f"没有找到单位“{unit}”。", "/admin")
     cfg = portal_.settings.web
     if form.get("do") == "issue":
         with portal_.factory() as session:
+            unit, key = _known_person(unit, name, scope, portal_.settings.contacts, session=session)
+            held = links.open_items_of(unit, key, session=session)
             base = links.base_url(cfg, session=session) or str(request.base_url).rstrip("/")
         url = links.LinkMaker(portal_.secret, base).url(unit, name, portal_.clock())
-        return page("admin_link.html.j2", unit=unit, name=name, url=url, days=cfg.link_days)
+        return page("admin_link.html.j2", unit=unit, name=name, url=url, days=cfg.link_days, held=held)
+    if not scope.sees(unit):
+        raise Refused(404, f"没有找到单位“{unit}”。", "/admin")
     try:
         with db.transaction(portal_.engine) as session:
             directory = with_people(portal_.settings.contacts, session=session)
@@ -185,7 +205,8 @@ def item_trail(item_id: RecordId, signed: AdminDep) -> Response:
         item = session.get(Item, item_id)
         if item is None or not signed.scope.sees(item.round.unit.name):
             raise Refused(404, "没有找到这个问题。", "/admin")
-        trail = [(items.when(e), items.event_text(e), e.actor or "") for e in items.events_of(item, session=session)]
+        trail = [(items.when(e), items.event_text(e), items.actor_text(e))
+                 for e in items.events_of(item, session=session)]
         return page("admin_item.html.j2", item=item, unit=item.round.unit.name, trail=trail,
                     text=items.describe(item, []))
 

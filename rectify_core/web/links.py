@@ -22,14 +22,18 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from rapidfuzz import fuzz
+from rapidfuzz.process import extract
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from rectify_core.config.people import Directory
+from rectify_core.config.people import ANY_UNIT, Directory
 from rectify_core.config.web import WebConfig, web_secret
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
+from rectify_core.ledger import units
 from rectify_core.ledger.models import AppSetting, Item, ItemHolder, LinkRevocation, Person, Round, Unit
+from rectify_core.vocab import ACTIVE
 
 _PREFIX = "v1"
 MAX_ISSUED_MS = 253402300799000  # 9999-12-31T23:59:59Z: a later "issue time" is no link of ours
@@ -114,23 +118,45 @@ def check_revoked(holder: Holder, *, session: Session) -> None:
                         suspicious=False)
 
 
-def known_person(unit: str, name: str, directory: Directory, *, session: Session) -> tuple[str, str]:
-    """(unit, name) as rectify knows them: the unit by its normal form, the person holding
-    an item there, recorded there by an import, or in the contacts. NotFoundError names
-    what did not match: a typo must not silently do nothing."""
-    wanted, key = person_name(unit), person_name(name)
-    found = next((u for u in session.execute(select(Unit.id, Unit.name)) if person_name(u.name) == wanted), None)
-    if found is None:
-        raise NotFoundError(f"没有名为“{unit}”的单位（rectify rounds 可列出全部单位和轮次）")
-    held = session.scalar(select(ItemHolder.item_id).join(Item, ItemHolder.item_id == Item.id)
-                          .join(Round, Item.round_id == Round.id)
-                          .where(Round.unit_id == found.id, ItemHolder.name == key).limit(1))
-    recorded = any(person_name(n) == key for n in session.scalars(select(Person.name)
-                                                                   .where(Person.unit_id == found.id)))
-    if held is None and not recorded and directory.contact(name, found.name) is None:
-        raise NotFoundError(f"{found.name}没有名为“{name}”的人（不是任何问题的责任人或责任领导，也不在联系人中），"
-                            "未收回任何链接")
+def known_person(unit: str, name: str, directory: Directory, *, session: Session,
+                 others: bool = True) -> tuple[str, str]:
+    """(unit, name) as rectify knows them: the unit by its full or short name (spelling
+    aside), the person holding an item there, recorded there by an import, or in the
+    contacts of that unit. NotFoundError names what did match (`others`: the other units
+    where the name holds items, for whoever may see them): a typo, a person of another
+    unit or an unknown unit must not silently issue or revoke anything."""
+    found = units.find_unit(unit, session=session)
+    key = person_name(name)
+    people = _people_of(found, directory, session=session)
+    if not key or key not in people:
+        close = [p for p, _, _ in extract(key, list(people), scorer=fuzz.ratio, limit=5, score_cutoff=40)] \
+            if key else []
+        elsewhere = sorted({u for (u,) in session.execute(
+            select(Unit.name).join(Round, Round.unit_id == Unit.id).join(Item, Item.round_id == Round.id)
+            .join(ItemHolder, ItemHolder.item_id == Item.id).where(ItemHolder.name == key, Unit.id != found.id))}
+            if others else ())
+        hint = (f"；{name.strip()}在{'、'.join(elsewhere)}" if elsewhere else "") + (
+            f"；{found.name}相近的人：{'、'.join(people[p] for p in close)}" if close else "")
+        raise NotFoundError(f"{found.name}没有名为“{name.strip()}”的人（不是任何问题的责任人或责任领导，"
+                            f"也不在联系人中）{hint}")
     return found.name, key
+
+
+def _people_of(unit: Unit, directory: Directory, *, session: Session) -> dict[str, str]:
+    """Everyone rectify knows in a unit, by name key: item holders, people an import
+    recorded, and the unit's contacts."""
+    names = list(session.scalars(select(ItemHolder.name).distinct().join(Item, ItemHolder.item_id == Item.id)
+                                 .join(Round, Item.round_id == Round.id).where(Round.unit_id == unit.id)))
+    names += list(session.scalars(select(Person.name).where(Person.unit_id == unit.id)))
+    names += [c.name for c in directory.contacts if c.unit in (unit.name, ANY_UNIT)]
+    return {person_name(n): n for n in names if n}
+
+
+def open_items_of(unit: str, key: str, *, session: Session) -> int:
+    """How many open or ongoing items (unit, person) holds."""
+    return session.scalar(select(func.count(func.distinct(Item.id))).join(ItemHolder, ItemHolder.item_id == Item.id)
+                          .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+                          .where(Unit.name == unit, ItemHolder.name == key, Item.status.in_(ACTIVE))) or 0
 
 
 def revoke(unit: str, name: str, by: str, now: dt.datetime, directory: Directory, *, session: Session) -> str:

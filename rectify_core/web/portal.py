@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session, joinedload
 
+from rectify_core import refs
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import due_of, light, open_ended
 from rectify_core.deadlines.scan import plan_item_of, with_people
@@ -25,7 +26,7 @@ from rectify_core.ledger import approvals
 from rectify_core.ledger.db import row_type
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
-from rectify_core.vocab import ACTIVE, LABELS, ROLE_NAMES, URGENCY, NoticeKind, Role, light_label
+from rectify_core.vocab import ACTIVE, ROLE_NAMES, URGENCY, ItemState, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
 MEASURES_SHOWN = 120
@@ -62,7 +63,7 @@ class Card:
 
     @property
     def status(self) -> str:
-        return LABELS[self.item.status]
+        return ItemState.label_of(self.item.status)
 
     @property
     def role_names(self) -> str:
@@ -133,7 +134,7 @@ _STEP = _last_step(Item.id).correlate(Item).scalar_subquery()
 _STEP_OF = _last_step(bindparam("item"))  # an item's own page
 _ASKED = exists().where(ItemRequest.item_id == Item.id).correlate(Item)
 _CARD = (Item.id, Item.round_id, Round.name.label("round_name"), Unit.name.label("unit"),
-         Item.shown_no.label("shown_no"), Item.title, type_coerce(Item.status, String).label("status"),
+         Item.ref.label("ref"), Item.title, type_coerce(Item.status, String).label("status"),
          type_coerce(Item.deadline_kind, String).label("deadline_kind"), Item.deadline, Item.extended_to,
          Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
          Round.first_responsible, Item.department, Item.listed, Item.measures_text, Item.progress,
@@ -192,7 +193,7 @@ def _rows_of(unit: str, name: str, today: dt.date, *, session: Session, leads: b
             found.setdefault(row.id, (row, []))[1].append("first_responsible")
     order = {"owner": 0, "leader": 1, "first_responsible": 2}
     return [(row, sorted(roles, key=order.__getitem__))
-            for row, roles in sorted(found.values(), key=lambda f: (f[0].round_id, f[0].shown_no))]
+            for row, roles in sorted(found.values(), key=lambda f: (f[0].round_id, refs.order(f[0].ref)))]
 
 
 def item_of(unit: str, name: str, item_id: int, today: dt.date, *, session: Session) -> tuple[Item, list[str]]:
@@ -254,8 +255,8 @@ def dates_on(today: dt.date, settings: Settings) -> _Dates:
     return found[1]
 
 
-def _urgency(card: Card) -> tuple[int, int, int]:
-    return URGENCY[card.light], card.left if card.left is not None else 10**6, card.item.shown_no
+def _urgency(card: Card) -> tuple[int, int, tuple[int, int, int]]:
+    return URGENCY[card.light], card.left if card.left is not None else 10**6, refs.order(card.item.ref)
 
 
 def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:

@@ -20,13 +20,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
+    cast,
     func,
+    literal,
 )
 from sqlalchemy import true as sa_true
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rectify_core.ledger.columns import UTCDateTime, VocabText
+from rectify_core.refs import FORMER, item_ref, label
 from rectify_core.vocab import (
     DeadlineKind,
     EventKind,
@@ -43,8 +47,8 @@ NAMING = {
 
 
 def shown_number(no: int, listed: bool, former_no: int | None) -> int:
-    """The number people know an item by: its sheet number, or the one it had in the last
-    sheet that listed it (an item the sheet no longer lists holds -id)."""
+    """The number an item last had on a sheet: its sheet number, or the one it had in the
+    last sheet that listed it (an item the sheet no longer lists holds -id)."""
     return no if listed or former_no is None else former_no
 
 
@@ -136,6 +140,8 @@ class Item(Base):
     no: Mapped[int] = mapped_column(Integer)
     listed: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     former_no: Mapped[int | None] = mapped_column(Integer)
+    # a second (third…) item of the round set aside from the same number: 原13-2
+    former_seq: Mapped[int | None] = mapped_column(Integer)
     # the item a merged one joined (of the same round)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
 
@@ -148,7 +154,25 @@ class Item(Base):
     @shown_no.inplace.expression
     @classmethod
     def _shown_no(cls) -> ColumnElement[int]:
-        return func.coalesce(cls.former_no, cls.no)
+        return case((cls.listed, cls.no), else_=func.coalesce(cls.former_no, -cls.no))
+
+    @hybrid_property
+    def ref(self) -> str:
+        """How people name the item (`refs`): `13` for the sheet's row 13, `原13` for an
+        item the sheet no longer lists."""
+        return item_ref(self.no, self.listed, self.former_no, self.former_seq)
+
+    @ref.inplace.expression
+    @classmethod
+    def _ref(cls) -> ColumnElement[str]:
+        former = literal(FORMER) + cast(func.coalesce(cls.former_no, -cls.no), String) + case(
+            (func.coalesce(cls.former_seq, 1) > 1, literal("-") + cast(cls.former_seq, String)), else_=literal(""))
+        return case((cls.listed, cast(cls.no, String)), else_=former)
+
+    @property
+    def label(self) -> str:
+        """问题13 / 原13: the reference as a sentence reads it."""
+        return label(self.ref)
 
     title: Mapped[str] = mapped_column(Text)
     status: Mapped[ItemState] = mapped_column(VocabText(ItemState, 10))
