@@ -13,10 +13,14 @@ from pathlib import Path
 
 import click
 
-from rectify_core.cli import actions, delivery, documents, ledger, lookback, records, units, web
-from rectify_core.cli.app import App, run
-from rectify_core.config.settings import resolve_config_dir
-from rectify_core.ledger import db
+from rectify_core.cli import zh
+
+zh.install()  # before the commands are built: click's words in Chinese
+
+from rectify_core.cli import actions, delivery, documents, ledger, lookback, records, units, web  # noqa: E402
+from rectify_core.cli.app import App, run  # noqa: E402
+from rectify_core.config.settings import resolve_config_dir  # noqa: E402
+from rectify_core.ledger import db  # noqa: E402
 
 COMMANDS: tuple[click.Command, ...] = (
     ledger.import_cmd, ledger.imports_group, ledger.items_cmd, ledger.show_cmd, ledger.rounds_group,
@@ -41,7 +45,7 @@ def make_cli(extra: Iterable[click.Command] = ()) -> click.Group:
     @click.option("--config", "config", metavar="DIR", type=click.Path(path_type=Path),
                   help="配置目录（rules.toml、contacts.toml、calendar.toml）；默认读取 "
                        "RECTIFY_CONFIG_DIR，再默认为项目的 config/。")
-    @click.version_option(package_name="rectify")
+    @click.version_option(package_name="rectify", help="显示版本并退出。")
     @click.pass_context
     def rectify(ctx: click.Context, db_url: str | None, config: Path | None) -> None:
         """rectify：巡察整改台账的时限与提醒引擎。"""

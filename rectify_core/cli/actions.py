@@ -18,7 +18,7 @@ from rectify_core.vocab import normalise as normalise_status
 
 
 @click.command("extend")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--to", "to", type=DATE, required=True, help="批准后的新整改时限（YYYY-MM-DD）。")
 @click.option("--reason", required=True, help="延期理由。")
 @click.option("--approved-by", "approved_by", required=True, help="批准人。")
@@ -48,7 +48,7 @@ def _status(word: str | None) -> ItemState | None:
 
 
 @click.command("progress")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--text", required=True, help="进展情况。")
 @click.option("--by", "by", required=True, help="报送人。")
 @click.option("--status", help=f"同时把状态改为“{ItemState.ONGOING.label}”或“{ItemState.OPEN.label}”"
@@ -103,7 +103,7 @@ def reassign_cmd(app: App, old: str, new: str, unit: str | None, role: str, by: 
 
 
 @click.command("close")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--evidence", "evidence", multiple=True, help=EVIDENCE_HELP)
 @click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。至少要有一份佐证。")
 @click.option("--by", "by", required=True, help="经办人。")
@@ -129,7 +129,7 @@ def close_cmd(app: App, no: ItemRef, evidence: tuple[str, ...], evidence_text: t
 
 
 @click.command("withdraw")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--reason", required=True, help="撤销理由（如：经巡察办同意不再列入台账）。")
 @click.option("--by", "by", required=True, help="经办人。")
 @click.option("--round", "round_id", type=int, help=ROUND_HELP)
@@ -149,7 +149,7 @@ def withdraw_cmd(app: App, no: ItemRef, reason: str, by: str, round_id: int | No
 
 
 @click.command("merge")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--into", "into", type=ITEM, required=True, help="并入哪个问题（同一轮次的序号，或 原序号）。")
 @click.option("--by", "by", required=True, help="经办人。")
 @click.option("--round", "round_id", type=int, help=ROUND_HELP)
@@ -169,7 +169,7 @@ def merge_cmd(app: App, no: ItemRef, into: ItemRef, by: str, round_id: int | Non
 
 
 @click.command("reinstate")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--by", "by", required=True, help="经办人。")
 @click.option("--round", "round_id", type=int, help=ROUND_HELP)
 @click.option("--unit", help=ITEM_UNIT_HELP)

@@ -329,7 +329,7 @@ def items_cmd(app: App, as_json: bool, round_id: int | None, unit: str | None) -
 
 
 @click.command("show")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--round", "round_id", type=int, help=ROUND_HELP)
 @click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON：字段、延期、销号、进展、不一致、通知和全部事件。")

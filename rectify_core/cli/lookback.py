@@ -100,7 +100,7 @@ def lookback_stats_cmd(app: App, as_json: bool) -> None:
 
 
 @lookback_group.command("record")
-@click.argument("no", type=ITEM)
+@click.argument("no", type=ITEM, metavar="序号")
 @click.option("--outcome", required=True, help="结论：巩固 或 反弹。")
 @click.option("--note", required=True, help="检查情况说明。")
 @click.option("--evidence", multiple=True, help=EVIDENCE_HELP)

@@ -108,6 +108,8 @@ def _not_found(wanted: refs.ItemRef, scope: list[int] | None, *, session: Sessio
         text += f"。现有问题：{refs.ranges(listed)}"
     if aside:
         text += f"；本次台账未列出：{'、'.join(sorted(set(aside), key=refs.order))}"
+    if not listed and not aside:
+        text += "：还没有任何问题（请先用 rectify import 导入台账）"
     return text
 
 
