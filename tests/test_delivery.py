@@ -691,7 +691,7 @@ def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, t
 
     reds = sorted((p for p in day.plans if p.light == "red"), key=urgency)
     assert sum(tally.lights.values()) == 9 and reds
-    assert [p.item.no for p in tally.top["red"]] == [p.item.no for p in reds]
+    assert [p.item.ref for p in tally.top["red"]] == [p.item.ref for p in reds]
 
 
 def test_apprise_smtp_tls_context_is_lazy_but_the_same() -> None:

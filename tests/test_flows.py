@@ -104,7 +104,7 @@ def test_quarterly_lookback_flow(harness: None, db_url: str, sample: Path) -> No
                                              lookback.default_seed(today))
     result = lookback_flow(date="2025-10-01", database_url=db_url)
     assert result["assigned"] == len(expected) == len(result["selected"])
-    assert [s["no"] for s in result["selected"]] == [s.candidate.no for s in expected]
+    assert [s["ref"] for s in result["selected"]] == [s.candidate.ref for s in expected]
     assert "回头看抽选" in _artifact("rectify-lookback")
     assert lookback_flow(date="2025-10-01", database_url=db_url)["assigned"] == 0   # a rerun assigns nothing
     with db.transaction(engine) as s:

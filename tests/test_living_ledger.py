@@ -179,7 +179,7 @@ def test_bad_inputs_change_nothing(cli: Any, db_url: str, engine: Engine, tmp_pa
     assert cli([*base, "close", "1", "--evidence", "收据", "--by", "周敏", "--verified-by", "王敏"]).code == 0
     before = snapshot(engine)
     cases = {
-        "没有编号为 99 的问题": ["progress", "99", "--text", "x", "--by", "周敏"],
+        "没有问题99": ["progress", "99", "--text", "x", "--by", "周敏"],
         "不能重复销号": ["close", "1", "--evidence", "收据", "--by", "周敏", "--verified-by", "王敏"],
         "不能再报送进展": ["progress", "1", "--text", "又有进展", "--by", "周敏"],
         "请写明接任者姓名": ["reassign", "--from", "王芳", "--to", " "],

@@ -27,7 +27,7 @@ PEOPLE = Directory(contacts=[
 
 
 def item(**kw: object) -> PlanItem:
-    base = PlanItem(id=1, round_id=1, round_name="第三轮", unit=UNIT, no=1, title="问题",
+    base = PlanItem(id=1, round_id=1, round_name="第三轮", unit=UNIT, ref="1", title="问题",
                     status="open", kind="dated", deadline=D(2025, 10, 31), extended_to=None,
                     feedback_date=D(2025, 1, 7), owner="周敏", leader="胡志云")
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]

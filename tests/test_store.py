@@ -82,7 +82,7 @@ def test_show_reads_like_a_card(cli: Any, db_url: str, sample: Path) -> None:
     assert "问题3：滨江路桥南交管站移交不实。" in out
     assert "阶段性完成" in out and "[2025-01]" in out and "导入" in out
     missing = cli(["--db", db_url, "show", "99"])
-    assert missing.code == 1 and "没有编号为 99 的问题" in missing.err
+    assert missing.code == 1 and "没有问题99" in missing.err
 
 
 def test_datetimes_come_back_aware_utc(engine: Engine, cli: Any, db_url: str,

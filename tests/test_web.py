@@ -349,7 +349,7 @@ def test_revocation_follows_the_person_not_the_spelling(cli: Any, world: World) 
         assert cli([*base, "--person", "周敏", "--unit", UNIT]).code == 0
         assert client.get(spaced).status_code == 403
         for person, unit, words in (("周敌", UNIT, "没有名为“周敌”的人"),
-                                    ("周敏", "测试局二", "没有名为“测试局二”的单位")):
+                                    ("周敏", "测试局二", "没有名为“测试局二”的被巡察单位")):
             nobody = cli([*base, "--person", person, "--unit", unit])
             assert nobody.code != 0 and words in nobody.err and "已收回" not in nobody.out
         assert client.get(world.link("王芳")).status_code == 200
@@ -687,7 +687,7 @@ def test_a_pages_dates_are_kept_for_the_day_and_follow_it() -> None:
     assert portal.dates_on(thu, settings) is not portal.dates_on(wed, settings)
     assert portal.dates_on(thu, load_settings(None)) is not portal.dates_on(thu, settings)
     fields = dict.fromkeys(portal._HeldRow._fields)
-    row = portal._HeldRow(**{**fields, "id": 1, "round_id": 1, "shown_no": 1, "status": "open",
+    row = portal._HeldRow(**{**fields, "id": 1, "round_id": 1, "ref": "1", "status": "open",
                              "deadline_kind": "dated", "deadline": dt.date(2026, 12, 4), "rebound_count": 0,
                              "role": "owner"})
     left = [portal.dates_on(day, settings).card(row, ["owner"]).left for day in (wed, thu, wed)]

@@ -297,10 +297,11 @@ def _print_items(rows: list[Item]) -> None:
     if not rows:
         click.echo("（台账为空：请先用 rectify import 导入）")
         return
-    several = len({i.round_id for i in rows}) > 1
+    several_units = len({i.round.unit_id for i in rows}) > 1
+    several_rounds = len({i.round_id for i in rows}) > len({i.round.unit_id for i in rows})
     for rnd, group in itertools.groupby(rows, key=lambda i: i.round):
-        if several:  # two 问题3 of two units (or rounds) are told apart
-            click.echo(f"【{rnd.unit.name} / {rnd.name}（轮次 {rnd.id}）】")
+        if several_units or several_rounds:  # two 问题3 of two units (or rounds) are told apart
+            click.echo(f"【{rnd.unit.name}】" + (f" {rnd.name}（轮次 {rnd.id}）" if several_rounds else ""))
         lines = [(item.ref, ItemState.label_of(item.status), _due_text(item), item.leader or "—",
                   item.title + ("（本次台账未列出）" if not item.listed else "")) for item in group]
         for line in table(("序号", "状态", "时限", "责任领导", "问题"), lines):

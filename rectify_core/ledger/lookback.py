@@ -186,7 +186,8 @@ class SweepResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"date": self.run_on.isoformat(), "seed": self.seed, "selected": self.selected,
-                "assigned": self.assigned, "units": [s.unit for s in self.sweeps]}
+                "assigned": self.assigned,
+                "units": [{"unit": s.unit, "assigned": True, "selected": list(s.selected)} for s in self.sweeps]}
 
 
 def reviewer_for(unit: str, directory: Directory) -> str | None:

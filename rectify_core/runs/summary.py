@@ -13,7 +13,7 @@ from rectify_core.deadlines.due import left_text
 from rectify_core.delivery.notify import DeliveryReport
 from rectify_core.delivery.outbox import ESCALATION_ROLES, SENT
 from rectify_core.ledger.models import Item, LookbackSweep, LookbackTask, Notice
-from rectify_core.refs import label
+from rectify_core.refs import label, ref_json
 from rectify_core.runs.daily import DayTally
 from rectify_core.runs.views import LIGHT_NAMES
 from rectify_core.vocab import ROLE_NAMES
@@ -51,20 +51,20 @@ def short(text: str, width: int) -> str:
 
 
 def _row(p: Any) -> dict[str, Any]:
-    return {"no": p.item.ref, "round": short(p.item.round_name, 12), "title": short(p.item.title, 30),
+    return {**ref_json(p.item.ref), "round": short(p.item.round_name, 12), "title": short(p.item.title, 30),
             "owner": p.item.owner or "", "leader": p.item.leader or "", "department": p.item.department or "",
             "due": p.due.date.isoformat() if p.due.date else None, "left": p.workdays_left}
 
 
 def summarize(day: DayTally, report: DeliveryReport, unit: str | None, *, session: Session) -> DaySummary:
     lights = {k or "none": day.lights.get(k, 0) for k in ("red", "yellow", "green", "blue", None)}
-    overdue = [{"no": p.item.ref, "round": p.item.round_name, "title": p.item.title,
+    overdue = [{**ref_json(p.item.ref), "round": p.item.round_name, "title": p.item.title,
                 "due": p.due.date.isoformat() if p.due.date else None, "overdue_workdays": -(p.workdays_left or 0),
                 "step": p.step} for p in day.top.get("red", [])[:OVERDUE_SHOWN]]
     by_light = {k: [_row(p) for p in day.top.get(k, [])[:SHOWN]] for k in ("red", "yellow", "green", "blue")}
     sent = session.execute(select(Notice.recipient, Notice.role, Item.ref).join(Item, Notice.item_id == Item.id)
                            .where(Notice.state == SENT, Notice.claimed_by == report.token)).all()
-    escalations = [{"recipient": r, "role": role, "no": no} for r, role, no in sent if role in ESCALATION_ROLES]
+    escalations = [{"recipient": r, "role": role, **ref_json(ref)} for r, role, ref in sent if role in ESCALATION_ROLES]
     failures = [{"recipient": p.name, "items": p.items, "dead": p.dead, "error": p.error} for p in report.failed]
     lookbacks = session.scalar(select(func.count()).select_from(LookbackTask).join(LookbackSweep)
                                .where(LookbackSweep.run_on == day.today)) or 0
@@ -91,11 +91,11 @@ def markdown(s: DaySummary) -> str:
         lines += ["", f"## {LIGHT_NAMES[light]}（{count} 项{more}）", "",
                   "| 问题 | " + ("轮次 | " if several else "") + "责任人 | 时限 | 剩余 |",
                   "|---|" + ("---|" if several else "") + "---|---|---|"]
-        lines += [f"| {label(r['no'])}：{_cell(r['title'])} | " + (f"{_cell(r['round'])} | " if several else "")
+        lines += [f"| {label(r['ref'])}：{_cell(r['title'])} | " + (f"{_cell(r['round'])} | " if several else "")
                   + f"{_cell(r['owner'] or r['leader'])} | {r['due'] or ''} | {left_text(r['left'])} |" for r in rows]
     if s.escalations:
         lines += ["", "## 本次升级督办", ""]
-        lines += [f"- {label(e['no'])} → {e['recipient']}（{ROLE_NAMES.get(e['role'], e['role'])}）"
+        lines += [f"- {label(e['ref'])} → {e['recipient']}（{ROLE_NAMES.get(e['role'], e['role'])}）"
                   for e in s.escalations]
     if s.failures:
         lines += ["", "## 发送失败", ""]
