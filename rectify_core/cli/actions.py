@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from rectify_core.cli.app import DATE, EVIDENCE_HELP, ITEM, ITEM_UNIT_HELP, ROUND_HELP, App
+from rectify_core.cli.app import DATE, EVIDENCE_HELP, ITEM, App, item_target
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger import db, items, lifecycle, uploads
@@ -18,12 +18,10 @@ from rectify_core.vocab import normalise as normalise_status
 
 
 @click.command("extend")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--to", "to", type=DATE, required=True, help="批准后的新整改时限（YYYY-MM-DD）。")
 @click.option("--reason", required=True, help="延期理由。")
 @click.option("--approved-by", "approved_by", required=True, help="批准人。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="批准日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def extend_cmd(app: App, no: ItemRef, to: dt.date, reason: str, approved_by: str,
@@ -48,15 +46,13 @@ def _status(word: str | None) -> ItemState | None:
 
 
 @click.command("progress")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--text", required=True, help="进展情况。")
 @click.option("--by", "by", required=True, help="报送人。")
 @click.option("--status", help=f"同时把状态改为“{ItemState.ONGOING.label}”或“{ItemState.OPEN.label}”"
                                 "（完成整改请用 close 销号）。")
 @click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
 @click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="进展日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def progress_cmd(app: App, no: ItemRef, text: str, by: str, status: str | None, evidence: tuple[str, ...],
@@ -103,13 +99,11 @@ def reassign_cmd(app: App, old: str, new: str, unit: str | None, role: str, by: 
 
 
 @click.command("close")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--evidence", "evidence", multiple=True, help=EVIDENCE_HELP)
 @click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的佐证说明；可重复。至少要有一份佐证。")
 @click.option("--by", "by", required=True, help="经办人。")
 @click.option("--verified-by", "verified_by", required=True, help="核验人（须为责任人和经办人以外的第二人）。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="销号日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def close_cmd(app: App, no: ItemRef, evidence: tuple[str, ...], evidence_text: tuple[str, ...], by: str,
@@ -129,11 +123,9 @@ def close_cmd(app: App, no: ItemRef, evidence: tuple[str, ...], evidence_text: t
 
 
 @click.command("withdraw")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--reason", required=True, help="撤销理由（如：经巡察办同意不再列入台账）。")
 @click.option("--by", "by", required=True, help="经办人。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="撤销日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def withdraw_cmd(app: App, no: ItemRef, reason: str, by: str, round_id: int | None, unit: str | None,
@@ -149,11 +141,9 @@ def withdraw_cmd(app: App, no: ItemRef, reason: str, by: str, round_id: int | No
 
 
 @click.command("merge")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--into", "into", type=ITEM, required=True, help="并入哪个问题（同一轮次的序号，或 原序号）。")
 @click.option("--by", "by", required=True, help="经办人。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="合并日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def merge_cmd(app: App, no: ItemRef, into: ItemRef, by: str, round_id: int | None, unit: str | None,
@@ -169,10 +159,8 @@ def merge_cmd(app: App, no: ItemRef, into: ItemRef, by: str, round_id: int | Non
 
 
 @click.command("reinstate")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--by", "by", required=True, help="经办人。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="恢复日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def reinstate_cmd(app: App, no: ItemRef, by: str, round_id: int | None, unit: str | None, day: dt.date | None) -> None:

@@ -159,6 +159,14 @@ ROUND_HELP = "有多个轮次时，指定轮次编号（rectify rounds 可列出
 ITEM_UNIT_HELP = "有多个单位时，指定被巡察单位（全称或简称）。"
 
 
+def item_target(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The problem a command acts on: 序号 (13, or 原13 for an item the sheet no longer
+    lists), and --round / --unit to say which round when there are several."""
+    command = click.option("--unit", help=ITEM_UNIT_HELP)(command)
+    command = click.option("--round", "round_id", type=int, help=ROUND_HELP)(command)
+    return click.argument("no", type=ITEM, metavar="序号")(command)
+
+
 EVIDENCE_HELP = ("佐证材料文件（记录文件名、大小与 SHA-256）；看起来像路径的（含 / 或扩展名）"
                  "必须是存在的普通文件，文字说明请用 --evidence-text；可重复。")
 

@@ -15,11 +15,9 @@ import click
 from rectify_core import refs
 from rectify_core.cli.app import (
     DATE,
-    ITEM,
-    ITEM_UNIT_HELP,
-    ROUND_HELP,
     App,
     dump,
+    item_target,
     listing,
     listing_group,
     table,
@@ -330,9 +328,7 @@ def items_cmd(app: App, as_json: bool, round_id: int | None, unit: str | None) -
 
 
 @click.command("show")
-@click.argument("no", type=ITEM, metavar="序号")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
+@item_target
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON：字段、延期、销号、进展、不一致、通知和全部事件。")
 @click.pass_obj
 def show_cmd(app: App, no: refs.ItemRef, round_id: int | None, unit: str | None, as_json: bool) -> None:

@@ -10,11 +10,9 @@ from rectify_core import refs
 from rectify_core.cli.app import (
     DATE,
     EVIDENCE_HELP,
-    ITEM,
-    ITEM_UNIT_HELP,
-    ROUND_HELP,
     App,
     dump,
+    item_target,
     listing,
     pad,
     unit_named,
@@ -100,14 +98,12 @@ def lookback_stats_cmd(app: App, as_json: bool) -> None:
 
 
 @lookback_group.command("record")
-@click.argument("no", type=ITEM, metavar="序号")
+@item_target
 @click.option("--outcome", required=True, help="结论：巩固 或 反弹。")
 @click.option("--note", required=True, help="检查情况说明。")
 @click.option("--evidence", multiple=True, help=EVIDENCE_HELP)
 @click.option("--evidence-text", "evidence_text", multiple=True, help="文字形式的检查佐证；可重复。")
 @click.option("--by", "by", required=True, help="检查人。")
-@click.option("--round", "round_id", type=int, help=ROUND_HELP)
-@click.option("--unit", help=ITEM_UNIT_HELP)
 @click.option("--date", "day", type=DATE, help="检查日期（YYYY-MM-DD），默认为今天。")
 @click.pass_obj
 def lookback_record_cmd(app: App, no: refs.ItemRef, outcome: str, note: str, evidence: tuple[str, ...],
