@@ -154,3 +154,29 @@ def test_browser_clerk_and_office_pages_and_a_download(county: World, tmp_path: 
         got.value.save_as(saved)
         assert load_workbook(saved).sheetnames[-1] == "汇总"
         browser.close()
+
+
+def test_off_sheet_items_are_listed_marked_and_counted_alike(cli: Any, county: World, tmp_path: Path) -> None:
+    """测试局's next sheet drops its row 2: /admin lists it as 原2, marked, and counts it as
+    `units` does; a link is issued only for a person rectify knows in a unit the account holds."""
+    lines = (tmp_path / "ledger.csv").read_text(encoding="utf-8").splitlines()
+    week2 = tmp_path / "w2" / "ledger.csv"
+    week2.parent.mkdir()
+    week2.write_text("\n".join([lines[0], lines[1], "2," + lines[3].split(",", 1)[1]]) + "\n", encoding="utf-8")
+    assert cli(["--db", county.url, "import", str(week2), "--unit", "测试局"]).code == 0
+    counted = {u["unit"]: u["items"] for u in cli(["--db", county.url, "units", "--json"]).json()}
+    with in_thread(county) as client:
+        assert admin_login(client, PASSWORDS["xcb"], "xcb").status_code == 303
+        page = client.get("/admin", params={"unit": "测试局"}).text
+        assert "要素制约破解不到位" in page and ">原2<" in page and "（本次台账未列出）" in page
+        assert page.count('href="/admin/items/') == counted["测试局"] == 3
+        token = form_of(page, "/admin/links")
+        issued = client.post("/admin/links", data={**token, "unit": "测试局", "name": "王芳", "do": "issue"})
+        assert issued.status_code == 200 and "/p/" in issued.text and "未完成的问题 1 个" in issued.text
+        typo = client.post("/admin/links", data={**token, "unit": "测试局", "name": "王方", "do": "issue"})
+        assert typo.status_code == 404 and "王芳" in typo.text and "/p/" not in typo.text
+    with in_thread(county) as client:
+        assert admin_login(client, PASSWORDS["jt"], "jt").status_code == 303
+        token = form_of(client.get("/admin").text, "/admin/links")
+        forged = client.post("/admin/links", data={**token, "unit": "测试局", "name": "王芳", "do": "issue"})
+        assert forged.status_code == 404 and "/p/" not in forged.text and "王芳" not in forged.text
