@@ -10,16 +10,18 @@ import itertools
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from rectify_core.config.settings import load_settings
+from rectify_core.errors import RefusedError
 from rectify_core.importers import read_ledger
 from rectify_core.ledger import db, items, lifecycle
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.models import Item, Round, Unit
-from rectify_core.ledger.store import save_ledger
+from rectify_core.ledger.store import ImportChoices, save_ledger
 
 NOW = dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 11, 9, 1, 0, tzinfo=dt.UTC)
@@ -56,19 +58,20 @@ def edits(draw: st.DrawFn, titles: list[str]) -> tuple[list[str], dict[str, str]
     return draw(st.permutations(order)), reworded
 
 
-def _write(folder: Path, titles: list[str]) -> Path:
+def _write(folder: Path, titles: list[str], owners: dict[str, str] | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "整改台账.csv"
-    rows = [f"{n},{t},一是整改,胡志云,周敏,2027年3月31日,未完成" for n, t in enumerate(titles, start=1)]
+    rows = [f"{n},{t},一是整改,胡志云,{(owners or {}).get(t, '周敏')},2027年3月31日,未完成"
+            for n, t in enumerate(titles, start=1)]
     path.write_text("序号,问题,整改措施,责任领导,责任人,整改时限,完成情况\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 
-def _import(engine: Engine, path: Path, unit: str, now: dt.datetime) -> None:
+def _import(engine: Engine, path: Path, unit: str, now: dt.datetime, choices: ImportChoices | None = None) -> None:
     parsed = read_ledger(path)
     parsed.unit, parsed.unit_found = unit, True
     with db.transaction(engine) as s:
-        save_ledger(parsed, now, session=s)
+        save_ledger(parsed, now, session=s, choices=choices or ImportChoices())
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -108,3 +111,42 @@ def test_random_edits_keep_every_record_with_its_problem(engine: Engine, data: s
         # the sheet's numbers name the sheet's rows
         for n, t in enumerate(order, start=1):
             assert items.get_item(n, session=s, round_id=rid).title == t
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_close_title_with_other_people_never_takes_a_record_unasked(engine: Engine, data: st.DataObject) -> None:
+    """The random week also drops a problem someone recorded progress on and lists, somewhere,
+    a different problem with a close title and another owner: the import asks and writes
+    nothing; said to be new, it is new, and the progress stays with the dropped problem."""
+    titles = data.draw(ledgers())
+    order, reworded = data.draw(edits(titles))
+    recorded = titles[2]
+    order = [t for t in order if t != reworded.get(recorded, recorded)]
+    at = data.draw(st.integers(0, len(recorded) - 2))
+    impostor = recorded[:at] + "另" + recorded[at + 1:]
+    row = data.draw(st.integers(0, len(order)))
+    order.insert(row, impostor)
+    unit = f"单位{next(counter)}"
+    work = Path(tempfile.mkdtemp(prefix="rectify-identity-"))
+    _import(engine, _write(work / "w1", titles), unit, NOW)
+    with db.transaction(engine) as s:
+        rid = s.scalar(select(Round.id).join(Unit).where(Unit.name == unit))
+        item = s.scalar(select(Item).where(Item.round_id == rid, Item.title == recorded))
+        lifecycle.record_progress(item, "已推进", Act.at("周敏", NOW), session=s)
+
+    def state() -> list[tuple[object, ...]]:
+        with db.transaction(engine) as s:
+            return [(i.id, i.no, i.listed, i.title, i.owner, i.progress)
+                    for i in s.scalars(select(Item).where(Item.round_id == rid).order_by(Item.id))]
+
+    before = state()
+    week2 = _write(work / "w2", order, {impostor: "赵六"})
+    with pytest.raises(RefusedError, match="赵六"):
+        _import(engine, week2, unit, LATER)
+    assert state() == before
+    _import(engine, week2, unit, LATER, ImportChoices(new=(row + 1,)))
+    with db.transaction(engine) as s:
+        found = {i.title: i for i in s.scalars(select(Item).where(Item.round_id == rid))}
+        assert found[recorded].progress == "已推进" and found[recorded].owner == "周敏" and not found[recorded].listed
+        assert found[impostor].owner == "赵六" and found[impostor].progress is None and found[impostor].no == row + 1

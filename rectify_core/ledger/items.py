@@ -15,6 +15,7 @@ from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger import approvals, units
 from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round, Unit
+from rectify_core.refs import FORMER
 from rectify_core.vocab import (
     FIELD_NAMES,
     LABELS,
@@ -246,8 +247,8 @@ _EVENT_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.STATUS_CHANGED: _changed_text(EventKind.STATUS_CHANGED),
     EventKind.NOTIFIED: lambda d: f"已提醒 {d.get('recipient')}（{d.get('step')}，{d.get('channel')}）",
     EventKind.REOPENED: lambda d: f"反弹回潮，重新打开（新整改时限 {d.get('deadline')}）",
-    EventKind.RENUMBERED: lambda d: f"序号变更：原问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
-    EventKind.RELISTED: lambda d: f"重新列入台账：原问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
+    EventKind.RENUMBERED: lambda d: f"序号变更：问题{d.get('from')} → 问题{d.get('to')}{_file(d)}",
+    EventKind.RELISTED: lambda d: f"重新列入台账：{FORMER}{d.get('from')} → 问题{d.get('to')}{_file(d)}",
     EventKind.UNLISTED: lambda d: f"本次台账未列出（此后称 {d.get('ref') or refs.ref_text(d.get('no', 0), True)}）"
                                   f"{_file(d)}",
     EventKind.WITHDRAWN: lambda d: f"撤销：{d.get('reason')}",
