@@ -353,3 +353,20 @@ def test_events_name_the_reference_the_item_had(engine: Engine, cli: Any, db_url
         unlisted = s.scalars(select(Event).where(Event.kind == "unlisted")).one()
         assert unlisted.data["ref"] == "原4"
     assert "本次台账未列出（此后称 原4）" in cli(["--db", db_url, "show", "原4"]).out
+
+
+def test_the_web_start_up_line_tells_how_admin_is_reached(cli: Any, sqlite_url: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from rectify_core.cli.app import App
+    from rectify_core.cli.web import admin_status
+    from rectify_core.config.web import ADMIN_ENV
+
+    monkeypatch.delenv(ADMIN_ENV, raising=False)
+    app = App(sqlite_url)
+    assert "暂不可用" in admin_status(app)
+    monkeypatch.setenv(ADMIN_ENV, "bootstrap-token-0123456789")
+    assert "暂可用" in admin_status(app) and "添加账号后失效" in admin_status(app)
+    monkeypatch.setattr("sys.stdin", io.StringIO("county-office-2026\n"))
+    assert cli(["--db", sqlite_url, "accounts", "add", "xcb", "--all", "--password-stdin"]).code == 0
+    assert "1 个账号可登录" in admin_status(app) and "不可用" not in admin_status(app)
+    app.close()

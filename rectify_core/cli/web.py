@@ -61,17 +61,15 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
 
 
 def admin_status(app: App) -> str:
-    """What the start-up line says of /admin: reachable by the clerks' accounts, by the
-    administrator's token, or not at all — as it is."""
+    """What the start-up line says of /admin, as it is: signed in with the accounts, or
+    (while no account exists) with the bootstrap token, or not at all."""
     with db.session_factory(db.reader(app.engine))() as session:
         accounts = session.scalar(select(func.count()).select_from(Account)) or 0
-    token = bool(os.environ.get(ADMIN_ENV))
-    if accounts and token:
-        return f"管理页面 /admin：{accounts} 个账号可登录，另可用 {ADMIN_ENV} 的管理员口令登录。"
     if accounts:
-        return f"管理页面 /admin：{accounts} 个账号可登录（未设置 {ADMIN_ENV}，管理员口令登录不可用）。"
-    if token:
-        return f"管理页面 /admin：可用 {ADMIN_ENV} 的管理员口令登录（还没有账号：rectify accounts add 可添加）。"
+        return f"管理页面 /admin：{accounts} 个账号可登录（rectify accounts 可列出）。"
+    if os.environ.get(ADMIN_ENV):
+        return (f"管理页面 /admin：还没有账号，暂可用 {ADMIN_ENV} 登录（添加账号后失效；"
+                "rectify accounts add 可添加）。")
     return (f"提示：还没有 /admin 账号，也未设置 {ADMIN_ENV}，管理页面 /admin 暂不可用"
             "（rectify accounts add 可添加账号）。")
 
