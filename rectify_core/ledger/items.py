@@ -88,10 +88,15 @@ def get_item(ref: refs.ItemRef | str | int, *, session: Session, round_id: int |
 
 
 def _not_found(wanted: refs.ItemRef, scope: list[int] | None, *, session: Session) -> str:
-    """No such item: what the rounds asked about do hold, so the clerk sees what to type."""
-    query = select(Item.round_id, Item.ref)
-    if scope is not None:
-        query = query.where(Item.round_id.in_(scope))
+    """No such item: what the round asked about holds, so the clerk sees what to type (the
+    one round there is, when none was named; with several, which to name)."""
+    if scope is None:
+        every = list(session.scalars(select(Round.id).order_by(Round.id)))
+        if len(every) > 1:
+            return (f"没有{refs.label(str(wanted))}（{len(every)} 个轮次中都没有）；请指定轮次或单位："
+                    + round_names(every, session=session))
+        scope = every
+    query = select(Item.round_id, Item.ref).where(Item.round_id.in_(scope))
     listed: list[int] = []
     aside: list[str] = []
     for _, ref in session.execute(query):
@@ -99,7 +104,7 @@ def _not_found(wanted: refs.ItemRef, scope: list[int] | None, *, session: Sessio
             aside.append(ref)
         else:
             listed.append(int(ref))
-    where = "" if scope is None else f"（{round_names(scope, session=session)}）" if scope else "（该单位还没有轮次）"
+    where = f"（{round_names(scope, session=session)}）" if scope else ""
     text = f"没有{refs.label(str(wanted))}{where}"
     if not wanted.former and refs.ref_text(wanted.no, True) in aside:
         text += f"；{refs.ref_text(wanted.no, True)}是本次台账未列出的问题，请写“{refs.ref_text(wanted.no, True)}”"
