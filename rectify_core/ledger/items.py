@@ -106,8 +106,9 @@ def _not_found(wanted: refs.ItemRef, scope: list[int] | None, *, session: Sessio
             listed.append(int(ref))
     where = f"（{round_names(scope, session=session)}）" if scope else ""
     text = f"没有{refs.label(str(wanted))}{where}"
-    if not wanted.former and refs.ref_text(wanted.no, True) in aside:
-        text += f"；{refs.ref_text(wanted.no, True)}是本次台账未列出的问题，请写“{refs.ref_text(wanted.no, True)}”"
+    former = refs.ref_text(wanted.no, True)
+    if not wanted.former and former in aside:
+        text += f"；{former}是本次台账未列出的问题，请写“{former}”"
     elif wanted.former and wanted.no in listed:
         text += f"；台账现有问题{wanted.no}，请直接写“{wanted.no}”"
     if listed:
@@ -129,9 +130,7 @@ def item_json(item: Item) -> dict[str, Any]:
     return {
         # a row of the latest sheet has its number; an item the sheet no longer lists has
         # none, only the number it had ("ref": "原13" is how commands take it)
-        "no": item.no if item.listed else None,
-        "former_no": None if item.listed else item.former_no,
-        "ref": item.ref,
+        **refs.ref_json(item.ref),
         "unit": item.round.unit.name,
         "in_latest_sheet": item.listed,
         "merged_into": item.merged_into,

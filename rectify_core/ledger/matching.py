@@ -118,10 +118,8 @@ def _explicit(pairs: Mapping[str, int], rows: dict[int, ParsedItem], items: dict
     for old, new in pairs.items():
         item = by_ref.get(old)
         if item is None:
-            known = "、".join(sorted(by_ref, key=refs.order)[:12])
-            raise RefusedError(f"指定对应关系 {old}={new}：本轮次没有{refs.label(old)}（本轮次的问题：{known}…）"
-                               if len(by_ref) > 12 else
-                               f"指定对应关系 {old}={new}：本轮次没有{refs.label(old)}（本轮次的问题：{known}）")
+            known = "、".join(sorted(by_ref, key=refs.order)[:12]) + ("…" if len(by_ref) > 12 else "")
+            raise RefusedError(f"指定对应关系 {old}={new}：本轮次没有{refs.label(old)}（本轮次的问题：{known}）")
         if new not in rows:
             raise RefusedError(f"指定对应关系 {old}={new}：文件中没有序号为 {new} 的问题")
         out.matches.append(Match(item.id, item.no, new, "指定", rows[new].title, old_ref=item.named))
