@@ -33,9 +33,8 @@ from sqlalchemy import Engine
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.people import Contact, Directory
 from rectify_core.config.settings import Settings, load_settings
-from rectify_core.deadlines import scan
 from rectify_core.delivery import enqueue, outbox
-from rectify_core.ledger import db
+from rectify_core.ledger import db, obligations
 from rectify_core.runs import check, daily
 
 TODAY = dt.date(2025, 11, 25)
@@ -136,7 +135,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         print(f"{'peak resident memory (before the day)':<50} {peak:8.0f} MB ({before:.0f} MB)")
         engine.dispose()
         return
-    select_sql = str(scan._active_query(None).compile(dialect=engine.dialect,
+    select_sql = str(obligations._active_query(None).compile(dialect=engine.dialect,
                                                        compile_kwargs={"literal_binds": True}))
     floor = median_of(3, "bare DB-API fetchall of the plan's SELECT (floor)", None,
                       lambda: bare_fetchall(engine, select_sql))

@@ -21,9 +21,8 @@ from sqlalchemy import select, text
 from rectify_core.config.calendar import load_calendar
 from rectify_core.config.people import Contact, Directory
 from rectify_core.config.rules import Rules
-from rectify_core.deadlines import scan
 from rectify_core.deadlines.plan import plan
-from rectify_core.ledger import db
+from rectify_core.ledger import db, obligations
 
 
 def main() -> None:
@@ -48,9 +47,9 @@ def main() -> None:
                              "WHERE i.status IN ('open', 'ongoing')")).all()
         raw_s = time.perf_counter() - t
         t = time.perf_counter()
-        items = scan.active_items(session=s)
-        hist = scan.history(session=s)
-        ladders = scan.ladders(rules.ladder, session=s)
+        items = obligations.active_items(session=s)
+        hist = obligations.history(session=s)
+        ladders = obligations.ladders(rules.ladder, session=s)
         load_s = time.perf_counter() - t
     t = time.perf_counter()
     plans = plan(items, hist, today, rules, ladders, cal, directory)

@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.benchdata import populate
 from rectify_core.config.calendar import local_today
+from rectify_core.delivery import links
 from rectify_core.delivery.mailsink import free_port
 from rectify_core.ledger import db
 from rectify_core.runs import daily
-from rectify_core.web import links
 
 SECRET = "bench-secret-0123456789abcdef"
 UNIT = "基准测试单位"

@@ -14,8 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.deployments import run_deployment
 from prefect.schedules import Cron
 
-from rectify_core.deadlines import scan
-from rectify_core.ledger import db
+from rectify_core.ledger import db, obligations
 from rectify_core.runs.summary import backup_line
 from rectify_flows.common import context
 from rectify_flows.daily import daily_flow, keep_backup
@@ -43,7 +42,7 @@ def daily_fanout_flow(date: str | None = None, config_dir: str | None = None) ->
     """按单位拆分每日提醒：为每个有待办的单位触发一次 daily-unit 运行，由各 worker 分担。"""
     ctx = context(date, config_dir, None, None)
     with db.transaction(ctx.engine) as session:
-        units = scan.units_with_work(session=session)
+        units = obligations.units_with_work(session=session)
     params: dict[str, Any] = {"date": date, "config_dir": config_dir}
     runs: list[Any] = [run_deployment("rectify-daily/daily-unit", parameters={**params, "unit": unit}, timeout=0)
                        for unit in units]

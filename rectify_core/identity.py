@@ -13,6 +13,8 @@ import functools
 import re
 import unicodedata
 
+from rectify_core.text import normalise
+
 _INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+")
 # dates and date-like runs in a title: the same ledger's title next month differs only there
 _DATEISH = re.compile(r"[（(]?(?:截至|截止)?\s*\d{2,4}\s*[年./-]\s*\d{1,2}\s*(?:[月./-]\s*(?:\d{1,2}\s*日?)?)?"
@@ -29,9 +31,6 @@ def person_name(name: str) -> str:
 def round_key(inspector: str | None, feedback_date: dt.date | None, name: str) -> str:
     """The round's key within its unit, on the working copy (a report in traditional
     characters and its simplified copy are one round)."""
-    # here, not at the top: the importers package imports config.people, which imports this module
-    from rectify_core.importers.source import normalise
-
     if feedback_date is not None:
         who = person_name(normalise(inspector)) if inspector else ""
         return f"inspection:{who}:{feedback_date.isoformat()}"

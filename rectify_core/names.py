@@ -10,6 +10,12 @@ person (a department such as 办公室, a title such as 分管副局长), which 
 
 Separators are 、 ， , / ; | and line breaks, brackets after a name, spaces between full
 names, and 和/及/与 between two full names.
+
+In running text (a report's paragraph) a name is only a name when it is one: 2–4 Han
+characters right after a title (党组书记陈学文…, 书记、局长王某某同志…) and before 同志 or
+a verb. A title fragment such as 局党委书记、局长切实履行… names nobody: it is refused, and
+the audit says so, instead of recording "长切实" as a person. Both readings share one list
+of titles.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ HELP_WORDS = frozenset({"配合", "协助", "参与", "协办", "配合单位"})
 # how titles end (a cell of only a title names nobody in particular)
 TITLE_ENDS = ("局长", "主任", "书记", "组长", "科长", "股长", "处长", "部长", "所长", "站长", "队长", "院长", "校长",
               "负责人", "领导", "干部", "经理", "委员", "主席", "秘书", "会计", "出纳", "专员", "馆长", "行长", "总监",
-              "厂长", "镇长", "乡长", "区长", "县长", "市长", "社长", "主管", "工作人员", "联络员", "班子", "成员")
+              "厂长", "镇长", "乡长", "区长", "县长", "市长", "社长", "主管", "工作人员", "联络员", "班子", "成员",
+              "董事长", "检察长", "庭长", "关长", "台长", "厅长", "司长", "署长")
 TITLE_STARTS = ("各", "分管", "主管", "主要", "相关", "全体", "有关", "班子", "单位", "本单位", "局属")
 # how departments end
 DEPARTMENT_ENDS = ("办公室", "中心", "委员会", "领导小组", "公司", "支部", "党组", "党委", "室", "科", "股", "局", "处",
@@ -145,3 +152,42 @@ def split_names(text: str | None) -> list[str]:
 def not_people(text: str | None) -> list[Named]:
     """What a cell names that is not a person: departments and titles."""
     return [n for n in parse_people(text) if n.kind != PERSON]
+
+
+# --- names in running text ------------------------------------------------------------
+
+_TITLE = r"[^,，。、;；]{0,8}?(?:" + "|".join(sorted(TITLE_ENDS, key=len, reverse=True)) + ")"
+_VERBS = ("同志", "切实", "认真", "履行", "亲自", "带头", "坚决", "主动", "扛", "担任", "负责", "作为", "坚持",
+          "抓", "牵头", "是", "为", "对", "要", "全面", "始终", "充分", "高度", "直接", "严格", "积极", "落实")
+_NAMED = re.compile(r"(?:党组|党委|党工委|党总支|党支部)副?书记(?:、" + _TITLE + r")*"
+                    r"(?P<name>[\u4e00-\u9fa5]{2,4}?)(?=" + "|".join(_VERBS) + ")")
+_NAME = re.compile(r"[\u4e00-\u9fa5]{2,4}")
+# characters that begin titles and offices, never a surname here
+_NOT_A_START = set("局长党组委书记副主任处科股室部办")
+
+
+def is_name(text: str) -> bool:
+    """2–4 Han characters, not a title fragment and no verb inside."""
+    return (bool(_NAME.fullmatch(text)) and text[0] not in _NOT_A_START
+            and not any(v in text for v in _VERBS))
+
+
+def looks_like_title(text: str) -> bool:
+    """A title or a verb phrase where a name should be (局长, 长切实), as opposed to a name
+    or a department."""
+    return bool(_NAME.fullmatch(text)) and (text[0] in "局长书记副" or any(v in text for v in _VERBS))
+
+
+def first_responsible(text: str, orig: str) -> tuple[str | None, str | None]:
+    """The first responsible (第一责任人) named in a line (its working copy `text` and, of
+    the same length, `orig` as written), as written; or, when the line names that role with
+    no recognisable name, the refused text."""
+    for sentence in re.finditer(r"[^。]*第一责任人[^。]*", text):
+        start, end = sentence.span()
+        for m in _NAMED.finditer(text, start, end):
+            if is_name(m["name"]):
+                return orig[m.start("name"):m.end("name")], None
+        if (pos := text.find("书记", start, end)) >= 0:
+            stop = text.find("第一责任人", pos, end)
+            return None, orig[max(start, pos - 6):stop + 5][:60]
+    return None, None

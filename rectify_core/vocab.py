@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Self
+
+from rectify_core.refs import order
 
 
 class Vocab(StrEnum):
@@ -35,14 +36,6 @@ class Vocab(StrEnum):
             return cls(value).label
         except ValueError:
             return str(value)
-
-    @classmethod
-    def parse(cls, value: str) -> Self:
-        """A member from its value or its label."""
-        for m in cls:
-            if value in (m.value, m.label):
-                return m
-        raise ValueError(value)
 
 
 class ItemState(Vocab):
@@ -83,6 +76,13 @@ URGENCY: dict[str | None, int] = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2,
 
 def light_label(light: str | None, missing: str = NO_LIGHT) -> str:
     return Light.label_of(light, missing)
+
+
+def urgency(light: str | None, workdays_left: int | None, ref: str) -> tuple[int, int, tuple[int, int, int]]:
+    """The one order of urgency, most urgent first: by light, then fewest working days left
+    (none known counts as the most), then the problem's number. Digests, pages and lists
+    all sort by it."""
+    return URGENCY[light], workdays_left if workdays_left is not None else 10**6, order(ref)
 
 
 class NoticeState(Vocab):
@@ -211,6 +211,12 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
 }
 ROLE_NAMES: Mapping[str, str] = Role.labels()
 _LIGHT_COLORS = {Light.RED: "#c00", Light.YELLOW: "#b80", Light.GREEN: "#080", Light.BLUE: "#06c"}
+# a light's name (红灯 … , 无灯 for none) and its one-character form (红 … , blank for none)
+LIGHT_NAMES: dict[str | None, str] = {light.value: light.label for light in Light} | {None: NO_LIGHT}
+LIGHT_SHORT: dict[str | None, str] = {light.value: light.short for light in Light} | {None: ""}
+# a notice's state (待发送 …) and a request's (待审核 …): two vocabularies, two names
+NOTICE_STATES: Mapping[str, str] = NoticeState.labels()
+REQUEST_STATES: Mapping[str, str] = RequestState.labels()
 
 
 # --- status wordings: many wordings, three canonical statuses ---------------------
@@ -233,7 +239,14 @@ CLOSED_WORDING = "已销号"
 REBOUND_WORDING = "反弹回潮，重新整改"
 # status -> label, done first: the order reports and lists count them in
 LABELS: dict[str, str] = {s: s.label for s in (DONE, ONGOING, OPEN)}
-CODES = {label: code for code, label in LABELS.items()}
+
+
+def completion_rate(done: int, counted: int) -> float:
+    """完成率: the share of counted items closed, in percent to one decimal (0 when none is
+    counted). Every report, page, sheet and audit reads it from here."""
+    return round(100 * done / counted, 1) if counted else 0.0
+
+
 # an import may raise a status (open -> ongoing -> done), never lower what a person recorded
 RANK: dict[str, int] = {OPEN: 0, ONGOING: 1, DONE: 2}
 

@@ -101,9 +101,8 @@ def test_a_streamed_read_of_the_active_items_is_the_whole_read(db_url: str, tmp_
     come on without a round trip a chunk) are the items read at once, field for field, in
     the same order, for every unit or one; a stream left midway leaves the connection fit
     for the next unit of work."""
-    from rectify_core.deadlines import scan
     from rectify_core.importers import read_workbook
-    from rectify_core.ledger import db
+    from rectify_core.ledger import db, obligations
     from rectify_core.ledger.store import save_ledger
     from rectify_core.runs import daily
     from tests.test_delivery import NOW
@@ -114,19 +113,19 @@ def test_a_streamed_read_of_the_active_items_is_the_whole_read(db_url: str, tmp_
         for ledger in read_workbook(_write(tmp_path / "台账.csv", 80, False)).ledgers:
             save_ledger(ledger, NOW, session=s)
     with db.transaction(engine) as s:
-        whole = scan.active_items(session=s)
+        whole = obligations.active_items(session=s)
         unit = whole[0].unit
         assert len(whole) > 30 and len({o.status for o in whole}) == 2 and len({o.unit for o in whole}) == 2
         for alone in (False, True):
-            assert list(scan.stream_active_items(session=s, chunk=3, alone=alone)) == whole
-        assert list(scan.stream_active_items(session=s, unit=unit, chunk=3, alone=True)) == [
+            assert list(obligations.stream_active_items(session=s, chunk=3, alone=alone)) == whole
+        assert list(obligations.stream_active_items(session=s, unit=unit, chunk=3, alone=True)) == [
             o for o in whole if o.unit == unit]
-        assert list(scan.stream_active_items(session=s, unit="没有这个单位", alone=True)) == []
+        assert list(obligations.stream_active_items(session=s, unit="没有这个单位", alone=True)) == []
     from rectify_core.config.settings import load_settings
 
     plans = daily.iter_item_plans(engine, load_settings(None), NOW.date())
     assert next(plans).item == whole[0]
     plans.close()  # left midway: its transaction is rolled back, its connection back in the pool
     with db.transaction(engine) as s:
-        assert scan.active_items(session=s) == whole
+        assert obligations.active_items(session=s) == whole
     engine.dispose()

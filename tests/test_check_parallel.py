@@ -205,15 +205,15 @@ def test_a_plain_part_travels_by_marshal_and_anything_else_by_pickle() -> None:
 def test_postgresql_dates_travel_as_text(ledger: tuple[Engine, Settings], small_parts: dict[str, int]) -> None:
     """Rows bound for helpers carry PostgreSQL's dates as ISO text (plain values, which go
     by marshal), made dates again where they are planned: the same obligations."""
-    from rectify_core.deadlines import scan
+    from rectify_core.ledger import obligations
 
     engine, settings = ledger
     _enqueue(engine, settings)  # overdue items: their overdue_since set
     with db.transaction(engine) as s:
-        chunks, form = scan.active_item_rows(session=s, chunk=400, travel=True)
+        chunks, form = obligations.active_item_rows(session=s, chunk=400, travel=True)
         rows = next(chunks)
         chunks.close()
-        whole = scan.active_items(session=s)
+        whole = obligations.active_items(session=s)
     assert list(form.obligations(rows)) == whole and any(o.overdue_since for o in whole)
     if engine.dialect.name == "postgresql":
         dates = [v for row in rows for v in (row[8], row[9], row[10], row[13]) if v is not None]  # the date columns

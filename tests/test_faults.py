@@ -53,7 +53,7 @@ def _start_web(url: str, store: Path, port: int, env: dict[str, str]) -> subproc
 
 def test_a_server_killed_mid_upload_leaves_no_file_and_no_row(cli: Any, sqlite_url: str, engine: Engine,
                                                                tmp_path: Path) -> None:
-    from rectify_core.web import links
+    from rectify_core.delivery import links
 
     secret = "fault-test-secret-0123456789abcdef"
     ledger = tmp_path / "整改台账.csv"

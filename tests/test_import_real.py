@@ -256,7 +256,7 @@ FORMS = [
 @settings(max_examples=300, deadline=None)
 @given(day=days, form=st.sampled_from(range(len(FORMS))))
 def test_every_valid_date_reads_back_as_itself(tmp_path_factory: Any, day: dt.date, form: int) -> None:
-    from rectify_core.importers.source import normalise
+    from rectify_core.text import normalise
 
     assert parse_deadline(normalise(FORMS[form](day)), None).date == day
 

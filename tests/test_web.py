@@ -27,11 +27,11 @@ from sqlalchemy import Engine, func, select
 from rectify_core.config.calendar import local_today
 from rectify_core.config.settings import load_settings
 from rectify_core.config.web import ADMIN_ENV, SECRET_ENV, load_web
+from rectify_core.delivery import links
 from rectify_core.delivery.mailsink import MailSink, free_port
 from rectify_core.errors import ConfigError
 from rectify_core.ledger import db, holders
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Person, Unit, Upload
-from rectify_core.web import links
 from rectify_core.web.app import create_app
 from tests.fixtures.channels import write_contacts
 from tests.fixtures.databases import ROOT

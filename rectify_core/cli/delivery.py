@@ -14,6 +14,7 @@ from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
 from rectify_core.ledger import db, items
 from rectify_core.runs import check, daily, views
+from rectify_core.vocab import NOTICE_STATES
 
 
 @click.command("check")
@@ -86,7 +87,7 @@ def outbox_cmd(ctx: click.Context, state: str | None, item_no: refs.ItemRef | No
         data = [views.notice_json(n) for n in rows]
     several = len({n["unit"] for n in data}) > 1
     listing(data, as_json, "发件箱中没有符合条件的通知。",
-            lambda n: f"{n['id']:>6}  {outbox.STATE_NAMES[n['state']]:<6} {n['unit'] + ' ' if several else ''}"
+            lambda n: f"{n['id']:>6}  {NOTICE_STATES[n['state']]:<6} {n['unit'] + ' ' if several else ''}"
                       f"{pad(refs.label(n['item_ref']), 8)} {n['recipient']}"
                       f"（{n['recipient_unit']}，{n['step']}，时限 {n['due']}，尝试 {n['attempts']} 次）"
                       + (f"  错误：{n['last_error']}" if n["last_error"] else ""))

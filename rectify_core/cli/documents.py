@@ -10,18 +10,17 @@ import click
 
 from rectify_core.cli.app import DATE, App, unit_named
 from rectify_core.config.calendar import local_today, run_now
-from rectify_core.deadlines import scan
 from rectify_core.documents import bulletin, county, dashboard
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger import db
+from rectify_core.ledger import db, obligations
 from rectify_core.ledger import view as ledger_view
 
 
 def _round_view(app: App, session: Any, round_id: int | None, day: dt.date | None) -> ledger_view.RoundView:
     today = local_today(run_now(day))
-    directory = scan.with_people(app.settings.contacts, session=session)
+    directory = obligations.with_people(app.settings.contacts, session=session)
     rnd = ledger_view.pick_round(round_id, session=session)
     return ledger_view.round_view(rnd, today, app.settings.rules, app.settings.calendar, directory, session=session)
 
@@ -84,7 +83,7 @@ def _views(app: App, session: Any, round_id: int | None, unit: str | None,
     if round_id is not None:
         return [_round_view(app, session, round_id, day)]
     today = local_today(run_now(day))
-    directory = scan.with_people(app.settings.contacts, session=session)
+    directory = obligations.with_people(app.settings.contacts, session=session)
     name = unit_named(app, unit, session=session)
     views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
                                                     session=session) if name is None or v.unit == name]

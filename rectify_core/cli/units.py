@@ -8,11 +8,9 @@ import click
 
 from rectify_core.cli.app import App, listing, listing_group
 from rectify_core.config.calendar import local_today, run_now
-from rectify_core.deadlines import scan
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db, units
+from rectify_core.ledger import accounts, db, obligations, units
 from rectify_core.ledger.view import all_round_views
-from rectify_core.web import accounts
 
 
 @listing_group("units")
@@ -21,7 +19,7 @@ def units_group(app: App, as_json: bool) -> None:
     today = local_today(run_now(None))
     settings = app.settings
     with db.session_factory(db.reader(app.engine))() as session:
-        directory = scan.with_people(settings.contacts, session=session)
+        directory = obligations.with_people(settings.contacts, session=session)
         views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
         found = units.figures(views, settings.contacts.office, session=session)
     listing([f.as_json() for f in found], as_json, "还没有任何被巡察单位：请先用 rectify import 导入台账。",

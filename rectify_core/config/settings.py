@@ -33,7 +33,7 @@ class Settings:
 
     rules: Rules
     calendar: WorkCalendar
-    contacts: Directory  # config/contacts.toml alone: see deadlines.scan.with_people
+    contacts: Directory  # config/contacts.toml alone: see ledger.obligations.with_people
     web: WebConfig = field(default_factory=WebConfig)
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from rectify_core import vocab
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.datetext import month_end
 from rectify_core.deadlines.types import Due, ItemPlan, Obligation, Sent
 from rectify_core.errors import RectifyError
-from rectify_core.refs import order
-from rectify_core.vocab import URGENCY, DeadlineKind, Light, NoticeKind
+from rectify_core.vocab import DeadlineKind, Light, NoticeKind
 
 
 def _shift(day: dt.date, rules: Rules, cal: WorkCalendar) -> dt.date:
@@ -53,9 +53,8 @@ def due_of(item: Obligation, today: dt.date, rules: Rules, cal: WorkCalendar) ->
 
 
 def urgency(p: ItemPlan) -> tuple[int, int, tuple[int, int, int]]:
-    """Most urgent first: by light, then fewest working days left, then number."""
-    left = p.workdays_left if p.workdays_left is not None else 10**6
-    return URGENCY[p.light], left, order(p.item.ref)
+    """Most urgent first (vocab.urgency)."""
+    return vocab.urgency(p.light, p.workdays_left, p.item.ref)
 
 
 def open_ended(kind: str | None, deadline: dt.date | None, extended_to: dt.date | None) -> bool:

@@ -27,17 +27,17 @@ from rectify_core.config.calendar import WorkCalendar, local_today, to_local
 from rectify_core.config.people import ANY_UNIT, Contact, Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.due import light, light_on, open_ended
-from rectify_core.deadlines.scan import active_items, overdue_history
 from rectify_core.delivery import outbox
 from rectify_core.delivery.addressing import APPS, UserIds, scheme_of
 from rectify_core.delivery.channels import SendResult, display, kind_of, send
+from rectify_core.delivery.links import LinkMaker
 from rectify_core.delivery.outbox import EVERYONE, Claimed, Part, Person, new_token
 from rectify_core.delivery.render import Addressee, Line, primary_role, render_card, render_digest
 from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_of, one_statement, reader, row_type, session_factory, statements
 from rectify_core.ledger.models import Item, Notice, Round, Unit
+from rectify_core.ledger.obligations import active_items, overdue_history
 from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
-from rectify_core.web.links import LinkMaker
 
 HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note
 Sender = Callable[[str, str, str], SendResult]

@@ -31,12 +31,12 @@ from rectify_core.config.rules import Rules
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger.db import one_of
 from rectify_core.ledger.models import Event, Item, Notice, NoticePart, Round, Unit
-from rectify_core.vocab import NoticeKind, NoticeState
+from rectify_core.vocab import NOTICE_STATES, NoticeKind, NoticeState
 
 PENDING, SENDING, SENT = NoticeState.PENDING, NoticeState.SENDING, NoticeState.SENT
 FAILED, DEAD, CAPPED = NoticeState.FAILED, NoticeState.DEAD, NoticeState.CAPPED
 STATES = tuple(str(s) for s in NoticeState)
-STATE_NAMES: dict[str, str] = NoticeState.labels()
+
 ESCALATION_ROLES = ("first_responsible", "inspection_office")
 BATCH = 2000
 
@@ -342,7 +342,7 @@ def resend(ids: list[int], now: dt.datetime, *, session: Session) -> list[Notice
     live = [n for n in rows.values() if n.state not in (DEAD, CAPPED)]
     if live:
         raise RefusedError("只能重发已放弃或超出上限的通知；"
-                           + "；".join(f"通知{n.id}当前为“{STATE_NAMES[n.state]}”" for n in live))
+                           + "；".join(f"通知{n.id}当前为“{NOTICE_STATES[n.state]}”" for n in live))
     for n in rows.values():
         n.state, n.attempts, n.next_attempt_at, n.claimed_by = PENDING, 0, None, None
         session.add(Event(round_id=n.round_id, item_id=n.item_id, at=now, kind="notice_requeued", actor="rectify",

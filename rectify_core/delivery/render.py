@@ -13,9 +13,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from rectify_core import HOME
-from rectify_core.refs import label, order
-from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, URGENCY, Light, light_label, template_words
+from rectify_core import HOME, vocab
+from rectify_core.refs import label
+from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label, template_words
 
 TEMPLATES = HOME / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -117,7 +117,7 @@ def primary_role(roles: list[str]) -> str:
 
 
 def urgency(line: Line) -> tuple[int, int, tuple[int, int, int]]:
-    return URGENCY[line.light], line.left, order(line.ref)
+    return vocab.urgency(line.light, line.left, line.ref)
 
 
 def units_of(lines: list[Line]) -> list[str]:

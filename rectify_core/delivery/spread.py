@@ -25,10 +25,10 @@ from rectify_core import fanout
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory
 from rectify_core.config.settings import Settings
+from rectify_core.delivery.links import LinkMaker
 from rectify_core.delivery.notify import DeliveryReport, deliver, in_window
 from rectify_core.delivery.outbox import Part
 from rectify_core.ledger import db
-from rectify_core.web.links import LinkMaker
 
 SHARDS_PER_PROCESS = 4  # a process that finishes early takes another's next shard
 

@@ -26,12 +26,11 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines import scan
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_xlsx
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import db, items, uploads
+from rectify_core.ledger import db, items, obligations, uploads
 from rectify_core.ledger import view as ledger_view
 from rectify_core.ledger.models import Closure, Event, Item, Notice, Round, Unit, Upload
 from rectify_core.vocab import NoticeState
@@ -181,7 +180,7 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
     with db.session_factory(db.reader(job.engine))() as session, \
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         w = _Writer(zf, made)
-        directory = scan.with_people(settings.contacts, session=session)
+        directory = obligations.with_people(settings.contacts, session=session)
         for rnd in _rounds(session, job.round_id, job.unit):
             folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
             view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)

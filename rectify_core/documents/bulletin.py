@@ -19,7 +19,7 @@ from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
 from rectify_core.ledger.view import RoundView
 from rectify_core.refs import order
-from rectify_core.vocab import ACTIVE, EventKind, ItemState
+from rectify_core.vocab import ACTIVE, EventKind, ItemState, completion_rate
 
 STALE_WORKDAYS = 10  # no progress reported for this many working days: the unit is named
 # what a person records between imports: each is progress reported
@@ -35,7 +35,7 @@ def _overall(summary: list[UnitFigures], today: dt.date) -> str:
     total = sum(f.items for f in summary)
     done, ongoing, open_ = (sum(getattr(f, k) for f in summary) for k in ("done", "ongoing", "open"))
     overdue = sum(f.overdue for f in summary)
-    rate = round(100 * done / total, 1) if total else 0.0
+    rate = completion_rate(done, total)
     return (f"截至{day_text(today)}，{len(summary)}个被巡察单位共有巡察反馈问题{total}个，"
             f"{ItemState.DONE.label}{done}个、{ItemState.ONGOING.label}{ongoing}个、{ItemState.OPEN.label}{open_}个，"
             f"整体完成率{rate}%；超过整改时限仍未完成的{overdue}个。")

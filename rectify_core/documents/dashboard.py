@@ -14,14 +14,12 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines import scan
 from rectify_core.delivery.render import template
-from rectify_core.ledger import db
+from rectify_core.ledger import db, obligations
 from rectify_core.ledger.models import Item, LookbackTask, Notice
 from rectify_core.ledger.view import RoundView, all_round_views, completions
 from rectify_core.refs import label, order
-from rectify_core.runs.views import LIGHT_NAMES
-from rectify_core.vocab import ROLE_NAMES, ItemState, NoticeState, Role
+from rectify_core.vocab import LIGHT_NAMES, ROLE_NAMES, ItemState, NoticeState, Role, completion_rate
 
 COLOURS = {"red": "#d9363e", "yellow": "#e0a800", "green": "#2f9e44", "blue": "#1c7ed6", "done": "#868e96",
            None: "#ced4da"}
@@ -37,7 +35,7 @@ class Bar:
 
     @property
     def rate(self) -> float:
-        return round(100 * self.done / self.total, 1) if self.total else 0.0
+        return completion_rate(self.done, self.total)
 
 
 def _light(row: Any) -> str | None:
@@ -104,7 +102,7 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
         select(LookbackTask.outcome).join(Item, LookbackTask.item_id == Item.id).where(Item.round_id.in_(ids))) if o)
     return {
         "today": today.isoformat(), "total": total, "segments": segments, "lights": lights, "names": NAMES,
-        "done": lights.get("done", 0), "rate": round(100 * lights.get("done", 0) / total, 1) if total else 0.0,
+        "done": lights.get("done", 0), "rate": completion_rate(lights.get("done", 0), total),
         "curve": _curve(completions(session=session, round_ids=ids)),
         "title": names[0] if len(names) == 1 else f"全部{len(names)}个被巡察单位" if names else "",
         "county": len(names) > 1,
@@ -133,7 +131,7 @@ def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: 
     """Build the dashboard as of `today` — one unit's (its exact name), or the county's of
     every unit — and write it to `path`."""
     with db.transaction(engine) as session:
-        directory = scan.with_people(settings.contacts, session=session)
+        directory = obligations.with_people(settings.contacts, session=session)
         views = [v for v in all_round_views(today, settings.rules, settings.calendar, directory, session=session)
                  if unit is None or v.unit == unit]
         data = build(views, today, session=session)

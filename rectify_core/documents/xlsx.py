@@ -14,13 +14,12 @@ from typing import Any
 from rectify_core.deadlines.due import left_text
 from rectify_core.documents.report import day_text
 from rectify_core.ledger.view import RoundView, Row
-from rectify_core.vocab import NO_LIGHT, DeadlineKind, ItemState, Light, light_label
+from rectify_core.vocab import LIGHT_SHORT, NO_LIGHT, DeadlineKind, ItemState, Light, completion_rate, light_label
 
 COLUMNS = [("序号", 6), ("问题类别", 14), ("存在问题", 36), ("整改措施", 40), ("责任领导", 16), ("责任部门", 12),
            ("责任人", 10), ("整改时限", 16), ("延期后时限", 16), ("完成情况", 12), ("灯", 6), ("剩余工作日", 14),
            ("最新进展", 30), ("销号日期", 16), ("核验人", 10), ("佐证材料数", 10), ("回头看结果", 10)]
 FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "blue": "BDD7EE"}
-LIGHT_NAMES: dict[str | None, str] = {**{light.value: light.short for light in Light}, None: ""}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
 HEADER_ROW = 3
 
@@ -37,7 +36,7 @@ def _values(row: Row) -> list[Any]:
     leader = f"{row.leader}（{row.leader_title}）" if row.leader and row.leader_title else row.leader or ""
     progress = f"{day_text(row.progress_on)}：{row.progress}" if row.progress and row.progress_on else row.progress
     return [int(row.ref), row.aspect or "", row.title, row.measures, leader, row.department or "", row.owner or "",
-            _deadline(row), row.extended_to or "", row.status_text or "", LIGHT_NAMES[row.light] if
+            _deadline(row), row.extended_to or "", row.status_text or "", LIGHT_SHORT[row.light] if
             row.status != ItemState.DONE else "", _left(row),
             progress or "", row.closed_on if row.status == ItemState.DONE and row.closed_on else "",
             row.verified_by or "", row.evidence_count or "", row.lookback or ""]
@@ -117,7 +116,7 @@ def _summary(sheet: Any, summary: list[Any]) -> None:
     for f in summary:
         sheet.append([f.unit, f.items, f.done, f.ongoing, f.open, f.overdue, f"{f.rate}%"])
     total = [sum(getattr(f, k) for f in summary) for k in ("items", "done", "ongoing", "open", "overdue")]
-    sheet.append(["合计", *total, f"{round(100 * total[1] / total[0], 1) if total[0] else 0.0}%"])
+    sheet.append(["合计", *total, f"{completion_rate(total[1], total[0])}%"])
     sheet.column_dimensions["A"].width = 30
     sheet.page_setup.orientation, sheet.page_setup.paperSize = "landscape", sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0

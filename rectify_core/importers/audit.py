@@ -12,10 +12,9 @@ from typing import Any
 
 from rectify_core.config.people import split_names
 from rectify_core.deadlines.datetext import cn_int
-from rectify_core.importers.names import looks_like_title
 from rectify_core.importers.parsed import ParsedHeading, ParsedLedger
-from rectify_core.names import not_people
-from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN, VOCABULARY, DeadlineKind
+from rectify_core.names import looks_like_title, not_people
+from rectify_core.vocab import DONE, LABELS, ONGOING, OPEN, VOCABULARY, DeadlineKind, completion_rate
 
 IMMEDIATE = DeadlineKind.IMMEDIATE.label
 N = r"([\d一二三四五六七八九十百零两]+)"
@@ -73,7 +72,7 @@ def _actual(ledger: ParsedLedger) -> dict[str, Any]:
     by_status: dict[str, int] = {s: sum(i.status == s for i in items) for s in (DONE, ONGOING, OPEN)}
     return {"aspects": len(ledger.aspects), "items": len(items), **by_status,
             "immediate": sum(i.immediate for i in items),
-            "rate": round(100 * by_status[DONE] / len(items), 1) if items else 0.0}
+            "rate": completion_rate(by_status[DONE], len(items))}
 
 
 def _compare(audit: Audit, ledger: ParsedLedger) -> None:

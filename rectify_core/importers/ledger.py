@@ -19,7 +19,8 @@ from rectify_core.errors import InputError, Problem
 from rectify_core.importers import parallel
 from rectify_core.importers.fields import COMPUTED, LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.importers.source import Source, normalise
+from rectify_core.importers.source import Source
+from rectify_core.text import normalise
 
 Row = tuple[int, list[Any]]
 COLUMN_LABEL = {name: labels[0] for name, labels in SYNONYMS.items()}

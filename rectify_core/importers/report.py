@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.fields import REPORT_FIELDS, apply_field, finish_item
-from rectify_core.importers.names import first_responsible
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
 from rectify_core.importers.source import Line
+from rectify_core.names import first_responsible
 
 CN = "一二三四五六七八九十百零〇两"
 _SECTION = re.compile(rf"^([{CN}]+)\s*[、.]\s*(.*)$")
@@ -254,7 +254,7 @@ def _preamble(s: _State, line: Line) -> None:
     if (m := _AS_OF.search(text)) and ledger.as_of is None:
         ledger.as_of = _date(m[1], m[2], m[3])
     if "第一责任人" in text and not any(r == "first_responsible" for _, r in ledger.people):
-        name, refused = first_responsible(line)
+        name, refused = first_responsible(line.text, line.orig)
         if name:
             ledger.people.append((name, "first_responsible"))
         elif refused:

@@ -1,19 +1,18 @@
-"""Reading an input file: format detection from content, decoding, normalisation."""
+"""Reading an input file: format detection from content (HTML sniffed here too), decoding,
+and the lines a parser reads (each with its normalised working copy)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import stat
-import unicodedata
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from rectify_core.config.limits import Limits, limits
 from rectify_core.errors import InputError, Problem
+from rectify_core.text import normalise
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 
@@ -28,44 +27,6 @@ class Source:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
-
-
-_t2s: Any = None
-
-
-def _simplified(text: str) -> str:
-    global _t2s
-    if _t2s is None:
-        import opencc
-
-        _t2s = opencc.OpenCC("t2s")
-    out = str(_t2s.convert(text))
-    return out if len(out) == len(text) else "".join(str(_t2s.convert(c)) for c in text)
-
-
-def normalise(text: str) -> str:
-    """The working copy a parser reads: full-width digits, letters and punctuation folded
-    to half-width (NFKC) and traditional characters to simplified (OpenCC), one character
-    for one. Stored text is the original: a span found in the working copy is the same
-    span of the original. Short texts (names, statuses, dates) repeat in a ledger and are
-    remembered."""
-    if text.isascii():
-        return text
-    return _normalise_short(text) if len(text) <= 32 else _normalise(text)
-
-
-@lru_cache(maxsize=65536)
-def _normalise_short(text: str) -> str:
-    return _normalise(text)
-
-
-def _normalise(text: str) -> str:
-    # most cells are already in the form: checking is a twentieth of normalising a copy
-    folded = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
-    if len(folded) != len(text):
-        folded = "".join(n if len(n := unicodedata.normalize("NFKC", c)) == 1 else c for c in text)
-    folded = folded.replace("\u3000", " ")
-    return folded if folded.isascii() else _simplified(folded)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -178,6 +139,12 @@ def read_bounded(path: Path, shown: str, lim: Limits) -> bytes:
     return data
 
 
+def looks_like_html(data: bytes) -> bool:
+    head = data[:2048].lstrip().lower()
+    return (head.startswith((b"<!doctype html", b"<html", b"<?xml")) and b"<html" in data[:4096].lower()) \
+        or head.startswith((b"<table", b"<body", b"<meta", b"<head"))
+
+
 def open_source(path: Path, name: str | None = None) -> Source:
     """Read and classify a file; empty, binary, unknown or oversize content is an InputError."""
     shown = name or str(path)
@@ -196,6 +163,4 @@ def open_source(path: Path, name: str | None = None) -> Source:
     if b"\x00" in data[:4096]:
         raise InputError(shown, [Problem("", "这是二进制文件，不是文本、Word 或 Excel 文档")])
     decode(data, shown)
-    from rectify_core.importers.web import looks_like_html
-
     return Source(shown, path, data, "html" if looks_like_html(data) else "text")

@@ -25,12 +25,12 @@ from rectify_core.identity import person_name
 from rectify_core.ledger import lifecycle
 from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Item, ItemRequest, Round, Unit
-from rectify_core.vocab import ACTIVE, RequestKind, RequestState
+from rectify_core.vocab import ACTIVE, REQUEST_STATES, RequestKind, RequestState
 
 EXTENSION, CLOSURE = RequestKind.EXTENSION, RequestKind.CLOSURE
 PENDING, APPROVED, REJECTED = RequestState.PENDING, RequestState.APPROVED, RequestState.REJECTED
 KIND_NAMES = RequestKind.labels()
-STATE_NAMES = RequestState.labels()
+
 
 
 def _pending(item: Item, kind: str, *, session: Session) -> ItemRequest | None:
@@ -121,7 +121,7 @@ def decide(request: ItemRequest, item: Item, approve: bool, note: str, act: Act,
         .execution_options(synchronize_session=False))
     if int(getattr(claimed, "rowcount", 0) or 0) != 1:
         session.refresh(request)
-        verdict = STATE_NAMES.get(request.state, request.state)
+        verdict = REQUEST_STATES.get(request.state, request.state)
         raise RefusedError(f"这份{KIND_NAMES[request.kind]}申请已由{request.decided_by or '他人'}处理（{verdict}），"
                            "不能重复审批")
     act = Act(by, now, act.today, {**act.via, "request": request.id})

@@ -26,12 +26,12 @@ from rectify_core.config.limits import limits
 from rectify_core.config.people import split_names
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.due import add_months, due_of
-from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.errors import RefusedError
 from rectify_core.identity import person_name
 from rectify_core.ledger import holders
 from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
+from rectify_core.ledger.obligations import plan_item_of
 from rectify_core.vocab import (
     ACTIVE,
     CLOSED_WORDING,

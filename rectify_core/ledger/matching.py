@@ -31,7 +31,7 @@ from rapidfuzz.process import extract
 from rectify_core import refs
 from rectify_core.errors import RefusedError
 from rectify_core.importers.parsed import ParsedItem
-from rectify_core.importers.source import normalise
+from rectify_core.text import normalise
 
 CLOSE = 80.0  # a title this similar (0–100) may be the same problem reworded
 CLEAR = 6.0  # ...when it leads every other candidate by this much

@@ -25,10 +25,9 @@ from rectify_core import bulk, refs
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
-from rectify_core.importers import validate
 from rectify_core.importers.ledger import SHORT
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.ledger import db, lifecycle, sheet, units
+from rectify_core.ledger import db, lifecycle, sheet, units, validate
 from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
     Aspect,

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.identity import person_name
-from rectify_core.importers.source import normalise
 from rectify_core.ledger.models import Account, Unit
 from rectify_core.ledger.view import RoundView
-from rectify_core.vocab import ACTIVE, ItemState
+from rectify_core.text import normalise
+from rectify_core.vocab import ACTIVE, ItemState, completion_rate
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class UnitFigures:
     @property
     def rate(self) -> float:
         """完成率, in percent."""
-        return round(100 * self.done / self.items, 1) if self.items else 0.0
+        return completion_rate(self.done, self.items)
 
     def as_json(self) -> dict[str, object]:
         return {**asdict(self), "rate": self.rate}

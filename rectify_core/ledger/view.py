@@ -15,11 +15,11 @@ from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
-from rectify_core.deadlines.scan import plan_item_of
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger.models import Aspect, Closure, Item, LookbackTask, Round, Topic, Unit
+from rectify_core.ledger.obligations import plan_item_of
 from rectify_core.refs import is_former, label
-from rectify_core.vocab import COUNTED, ItemState
+from rectify_core.vocab import COUNTED, ItemState, completion_rate
 
 
 def counted(item: type[Item]) -> ColumnElement[bool]:
@@ -106,7 +106,7 @@ class RoundView:
 
     @property
     def rate(self) -> float:
-        return round(100 * self.count(ItemState.DONE) / len(self.rows), 1) if self.rows else 0.0
+        return completion_rate(self.count(ItemState.DONE), len(self.rows))
 
 
 def pick_round(round_id: int | None, *, session: Session) -> Round:

@@ -24,10 +24,9 @@ from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Ladder, Rules
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines import scan
 from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.types import Sent
-from rectify_core.ledger import db
+from rectify_core.ledger import db, obligations
 from rectify_core.runs.daily import Planning, planning
 from rectify_core.runs.views import PlanEncoder
 
@@ -47,7 +46,7 @@ class ChunkWork:
     memos carry over); they do not travel."""
 
     def __init__(self, today: dt.date, rules: Rules, calendar: WorkCalendar, ladders: dict[str, Ladder],
-                 directory: Directory, form: scan.RowForm, lines: bool) -> None:
+                 directory: Directory, form: obligations.RowForm, lines: bool) -> None:
         self.today, self.rules, self.calendar, self.ladders = today, rules, calendar, ladders
         self.directory, self.form, self.lines = directory, form, lines
         self._made: tuple[Planner, PlanEncoder] | None = None
@@ -82,9 +81,9 @@ def write_json(engine: Engine, settings: Settings, today: dt.date, out: IO[str],
     whose calendar was estimated."""
     with gc_paused(), db.transaction(engine) as session:
         if processes is None:
-            processes = fanout.processors(MOST) if scan.items_ever(session=session) >= PARALLEL_FROM else 1
+            processes = fanout.processors(MOST) if obligations.items_ever(session=session) >= PARALLEL_FROM else 1
         day = planning(settings, today, session=session)
-        chunks, form = scan.active_item_rows(session=session, unit=unit, chunk=CHUNK,  # read only, from here
+        chunks, form = obligations.active_item_rows(session=session, unit=unit, chunk=CHUNK,  # read only, from here
                                              travel=processes > 1)
         work = ChunkWork(today, settings.rules, settings.calendar, day.ladders, day.directory, form, lines)
         parts = ((fanout.Plain(rows), _history_of(rows, day.history)) for rows in chunks)

@@ -22,19 +22,18 @@ from rectify_core.bulk import gc_paused
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Ladder
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines import scan
 from rectify_core.deadlines.due import urgency
 from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.types import ItemPlan, Obligation, Sent
 from rectify_core.delivery.channels import send
 from rectify_core.delivery.enqueue import Enqueued, enqueue
+from rectify_core.delivery.links import link_maker
 from rectify_core.delivery.notify import DeliveryReport, Sender, deliver, wall_clock
 from rectify_core.delivery.outbox import Part
 from rectify_core.delivery.spread import deliver_spread
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import backup, db, uploads
+from rectify_core.ledger import backup, db, obligations, uploads
 from rectify_core.vocab import NoticeKind
-from rectify_core.web.links import link_maker
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,9 @@ _NO_HISTORY: list[Sent] = []  # the planner only reads an item's history
 
 
 def planning(settings: Settings, today: dt.date, *, session: Session) -> Planning:
-    directory = scan.with_people(settings.contacts, session=session)
-    ladders = scan.ladders(settings.rules.ladder, session=session)
-    return Planning(directory, ladders, scan.history(session=session),
+    directory = obligations.with_people(settings.contacts, session=session)
+    ladders = obligations.ladders(settings.rules.ladder, session=session)
+    return Planning(directory, ladders, obligations.history(session=session),
                      Planner(today, settings.rules, ladders, settings.calendar, directory))
 
 
@@ -81,8 +80,8 @@ def plan_stage(engine: Engine, settings: Settings, today: dt.date, unit: str | N
     one. Writes nothing."""
     with gc_paused(), db.transaction(engine) as session:
         day = planning(settings, today, session=session)
-        work = (scan.active_items(session=session, unit=unit)
-                + scan.lookback_items(day.directory, session=session, unit=unit))
+        work = (obligations.active_items(session=session, unit=unit)
+                + obligations.lookback_items(day.directory, session=session, unit=unit))
         plans = [day.plan(item) for item in work]
     return DayPlan(today, plans, day.ladders, day.directory)
 
@@ -138,9 +137,9 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
     or nothing): memory holds one chunk of plans and the tally, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
         day = planning(settings, today, session=session)
-        tasks = scan.lookback_items(day.directory, session=session, unit=unit)
+        tasks = obligations.lookback_items(day.directory, session=session, unit=unit)
         tally = DayTally(today)
-        for items in _chunks(chain(scan.stream_active_items(session=session, unit=unit), tasks), chunk):
+        for items in _chunks(chain(obligations.stream_active_items(session=session, unit=unit), tasks), chunk):
             plans = [day.plan(i) for i in items]
             tally.add(plans, enqueue(plans, today, now, settings.rules, day.ladders, settings.calendar,
                                      session=session))
@@ -150,7 +149,7 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
 def directory_of(engine: Engine, settings: Settings) -> Directory:
     """Contacts from the config plus the role holders imports recorded."""
     with db.transaction(engine) as session:
-        return scan.with_people(settings.contacts, session=session)
+        return obligations.with_people(settings.contacts, session=session)
 
 
 def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:
@@ -158,7 +157,8 @@ def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: st
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
         day = planning(settings, today, session=session)
-        yield from day.plans(scan.stream_active_items(session=session, unit=unit, alone=True))  # read only, from here
+        # read only, from here
+        yield from day.plans(obligations.stream_active_items(session=session, unit=unit, alone=True))
 
 
 def enqueue_stage(engine: Engine, settings: Settings, day: DayPlan, now: dt.datetime) -> Enqueued:

@@ -15,8 +15,7 @@ from rectify_core.delivery.outbox import ESCALATION_ROLES, SENT
 from rectify_core.ledger.models import Item, LookbackSweep, LookbackTask, Notice
 from rectify_core.refs import label, ref_json
 from rectify_core.runs.daily import DayTally
-from rectify_core.runs.views import LIGHT_NAMES
-from rectify_core.vocab import ROLE_NAMES
+from rectify_core.vocab import LIGHT_NAMES, ROLE_NAMES
 
 
 @dataclass

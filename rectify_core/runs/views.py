@@ -13,13 +13,10 @@ from rectify_core.deadlines.due import urgency
 from rectify_core.deadlines.types import ItemPlan
 from rectify_core.delivery.enqueue import Enqueued
 from rectify_core.delivery.notify import DeliveryReport
-from rectify_core.delivery.outbox import STATE_NAMES
 from rectify_core.ledger.models import LookbackTask, Notice
 from rectify_core.refs import ref_json
 from rectify_core.runs.daily import DayPlan
-from rectify_core.vocab import NO_LIGHT, ROLE_NAMES, URGENCY, Light, TaskState
-
-LIGHT_NAMES: dict[str | None, str] = {light.value: light.label for light in Light} | {None: NO_LIGHT}
+from rectify_core.vocab import LIGHT_NAMES, NOTICE_STATES, ROLE_NAMES, URGENCY, TaskState
 
 
 def plan_json(p: ItemPlan) -> dict[str, Any]:
@@ -263,6 +260,6 @@ def outbox_by_person(notices: list[Notice]) -> str:
     """What the outbox holds, grouped by person: who was told about what."""
     by_person: dict[str, list[str]] = {}
     for n in sorted(notices, key=lambda n: (n.recipient, refs.order(n.item.ref))):
-        by_person.setdefault(n.recipient, []).append(f"{n.item.label}（{n.step_name}，{STATE_NAMES[n.state]}）")
+        by_person.setdefault(n.recipient, []).append(f"{n.item.label}（{n.step_name}，{NOTICE_STATES[n.state]}）")
     lines = ["发件箱（按人）："] + [f"  {name}：{'；'.join(things)}" for name, things in by_person.items()]
     return "\n".join(lines) if by_person else "发件箱为空。"

@@ -23,14 +23,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory
-from rectify_core.deadlines.scan import with_people
+from rectify_core.delivery import links
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import approvals, db, items, units
+from rectify_core.ledger import accounts, approvals, db, items, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
+from rectify_core.ledger.obligations import with_people
 from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
-from rectify_core.web import accounts, links
 from rectify_core.web.pages import (
     ADMIN_COOKIE,
     ADMIN_HOURS,

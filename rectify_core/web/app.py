@@ -32,8 +32,9 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from rectify_core import masking
 from rectify_core.config.settings import Settings
 from rectify_core.config.web import admin_token, web_secret
+from rectify_core.delivery import links
 from rectify_core.ledger import db, uploads
-from rectify_core.web import admin, links, person
+from rectify_core.web import admin, person
 from rectify_core.web.pages import TEMPLATES, Clock, Portal, Refused, error, page, wall_clock
 
 HEADERS = [

@@ -26,11 +26,11 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 from rectify_core import HOME
 from rectify_core.config.settings import Settings
+from rectify_core.delivery import links
 from rectify_core.errors import RefusedError
-from rectify_core.ledger import db, uploads
+from rectify_core.ledger import accounts, db, uploads
 from rectify_core.ledger.models import WebFailure
 from rectify_core.vocab import template_words
-from rectify_core.web import accounts, links
 
 TEMPLATES = HOME / "templates" / "web"
 ADMIN_COOKIE, CSRF_COOKIE = "rectify_admin", "rectify_csrf"

@@ -13,13 +13,14 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
-from rectify_core.deadlines.scan import with_people
+from rectify_core.delivery import links
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import approvals, db, lifecycle, uploads
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.models import ItemRequest
-from rectify_core.vocab import ItemState
-from rectify_core.web import links, portal
+from rectify_core.ledger.obligations import with_people
+from rectify_core.vocab import REQUEST_STATES, ItemState
+from rectify_core.web import portal
 from rectify_core.web.pages import (
     DONE_MESSAGES,
     Portal,
@@ -99,7 +100,7 @@ async def item_page(request: Request, token: str, item_id: RecordId, portal_: Po
             raise Refused(404, str(exc), f"/p/{quote(token)}") from None
     cookie = csrf_cookie(request)
     shown = page("item.html.j2", c=card, name=holder.name, token=token, csrf=portal_.csrf(cookie, holder.link),
-                 done=DONE_MESSAGES.get(ok, ""), kinds=approvals.KIND_NAMES, states=approvals.STATE_NAMES,
+                 done=DONE_MESSAGES.get(ok, ""), kinds=approvals.KIND_NAMES, states=REQUEST_STATES,
                  max_mb=cfg.max_upload_mb, max_files=cfg.max_files, allowed=cfg.allowed,
                  accept=",".join(f".{a}" for a in cfg.allowed))
     return with_csrf(shown, request, cookie)

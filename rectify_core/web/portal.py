@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session, joinedload
 
-from rectify_core import refs
+from rectify_core import refs, vocab
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import due_of, light, open_ended
-from rectify_core.deadlines.scan import plan_item_of, with_people
 from rectify_core.deadlines.types import Obligation
 from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
@@ -26,7 +25,8 @@ from rectify_core.ledger import approvals
 from rectify_core.ledger.db import row_type
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
-from rectify_core.vocab import ACTIVE, ROLE_NAMES, URGENCY, ItemState, NoticeKind, Role, light_label
+from rectify_core.ledger.obligations import plan_item_of, with_people
+from rectify_core.vocab import ACTIVE, ROLE_NAMES, ItemState, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
 MEASURES_SHOWN = 120
@@ -256,7 +256,7 @@ def dates_on(today: dt.date, settings: Settings) -> _Dates:
 
 
 def _urgency(card: Card) -> tuple[int, int, tuple[int, int, int]]:
-    return URGENCY[card.light], card.left if card.left is not None else 10**6, refs.order(card.item.ref)
+    return vocab.urgency(card.light, card.left, card.item.ref)
 
 
 def _attach(cards: list[Card], *, session: Session, detail: bool = False) -> None:

@@ -29,12 +29,6 @@ _BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "se
            "table", "dt", "dd", "blockquote", "pre")
 
 
-def looks_like_html(data: bytes) -> bool:
-    head = data[:2048].lstrip().lower()
-    return (head.startswith((b"<!doctype html", b"<html", b"<?xml")) and b"<html" in data[:4096].lower()) \
-        or head.startswith((b"<table", b"<body", b"<meta", b"<head"))
-
-
 def _document(source: Source) -> Any:
     from lxml import html
 
