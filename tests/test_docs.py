@@ -47,11 +47,9 @@ def test_the_quickstart_is_two_commands_in_both_languages() -> None:
 
 def test_every_template_compiles() -> None:
     """A template error shows only when a page renders it: compile them all here."""
-    from rectify_core.delivery import render
-    from rectify_core.web import pages
+    from rectify_core import templating
 
-    names = [(render._env, p.name) for p in render.TEMPLATES.glob("*.j2")]
-    names += [(pages._env, p.name) for p in pages.TEMPLATES.glob("*.j2")]
-    assert len(names) >= 10
-    for env, name in names:
-        env.get_template(name)
+    names = templating.names()
+    assert len(names) == len([*templating.TEMPLATES.rglob("*.j2")]) >= 10
+    for name in names:
+        templating.template(name)

@@ -12,11 +12,8 @@ action writes ("from which link"); it is random, not a secret.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -27,6 +24,7 @@ from rapidfuzz.process import extract
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from rectify_core import signing
 from rectify_core.config.people import ANY_UNIT, Directory
 from rectify_core.config.web import WebConfig, web_secret
 from rectify_core.errors import NotFoundError
@@ -37,7 +35,6 @@ from rectify_core.vocab import ACTIVE
 
 _PREFIX = "v1"
 MAX_ISSUED_MS = 253402300799000  # 9999-12-31T23:59:59Z: a later "issue time" is no link of ours
-_DOMAIN = b"rectify-link.v1."
 
 class LinkError(Exception):
     """Why a token does not open: a message for the person and whether to count it as a
@@ -58,23 +55,11 @@ class Holder:
     link: str  # the link id, for events
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(secret: bytes, payload: str) -> str:
-    return _b64(hmac.new(secret, _DOMAIN + payload.encode(), hashlib.sha256).digest())
-
-
 def issue(secret: bytes, unit: str, name: str, now: dt.datetime) -> str:
     """A new token for (unit, name), issued at `now`."""
     body = {"u": unit, "n": name, "i": int(now.timestamp() * 1000), "k": secrets.token_hex(4)}  # ms
-    payload = _b64(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
-    return f"{_PREFIX}.{payload}.{_sign(secret, payload)}"
+    payload = signing.b64(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{_PREFIX}.{payload}.{signing.sign(secret, signing.LINK, payload)}"
 
 
 def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holder:
@@ -84,10 +69,10 @@ def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holde
     if len(token) > 2048 or len(parts) != 3 or parts[0] != _PREFIX:
         raise LinkError("链接无效：请使用督办通知中的完整链接", suspicious=True)
     _, payload, signature = parts
-    if not hmac.compare_digest(_sign(secret, payload).encode(), signature.encode()):
+    if not signing.verify(secret, signing.LINK, payload, signature):
         raise LinkError("链接无效或已被改动：请使用督办通知中的完整链接", suspicious=True)
     try:
-        body = json.loads(_unb64(payload))
+        body = json.loads(signing.unb64(payload))
         issued = int(body["i"])
         if not 0 <= issued <= MAX_ISSUED_MS:  # bounded before any date arithmetic
             raise ValueError(issued)

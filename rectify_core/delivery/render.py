@@ -11,22 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from rectify_core import HOME, vocab
+from rectify_core import vocab
 from rectify_core.refs import label
-from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label, template_words
-
-TEMPLATES = HOME / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                   autoescape=select_autoescape(["html.j2", "html"]), trim_blocks=True, lstrip_blocks=True)
-_env.globals["vocab"] = template_words()
-
-
-def template(name: str) -> Any:
-    """A template of rectify's own (HTML ones autoescaped)."""
-    return _env.get_template(name)
-
+from rectify_core.templating import template
+from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label
 
 ASKED = {
     "owner": "请抓紧推进整改，按时报送进展和佐证材料",
@@ -184,7 +172,7 @@ def render_digest(to: str | Addressee, lines: list[Line], today: dt.date, fmt: s
     """The digest (督办通知) for one person in one format, split to fit `max_bytes` (0: no limit)."""
     person = to if isinstance(to, Addressee) else Addressee(to, role=primary_role([line.role for line in lines]))
     ordered = in_order(lines)
-    macros = _env.get_template(f"digest.{fmt}.j2").module
+    macros = template(f"digest.{fmt}.j2").module
     several_rounds = len({line.round for line in ordered}) > 1
     several_units = len(units_of(ordered)) > 1
     items = [str(macros.item({**_escaped(line.context(i), fmt), "show_round": several_rounds,  # type: ignore[attr-defined]

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from rectify_core import templating
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
-from rectify_core.delivery.render import template
 from rectify_core.ledger import db, obligations
 from rectify_core.ledger.models import Item, LookbackTask, Notice
 from rectify_core.ledger.view import RoundView, all_round_views, completions
@@ -124,7 +124,7 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
 
 
 def render(data: dict[str, Any]) -> str:
-    return str(template("dashboard.html.j2").render(**data))
+    return templating.render("dashboard.html.j2", **data)
 
 
 def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: str | None = None) -> dict[str, Any]:

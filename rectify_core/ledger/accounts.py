@@ -17,7 +17,6 @@ import base64
 import datetime as dt
 import functools
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rectify_core import signing
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger.models import Account, Unit
 
@@ -50,7 +50,7 @@ def password_matches(password: str, stored: str) -> bool:
                                maxmem=64 * 2**20, dklen=len(base64.b64decode(key)))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(given, base64.b64decode(key))
+    return signing.same(given, base64.b64decode(key))
 
 
 @functools.cache
@@ -126,7 +126,7 @@ def sign_in(login: str, password: str, bootstrap: str | None, *, session: Sessio
     if account is None:
         password_matches(password, _dummy())  # as long as a real check
         no_accounts = session.scalar(select(Account.id).limit(1)) is None
-        if bootstrap and no_accounts and hmac.compare_digest(password.encode(), bootstrap.encode()):
+        if bootstrap and no_accounts and signing.same(password.encode(), bootstrap.encode()):
             return Scope(login.strip() or "admin", "office", None)
         return None
     if not password_matches(password, account.password):
@@ -153,7 +153,7 @@ SESSION_HOURS = 12
 
 
 def _mac(secret: bytes, account_id: int, stamp: int, changed: int) -> str:
-    return hmac.new(secret, f"admin.{account_id}.{stamp}.{changed}".encode(), hashlib.sha256).hexdigest()
+    return signing.sign(secret, signing.SESSION, f"{account_id}.{stamp}.{changed}")
 
 
 def _changed(account: Account | None) -> int:
@@ -180,7 +180,7 @@ def from_cookie(secret: bytes, value: str, now: dt.datetime, bootstrap: str | No
     account = session.get(Account, aid) if aid else None
     if aid and account is None:
         return None
-    if not hmac.compare_digest(_mac(secret, aid, stamp, _changed(account)), parts[2]):
+    if not signing.verify(secret, signing.SESSION, f"{aid}.{stamp}.{_changed(account)}", parts[2]):
         return None
     if account is not None:
         return scope_of(account, session=session)

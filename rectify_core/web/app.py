@@ -34,8 +34,9 @@ from rectify_core.config.settings import Settings
 from rectify_core.config.web import admin_token, web_secret
 from rectify_core.delivery import links
 from rectify_core.ledger import db, uploads
+from rectify_core.templating import WEB_TEMPLATES
 from rectify_core.web import admin, person
-from rectify_core.web.pages import TEMPLATES, Clock, Portal, Refused, error, page, wall_clock
+from rectify_core.web.pages import Clock, Portal, Refused, error, page, wall_clock
 
 HEADERS = [
     (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -125,7 +126,7 @@ def healthz() -> str:
 
 
 def css() -> Response:
-    return FileResponse(TEMPLATES / "app.css", media_type="text/css", headers={"cache-control": "max-age=3600"})
+    return FileResponse(WEB_TEMPLATES / "app.css", media_type="text/css", headers={"cache-control": "max-age=3600"})
 
 
 async def _refused(request: Request, exc: Exception) -> Response:

@@ -5,8 +5,6 @@ dependencies routes take (`PortalDep`, `RecordId`)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -24,15 +21,14 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from rectify_core import HOME
+from rectify_core import signing
 from rectify_core.config.settings import Settings
 from rectify_core.delivery import links
 from rectify_core.errors import RefusedError
 from rectify_core.ledger import accounts, db, uploads
 from rectify_core.ledger.models import WebFailure
-from rectify_core.vocab import template_words
+from rectify_core.templating import render
 
-TEMPLATES = HOME / "templates" / "web"
 ADMIN_COOKIE, CSRF_COOKIE = "rectify_admin", "rectify_csrf"
 ADMIN_HOURS = accounts.SESSION_HOURS
 WINDOW = 600.0  # seconds over which bad tokens are counted
@@ -84,14 +80,10 @@ class Limiter:
             session.execute(delete(WebFailure).where(WebFailure.at <= now - self.window))  # the window moved on
 
 
-# the templates ship with the package: not checked for changes at every page
-_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, auto_reload=False,
-                   autoescape=select_autoescape(["j2", "html"]), trim_blocks=True, lstrip_blocks=True)
-_env.globals["vocab"] = template_words()
 
 
 def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+    return HTMLResponse(render(template, **context), status_code=status)
 
 
 def error(status: int, message: str, back: str | None = None) -> HTMLResponse:
@@ -138,12 +130,13 @@ class Portal:
         return holder
 
     def csrf(self, cookie: str, bound: str) -> str:
-        return hmac.new(self.secret, f"csrf.{cookie}.{bound}".encode(), hashlib.sha256).hexdigest()
+        return signing.sign(self.secret, signing.CSRF, f"{cookie}.{bound}")
 
     def check_csrf(self, request: Request, form: FormData, bound: str, back: str | None) -> None:
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = form.get("csrf")
-        if not cookie or not isinstance(sent, str) or not hmac.compare_digest(self.csrf(cookie, bound), sent):
+        if not cookie or not isinstance(sent, str) \
+                or not signing.verify(self.secret, signing.CSRF, f"{cookie}.{bound}", sent):
             raise Refused(403, "表单已失效（缺少或不匹配的安全校验），请回到页面刷新后重新提交。", back)
 
     def admin_scope(self, request: Request) -> accounts.Scope | None:
