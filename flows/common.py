@@ -17,9 +17,10 @@ from sqlalchemy.exc import OperationalError
 
 from rectify_core import masking
 from rectify_core.config.calendar import local_today, run_now
-from rectify_core.config.settings import Settings, load_settings, resolve_config_dir
+from rectify_core.config.settings import Settings, resolve_config_dir
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
+from rectify_core.ledger.office import Office
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,18 @@ class RunContext:
     unit: str | None
 
     @property
+    def office(self) -> Office:
+        """The office this run works over: one per database and config folder in a worker
+        process, its engine migrated once, whatever number of runs the process takes."""
+        return _office(self.url, self.config)
+
+    @property
     def engine(self) -> Engine:
-        return _engine(self.url)
+        return self.office.engine
 
     @property
     def settings(self) -> Settings:
-        return _settings(self.config)
+        return self.office.settings
 
     @property
     def unit_slug(self) -> str:
@@ -44,15 +51,8 @@ class RunContext:
 
 
 @cache
-def _engine(url: str) -> Engine:
-    engine = db.make_engine(url)
-    db.migrate(engine)
-    return engine
-
-
-@cache
-def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
+def _office(url: str, config: Path | None) -> Office:
+    return Office(url, config)
 
 
 def context(date: str | None, config_dir: str | None, unit: str | None, database_url: str | None) -> RunContext:

@@ -8,7 +8,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from rectify_core.ledger import db, lookback, obligations
+from rectify_core.ledger import db, lookback
 from rectify_core.runs.views import lookback_plan_text
 from rectify_flows.common import RunContext, context, unit_lock
 
@@ -16,7 +16,7 @@ from rectify_flows.common import RunContext, context, unit_lock
 @task(cache_policy=NO_CACHE)
 def sweep(ctx: RunContext, seed: str | None) -> dict[str, Any]:
     with db.transaction(ctx.engine) as session:
-        directory = obligations.with_people(ctx.settings.contacts, session=session)
+        directory = ctx.office.directory(session)
         return lookback.assign(ctx.today, ctx.now, ctx.settings.rules, ctx.settings.calendar, directory,
                                session=session, seed=seed, unit=ctx.unit).as_json()
 

@@ -144,8 +144,8 @@ def test_an_admin_alert_raised_in_another_shard_goes_out_in_the_same_run(
     day = daily.plan_stage(engine, settings, NOW.date())
     daily.enqueue_stage(engine, settings, day, NOW)
     shards = 2 * spread.SHARDS_PER_PROCESS
-    assert settings.contacts.admin is not None
-    admin_shard = shard_of((settings.contacts.admin.unit, settings.contacts.admin.name), shards)
+    assert settings.config_contacts.admin is not None
+    admin_shard = shard_of((settings.config_contacts.admin.unit, settings.config_contacts.admin.name), shards)
     unit = notices(engine)[0].recipient_unit
     assert admin_shard < shards - 1  # the admin's is delivered before the last shard's
     failing = next(i for i, o in enumerate(owners) if shard_of((unit, o), shards) == shards - 1)

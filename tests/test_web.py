@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select
 
-from rectify_core.config.calendar import local_today
+from rectify_core.config.calendar import local_today, wall_clock
 from rectify_core.config.settings import load_settings
 from rectify_core.config.web import ADMIN_ENV, SECRET_ENV, load_web
 from rectify_core.delivery import links
@@ -32,6 +32,7 @@ from rectify_core.delivery.mailsink import MailSink, free_port
 from rectify_core.errors import ConfigError
 from rectify_core.ledger import db, holders
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, LinkRevocation, Person, Unit, Upload
+from rectify_core.ledger.office import Office
 from rectify_core.web.app import create_app
 from tests.fixtures.channels import write_contacts
 from tests.fixtures.databases import ROOT
@@ -143,8 +144,9 @@ def in_thread(world: World, clock: Any = None) -> Iterator[httpx.Client]:
     port = free_port()
     _base(world, port)
     settings = load_settings(world.config)
-    kwargs = {"clock": clock} if clock else {}
-    app = create_app(world.engine, settings, secret=SECRET.encode(), admin_token=ADMIN, store=world.store, **kwargs)
+    office = Office(world.url, world.config, settings=settings, engine=world.engine, files=world.store,
+                    clock=clock or wall_clock, migrated=True)
+    app = create_app(office, secret=SECRET.encode(), admin_token=ADMIN)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -8,7 +8,6 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,40 +19,43 @@ from sqlalchemy.orm import Session
 
 from rectify_core import masking, refs
 from rectify_core.config.limits import limits
-from rectify_core.config.settings import Settings, load_settings
+from rectify_core.config.settings import Settings
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db, units, uploads
+from rectify_core.ledger import db, units
+from rectify_core.ledger.office import Office
 
 
-@dataclass
 class App:
-    url: str
-    config: Path | None = None
-    _engine: Engine | None = None
-    _settings: Settings | None = None
+    """The command line's hold on the office (ledger.office.Office): the database and config
+    a command was given, opened on first use."""
+
+    def __init__(self, url: str, config: Path | None = None) -> None:
+        self.office = Office(url, config)
+
+    @property
+    def url(self) -> str:
+        return self.office.url
+
+    @property
+    def config(self) -> Path | None:
+        return self.office.config
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = db.make_engine(self.url)
-            db.migrate(self._engine)
-        return self._engine
+        return self.office.engine
 
-    def close(self) -> None:
-        """Give back the database connections (a command run in-process leaves none open)."""
-        if self._engine is not None:
-            self._engine.dispose()
+    @property
+    def settings(self) -> Settings:
+        return self.office.settings
 
     @property
     def files(self) -> Path:
         """The record's file store (evidence and uploads)."""
-        return uploads.files_root(self.url)
+        return self.office.files
 
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config)
-        return self._settings
+    def close(self) -> None:
+        """Give back the database connections (a command run in-process leaves none open)."""
+        self.office.close()
 
 
 UNIT_HELP = "只处理该被巡察单位（全称或简称）。"

@@ -14,13 +14,13 @@ from rectify_core.documents import bulletin, county, dashboard
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger import db, obligations
+from rectify_core.ledger import db
 from rectify_core.ledger import view as ledger_view
 
 
 def _round_view(app: App, session: Any, round_id: int | None, day: dt.date | None) -> ledger_view.RoundView:
     today = local_today(run_now(day))
-    directory = obligations.with_people(app.settings.contacts, session=session)
+    directory = app.office.directory(session)
     rnd = ledger_view.pick_round(round_id, session=session)
     return ledger_view.round_view(rnd, today, app.settings.rules, app.settings.calendar, directory, session=session)
 
@@ -83,7 +83,7 @@ def _views(app: App, session: Any, round_id: int | None, unit: str | None,
     if round_id is not None:
         return [_round_view(app, session, round_id, day)]
     today = local_today(run_now(day))
-    directory = obligations.with_people(app.settings.contacts, session=session)
+    directory = app.office.directory(session)
     name = unit_named(app, unit, session=session)
     views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
                                                     session=session) if name is None or v.unit == name]
@@ -120,5 +120,5 @@ def bulletin_cmd(app: App, day: dt.date | None, stale: int, output: Path | None)
         views = _views(app, session, None, None, day)
         summary = county.shown_units(views, app.settings, session=session)
         paras = bulletin.build(views, summary, app.settings, today, session=session, stale=stale)
-    bulletin.write(paras, path, author=app.settings.contacts.office)
+    bulletin.write(paras, path, author=app.settings.config_contacts.office)
     click.echo(f"已生成巡察整改情况通报：{path}（{len(summary)} 个被巡察单位）")

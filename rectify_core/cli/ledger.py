@@ -28,7 +28,7 @@ from rectify_core.errors import RectifyError
 from rectify_core.importers import read_ledger, read_workbook
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import batches as batches_mod
-from rectify_core.ledger import db, items, obligations, rounds, store
+from rectify_core.ledger import db, items, rounds, store
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
 from rectify_core.vocab import ACTIVE, FIELD_NAMES, LABELS, DeadlineKind, ItemState
@@ -336,7 +336,7 @@ def show_cmd(app: App, no: refs.ItemRef, round_id: int | None, unit: str | None,
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id, unit=unit)
         if as_json:
-            dump(items.trail(item, obligations.with_people(app.settings.contacts, session=session), session=session))
+            dump(items.trail(item, app.office.directory(session), session=session))
         else:
             click.echo(items.describe(item, items.events_of(item, session=session)))
 
@@ -361,7 +361,7 @@ def audit_cmd(file: Path, as_json: bool) -> None:
 def rounds_group(app: App, as_json: bool) -> None:
     """列出巡察轮次：编号、单位、名称、巡察组、反馈日期、填报日期、第一责任人、问题数。"""
     with db.transaction(app.engine) as session:
-        people = obligations.with_people(app.settings.contacts, session=session)
+        people = app.office.directory(session)
         data = rounds.list_rounds(session=session, directory=people)
     listing(data, as_json, "还没有任何轮次：请先用 rectify import 导入。",
             lambda r: f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "

@@ -18,7 +18,7 @@ from rectify_core.cli.app import (
     unit_named,
 )
 from rectify_core.config.calendar import local_today, run_now
-from rectify_core.ledger import db, items, lookback, obligations, uploads
+from rectify_core.ledger import db, items, lookback, uploads
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.evidence import records
 from rectify_core.runs import views
@@ -62,7 +62,7 @@ def lookback_assign_cmd(app: App, day: dt.date | None, seed: str | None, unit: s
     """执行当天的回头看抽选并分派任务（同一天重复执行不会重复分派）。"""
     now = run_now(day)
     with db.transaction(app.engine) as session:
-        directory = obligations.with_people(app.settings.contacts, session=session)
+        directory = app.office.directory(session)
         result = lookback.assign(local_today(now), now, app.settings.rules, app.settings.calendar,
                                  directory, session=session, seed=seed, unit=unit_named(app, unit, session=session))
     click.echo(f"{result.run_on} 回头看抽选（种子 {result.seed}，{len(result.sweeps)} 个单位）："

@@ -19,9 +19,9 @@ def units_group(app: App, as_json: bool) -> None:
     today = local_today(run_now(None))
     settings = app.settings
     with db.session_factory(db.reader(app.engine))() as session:
-        directory = obligations.with_people(settings.contacts, session=session)
+        directory = obligations.directory(settings, session=session)
         views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
-        found = units.figures(views, settings.contacts.office, session=session)
+        found = units.figures(views, settings.config_contacts.office, session=session)
     listing([f.as_json() for f in found], as_json, "还没有任何被巡察单位：请先用 rectify import 导入台账。",
             lambda f: (f"{f['unit']}（简称 {f['short_name']}）  署名：{f['office']}"
                        f"{'' if f['own_office'] else '（默认）'}  轮次 {f['rounds']}  问题 {f['items']}  "

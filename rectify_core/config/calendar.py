@@ -8,6 +8,7 @@ days up to and including it, and the list of working days in order.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,15 @@ FIRST_YEAR, LAST_YEAR = 1999, 2101  # the default date range (limits.py) and a y
 def to_local(at: dt.datetime) -> dt.datetime:
     """An aware datetime shown in Asia/Shanghai."""
     return pendulum.instance(at).in_timezone(TZ)
+
+
+Clock = Callable[[], dt.datetime]
+
+
+def wall_clock() -> dt.datetime:
+    """The real time, in UTC. Read only at the edges (a command, a page, a flow run, a claim
+    lease) and handed inward from there: no rule reads it."""
+    return dt.datetime.now(dt.UTC)
 
 
 def local_today(now: dt.datetime) -> dt.date:

@@ -33,7 +33,8 @@ class Settings:
 
     rules: Rules
     calendar: WorkCalendar
-    contacts: Directory  # config/contacts.toml alone: see ledger.obligations.with_people
+    config_contacts: Directory  # config/contacts.toml alone, without the holders imports recorded: who holds
+    # a role is asked of ledger.obligations.directory (or Office.directory), never of this
     web: WebConfig = field(default_factory=WebConfig)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rectify_core.bulk import insert_ignore
-from rectify_core.config.calendar import WorkCalendar, local_today, to_local
+from rectify_core.config.calendar import Clock, WorkCalendar, local_today, to_local, wall_clock
 from rectify_core.config.people import ANY_UNIT, Contact, Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.due import light, light_on, open_ended
@@ -235,9 +235,6 @@ def _alert_text(n: Claimed) -> str:
             f"{fix}，然后运行 rectify outbox resend {n.id}。")
 
 
-Clock = Callable[[], dt.datetime]
-
-
 GROUP = 64  # people claimed in one statement, at most
 
 
@@ -257,11 +254,6 @@ def signer(lines: list[Line], offices: dict[str, str], default: str) -> str:
 def _uses_apps(directory: Directory) -> bool:
     contacts = [*directory.contacts, *([directory.admin] if directory.admin else [])]
     return any(scheme_of(u) in APPS for c in contacts for u in directory.urls(c))
-
-
-def wall_clock() -> dt.datetime:
-    """The real time, for claim leases (a replayed day's `now` is not the time it runs at)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def groups(people: list[Person], workers: int) -> list[list[Person]]:

@@ -180,7 +180,7 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
     with db.session_factory(db.reader(job.engine))() as session, \
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         w = _Writer(zf, made)
-        directory = obligations.with_people(settings.contacts, session=session)
+        directory = obligations.directory(settings, session=session)
         for rnd in _rounds(session, job.round_id, job.unit):
             folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
             view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)

@@ -85,7 +85,7 @@ def _silent(views: list[RoundView], settings: Settings, today: dt.date, stale: i
 
 def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings, today: dt.date, *,
           session: Session, stale: int = STALE_WORKDAYS) -> list[Para]:
-    office = settings.contacts.office
+    office = settings.config_contacts.office
     paras = [Para("title", "关于巡察整改工作进展情况的通报"), Para("body", _overall(summary, today)),
              Para("h1", "一、各单位整改进展"),
              Para("body", "各单位整改进展按完成率排列（完成率相同的，逾期问题少的在前）："), _table(summary),

@@ -44,16 +44,16 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
     summary = shown_units(views, settings, session=session)
     if what == "report.docx":
         bulletin.write(bulletin.build(views, summary, settings, today, session=session), out,
-                       author=settings.contacts.office)
+                       author=settings.config_contacts.office)
     else:
         write_county_xlsx(views, summary, out)
 
 
 def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:
     """The figures of the units these rounds belong to (a county file names no other unit)."""
-    return [f for f in units.figures(views, settings.contacts.office, session=session) if f.rounds]
+    return [f for f in units.figures(views, settings.config_contacts.office, session=session) if f.rounds]
 
 
 def office_of(unit: str, settings: Settings, session: Session) -> str:
     """Who signs for `unit` (its exact name): its own office, else the sender's."""
-    return session.scalar(select(Unit.office).where(Unit.name == unit)) or settings.contacts.office
+    return session.scalar(select(Unit.office).where(Unit.name == unit)) or settings.config_contacts.office

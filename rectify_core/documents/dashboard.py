@@ -131,7 +131,7 @@ def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: 
     """Build the dashboard as of `today` — one unit's (its exact name), or the county's of
     every unit — and write it to `path`."""
     with db.transaction(engine) as session:
-        directory = obligations.with_people(settings.contacts, session=session)
+        directory = obligations.directory(settings, session=session)
         views = [v for v in all_round_views(today, settings.rules, settings.calendar, directory, session=session)
                  if unit is None or v.unit == unit]
         data = build(views, today, session=session)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rectify_core.config.calendar import local_today
 from rectify_core.config.people import Directory, split_names
 from rectify_core.config.rules import Ladder, Step
+from rectify_core.config.settings import Settings
 from rectify_core.deadlines.types import Obligation, Sent
 from rectify_core.fetch import converters, dates_in_iso, dialect_of, made, raw_chunks, stream_rows, streams
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
@@ -194,7 +195,14 @@ def ladders(current: Ladder, *, session: Session) -> dict[str, Ladder]:
     return out
 
 
-def with_people(directory: Directory, *, session: Session) -> Directory:
+def directory(settings: Settings, *, session: Session) -> Directory:
+    """The people directory every rule reads: the contacts of config/contacts.toml with the
+    role holders the imports recorded. The only way to it (Office.directory wraps it): the
+    config-only list, `settings.config_contacts`, never answers who holds a role."""
+    return _with_people(settings.config_contacts, session=session)
+
+
+def _with_people(directory: Directory, *, session: Session) -> Directory:
     """The config directory plus role holders recorded by imports."""
     held: dict[tuple[str, str], list[str]] = defaultdict(list)
     for unit, name, role in session.execute(

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from rectify_core.bulk import gc_paused
+from rectify_core.config.calendar import wall_clock
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Ladder
 from rectify_core.config.settings import Settings
@@ -28,7 +29,7 @@ from rectify_core.deadlines.types import ItemPlan, Obligation, Sent
 from rectify_core.delivery.channels import send
 from rectify_core.delivery.enqueue import Enqueued, enqueue
 from rectify_core.delivery.links import link_maker
-from rectify_core.delivery.notify import DeliveryReport, Sender, deliver, wall_clock
+from rectify_core.delivery.notify import DeliveryReport, Sender, deliver
 from rectify_core.delivery.outbox import Part
 from rectify_core.delivery.spread import deliver_spread
 from rectify_core.errors import RectifyError
@@ -69,7 +70,7 @@ _NO_HISTORY: list[Sent] = []  # the planner only reads an item's history
 
 
 def planning(settings: Settings, today: dt.date, *, session: Session) -> Planning:
-    directory = obligations.with_people(settings.contacts, session=session)
+    directory = obligations.directory(settings, session=session)
     ladders = obligations.ladders(settings.rules.ladder, session=session)
     return Planning(directory, ladders, obligations.history(session=session),
                      Planner(today, settings.rules, ladders, settings.calendar, directory))
@@ -149,7 +150,7 @@ def plan_and_enqueue(engine: Engine, settings: Settings, today: dt.date, now: dt
 def directory_of(engine: Engine, settings: Settings) -> Directory:
     """Contacts from the config plus the role holders imports recorded."""
     with db.transaction(engine) as session:
-        return obligations.with_people(settings.contacts, session=session)
+        return obligations.directory(settings, session=session)
 
 
 def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:

@@ -22,13 +22,12 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
-from rectify_core.config.people import Directory
+from rectify_core.config.settings import Settings
 from rectify_core.delivery import links
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import accounts, approvals, db, items, units
+from rectify_core.ledger import accounts, approvals, db, items, obligations, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
-from rectify_core.ledger.obligations import with_people
 from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
 from rectify_core.web.pages import (
@@ -107,7 +106,7 @@ def admin(request: Request, portal_: PortalDep, round: str = "", light: str = ""
         return _login_page(request, portal_, 401 if request.cookies.get(ADMIN_COOKIE) else 200)
     settings, today = portal_.settings, local_today(portal_.clock())
     with portal_.factory() as session:
-        directory = with_people(settings.contacts, session=session)
+        directory = obligations.directory(settings, session=session)
         mine = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session), scope)
         views = visible(mine, scope, unit)
         ids = [v.id for v in views]
@@ -155,7 +154,7 @@ def logout(form: AdminForm) -> Response:
     return response
 
 
-def _known_person(unit: str, name: str, scope: Any, contacts: Directory, *, session: Session) -> tuple[str, str]:
+def _known_person(unit: str, name: str, scope: Any, settings: Settings, *, session: Session) -> tuple[str, str]:
     """A link is for a person rectify knows in a unit the account holds, by the same rules
     as pages and revocation; a clerk learns nothing of other units from a refusal."""
     try:
@@ -165,7 +164,7 @@ def _known_person(unit: str, name: str, scope: Any, contacts: Directory, *, sess
     if not scope.sees(found):
         raise Refused(404, f"没有找到单位“{unit}”。", "/admin")
     try:
-        directory = with_people(contacts, session=session)
+        directory = obligations.directory(settings, session=session)
         return links.known_person(found, name, directory, session=session, others=scope.unit is None)
     except NotFoundError as exc:
         raise Refused(404, str(exc), "/admin") from None
@@ -181,7 +180,7 @@ async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> R
     cfg = portal_.settings.web
     if form.get("do") == "issue":
         with portal_.factory() as session:
-            unit, key = _known_person(unit, name, scope, portal_.settings.contacts, session=session)
+            unit, key = _known_person(unit, name, scope, portal_.settings, session=session)
             held = links.open_items_of(unit, key, session=session)
             base = links.base_url(cfg, session=session) or str(request.base_url).rstrip("/")
         url = links.LinkMaker(portal_.secret, base).url(unit, name, portal_.clock())
@@ -190,7 +189,7 @@ async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> R
         raise Refused(404, f"没有找到单位“{unit}”。", "/admin")
     try:
         with db.transaction(portal_.engine) as session:
-            directory = with_people(portal_.settings.contacts, session=session)
+            directory = obligations.directory(portal_.settings, session=session)
             links.revoke(unit, name, f"{scope.login}（网页）", portal_.clock(), directory, session=session)
     except NotFoundError as exc:
         raise Refused(404, str(exc), "/admin") from None
@@ -223,7 +222,7 @@ def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Re
     try:
         with portal_.factory() as session:
             settings = portal_.settings
-            directory = with_people(settings.contacts, session=session)
+            directory = obligations.directory(settings, session=session)
             views = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session),
                             signed.scope, unit)
             if (chosen := round_of(round)) is not None:

@@ -20,23 +20,21 @@ import os
 import time
 from collections.abc import MutableMapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
 from rectify_core import masking
-from rectify_core.config.settings import Settings
 from rectify_core.config.web import admin_token, web_secret
 from rectify_core.delivery import links
 from rectify_core.ledger import db, uploads
+from rectify_core.ledger.office import Office
 from rectify_core.templating import WEB_TEMPLATES
 from rectify_core.web import admin, person
-from rectify_core.web.pages import Clock, Portal, Refused, error, page, wall_clock
+from rectify_core.web.pages import Portal, Refused, error, page
 
 HEADERS = [
     (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -98,13 +96,12 @@ class Guard:
         await self.app(scope, counted, headed)
 
 
-def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token: str | None, store: Path,
-               clock: Clock = wall_clock) -> FastAPI:
+def create_app(office: Office, *, secret: bytes, admin_token: str | None) -> FastAPI:
     """The web application over one database and config: a person's pages (web.person)
     and the clerk's (web.admin), behind the guard."""
     app = FastAPI(title="rectify", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.portal = Portal(engine, settings, secret, admin_token, store, clock)
-    uploads.sweep_parts(store)  # what a killed server left half-written
+    app.state.portal = Portal(office, secret, admin_token)
+    uploads.sweep_parts(office.files)  # what a killed server left half-written
     for kind, handler in _HANDLERS.items():
         app.add_exception_handler(kind, handler)
     app.add_api_route("/", home, methods=["GET"], response_class=HTMLResponse)
@@ -112,7 +109,7 @@ def create_app(engine: Engine, settings: Settings, *, secret: bytes, admin_token
     app.add_api_route("/static/app.css", css, methods=["GET"])
     app.include_router(person.router)
     app.include_router(admin.router)
-    cfg = settings.web
+    cfg = office.settings.web
     app.add_middleware(Guard, max_body=cfg.max_files * cfg.max_upload_mb * 2**20 + 2**20)
     return app
 
@@ -170,11 +167,11 @@ def from_environment() -> FastAPI:
     settings = load_settings(resolve_config_dir(None))
     if base := os.environ.get(BASE_URL_ENV):
         settings = replace(settings, web=replace(settings.web, base_url=base.rstrip("/")))
-    engine = db.make_engine(db.database_url())
     secret = web_secret()
     assert secret is not None
-    store = uploads.files_root(db.database_url())
-    app = create_app(engine, settings, secret=secret, admin_token=admin_token(), store=store)
+    # `rectify web` migrated the schema before it started the workers
+    office = Office(db.database_url(), settings=settings, migrated=True)
+    app = create_app(office, secret=secret, admin_token=admin_token())
     # what start-up made (modules, the schema, templates) lives as long as the worker: kept
     # out of the collector's full passes, which a large page would otherwise set off over
     # every one of those objects (tens of milliseconds, now and then)

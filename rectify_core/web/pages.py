@@ -7,8 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,11 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from rectify_core import signing
+from rectify_core.config.calendar import Clock
 from rectify_core.config.settings import Settings
 from rectify_core.delivery import links
 from rectify_core.errors import RefusedError
 from rectify_core.ledger import accounts, db, uploads
 from rectify_core.ledger.models import WebFailure
+from rectify_core.ledger.office import Office
 from rectify_core.templating import render
 
 ADMIN_COOKIE, CSRF_COOKIE = "rectify_admin", "rectify_csrf"
@@ -40,11 +41,6 @@ DONE_MESSAGES = {
 }
 # a record's id in a URL: bounded before it reaches the database (anything else is "not found")
 RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
-Clock = Callable[[], dt.datetime]
-
-
-def wall_clock() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 _TRIES = (select(func.count()).select_from(WebFailure)
@@ -100,19 +96,29 @@ class Refused(Exception):
         self.status, self.message, self.back = status, message, back
 
 
-@dataclass
 class Portal:
-    engine: Engine
-    settings: Settings
-    secret: bytes
-    admin_token: str | None
-    store: Path
-    clock: Clock = wall_clock
-    limiter: Limiter = field(init=False)
+    """The web's hold on the office (ledger.office.Office), with what only the web has: the
+    signing secret, the bootstrap token and the failed-try limiter."""
 
-    def __post_init__(self) -> None:
-        self.limiter = Limiter(self.engine, self.settings.web.failed_per_10min, self.clock)
-        self.factory = db.session_factory(db.reader(self.engine))  # pages read; actions use db.transaction
+    def __init__(self, office: Office, secret: bytes, admin_token: str | None) -> None:
+        self.office, self.secret, self.admin_token = office, secret, admin_token
+        self.limiter = Limiter(office.engine, office.settings.web.failed_per_10min, office.clock)
+        self.factory = db.session_factory(db.reader(office.engine))  # pages read; actions use db.transaction
+
+    @property
+    def engine(self) -> Engine:
+        return self.office.engine
+
+    @property
+    def settings(self) -> Settings:
+        return self.office.settings
+
+    @property
+    def store(self) -> Path:
+        return self.office.files
+
+    def clock(self) -> dt.datetime:
+        return self.office.clock()
 
     # --- links and forms ---------------------------------------------------------
 

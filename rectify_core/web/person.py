@@ -15,10 +15,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from rectify_core.config.calendar import local_today
 from rectify_core.delivery import links
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import approvals, db, lifecycle, uploads
+from rectify_core.ledger import approvals, db, lifecycle, obligations, uploads
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.models import ItemRequest
-from rectify_core.ledger.obligations import with_people
 from rectify_core.vocab import REQUEST_STATES, ItemState
 from rectify_core.web import portal
 from rectify_core.web.pages import (
@@ -185,7 +184,7 @@ def _decide(portal_: Portal, holder: links.Holder, request_id: int, approve: boo
     try:
         with db.transaction(portal_.engine) as session:
             row = session.get(ItemRequest, request_id)
-            directory = with_people(settings.contacts, session=session)
+            directory = obligations.directory(settings, session=session)
             if row is None or row.item.round.unit.name != holder.unit \
                     or not approvals.may_decide(holder.name, row, row.item, directory):
                 raise NotFoundError("没有找到这份申请，或它不需要您审批")

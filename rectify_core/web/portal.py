@@ -21,11 +21,11 @@ from rectify_core.deadlines.types import Obligation
 from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
-from rectify_core.ledger import approvals
+from rectify_core.ledger import approvals, obligations
 from rectify_core.ledger.db import row_type
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
-from rectify_core.ledger.obligations import plan_item_of, with_people
+from rectify_core.ledger.obligations import plan_item_of
 from rectify_core.vocab import ACTIVE, ROLE_NAMES, ItemState, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
@@ -294,8 +294,8 @@ def person_view(unit: str, name: str, today: dt.date, settings: Settings, *, ses
     # only leaders, first responsibles and verifiers decide requests: the directory of role
     # holders (a query of its own) is read only for them
     decides = leads or verifies or any(r != "owner" for c in cards for r in c.roles) or any(
-        person_name(v) == person_name(name) for v in settings.contacts.holders(unit, Role.VERIFIER))
-    directory = with_people(settings.contacts, session=session) if decides else None
+        person_name(v) == person_name(name) for v in settings.config_contacts.holders(unit, Role.VERIFIER))
+    directory = obligations.directory(settings, session=session) if decides else None
     waiting = approvals.waiting_for(name, unit, directory, session=session) if directory is not None else []
     uploads: dict[int, list[Upload]] = defaultdict(list)
     wanted = [i for r, item in waiting for i in _upload_ids(r)]
@@ -327,7 +327,7 @@ def upload_of(unit: str, name: str, upload_id: int, today: dt.date, settings: Se
         leads = _leads_round(unit, name, session=session)
         if _rows_of(unit, name, today, session=session, leads=leads, item_id=upload.item_id):
             return upload
-        directory = with_people(settings.contacts, session=session)
+        directory = obligations.directory(settings, session=session)
         for request, _ in approvals.waiting_for(name, unit, directory, session=session):
             if upload.id in _upload_ids(request):
                 return upload
