@@ -29,7 +29,7 @@ from rectify_core.config.people import ANY_UNIT, Directory
 from rectify_core.config.web import WebConfig, web_secret
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
-from rectify_core.ledger import units
+from rectify_core.ledger import holders, units
 from rectify_core.ledger.models import AppSetting, Item, ItemHolder, LinkRevocation, Person, Round, Unit
 from rectify_core.vocab import ACTIVE
 
@@ -139,9 +139,9 @@ def _people_of(unit: Unit, directory: Directory, *, session: Session) -> dict[st
 
 def open_items_of(unit: str, key: str, *, session: Session) -> int:
     """How many open or ongoing items (unit, person) holds."""
-    return session.scalar(select(func.count(func.distinct(Item.id))).join(ItemHolder, ItemHolder.item_id == Item.id)
-                          .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-                          .where(Unit.name == unit, ItemHolder.name == key, Item.status.in_(ACTIVE))) or 0
+    return session.scalar(select(func.count(Item.id)).join(Round, Item.round_id == Round.id)
+                          .join(Unit, Round.unit_id == Unit.id)
+                          .where(Unit.name == unit, Item.id.in_(holders.held_by(key)), Item.status.in_(ACTIVE))) or 0
 
 
 def revoke(unit: str, name: str, by: str, now: dt.datetime, directory: Directory, *, session: Session) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Select, Table, delete, select
 from sqlalchemy.orm import Session
 
 from rectify_core import bulk
@@ -22,6 +22,19 @@ from rectify_core.identity import person_name
 from rectify_core.ledger.models import Item, ItemHolder
 
 BATCH = 5000
+
+
+def key_of(name: str) -> str:
+    """How the index spells a person: the normalised name (identity.person_name)."""
+    return person_name(name)[:100]
+
+
+def held_by(name: str, role: str | None = None) -> Select[int]:
+    """The ids of the items whose cells name `name` (as owner or leader; or in `role`):
+    the one answer to "which items does this person hold", for reassignment, the digest's
+    headline, links and pages alike. Names compare normalised (王 五 holds what 王五 holds)."""
+    query = select(ItemHolder.item_id).where(ItemHolder.name == key_of(name))
+    return query if role is None else query.where(ItemHolder.role == role)
 
 
 def rows(item_id: int, owner: str | None, leader: str | None) -> list[dict[str, Any]]:
@@ -33,7 +46,7 @@ def _keys(owner: str | None, leader: str | None) -> list[tuple[str, str]]:
     found: dict[tuple[str, str], None] = {}
     for role, text in (("owner", owner), ("leader", leader)):
         for name in split_names(text):
-            key = person_name(name)[:100]
+            key = key_of(name)
             if key:
                 found.setdefault((role, key))
     return list(found)

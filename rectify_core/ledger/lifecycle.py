@@ -461,12 +461,10 @@ def reopen(item: Item, task: LookbackTask, act: Act, terms: Terms, data: dict[st
 
 def active_items_of(person: str, role: Role, unit: str | None, *, session: Session) -> list[Item]:
     """Open and ongoing items where `person` holds `role` (owner or leader), optionally in one unit."""
-    column = Item.owner if role == Role.OWNER else Item.leader
     query = (select(Item).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-             .where(Item.status.in_(ACTIVE), column.is_not(None)).order_by(Item.round_id, Item.no))
+             .where(Item.status.in_(ACTIVE), Item.id.in_(holders.held_by(person, role)))
+             .order_by(Item.round_id, Item.no))
     if unit:
         query = query.where(Unit.name == unit)
-    wanted = person_name(person)
-    return [i for i in session.scalars(query)
-            if any(person_name(n) == wanted for n in split_names(getattr(i, str(role))))]
+    return list(session.scalars(query))
 

@@ -17,14 +17,15 @@ from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import local_today
-from rectify_core.config.people import Directory, split_names
+from rectify_core.config.people import Directory
 from rectify_core.config.rules import Ladder, Step
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.types import Obligation, Sent
 from rectify_core.fetch import converters, dates_in_iso, dialect_of, made, raw_chunks, stream_rows, streams
+from rectify_core.ledger import holders
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow
-from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, TaskState
+from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, Role, TaskState
 
 
 def _active_query(unit: str | None, leader: str | None = None) -> Any:
@@ -38,8 +39,8 @@ def _active_query(unit: str | None, leader: str | None = None) -> Any:
                Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
         .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
-    if leader is not None:  # the database narrows to rows naming them; split_names confirms
-        query = query.where(Item.leader.contains(leader, autoescape=True))
+    if leader is not None:
+        query = query.where(Item.id.in_(holders.held_by(leader, Role.LEADER)))
     return query if unit is None else query.where(Unit.name == unit)
 
 
@@ -51,7 +52,7 @@ def active_items(*, session: Session, unit: str | None = None, leader: str | Non
     """Every open or ongoing item (of one unit, if given; naming `leader` as leader, if
     given) with what the plan needs, in one SELECT."""
     rows = session.connection().execute(_active_query(unit, leader))
-    return [o for o in map(_obligation, rows) if leader is None or leader in split_names(o.leader)]
+    return list(map(_obligation, rows))
 
 
 def overdue_history(item_ids: list[int], *, session: Session) -> dict[int, list[Sent]]:
