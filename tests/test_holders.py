@@ -46,7 +46,8 @@ def test_every_way_of_asking_gives_the_same_items(ledger: Engine, name: str, rol
         reassign = [i.no for i in lifecycle.active_items_of(name, role, UNIT, session=session)]
         headline = [o.ref for o in obligations.active_items(session=session, unit=UNIT, leader=name)]
         counted = links.open_items_of(UNIT, name, session=session)
-        either = {i.id for r in (Role.OWNER, Role.LEADER) for i in lifecycle.active_items_of(name, r, UNIT, session=session)}
+        either = {i.id for r in (Role.OWNER, Role.LEADER)
+                  for i in lifecycle.active_items_of(name, r, UNIT, session=session)}
     assert reassign == held
     if role == Role.LEADER:
         assert headline == [str(n) for n in held]

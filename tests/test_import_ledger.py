@@ -105,7 +105,7 @@ def test_merged_ranges_are_found_as_openpyxl_finds_them(tmp_path: Path) -> None:
     openpyxl itself reports (cells merged down and across, single and many)."""
     from openpyxl import load_workbook
 
-    from rectify_core.importers.ledger import _merged_ranges
+    from rectify_core.importers.workbook import _merged_ranges
 
     book = Workbook()
     sheet = book.active
@@ -126,7 +126,7 @@ def test_merged_ranges_are_found_as_openpyxl_finds_them(tmp_path: Path) -> None:
 def test_merge_refs_with_a_namespace_prefix_and_tags_cut_between_blocks(block: int) -> None:
     import io
 
-    from rectify_core.importers.ledger import merge_refs
+    from rectify_core.importers.workbook import merge_refs
 
     rows = "".join(f'<x:row r="{n}"><x:c r="A{n}" t="s"><x:v>{n}</x:v></x:c></x:row>' for n in range(1, 60))
     xml = ('<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

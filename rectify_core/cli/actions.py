@@ -9,7 +9,7 @@ import click
 from rectify_core.cli.app import DATE, EVIDENCE_HELP, ITEM, App, item_target
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger import db, items, lifecycle, uploads
+from rectify_core.ledger import db, decisions, items, lifecycle, uploads
 from rectify_core.ledger.act import Act
 from rectify_core.ledger.evidence import records
 from rectify_core.refs import ItemRef
@@ -134,7 +134,7 @@ def withdraw_cmd(app: App, no: ItemRef, reason: str, by: str, round_id: int | No
     序号是台账中的序号；本次台账未列出的问题写原序号（如 原13）。rectify reinstate 可恢复。"""
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id, unit=unit)
-        lifecycle.withdraw(item, reason, Act.at(by, run_now(day)), session=session)
+        decisions.withdraw(item, reason, Act.at(by, run_now(day)), session=session)
         shown, title = item.label, item.title
     click.echo(f"已撤销：{shown} {title}（理由：{reason.strip()}）。不再提醒，不计入统计和报告。"
                f"如需恢复：rectify reinstate {no} --round {item.round_id} --by 经办人")
@@ -153,7 +153,7 @@ def merge_cmd(app: App, no: ItemRef, into: ItemRef, by: str, round_id: int | Non
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id, unit=unit)
         target = items.get_item(into, session=session, round_id=item.round_id)
-        lifecycle.merge(item, target, Act.at(by, run_now(day)), session=session)
+        decisions.merge(item, target, Act.at(by, run_now(day)), session=session)
         shown, target_label, where = item.label, target.label, f"{target.ref} --round {item.round_id}"
     click.echo(f"已合并：{shown} 并入{target_label}，其记录可在 rectify show {where} 中查看。")
 
@@ -167,6 +167,6 @@ def reinstate_cmd(app: App, no: ItemRef, by: str, round_id: int | None, unit: st
     """恢复一个被撤销或合并的问题：回到撤销或合并之前的状态，重新提醒和计入统计。"""
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id, unit=unit)
-        lifecycle.reinstate(item, Act.at(by, run_now(day)), session=session)
+        decisions.reinstate(item, Act.at(by, run_now(day)), session=session)
         shown, state = item.label, ItemState(item.status).label
     click.echo(f"已恢复：{shown}，当前状态：{state}")

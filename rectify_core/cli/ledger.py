@@ -28,7 +28,7 @@ from rectify_core.errors import RectifyError
 from rectify_core.importers import read_ledger, read_workbook
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import batches as batches_mod
-from rectify_core.ledger import db, items, rounds, store
+from rectify_core.ledger import db, items, recorded, rounds, store
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
 from rectify_core.vocab import ACTIVE, FIELD_NAMES, LABELS, DeadlineKind, ItemState
@@ -201,7 +201,7 @@ def _report_no_deadline(result: ImportResult) -> None:
         return
     named = "、".join(refs.label(ref) for ref, _ in result.no_deadline[:20])
     more = f"等 {len(result.no_deadline)} 个问题" if len(result.no_deadline) > 20 else ""
-    click.echo(f"  警告：{named}{more}没有整改时限：{store.NO_DEADLINE}。"
+    click.echo(f"  警告：{named}{more}没有整改时限：{recorded.NO_DEADLINE}。"
                f"请补上反馈日期：rectify rounds edit {result.round_id} --feedback-date YYYY-MM-DD"
                "（或导入时加 --feedback-date）")
 

@@ -8,17 +8,11 @@ from pathlib import Path
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.html import parse_html, parse_xls
-from rectify_core.importers.ledger import (
-    Workbook,
-    csv_rows,
-    looks_like_csv,
-    one_unit,
-    parse_table,
-    parse_workbook,
-)
+from rectify_core.importers.ledger import parse_table
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
+from rectify_core.importers.workbook import Workbook, csv_rows, looks_like_csv, one_unit, parse_workbook
 
 __all__ = ["ParsedLedger", "Workbook", "read_ledger", "read_workbook"]
 

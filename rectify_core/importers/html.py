@@ -15,9 +15,10 @@ import re
 from typing import Any
 
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.ledger import Row, Workbook, find_header, parse_sheets, parse_table
+from rectify_core.importers.ledger import Row, find_header, parse_table
 from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Line, Source, decode, make_line
+from rectify_core.importers.workbook import Workbook, parse_sheets
 
 # what a page wraps its article in: dropped wholesale
 _CHROME_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "button",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core import refs
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import holders, lifecycle
+from rectify_core.ledger import holders, import_changes
 from rectify_core.ledger.models import (
     Aspect,
     Event,
@@ -85,7 +85,7 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
         measures = old.pop("measures", None)
         if measures is not None:
             set_measures(item, measures)
-        lifecycle.restore(item, old, by, now, batch.id, session=session)
+        import_changes.restore(item, old, by, now, batch.id, session=session)
         session.flush()
     _restore_round(batch, session=session)
     batch.undone_at, batch.undone_by = now, by

@@ -2,7 +2,7 @@
 names, so that "the items of 周敏" is an index lookup, not a scan of the ledger.
 
 Every transition that sets owner or leader keeps it: creation by import
-(lifecycle.imported), an import's update and its undo, and reassignment. `rebuild`
+(import_changes.imported), an import's update and its undo, and reassignment. `rebuild`
 recomputes it whole (the migration that introduced it, and tools that write items
 directly).
 """

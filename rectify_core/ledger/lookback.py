@@ -24,7 +24,7 @@ from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.due import add_months
 from rectify_core.errors import RefusedError
-from rectify_core.ledger import lifecycle
+from rectify_core.ledger import rebounds
 from rectify_core.ledger.act import Act, Terms
 from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackSweep, LookbackTask, Round, Unit
 from rectify_core.refs import ref_json
@@ -287,9 +287,9 @@ def record(item: Item, outcome: str, note: str, evidence: list[dict[str, Any]], 
     task.recorded_by, task.recorded_at = act.by, act.now
     data: dict[str, Any] = {"outcome": outcome, "note": note.strip(), "evidence": task.evidence}
     if outcome == "巩固":
-        lifecycle.consolidate(item, task, act, data, session=session)
+        rebounds.consolidate(item, task, act, data, session=session)
     else:
-        lifecycle.reopen(item, task, act, terms, data, session=session)
+        rebounds.reopen(item, task, act, terms, data, session=session)
     return task
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from rectify_core.ledger import lifecycle
+from rectify_core.ledger import import_changes, lifecycle
 from rectify_core.ledger.matching import Known, Matching
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.models.core import shown_number
@@ -36,7 +36,7 @@ class SetAside:
     ref: str = ""  # how it is named now: 原3
 
 
-def apply(matching: Matching, current: dict[int, Any], run: lifecycle.ImportRun, *,
+def apply(matching: Matching, current: dict[int, Any], run: import_changes.ImportRun, *,
           session: Session) -> tuple[dict[str, dict[str, Any]], list[SetAside]]:
     """Renumber matched items and set aside the unlisted ones, with their events;
     returns what they were before (for undo) and the items set aside."""
@@ -96,6 +96,6 @@ def _set(item_id: int, values: dict[str, Any], *, session: Session) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _event(row: Any, kind: EventKind, data: dict[str, Any], run: lifecycle.ImportRun, *,
+def _event(row: Any, kind: EventKind, data: dict[str, Any], run: import_changes.ImportRun, *,
            session: Session) -> None:
     lifecycle.event(row, kind, "import", run.now, {**run.source, **data}, session=session, batch_id=run.batch_id)

@@ -21,17 +21,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rectify_core import bulk, refs
+from rectify_core import bulk
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers.ledger import SHORT
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.ledger import db, lifecycle, sheet, units, validate
+from rectify_core.ledger import db, import_changes, lifecycle, recorded, sheet, units, validate
 from rectify_core.ledger.matching import Match, match_rows
 from rectify_core.ledger.models import (
     Aspect,
-    Event,
     ImportBatch,
     Item,
     Measure,
@@ -40,7 +39,6 @@ from rectify_core.ledger.models import (
     Topic,
     Unit,
 )
-from rectify_core.vocab import ACTIVE, DeadlineKind, EventKind
 
 # Item columns copied from the parsed item; a change in any is an "updated" event.
 COPIED = ("title", "status", "status_text", "immediate", "deadline", "deadline_kind",
@@ -60,7 +58,7 @@ class ImportResult:
     batch_id: int | None  # None: the file changed nothing, and no batch was recorded
     round_created: bool
     created: list[tuple[int, str]] = field(default_factory=list)  # (no, title)
-    changed: list[lifecycle.ImportChange] = field(default_factory=list)
+    changed: list[import_changes.ImportChange] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     matches: list[Match] = field(default_factory=list)  # rows matched to items, with the basis
@@ -90,7 +88,8 @@ class ImportResult:
                 "updated": [{"no": c.no, "changes": c.changes} for c in self.changed if c.changes],
                 "disagreements": self.disagreements, "unchanged": self.unchanged,
                 "matches": [{"old_ref": m.old_ref, "no": m.row_no, "basis": m.basis} for m in self.matches],
-                "no_deadline": [{"ref": ref, "title": t, "reason": NO_DEADLINE} for ref, t in self.no_deadline],
+                "no_deadline": [{"ref": ref, "title": t, "reason": recorded.NO_DEADLINE}
+                                for ref, t in self.no_deadline],
                 "not_in_sheet": [{"former_no": a.no, "ref": a.ref, "title": a.title, "status": a.status, "new": a.new}
                                  for a in self.set_aside]}
 
@@ -246,20 +245,20 @@ def set_measures(item: Item, measures: list[dict[str, Any]]) -> None:
 
 
 def _create(new: list[ParsedItem], round_id: int, aspect_ids: dict[int, int], topic_ids: dict[int, int],
-            run: lifecycle.ImportRun, *, session: Session) -> list[int]:
+            run: import_changes.ImportRun, *, session: Session) -> list[int]:
     """Insert new items, their events and measures a batch at a time (memory stays flat);
     returns their ids."""
     created: list[int] = []
     new_ids = bulk.take_ids(session, Item.__table__, len(new))  # now: the writer has the connection below
     with bulk.writer(session) as into:
-        for start in range(0, len(new), lifecycle.BATCH):
-            chunk = new[start:start + lifecycle.BATCH]
+        for start in range(0, len(new), import_changes.BATCH):
+            chunk = new[start:start + import_changes.BATCH]
             rows = [{"round_id": round_id, "no": p.no, "updated_at": run.now, "pinned": {}, "extension_count": 0,
                      "rebound_count": 0, "aspect_id": aspect_ids.get(p.aspect_no) if p.aspect_no else None,
                      "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line,
                      **_values(p)} for p in chunk]
-            ids = lifecycle.imported(rows, run, session=session, into=into,
-                                     ids=new_ids[start:start + lifecycle.BATCH])
+            ids = import_changes.imported(rows, run, session=session, into=into,
+                                          ids=new_ids[start:start + import_changes.BATCH])
             into.insert_all(Measure.__table__, [{"item_id": ids[p.no], "seq": n, **m} for p in chunk
                                                 for n, m in enumerate(_measures(p), start=1)])
             created += [ids[p.no] for p in chunk]
@@ -307,44 +306,6 @@ def _compared(items: dict[int, Any], ids: list[int], *, session: Session) -> dic
                 select(Item.id, *_JSON).where(db.one_of(Item.id, ids, session.get_bind().dialect)))}
 
 
-# what a person records on an item in rectify, as the import names it when a close
-# title would carry it onto another problem
-PERSONAL = {EventKind.CLOSED: "销号", EventKind.PROGRESS: "进展", EventKind.EXTENDED: "延期",
-            EventKind.ACKNOWLEDGED: "已阅", EventKind.EXTENSION_REQUESTED: "延期申请",
-            EventKind.CLOSURE_REQUESTED: "销号申请", EventKind.REASSIGNED: "人员移交",
-            EventKind.REOPENED: "回头看反弹"}
-
-
-def recorded_by_people(round_id: int, *, session: Session) -> dict[int, tuple[str, ...]]:
-    """Each item of the round that carries something a person recorded, with what."""
-    found: dict[int, set[str]] = {}
-    for item_id, kind in session.execute(select(Event.item_id, Event.kind).distinct().where(
-            Event.round_id == round_id, Event.kind.in_(list(PERSONAL)), Event.item_id.is_not(None))):
-        if item_id is not None:
-            found.setdefault(item_id, set()).add(kind)
-    return {i: tuple(PERSONAL[k] for k in PERSONAL if k in kinds) for i, kinds in found.items()}
-
-
-NO_DEADLINE = "轮次缺少反馈日期，无法按规则计算整改时限，不会提醒"
-
-
-def without_deadline(rnd: Round, *, session: Session) -> list[tuple[str, str]]:
-    """The round's open items that no rule can date: no deadline of their own, no
-    extension, not long-term, and the round has no feedback date to count from."""
-    if rnd.feedback_date is not None:
-        return []
-    rows = session.execute(select(Item.ref, Item.title).where(
-        Item.round_id == rnd.id, Item.status.in_(ACTIVE), Item.deadline.is_(None), Item.extended_to.is_(None),
-        func.coalesce(Item.deadline_kind, "") != DeadlineKind.LONG_TERM))
-    return sorted(((ref, title) for ref, title in rows), key=lambda r: refs.order(r[0]))
-
-
-def _known_disagreements(round_id: int, *, session: Session) -> set[tuple[int, str, str]]:
-    rows = session.execute(select(Event.item_id, Event.data).where(Event.round_id == round_id,
-                                                                  Event.kind == "import_disagrees"))
-    return {(item_id, data.get("field", ""), str(data.get("file"))) for item_id, data in rows if item_id}
-
-
 @dataclass(frozen=True)
 class ImportChoices:
     """What the clerk said about a file: the round it updates (or that it starts a new
@@ -390,15 +351,15 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     _people(rnd.unit_id, parsed.people, session=session)
     result = ImportResult(rnd.id, rnd.name, rnd.unit.name, batch.id, existing_round is None)
     items = _current(rnd.id, session=session)
-    known = _known_disagreements(rnd.id, session=session)
+    known = recorded.disagreements(rnd.id, session=session)
     # a file's name, never its path: events are read on people's phones
     source: dict[str, Any] = {"source": Path(parsed.source_name).name, "sha256": parsed.sha256, "batch": batch.id}
     aspect_titles = dict(session.execute(select(Aspect.id, Aspect.title).where(Aspect.round_id == rnd.id)).all())
-    recorded = recorded_by_people(rnd.id, session=session)
-    matching = match_rows(parsed.items, [sheet.known_of(r, aspect_titles, recorded.get(r.id, ()))
+    kept = recorded.by_people(rnd.id, session=session)
+    matching = match_rows(parsed.items, [sheet.known_of(r, aspect_titles, kept.get(r.id, ()))
                                          for r in items.values()],
                           {h.no: h.title for h in parsed.aspects}, choices.match, choices.new)
-    run = lifecycle.ImportRun(now, parsed.report_date, source, batch.id, known)
+    run = import_changes.ImportRun(now, parsed.report_date, source, batch.id, known)
     before, result.set_aside = sheet.apply(matching, items, run, session=session)
     result.matches = matching.matches
     created = _create(matching.new_rows, rnd.id, aspect_ids, topic_ids, run, session=session)
@@ -413,7 +374,7 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
         whole = _compared(items, [item_id for _, item_id in chunk], session=session)
         for p, item_id in chunk:
             _update(p, whole[item_id], placed[p.no], run, result, before, session=session)
-    result.no_deadline = without_deadline(rnd, session=session)
+    result.no_deadline = recorded.without_deadline(rnd, session=session)
     batch.created, batch.before = created, before
     batch.counts = {"created": len(result.created), "updated": result.updated,
                     "disagreements": len(result.disagreements), "unchanged": result.unchanged}
@@ -421,12 +382,12 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     return result
 
 
-def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: lifecycle.ImportRun,
+def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: import_changes.ImportRun,
             result: ImportResult, before: dict[str, Any], *, session: Session) -> None:
     """One matched row against its item: changes applied through the lifecycle, what it
     was before kept for undo, disagreements recorded."""
     values = _values(p)
-    change = lifecycle.plan_import(current, values, p.no)
+    change = import_changes.plan_import(current, values, p.no)
     moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
     if not (change.changes or change.disagreements or moved):
         result.unchanged += 1
@@ -441,15 +402,10 @@ def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: lifecyc
         setattr(item, k, v)
     result.fresh_disagreements += sum((item.id, d["field"], str(d["file"])) not in run.known_disagreements
                                       for d in change.disagreements)
-    lifecycle.apply_import(item, change, values, run, session=session)
+    import_changes.apply_import(item, change, values, run, session=session)
     before[str(item.id)] = old
     if change.changes or change.disagreements:
         result.changed.append(change)
     else:
         result.unchanged += 1
     result.disagreements += change.disagreements
-
-
-# --- the batches: list and undo ------------------------------------------------------
-
-
