@@ -118,6 +118,15 @@ class Role(Vocab):
     ADMIN = "admin"
 
 
+class AccountRole(Vocab):
+    """What an account of the clerk's pages may do: a unit's clerk (单位管理员) acts for
+    one unit, the office (巡察办) for all, a viewer only reads."""
+
+    CLERK = "clerk"
+    OFFICE = "office"
+    VIEWER = "viewer"
+
+
 # the escalation ladder's roles, bottom to top
 LADDER_ROLES: tuple[str, ...] = (Role.OWNER, Role.LEADER, Role.FIRST_RESPONSIBLE, Role.INSPECTION_OFFICE)
 # roles a contact may hold: the ladder's, plus a unit's own look-back reviewer and the
@@ -191,6 +200,7 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
     Role: {Role.OWNER: "责任人", Role.LEADER: "责任领导", Role.FIRST_RESPONSIBLE: "第一责任人",
            Role.INSPECTION_OFFICE: "巡察办", Role.REVIEWER: "回头看检查人", Role.VERIFIER: "销号核验人",
            Role.DEPARTMENT_HEAD: "部门负责人", Role.CLERK: "单位联络员", Role.ADMIN: "管理员"},
+    AccountRole: {AccountRole.CLERK: "单位管理员", AccountRole.OFFICE: "巡察办", AccountRole.VIEWER: "只读"},
     Step: {Step.NOTICE: "督办通知", Step.DUE_SOON: "临期提醒", Step.DUE: "到期提醒", Step.OVERDUE: "逾期催办",
            Step.WARNING: "逾期告诫", Step.ACCOUNTABILITY: "提请问责"},
     RequestKind: {RequestKind.EXTENSION: "延期", RequestKind.CLOSURE: "销号"},

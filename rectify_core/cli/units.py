@@ -11,6 +11,7 @@ from rectify_core.config.calendar import local_today, run_now
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import accounts, db, obligations, units
 from rectify_core.ledger.view import all_round_views
+from rectify_core.vocab import AccountRole
 
 
 @listing_group("units")
@@ -80,7 +81,7 @@ def accounts_add_cmd(app: App, login: str, unit: str | None, all_units: bool, ro
     """新建账号。"""
     if (unit is None) == (not all_units):
         raise RectifyError("请指定 --unit 单位 或 --all（二选一）")
-    role = role or ("office" if all_units else "clerk")
+    role = role or (AccountRole.OFFICE if all_units else AccountRole.CLERK)
     password = _password(login)
     with db.transaction(app.engine) as session:
         scope = units.find_unit(unit, session=session) if unit else None

@@ -13,7 +13,7 @@ from typing import Any
 
 from rectify_core.config.files import optional, read_toml
 from rectify_core.errors import ConfigError
-from rectify_core.vocab import LADDER_ROLES
+from rectify_core.vocab import LADDER_ROLES, Role
 from rectify_core.vocab import Step as Steps
 
 ROLES = LADDER_ROLES
@@ -39,14 +39,14 @@ class Ladder:
 
 
 DEFAULT_LADDER = Ladder((
-    Step(Steps.NOTICE.label, -20, ("owner",)),
-    Step(Steps.DUE_SOON.label, -10, ("owner", "leader")),
-    Step(Steps.DUE_SOON.label, -3, ("owner",)),
-    Step(Steps.DUE_SOON.label, -1, ("owner",)),
-    Step(Steps.DUE.label, 0, ("owner",)),
-    Step(Steps.OVERDUE.label, 5, ("owner", "leader"), every=5),
-    Step(Steps.WARNING.label, 10, ("first_responsible",)),
-    Step(Steps.ACCOUNTABILITY.label, 20, ("inspection_office",)),
+    Step(Steps.NOTICE.label, -20, (Role.OWNER,)),
+    Step(Steps.DUE_SOON.label, -10, (Role.OWNER, Role.LEADER)),
+    Step(Steps.DUE_SOON.label, -3, (Role.OWNER,)),
+    Step(Steps.DUE_SOON.label, -1, (Role.OWNER,)),
+    Step(Steps.DUE.label, 0, (Role.OWNER,)),
+    Step(Steps.OVERDUE.label, 5, (Role.OWNER, Role.LEADER), every=5),
+    Step(Steps.WARNING.label, 10, (Role.FIRST_RESPONSIBLE,)),
+    Step(Steps.ACCOUNTABILITY.label, 20, (Role.INSPECTION_OFFICE,)),
 ))
 
 

@@ -24,9 +24,10 @@ from rectify_core.errors import RectifyError
 from rectify_core.names import not_people
 from rectify_core.vocab import ACTIVE, ONGOING, ROLE_NAMES, NoticeKind, Role
 
-FALLBACK = {"owner": "leader", "leader": "first_responsible"}
+FALLBACK: dict[str, str] = {Role.OWNER: Role.LEADER, Role.LEADER: Role.FIRST_RESPONSIBLE}
 # a rebounded item's notices also go one level up the chain
-LEVEL_UP = {"owner": "leader", "leader": "first_responsible", "first_responsible": "inspection_office"}
+LEVEL_UP: dict[str, str] = {Role.OWNER: Role.LEADER, Role.LEADER: Role.FIRST_RESPONSIBLE,
+                             Role.FIRST_RESPONSIBLE: Role.INSPECTION_OFFICE}
 # escalation follows notification: a role is told only after the level below it was
 ESCALATES_AFTER: dict[str, tuple[str, ...]] = {Role.FIRST_RESPONSIBLE: (Role.OWNER, Role.LEADER),
                                                Role.INSPECTION_OFFICE: (Role.FIRST_RESPONSIBLE,)}
@@ -107,8 +108,8 @@ def resolve(item: Obligation, role: str, people: People) -> tuple[list[tuple[str
     a role is vacant. Returns them and a note on any fallback."""
     note, current = "", role
     while True:
-        if current in ("owner", "leader"):
-            cell = item.owner if current == "owner" else item.leader
+        if current in (Role.OWNER, Role.LEADER):
+            cell = item.owner if current == Role.OWNER else item.leader
             found = [(n, _unit_of(n, item, people.directory)) for n in people.split(cell)]
             if not found:
                 found, stand_in = people.stand_ins(item.unit, cell, current)

@@ -37,7 +37,7 @@ from rectify_core.ledger.act import Terms
 from rectify_core.ledger.db import one_of, one_statement, reader, row_type, session_factory, statements
 from rectify_core.ledger.models import Item, Notice, Round, Unit
 from rectify_core.ledger.obligations import active_items, overdue_history
-from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState
+from rectify_core.vocab import ROLE_NAMES, Light, NoticeKind, NoticeState, Role
 
 HANDOVER = "【工作移交】"  # reasons of notices moved to a successor start with this note
 Sender = Callable[[str, str, str], SendResult]
@@ -152,17 +152,17 @@ def addressee(person: Person, roles: list[str], today: dt.date, cal: WorkCalenda
     to, and for leaders and first responsibles a line on everything they answer for."""
     unit, name = person
     role = primary_role(roles)
-    contact = directory.admin if role == "admin" else directory.contact(name, unit)
+    contact = directory.admin if role == Role.ADMIN else directory.contact(name, unit)
     title = contact.title if contact else None
     summary = ""
-    if role in ("leader", "first_responsible") and unit not in ("", ANY_UNIT):
-        items = active_items(session=session, unit=unit, leader=name if role == "leader" else None)
-        if role == "leader" and title is None and items:
+    if role in (Role.LEADER, Role.FIRST_RESPONSIBLE) and unit not in ("", ANY_UNIT):
+        items = active_items(session=session, unit=unit, leader=name if role == Role.LEADER else None)
+        if role == Role.LEADER and title is None and items:
             title = session.scalar(select(Item.leader_title).where(Item.id.in_([i.id for i in items]),
                                                                   Item.leader_title.is_not(None)).limit(1))
         history = overdue_history([i.id for i in items], session=session)
         lights = Counter(light_on(i, history.get(i.id, ()), today, rules, cal) for i in items)
-        what = "分管" if role == "leader" else "本单位"
+        what = "分管" if role == Role.LEADER else "本单位"
         summary = (f"您{what}的未完成整改事项共{len(items)}项，其中逾期（{Light.RED.label}）{lights[Light.RED]}项、"
                    f"临期（{Light.YELLOW.label}）{lights[Light.YELLOW]}项。")
     return Addressee(name, title, role, summary, directory.office)
@@ -202,7 +202,7 @@ def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.da
 def _urls(person: Person, role: str, directory: Directory, ids: UserIds | None) -> list[str]:
     """The person's channels in order, work-platform ones addressed to them."""
     unit, name = person
-    contact: Contact | None = directory.admin if role == "admin" else directory.contact(name, unit)
+    contact: Contact | None = directory.admin if role == Role.ADMIN else directory.contact(name, unit)
     urls = directory.urls(contact) if contact else []
     return [ids.address(u, contact) for u in urls] if ids is not None else urls
 
@@ -219,7 +219,7 @@ def _alert_admin(dead: list[Claimed], directory: Directory, today: dt.date, now:
         "dedup_key": f"dead:{n.id}:{admin.name}", "kind": NoticeKind.ADMIN, "recipient_unit": admin.unit,
         "item_id": n.item_id, "lookback_id": n.lookback_id, "round_id": n.round_id, "due": n.due,
         "step_key": n.step_key, "step_name": "提醒无法投递", "ladder": n.ladder,
-        "recipient": admin.name, "role": "admin", "reason": _alert_text(n), "planned_on": today,
+        "recipient": admin.name, "role": Role.ADMIN, "reason": _alert_text(n), "planned_on": today,
         "state": outbox.PENDING, "attempts": 0, "created_at": now} for n in failed], "dedup_key")
     return len(failed)
 
@@ -368,7 +368,7 @@ class _Run:
         """Send and record one person's claimed digest; returns their result and the notices
         that died."""
         today = local_today(self.now)
-        if self.links is not None and to.role != "admin" and person[0] not in ("", ANY_UNIT):
+        if self.links is not None and to.role != Role.ADMIN and person[0] not in ("", ANY_UNIT):
             to = replace(to, link=self.links.url(person[0], person[1], self.clock()))
         by_key: dict[tuple[int, int | None], list[Claimed]] = defaultdict(list)
         for n in notices:

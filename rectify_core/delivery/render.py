@@ -14,26 +14,26 @@ from typing import Any
 from rectify_core import vocab
 from rectify_core.refs import label
 from rectify_core.templating import template
-from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, light_label
+from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, Role, light_label
 
-ASKED = {
-    "owner": "请抓紧推进整改，按时报送进展和佐证材料",
-    "leader": "请督促责任部门和责任人按期完成",
-    "first_responsible": "请督办落实，必要时约谈相关责任人",
-    "inspection_office": "请予以督导，研究是否启动问责程序",
-    "reviewer": "请按期完成回头看核查并记录结论",
-    "admin": "请按提示修复后重发",
+ASKED: dict[str, str] = {
+    Role.OWNER: "请抓紧推进整改，按时报送进展和佐证材料",
+    Role.LEADER: "请督促责任部门和责任人按期完成",
+    Role.FIRST_RESPONSIBLE: "请督办落实，必要时约谈相关责任人",
+    Role.INSPECTION_OFFICE: "请予以督导，研究是否启动问责程序",
+    Role.REVIEWER: "请按期完成回头看核查并记录结论",
+    Role.ADMIN: "请按提示修复后重发",
 }
 # the closing line of a digest, addressed to the person's role
-CLOSING = {
-    "owner": "请按期完成整改，并及时报送整改进展和佐证材料。",
-    "leader": "请切实履行分管责任，督促责任部门和责任人按期完成整改。",
-    "first_responsible": "请切实履行第一责任人职责，对逾期事项督办落实，必要时约谈相关责任人。",
-    "inspection_office": "请予以督导，对逾期未改的事项研究是否启动问责程序。",
-    "reviewer": "请按期完成回头看核查，如实记录“巩固”或“反弹”结论。",
-    "admin": "请按提示修复联系方式后重发。",
+CLOSING: dict[str, str] = {
+    Role.OWNER: "请按期完成整改，并及时报送整改进展和佐证材料。",
+    Role.LEADER: "请切实履行分管责任，督促责任部门和责任人按期完成整改。",
+    Role.FIRST_RESPONSIBLE: "请切实履行第一责任人职责，对逾期事项督办落实，必要时约谈相关责任人。",
+    Role.INSPECTION_OFFICE: "请予以督导，对逾期未改的事项研究是否启动问责程序。",
+    Role.REVIEWER: "请按期完成回头看核查，如实记录“巩固”或“反弹”结论。",
+    Role.ADMIN: "请按提示修复联系方式后重发。",
 }
-ROLE_RANK = ("admin", "inspection_office", "first_responsible", "leader", "reviewer", "owner")
+ROLE_RANK = (Role.ADMIN, Role.INSPECTION_OFFICE, Role.FIRST_RESPONSIBLE, Role.LEADER, Role.REVIEWER, Role.OWNER)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Addressee:
 
     name: str
     title: str | None = None
-    role: str = "owner"
+    role: str = Role.OWNER
     summary: str = ""  # for leaders and first responsibles: everything they answer for
     office: str = "巡察整改工作办公室"
     link: str = ""  # the person's own page (已阅, 报送进展, 申请延期/销号), when the portal is set up
@@ -101,7 +101,7 @@ class Addressee:
 
 def primary_role(roles: list[str]) -> str:
     """The role a digest is addressed to when a person owes things in several."""
-    return next((r for r in ROLE_RANK if r in roles), "owner")
+    return next((r for r in ROLE_RANK if r in roles), Role.OWNER)
 
 
 def urgency(line: Line) -> tuple[int, int, tuple[int, int, int]]:
@@ -184,7 +184,7 @@ def render_digest(to: str | Addressee, lines: list[Line], today: dt.date, fmt: s
         d = {"name": esc(person.name), "salutation": esc(person.salutation), "summary": esc(person.summary),
              "about": esc(about(ordered)),
              "today": f"{today.year}年{today.month}月{today.day}日", "total": len(ordered),
-             "part": part, "parts": parts, "closing": CLOSING.get(person.role, CLOSING["owner"]),
+             "part": part, "parts": parts, "closing": CLOSING.get(person.role, CLOSING[Role.OWNER]),
              "office": esc(person.office), "link": person.link}
         return str(macros.header(d)), str(macros.footer(d))  # type: ignore[attr-defined]
 

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from rectify_core import signing
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger.models import Account, Unit
+from rectify_core.vocab import AccountRole
 
-ROLES = {"clerk": "单位管理员", "office": "巡察办", "viewer": "只读"}
+ROLES = AccountRole.labels()
 MIN_PASSWORD = 12
 _LOGIN = re.compile(r"[A-Za-z0-9_.@-]{2,64}")
 # scrypt cost: 2**14 x 8 x 1 is 16 MB and some 50 ms a check, as OWASP suggests
@@ -77,7 +78,7 @@ class Scope:
 
     @property
     def writes(self) -> bool:
-        return self.role != "viewer"
+        return self.role != AccountRole.VIEWER
 
     def sees(self, unit: str) -> bool:
         return self.unit is None or self.unit == unit
@@ -95,9 +96,9 @@ def add(login: str, password: str, role: str, unit: Unit | None, now: dt.datetim
         raise RectifyError(f"登录名“{login}”已存在（rectify accounts list 可查看全部账号）")
     if role not in ROLES:
         raise RectifyError(f"未知的角色“{role}”（可用：{'、'.join(ROLES)}）")
-    if role == "clerk" and unit is None:
+    if role == AccountRole.CLERK and unit is None:
         raise RectifyError("单位管理员（clerk）须指定所属单位（--unit）")
-    if role == "office" and unit is not None:
+    if role == AccountRole.OFFICE and unit is not None:
         raise RectifyError("巡察办账号（office）管理全部单位，请用 --all")
     check_password(password, login)
     account = Account(login=login, password=hash_password(password), role=role,
@@ -127,7 +128,7 @@ def sign_in(login: str, password: str, bootstrap: str | None, *, session: Sessio
         password_matches(password, _dummy())  # as long as a real check
         no_accounts = session.scalar(select(Account.id).limit(1)) is None
         if bootstrap and no_accounts and signing.same(password.encode(), bootstrap.encode()):
-            return Scope(login.strip() or "admin", "office", None)
+            return Scope(login.strip() or "admin", AccountRole.OFFICE, None)
         return None
     if not password_matches(password, account.password):
         return None
@@ -185,4 +186,4 @@ def from_cookie(secret: bytes, value: str, now: dt.datetime, bootstrap: str | No
     if account is not None:
         return scope_of(account, session=session)
     no_accounts = session.scalar(select(Account.id).limit(1)) is None
-    return Scope("admin", "office", None) if bootstrap and no_accounts else None
+    return Scope("admin", AccountRole.OFFICE, None) if bootstrap and no_accounts else None

@@ -39,6 +39,7 @@ from rectify_core.ledger.models import (
     Topic,
     Unit,
 )
+from rectify_core.vocab import Role
 
 # Item columns copied from the parsed item; a change in any is an "updated" event.
 COPIED = ("title", "status", "status_text", "immediate", "deadline", "deadline_kind",
@@ -188,7 +189,7 @@ def _round(parsed: ParsedLedger, existing: Round | None, now: dt.datetime, *,
         if value is not None:
             setattr(rnd, attr, value)
     rnd.source_name, rnd.source_sha256, rnd.imported_at = parsed.source_name, parsed.sha256, now
-    named = [n for n, role in parsed.people if role == "first_responsible"]
+    named = [n for n, role in parsed.people if role == Role.FIRST_RESPONSIBLE]
     if named and not rnd.first_responsible:
         rnd.first_responsible = named[0]
     session.flush()
@@ -220,12 +221,12 @@ def _upsert_heading(existing: dict[int, Any], h: ParsedHeading, make: Any, sessi
 
 
 def _people(unit_id: int, people: list[tuple[str, str]], *, session: Session) -> None:
-    known = {(name, role) for name, role in
-             session.execute(select(Person.name, Person.role).where(Person.unit_id == unit_id))}
+    known: set[tuple[str, str]] = {(name, role) for name, role in
+                                   session.execute(select(Person.name, Person.role).where(Person.unit_id == unit_id))}
     for name, role in people:
         if (name, role) not in known:
             known.add((name, role))
-            session.add(Person(unit_id=unit_id, name=name, role=role))
+            session.add(Person(unit_id=unit_id, name=name, role=Role(role)))
 
 
 def _values(p: ParsedItem) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from rectify_core.vocab import (
     DeadlineKind,
     EventKind,
     ItemState,
+    Role,
 )
 
 NAMING = {
@@ -243,7 +244,7 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(30))
+    role: Mapped[Role] = mapped_column(VocabText(Role, 30))
     title: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -312,7 +313,7 @@ class ItemHolder(Base):
     __tablename__ = "item_holders"
 
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(10), primary_key=True)
+    role: Mapped[Role] = mapped_column(VocabText(Role, 10), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 

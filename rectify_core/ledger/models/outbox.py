@@ -28,6 +28,7 @@ from rectify_core.vocab import (
     NoticeState,
     RequestKind,
     RequestState,
+    Role,
     TaskState,
 )
 
@@ -70,7 +71,7 @@ class Notice(Base):
     # who serve every unit (an inspection office named in contacts.toml)
     recipient_unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
     kind: Mapped[NoticeKind] = mapped_column(VocabText(NoticeKind, 10), default=NoticeKind.ITEM, server_default="item")
-    role: Mapped[str] = mapped_column(String(30))
+    role: Mapped[Role] = mapped_column(VocabText(Role, 30))
     reason: Mapped[str] = mapped_column(Text)
     planned_on: Mapped[dt.date] = mapped_column(Date)
     state: Mapped[NoticeState] = mapped_column(VocabText(NoticeState, 10), default=NoticeState.PENDING)

@@ -15,10 +15,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rectify_core.ledger.columns import UTCDateTime
+from rectify_core.ledger.columns import UTCDateTime, VocabText
 from rectify_core.ledger.models.core import (
     Base,
 )
+from rectify_core.vocab import AccountRole
 
 
 class Upload(Base):
@@ -83,7 +84,7 @@ class Account(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
     password: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))  # clerk | office | viewer
+    role: Mapped[AccountRole] = mapped_column(VocabText(AccountRole, 20))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # None: every unit
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
