@@ -53,3 +53,59 @@ def test_every_template_compiles() -> None:
     assert len(names) == len([*templating.TEMPLATES.rglob("*.j2")]) >= 10
     for name in names:
         templating.template(name)
+
+
+def test_the_commands_page_carries_the_synopsis_made_from_the_command_line() -> None:
+    """The synopsis is what `python -m rectify_flows.synopsis` makes of the CLI today: a new
+    command or option missing from docs/commands.md fails here."""
+    from rectify_flows.synopsis import PAGE, block
+
+    assert block() in PAGE.read_text(encoding="utf-8"), "run: python -m rectify_flows.synopsis"
+
+
+def test_every_option_of_every_command_is_on_the_commands_page() -> None:
+    """Read independently of the generator: each command's entry names each of its options."""
+    from rectify_flows.synopsis import PAGE
+
+    text = PAGE.read_text(encoding="utf-8")
+    synopsis = text.split("```", 2)[1]
+    entries = re.split(r"\n(?=rectify )", synopsis)
+    missing = []
+    for name in _names(cli, ""):
+        command: click.Command = cli
+        for word in name.split():
+            assert isinstance(command, click.Group)
+            command = command.commands[word]
+        entry = next((e for e in entries if re.match(rf"rectify \[--db URL\] {re.escape(name)}(\s|$)", e)), "")
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden and max(param.opts, key=len) not in entry:
+                missing.append(f"{name} {max(param.opts, key=len)}")
+        if not entry:
+            missing.append(name)
+    assert missing == []
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in [README, *DOCS])
+    named = set(re.findall(r"`((?:rectify_core|flows|config|bench|tests)/[\w./-]+\.(?:py|toml|csv|md|j2))`", text))
+    # a file the user writes (config/contacts.toml) exists as its shipped example
+    missing = [n for n in sorted(named)
+               if not (ROOT / n).exists() and not (ROOT / n.replace(".toml", ".example.toml")).exists()]
+    assert named and missing == []
+
+
+def test_rules_toml_documents_every_key_the_loader_takes() -> None:
+    """config/rules.toml is the rules' reference: each section and key the loader accepts is
+    there (a commented example counts), and it names none the loader would refuse."""
+    from rectify_core.config.rules import _SCALARS
+
+    documented: dict[str, set[str]] = {}
+    section = ""
+    for line in (ROOT / "config" / "rules.toml").read_text(encoding="utf-8").splitlines():
+        bare = line.lstrip("# ").rstrip()
+        if m := re.fullmatch(r"\[\[?(\w+)\]\]?", bare):
+            section = m[1]
+            documented.setdefault(section, set())
+        elif (m := re.fullmatch(r"(\w+) = .+", bare)) and section and line.startswith((m[1], "# ")):
+            documented[section].add(m[1])
+    assert {s: k for s, k in documented.items() if s != "ladder"} == {s: set(k) for s, k in _SCALARS.items()}
