@@ -58,7 +58,7 @@ def lines() -> list[str]:
         entry = textwrap.wrap(" ".join([head, *params]), WIDTH, subsequent_indent=" " * (len(head) + 1),
                               break_on_hyphens=False, break_long_words=False)
         first = (command.help or "").strip().split("。")[0].replace("\n", "")
-        out += entry + [f"    # {first}。" if first else "    #"]
+        out += [*entry, f"    # {first}。" if first else "    #"]
     return out
 
 
