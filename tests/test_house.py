@@ -215,3 +215,29 @@ def test_one_completion_rate_formula() -> None:
 def _line(name: str, needle: str) -> str:
     text = (CORE / name).read_text(encoding="utf-8").splitlines()
     return str(next(n for n, line in enumerate(text, start=1) if needle in line))
+
+
+_EDGE_WORDS = re.compile(r"rectify [a-z]|(?:^|[^\w-])--[a-z]")
+
+
+def _message_texts(call: ast.Call) -> Iterator[str]:
+    for arg in call.args:
+        for node in ast.walk(arg):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                yield node.value
+
+
+def test_core_errors_name_no_command_and_no_flag() -> None:
+    """A message below the edges is read on the web too: what to type on the command line
+    rides in `hint=`, which only the CLI shows."""
+    wrong = []
+    for path, text in _code():
+        if not path.is_relative_to(CORE) or path.relative_to(CORE).parts[0] in ("cli", "web"):
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call):
+                name = ast.unparse(node.func).rsplit(".", 1)[-1]
+                if name.endswith("Error") or name in ("Problem", "Refused"):
+                    wrong += [f"{path.relative_to(ROOT)}:{node.lineno} {t!r}" for t in _message_texts(node)
+                              if _EDGE_WORDS.search(t)]
+    assert wrong == []

@@ -63,7 +63,7 @@ def _rounds(session: Session, round_id: int | None, unit: str | None) -> list[Ro
     found = list(session.scalars(query))
     if not found:
         what = f"编号为 {round_id} 的轮次" if round_id is not None else f"单位“{unit}”的轮次" if unit else "任何轮次"
-        raise NotFoundError(f"没有{what}（rectify rounds 可列出全部轮次）")
+        raise NotFoundError(f"没有{what}", hint="rectify rounds 可列出全部轮次")
     return found
 
 

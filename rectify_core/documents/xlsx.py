@@ -214,7 +214,7 @@ def _unlisted(sheet: Any, view: RoundView) -> None:
     sheet.append(["原序号", "问题", "完成情况", "说明"])
     for row in view.unlisted:
         sheet.append([row.ref, row.title, ItemState.label_of(row.status),
-                      f"本次台账未列出；如已不再整改，请在 rectify 中撤销或合并（rectify withdraw {row.ref}）"])
+                      "本次台账未列出；如已不再整改，请在 rectify 中撤销或合并"])
 
 
 def _stats(sheet: Any, view: RoundView) -> None:

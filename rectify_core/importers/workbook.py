@@ -24,7 +24,7 @@ def one_unit(found: list[ParsedLedger], name: str, where: str) -> ParsedLedger:
     if len(found) > 1:
         units = "、".join(p.unit for p in found)
         raise InputError(name, [Problem(where.strip(), f"包含 {len(found)} 个被巡察单位的台账（{units}），"
-                                                              "请用 rectify import 导入")])
+                                                              "请整体导入：每个被巡察单位各成一个轮次")])
     return found[0]
 
 

@@ -93,13 +93,13 @@ def add(login: str, password: str, role: str, unit: Unit | None, now: dt.datetim
     if not _LOGIN.fullmatch(login):
         raise RectifyError(f"登录名“{login}”不可用：请用 2–64 个英文字母、数字或 _ . @ -")
     if session.scalar(select(Account.id).where(Account.login == login)) is not None:
-        raise RectifyError(f"登录名“{login}”已存在（rectify accounts list 可查看全部账号）")
+        raise RectifyError(f"登录名“{login}”已存在", hint="rectify accounts 可查看全部账号")
     if role not in ROLES:
         raise RectifyError(f"未知的角色“{role}”（可用：{'、'.join(ROLES)}）")
     if role == AccountRole.CLERK and unit is None:
-        raise RectifyError("单位管理员（clerk）须指定所属单位（--unit）")
+        raise RectifyError("单位管理员须指定所属单位", hint="--unit 单位")
     if role == AccountRole.OFFICE and unit is not None:
-        raise RectifyError("巡察办账号（office）管理全部单位，请用 --all")
+        raise RectifyError("巡察办账号管理全部单位，不属于某一个单位", hint="--all")
     check_password(password, login)
     account = Account(login=login, password=hash_password(password), role=role,
                       unit_id=unit.id if unit else None, created_at=now, changed_at=now)
@@ -111,7 +111,7 @@ def add(login: str, password: str, role: str, unit: Unit | None, now: dt.datetim
 def find(login: str, *, session: Session) -> Account:
     account = session.scalar(select(Account).where(Account.login == login.strip()))
     if account is None:
-        raise NotFoundError(f"没有登录名为“{login.strip()}”的账号（rectify accounts list 可查看全部账号）")
+        raise NotFoundError(f"没有登录名为“{login.strip()}”的账号", hint="rectify accounts 可查看全部账号")
     return account
 
 

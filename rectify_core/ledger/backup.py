@@ -211,7 +211,7 @@ def rotate(directory: Path, keep: int) -> list[Path]:
 # --- reading one back --------------------------------------------------------------------
 
 def _not_ours(path: Path) -> RectifyError:
-    return RefusedError(f"{path} 不是 rectify 的备份文件；请选择 rectify backup 生成的 .zip 文件")
+    return RefusedError(f"{path} 不是 rectify 的备份文件；请选择 rectify 备份时生成的 .zip 文件", hint="rectify backup")
 
 
 @contextlib.contextmanager

@@ -63,7 +63,7 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
 
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
-        raise NotFoundError(f"没有编号为 {batch_id} 的导入批次（rectify imports 可列出全部批次）")
+        raise NotFoundError(f"没有编号为 {batch_id} 的导入批次", hint="rectify imports 可列出全部批次")
     if batch.undone_at is not None:
         raise RefusedError(f"导入批次 {batch_id} 已于 {batch.undone_at:%Y-%m-%d} 撤销过")
     touched = {*batch.created, *(int(k) for k in batch.before)}

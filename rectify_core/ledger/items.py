@@ -53,7 +53,7 @@ def _round_ids(*, session: Session, round_id: int | None, unit: str | None) -> l
     name), or every round (None)."""
     if round_id is not None:
         if session.get(Round, round_id) is None:
-            raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+            raise NotFoundError(f"没有编号为 {round_id} 的轮次", hint="rectify rounds 可列出全部轮次")
         return [round_id]
     if unit is None:
         return None
@@ -116,7 +116,7 @@ def _not_found(wanted: refs.ItemRef, scope: list[int] | None, *, session: Sessio
     if aside:
         text += f"；本次台账未列出：{'、'.join(sorted(set(aside), key=refs.order))}"
     if not listed and not aside:
-        text += "：还没有任何问题（请先用 rectify import 导入台账）"
+        text += "：还没有任何问题（请先导入台账）"
     return text
 
 

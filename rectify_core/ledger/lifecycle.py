@@ -102,7 +102,7 @@ def record_progress(item: Item, text: str, act: Act, *, status: ItemState | None
     """报送进展 on an open or ongoing item; optionally moves it between 未完成 and 阶段性完成."""
     if item.status not in ACTIVE:
         raise RefusedError(f"{item.label}已完成（已销号），不能再报送进展；"
-                           "如问题反弹，请用 rectify lookback record 记录")
+                           "如问题反弹，请记录回头看结论“反弹”", hint="rectify lookback record")
     if not text.strip() or not act.by:
         raise RefusedError("报送进展须写明进展情况和报送人", hint="--text、--by")
     if status is not None and status not in ACTIVE:

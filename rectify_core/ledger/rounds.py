@@ -38,7 +38,7 @@ def edit(round_id: int, changes: dict[str, Any], by: str, now: dt.datetime, *, s
     """Correct a round's name, feedback date or first responsible; one event records old -> new."""
     rnd = session.get(Round, round_id)
     if rnd is None:
-        raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+        raise NotFoundError(f"没有编号为 {round_id} 的轮次", hint="rectify rounds 可列出全部轮次")
     wanted = {k: v for k, v in changes.items() if v is not None}
     if not wanted:
         raise RefusedError("请至少给出一项修改：反馈日期、名称或第一责任人",

@@ -146,7 +146,7 @@ def find_round(parsed: ParsedLedger, *, session: Session, round_id: int | None =
     if round_id is not None:
         rnd = session.get(Round, round_id)
         if rnd is None:
-            raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+            raise NotFoundError(f"没有编号为 {round_id} 的轮次", hint="rectify rounds 可列出全部轮次")
         return rnd
     unit = known_unit(parsed.unit, session=session)
     if unit is not None:

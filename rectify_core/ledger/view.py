@@ -114,11 +114,11 @@ def pick_round(round_id: int | None, *, session: Session) -> Round:
     if round_id is not None:
         rnd = session.get(Round, round_id)
         if rnd is None:
-            raise NotFoundError(f"没有编号为 {round_id} 的轮次（rectify rounds 可列出全部轮次）")
+            raise NotFoundError(f"没有编号为 {round_id} 的轮次", hint="rectify rounds 可列出全部轮次")
         return rnd
     rounds = list(session.scalars(select(Round).order_by(Round.id)))
     if not rounds:
-        raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
+        raise NotFoundError("还没有任何轮次：请先导入台账或报告", hint="rectify import 文件")
     if len(rounds) > 1:
         names = "；".join(f"{r.id}：{r.unit.name} / {r.name}" for r in rounds)
         raise RectifyError(f"有 {len(rounds)} 个轮次，请指定轮次：{names}", hint="--round 编号")
