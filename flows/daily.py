@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
@@ -78,7 +79,7 @@ def publish_dashboard(ctx: RunContext, path: str) -> None:
 
 @flow(name="rectify-daily", log_prints=True)
 def daily_flow(date: str | None = None, config_dir: str | None = None, unit: str | None = None,
-               database_url: str | None = None, dashboard_path: str | None = None) -> dict[str, object]:
+               database_url: str | None = None, dashboard_path: str | None = None) -> dict[str, Any]:
     """每日时限检查与提醒：计划、写入发件箱、按人发送摘要、发布汇总。
 
     `date` (YYYY-MM-DD) replays a day at 09:00 Asia/Shanghai; default: now. `unit` limits

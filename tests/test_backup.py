@@ -5,6 +5,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -182,7 +183,7 @@ def test_a_backup_of_the_previous_schema_is_brought_up(cli: Any, db_url: str, en
     out = tmp_path / "old.zip"
     assert office("backup", "-o", str(out)).code == 0
     with zipfile.ZipFile(out) as zf:
-        assert backup.json.loads(zf.read("manifest.json"))["revision"] == "0007"
+        assert json.loads(zf.read("manifest.json"))["revision"] == "0007"
     restored = Office(cli, spare(), tmp_path / "restored", monkeypatch)
     back = restored("restore", str(out))
     assert back.code == 0 and "已升级" in back.out, back.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -82,7 +83,7 @@ def _counts(url: str) -> tuple[int, int]:
     return counts
 
 
-def test_cli_bad_import_leaves_database_unchanged(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_bad_import_leaves_database_unchanged(cli: Any, db_url: str, tmp_path: Path) -> None:
     good = tmp_path / "good.txt"
     good.write_text(STYLE_A, encoding="utf-8")
     assert cli(["--db", db_url, "import", str(good)]).code == 0

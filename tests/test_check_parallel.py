@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,7 +117,7 @@ def test_a_helper_that_cannot_start_leaves_its_parts_here(ledger: tuple[Engine, 
                                                         small_parts: dict[str, int], tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     engine, settings, alone = _later_alone(ledger)
-    monkeypatch.setattr(fanout.sys, "executable", str(tmp_path / "no-such-python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     assert _text(engine, settings, LATER, 3) == alone
     assert small_parts["parts"] == -(-len(json.loads(alone)) // check.CHUNK)
 
@@ -132,7 +133,7 @@ def test_a_helper_that_dies_midway_leaves_the_parts_it_had_here(ledger: tuple[En
                       "fanout._send(sys.stdout.buffer, do(fanout._receive(sys.stdin.buffer), *args))\n"
                       "fanout._receive(sys.stdin.buffer)\n"
                       "sys.exit(3)\n", encoding="utf-8")
-    monkeypatch.setattr(fanout, "_command", lambda: [fanout.sys.executable, str(script)])
+    monkeypatch.setattr(fanout, "_command", lambda: [sys.executable, str(script)])
     assert _text(engine, settings, LATER, 2) == alone
     assert small_parts["parts"] == -(-len(json.loads(alone)) // check.CHUNK) - 1  # the helper did one
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData, delete, select, update
 
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.settings import load_settings
@@ -28,7 +28,8 @@ from rectify_core.ledger import db
 from rectify_core.ledger.models import Event, Item, Notice
 from rectify_core.ledger.store import save_ledger
 from rectify_core.runs import daily
-from tests.fixtures.channels import Receiver, write_contacts
+from rectify_core.vocab import NoticeState
+from tests.fixtures.channels import Receiver, plain, write_contacts
 
 LEDGER = """序号,问题,责任领导,责任人,整改时限,完成情况
 1,政府采购制度执行不到位,胡志云,周敏,2026年11月20日,未完成
@@ -87,7 +88,7 @@ def test_one_digest_per_person_once(db_url: str, tmp_path: Path, mail_sink: Mail
     assert recipients(mail_sink) == Counter({f"{EMAIL[n]}@example.gov.cn": 1 for n in PEOPLE})
     zhou = next(m for m in mail_sink.messages if "zhoumin" in str(m["to"]))
     assert str(zhou["subject"]) == "【巡察整改督办通知】周敏同志：2项待办，其中逾期1项"
-    body = zhou.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = plain(zhou)
     assert "问题1：政府采购制度执行不到位" in body and "问题2：行政执法案卷质量不高" in body
     assert body.index("问题1") < body.index("问题2")   # overdue first
     assert "同时告知：胡志云" in body and "已逾期3个工作日" in body
@@ -172,7 +173,7 @@ def test_permanent_failure_dies_fast_and_alerts_admin(sqlite_url: str, tmp_path:
     assert len(receiver.at("/wecom")) == 1                     # no retry storm: dead at once
     assert report.admin_alerts == 1
     alert = next(m for m in mail_sink.messages if "admin" in str(m["to"]))
-    body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = plain(alert)
     # who it was for, why, that they were not told, and how to fix it
     assert "发给王芳（ledger，责任人）" in body and "企业微信" in body and "尚未收到" in body
     assert "rectify outbox resend" in body and "同时告知" not in body  # nobody else: no empty line
@@ -206,7 +207,7 @@ def test_per_item_cap_spares_escalations(sqlite_url: str, tmp_path: Path, mail_s
 
 
 def test_wecom_digest_splits_between_items() -> None:
-    lines = [Line(n, f"第{n}个问题" + "整改内容说明" * 12, "第三轮", dt.date(2026, 11, 20), -3, "red",
+    lines = [Line(str(n), f"第{n}个问题" + "整改内容说明" * 12, "第三轮", dt.date(2026, 11, 20), -3, "red",
                   "逾期催办", "owner", ("胡志云",)) for n in range(1, 31)]
     messages = render_digest("周敏", lines, dt.date(2026, 11, 25), "text", 2048)
     assert len(messages) > 1
@@ -330,9 +331,9 @@ def test_killed_mid_delivery_next_run_completes(sqlite_url: str, tmp_path: Path)
         handler.release.set()
         time.sleep(0.2)
         states = Counter(n.state for n in notices(engine))
-        assert states["sent"] >= 1 and states["sending"] >= 1
+        assert states[NoticeState.SENT] >= 1 and states[NoticeState.SENDING] >= 1
         _, report = run_day(engine, config)
-        assert report.recovered == states["sending"]        # queued again
+        assert report.recovered == states[NoticeState.SENDING]        # queued again
         assert report.at_risk == 1                          # but only the digest on the wire may repeat
         assert {n.state for n in notices(engine)} == {"sent"}
         got = Counter(handler.received)
@@ -367,7 +368,7 @@ def test_killed_mid_group_marks_what_went_and_resends_only_the_rest(db_url: str,
     with db.transaction(engine) as s:
         journaled = len(s.scalars(select(NoticePart)).all())
     states = Counter(n.state for n in notices(engine))
-    assert journaled == 2 and states["sent"] == 2 * size and states["sending"] == size
+    assert journaled == 2 and states[NoticeState.SENT] == 2 * size and states[NoticeState.SENDING] == size
     _, report = run_day(engine, config)
     assert report.recovered == size - 2                   # journaled ones are marked sent, not resent
     assert report.at_risk == 1                            # one worker: one message was on the wire
@@ -405,14 +406,14 @@ def test_a_run_that_fails_midway_leaves_nothing_stuck_in_a_long_lived_process(sq
         daily.deliver_stage(engine, settings, day.directory, NOW, sender=failing)
     first = sent[0]
     states = Counter(n.state for n in notices(engine))
-    assert states["sent"] >= 1 and states["sending"] >= 1
+    assert states[NoticeState.SENT] >= 1 and states[NoticeState.SENDING] >= 1
 
     def working(url: str, title: str, body: str) -> SendResult:
         sent.append(url)
         return SendResult(True)
 
     report = daily.deliver_stage(engine, settings, day.directory, NOW, sender=working)
-    assert report.recovered == states["sending"] and {n.state for n in notices(engine)} == {"sent"}
+    assert report.recovered == states[NoticeState.SENDING] and {n.state for n in notices(engine)} == {"sent"}
     assert sent.count(first) == 1 and len(set(sent)) == len(PEOPLE) == len(sent)
 
 
@@ -521,7 +522,7 @@ def test_a_split_digest_resumes_from_the_first_unsent_part(sqlite_url: str, tmp_
     assert not zhou.dead and zhou.messages == 2
     carried = _wecom_items(receiver)
     states = Counter(n.state for n in notices(engine) if n.recipient == "周敏")
-    assert states["sent"] == len(set(carried)) and states["failed"] == 12 - len(set(carried))
+    assert states[NoticeState.SENT] == len(set(carried)) and states[NoticeState.FAILED] == 12 - len(set(carried))
     # the retry (after the backoff) carries only what was not carried: nothing twice, nothing lost
     _, second = run_day(engine, config, NOW + dt.timedelta(hours=1))
     assert not second.failed
@@ -540,7 +541,7 @@ def test_a_fallback_channel_carries_only_what_the_first_did_not(sqlite_url: str,
     import re
 
     mailed = {int(n) for m in mail_sink.messages if "zhoumin" in str(m["to"])
-              for n in re.findall(r"问题(\d+)：整改问题", m.get_body(("plain",)).get_content())}  # type: ignore[union-attr]
+              for n in re.findall(r"问题(\d+)：整改问题", plain(m))}
     assert by_wecom and mailed and by_wecom.isdisjoint(mailed) and by_wecom | mailed == set(range(1, 13))
     channels = {n.channel for n in notices(engine) if n.recipient == "周敏"}
     assert channels == {"企业微信", "邮件"}
@@ -631,7 +632,7 @@ def test_admin_alert_has_one_line_per_failed_recipient(sqlite_url: str, tmp_path
     _, report = run_day(engine, config)
     assert report.admin_alerts == 4
     alert = next(m for m in mail_sink.messages if "liuliqiang" in str(m["to"]))
-    body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = plain(alert)
     assert body.count("发给周敏（ledger，责任人）") == 2 and body.count("发给胡志云（ledger，责任领导）") == 2
     assert body.count("未配置任何通知渠道") == 4 and "同时告知：周敏" not in body
 
@@ -647,7 +648,7 @@ def test_digests_read_as_notices_of_the_office(sqlite_url: str, tmp_path: Path, 
     # 2026-12-28: item 1 is long overdue (owner and leader), item 2's quarterly report is due
     run_day(engine, config, local_datetime(dt.date(2026, 12, 28), 9, 0))
     run_day(engine, config, local_datetime(dt.date(2026, 12, 31), 9, 0))
-    bodies = {str(m["to"]).split("@")[0]: m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    bodies = {str(m["to"]).split("@")[0]: plain(m)
               for m in mail_sink.messages}
     leader = bodies["huzhiyun"]
     assert "党组副书记、副局长胡志云同志：" in leader and "您分管的未完成整改事项共2项，其中逾期（红灯）1项" in leader
@@ -656,8 +657,8 @@ def test_digests_read_as_notices_of_the_office(sqlite_url: str, tmp_path: Path, 
     assert owner.startswith("巡察整改督办通知") and "周敏同志：" in owner and "责任部门：财务股" in owner
     assert "请按期完成整改，并及时报送整改进展和佐证材料" in owner and "轮次：" not in owner
     quarterly = next(m for m in mail_sink.messages if "zhaolei" in str(m["to"])
-                     and "今天截止" in m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-    text = quarterly.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+                     and "今天截止" in plain(m))
+    text = plain(quarterly)
     assert "季度进展报送截止：2026年12月31日（今天截止）" in text and "今天到期" not in text
 
 
@@ -681,9 +682,9 @@ def test_a_day_planned_in_chunks_enqueues_what_the_whole_day_does(db_url: str, t
     expected = daily.enqueue_stage(whole, settings, day, NOW)
     keys = sorted(n.dedup_key for n in notices(whole))
     with db.transaction(whole) as s:
-        s.execute(Notice.__table__.delete())
-        s.execute(Event.__table__.delete().where(Event.kind == "notified"))
-        s.execute(Item.__table__.update().values(overdue_since=None))
+        s.execute(delete(Notice))
+        s.execute(delete(Event).where(Event.kind == "notified"))
+        s.execute(update(Item).values(overdue_since=None))
     tally = daily.plan_and_enqueue(whole, settings, _local(NOW), NOW, chunk=2)
     assert (tally.planned, tally.inserted, tally.items) == (expected.planned, expected.inserted, 9)
     assert sorted(n.dedup_key for n in notices(whole)) == keys
@@ -702,20 +703,22 @@ def test_apprise_smtp_tls_context_is_lazy_but_the_same() -> None:
     from rectify_core.delivery.channels import _load_apprise
 
     _load_apprise()
-    import apprise.plugins.email.smtp as smtp
+    import apprise.plugins.email.smtp
 
-    context = smtp.ssl.create_default_context()
+    tls: Any = vars(apprise.plugins.email.smtp)["ssl"]  # the module apprise reads its TLS from
+
+    context = tls.create_default_context()
     default = ssl.create_default_context()
     assert context.verify_mode == default.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname and context.minimum_version == default.minimum_version
     assert context.cert_store_stats()["x509_ca"] == 0  # nothing loaded yet
-    context._ready()  # type: ignore[attr-defined]  # what wrap_socket does first
+    context._ready()  # what wrap_socket does first
     assert context.cert_store_stats() == default.cert_store_stats()
-    unverified = smtp.ssl.create_default_context()
+    unverified = tls.create_default_context()
     unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
-    unverified._ready()  # type: ignore[attr-defined]
+    unverified._ready()
     assert unverified.cert_store_stats()["x509_ca"] == 0  # not verifying: nothing to load
-    assert smtp.ssl.CERT_NONE is ssl.CERT_NONE
+    assert tls.CERT_NONE is ssl.CERT_NONE
 
 
 def test_marking_no_notices_writes_nothing(sqlite_url: str) -> None:
@@ -760,7 +763,7 @@ def test_a_leaders_headline_counts_the_lights_of_the_lines(db_url: str, tmp_path
     yellow = sum(p.light == "yellow" for p in plans)
     assert (red, yellow) == (2, 1)
     run_day(engine, config, now)
-    leader = next(m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    leader = next(plain(m)
                   for m in mail_sink.messages if "huzhiyun" in str(m["to"]))
     assert f"您分管的未完成整改事项共3项，其中逾期（红灯）{red}项、临期（黄灯）{yellow}项。" in leader
 

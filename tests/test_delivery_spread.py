@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from rectify_core import fanout
 from rectify_core.config.settings import load_settings
 from rectify_core.delivery import spread
 from rectify_core.delivery.outbox import shard_of
@@ -80,7 +79,7 @@ def test_several_processes_send_each_digest_once(db_url: str, tmp_path: Path, re
 def test_a_helper_that_cannot_start_leaves_its_people_here(sqlite_url: str, tmp_path: Path, receiver: Receiver,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     engine, config = _setup(sqlite_url, tmp_path, receiver, processes=2)
-    monkeypatch.setattr(fanout.sys, "executable", str(tmp_path / "no-such-python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     _, report = run_day(engine, config)
     assert Counter(r["path"] for r in receiver.requests) == Counter({f"/hook/{i:03d}": 1 for i in range(PEOPLE)})
     assert len(report.sent) == PEOPLE and {(n.state, n.attempts) for n in notices(engine)} == {("sent", 1)}
@@ -133,7 +132,7 @@ def test_an_admin_alert_raised_in_another_shard_goes_out_in_the_same_run(
     """One person's channel refuses for good, and they are in another shard than the
     admin, one delivered after the admin's: the alert their shard raises still goes out
     before the run ends. (No helper starts, so the shards go in order, here.)"""
-    monkeypatch.setattr(fanout.sys, "executable", str(tmp_path / "no-such-python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     owners, ledger = _one_item_each(PEOPLE)
     engine = setup_db(db_url, tmp_path, ledger)
     config = write_contacts(tmp_path / "cfg", {o: [f"json://127.0.0.1:{receiver.port}/hook/{i:03d}"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from rectify_flows.cli import DEMO_LEDGER
+from tests.word import east_asia, mm
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-report.txt"
 DAY = "2026-11-25"
@@ -62,8 +63,7 @@ def test_report_round_trip(cli: Any, ledger: list[str], db_url: str, tmp_path: P
 
 def test_word_report_carries_the_official_format(cli: Any, ledger: list[str], tmp_path: Path) -> None:
     from docx import Document
-    from docx.oxml.ns import qn
-    from docx.shared import Mm, Pt
+    from docx.shared import Pt
 
     out = tmp_path / "report.docx"
     assert cli([*ledger, "report", "--date", DAY, "-o", str(out)]).code == 0
@@ -72,16 +72,16 @@ def test_word_report_carries_the_official_format(cli: Any, ledger: list[str], tm
     size = (section.page_width, section.page_height, section.top_margin, section.bottom_margin,
             section.left_margin, section.right_margin)
     # Word stores twentieths of a point: millimetres come back rounded to the twip
-    assert [round(v.mm) for v in size] == [210, 297, 37, 35, 28, 26]
-    assert all(abs(v - Mm(round(v.mm))) < Mm(0.05) for v in size)
+    assert [round(mm(v)) for v in size] == [210, 297, 37, 35, 28, 26]
+    assert all(abs(mm(v) - round(mm(v))) < 0.05 for v in size)
     title, body = doc.paragraphs[0], doc.paragraphs[1]
     assert title.text == "中共区交通运输局党组关于巡察整改进展情况的报告"
     assert title.runs[0].font.size == Pt(22)
-    assert title.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    assert east_asia(title.runs[0]) == "方正小标宋简体"
     assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
-    assert body.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    assert east_asia(body.runs[0]) == "仿宋_GB2312"
     heading = next(p for p in doc.paragraphs if p.text == "一、总体情况")
-    assert heading.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
+    assert east_asia(heading.runs[0]) == "黑体"
 
 
 def test_excel_export_fills_lights_and_round_trips(cli: Any, ledger: list[str], db_url: str, tmp_path: Path) -> None:
@@ -176,9 +176,9 @@ def test_browser_renders_dashboard_and_digest(cli: Any, ledger: list[str], tmp_p
     import datetime as dt
 
     digest = tmp_path / "digest.html"
-    lines = [Line(5, "政府采购制度执行不到位", "第三轮巡察", dt.date(2026, 11, 20), -3, "red", "逾期催办", "owner",
+    lines = [Line("5", "政府采购制度执行不到位", "第三轮巡察", dt.date(2026, 11, 20), -3, "red", "逾期催办", "owner",
                   ("胡志云",), department="财务股", progress="已完成采购事项清查"),
-             Line(2, "滨江路桥南交管站移交不实", "第三轮巡察", dt.date(2026, 12, 31), 25, "green", "督办通知",
+             Line("2", "滨江路桥南交管站移交不实", "第三轮巡察", dt.date(2026, 12, 31), 25, "green", "督办通知",
                   "owner", ())]
     digest.write_text(render_digest("周敏", lines, dt.date(2026, 11, 25), "html")[0].body, encoding="utf-8")
     out_dir = Path(os.environ.get("RECTIFY_SCREENSHOTS", tmp_path))

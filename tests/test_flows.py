@@ -128,6 +128,7 @@ def test_no_secret_in_prefect_artifacts_logs_or_parameters(harness: None, sqlite
                                                "周敏": ["wecombot://127.0.0.1:9/${RECTIFY_TEST_WECOM_KEY}"]})
     state = daily_flow(date="2026-11-25", config_dir=str(config), database_url=sqlite_url, return_state=True)
     run_id = state.state_details.flow_run_id
+    assert run_id is not None
     with get_client(sync_client=True) as client:
         run = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))[0]
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))

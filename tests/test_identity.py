@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Closure, Event, ImportBatch, Item
+from rectify_core.vocab import EventKind
 
 UNIT = "区交通运输局"
 HEAD = "序号,问题,整改措施,责任领导,责任人,整改时限,完成情况\n"
@@ -86,7 +87,7 @@ def test_three_weeks_of_an_edited_ledger_keep_what_people_recorded(cli: Any, db_
             s.scalar(select(Closure.item_id))                  # the closure stayed with its problem
         assert len(s.scalars(select(Item)).all()) == len(PROBLEMS)   # nothing created twice
         kinds = [e.kind for e in s.scalars(select(Event).where(Event.item_id == moved.id).order_by(Event.id))]
-    assert kinds.count("renumbered") == 2 and "extended" in kinds
+    assert kinds.count(EventKind.RENUMBERED) == 2 and "extended" in kinds
 
     # an unchanged file records no batch
     with db.transaction(engine) as s:

@@ -86,7 +86,7 @@ def test_random_edits_keep_every_record_with_its_problem(engine: Engine, data: s
     closed, extended, progressed = titles[0], titles[1], titles[2]
     with db.transaction(engine) as s:
         rid = s.scalar(select(Round.id).join(Unit).where(Unit.name == unit))
-        get = {t: s.scalar(select(Item).where(Item.round_id == rid, Item.title == t)) for t in titles}
+        get = {t: s.scalars(select(Item).where(Item.round_id == rid, Item.title == t)).one() for t in titles}
         lifecycle.close(get[closed], [{"kind": "text", "text": "已整改"}], "刘立强", Act.at("周敏", NOW), settings_,
                         session=s)
         lifecycle.extend(get[extended], dt.date(2027, 6, 30), "跨年度", Act.at("胡志云", NOW), settings_, session=s)
@@ -132,7 +132,7 @@ def test_a_close_title_with_other_people_never_takes_a_record_unasked(engine: En
     _import(engine, _write(work / "w1", titles), unit, NOW)
     with db.transaction(engine) as s:
         rid = s.scalar(select(Round.id).join(Unit).where(Unit.name == unit))
-        item = s.scalar(select(Item).where(Item.round_id == rid, Item.title == recorded))
+        item = s.scalars(select(Item).where(Item.round_id == rid, Item.title == recorded)).one()
         lifecycle.record_progress(item, "已推进", Act.at("周敏", NOW), session=s)
 
     def state() -> list[tuple[object, ...]]:

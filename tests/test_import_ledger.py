@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,11 @@ def test_items_with_nothing_there_share_one_empty_value_that_cannot_change(tmp_p
     second, third = ledger.items[1], ledger.items[2]
     assert second.evidence == [] and second.evidence is third.evidence
     assert second.extra == {} and second.extra is third.extra
-    for change in (lambda: second.evidence.append("整改报告"), lambda: second.notes.extend(["说明"]),
-                   lambda: second.extra.update({"备注": "无"}), lambda: second.figures.insert(0, {})):
+    changes: list[Callable[[], object]] = [lambda: second.evidence.append("整改报告"),
+                                           lambda: second.notes.extend(["说明"]),
+                                           lambda: second.extra.update({"备注": "无"}),
+                                           lambda: second.figures.insert(0, {})]
+    for change in changes:
         with pytest.raises(TypeError):
             change()
     assert third.evidence == [] and third.notes == [] and third.extra == {} and third.figures == []

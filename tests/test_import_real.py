@@ -6,6 +6,7 @@ second time."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,7 @@ def test_merged_xlsx_round_trip(cli: Any, db_url: str, tmp_path: Path) -> None:
 # --- the date reader ---------------------------------------------------------------------
 
 days = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
-FORMS = [
+FORMS: list[Callable[[dt.date], str]] = [
     lambda d: d.isoformat(),
     lambda d: f"{d.year}/{d.month}/{d.day}",
     lambda d: f"{d.year}.{d.month}.{d.day}",

@@ -9,11 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Event, ImportBatch, Item, Notice, Round
+from tests.fixtures.channels import plain
 
 TITLE = "区交通运输局党组巡察反馈问题整改台账"
 HEADER = "序号,问题类别,问题描述,整改措施,责任领导,责任部门,责任人,整改时限,完成情况"
@@ -204,7 +205,7 @@ def test_reassign_moves_open_items_and_pending_notices(cli: Any, db_url: str, en
     # plan (no contacts: nothing can be delivered) so that 王芳 has pending notices
     assert cli([*base, "notify", "--date", "2026-11-22"]).code in (0, 4)
     with db.transaction(engine) as s:
-        s.execute(Notice.__table__.update().values(state="pending"))
+        s.execute(update(Notice).values(state="pending"))
     assert cli([*base, "outbox", "--person", "王芳", "--json"]).json()
     out = cli([*base, "reassign", "--from", "王芳", "--to", "孙丽", "--date", "2026-11-23"])
     assert out.code == 0 and "问题3" in out.out
@@ -228,7 +229,7 @@ def test_successor_digest_says_what_was_handed_over(cli: Any, db_url: str, tmp_p
     assert cli([*base, "--config", str(config), "notify", "--date", "2026-11-22"]).code == 0
     assert cli([*base, "reassign", "--from", "王芳", "--to", "孙丽", "--date", "2026-11-23"]).code == 0
     assert cli([*base, "--config", str(config), "notify", "--date", "2026-11-23"]).code in (0, 4)
-    body = next(m for m in mail_sink.messages if "sunli@" in str(m["to"])).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = plain(next(m for m in mail_sink.messages if "sunli@" in str(m["to"])))
     assert "【工作移交】本事项原由王芳负责，2026-11-23起移交给您。" in body and "要素制约破解不到位" in body
 
 
@@ -258,7 +259,7 @@ def test_homonyms_in_two_units_are_two_people(cli: Any, db_url: str, tmp_path: P
                                                           ("王芳", "区财政局党组", "wangfang.cz")], {})
     sent = cli([*base, "--config", str(config), "notify", "--date", "2026-11-25"])
     assert sent.code == 0, sent.err
-    bodies = {str(m["to"]): m.get_body(("plain",)).get_content() for m in mail_sink.messages}  # type: ignore[union-attr]
+    bodies = {str(m["to"]): plain(m) for m in mail_sink.messages}
     assert set(bodies) == {"wangfang.jt@example.gov.cn", "wangfang.cz@example.gov.cn"}
     assert "要素制约破解不到位" in bodies["wangfang.jt@example.gov.cn"]
     assert "预算执行不严格" not in bodies["wangfang.jt@example.gov.cn"]
@@ -356,7 +357,7 @@ def test_light_has_one_definition(cli: Any, db_url: str, tmp_path: Path, mail_si
     row = next(r for r in planned if r["no"] == 4)
     assert row["light"] == "yellow" and row["notify"]
     assert cli([*base, "--config", str(config), "notify", "--date", "2027-06-21"]).code in (0, 4)
-    body = next(m for m in mail_sink.messages if "zl@" in str(m["to"])).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = plain(next(m for m in mail_sink.messages if "zl@" in str(m["to"])))
     assert "【黄灯】问题4" in body and "蓝灯" not in body
 
 

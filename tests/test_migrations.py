@@ -65,7 +65,7 @@ def test_upgrade_from_0003_keeps_and_completes_old_data(cli: Any, db_url: str, e
         rnd = s.scalars(select(Round)).one()
         assert rnd.key == "title:巡察整改台账"
         assert s.scalars(select(Notice)).one().recipient_unit == "区交通运输局党组"
-        assert s.get(Item, 1).pinned == {"status": "closed"}   # type: ignore[union-attr]
+        assert s.get_one(Item, 1).pinned == {"status": "closed"}
         assert s.scalars(select(LookbackSweep)).one().unit == ""
         # 0005 indexed who holds the old items, so their personal pages find them
         from rectify_core.ledger.models import ItemHolder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,11 +27,11 @@ PEOPLE = Directory(contacts=[
 ])
 
 
-def item(**kw: object) -> PlanItem:
+def item(**kw: Any) -> PlanItem:
     base = PlanItem(id=1, round_id=1, round_name="第三轮", unit=UNIT, ref="1", title="问题",
                     status="open", kind="dated", deadline=D(2025, 10, 31), extended_to=None,
                     feedback_date=D(2025, 1, 7), owner="周敏", leader="胡志云")
-    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+    return dataclasses.replace(base, **kw)
 
 
 def run(it: PlanItem, today: dt.date, history: list[Sent] | None = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rectify_core.delivery.mailsink import MailSink
 from tests.fixtures.channels import write_contacts
-from tests.fixtures.prefect import BIN, wait_for
+from tests.fixtures.prefect import BIN, run_deployed, wait_for
 from tests.test_delivery import EMAIL, mail, setup_db
 
 
@@ -18,7 +18,6 @@ def test_serve_registers_schedules_and_runs(prefect_server: dict[str, str], sqli
                                             mail_sink: MailSink) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter
-    from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     setup_db(sqlite_url, tmp_path)
@@ -44,7 +43,7 @@ def test_serve_registers_schedules_and_runs(prefect_server: dict[str, str], sqli
             starts = [r.expected_start_time.astimezone(dt.UTC) for r in runs if r.expected_start_time]
             assert starts and all((t.hour, t.minute) == (1, 0) for t in starts)
             # a run triggered through the API is picked up by the serve process
-            run = run_deployment("rectify-daily/daily", parameters={"date": "2026-11-25"}, timeout=180)
+            run = run_deployed("rectify-daily/daily", parameters={"date": "2026-11-25"}, timeout=180)
             assert run.state is not None and run.state.is_completed(), run.state
             assert len(client.read_flow_runs(flow_run_filter=FlowRunFilter())) >= 1
         assert len(mail_sink.messages) == 3

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.word import east_asia, mm
+
 SOFFICE = shutil.which("soffice")
 PDFTOTEXT = shutil.which("pdftotext")
 pytestmark = pytest.mark.skipif(SOFFICE is None or PDFTOTEXT is None,
@@ -109,15 +111,14 @@ def test_the_bulletin_and_the_report_print_with_page_numbers(cli: Any, county: l
     assert "政府采购制度执行不到位" in text and "26个工作日" in text
     document = Document(str(bulletin))
     assert document.core_properties.author == "巡察整改工作办公室"           # the sender's office, not python-docx
-    from docx.oxml.ns import qn
     from docx.shared import Pt
 
     title, body = document.paragraphs[0], document.paragraphs[1]
-    assert title.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
-    assert body.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    assert east_asia(title.runs[0]) == "方正小标宋简体"
+    assert east_asia(body.runs[0]) == "仿宋_GB2312"
     assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
     section = document.sections[0]
-    assert abs(section.top_margin.mm - 37) < 0.1 and abs(section.left_margin.mm - 28) < 0.1
+    assert abs(mm(section.top_margin) - 37) < 0.1 and abs(mm(section.left_margin) - 28) < 0.1
     own = Document(str(report))
     assert own.core_properties.author == "区交通运输局党组巡察整改工作领导小组办公室"
     headings = [p.text for p in own.paragraphs if p.text.startswith("（")]

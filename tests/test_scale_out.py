@@ -16,7 +16,7 @@ from rectify_core.ledger import db
 from rectify_core.ledger.store import save_ledger
 from tests.fixtures.channels import write_contacts
 from tests.fixtures.databases import ROOT, pg_database
-from tests.fixtures.prefect import BIN, wait_for
+from tests.fixtures.prefect import BIN, run_deployed, wait_for
 from tests.test_delivery import EMAIL, LEDGER, NOW, mail
 from tests.test_flows import OTHER_UNIT
 
@@ -41,7 +41,6 @@ def _window(client: Any, run_id: Any) -> tuple[Any, Any]:
 def test_work_pool_with_two_workers(prefect_server: dict[str, str], tmp_path: Path, mail_sink: MailSink) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-    from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     app_db = pg_database()
@@ -70,14 +69,14 @@ def test_work_pool_with_two_workers(prefect_server: dict[str, str], tmp_path: Pa
         with temporary_settings({PREFECT_API_URL: prefect_server["PREFECT_API_URL"]}), \
                 get_client(sync_client=True) as client:
             # two runs of the same unit at once: the per-unit limit serialises their work
-            same = [run_deployment("rectify-daily/daily-unit", parameters={"date": "2026-11-25", "unit": UNIT},
+            same = [run_deployed("rectify-daily/daily-unit", parameters={"date": "2026-11-25", "unit": UNIT},
                                    timeout=0) for _ in range(2)]
             first, second = _finished(client, [r.id for r in same], 240)
             assert first.state.is_completed() and second.state.is_completed()
             (a0, a1), (b0, b1) = _window(client, first.id), _window(client, second.id)
             assert a1 <= b0 or b1 <= a0, "two runs worked the same unit at once"
             # the fan-out: one daily-unit run per unit with work, shared by the workers
-            fan = run_deployment("rectify-daily-fanout/daily-fanout", parameters={"date": "2026-11-25"},
+            fan = run_deployed("rectify-daily-fanout/daily-fanout", parameters={"date": "2026-11-25"},
                                  timeout=240)
             assert fan.state is not None and fan.state.is_completed(), fan.state
             unit_dep = client.read_deployment_by_name("rectify-daily/daily-unit")

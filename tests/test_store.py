@@ -241,8 +241,8 @@ def test_a_failed_write_of_the_writer_reaches_the_caller_and_nothing_stays(engin
     from rectify_core.ledger.models import Unit
 
     now = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
-    event = {"round_id": 999_999, "item_id": None, "at": now, "kind": "note", "actor": "test", "data": {},
-             "batch_id": None}
+    event: dict[str, Any] = {"round_id": 999_999, "item_id": None, "at": now, "kind": "note", "actor": "test",
+                             "data": {}, "batch_id": None}
     with pytest.raises(Exception, match=r"(?i)foreign key"), db.transaction(engine) as s:
         s.add(Unit(name="写入前的单位"))
         s.flush()

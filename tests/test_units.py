@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from rectify_core.delivery.mailsink import MailSink
+from tests.fixtures.channels import plain
 
 TITLE = "2026年区委第一轮巡察反馈问题整改台账"
 COUNTY = f"""{TITLE}
@@ -127,7 +128,7 @@ notify = ["{mail}wf-sj@example.gov.cn"]
 """, encoding="utf-8")
     sent = cli([*base, "notify", "--date", "2026-12-28"])
     assert "王芳（区交通运输局党组）" in sent.out and "王芳（区审计局党组）" in sent.out, sent.out
-    bodies = {str(m["to"]).split("@")[0]: m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    bodies = {str(m["to"]).split("@")[0]: plain(m)
               for m in mail_sink.messages}
     assert "区交通运输局党组巡察整改事项" in bodies["wf-jt"] and "区委巡察工作领导小组办公室" in bodies["wf-jt"]
     assert "区审计局党组巡察整改事项" in bodies["wf-sj"] and "区审计局党组巡察整改办公室" in bodies["wf-sj"]
@@ -141,9 +142,9 @@ def test_a_digest_of_several_units_groups_them(tmp_path: Path) -> None:
     from rectify_core.delivery.render import Addressee, Line, render_digest
 
     day = dt.date(2026, 12, 1)
-    lines = [Line(1, "甲问题", "轮次", day, -3, "red", "逾期催办", "inspection_office", (), unit="区审计局党组",
+    lines = [Line("1", "甲问题", "轮次", day, -3, "red", "逾期催办", "inspection_office", (), unit="区审计局党组",
                   key=(1, None)),
-             Line(1, "乙问题", "轮次", day, 5, "yellow", "临期提醒", "inspection_office", (), unit="区交通运输局党组",
+             Line("1", "乙问题", "轮次", day, 5, "yellow", "临期提醒", "inspection_office", (), unit="区交通运输局党组",
                   key=(2, None))]
     text = render_digest(Addressee("区委巡察办", role="inspection_office", office="区委巡察办"), lines, day,
                          "text")[0].body

@@ -22,6 +22,7 @@ from rectify_core.config.web import SECRET_ENV
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Event, ImUser, Notice
+from tests.fixtures.channels import plain
 from tests.fixtures.platforms import AGENT, APPKEY, APPSECRET, CORP, DING_AGENT, SECRET, Platforms
 from tests.test_delivery import run_day, setup_db
 
@@ -129,7 +130,7 @@ def test_an_unknown_mobile_gives_up_that_notice_and_tells_the_admin(
     failed = {p.name: p for p in report.failed}
     assert set(failed) == {"王芳"} and failed["王芳"].dead and "60121" in failed["王芳"].error
     assert len(platforms.got("zhoumin")) == len(platforms.got("huzhiyun")) == 1
-    alert = "\n".join(m.get_body(("plain",)).get_content() for m in mail_sink.messages)  # type: ignore[union-attr]
+    alert = "\n".join(plain(m) for m in mail_sink.messages)
     assert "王芳" in alert and "139****0003" in alert and "13900000003" not in alert
     assert "13900000003" not in failed["王芳"].error
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from pathlib import Path
@@ -153,7 +153,8 @@ def directory_of(engine: Engine, settings: Settings) -> Directory:
         return obligations.directory(settings, session=session)
 
 
-def iter_item_plans(engine: Engine, settings: Settings, today: dt.date, unit: str | None = None) -> Iterator[ItemPlan]:
+def iter_item_plans(engine: Engine, settings: Settings, today: dt.date,
+                    unit: str | None = None) -> Generator[ItemPlan, None, None]:
     """Each open or ongoing item's plan, in ledger order, as it is planned: items are read a
     chunk at a time, so a caller that writes as it goes holds one chunk, not the ledger."""
     with gc_paused(), db.transaction(engine) as session:
