@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,27 @@ def test_two_imports_of_one_round_at_once_never_duplicate(db_url: str, engine: E
         assert s.scalar(select(func.count()).select_from(ImportBatch)) == 1
 
 
+def _await(condition: Callable[[], bool], failure: str, seconds: float = 30) -> None:
+    """Until `condition` holds (checked every 10 ms), or fail with `failure`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure)
+        time.sleep(0.01)
+
+
+def _spooled(pid: int, folder: Path) -> int:
+    """The most a process holds open in `folder` (a deleted, unnamed temporary file included)."""
+    most = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd).startswith(str(folder)):
+                most = max(most, fd.stat().st_size)
+        except OSError:
+            continue  # closed meanwhile
+    return most
+
+
 def _start_web(url: str, store: Path, port: int, env: dict[str, str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen([str(BIN / "rectify"), "--db", url, "web", "--port", str(port), "--data-dir", str(store)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -51,22 +73,26 @@ def _start_web(url: str, store: Path, port: int, env: dict[str, str]) -> subproc
     raise AssertionError("rectify web did not start")
 
 
-def test_a_server_killed_mid_upload_leaves_no_file_and_no_row(cli: Any, sqlite_url: str, engine: Engine,
+def test_a_server_killed_mid_upload_leaves_no_file_and_no_row(cli: Any, db_url: str, engine: Engine,
                                                                tmp_path: Path) -> None:
     from rectify_core.delivery import links
 
     secret = "fault-test-secret-0123456789abcdef"
     ledger = tmp_path / "整改台账.csv"
     ledger.write_text(LEDGER, encoding="utf-8")
-    assert cli(["--db", sqlite_url, "import", "--unit", "区交通运输局", str(ledger)]).code == 0
+    assert cli(["--db", db_url, "import", "--unit", "区交通运输局", str(ledger)]).code == 0
     with db.transaction(engine) as s:
         item_id = s.scalar(select(Item.id).where(Item.no == 1))
-    env = {**os.environ, "RECTIFY_WEB_SECRET": secret}
+    # the server spools a received file of over a megabyte to an unnamed file in its temporary
+    # folder: seeing it grow there is seeing the server mid-upload
+    spool = tmp_path / "server-tmp"
+    spool.mkdir()
+    env = {**os.environ, "RECTIFY_WEB_SECRET": secret, "TMPDIR": str(spool)}
     store, port = tmp_path / "uploads", free_port()
-    proc = _start_web(sqlite_url, store, port, env)
+    proc = _start_web(db_url, store, port, env)
     token = links.issue(secret.encode(), "区交通运输局", "周敏", __import__("datetime").datetime.now(
         __import__("datetime").UTC))
-    # a progress report with a 5 MB file, of which only the first megabyte ever arrives
+    # a progress report with a 5 MB file, of which only the first two megabytes ever arrive
     boundary = "rectifyboundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n已清查\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"报告.pdf\"\r\n"
@@ -74,8 +100,9 @@ def test_a_server_killed_mid_upload_leaves_no_file_and_no_row(cli: Any, sqlite_u
     with socket.create_connection(("127.0.0.1", port)) as conn:
         conn.sendall((f"POST /p/{token}/items/{item_id}/progress HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                      f"Content-Length: {5 * 2**20}\r\n\r\n").encode() + head + b"0" * 2**20)
-        time.sleep(0.5)                                                # the server is reading the body
+                      f"Content-Length: {5 * 2**20}\r\n\r\n").encode() + head + b"0" * 2**21)
+        _await(lambda: _spooled(proc.pid, spool) >= 2**20, "the server never started reading the upload")
+        assert proc.poll() is None and not any(store.rglob("*.pdf"))  # mid-upload: nothing stored yet
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     # a kill while a received file was being copied into the store leaves a part named for
@@ -85,7 +112,7 @@ def test_a_server_killed_mid_upload_leaves_no_file_and_no_row(cli: Any, sqlite_u
     store.mkdir(exist_ok=True)
     (store / f".part-{dead.pid}-abc123").write_bytes(b"%PDF-1.4 half")
     (store / f".part-{os.getpid()}-def456").write_bytes(b"%PDF-1.4 being written")
-    proc = _start_web(sqlite_url, store, port, env)
+    proc = _start_web(db_url, store, port, env)
     try:
         left = sorted(p.name for p in store.rglob("*") if p.is_file())
         assert left == [f".part-{os.getpid()}-def456"]                # nothing of the killed upload
