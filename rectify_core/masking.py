@@ -103,11 +103,6 @@ def remember_url(url: str) -> None:
     _PROCESS.add_url(url)
 
 
-def mask(text: str) -> str:
-    """`text` with every secret this process was given masked."""
-    return _PROCESS(text) if _PROCESS.secrets else text
-
-
 def install() -> None:
     """Mask every log record of every logger as it is made (once per process)."""
     global _installed

@@ -7,6 +7,7 @@ completion-rate formula."""
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -241,3 +242,15 @@ def test_core_errors_name_no_command_and_no_flag() -> None:
                     wrong += [f"{path.relative_to(ROOT)}:{node.lineno} {t!r}" for t in _message_texts(node)
                               if _EDGE_WORDS.search(t)]
     assert wrong == []
+
+
+def test_no_statement_after_a_return_or_raise() -> None:
+    """Code that can never run is dead code: none follows a return, raise, break or continue."""
+    dead = []
+    for path, text in _code():
+        for node in ast.walk(ast.parse(text)):
+            for body in (getattr(node, f, None) for f in ("body", "orelse", "finalbody")):
+                if isinstance(body, list):
+                    dead += [f"{path.relative_to(ROOT)}:{after.lineno}" for stop, after in itertools.pairwise(body)
+                             if isinstance(stop, (ast.Return, ast.Raise, ast.Break, ast.Continue))]
+    assert dead == []

@@ -198,9 +198,6 @@ def sweep_parts(root: Path) -> int:
     return removed
 
 
-    return True
-
-
 def record(files: list[Stored], item_id: int, act: Act, *, session: Session) -> list[dict[str, Any]]:
     """Record stored files as uploads on an item, sent by `act.by`; returns them as the
     evidence entries a transition keeps (name, size, hash and the upload's id)."""
