@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.channels", "tests.fixtures.cli",
-                  "tests.fixtures.prefect", "tests.fixtures.platforms"]
+                  "tests.fixtures.prefect", "tests.fixtures.platforms", "tests.fixtures.web"]
 
 
 @pytest.fixture(autouse=True)

@@ -14,15 +14,15 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from rectify_core.ledger.models import Item, LinkRevocation, Round, Unit
+from tests.fixtures.web import ADMIN, CHROMIUM, World, admin_login, form_of, in_thread
 from tests.test_units import county_csv
-from tests.test_web import ADMIN, CHROMIUM, World, admin_login, form_of, in_thread, world  # noqa: F401
 
 PASSWORDS = {"jt": "jiaotong-clerk-2026", "sj": "shenji-clerk-2026!", "xcb": "county-office-2026",
              "ck": "read-only-viewer-2026"}
 
 
 @pytest.fixture
-def county(cli: Any, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:  # noqa: F811
+def county(cli: Any, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     """Beside the world's 测试局, a county workbook of two more units, and an account each."""
     base = ["--db", world.url]
     assert cli([*base, "import", str(county_csv(tmp_path))]).code == 0

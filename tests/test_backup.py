@@ -267,7 +267,7 @@ def test_without_pg_dump_the_message_says_how(cli: Any, tmp_path: Path, monkeypa
 def test_the_daily_run_keeps_rotating_backups(harness: None, db_url: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from rectify_flows.daily import daily_flow
-    from tests.test_delivery import setup_db
+    from tests.deliveries import setup_db
     from tests.test_flows import _artifact
 
     config = tmp_path / "config"

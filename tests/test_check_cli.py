@@ -105,7 +105,7 @@ def test_a_streamed_read_of_the_active_items_is_the_whole_read(db_url: str, tmp_
     from rectify_core.ledger import db, obligations
     from rectify_core.ledger.store import save_ledger
     from rectify_core.runs import daily
-    from tests.test_delivery import NOW
+    from tests.deliveries import NOW
     from tests.test_parallel_read import _write
 
     engine = db.make_engine(db_url)

@@ -27,7 +27,7 @@ from rectify_core.ledger import db
 from rectify_core.ledger.store import save_ledger
 from rectify_core.runs import check, daily
 from rectify_core.runs.views import plan_json
-from tests.test_delivery import NOW
+from tests.deliveries import NOW
 from tests.test_parallel_read import _write
 
 TODAY = NOW.date()

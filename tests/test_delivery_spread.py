@@ -25,8 +25,8 @@ from rectify_core.importers import read_workbook
 from rectify_core.ledger import db
 from rectify_core.ledger.store import save_ledger
 from rectify_core.runs import daily
+from tests.deliveries import NOW, _one_item_each, notices, run_day, setup_db
 from tests.fixtures.channels import Receiver, write_contacts
-from tests.test_delivery import NOW, _one_item_each, notices, run_day, setup_db
 
 PEOPLE = 120
 

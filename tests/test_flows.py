@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Notice
+from tests.deliveries import EMAIL, mail, setup_db
 from tests.fixtures.channels import write_contacts
-from tests.test_delivery import EMAIL, mail, setup_db
 
 OTHER_UNIT = """区审计局党组巡察整改台账
 序号,问题,责任领导,责任人,整改时限,完成情况
@@ -67,7 +67,7 @@ def test_daily_flow_for_one_unit(harness: None, sqlite_url: str, tmp_path: Path,
     from rectify_core.importers import read_ledger
     from rectify_core.ledger.store import save_ledger
     from rectify_flows.daily import daily_flow
-    from tests.test_delivery import NOW
+    from tests.deliveries import NOW
 
     engine = setup_db(sqlite_url, tmp_path)
     other = tmp_path / "other.csv"
@@ -93,7 +93,7 @@ def test_quarterly_lookback_flow(harness: None, db_url: str, sample: Path) -> No
     from rectify_core.ledger import lookback
     from rectify_core.ledger.store import save_ledger
     from rectify_flows.lookback import lookback_flow
-    from tests.test_delivery import NOW
+    from tests.deliveries import NOW
 
     engine = db.make_engine(db_url)
     with db.transaction(engine) as s:

@@ -290,8 +290,8 @@ def _small_disk(path: Path, size: str = "4m") -> Any:
 def test_a_full_disk_during_notify_says_so_and_loses_nothing(tmp_path: Path, mail_sink: Any) -> None:
     """Each step a process of its own, as a clerk runs them: on a full disk SQLite answers
     "disk I/O error" (its WAL index cannot grow), which must read as a full disk."""
+    from tests.deliveries import EMAIL, LEDGER, mail
     from tests.fixtures.channels import write_contacts
-    from tests.test_delivery import EMAIL, LEDGER, mail
 
     def rectify(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(BIN / "rectify"), "--db", url, "--config", str(config), *args],

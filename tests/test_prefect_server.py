@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 from rectify_core.delivery.mailsink import MailSink
+from tests.deliveries import EMAIL, mail, setup_db
 from tests.fixtures.channels import write_contacts
 from tests.fixtures.prefect import BIN, run_deployed, wait_for
-from tests.test_delivery import EMAIL, mail, setup_db
 
 
 def test_serve_registers_schedules_and_runs(prefect_server: dict[str, str], sqlite_url: str, tmp_path: Path,

@@ -14,10 +14,10 @@ from rectify_core.delivery.mailsink import MailSink
 from rectify_core.importers import read_ledger
 from rectify_core.ledger import db
 from rectify_core.ledger.store import save_ledger
+from tests.deliveries import EMAIL, LEDGER, NOW, mail
 from tests.fixtures.channels import write_contacts
 from tests.fixtures.databases import ROOT, pg_database
 from tests.fixtures.prefect import BIN, run_deployed, wait_for
-from tests.test_delivery import EMAIL, LEDGER, NOW, mail
 from tests.test_flows import OTHER_UNIT
 
 UNIT = "区审计局党组"

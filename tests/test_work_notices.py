@@ -22,9 +22,9 @@ from rectify_core.config.web import SECRET_ENV
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Event, ImUser, Notice
+from tests.deliveries import run_day, setup_db
 from tests.fixtures.channels import plain
 from tests.fixtures.platforms import AGENT, APPKEY, APPSECRET, CORP, DING_AGENT, SECRET, Platforms
-from tests.test_delivery import run_day, setup_db
 
 NOW = local_datetime(dt.date(2026, 11, 25), 9, 0)
 LATER = local_datetime(dt.date(2026, 12, 2), 9, 0)  # five working days on: the overdue item is chased again
