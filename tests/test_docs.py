@@ -98,14 +98,19 @@ def test_rules_toml_documents_every_key_the_loader_takes() -> None:
     """config/rules.toml is the rules' reference: each section and key the loader accepts is
     there (a commented example counts), and it names none the loader would refuse."""
     from rectify_core.config.rules import _SCALARS
+    from rectify_core.config.scoring import MEASURES
 
     documented: dict[str, set[str]] = {}
     section = ""
     for line in (ROOT / "config" / "rules.toml").read_text(encoding="utf-8").splitlines():
         bare = line.lstrip("# ").rstrip()
-        if m := re.fullmatch(r"\[\[?(\w+)\]\]?", bare):
+        if m := re.fullmatch(r"\[\[?([\w.]+)\]\]?", bare):
             section = m[1]
             documented.setdefault(section, set())
         elif (m := re.fullmatch(r"(\w+) = .+", bare)) and section and line.startswith((m[1], "# ")):
             documented[section].add(m[1])
-    assert {s: k for s, k in documented.items() if s != "ladder"} == {s: set(k) for s, k in _SCALARS.items()}
+    plain = {s: k for s, k in documented.items() if s != "ladder" and not s.startswith("scoring")}
+    assert plain == {s: set(k) for s, k in _SCALARS.items()}
+    assert documented["scoring"] == {"full", "min_items", "answer_workdays", "grades"}
+    assert {s.removeprefix("scoring.") for s in documented if s.startswith("scoring.")} == set(MEASURES)
+    assert all(documented[f"scoring.{m}"] <= {"points", "cap", "per"} for m in MEASURES)

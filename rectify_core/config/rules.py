@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rectify_core.config.files import optional, read_toml
+from rectify_core.config.scoring import Scoring, parse_scoring
 from rectify_core.errors import ConfigError
 from rectify_core.vocab import LADDER_ROLES, Role
 from rectify_core.vocab import Step as Steps
@@ -76,6 +77,7 @@ class Rules:
     backup_dir: str | None = None  # the daily run keeps rotating backups here when set
     backup_keep: int = 7
     ladder: Ladder = field(default=DEFAULT_LADDER)
+    scoring: Scoring = field(default_factory=Scoring)  # 结果考评 ([scoring], config.scoring)
 
 
 # section -> key -> (Rules field, type, check, explanation)
@@ -171,8 +173,11 @@ def parse_rules(data: dict[str, Any], source: str) -> Rules:
             steps = sorted((_step(source, n, s) for n, s in enumerate(raw)), key=lambda s: s.at)
             values["ladder"] = Ladder(tuple(steps))
             continue
+        if section == "scoring":
+            values["scoring"] = parse_scoring(raw, source)
+            continue
         if section not in _SCALARS:
-            raise ConfigError(source, section, f"未知的配置节（可用：{'、'.join([*_SCALARS, 'ladder'])}）")
+            raise ConfigError(source, section, f"未知的配置节（可用：{'、'.join([*_SCALARS, 'ladder', 'scoring'])}）")
         if not isinstance(raw, dict):
             raise ConfigError(source, section, "应为配置节 [" + section + "]")
         for key, value in raw.items():

@@ -27,6 +27,7 @@ from rectify_core.ledger.models.outbox import (
     LookbackTask,
     Notice,
     NoticePart,
+    ScoreSnapshot,
 )
 from rectify_core.ledger.models.web import Account, AppSetting, LinkRevocation, Upload, WebFailure
 
@@ -50,6 +51,7 @@ __all__ = [
     "NoticePart",
     "Person",
     "Round",
+    "ScoreSnapshot",
     "Topic",
     "Unit",
     "Upload",

@@ -180,3 +180,20 @@ class ItemRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     item: Mapped[Item] = relationship()
+
+
+class ScoreSnapshot(Base):
+    """A period's 结果考评 frozen for the record: every unit's measures, deductions, score
+    and grade as of a day, with the rules used. A later edit of the ledger never changes
+    it; freezing the period again (--force) keeps this one, marked replaced."""
+
+    __tablename__ = "score_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)  # 2026Q4
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    frozen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    frozen_by: Mapped[str | None] = mapped_column(String(100))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scores: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    replaced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
