@@ -180,3 +180,21 @@ def test_off_sheet_items_are_listed_marked_and_counted_alike(cli: Any, county: W
         token = form_of(client.get("/admin").text, "/admin/links")
         forged = client.post("/admin/links", data={**token, "unit": "测试局", "name": "王芳", "do": "issue"})
         assert forged.status_code == 404 and "/p/" not in forged.text and "王芳" not in forged.text
+
+
+def test_the_office_sees_the_scores_and_a_clerk_does_not(county: World) -> None:
+    with in_thread(county) as client:
+        assert admin_login(client, PASSWORDS["jt"], "jt").status_code == 303
+        assert "/admin/scores" not in client.get("/admin").text
+        refused = client.get("/admin/scores")
+        assert refused.status_code == 404 and "巡察办" in refused.text
+    with in_thread(county) as client:
+        assert admin_login(client, PASSWORDS["xcb"], "xcb").status_code == 303
+        assert "/admin/scores" in client.get("/admin").text
+        shown = client.get("/admin/scores")
+        assert shown.status_code == 200
+        rows = re.findall(r"<tr><td class=\"num\">([^<]*)</td><td>([^<]*)</td><td class=\"num\">([^<]*)</td>"
+                          r"<td>([^<]*)</td>", shown.text)
+        units = {u for _, u, _, _ in rows}
+        assert {"区交通运输局党组", "区审计局党组", "测试局"} <= units
+        assert all(grade in ("好", "较好", "一般", "差", "不评") for _, _, _, grade in rows)

@@ -5,7 +5,9 @@ what the rules give by hand; the frozen period stays as it was after a later clo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from rectify_core.ledger.act import Act
 from rectify_core.ledger.models import Closure as ClosureRow
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Round, Unit
 from rectify_core.vocab import NoticeKind, NoticeState, Role, TaskState
+from tests.test_print import PDFTOTEXT, SOFFICE, flat, pages, to_pdf
 
 A, B, C, D = "区审计局党组", "区交通运输局党组", "区教育局党组", "区档案馆党组"
 COUNTY = f"""2026年区委第一轮巡察反馈问题整改台账
@@ -225,7 +228,49 @@ def test_an_on_time_closure_never_lowers_a_score(history: list[ItemRecord], day:
     closed_on = min(item.due, day)
     if closed_on < item.since:
         return
-    closed = ItemRecord(**{**vars(item), "status": "done", "closures": (*item.closures, Closure(closed_on, 1))})
+    closed = dataclasses.replace(item, status="done", closures=(*item.closures, Closure(closed_on, 1)))
     after = {s.unit: s.score for s in score_units([closed if r is item else r for r in history], ["甲", "乙"], day,
                                                   rules, CAL, 1)}
     assert all((after[u] or 0) >= (before[u] or 0) for u in before)
+
+
+# --- where the office sees it ------------------------------------------------------------
+
+@pytest.mark.skipif(SOFFICE is None or PDFTOTEXT is None,
+                    reason="LibreOffice or poppler-utils not installed (.ci/run installs them)")
+def test_the_bulletin_prints_the_scores_table(cli: Any, county: tuple[list[str], Path], tmp_path: Path) -> None:
+    base, _ = county
+    out = tmp_path / "通报.docx"
+    assert cli([*base, "bulletin", "--date", DAY.isoformat(), "-o", str(out)]).code == 0
+    text = flat("".join(pages(to_pdf(out), raw=True)))
+    table = text[text.index("四、结果考评"):text.index("五、有关要求")]
+    assert table.index(f"1{C}97.5好") < table.index(f"2{B}96较好") < table.index(f"3{A}94一般") \
+        < table.index(f"—{D}—不评")
+    assert f"3{A}94一般问题4逾期扣2分；问题2销号无佐证扣2分；问题2逾期完成扣1分" in table
+
+
+def test_the_county_export_explains_every_deduction(cli: Any, county: tuple[list[str], Path],
+                                                    tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    base, _ = county
+    out = tmp_path / "全区台账.xlsx"
+    assert cli([*base, "export", "--date", DAY.isoformat(), "-o", str(out)]).code == 0
+    sheet = load_workbook(out)["考评说明"]
+    rows = [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=2)]
+    mine = [r for r in rows if r[1] == A]
+    assert [(r[0], r[2], r[3], r[4], r[5], r[6]) for r in mine] == [
+        (3, 94, "一般", "问题4", "逾期", 2), (3, 94, "一般", "问题2", "逾期完成", 1),
+        (3, 94, "一般", "问题3", "多次延期", 1), (3, 94, "一般", "问题2", "销号无佐证", 2)]
+    assert [r[1:4] for r in rows if r[1] == D] == [(D, "—", "不评")]
+    again = cli([*base, "import", str(out), "--dry-run"])
+    assert again.code == 0 and "考评说明" in again.out                     # left aside on re-import
+
+
+def test_the_county_dashboard_ranks_the_scores(cli: Any, county: tuple[list[str], Path], tmp_path: Path) -> None:
+    base, _ = county
+    out = tmp_path / "看板.html"
+    assert cli([*base, "dashboard", "--date", DAY.isoformat(), "-o", str(out)]).code == 0
+    text = re.sub(r"<[^>]+>", "|", out.read_text(encoding="utf-8"))
+    part = text[text.index("结果考评"):]
+    assert f"|1||{C}||97.5||好|" in part and f"|3||{A}||94||一般||问题4逾期扣2分" in part

@@ -32,7 +32,7 @@ class Closure:
     files: int  # evidence files recorded with it
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ItemRecord:
     """What the record says of one counted item, as of the day scored."""
 
@@ -110,11 +110,12 @@ class _Ledger:
 
     def take(self, ref: str, measure: str, fact: str, points: float | None = None) -> None:
         """Lose `points` (the measure's own by default) for `fact` of item `ref`."""
-        rule, cap = _rule(measure, self.rules), self.rules.deductions[measure].cap
+        cap = self.rules.deductions[measure].cap
         points = self.rules.deductions[measure].points if points is None else points
         points = _points(min(points, cap - self.taken[measure]))
         if points <= 0:
             return  # the measure's cap is reached: the fact still shows in the measures
+        rule = _rule(measure, self.rules)
         self.taken[measure] += points
         self.lost.append(Lost(ref, measure, points, f"{refs.label(ref)} {fact}，扣{points:g}分（规则：{rule}，"
                                                       f"上限{cap:g}分）"))
@@ -181,10 +182,10 @@ def _record_facts(r: ItemRecord, s: UnitScore, book: _Ledger) -> None:
             book.take(r.ref, "no_evidence", f"{c.closed_on.isoformat()}销号时没有佐证材料文件")
 
 
-def _progress_facts(r: ItemRecord, day: dt.date, months: int, s: UnitScore, book: _Ledger) -> None:
+def _progress_facts(r: ItemRecord, start: dt.date, s: UnitScore, book: _Ledger) -> None:
+    """`start`: the day the current update period began (progress is due since then)."""
     if r.status not in ACTIVE or not (r.status == ItemState.ONGOING or r.long_term):
         return
-    start = add_months(day, -months)
     if r.since > start:
         return  # tracked for less than one update period: nothing was due yet
     s.progress_due += 1
@@ -197,11 +198,14 @@ def score_unit(unit: str, records: list[ItemRecord], day: dt.date, rules: Scorin
                update_months: int) -> UnitScore:
     """One unit's measures, deductions and score as of `day` (rank is given by `rank`)."""
     s, book = UnitScore(unit, items=len(records)), _Ledger(rules)
+    start = add_months(day, -update_months)
     for r in sorted(records, key=lambda r: refs.order(r.ref)):
         _due_facts(r, day, cal, s, book)
-        _reminder_facts(r, day, cal, s, book)
-        _record_facts(r, s, book)
-        _progress_facts(r, day, update_months, s, book)
+        if r.reminders:
+            _reminder_facts(r, day, cal, s, book)
+        if r.extensions or r.lookbacks or r.closures:
+            _record_facts(r, s, book)
+        _progress_facts(r, start, s, book)
     s.deductions = sorted(book.lost, key=lambda d: (list(MEASURES).index(d.measure), refs.order(d.ref)))
     if s.items >= rules.min_items and s.items > 0:
         s.score = _points(max(rules.full - sum(d.points for d in s.deductions), 0))
@@ -229,4 +233,9 @@ def score_units(records: Iterable[ItemRecord], units: Iterable[str], day: dt.dat
 def biggest(score: UnitScore, n: int = 3) -> list[Lost]:
     """The `n` deductions that cost the most (for a table that has room for a few)."""
     return sorted(score.deductions, key=lambda d: -d.points)[:n]
+
+
+def lost_text(score: UnitScore, n: int = 3) -> str:
+    """A unit's biggest deductions, short: 问题4逾期扣2分；问题2销号无佐证扣2分 (无 for none)."""
+    return "；".join(f"{refs.label(d.ref)}{MEASURES[d.measure][0]}扣{d.points:g}分" for d in biggest(score, n)) or "无"
 

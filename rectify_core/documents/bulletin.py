@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import local_today
 from rectify_core.config.settings import Settings
+from rectify_core.deadlines.scoring import UnitScore, lost_text
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.report import Para, cn_number, day_text
+from rectify_core.ledger import scores
 from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
 from rectify_core.ledger.view import RoundView
@@ -83,6 +85,22 @@ def _silent(views: list[RoundView], settings: Settings, today: dt.date, stale: i
     return named
 
 
+def scores_table(scores: list[UnitScore]) -> Para:
+    """结果考评 by rank: score, grade and the three biggest deductions (units not graded last)."""
+    head = ("名次", "被巡察单位", "得分", "等次", "主要扣分")
+    rows = [(str(s.rank or "—"), s.unit, "—" if s.score is None else f"{s.score:g}", s.grade, lost_text(s))
+            for s in scores]
+    return Para("table", "", (head, *rows))
+
+
+def _scoring(scores: list[UnitScore], settings: Settings) -> list[Para]:
+    rules = settings.rules.scoring
+    said = (f"按各单位整改记录计分：满分{rules.full:g}分，逾期、逾期完成、多次延期、回头看反弹、未回应督办提醒、"
+            f"销号无佐证材料、未按期报送进展逐项扣分，每项扣分设上限；问题少于{rules.min_items}个的单位不评等次。"
+            "逐项扣分说明见整改台账（Excel）的“考评说明”工作表。")
+    return [Para("h1", "四、结果考评"), Para("body", said), scores_table(scores)]
+
+
 def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings, today: dt.date, *,
           session: Session, stale: int = STALE_WORKDAYS) -> list[Para]:
     office = settings.config_contacts.office
@@ -95,7 +113,9 @@ def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings
     silent = _silent(views, settings, today, stale, session=session)
     paras.append(Para("body", f"{'、'.join(silent)}，已连续{stale}个工作日以上未报送整改进展，请抓紧报送。"
                       if silent else f"各单位均在{stale}个工作日内报送了整改进展。"))
-    paras += [Para("h1", "四、有关要求"),
+    shown = {f.unit for f in summary}
+    paras += _scoring([sc for sc in scores.compute(today, settings, session=session) if sc.unit in shown], settings)
+    paras += [Para("h1", "五、有关要求"),
               Para("body", "各被巡察单位党组织要切实履行整改主体责任，对逾期未完成的问题逐项分析原因、明确时限、"
                            "压实责任，按期完成整改并及时报送进展和佐证材料；对已完成整改的问题开展“回头看”，"
                            "严防问题反弹回潮。"),

@@ -16,7 +16,7 @@ from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import units
+from rectify_core.ledger import scores, units
 from rectify_core.ledger.models import Unit
 from rectify_core.ledger.uploads import KINDS
 from rectify_core.ledger.view import RoundView
@@ -33,7 +33,9 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
     if not views:
         raise NotFoundError("没有可下载的轮次。")
     if what == "dashboard.html":
-        out.write_text(dashboard.render(dashboard.build(views, today, session=session)), encoding="utf-8")
+        graded = scores.compute(today, settings, session=session) if len({v.unit for v in views}) > 1 else None
+        out.write_text(dashboard.render(dashboard.build(views, today, session=session, graded=graded)),
+                       encoding="utf-8")
         return
     if len(views) == 1:
         if what == "report.docx":
@@ -46,7 +48,9 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
         bulletin.write(bulletin.build(views, summary, settings, today, session=session), out,
                        author=settings.config_contacts.office)
     else:
-        write_county_xlsx(views, summary, out)
+        shown = {f.unit for f in summary}
+        graded = [s for s in scores.compute(today, settings, session=session) if s.unit in shown]
+        write_county_xlsx(views, summary, out, graded)
 
 
 def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from rectify_core import templating
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
-from rectify_core.ledger import db, obligations
+from rectify_core.deadlines.scoring import UnitScore, lost_text
+from rectify_core.ledger import db, obligations, scores
 from rectify_core.ledger.models import Item, LookbackTask, Notice
 from rectify_core.ledger.view import RoundView, all_round_views, completions
 from rectify_core.refs import label, order
@@ -75,9 +76,11 @@ def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 18
     return {"path": path, "labels": labels, "width": width, "height": height, "max": total}
 
 
-def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[str, Any]:
-    """The dashboard of these rounds: one unit's, or the county's (units ranked, then a
-    section per unit: aspects and departments always within their unit, never summed)."""
+def build(views: list[RoundView], today: dt.date, *, session: Session,
+          graded: list[UnitScore] | None = None) -> dict[str, Any]:
+    """The dashboard of these rounds: one unit's, or the county's (units ranked, their
+    结果考评 when given, then a section per unit: aspects and departments always within
+    their unit, never summed)."""
     rows = [(v, r) for v in views for r in v.rows]
     ids = [v.id for v in views]
     names = sorted({v.unit for v in views})
@@ -119,6 +122,8 @@ def build(views: list[RoundView], today: dt.date, *, session: Session) -> dict[s
                          "at": to_local(sent_at).strftime("%m-%d %H:%M") if sent_at else ""}
                         for who, role, sent_at, no, title in escalations],
         "lookback": {"巩固": outcomes.get("consolidated", 0), "反弹": outcomes.get("rebound", 0)},
+        "scores": [{"rank": g.rank or "—", "unit": g.unit, "score": "—" if g.score is None else f"{g.score:g}",
+                    "grade": g.grade, "lost": lost_text(g)} for g in graded or () if g.unit in names],
         "colours": COLOURS,
     }
 
@@ -134,6 +139,8 @@ def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: 
         directory = obligations.directory(settings, session=session)
         views = [v for v in all_round_views(today, settings.rules, settings.calendar, directory, session=session)
                  if unit is None or v.unit == unit]
-        data = build(views, today, session=session)
+        county = len({v.unit for v in views}) > 1
+        data = build(views, today, session=session,
+                     graded=scores.compute(today, settings, session=session) if county else None)
     path.write_text(render(data), encoding="utf-8")
     return data

@@ -11,9 +11,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from rectify_core.config.scoring import MEASURES
 from rectify_core.deadlines.due import left_text
+from rectify_core.deadlines.scoring import UnitScore
 from rectify_core.documents.report import day_text
 from rectify_core.ledger.view import RoundView, Row
+from rectify_core.refs import label as ref_label
 from rectify_core.vocab import LIGHT_SHORT, NO_LIGHT, DeadlineKind, ItemState, Light, completion_rate, light_label
 
 COLUMNS = [("序号", 6), ("问题类别", 14), ("存在问题", 36), ("整改措施", 40), ("责任领导", 16), ("责任部门", 12),
@@ -77,10 +80,12 @@ def write_xlsx(view: RoundView, path: Path) -> None:
     book.save(path)
 
 
-def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path) -> None:
+def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path,
+                      scores: list[UnitScore] | None = None) -> None:
     """Every round's 台账 on a sheet of its own, named by its unit's short name, then a 汇总
-    sheet (per unit: total, done, ongoing, open, overdue, rate). Re-imported, each sheet
-    goes back to its own unit's round."""
+    sheet (per unit: total, done, ongoing, open, overdue, rate) and, given the units'
+    结果考评, a 考评说明 sheet with every deduction. Re-imported, each sheet goes back to its
+    own unit's round (the 汇总 and 考评说明 sheets are left aside)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -94,7 +99,33 @@ def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path) ->
         sheet.title = name
         ledger_sheet(sheet, view)
     _summary(book.create_sheet("汇总") if views else first, summary)
+    if scores is not None:
+        _scores(book.create_sheet("考评说明"), scores)
     book.save(path)
+
+
+def _scores(sheet: Any, scores: list[UnitScore]) -> None:
+    """One row per deduction, by rank: the unit's score and grade, the item, the measure,
+    the points and the words that explain them (a unit without deductions: one row)."""
+    from openpyxl.styles import Alignment, Font
+
+    sheet.append(["名次", "被巡察单位", "得分", "等次", "问题", "扣分项", "扣分", "说明"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for s in scores:
+        head = [s.rank or "—", s.unit, "—" if s.score is None else s.score, s.grade]
+        lines: list[tuple[Any, ...]] = [(ref_label(d.ref), MEASURES[d.measure][0], d.points, d.text)
+                                        for d in s.deductions]
+        for line in lines or [("", "", "", "无扣分")]:
+            sheet.append([*head, *line])
+    for column, width in zip("ABCDEFGH", (6, 28, 8, 8, 10, 14, 8, 80), strict=True):
+        sheet.column_dimensions[column].width = width
+    for row in sheet.iter_rows(min_row=2, min_col=8, max_col=8):
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.page_setup.orientation, sheet.page_setup.paperSize = "landscape", sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.oddFooter.center.text = PAGE_FOOTER
 
 
 def sheet_name(short: str, round_id: int, used: set[str]) -> str:

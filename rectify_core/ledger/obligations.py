@@ -58,7 +58,10 @@ def active_items(*, session: Session, unit: str | None = None, leader: str | Non
 def counted_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
     """Every counted item (open, ongoing or done; not withdrawn or merged) with what the
     rules need to date it, in one SELECT: what 结果考评 reads."""
-    return list(map(_obligation, session.connection().execute(_active_query(unit, states=COUNTED))))
+    connection, query = session.connection(), _active_query(unit, states=COUNTED)
+    if streams(connection.dialect):
+        return list(stream_rows(connection, query, Obligation, 20_000))
+    return list(map(_obligation, connection.execute(query)))
 
 
 def overdue_history(item_ids: list[int], *, session: Session) -> dict[int, list[Sent]]:

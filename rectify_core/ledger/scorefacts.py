@@ -9,10 +9,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from rectify_core.config.calendar import local_datetime, to_local
+from rectify_core.config.calendar import TZ, local_datetime
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import due_of
 from rectify_core.deadlines.scoring import Closure as ClosureFact
@@ -25,8 +25,18 @@ ANSWERS = (EventKind.ACKNOWLEDGED, EventKind.PROGRESS)
 ASKED = (Role.OWNER, Role.LEADER)  # the roles a reminder asks to act
 
 
-def _local_day(at: dt.datetime) -> dt.date:
-    return to_local(at).date()
+def _day_sql(column: Any, dialect: str) -> Any:
+    """The calendar day in Asia/Shanghai of a stored instant, computed by the database (a
+    hundred thousand conversions in Python cost more than the reads): a date on
+    PostgreSQL, ISO text on SQLite, which stores UTC (Shanghai has kept +8 hours, without
+    summer time, since 1991)."""
+    if dialect == "postgresql":
+        return cast(func.timezone(TZ, column), Date)
+    return type_coerce(func.date(column, "+8 hours"), String)
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def _by_item(rows: Any, pick: Any) -> dict[int, list[Any]]:
@@ -40,48 +50,62 @@ def _files(evidence: list[dict[str, Any]] | None) -> int:
     return sum(1 for e in evidence or () if isinstance(e, dict) and e.get("kind") == "file")
 
 
+def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, Any]:
+    """The SELECTs of the facts besides the items themselves (obligations.counted_items), as
+    of the end of `day`: what `records` runs, and what a benchmark takes as its floor."""
+    end = local_datetime(day + dt.timedelta(days=1))
+    scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+    scope = scope if unit is None else scope.where(Unit.name == unit)
+    return {
+        # extensions are few: only the items that have some; the day tracking began is the round's
+        "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
+        "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
+        "closures": select(Closure.item_id, Closure.closed_on, Closure.evidence).where(
+            Closure.item_id.in_(scope), Closure.closed_on <= day).order_by(Closure.closed_at, Closure.id),
+        "lookbacks": select(LookbackTask.item_id, LookbackTask.outcome).where(
+            LookbackTask.item_id.in_(scope), LookbackTask.outcome.is_not(None), LookbackTask.recorded_at < end)
+        .order_by(LookbackTask.recorded_at),
+        "reminders": select(Notice.item_id, _day_sql(Notice.sent_at, dialect)).where(
+            Notice.item_id.in_(scope), Notice.state == NoticeState.SENT, Notice.kind == NoticeKind.ITEM,
+            Notice.role.in_(ASKED), Notice.sent_at < end),
+        "answers": select(Event.item_id, _day_sql(Event.at, dialect), type_coerce(Event.kind, String)).where(
+            Event.item_id.in_(scope), Event.kind.in_(ANSWERS), Event.at < end),
+    }
+
+
 def records(day: dt.date, settings: Settings, *, session: Session,
             unit: str | None = None) -> tuple[list[ItemRecord], list[str]]:
     """The counted items' records as of `day` (of one unit, if given), and the units scored
     (every unit, or that one, whether it has items or not)."""
-    end = local_datetime(day + dt.timedelta(days=1))
     units_q = select(Unit.name).order_by(Unit.name)
     units = list(session.scalars(units_q if unit is None else units_q.where(Unit.name == unit)))
-    items = [o for o in obligations.counted_items(session=session, unit=unit)]
+    items = obligations.counted_items(session=session, unit=unit)
     if not items:
         return [], units
-    scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-    scope = scope if unit is None else scope.where(Unit.name == unit)
-    extra = {i: (n, fb, imported) for i, n, fb, imported in session.execute(
-        select(Item.id, Item.extension_count, Round.feedback_date, Round.imported_at)
-        .join(Round, Item.round_id == Round.id).where(Item.id.in_(scope)))}
-    closures = _by_item(session.execute(
-        select(Closure.item_id, Closure.closed_on, Closure.evidence).where(
-            Closure.item_id.in_(scope), Closure.closed_on <= day).order_by(Closure.closed_at, Closure.id)),
-        lambda r: ClosureFact(r[1], _files(r[2])))
-    lookbacks = _by_item(session.execute(
-        select(LookbackTask.item_id, LookbackTask.outcome).where(
-            LookbackTask.item_id.in_(scope), LookbackTask.outcome.is_not(None), LookbackTask.recorded_at < end)
-        .order_by(LookbackTask.recorded_at)), lambda r: str(r[1]))
-    reminders = _by_item(session.execute(
-        select(Notice.item_id, Notice.sent_at).where(
-            Notice.item_id.in_(scope), Notice.state == NoticeState.SENT, Notice.kind == NoticeKind.ITEM,
-            Notice.role.in_(ASKED), Notice.sent_at < end)), lambda r: _local_day(r[1]))
-    answers = _by_item(session.execute(
-        select(Event.item_id, Event.at, Event.kind).where(
-            Event.item_id.in_(scope), Event.kind.in_(ANSWERS), Event.at < end)), lambda r: (_local_day(r[1]), r[2]))
+    connection = session.connection()  # plain rows: the reads are the command's cost
+    sql = queries(day, connection.dialect.name, unit)
+    run = connection.execute
+    extended: dict[int, int] = {i: n for i, n in run(sql["extended"])}
+    since = {r: feedback or _day(imported) for r, feedback, imported in run(sql["since"])}
+    closures = _by_item(run(sql["closures"]), lambda r: ClosureFact(r[1], _files(r[2])))
+    lookbacks = _by_item(run(sql["lookbacks"]), lambda r: str(r[1]))
+    reminders = _by_item(run(sql["reminders"]), lambda r: _day(r[1]))
+    answers = _by_item(run(sql["answers"]), lambda r: (_day(r[1]), r[2]))
     rules, cal = settings.rules, settings.calendar
+    dues: dict[tuple[Any, ...], dt.date | None] = {}  # items share their dates: each dated once
     out = []
     for o in items:
-        count, feedback, imported = extra[o.id]
         long_term = o.kind == DeadlineKind.LONG_TERM and not o.deadline and not o.extended_to
         said = answers.get(o.id, [])
+        key = (o.extended_to, o.deadline, o.kind, o.feedback_date)
+        if key not in dues:
+            dues[key] = None if long_term else due_of(o, day, rules, cal).date
         out.append(ItemRecord(
-            unit=o.unit, ref=o.ref, status=o.status, long_term=long_term,
-            due=None if long_term else due_of(o, day, rules, cal).date,
-            since=feedback or _local_day(imported), extensions=count or 0,
-            closures=tuple(closures.get(o.id, ())), lookbacks=tuple(lookbacks.get(o.id, ())),
-            reminders=tuple(sorted(set(reminders.get(o.id, ())))),
-            answers=tuple(sorted(d for d, _ in said)),
-            progress=tuple(sorted(d for d, k in said if k == EventKind.PROGRESS))))
+            unit=o.unit, ref=o.ref, status=o.status, long_term=long_term, due=dues[key],
+            since=since[o.round_id], extensions=extended.get(o.id, 0),
+            closures=tuple(closures[o.id]) if o.id in closures else (),
+            lookbacks=tuple(lookbacks[o.id]) if o.id in lookbacks else (),
+            reminders=tuple(sorted(set(reminders[o.id]))) if o.id in reminders else (),
+            answers=tuple(sorted(d for d, _ in said)) if said else (),
+            progress=tuple(sorted(d for d, k in said if k == EventKind.PROGRESS)) if said else ()))
     return out, units

@@ -23,10 +23,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
 from rectify_core.config.settings import Settings
+from rectify_core.deadlines.scoring import lost_text
 from rectify_core.delivery import links
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import accounts, approvals, db, items, obligations, units
+from rectify_core.ledger import accounts, approvals, db, items, obligations, scores, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
 from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
@@ -250,3 +251,17 @@ def _ledger(views: list[Any], round_id: int | None, light: str, q: str) -> tuple
         needle = q.strip()
         rows = [(v, r) for v, r in rows if any(needle in (x or "") for x in (r.title, r.owner, r.leader, r.department))]
     return rows, dict(counts)
+
+
+@router.get("/scores", response_class=HTMLResponse)
+def admin_scores(request: Request, portal_: PortalDep) -> Response:
+    """结果考评 of every unit, for the office: ranked, each unit's deductions explained."""
+    scope = portal_.admin_scope(request)
+    if scope is None:
+        return _login_page(request, portal_, 401 if request.cookies.get(ADMIN_COOKIE) else 200)
+    if scope.unit is not None:
+        raise Refused(404, "结果考评只对巡察办账号显示。", "/admin")
+    today = local_today(portal_.clock())
+    with portal_.factory() as session:
+        graded = scores.compute(today, portal_.settings, session=session)
+    return page("admin_scores.html.j2", scores=graded, today=today, scope=scope, lost_text=lost_text)
