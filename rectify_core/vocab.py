@@ -220,6 +220,26 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
         EventKind.REINSTATED: "恢复"},
 }
 ROLE_NAMES: Mapping[str, str] = Role.labels()
+# what a notice asks of the person it goes to, by their role (a line of each item in a digest)
+ASKED: dict[str, str] = {
+    Role.OWNER: "请抓紧推进整改，按时报送进展和佐证材料",
+    Role.LEADER: "请督促责任部门和责任人按期完成",
+    Role.FIRST_RESPONSIBLE: "请督办落实，必要时约谈相关责任人",
+    Role.INSPECTION_OFFICE: "请予以督导，研究是否启动问责程序",
+    Role.REVIEWER: "请按期完成回头看核查并记录结论",
+    Role.ADMIN: "请按提示修复后重发",
+}
+# the closing line of a digest, addressed to the person's role
+CLOSING: dict[str, str] = {
+    Role.OWNER: "请按期完成整改，并及时报送整改进展和佐证材料。",
+    Role.LEADER: "请切实履行分管责任，督促责任部门和责任人按期完成整改。",
+    Role.FIRST_RESPONSIBLE: "请切实履行第一责任人职责，对逾期事项督办落实，必要时约谈相关责任人。",
+    Role.INSPECTION_OFFICE: "请予以督导，对逾期未改的事项研究是否启动问责程序。",
+    Role.REVIEWER: "请按期完成回头看核查，如实记录“巩固”或“反弹”结论。",
+    Role.ADMIN: "请按提示修复联系方式后重发。",
+}
+# the role a digest speaks to when a person owes things in several, first matching wins
+ROLE_RANK = (Role.ADMIN, Role.INSPECTION_OFFICE, Role.FIRST_RESPONSIBLE, Role.LEADER, Role.REVIEWER, Role.OWNER)
 _LIGHT_COLORS = {Light.RED: "#c00", Light.YELLOW: "#b80", Light.GREEN: "#080", Light.BLUE: "#06c"}
 # a light's name (红灯 … , 无灯 for none) and its one-character form (红 … , blank for none)
 LIGHT_NAMES: dict[str | None, str] = {light.value: light.label for light in Light} | {None: NO_LIGHT}

@@ -14,26 +14,7 @@ from typing import Any
 from rectify_core import vocab
 from rectify_core.refs import label
 from rectify_core.templating import template
-from rectify_core.vocab import NO_LIGHT_COLOR, ROLE_NAMES, Light, Role, light_label
-
-ASKED: dict[str, str] = {
-    Role.OWNER: "请抓紧推进整改，按时报送进展和佐证材料",
-    Role.LEADER: "请督促责任部门和责任人按期完成",
-    Role.FIRST_RESPONSIBLE: "请督办落实，必要时约谈相关责任人",
-    Role.INSPECTION_OFFICE: "请予以督导，研究是否启动问责程序",
-    Role.REVIEWER: "请按期完成回头看核查并记录结论",
-    Role.ADMIN: "请按提示修复后重发",
-}
-# the closing line of a digest, addressed to the person's role
-CLOSING: dict[str, str] = {
-    Role.OWNER: "请按期完成整改，并及时报送整改进展和佐证材料。",
-    Role.LEADER: "请切实履行分管责任，督促责任部门和责任人按期完成整改。",
-    Role.FIRST_RESPONSIBLE: "请切实履行第一责任人职责，对逾期事项督办落实，必要时约谈相关责任人。",
-    Role.INSPECTION_OFFICE: "请予以督导，对逾期未改的事项研究是否启动问责程序。",
-    Role.REVIEWER: "请按期完成回头看核查，如实记录“巩固”或“反弹”结论。",
-    Role.ADMIN: "请按提示修复联系方式后重发。",
-}
-ROLE_RANK = (Role.ADMIN, Role.INSPECTION_OFFICE, Role.FIRST_RESPONSIBLE, Role.LEADER, Role.REVIEWER, Role.OWNER)
+from rectify_core.vocab import ASKED, CLOSING, NO_LIGHT_COLOR, ROLE_NAMES, ROLE_RANK, Light, Role, light_label
 
 
 @dataclass(frozen=True)

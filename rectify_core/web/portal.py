@@ -18,7 +18,6 @@ from rectify_core import refs, vocab
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import due_of, light, open_ended
 from rectify_core.deadlines.types import Obligation
-from rectify_core.delivery.render import ASKED
 from rectify_core.errors import NotFoundError
 from rectify_core.identity import person_name
 from rectify_core.ledger import approvals, obligations
@@ -26,7 +25,7 @@ from rectify_core.ledger.db import row_type
 from rectify_core.ledger.items import event_text, when
 from rectify_core.ledger.models import Event, Item, ItemHolder, ItemRequest, Notice, Person, Round, Unit, Upload
 from rectify_core.ledger.obligations import plan_item_of
-from rectify_core.vocab import ACTIVE, ROLE_NAMES, ItemState, NoticeKind, Role, light_label
+from rectify_core.vocab import ACTIVE, ASKED, ROLE_NAMES, ItemState, NoticeKind, Role, light_label
 
 DONE_SHOWN = 20
 MEASURES_SHOWN = 120
