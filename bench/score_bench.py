@@ -28,7 +28,7 @@ from daily_bench import bare_fetchall, median_of
 
 from rectify_core.config.calendar import local_datetime
 from rectify_core.config.settings import load_settings
-from rectify_core.ledger import db, obligations, scorefacts, scores
+from rectify_core.ledger import db, scorefacts, scores
 from rectify_core.ledger.models import Closure, Event, Item, Notice, Round, Unit
 
 DAY = dt.date(2026, 12, 10)
@@ -87,12 +87,12 @@ def main() -> None:
         engine = db.make_engine(url)
         settings = load_settings(None)
         print(f"{engine.dialect.name}, {args.units:,} units × {args.items} items = {count:,} items")
-        sql = str(obligations._active_query(None, states=("open", "ongoing", "done")).compile(
+        sql = str(scorefacts.queries(DAY, engine.dialect.name)["items"].compile(
             dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
         floor = median_of(3, "bare DB-API fetchall of the counted items' SELECT", None,
                           lambda: bare_fetchall(engine, sql))
-        facts = [sql, *(str(q.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-                        for q in scorefacts.queries(DAY, engine.dialect.name).values())]
+        facts = [str(q.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+                 for q in scorefacts.queries(DAY, engine.dialect.name).values()]
         every = median_of(3, "bare DB-API fetchall of every fact's SELECT", None,
                           lambda: [bare_fetchall(engine, q) for q in facts])
 

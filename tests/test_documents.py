@@ -190,3 +190,33 @@ def test_browser_renders_dashboard_and_digest(cli: Any, ledger: list[str], tmp_p
         width, height, raw = _png_pixels(png)
         assert (width, height) == (1200, 1400)
         assert len(set(raw[i:i + 64] for i in range(0, len(raw), 4096))) > 20   # not blank
+
+
+def _from_words(text: str) -> int:
+    """The reading back of a Chinese numeral, written apart from the code under test."""
+    digits = {c: n for n, c in enumerate("零一二三四五六七八九")}
+    total, section, current = 0, 0, 0
+    for ch in text:
+        if ch in digits:
+            current = digits[ch]
+        elif ch in "十百千":
+            section += (current or 1) * {"十": 10, "百": 100, "千": 1000}[ch]
+            current = 0
+        elif ch == "万":
+            total, section, current = (total + section + current) * 10000, 0, 0
+        else:
+            raise AssertionError(text)
+    return total + section + current
+
+
+def test_a_count_of_any_size_is_written_in_chinese_numerals() -> None:
+    """Headings and tables number units and problems past 99 (the bulletin crashed at 110)."""
+    from rectify_core.documents.report import cn_number
+
+    words = {n: cn_number(n) for n in range(1, 10_001)}
+    assert all(_from_words(w) == n for n, w in words.items())
+    assert len(set(words.values())) == 10_000
+    assert [words[n] for n in (10, 12, 101, 110, 1005, 1010, 10_000)] == [
+        "十", "十二", "一百零一", "一百一十", "一千零五", "一千零一十", "一万"]
+    assert cn_number(10_010) == "一万零一十" and cn_number(123_456) == "十二万三千四百五十六"
+    assert not any("零零" in w or w.endswith("零") for w in words.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import NamedTuple, Protocol
 
 from rectify_core import vocab
 from rectify_core.config.calendar import WorkCalendar
@@ -37,7 +38,29 @@ def quarter_end(day: dt.date) -> dt.date:
     return month_end(day.year, (day.month - 1) // 3 * 3 + 3)
 
 
-def due_of(item: Obligation, today: dt.date, rules: Rules, cal: WorkCalendar) -> Due:
+class Dated(Protocol):
+    """What dates an item: its own deadline, an extension, its kind and its round's feedback."""
+
+    @property
+    def extended_to(self) -> dt.date | None: ...
+    @property
+    def deadline(self) -> dt.date | None: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def feedback_date(self) -> dt.date | None: ...
+
+
+class Dates(NamedTuple):
+    """The dates of one item, as `due_of` reads them (a `Dated` of its own)."""
+
+    extended_to: dt.date | None
+    deadline: dt.date | None
+    kind: str | None
+    feedback_date: dt.date | None
+
+
+def due_of(item: Dated, today: dt.date, rules: Rules, cal: WorkCalendar) -> Due:
     """Extension, else the item's own date, else the rule for its kind."""
     if item.extended_to:
         return Due(_shift(item.extended_to, rules, cal), "extension")

@@ -25,10 +25,10 @@ from rectify_core.fetch import converters, dates_in_iso, dialect_of, made, raw_c
 from rectify_core.ledger import holders
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow
-from rectify_core.vocab import ACTIVE, COUNTED, NoticeKind, NoticeState, Role, TaskState
+from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, Role, TaskState
 
 
-def _active_query(unit: str | None, leader: str | None = None, states: tuple[str, ...] = ACTIVE) -> Any:
+def _active_query(unit: str | None, leader: str | None = None) -> Any:
     query = (
         # in the order of Obligation's fields (_obligation); status and kind as their
         # stored text: the planner compares them with the enums, which equal their values,
@@ -38,7 +38,7 @@ def _active_query(unit: str | None, leader: str | None = None, states: tuple[str
                Item.extended_to, Round.feedback_date, Item.owner, Item.leader, Item.overdue_since, Item.rebound_count,
                Round.first_responsible, Item.department)
         .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-        .where(Item.status.in_(states)).order_by(Item.round_id, Item.no))
+        .where(Item.status.in_(ACTIVE)).order_by(Item.round_id, Item.no))
     if leader is not None:
         query = query.where(Item.id.in_(holders.held_by(leader, Role.LEADER)))
     return query if unit is None else query.where(Unit.name == unit)
@@ -53,15 +53,6 @@ def active_items(*, session: Session, unit: str | None = None, leader: str | Non
     given) with what the plan needs, in one SELECT."""
     rows = session.connection().execute(_active_query(unit, leader))
     return list(map(_obligation, rows))
-
-
-def counted_items(*, session: Session, unit: str | None = None) -> list[Obligation]:
-    """Every counted item (open, ongoing or done; not withdrawn or merged) with what the
-    rules need to date it, in one SELECT: what 结果考评 reads."""
-    connection, query = session.connection(), _active_query(unit, states=COUNTED)
-    if streams(connection.dialect):
-        return list(stream_rows(connection, query, Obligation, 20_000))
-    return list(map(_obligation, connection.execute(query)))
 
 
 def overdue_history(item_ids: list[int], *, session: Session) -> dict[int, list[Sent]]:

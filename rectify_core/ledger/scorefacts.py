@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import TZ, local_datetime
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines.due import due_of
+from rectify_core.deadlines.due import Dates, due_of
 from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
-from rectify_core.ledger import obligations
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
-from rectify_core.vocab import DeadlineKind, EventKind, NoticeKind, NoticeState, Role
+from rectify_core.vocab import COUNTED, DeadlineKind, EventKind, NoticeKind, NoticeState, Role
 
 ANSWERS = (EventKind.ACKNOWLEDGED, EventKind.PROGRESS)
 ASKED = (Role.OWNER, Role.LEADER)  # the roles a reminder asks to act
@@ -39,6 +38,10 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
+def _day_or_none(value: Any) -> dt.date | None:
+    return None if value is None else _day(value)
+
+
 def _by_item(rows: Any, pick: Any) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
@@ -50,13 +53,24 @@ def _files(evidence: list[dict[str, Any]] | None) -> int:
     return sum(1 for e in evidence or () if isinstance(e, dict) and e.get("kind") == "file")
 
 
+def _date_sql(column: Any, dialect: str) -> Any:
+    """A DATE column as the driver gives it (ISO text on SQLite: parsed below, in C)."""
+    return column if dialect == "postgresql" else type_coerce(column, String)
+
+
 def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, Any]:
-    """The SELECTs of the facts besides the items themselves (obligations.counted_items), as
-    of the end of `day`: what `records` runs, and what a benchmark takes as its floor."""
+    """The SELECTs of the facts, as of the end of `day`: what `records` runs, and what a
+    benchmark takes as its floor."""
     end = local_datetime(day + dt.timedelta(days=1))
     scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
     scope = scope if unit is None else scope.where(Unit.name == unit)
+    items = (select(Item.id, Item.round_id, Unit.name, Item.ref, type_coerce(Item.status, String),
+                    type_coerce(Item.deadline_kind, String), _date_sql(Item.deadline, dialect),
+                    _date_sql(Item.extended_to, dialect), _date_sql(Round.feedback_date, dialect))
+             .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+             .where(Item.status.in_(COUNTED)).order_by(Item.round_id, Item.no))
     return {
+        "items": items if unit is None else items.where(Unit.name == unit),
         # extensions are few: only the items that have some; the day tracking began is the round's
         "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
         "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
@@ -79,12 +93,12 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     (every unit, or that one, whether it has items or not)."""
     units_q = select(Unit.name).order_by(Unit.name)
     units = list(session.scalars(units_q if unit is None else units_q.where(Unit.name == unit)))
-    items = obligations.counted_items(session=session, unit=unit)
-    if not items:
-        return [], units
     connection = session.connection()  # plain rows: the reads are the command's cost
     sql = queries(day, connection.dialect.name, unit)
     run = connection.execute
+    items = run(sql["items"]).all()
+    if not items:
+        return [], units
     extended: dict[int, int] = {i: n for i, n in run(sql["extended"])}
     since = {r: feedback or _day(imported) for r, feedback, imported in run(sql["since"])}
     closures = _by_item(run(sql["closures"]), lambda r: ClosureFact(r[1], _files(r[2])))
@@ -92,20 +106,20 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     reminders = _by_item(run(sql["reminders"]), lambda r: _day(r[1]))
     answers = _by_item(run(sql["answers"]), lambda r: (_day(r[1]), r[2]))
     rules, cal = settings.rules, settings.calendar
-    dues: dict[tuple[Any, ...], dt.date | None] = {}  # items share their dates: each dated once
+    dues: dict[Dates, dt.date | None] = {}  # items share their dates: each dated once
     out = []
-    for o in items:
-        long_term = o.kind == DeadlineKind.LONG_TERM and not o.deadline and not o.extended_to
-        said = answers.get(o.id, [])
-        key = (o.extended_to, o.deadline, o.kind, o.feedback_date)
-        if key not in dues:
-            dues[key] = None if long_term else due_of(o, day, rules, cal).date
+    for item_id, round_id, unit_name, ref, status, kind, deadline, extended_to, feedback in items:
+        dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
+        long_term = kind == DeadlineKind.LONG_TERM and not dates.deadline and not dates.extended_to
+        if dates not in dues:
+            dues[dates] = None if long_term else due_of(dates, day, rules, cal).date
+        said = answers.get(item_id)
         out.append(ItemRecord(
-            unit=o.unit, ref=o.ref, status=o.status, long_term=long_term, due=dues[key],
-            since=since[o.round_id], extensions=extended.get(o.id, 0),
-            closures=tuple(closures[o.id]) if o.id in closures else (),
-            lookbacks=tuple(lookbacks[o.id]) if o.id in lookbacks else (),
-            reminders=tuple(sorted(set(reminders[o.id]))) if o.id in reminders else (),
+            unit=unit_name, ref=ref, status=status, long_term=long_term, due=dues[dates],
+            since=since[round_id], extensions=extended.get(item_id, 0),
+            closures=tuple(closures[item_id]) if item_id in closures else (),
+            lookbacks=tuple(lookbacks[item_id]) if item_id in lookbacks else (),
+            reminders=tuple(sorted(set(reminders[item_id]))) if item_id in reminders else (),
             answers=tuple(sorted(d for d, _ in said)) if said else (),
             progress=tuple(sorted(d for d, k in said if k == EventKind.PROGRESS)) if said else ()))
     return out, units
