@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from rectify_core.ledger import db
@@ -185,3 +186,20 @@ def test_undoing_a_renumbering_import_restores_numbers_and_the_sheet(cli: Any, d
     undone = cli([*base, "imports", "undo", str(batch)])
     assert undone.code == 0, undone.err
     assert {t: (i.no, i.listed) for t, i in by_title(engine).items()} == before
+
+
+def test_a_resorted_sheet_is_parked_in_chunks(cli: Any, db_url: str, engine: Engine, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renumbered items are parked a chunk at a time (no driver binds a hundred thousand
+    parameters; PostgreSQL stops at 65,535): chunks of two give what one statement gives."""
+    from rectify_core.ledger import sheet as sheet_mod
+
+    monkeypatch.setattr(sheet_mod, "PARK_CHUNK", 2)
+    base = ["--db", db_url]
+    assert cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w1", PROBLEMS))]).code == 0
+    resorted = list(reversed(PROBLEMS))
+    done = cli([*base, "import", "--unit", UNIT, str(sheet(tmp_path / "w2", resorted))])
+    assert done.code == 0, done.err
+    items = by_title(engine)
+    assert {t: items[t].no for t, _, _ in resorted} == {t: n for n, (t, _, _) in enumerate(resorted, start=1)}
+    assert len(items) == len(PROBLEMS) and all(i.listed for i in items.values())

@@ -140,9 +140,10 @@ def _table(doc: Any, rows: tuple[tuple[str, ...], ...]) -> None:
     widths = column_widths(rows, TEXT_WIDTH_MM)
     for c, width in enumerate(widths):
         table.columns[c].width = Mm(width)  # the grid, which LibreOffice and WPS follow
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            cell = table.cell(r, c)
+    # row by row: python-docx's table.cell(r, c) walks the whole grid at every call, which
+    # made a county's tables quadratic in their rows
+    for r, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
+        for c, (cell, value) in enumerate(zip(row.cells, values, strict=False)):
             cell.width = Mm(widths[c])
             para = cell.paragraphs[0]
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from rectify_core.ledger import import_changes, lifecycle
+from rectify_core.ledger import db, import_changes, lifecycle
 from rectify_core.ledger.matching import Known, Matching
 from rectify_core.ledger.models import Item
 from rectify_core.ledger.models.core import shown_number
@@ -36,6 +36,9 @@ class SetAside:
     ref: str = ""  # how it is named now: 原3
 
 
+PARK_CHUNK = 10_000
+
+
 def apply(matching: Matching, current: dict[int, Any], run: import_changes.ImportRun, *,
           session: Session) -> tuple[dict[str, dict[str, Any]], list[SetAside]]:
     """Renumber matched items and set aside the unlisted ones, with their events;
@@ -43,10 +46,13 @@ def apply(matching: Matching, current: dict[int, Any], run: import_changes.Impor
     moves = {m.item_id: m.row_no for m in matching.matches if current[m.item_id].no != m.row_no}
     gone = [k for k in matching.missing if current[k.id].listed]
     before = {str(i): _numbers(current[i]) for i in [*moves, *(k.id for k in gone)]}
-    if before:
-        # parked first, at numbers no sheet uses: two items never share one mid-way
-        session.execute(update(Item).where(Item.id.in_([int(i) for i in before])).values(no=-Item.id)
-                        .execution_options(synchronize_session=False))
+    # parked first, at numbers no sheet uses: two items never share one mid-way; in chunks,
+    # as no driver binds a hundred thousand parameters (PostgreSQL stops at 65,535)
+    parked = [int(i) for i in before]
+    dialect = session.get_bind().dialect
+    for start in range(0, len(parked), PARK_CHUNK):
+        session.execute(update(Item).where(db.one_of(Item.id, parked[start:start + PARK_CHUNK], dialect))
+                        .values(no=-Item.id).execution_options(synchronize_session=False))
     for item_id, no in moves.items():
         row = current[item_id]
         _set(item_id, {"no": no, "listed": True, "former_no": None, "former_seq": None}, session=session)
