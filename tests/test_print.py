@@ -85,7 +85,10 @@ def test_the_county_workbook_prints_every_cell_whole(cli: Any, county: list[str]
     assert "已约谈相关责任人" in everything                                  # the office's own column kept
     assert "逾期26个工作日" in everything and not re.search(r"(?<![\d年月])-\d+", "".join(printed))
     assert "区交通运输局党组" in flat(printed[0]) and "区审计局党组" in flat(printed[1])
-    summary = flat(pages(pdf, raw=True)[-1])  # 汇总: a row per unit, then the total
+    summary = next(flat(p) for p in pages(pdf, raw=True) if "合计" in p)  # 汇总: a row per unit, then the total
+    scored = flat(pages(pdf, raw=True)[-1])  # 考评说明: a row per deduction, the rule in words
+    assert "名次被巡察单位得分等次问题扣分项扣分说明" in scored
+    assert "逾期26个工作日（整改时限2026-11-20），扣3分" in scored
     assert "区交通运输局党组2002" in summary and "区审计局党组2101" in summary and "合计4103" in summary
     assert "延期后时限" not in everything                                  # empty for the round: not printed
 
