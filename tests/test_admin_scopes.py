@@ -55,6 +55,8 @@ def test_a_clerk_sees_and_acts_on_their_unit_only(county: World) -> None:
         with county.engine.connect() as conn:
             audit_round = conn.execute(select(Round.id).join(Unit).where(Unit.name == "区审计局党组")).scalar()
         assert client.get(f"/admin/download/ledger.xlsx?round={audit_round}").status_code == 404
+        for odd in ("99999999999999999999", "-1", "1e3", "%201", "x"):            # never every round's file
+            assert client.get(f"/admin/download/ledger.xlsx?round={odd}").status_code == 404, odd
         book = load_workbook(io.BytesIO(client.get("/admin/download/ledger.xlsx").content))
         assert book.sheetnames[0] == "整改台账"                                # their one round, not the county's
         token = form_of(client.get("/admin").text, "/admin/links")

@@ -226,8 +226,9 @@ def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Re
             directory = obligations.directory(settings, session=session)
             views = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session),
                             signed.scope, unit)
-            if (chosen := round_of(round)) is not None:
-                views = [v for v in views if v.id == chosen]
+            if round.strip():  # a round asked for, and none like it, is not found: never every round's file
+                chosen = round_of(round.strip())
+                views = [v for v in views if chosen is not None and v.id == chosen]
                 if not views:
                     raise NotFoundError("没有找到这个轮次。")
             county.write(what, views, settings, today, out, session=session)
