@@ -74,7 +74,7 @@ def test_the_office_sees_every_unit_and_downloads_the_county(county: World) -> N
         only = client.get("/admin", params={"unit": "区审计局党组"}).text
         assert "审计整改跟踪不到位" in only and "要素制约破解不到位" not in only
         book = load_workbook(io.BytesIO(client.get("/admin/download/ledger.xlsx").content))
-        assert book.sheetnames[-1] == "汇总" and len(book.sheetnames) == 4
+        assert book.sheetnames[-2:] == ["汇总", "考评说明"] and len(book.sheetnames) == 5
         units = [row[0] for row in book["汇总"].iter_rows(min_row=2, values_only=True)]
         assert units == ["区交通运输局党组", "区审计局党组", "测试局", "合计"]
         board = client.get("/admin/download/dashboard.html").text
@@ -154,7 +154,7 @@ def test_browser_clerk_and_office_pages_and_a_download(county: World, tmp_path: 
             office.get_by_role("link", name="全部整改台账及汇总（Excel）").click()
         saved = tmp_path / "下载.xlsx"
         got.value.save_as(saved)
-        assert load_workbook(saved).sheetnames[-1] == "汇总"
+        assert load_workbook(saved).sheetnames[-2:] == ["汇总", "考评说明"]
         browser.close()
 
 
