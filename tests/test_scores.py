@@ -92,6 +92,9 @@ def _histories(cli: Any, db_url: str, engine: Engine, tmp_path: Path, config: Pa
          "--date", "2026-11-05"],
         ["progress", "2", "--unit", B, "--text", "已完成案卷评查", "--by", "王芳", "--date", "2026-11-20"],
     ]
+    with db.transaction(engine) as s:  # B's round was fed back on 09-01: its progress is asked from then
+        b_round = s.scalars(select(Round.id).join(Unit).where(Unit.name == B)).one()
+    steps.append(["rounds", "edit", str(b_round), "--feedback-date", "2026-09-01"])
     for args in steps:
         done = cli([*base, *args])
         assert done.code == 0, (args, done.err)

@@ -6,17 +6,20 @@ or progress reported — each kind of fact in one query, as of the end of the da
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Date, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from rectify_core.config.calendar import TZ, local_datetime
+from rectify_core.config.calendar import TZ
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import Dates, due_of
 from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
+from rectify_core.fetch import raw_chunks, streams
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.vocab import COUNTED, DeadlineKind, EventKind, NoticeKind, NoticeState, Role
 
@@ -49,8 +52,21 @@ def _by_item(rows: Any, pick: Any) -> dict[int, list[Any]]:
     return out
 
 
-def _files(evidence: list[dict[str, Any]] | None) -> int:
+def _files(evidence: Any) -> int:
+    """Evidence files recorded with a closure (its JSON as the driver gives it: text on SQLite)."""
+    if isinstance(evidence, str):
+        evidence = json.loads(evidence)
     return sum(1 for e in evidence or () if isinstance(e, dict) and e.get("kind") == "file")
+
+
+def _rows(connection: Any, query: Any) -> Iterator[Any]:
+    """A SELECT's rows as the driver gives them where it can stream them (values raw: the
+    readers below take text dates and JSON), else through SQLAlchemy."""
+    if streams(connection.dialect):
+        for chunk in raw_chunks(connection, query, 20_000):
+            yield from chunk
+    else:
+        yield from connection.execute(query)
 
 
 def _date_sql(column: Any, dialect: str) -> Any:
@@ -61,7 +77,9 @@ def _date_sql(column: Any, dialect: str) -> Any:
 def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, Any]:
     """The SELECTs of the facts, as of the end of `day`: what `records` runs, and what a
     benchmark takes as its floor."""
-    end = local_datetime(day + dt.timedelta(days=1))
+    # every bound is a day, compared with the local day the database computes (the rows may
+    # be read by the driver itself, which binds plain values only)
+    upto: Any = day if dialect == "postgresql" else day.isoformat()
     scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
     scope = scope if unit is None else scope.where(Unit.name == unit)
     items = (select(Item.id, Item.round_id, Unit.name, Item.ref, type_coerce(Item.status, String),
@@ -75,15 +93,17 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
         "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
         "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
         "closures": select(Closure.item_id, Closure.closed_on, Closure.evidence).where(
-            Closure.item_id.in_(scope), Closure.closed_on <= day).order_by(Closure.closed_at, Closure.id),
+            Closure.item_id.in_(scope), _date_sql(Closure.closed_on, dialect) <= upto)
+        .order_by(Closure.closed_at, Closure.id),
         "lookbacks": select(LookbackTask.item_id, LookbackTask.outcome).where(
-            LookbackTask.item_id.in_(scope), LookbackTask.outcome.is_not(None), LookbackTask.recorded_at < end)
+            LookbackTask.item_id.in_(scope), LookbackTask.outcome.is_not(None),
+            _day_sql(LookbackTask.recorded_at, dialect) <= upto)
         .order_by(LookbackTask.recorded_at),
         "reminders": select(Notice.item_id, _day_sql(Notice.sent_at, dialect)).where(
             Notice.item_id.in_(scope), Notice.state == NoticeState.SENT, Notice.kind == NoticeKind.ITEM,
-            Notice.role.in_(ASKED), Notice.sent_at < end),
+            Notice.role.in_(ASKED), _day_sql(Notice.sent_at, dialect) <= upto),
         "answers": select(Event.item_id, _day_sql(Event.at, dialect), type_coerce(Event.kind, String)).where(
-            Event.item_id.in_(scope), Event.kind.in_(ANSWERS), Event.at < end),
+            Event.item_id.in_(scope), Event.kind.in_(ANSWERS), _day_sql(Event.at, dialect) <= upto),
     }
 
 
@@ -95,16 +115,18 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     units = list(session.scalars(units_q if unit is None else units_q.where(Unit.name == unit)))
     connection = session.connection()  # plain rows: the reads are the command's cost
     sql = queries(day, connection.dialect.name, unit)
-    run = connection.execute
-    items = run(sql["items"]).all()
+    def run(name: str) -> Iterator[Any]:
+        return _rows(connection, sql[name])
+
+    items = list(run("items"))
     if not items:
         return [], units
-    extended: dict[int, int] = {i: n for i, n in run(sql["extended"])}
-    since = {r: feedback or _day(imported) for r, feedback, imported in run(sql["since"])}
-    closures = _by_item(run(sql["closures"]), lambda r: ClosureFact(r[1], _files(r[2])))
-    lookbacks = _by_item(run(sql["lookbacks"]), lambda r: str(r[1]))
-    reminders = _by_item(run(sql["reminders"]), lambda r: _day(r[1]))
-    answers = _by_item(run(sql["answers"]), lambda r: (_day(r[1]), r[2]))
+    extended: dict[int, int] = {i: n for i, n in run("extended")}
+    since = {r: _day(feedback or imported) for r, feedback, imported in run("since")}
+    closures = _by_item(run("closures"), lambda r: ClosureFact(_day(r[1]), _files(r[2])))
+    lookbacks = _by_item(run("lookbacks"), lambda r: str(r[1]))
+    reminders = _by_item(run("reminders"), lambda r: _day(r[1]))
+    answers = _by_item(run("answers"), lambda r: (_day(r[1]), r[2]))
     rules, cal = settings.rules, settings.calendar
     dues: dict[Dates, dt.date | None] = {}  # items share their dates: each dated once
     out = []
