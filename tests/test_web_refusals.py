@@ -278,3 +278,19 @@ def test_web_needs_its_secret(cli: Any, sqlite_url: str, monkeypatch: pytest.Mon
     assert result.code == 1 and SECRET_ENV in result.err and "Traceback" not in result.err
     monkeypatch.setenv(SECRET_ENV, "short")
     assert cli(["--db", sqlite_url, "web", "link", "--person", "周敏", "--unit", UNIT]).code == 1
+
+
+def test_logout_ends_the_session_and_every_copy_of_its_cookie(world: World) -> None:
+    """A cookie copied before the clerk signed out opens nothing after (the session is
+    ended on the server, not only forgotten by the browser); signing in again works."""
+    with in_thread(world) as client:
+        assert admin_login(client).status_code == 303
+        copied = client.cookies.get("rectify_admin")
+        assert copied and "行政执法案卷质量不高" in client.get("/admin").text
+        token = form_of(client.get("/admin").text, "/admin/logout")
+        assert client.post("/admin/logout", data=token).status_code == 303
+        client.cookies.set("rectify_admin", copied)
+        assert "登录名" in client.get("/admin").text                      # the copy opens nothing
+        client.cookies.clear()
+        assert admin_login(client).status_code == 303
+        assert "行政执法案卷质量不高" in client.get("/admin").text           # a new session does

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core import signing
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger.models import Account, Unit
+from rectify_core.ledger.models import Account, AppSetting, Unit
 from rectify_core.vocab import AccountRole
 
 ROLES = AccountRole.labels()
@@ -148,13 +148,35 @@ def listing(*, session: Session) -> list[dict[str, object]]:
 
 
 # --- the signed-in session: a cookie naming the account, when it was signed, and a MAC over
-# both and the account's `changed_at` (a new password or a removed account ends it) ------------
+# both, the account's `changed_at` (a new password or a removed account ends it) and its
+# session epoch (a logout ends every session of the account, copies of the cookie too) --------
 
 SESSION_HOURS = 12
 
 
-def _mac(secret: bytes, account_id: int, stamp: int, changed: int) -> str:
-    return signing.sign(secret, signing.SESSION, f"{account_id}.{stamp}.{changed}")
+def _payload(account_id: int, stamp: int, account: Account | None, *, session: Session) -> str:
+    return f"{account_id}.{stamp}.{_changed(account)}.{_epoch(account_id, session=session)}"
+
+
+def _epoch_key(account_id: int) -> str:
+    return f"admin-session-epoch:{account_id}"  # 0: the bootstrap token's session
+
+
+def _epoch(account_id: int, *, session: Session) -> str:
+    row = session.get(AppSetting, _epoch_key(account_id))
+    return row.value if row is not None else "0"
+
+
+def end_sessions(scope: Scope, now: dt.datetime, *, session: Session) -> None:
+    """Logout: every session cookie of this account (or of the bootstrap token) stops
+    opening the clerk's pages, a copied one too."""
+    key = _epoch_key(scope.account_id or 0)
+    row = session.get(AppSetting, key)
+    if row is None:
+        session.add(AppSetting(key=key, value="1", updated_at=now))
+    else:
+        row.value, row.updated_at = str(int(row.value) + 1), now
+    session.flush()
 
 
 def _changed(account: Account | None) -> int:
@@ -164,7 +186,7 @@ def _changed(account: Account | None) -> int:
 def session_cookie(secret: bytes, scope: Scope, now: dt.datetime, *, session: Session) -> str:
     account = session.get(Account, scope.account_id) if scope.account_id is not None else None
     aid, stamp = scope.account_id or 0, int(now.timestamp())
-    return f"{aid}.{stamp}.{_mac(secret, aid, stamp, _changed(account))}"
+    return f"{aid}.{stamp}.{signing.sign(secret, signing.SESSION, _payload(aid, stamp, account, session=session))}"
 
 
 def from_cookie(secret: bytes, value: str, now: dt.datetime, bootstrap: str | None, *,
@@ -181,7 +203,7 @@ def from_cookie(secret: bytes, value: str, now: dt.datetime, bootstrap: str | No
     account = session.get(Account, aid) if aid else None
     if aid and account is None:
         return None
-    if not signing.verify(secret, signing.SESSION, f"{aid}.{stamp}.{_changed(account)}", parts[2]):
+    if not signing.verify(secret, signing.SESSION, _payload(aid, stamp, account, session=session), parts[2]):
         return None
     if account is not None:
         return scope_of(account, session=session)

@@ -149,7 +149,10 @@ async def login(request: Request, portal_: PortalDep) -> Response:
 
 
 @router.post("/logout")
-def logout(form: AdminForm) -> Response:
+def logout(signed: AdminDep, form: AdminForm) -> Response:
+    """Ends the session here and every copy of its cookie (the account's other sessions too)."""
+    with db.transaction(signed.portal.engine) as session:
+        accounts.end_sessions(signed.scope, signed.portal.clock(), session=session)
     response = RedirectResponse("/admin", status_code=303)
     response.delete_cookie(ADMIN_COOKIE)
     return response
