@@ -294,3 +294,16 @@ def test_logout_ends_the_session_and_every_copy_of_its_cookie(world: World) -> N
         client.cookies.clear()
         assert admin_login(client).status_code == 303
         assert "行政执法案卷质量不高" in client.get("/admin").text           # a new session does
+
+
+def test_an_admin_form_token_is_bound_to_its_session(world: World) -> None:
+    """A CSRF token taken from one signed-in session does not post in the next one."""
+    with in_thread(world) as client:
+        assert admin_login(client).status_code == 303
+        old = form_of(client.get("/admin").text, "/admin/logout")
+        assert client.post("/admin/logout", data=old).status_code == 303
+        assert admin_login(client).status_code == 303
+        assert client.post("/admin/logout", data=old).status_code == 403          # the old session's token
+        assert "行政执法案卷质量不高" in client.get("/admin").text                 # still signed in
+        fresh = form_of(client.get("/admin").text, "/admin/logout")
+        assert client.post("/admin/logout", data=fresh).status_code == 303

@@ -69,9 +69,15 @@ async def signed_in(request: Request, portal_: PortalDep) -> Signed:
 AdminDep = Annotated[Signed, Depends(signed_in)]
 
 
+def session_bound(request: Request) -> str:
+    """What an admin form's CSRF token is bound to: this signed-in session (its cookie's
+    signature), so a token from another or an ended session does not post."""
+    return "admin:" + request.cookies.get(ADMIN_COOKIE, "").rpartition(".")[2][:64]
+
+
 async def admin_form(request: Request, signed: AdminDep) -> FormData:
     """A form posted from the clerk's page, its CSRF token checked; a viewer posts nothing."""
-    form = await checked_form(request, signed.portal, "admin", "/admin")
+    form = await checked_form(request, signed.portal, session_bound(request), "/admin")
     if not signed.scope.writes and request.url.path != "/admin/logout":
         raise Refused(403, "只读账号不能修改。", "/admin")
     return form
@@ -120,7 +126,7 @@ def admin(request: Request, portal_: PortalDep, round: str = "", light: str = ""
         shown = page("admin.html.j2", views=views, units=sorted({v.unit for v in mine}), rows=rows[:SHOWN],
                      total=len(rows), shown=SHOWN, counts=counts, pending=pending, kinds=approvals.KIND_NAMES,
                      today=today, round=chosen, light=light, q=q, unit=unit, scope=scope,
-                     done=DONE_MESSAGES.get(ok, ""), csrf=portal_.csrf(cookie, "admin"))
+                     done=DONE_MESSAGES.get(ok, ""), csrf=portal_.csrf(cookie, session_bound(request)))
     return with_csrf(shown, request, cookie)
 
 
