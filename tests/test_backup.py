@@ -285,3 +285,39 @@ def test_the_daily_run_keeps_rotating_backups(harness: None, db_url: str, tmp_pa
         assert manifest["items"] == last["items"] == results[-1]["items"] > 0
     artifact = _artifact("rectify-daily")
     assert f"备份：{kept[-1]}" in artifact and "保留最近 2 份，删除较早的 1 份" in artifact
+
+
+HOSTILE_NAMES = ["CON.pdf", "nul.txt.pdf", "Same.pdf", "same.pdf", "整改佐证材料" * 20 + ".pdf",
+                 "报告 " * 40 + ".pdf", "𠀀" * 90 + ".pdf"]
+
+
+def test_an_archive_extracts_anywhere_whatever_its_files_were_called(cli: Any, db_url: str, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evidence named like devices, differing only in case, or too long in bytes (CJK takes
+    three or four a character) extracts with `unzip`, every file whole and none overwritten."""
+    office = Office(cli, db_url, tmp_path / "files", monkeypatch)
+    assert office("import", str(DEMO_LEDGER)).code == 0
+    given = tmp_path / "given"
+    given.mkdir()
+    args = []
+    for n in range(len(HOSTILE_NAMES)):
+        path = given / f"{n}.pdf"
+        path.write_bytes(b"%PDF-1.4 " + str(n).encode())
+        args += ["--evidence", str(path)]
+    # names no Linux disk holds (over 255 bytes): given to the record as a sender's would be
+    names = iter(HOSTILE_NAMES)
+    monkeypatch.setattr("rectify_core.ledger.uploads.display_name", lambda raw: next(names))
+    assert office("close", "1", *args, "--by", "周敏", "--verified-by", "王敏", "--date", "2026-11-23").code == 0
+    archive = tmp_path / "整改档案.zip"
+    assert office("archive", "-o", str(archive)).code == 0
+    out = tmp_path / "extracted"
+    done = subprocess.run(["unzip", "-qq", str(archive), "-d", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    files = [p for p in out.rglob("*") if p.is_file() and "佐证材料" in p.parts]
+    assert sorted(p.read_bytes() for p in files) == sorted(b"%PDF-1.4 " + str(n).encode()
+                                                           for n in range(len(HOSTILE_NAMES)))
+    for p in files:
+        assert len(p.name.encode()) <= 255 and p.name == p.name.rstrip(" .") and p.name.endswith(".pdf")
+        assert p.name.split(".")[0].upper() not in ("CON", "NUL", "PRN", "AUX")
+    folded = [p.name.casefold() for p in files]
+    assert len(set(folded)) == len(folded)                             # none would overwrite another on Windows

@@ -49,9 +49,26 @@ class Made:
     listed: list[tuple[str, int, str]] = field(default_factory=list)  # (path, size, sha256)
 
 
+# names Windows keeps for devices, with or without an extension (nul.txt.pdf is NUL)
+_RESERVED = re.compile(r"^(?:con|prn|aux|nul|com[1-9]|lpt[1-9])(?:\..*)?$", re.I)
+NAME_BYTES = 200  # a file system takes 255 bytes a name: room left for a "12-" prefix
+
+
 def safe(name: str) -> str:
-    """A file or folder name every system accepts."""
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")[:80] or "未命名"
+    """A file or folder name every system extracts: no character Windows refuses, no name it
+    keeps for a device, no space or dot at the end, at most 80 characters and NAME_BYTES
+    bytes of UTF-8 (a CJK character takes 3, some 4), its extension kept when it is cut."""
+    text = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")
+    if _RESERVED.match(text):
+        text = "_" + text
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not stem or len(ext) > 8:
+        stem, ext = text, ""
+    suffix = f".{ext}" if ext else ""
+    stem = stem[:80 - len(suffix)]
+    while len((stem + suffix).encode()) > NAME_BYTES:
+        stem = stem[:-1]
+    return (stem.rstrip(" .") + suffix).strip(" .") or "未命名"
 
 
 def _rounds(session: Session, round_id: int | None, unit: str | None) -> list[Round]:
@@ -131,8 +148,9 @@ def _item(w: _Writer, folder: str, item: Item, files_root: Path, session: Sessio
             w.made.missing.append(f"{label} {name}")
             lines.append(f"    {name}（{origin}；文件已找不到，仅有登记信息 SHA-256 {sha or '无'}）")
             continue
-        target = safe(name) if safe(name) not in used else f"{n}-{safe(name)}"
-        used.add(target)
+        # Same.pdf and same.pdf are one file on Windows and macOS: told apart by case-folding
+        target = safe(name) if safe(name).casefold() not in used else f"{n}-{safe(name)}"
+        used.add(target.casefold())
         path = f"{folder}/佐证材料/{label}/{target}"
         w.add_file(path, stored, sha)
         w.made.files += 1
