@@ -207,3 +207,20 @@ def test_a_bad_mobile_in_contacts_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "contacts.toml").write_text('[[person]]\nname = "周敏"\nmobile = "+86 138-0000-0001"\n',
                                             encoding="utf-8")
     assert load_directory(tmp_path).contacts[0].mobile == "13800000001"
+
+
+@pytest.mark.parametrize(("reply", "went"), [
+    (b"<html><body><h1>502 Bad Gateway</h1></body></html>", False),           # a gateway's page, HTTP 200
+    (b'{"errcode": 0.0, "errmsg": "ok", "msgid": "m1"}', True),               # 0.0 is 0: it went
+    (b'{"errcode": 45009, "pad": "' + b"x" * (3 * 2**20) + b'"}', False),     # a flood, not an answer
+])
+def test_an_odd_answer_neither_gives_up_nor_sends_twice(office: tuple[Engine, Path], platforms: Platforms,
+                                                        reply: bytes, went: bool) -> None:
+    engine, config = office
+    platforms.replies = [(went, reply)]
+    _, first = run_day(engine, config)
+    assert not any(f.dead for f in first.failed)                       # never given up on one odd answer
+    assert len(first.failed) == (0 if went else 1)
+    _, retry = run_day(engine, config, NOW + dt.timedelta(minutes=30))
+    assert not retry.failed
+    assert sorted(len(platforms.got(u)) for u in FIRST.values()) == [1, 1, 1]   # each once, none twice

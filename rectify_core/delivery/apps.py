@@ -23,6 +23,7 @@ in its database and the task id in its journal. The mobile number appears only m
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import requests
+import urllib3
 from apprise.decorators import notify as apprise_notify
 
 from rectify_core import masking
@@ -149,6 +151,8 @@ def _agent(agent: str) -> int | str:
 
 def _code(answer: dict[str, Any]) -> int:
     code = answer.get("errcode", 0)
+    if isinstance(code, float) and code.is_integer():  # 0.0 is 0: a message that went is not sent again
+        code = int(code)
     if code == 88 and str(answer.get("sub_code", "")).isdigit():  # DingTalk's newer wrapping
         code = int(answer["sub_code"])
     return int(code) if isinstance(code, int | str) and str(code).lstrip("-").isdigit() else -1
@@ -162,18 +166,27 @@ def cut(text: str, limit: int) -> str:
 
 # --- the HTTP exchanges ---------------------------------------------------------------------
 
+MAX_ANSWER = 2**20  # the platforms answer in a few hundred bytes: more is not an answer
+
+
 def _call(platform: Platform, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
     try:
-        response = pooling.request(method, url, timeout=TIMEOUT, **kwargs)
-    except requests.RequestException as exc:
+        response = pooling.request(method, url, timeout=TIMEOUT, stream=True, **kwargs)
+        with response:
+            body = response.raw.read(MAX_ANSWER + 1, decode_content=True)
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise ApiError(f"{platform.name}接口无法连接（{type(exc).__name__}），稍后重试", permanent=False) from None
     if response.status_code >= 500 or response.status_code == 429:
         raise ApiError(f"{platform.name}接口暂时不可用（HTTP {response.status_code}），稍后重试", permanent=False)
+    if len(body) > MAX_ANSWER:
+        raise ApiError(f"{platform.name}接口的应答超过 {MAX_ANSWER // 2**20} MB，不是接口应答，稍后重试",
+                       permanent=False)
     try:
-        answer = response.json()
+        answer = json.loads(body)
     except ValueError:
-        raise ApiError(f"{platform.name}接口的应答无法识别（HTTP {response.status_code}）",
-                       permanent=response.status_code < 500) from None
+        # a gateway's error page (HTML with HTTP 200) says nothing of the message: tried again
+        raise ApiError(f"{platform.name}接口的应答无法识别（HTTP {response.status_code}），稍后重试",
+                       permanent=False) from None
     if not isinstance(answer, dict):
         raise ApiError(f"{platform.name}接口的应答无法识别", permanent=False)
     return answer
