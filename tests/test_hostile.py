@@ -314,3 +314,34 @@ def test_a_full_disk_during_notify_says_so_and_loses_nothing(tmp_path: Path, mai
         assert sent.returncode == 0, sent.stderr
     got = [str(m["to"]) for m in mail_sink.messages]
     assert got and len(got) == len(set(got))                  # every digest once, none lost
+
+
+_HEADS = ("序号", "问题", "责任领导", "责任人", "整改时限", "完成情况")
+_HEAD_ROW = "<tr>" + "".join(f"<td>{h}</td>" for h in _HEADS) + "</tr>"
+SPAN_BOMBS = {
+    # a page of cells each claiming 100 × 100 positions, as an OA export named .xls could be
+    "wide.xls": _HEAD_ROW + ('<tr>' + '<td rowspan="100" colspan="100">x</td>' * 40 + "</tr>") * 800,
+    # narrow enough for the column limit, so the positions filled are what stops it
+    "tall.html": _HEAD_ROW + ('<tr><td rowspan="100" colspan="2">甲</td><td rowspan="100" colspan="2">乙</td>'
+                              '<td rowspan="100" colspan="2">丙</td></tr>') * 40_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPAN_BOMBS))
+def test_a_span_bomb_is_refused_in_words_with_little_memory(tmp_path: Path, name: str) -> None:
+    """Merged cells are bounded while the table is spread, not after: a few megabytes of
+    HTML never becomes gigabytes of grid (measured in the process that reads it)."""
+    page = tmp_path / name
+    page.write_text(f"<html><body><table>{SPAN_BOMBS[name]}</table></body></html>", encoding="utf-8")
+    assert page.stat().st_size > 2**20
+    code = ("import resource, sys\n"
+            "from rectify_core.errors import InputError\n"
+            "from rectify_core.importers import read_ledger\n"
+            "try:\n    read_ledger(__import__('pathlib').Path(sys.argv[1]))\n"
+            "except InputError as exc:\n    print(exc)\n"
+            "print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "导入失败" in done.stdout and "表格第" in done.stdout and "Traceback" not in done.stdout
+    peak = int(done.stdout.rsplit("peak", 1)[1])
+    assert peak < 600, f"{peak} MB"

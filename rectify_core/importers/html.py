@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from rectify_core.config.limits import limits
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.ledger import Row, find_header, parse_table
 from rectify_core.importers.report import add_facts, parse_report
@@ -52,11 +53,24 @@ def _text(element: Any) -> str:
     return re.sub(r"\s+", " ", element.text_content()).strip()
 
 
-def table_rows(table: Any) -> list[Row]:
+CELL_BUDGET = 2_000_000  # positions a page's table may fill once its merged cells are spread
+
+
+def table_rows(table: Any, name: str) -> list[Row]:
     """A table's rows as a spreadsheet has them: a cell spanning rows or columns gives its
-    text to every position it covers (a category row, a merged 责任领导)."""
+    text to every position it covers (a category row, a merged 责任领导). Bounded while it
+    is built, never after: rows, columns and a cell's text by the import limits, a span by
+    the rows that are there, and the positions filled by CELL_BUDGET (a page of cells each
+    spanning 100 × 100 would otherwise fill gigabytes)."""
+    lim = limits()
     grid: dict[tuple[int, int], str] = {}
     rows = [tr for tr in table.iter("tr") if _owner_table(tr) is table]
+    if len(rows) > lim.rows:
+        raise InputError(name, [Problem("", f"网页中的表格有 {len(rows)} 行，超过{lim.describe('rows', ' 行')}")])
+
+    def refuse(r: int, what: str) -> InputError:
+        return InputError(name, [Problem(f"表格第{r + 1}行", what)])
+
     for r, tr in enumerate(rows):
         c = 0
         for cell in tr:
@@ -64,11 +78,18 @@ def table_rows(table: Any) -> list[Row]:
                 continue
             while (r, c) in grid:
                 c += 1
+            down, across = min(_span(cell, "rowspan"), len(rows) - r), _span(cell, "colspan")
+            if c + across > lim.columns:
+                raise refuse(r, f"超过{lim.describe('columns', ' 列')}")
+            if len(grid) + down * across > CELL_BUDGET:
+                raise refuse(r, f"合并单元格展开后超过 {CELL_BUDGET:,} 个单元格，不像整改台账，请检查文件")
             text = _text(cell)
-            for dr in range(_span(cell, "rowspan")):
-                for dc in range(_span(cell, "colspan")):
+            if len(text) > lim.line_chars:
+                raise refuse(r, f"一个单元格有 {len(text)} 个字，超过{lim.describe('line_chars', ' 字')}")
+            for dr in range(down):
+                for dc in range(across):
                     grid[(r + dr, c + dc)] = text
-            c += _span(cell, "colspan")
+            c += across
     width = max((c for _, c in grid), default=-1) + 1
     return [(r + 1, [grid.get((r, c)) or None for c in range(width)]) for r in range(len(rows))]
 
@@ -110,7 +131,7 @@ def _lines(element: Any) -> list[Line]:
 def parse_html(source: Source, fallback: str) -> Workbook:
     root = _document(source)
     for n, table in enumerate(root.iter("table"), start=1):
-        rows = table_rows(table)
+        rows = table_rows(table, source.name)
         if find_header(rows) is None:
             continue
         ledgers = parse_table(rows, source, f"表格{n}", fallback)
@@ -143,8 +164,9 @@ def _xls_rows(book: Any, sheet: Any) -> list[Row]:
     import xlrd
 
     rows: list[Row] = []
-    merged = {(r, c): (r0, c0) for r0, r1, c0, c1 in sheet.merged_cells for r in range(r0, r1) for c in range(c0, c1)
-              if c == c0}  # down the rows only, as for .xlsx
+    # down the rows only, as for .xlsx; a range is walked over the rows the sheet has, never
+    # over its columns (a merged range can claim the whole sheet)
+    merged = {(r, c0): (r0, c0) for r0, r1, c0, _ in sheet.merged_cells for r in range(r0, min(r1, sheet.nrows))}
     for r in range(sheet.nrows):
         cells: list[Any] = []
         for c in range(sheet.ncols):
