@@ -6,6 +6,9 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -66,3 +69,20 @@ class NotFoundError(RectifyError):
 
 class RefusedError(RectifyError):
     """The action is not allowed by the rules (e.g. extension cap reached)."""
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+@contextmanager
+def writing(target: object, what: str) -> Iterator[None]:
+    """Writing `what` to `target`: a full disk or a folder that cannot be written to ends
+    in the clerk's words, not a traceback (whatever was there before stays as it was)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise RectifyError(f"磁盘已满，{what}未能写入 {target}；原有文件未改动，请腾出空间后重试") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise RectifyError(f"无法写入 {target}（没有写入权限或为只读位置），{what}未生成") from None
+        raise

@@ -348,3 +348,17 @@ def test_a_span_bomb_is_refused_in_words_with_little_memory(tmp_path: Path, name
     assert "导入失败" in done.stdout and "表格第" in done.stdout and "Traceback" not in done.stdout
     peak = int(done.stdout.rsplit("peak", 1)[1])
     assert peak < 600, f"{peak} MB"
+
+
+def test_a_full_disk_during_backup_or_archive_says_so_and_leaves_nothing(cli: Any, sqlite_url: str,
+                                                                          tmp_path: Path) -> None:
+    """The clerk's words, exit 1, no traceback; no half file and no scratch folder left."""
+    from rectify_flows.cli import DEMO_LEDGER
+
+    assert cli(["--db", sqlite_url, "import", str(DEMO_LEDGER)]).code == 0
+    with _small_disk(tmp_path / "disk", "12k") as disk:
+        for command, name in (("backup", "备份.zip"), ("archive", "整改档案.zip")):
+            done = cli(["--db", sqlite_url, command, "-o", str(disk / name)])
+            assert done.code == 1 and "磁盘已满" in done.err and str(disk / name) in done.err, done.err
+            assert "Traceback" not in done.err + done.out
+            assert list(disk.iterdir()) == []

@@ -29,7 +29,7 @@ from rectify_core.config.settings import Settings
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_xlsx
-from rectify_core.errors import NotFoundError
+from rectify_core.errors import NotFoundError, writing
 from rectify_core.ledger import db, items, obligations, uploads
 from rectify_core.ledger import view as ledger_view
 from rectify_core.ledger.models import Closure, Event, Item, Notice, Round, Unit, Upload
@@ -173,12 +173,13 @@ def write(engine: Engine, settings: Settings, files_root: Path, out: Path, today
     """The archive of one round, one unit's rounds, or every round, written to `out`."""
     made = Made()
     partial = out.with_name(f".{out.name}.part")
-    try:
-        _write(_Job(engine, settings, files_root, today, now, round_id, unit), partial, made)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(out)
+    with writing(out, "整改档案"):
+        try:
+            _write(_Job(engine, settings, files_root, today, now, round_id, unit), partial, made)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(out)
     return made
 
 

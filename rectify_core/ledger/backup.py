@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from rectify_core import __version__
-from rectify_core.errors import DatabaseError, RectifyError, RefusedError
+from rectify_core.errors import DatabaseError, RectifyError, RefusedError, writing
 from rectify_core.ledger import db, uploads
 
 FORMAT = "rectify-backup"
@@ -103,6 +104,8 @@ def _sqlite_copy(source: Path, target: Path) -> Facts:
     try:
         conn.execute("VACUUM INTO ?", (str(target),))  # one reading transaction: a snapshot
     except sqlite3.DatabaseError as exc:
+        if "full" in str(exc).lower():  # the copy's disk, not the database's, is full
+            raise OSError(errno.ENOSPC, str(exc)) from None
         raise DatabaseError(db.explain(exc) or f"无法复制数据库：{exc}") from None
     finally:
         conn.close()
@@ -167,6 +170,11 @@ def take(url: str, files_root: Path, out: Path, now: dt.datetime) -> Taken:
     """Write a backup of the database at `url` and its files to `out` (atomically: a
     crash leaves no half backup under that name)."""
     dialect = dialect_of(url)
+    with writing(out, "备份"):
+        return _take(url, dialect, files_root, out, now)
+
+
+def _take(url: str, dialect: str, files_root: Path, out: Path, now: dt.datetime) -> Taken:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".rectify-backup-", dir=out.parent) as scratch:
         copy = Path(scratch) / MEMBER[dialect]
