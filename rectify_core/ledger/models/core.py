@@ -252,7 +252,9 @@ class Event(Base):
     """Append-only log: who did what to which item, when and why."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_item_at", "item_id", "at"),)
+    # a round's events by kind: what an import reads of people's records, of disagreements it
+    # told, and the bulletin of reports (without it each county import scanned every event)
+    __table_args__ = (Index("ix_events_item_at", "item_id", "at"), Index("ix_events_round_kind", "round_id", "kind"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
