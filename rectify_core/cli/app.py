@@ -8,54 +8,23 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from rectify_core import masking, refs
 from rectify_core.config.limits import limits
-from rectify_core.config.settings import Settings
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import db, units
 from rectify_core.ledger.office import Office
 
 
-class App:
-    """The command line's hold on the office (ledger.office.Office): the database and config
-    a command was given, opened on first use."""
-
-    def __init__(self, url: str, config: Path | None = None) -> None:
-        self.office = Office(url, config)
-
-    @property
-    def url(self) -> str:
-        return self.office.url
-
-    @property
-    def config(self) -> Path | None:
-        return self.office.config
-
-    @property
-    def engine(self) -> Engine:
-        return self.office.engine
-
-    @property
-    def settings(self) -> Settings:
-        return self.office.settings
-
-    @property
-    def files(self) -> Path:
-        """The record's file store (evidence and uploads)."""
-        return self.office.files
-
-    def close(self) -> None:
-        """Give back the database connections (a command run in-process leaves none open)."""
-        self.office.close()
+class App(Office):
+    """The command line's office (ledger.office.Office): the database and config a command
+    was given, opened on first use. It is the Office itself, not a copy of its parts."""
 
 
 UNIT_HELP = "只处理该被巡察单位（全称或简称）。"

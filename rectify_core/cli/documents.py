@@ -20,7 +20,7 @@ from rectify_core.ledger import view as ledger_view
 
 def _round_view(app: App, session: Any, round_id: int | None, day: dt.date | None) -> ledger_view.RoundView:
     today = local_today(run_now(day))
-    directory = app.office.directory(session)
+    directory = app.directory(session)
     rnd = ledger_view.pick_round(round_id, session=session)
     return ledger_view.round_view(rnd, today, app.settings.rules, app.settings.calendar, directory, session=session)
 
@@ -83,7 +83,7 @@ def _views(app: App, session: Any, round_id: int | None, unit: str | None,
     if round_id is not None:
         return [_round_view(app, session, round_id, day)]
     today = local_today(run_now(day))
-    directory = app.office.directory(session)
+    directory = app.directory(session)
     name = unit_named(app, unit, session=session)
     views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
                                                     session=session) if name is None or v.unit == name]

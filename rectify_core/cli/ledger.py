@@ -336,7 +336,7 @@ def show_cmd(app: App, no: refs.ItemRef, round_id: int | None, unit: str | None,
     with db.transaction(app.engine) as session:
         item = items.get_item(no, session=session, round_id=round_id, unit=unit)
         if as_json:
-            dump(items.trail(item, app.office.directory(session), session=session))
+            dump(items.trail(item, app.directory(session), session=session))
         else:
             click.echo(items.describe(item, items.events_of(item, session=session)))
 
@@ -361,7 +361,7 @@ def audit_cmd(file: Path, as_json: bool) -> None:
 def rounds_group(app: App, as_json: bool) -> None:
     """列出巡察轮次：编号、单位、名称、巡察组、反馈日期、填报日期、第一责任人、问题数。"""
     with db.transaction(app.engine) as session:
-        people = app.office.directory(session)
+        people = app.directory(session)
         data = rounds.list_rounds(session=session, directory=people)
     listing(data, as_json, "还没有任何轮次：请先用 rectify import 导入。",
             lambda r: f"{r['id']:>4}  {r['unit']} / {r['name']}  巡察组：{r['inspector'] or '—'}  "

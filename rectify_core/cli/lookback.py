@@ -62,7 +62,7 @@ def lookback_assign_cmd(app: App, day: dt.date | None, seed: str | None, unit: s
     """执行当天的回头看抽选并分派任务（同一天重复执行不会重复分派）。"""
     now = run_now(day)
     with db.transaction(app.engine) as session:
-        directory = app.office.directory(session)
+        directory = app.directory(session)
         result = lookback.assign(local_today(now), now, app.settings.rules, app.settings.calendar,
                                  directory, session=session, seed=seed, unit=unit_named(app, unit, session=session))
     click.echo(f"{result.run_on} 回头看抽选（种子 {result.seed}，{len(result.sweeps)} 个单位）："

@@ -82,7 +82,7 @@ def web_link_cmd(app: App, person: str, unit: str) -> None:
     secret = web_secret()
     assert secret is not None
     with db.session_factory(db.reader(app.engine))() as session:
-        directory = app.office.directory(session)
+        directory = app.directory(session)
         unit_name, key = links.known_person(unit, person, directory, session=session)
         held = links.open_items_of(unit_name, key, session=session)
         base = links.base_url(app.settings.web, session=session)
@@ -103,6 +103,6 @@ def web_link_cmd(app: App, person: str, unit: str) -> None:
 def web_revoke_cmd(app: App, person: str, unit: str, by: str) -> None:
     """收回某人已发出的全部个人链接（链接泄露或人员调离时）；下一次督办通知会带来新链接。"""
     with db.transaction(app.engine) as session:
-        directory = app.office.directory(session)
+        directory = app.directory(session)
         known = links.revoke(unit, person, by, run_now(None), directory, session=session)
     click.echo(f"已收回 {known} {person} 的全部个人链接（不论链接中姓名的写法）。")
