@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import TZ
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines.due import Dates, due_of
+from rectify_core.deadlines.due import Dates, due_of, open_ended
 from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
 from rectify_core.fetch import raw_chunks, streams
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
-from rectify_core.vocab import COUNTED, DeadlineKind, EventKind, NoticeKind, NoticeState, Role
+from rectify_core.vocab import COUNTED, EventKind, NoticeKind, NoticeState, Role
 
 ANSWERS = (EventKind.ACKNOWLEDGED, EventKind.PROGRESS)
 ASKED = (Role.OWNER, Role.LEADER)  # the roles a reminder asks to act
@@ -132,7 +132,7 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     out = []
     for item_id, round_id, unit_name, ref, status, kind, deadline, extended_to, feedback in items:
         dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
-        long_term = kind == DeadlineKind.LONG_TERM and not dates.deadline and not dates.extended_to
+        long_term = open_ended(kind, dates.deadline, dates.extended_to)
         if dates not in dues:
             dues[dates] = None if long_term else due_of(dates, day, rules, cal).date
         said = answers.get(item_id)
