@@ -155,6 +155,14 @@ def test_browser_clerk_and_office_pages_and_a_download(county: World, tmp_path: 
         saved = tmp_path / "下载.xlsx"
         got.value.save_as(saved)
         assert load_workbook(saved).sheetnames[-2:] == ["汇总", "考评说明"]
+        phone = browser.new_page(viewport={"width": 390, "height": 844})       # the office on a phone
+        phone.context.add_cookies(office.context.cookies())
+        phone.goto(f"{base}/admin")
+        phone.get_by_role("link", name="结果考评").click()
+        phone.wait_for_url("**/admin/scores")
+        ranked = phone.locator("table tbody tr")
+        assert ranked.count() == 3 and "区审计局党组" in (phone.text_content("table") or "")
+        assert phone.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")  # no sideways page
         browser.close()
 
 
