@@ -16,11 +16,12 @@ import click
 from rectify_core import HOME
 from rectify_core.cli import make_cli
 from rectify_core.cli.app import App, run
-from rectify_core.cli.ledger import import_file, report_imported
+from rectify_core.cli.ledger import report_imported
 from rectify_core.delivery import outbox
 from rectify_core.delivery.mailsink import MailSink
 from rectify_core.errors import RectifyError
 from rectify_core.ledger import db
+from rectify_core.ledger.importing import import_file
 from rectify_core.runs import views
 
 DATA = HOME / "data"
@@ -80,7 +81,7 @@ def demo_cmd(ctx: click.Context) -> None:
     url = app.url if explicit else f"sqlite:///{data_dir / 'demo.db'}"
     mail_dir, config = data_dir / "demo-mail", data_dir / "demo-config"
     demo = App(url)
-    imported = import_file(demo, DEMO_LEDGER)
+    imported = import_file(demo.engine, DEMO_LEDGER)
     click.echo(f"数据库：{db.display_url(url)}")
     report_imported(DEMO_LEDGER, imported)
     with MailSink(mail_dir) as sink:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
-from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -24,126 +21,14 @@ from rectify_core.cli.app import (
     unit_named,
 )
 from rectify_core.config.calendar import run_now
-from rectify_core.errors import RectifyError
-from rectify_core.importers import read_ledger, read_workbook
+from rectify_core.importers import read_ledger
 from rectify_core.importers.audit import audit_ledger
 from rectify_core.ledger import batches as batches_mod
-from rectify_core.ledger import db, items, recorded, rounds, store
+from rectify_core.ledger import db, items, recorded, rounds
+from rectify_core.ledger.importing import Imported, ImportOptions, change_lines, import_file
 from rectify_core.ledger.models import Item
-from rectify_core.ledger.store import ImportChoices, ImportResult, save_ledger
-from rectify_core.vocab import ACTIVE, FIELD_NAMES, LABELS, DeadlineKind, ItemState
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    unit: str | None = None
-    round_name: str | None = None
-    round_id: int | None = None
-    round_key: str | None = None
-    feedback_date: dt.date | None = None
-    new_round: bool = False
-    match: tuple[str, ...] = ()  # "旧序号=新序号"
-    day: dt.date | None = None  # the day the file stands for
-    new: tuple[int, ...] = ()  # rows that are new problems
-
-
-def _pairs(given: tuple[str, ...]) -> dict[str, int]:
-    """--match 13=12 / 原13=14: the item (as rectify names it now) -> the file's row."""
-    pairs: dict[str, int] = {}
-    for text in given:
-        old, sep, new = text.replace("＝", "=").partition("=")
-        try:
-            ref = refs.parse(old)
-        except RectifyError:
-            ref = None
-        if not sep or ref is None or not new.strip().isdigit():
-            raise RectifyError(f"无法理解“{text}”：请写成 原序号=新序号，例如 3=2；本次台账未列出的问题写 原3=2",
-                               hint="--match 3=2")
-        if str(ref) in pairs:
-            raise RectifyError(f"{refs.label(str(ref))}指定了两次", hint="--match")
-        pairs[str(ref)] = int(new)
-    if len(set(pairs.values())) < len(pairs):
-        raise RectifyError("两个问题指定到了同一个新序号", hint="--match")
-    return pairs
-
-
-@dataclass(frozen=True)
-class Imported:
-    """What one file did: a result per inspected unit's round, and the sheets left aside."""
-
-    results: list[ImportResult]
-    skipped: list[str]
-    notes: list[str] = field(default_factory=list)  # how readings were completed (a year-less deadline…)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"rounds": [r.as_json() for r in self.results], "skipped_sheets": self.skipped, "notes": self.notes}
-
-
-# what names one round, and so cannot be given for a file of several units' ledgers
-_ONE_ROUND = {"unit": "--unit", "round_name": "--round-name", "round_id": "--round", "round_key": "--round-key",
-              "match": "--match", "new": "--new"}
-
-
-def import_file(app: App, path: Path, opts: ImportOptions = ImportOptions(), dry_run: bool = False) -> Imported:
-    """Read and save one file, a batch per round, all or nothing; a dry run rolls back."""
-    book = read_workbook(path)
-    if len(book.ledgers) > 1 and (given := [flag for key, flag in _ONE_ROUND.items() if getattr(opts, key)]):
-        units = "、".join(p.unit for p in book.ledgers)
-        raise RectifyError(f"{path.name} 包含 {len(book.ledgers)} 个被巡察单位的台账（{units}），"
-                           f"每个单位导入为各自的轮次，不能使用 {' '.join(given)}")
-    choices = ImportChoices(opts.round_id, opts.new_round, _pairs(opts.match), tuple(opts.new))
-    for parsed in book.ledgers:
-        if opts.unit:
-            parsed.unit, parsed.unit_found = opts.unit, True
-        parsed.round_name = opts.round_name or parsed.round_name
-        # the identity comes from the file (or --round-key), so next week's file, which will
-        # not carry the --feedback-date given now, still finds this round
-        parsed.round_key = opts.round_key or store.key_of(parsed)
-        parsed.feedback_date = opts.feedback_date or parsed.feedback_date
-    with db.transaction(app.engine, rollback=dry_run) as session:
-        results = [save_ledger(parsed, run_now(opts.day), session=session, choices=choices)
-                   for parsed in book.ledgers]
-    if not dry_run and any(r.batch_id is not None for r in results):
-        db.refresh_statistics(app.engine, "items", "item_holders")
-    notes = [n for p in book.ledgers for n in [*p.notes, *(n for i in p.items for n in i.notes)]]
-    return Imported(results, book.skipped, notes)
-
-
-def _text(column: str, value: Any) -> str:
-    if column == "status":
-        return ItemState.label_of(value)
-    if column == "deadline_kind":
-        return DeadlineKind.label_of(value, "（空）")
-    if value in (None, "", [], {}):
-        return "（空）"
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "、".join(value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def change_parts(column: str, old: Any, new: Any) -> list[str]:
-    """One changed field as a clerk reads it: 责任人 王芳 → 李强; the office's own columns
-    each by name (备注：已清退8.2万元 → 已清退10.4万元), never as a JSON object."""
-    if column == "extra" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
-        before, after = old or {}, new or {}
-        return [f"{label}：{show_change(column, before.get(label), after.get(label))}"
-                for label in dict.fromkeys([*before, *after]) if before.get(label) != after.get(label)]
-    return [f"{FIELD_NAMES.get(column, column)} {show_change(column, old, new)}"]
-
-
-def show_change(column: str, old: Any, new: Any, width: int = 40) -> str:
-    """old → new; for long texts, only the words that changed, with a little context."""
-    before, after = _text(column, old), _text(column, new)
-    if len(before) <= width and len(after) <= width:
-        return f"{before} → {after}"
-    spans = []
-    for op, a1, a2, b1, b2 in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-        if op != "equal":
-            lead = before[max(0, a1 - 8):a1]
-            spans.append(f"…{lead}" + (f"[-{before[a1:a2]}-]" if a2 > a1 else "")
-                         + (f"{{+{after[b1:b2]}+}}" if b2 > b1 else "") + f"{before[a2:a2 + 8]}…")
-    more = f"（另有 {len(spans) - 3} 处）" if len(spans) > 3 else ""
-    return "；".join(spans[:3]) + more
+from rectify_core.ledger.store import ImportResult
+from rectify_core.vocab import ACTIVE, LABELS, DeadlineKind, ItemState
 
 
 def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> None:
@@ -168,10 +53,8 @@ def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> No
         click.echo(f"  新增：问题{no} {title}")
     if len(result.created) > 50:
         click.echo(f"  ……另有 {len(result.created) - 50} 条新增")
-    for change in result.changed:
-        if change.changes:
-            parts = [part for c, (old, new) in change.changes.items() for part in change_parts(c, old, new)]
-            click.echo(f"  更新：问题{change.no} " + "；".join(parts))
+    for no, words in change_lines(result):
+        click.echo(f"  更新：问题{no} {words}")
     for d in result.disagreements:
         click.echo(f"  警告：{d['message']}")
 
@@ -233,7 +116,7 @@ def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | N
     每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
     进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""
     opts = ImportOptions(unit, round_name, round_id, round_key, feedback_date, new_round, match, day, new)
-    imported = import_file(app, file, opts, dry_run)
+    imported = import_file(app.engine, file, opts, dry_run)
     if as_json:  # one round: its result, as before; several: one per round
         one = imported.results[0].as_json() if len(imported.results) == 1 else imported.as_json()
         dump({**one, "dry_run": dry_run, "skipped_sheets": imported.skipped, "notes": imported.notes})

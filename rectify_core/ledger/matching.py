@@ -38,6 +38,27 @@ CLEAR = 6.0  # ...when it leads every other candidate by this much
 SHOWN = 8  # candidates listed when a file is refused as ambiguous
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A row of the file that may be an item already held: what a page offers to choose."""
+
+    row_no: int
+    row_title: str
+    item_ref: str  # the item as rectify names it now (13, 原13)
+    item_title: str
+    score: float
+    note: str = ""  # what differs and what people recorded, when choosing would move it
+
+
+class Unsure(RefusedError):
+    """Rows whose match cannot be decided alone: refused, with every candidate pair, so the
+    clerk chooses (the command line by --match/--new, the browser by clicking)."""
+
+    def __init__(self, message: str, candidates: list[Candidate], *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.candidates = candidates
+
+
 def working_copy(text: str | None) -> str:
     """The form in which two spellings of one title compare equal: half-width,
     simplified, without white space or punctuation."""
@@ -223,7 +244,7 @@ def _people_text(owner: str | None, leader: str | None) -> str:
     return "，".join(f"{k} {v}" for k, v in (("责任人", owner), ("责任领导", leader)) if v) or "未填责任人"
 
 
-def _would_move(moving: list[tuple[ParsedItem, Known, float]], aspects: Mapping[int, str]) -> RefusedError:
+def _would_move(moving: list[tuple[ParsedItem, Known, float]], aspects: Mapping[int, str]) -> Unsure:
     """A close title that would carry what a person recorded onto a row with other people
     or another category: asked, never taken on its own."""
     lines = [f"{refs.label(item.named)}“{_cut(item.title)}”（{_people_text(item.owner, item.leader)}；"
@@ -233,10 +254,14 @@ def _would_move(moving: list[tuple[ParsedItem, Known, float]], aspects: Mapping[
              for row, item, score in sorted(moving, key=lambda m: m[0].no)[:SHOWN]]
     more = f"；另有 {len(moving) - SHOWN} 组" if len(moving) > SHOWN else ""
     first_row, first_item, _ = min(moving, key=lambda m: m[0].no)
-    return RefusedError(
+    candidates = [Candidate(row.no, row.title, item.named, item.title, min(score, 100),
+                            f"已记录：{'、'.join(item.recorded)}；不同：{'、'.join(_differs(row, item, aspects))}")
+                  for row, item, score in sorted(moving, key=lambda m: m[0].no)]
+    return Unsure(
         "以下问题标题相近，但问题类别或责任人不同，而 rectify 中已有人记录了进展、销号等；自动对应会把这些记录"
         "移到另一个问题上，未导入：\n  " + "\n  ".join(lines) + more
         + "\n请逐条确认：是同一问题（标题改写、人员调整）就指定对应关系，是新问题就标为新问题，再导入",
+        candidates,
         hint=f"同一问题：--match {first_item.named}={first_row.no}；新问题：--new {first_row.no}（均可重复）")
 
 
@@ -260,15 +285,16 @@ def _mutual_best(scores: dict[tuple[int, int], float]) -> list[tuple[int, int, f
 
 
 def _ambiguous(doubtful: list[tuple[int, int, float]], rows: dict[int, ParsedItem],
-               items: dict[int, Known]) -> RefusedError:
+               items: dict[int, Known]) -> Unsure:
     doubtful.sort(key=lambda d: (d[0], -d[2]))
     lines = [f"文件第{r}条“{_cut(rows[r].title)}” ↔ {refs.label(items[i].named)}“{_cut(items[i].title)}”"
              f"（相似 {s:.0f}%）" for r, i, s in doubtful[:SHOWN]]
     more = f"；另有 {len(doubtful) - SHOWN} 组" if len(doubtful) > SHOWN else ""
-    return RefusedError("无法确定以下问题对应关系（标题相近，可能是同一问题，也可能不是），未导入：\n  "
-                        + "\n  ".join(lines) + more
-                        + "\n请确认后逐条指定对应关系（同一问题：原序号=新序号；新问题：标为新问题），再导入",
-                        hint="--match 原序号=新序号、--new 新序号（可重复）")
+    candidates = [Candidate(r, rows[r].title, items[i].named, items[i].title, min(s, 100)) for r, i, s in doubtful]
+    return Unsure("无法确定以下问题对应关系（标题相近，可能是同一问题，也可能不是），未导入：\n  "
+                  + "\n  ".join(lines) + more
+                  + "\n请确认后逐条指定对应关系（同一问题：原序号=新序号；新问题：标为新问题），再导入",
+                  candidates, hint="--match 原序号=新序号、--new 新序号（可重复）")
 
 
 def _cut(text: str, width: int = 24) -> str:

@@ -95,6 +95,14 @@ class ImportResult:
                                  for a in self.set_aside]}
 
 
+class SimilarRound(RefusedError):
+    """A file for a new round that looks like round `round_id`: the clerk says which."""
+
+    def __init__(self, round_id: int, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.round_id = round_id
+
+
 def known_unit(name: str, *, session: Session) -> Unit | None:
     """The unit `name` names: the same name, or the same on the working copy (a report in
     traditional characters, full-width letters, stray spaces: the same unit)."""
@@ -160,7 +168,8 @@ def find_round(parsed: ParsedLedger, *, session: Session, round_id: int | None =
     similar = _similar_round(parsed, unit if parsed.unit_found else None, session=session)
     if similar is not None:
         rnd, shared = similar
-        raise RefusedError(
+        raise SimilarRound(
+            rnd.id,
             f"{parsed.source_name} 看起来与已有轮次 {rnd.id}（{rnd.unit.name} / {rnd.name}）是同一轮巡察："
             f"文件中 {len(parsed.items)} 个问题有 {shared} 个与之相同，未导入。"
             "如是该轮次的新版台账或报告，请导入到该轮次；如确是新的一轮巡察，请确认是新轮次",
