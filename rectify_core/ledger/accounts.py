@@ -75,6 +75,12 @@ class Scope:
     role: str
     unit: str | None  # None: every unit
     account_id: int | None = None  # None: the bootstrap token
+    name: str = ""  # the person who uses the account, when recorded
+
+    @property
+    def actor(self) -> str:
+        """How an event names a write made through the web: 王芳（网页，账号 jt）."""
+        return f"{self.name or self.login}（网页，账号 {self.login}）"
 
     @property
     def writes(self) -> bool:
@@ -130,14 +136,14 @@ def sign_in(login: str, password: str, bootstrap: str | None, *, session: Sessio
         if bootstrap and no_accounts and signing.same(password.encode(), bootstrap.encode()):
             return Scope(login.strip() or "admin", AccountRole.OFFICE, None)
         return None
-    if not password_matches(password, account.password):
+    if not password_matches(password, account.password) or account.disabled_at is not None:
         return None
     return scope_of(account, session=session)
 
 
 def scope_of(account: Account, *, session: Session) -> Scope:
     unit = session.get(Unit, account.unit_id) if account.unit_id is not None else None
-    return Scope(account.login, account.role, unit.name if unit else None, account.id)
+    return Scope(account.login, account.role, unit.name if unit else None, account.id, account.name or "")
 
 
 def listing(*, session: Session) -> list[dict[str, object]]:
@@ -206,6 +212,6 @@ def from_cookie(secret: bytes, value: str, now: dt.datetime, bootstrap: str | No
     if not signing.verify(secret, signing.SESSION, _payload(aid, stamp, account, session=session), parts[2]):
         return None
     if account is not None:
-        return scope_of(account, session=session)
+        return scope_of(account, session=session) if account.disabled_at is None else None
     no_accounts = session.scalar(select(Account.id).limit(1)) is None
     return Scope("admin", AccountRole.OFFICE, None) if bootstrap and no_accounts else None

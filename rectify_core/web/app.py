@@ -28,12 +28,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
 from rectify_core import masking
+from rectify_core.config.limits import limits
 from rectify_core.config.web import admin_token, web_secret
 from rectify_core.delivery import links
 from rectify_core.ledger import db, uploads
 from rectify_core.ledger.office import Office
 from rectify_core.templating import WEB_TEMPLATES
-from rectify_core.web import admin, person
+from rectify_core.web import admin, imports, person
 from rectify_core.web.pages import Portal, Refused, error, page
 
 HEADERS = [
@@ -109,8 +110,10 @@ def create_app(office: Office, *, secret: bytes, admin_token: str | None) -> Fas
     app.add_api_route("/static/app.css", css, methods=["GET"])
     app.include_router(person.router)
     app.include_router(admin.router)
+    app.include_router(imports.router)
     cfg = office.settings.web
-    app.add_middleware(Guard, max_body=cfg.max_files * cfg.max_upload_mb * 2**20 + 2**20)
+    biggest = max(cfg.max_files * cfg.max_upload_mb, limits().file_mb)  # evidence, or a ledger to import
+    app.add_middleware(Guard, max_body=biggest * 2**20 + 2**20)
     return app
 
 

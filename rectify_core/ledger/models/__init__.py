@@ -29,10 +29,10 @@ from rectify_core.ledger.models.outbox import (
     NoticePart,
     ScoreSnapshot,
 )
-from rectify_core.ledger.models.web import Account, AppSetting, LinkRevocation, Upload, WebFailure
+from rectify_core.ledger.models.web import Account, AdminAction, AppSetting, LinkRevocation, Upload, WebFailure
 
 __all__ = [
-    "Account", "AppSetting",
+    "Account", "AdminAction", "AppSetting",
     "Aspect",
     "Base",
     "Closure",

@@ -88,3 +88,19 @@ class Account(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # None: every unit
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    name: Mapped[str | None] = mapped_column(String(100))  # the person who uses it, as events name them
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # set: signs in no more
+
+
+class AdminAction(Base):
+    """One write made through the clerk's pages: who (account), when, over which unit, and
+    what, in a sentence. The office's audit page reads these."""
+
+    __tablename__ = "admin_actions"
+    __table_args__ = (Index("ix_admin_actions_unit_at", "unit", "at"), Index("ix_admin_actions_login", "login"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    login: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(Text, default="")  # "" the county's, no one unit's
+    what: Mapped[str] = mapped_column(Text)
