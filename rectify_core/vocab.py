@@ -185,6 +185,7 @@ class EventKind(Vocab):
     MERGED = "merged"
     MERGED_IN = "merged_in"
     REINSTATED = "reinstated"
+    KEPT = "kept"
 
 
 _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
@@ -217,7 +218,7 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
         EventKind.REQUEST_REJECTED: "申请被退回", EventKind.ROUND_EDITED: "修改轮次",
         EventKind.RENUMBERED: "序号变更", EventKind.UNLISTED: "本次台账未列出", EventKind.RELISTED: "重新列入台账",
         EventKind.WITHDRAWN: "撤销", EventKind.MERGED: "合并", EventKind.MERGED_IN: "并入",
-        EventKind.REINSTATED: "恢复"},
+        EventKind.REINSTATED: "恢复", EventKind.KEPT: "确认继续督办"},
 }
 ROLE_NAMES: Mapping[str, str] = Role.labels()
 # what a notice asks of the person it goes to, by their role (a line of each item in a digest)

@@ -4,7 +4,6 @@ cannot decide, confirm once, undo; scoped to the account's unit, refused in word
 from __future__ import annotations
 
 import html
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -15,20 +14,11 @@ from sqlalchemy import func, select
 
 from rectify_core.ledger.models import AdminAction, ImportBatch, Item
 from rectify_core.web import staging
+from tests.fixtures.web import CLERKS as PASSWORDS
 from tests.fixtures.web import World, admin_login, form_of, in_thread
 from tests.test_units import county_csv
 
-PASSWORDS = {"cs": "ceshi-clerk-2026!", "xcb": "county-office-2026", "ck": "read-only-viewer-2026"}
 HEAD = "序号,问题,整改措施,责任领导,责任人,整改时限,完成情况\n"
-
-
-@pytest.fixture
-def office(cli: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    """The world's 测试局 with a clerk of its own, the office, and a viewer."""
-    for login, where in (("cs", ["--unit", "测试局"]), ("xcb", ["--all"]), ("ck", ["--all", "--role", "viewer"])):
-        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORDS[login] + "\n"))
-        assert cli(["--db", world.url, "accounts", "add", login, *where, "--password-stdin"]).code == 0
-    return world
 
 
 def _rows(world: World) -> list[str]:

@@ -62,6 +62,15 @@ def merge(item: Item, into: Item, act: Act, *, session: Session) -> Event:
                  session=session)
 
 
+def keep(item: Item, note: str, act: Act, *, session: Session) -> Event:
+    """继续督办: the sheet no longer lists the item, and the clerk says it is still owed; it
+    stays chased as it is, and the decision is on its trail."""
+    _decidable(item, "继续督办")
+    if item.listed:
+        raise RefusedError(f"{item.label}仍在台账中，无需确认继续督办")
+    return event(item, EventKind.KEPT, act.by, act.now, {"note": note.strip(), **act.via}, session=session)
+
+
 def reinstate(item: Item, act: Act, *, session: Session) -> Event:
     """Undo a withdrawal or a merge: the item is open again as it was before."""
     if item.status not in SET_ASIDE:

@@ -27,7 +27,7 @@ from rectify_core.deadlines.scoring import lost_text
 from rectify_core.delivery import links
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import accounts, approvals, db, items, obligations, scores, units
+from rectify_core.ledger import accounts, approvals, db, obligations, scores, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
 from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
@@ -37,7 +37,6 @@ from rectify_core.web.pages import (
     DONE_MESSAGES,
     Portal,
     PortalDep,
-    RecordId,
     Refused,
     checked_form,
     csrf_cookie,
@@ -204,20 +203,6 @@ async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> R
     except NotFoundError as exc:
         raise Refused(404, str(exc), "/admin") from None
     return RedirectResponse("/admin?ok=revoked", status_code=303)
-
-
-@router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_trail(item_id: RecordId, signed: AdminDep) -> Response:
-    """One item's whole trail; another unit's item is not found."""
-    portal_ = signed.portal
-    with portal_.factory() as session:
-        item = session.get(Item, item_id)
-        if item is None or not signed.scope.sees(item.round.unit.name):
-            raise Refused(404, "没有找到这个问题。", "/admin")
-        trail = [(items.when(e), items.event_text(e), items.actor_text(e))
-                 for e in items.events_of(item, session=session)]
-        return page("admin_item.html.j2", item=item, unit=item.round.unit.name, trail=trail,
-                    text=items.describe(item, []))
 
 
 @router.get("/download/{what}")
