@@ -30,6 +30,18 @@ def units_group(app: App, as_json: bool) -> None:
                        f"账号 {f['accounts']}"))
 
 
+@units_group.command("add")
+@click.argument("name")
+@click.option("--short-name", "short_name", help="简称（用于表格、工作表名等）。")
+@click.option("--office", help="署名单位（默认为巡察整改工作办公室）。")
+@click.pass_obj
+def units_add_cmd(app: App, name: str, short_name: str | None, office: str | None) -> None:
+    """在第一份台账到来之前添加被巡察单位（之后导入的台账按名称归入该单位）。"""
+    with db.transaction(app.engine) as session:
+        added = units.add(name, short=short_name, office=office, session=session).name
+    click.echo(f"已添加单位：{added}")
+
+
 @units_group.command("edit")
 @click.argument("unit")
 @click.option("--office", help="署名单位：该单位的督办通知和材料由谁署名（空字符串恢复默认）。")
@@ -75,9 +87,10 @@ def accounts_group(app: App, as_json: bool) -> None:
               "office 巡察办（默认，配 --all）；viewer 只读。")
 @click.option("--password-stdin", "password_stdin", is_flag=True, required=True,
               help="从标准输入读取密码（至少 12 个字符），例如 echo \"$PASS\" | rectify accounts add ...")
+@click.option("--name", default="", help="使用人姓名（网页上的操作记为“姓名（网页，账号 登录名）”）。")
 @click.pass_obj
 def accounts_add_cmd(app: App, login: str, unit: str | None, all_units: bool, role: str | None,
-                     password_stdin: bool) -> None:
+                     password_stdin: bool, name: str) -> None:
     """新建账号。"""
     if (unit is None) == (not all_units):
         raise RectifyError("请指定 --unit 单位 或 --all（二选一）")
@@ -85,7 +98,7 @@ def accounts_add_cmd(app: App, login: str, unit: str | None, all_units: bool, ro
     password = _password(login)
     with db.transaction(app.engine) as session:
         scope = units.find_unit(unit, session=session) if unit else None
-        account = accounts.add(login, password, role, scope, run_now(None), session=session)
+        account = accounts.add(login, password, role, scope, run_now(None), session=session, name=name)
         label = accounts.scope_of(account, session=session).label
     click.echo(f"已创建账号：{label}")
 

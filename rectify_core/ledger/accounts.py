@@ -94,7 +94,8 @@ class Scope:
         return f"{self.login}（{ROLES.get(self.role, self.role)}{'，' + self.unit if self.unit else ''}）"
 
 
-def add(login: str, password: str, role: str, unit: Unit | None, now: dt.datetime, *, session: Session) -> Account:
+def add(login: str, password: str, role: str, unit: Unit | None, now: dt.datetime, *, session: Session,
+        name: str = "") -> Account:
     login = login.strip()
     if not _LOGIN.fullmatch(login):
         raise RectifyError(f"登录名“{login}”不可用：请用 2–64 个英文字母、数字或 _ . @ -")
@@ -107,7 +108,9 @@ def add(login: str, password: str, role: str, unit: Unit | None, now: dt.datetim
     if role == AccountRole.OFFICE and unit is not None:
         raise RectifyError("巡察办账号管理全部单位，不属于某一个单位", hint="--all")
     check_password(password, login)
-    account = Account(login=login, password=hash_password(password), role=role,
+    if len(name.strip()) > 100:
+        raise RectifyError("使用人姓名过长（不超过 100 字）")
+    account = Account(login=login, password=hash_password(password), role=role, name=name.strip() or None,
                       unit_id=unit.id if unit else None, created_at=now, changed_at=now)
     session.add(account)
     session.flush()
@@ -124,6 +127,17 @@ def find(login: str, *, session: Session) -> Account:
 def change_password(account: Account, password: str, now: dt.datetime) -> None:
     check_password(password, account.login)
     account.password, account.changed_at = hash_password(password), now  # earlier sessions end
+
+
+def one_time_password() -> str:
+    """A password to hand over once (the person changes it, or the office resets it again)."""
+    return secrets.token_urlsafe(12)
+
+
+def set_disabled(account: Account, disabled: bool, now: dt.datetime) -> None:
+    """Disable an account (it signs in no more, its sessions end) or enable it again."""
+    account.disabled_at = now if disabled else None
+    account.changed_at = now
 
 
 def sign_in(login: str, password: str, bootstrap: str | None, *, session: Session) -> Scope | None:
@@ -150,6 +164,7 @@ def listing(*, session: Session) -> list[dict[str, object]]:
     rows = session.execute(select(Account, Unit.name).outerjoin(Unit, Account.unit_id == Unit.id)
                            .order_by(Account.login)).all()
     return [{"login": a.login, "role": a.role, "role_name": ROLES.get(a.role, a.role), "unit": unit,
+             "name": a.name, "disabled": a.disabled_at is not None,
              "created_at": a.created_at.isoformat(), "changed_at": a.changed_at.isoformat()} for a, unit in rows]
 
 

@@ -108,3 +108,22 @@ def edit(unit: Unit, *, office: str | None = None, short: str | None = None) -> 
             changes[field] = (getattr(unit, field), value)
             setattr(unit, field, value)
     return changes
+
+
+def add(name: str, *, session: Session, short: str | None = None, office: str | None = None) -> Unit:
+    """A unit the office adds before its first ledger arrives; refused when another unit
+    already has the name (spelling aside)."""
+    name = " ".join(name.split())
+    if not name:
+        raise RectifyError("请写明单位名称")
+    if len(name) > 200:
+        raise RectifyError("单位名称过长（不超过 200 字）")
+    key = name_key(name)
+    same = next((u for u in session.scalars(select(Unit)) if name_key(u.name) == key), None)
+    if same is not None:
+        raise RectifyError(f"已有单位“{same.name}”")
+    unit = Unit(name=name)
+    session.add(unit)
+    edit(unit, office=office, short=short)
+    session.flush()
+    return unit
