@@ -15,7 +15,7 @@ from tests.fixtures.web import CLERKS, World, admin_login, form_of, in_thread
 def _password(page: str) -> str:
     found = re.findall(r'<code class="secret">([^<]+)</code>', page)
     assert len(found) == 1, page
-    return found[0]
+    return str(found[0])
 
 
 def test_the_office_adds_a_unit_and_its_clerk_who_signs_in_until_disabled(office: World) -> None:
