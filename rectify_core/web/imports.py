@@ -27,7 +27,7 @@ from rectify_core.ledger.models import ImportBatch, Round, Unit
 from rectify_core.ledger.store import SimilarRound
 from rectify_core.web import staging
 from rectify_core.web.admin import AdminDep, AdminForm, Signed, session_bound
-from rectify_core.web.pages import RecordId, Refused, csrf_cookie, page, with_csrf
+from rectify_core.web.pages import RecordId, Refused, chunks_of, csrf_cookie, page, with_csrf
 
 router = APIRouter(prefix="/admin")
 BACK = "/admin/import"
@@ -98,11 +98,6 @@ def import_form(request: Request, signed: AdminDep) -> Response:
     return _page(request, signed, "admin_import.html.j2", max_mb=limits().file_mb)
 
 
-async def _chunks(upload: UploadFile) -> Any:
-    while chunk := await upload.read(uploads.CHUNK):
-        yield chunk
-
-
 @router.post("/import", response_class=HTMLResponse)
 async def upload(request: Request, signed: AdminDep, form: AdminForm) -> Response:
     """An uploaded file, kept aside and tried: the dry run, or what must be chosen first."""
@@ -110,7 +105,7 @@ async def upload(request: Request, signed: AdminDep, form: AdminForm) -> Respons
     if not isinstance(sent, UploadFile) or not sent.filename:
         raise Refused(400, "请选择要导入的整改台账或进展报告文件。", BACK)
     try:
-        token = await staging.stage(sent.filename, _chunks(sent), signed.portal.store, signed.scope.login,
+        token = await staging.stage(sent.filename, chunks_of(sent), signed.portal.store, signed.scope.login,
                                     limits().file_mb * 2**20)
     except uploads.UploadRefused as exc:
         raise Refused(exc.status, str(exc), BACK) from None

@@ -124,7 +124,7 @@ def change_account(request: Request, login: str, signed: AdminDep, form: AdminFo
         if account.id == signed.scope.account_id and do == "disable":
             raise RectifyError("不能停用自己正在使用的账号")
         if do == "reset":
-            account.password, account.changed_at = accounts.hash_password(password), signed.portal.clock()
+            accounts.change_password(account, password, signed.portal.clock())  # earlier sessions end
         else:
             accounts.set_disabled(account, do == "disable", signed.portal.clock())
         return {"reset": "重置密码", "disable": "停用", "enable": "恢复"}[do] + f" {account.login}"

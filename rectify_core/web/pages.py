@@ -173,7 +173,8 @@ async def read_form(request: Request, portal_: Portal, back: str | None) -> Form
         raise Refused(400, f"表单无法处理：{exc.detail}（每次最多上传 {cfg.max_files} 个文件）", back) from None
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+async def chunks_of(upload: UploadFile) -> AsyncIterator[bytes]:
+    """An uploaded file, a block at a time (never read whole)."""
     while chunk := await upload.read(uploads.CHUNK):
         yield chunk
 
@@ -184,7 +185,7 @@ async def store_files(form: FormData, portal_: Portal, back: str) -> list[upload
     for value in form.getlist("files"):
         if isinstance(value, UploadFile) and value.filename:
             try:
-                stored.append(await uploads.store(value.filename, _chunks(value), portal_.store,
+                stored.append(await uploads.store(value.filename, chunks_of(value), portal_.store,
                                                   cfg.max_upload_mb * 2**20, cfg.allowed))
             except uploads.UploadRefused as exc:
                 raise Refused(exc.status, str(exc), back) from None
