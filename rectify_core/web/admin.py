@@ -199,7 +199,7 @@ async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> R
     try:
         with db.transaction(portal_.engine) as session:
             directory = obligations.directory(portal_.settings, session=session)
-            links.revoke(unit, name, f"{scope.login}（网页）", portal_.clock(), directory, session=session)
+            links.revoke(unit, name, scope.actor, portal_.clock(), directory, session=session)
     except NotFoundError as exc:
         raise Refused(404, str(exc), "/admin") from None
     return RedirectResponse("/admin?ok=revoked", status_code=303)
