@@ -17,7 +17,18 @@ from rectify_core.cli import zh
 
 zh.install()  # before the commands are built: click's words in Chinese
 
-from rectify_core.cli import actions, delivery, documents, ledger, lookback, records, scores, units, web  # noqa: E402
+from rectify_core.cli import (  # noqa: E402
+    actions,
+    delivery,
+    documents,
+    ledger,
+    lookback,
+    people,
+    records,
+    scores,
+    units,
+    web,
+)
 from rectify_core.cli.app import App, run  # noqa: E402
 from rectify_core.config.settings import resolve_config_dir  # noqa: E402
 from rectify_core.ledger import db  # noqa: E402
@@ -31,7 +42,7 @@ COMMANDS: tuple[click.Command, ...] = (
     documents.report_cmd, documents.export_cmd, documents.dashboard_cmd, documents.bulletin_cmd,
     lookback.lookback_group, web.web_group,
     records.backup_cmd, records.restore_cmd, records.archive_cmd,
-    units.units_group, units.accounts_group, scores.scores_cmd,
+    units.units_group, units.accounts_group, people.people_group, scores.scores_cmd,
 )
 
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from rectify_core import masking, names
 from rectify_core.config.files import optional, read_toml
@@ -35,6 +36,8 @@ class Contact:
     wecom_userid: str | None = None
     dingtalk_userid: str | None = None
     department: str | None = None  # with the department_head role: the 责任部门 they head
+    email: str | None = None  # fills {email} in a channel's URL (a unit's mail server, named in [channels])
+    kept: bool = False  # kept in the database by the units (rectify people, /admin/people), not in contacts.toml
 
     def userid(self, scheme: str) -> str | None:
         """The user id written in contacts.toml for a work platform's channel, if any."""
@@ -104,8 +107,24 @@ class Directory:
                 if person_name(c.department or "") == wanted]
 
     def urls(self, contact: Contact) -> list[str]:
-        """A contact's channel URLs in order of preference, tags resolved."""
-        return [self.channels.get(entry, entry) for entry in contact.notify]
+        """A contact's channel URLs in order of preference: names resolved, {email} and
+        {mobile} filled in from the contact. A channel this person cannot be reached on (its
+        address missing, or a name no longer configured) is left out."""
+        out = []
+        for entry in contact.notify:
+            url = self.channels.get(entry, entry)
+            if "://" not in url:
+                continue
+            if "{email}" in url:
+                if not contact.email:
+                    continue
+                url = url.replace("{email}", quote(contact.email, safe="@"))
+            if "{mobile}" in url:
+                if not contact.mobile:
+                    continue
+                url = url.replace("{mobile}", contact.mobile)
+            out.append(url)
+        return out
 
     def contact(self, name: str, unit: str | None = None) -> Contact | None:
         """The contact of (unit, name): the unit's own entry, else one serving every unit.
@@ -145,26 +164,53 @@ def _contact(source: str, n: int, raw: Any) -> Contact:
         raise ConfigError(source, key, "unit、supervisor、title、wecom_userid、dingtalk_userid 与 department 应为文字")
     if "department_head" in roles and not (texts["department"] or "").strip():
         raise ConfigError(source, f"{key}.department", "部门负责人（department_head）须写明所负责的部门")
+    email = raw.get("email")
+    if email is not None and (not isinstance(email, str) or normal_email(email) is None):
+        raise ConfigError(source, f"{key}.email", f"应为电子邮箱地址，如 \"wangfang@example.gov.cn\"；实际为 {email!r}")
     return Contact(name.strip(), unit.strip(), tuple(roles), tuple(notify), texts["supervisor"], texts["title"],
                    _mobile(source, f"{key}.mobile", raw.get("mobile")),
                    (texts["wecom_userid"] or "").strip() or None, (texts["dingtalk_userid"] or "").strip() or None,
-                   (texts["department"] or "").strip() or None)
+                   (texts["department"] or "").strip() or None, normal_email(email) if email else None)
 
 
-_KEYS = ("name", "unit", "roles", "notify", "supervisor", "title", "mobile", "wecom_userid", "dingtalk_userid",
-         "department")
+_KEYS = ("name", "unit", "roles", "notify", "supervisor", "title", "mobile", "email", "wecom_userid",
+         "dingtalk_userid", "department")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
+
+
+def normal_mobile(value: str | int) -> str | None:
+    """A mainland mobile number as 11 digits (spaces, hyphens and +86 dropped), or None
+    when it is not one."""
+    digits = re.sub(r"[\s\-－()（）]", "", str(value))
+    digits = digits.removeprefix("+86").removeprefix("0086")
+    return digits if _MOBILE.fullmatch(digits) else None
+
+
+def normal_email(value: str) -> str | None:
+    """An email address as written, trimmed, or None when it is not one."""
+    text = value.strip()
+    return text if _EMAIL.fullmatch(text) else None
 
 
 def _mobile(source: str, key: str, value: Any) -> str | None:
-    """A mainland mobile number as 11 digits (spaces, hyphens and +86 dropped)."""
     if value is None:
         return None
-    digits = re.sub(r"[\s\-－()（）]", "", str(value)) if isinstance(value, str | int) else ""
-    digits = digits.removeprefix("+86").removeprefix("0086")
-    if not _MOBILE.fullmatch(digits):
+    digits = normal_mobile(value) if isinstance(value, str | int) else None
+    if digits is None:
         raise ConfigError(source, key, f"应为 11 位手机号，如 \"13800000000\"；实际为 {value!r}")
     return digits
+
+
+def needs(url: str) -> str | None:
+    """What a channel needs of a person to reach them: "email" ({email} in its URL),
+    "mobile" ({mobile}, or a work platform that addresses people by mobile), or None (a
+    shared channel: a group bot, a fixed mailbox)."""
+    if "{email}" in url:
+        return "email"
+    if "{mobile}" in url or url.split("://", 1)[0].lower() in ("wecomapp", "dingwork"):
+        return "mobile"
+    return None
 
 
 def parse_contacts(data: dict[str, Any], source: str) -> Directory:

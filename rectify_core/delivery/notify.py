@@ -178,7 +178,7 @@ def _send_person(to: Addressee, urls: list[str], lines: list[Line], today: dt.da
     was not yet carried. Returns the result, the URLs (as configured) that carried
     parts, and how many messages went."""
     if not urls:
-        return SendResult(False, True, f"{to.name} 未配置任何通知渠道（见 contacts.toml）"), [], 0
+        return SendResult(False, True, f"{to.name} 未配置任何通知渠道（见人员名录）"), [], 0
     errors: list[SendResult] = []
     remaining, count = lines, 0
     used: list[str] = []
@@ -227,12 +227,12 @@ def _alert_admin(dead: list[Claimed], directory: Directory, today: dt.date, now:
 def _alert_text(n: Claimed) -> str:
     who = f"{n.recipient}（{n.recipient_unit}，{ROLE_NAMES.get(n.role, n.role)}）"
     if "未配置任何通知渠道" in (n.last_error or ""):
-        fix = (f"请在 contacts.toml 中为其添加 [[person]]（name = \"{n.recipient}\"，unit = \"{n.recipient_unit}\"，"
-               f"notify = [...]）")
+        fix = (f"请在管理页面的“人员”中为其填写通知渠道（或 rectify people add \"{n.recipient}\" "
+               f"--unit \"{n.recipient_unit}\" --channel 渠道名称）")
     else:
-        fix = "请核对其通知渠道"
+        fix = "请在管理页面的“人员”中核对其通知渠道"
     return (f"发给{who}的“{n.step_name}”未能送达，该人员尚未收到本提醒。原因：{n.last_error or '未知'}。"
-            f"{fix}，然后运行 rectify outbox resend {n.id}。")
+            f"{fix}，然后在该页面点“重发”（或运行 rectify outbox resend {n.id}）。")
 
 
 GROUP = 64  # people claimed in one statement, at most

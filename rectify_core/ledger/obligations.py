@@ -22,7 +22,7 @@ from rectify_core.config.rules import Ladder, Step
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.types import Obligation, Sent
 from rectify_core.fetch import converters, dates_in_iso, dialect_of, made, raw_chunks, stream_rows, streams
-from rectify_core.ledger import holders
+from rectify_core.ledger import holders, people
 from rectify_core.ledger.models import Item, LookbackTask, Notice, Person, Round, Unit
 from rectify_core.ledger.models import Ladder as LadderRow
 from rectify_core.vocab import ACTIVE, NoticeKind, NoticeState, Role, TaskState
@@ -204,10 +204,11 @@ def directory(settings: Settings, *, session: Session) -> Directory:
 
 
 def _with_people(directory: Directory, *, session: Session) -> Directory:
-    """The config directory plus role holders recorded by imports."""
+    """The config directory with the people the units keep (they take the place of the
+    file's entries of the same name and unit) and the role holders recorded by imports."""
     held: dict[tuple[str, str], list[str]] = defaultdict(list)
     for unit, name, role in session.execute(
             select(Unit.name, Person.name, Person.role).join(Unit, Person.unit_id == Unit.id)):
         held[(unit, role)].append(name)
-    return Directory(contacts=directory.contacts, admin=directory.admin, channels=directory.channels,
-                     office=directory.office, held=held)
+    return Directory(contacts=people.merged(directory.contacts, session=session), admin=directory.admin,
+                     channels=directory.channels, office=directory.office, held=held)

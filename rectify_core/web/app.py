@@ -34,7 +34,7 @@ from rectify_core.delivery import links
 from rectify_core.ledger import db, uploads
 from rectify_core.ledger.office import Office
 from rectify_core.templating import WEB_TEMPLATES
-from rectify_core.web import admin, decisions, imports, manage, person
+from rectify_core.web import admin, decisions, imports, manage, people, person
 from rectify_core.web.pages import Portal, Refused, error, page
 
 HEADERS = [
@@ -113,6 +113,7 @@ def create_app(office: Office, *, secret: bytes, admin_token: str | None) -> Fas
     app.include_router(imports.router)
     app.include_router(decisions.router)
     app.include_router(manage.router)
+    app.include_router(people.router)
     cfg = office.settings.web
     biggest = max(cfg.max_files * cfg.max_upload_mb, limits().file_mb)  # evidence, or a ledger to import
     app.add_middleware(Guard, max_body=biggest * 2**20 + 2**20)

@@ -26,8 +26,8 @@ from rectify_core.ledger.matching import Candidate, Unsure
 from rectify_core.ledger.models import ImportBatch, Round, Unit
 from rectify_core.ledger.store import SimilarRound
 from rectify_core.web import staging
-from rectify_core.web.admin import AdminDep, AdminForm, Signed, session_bound
-from rectify_core.web.pages import RecordId, Refused, chunks_of, csrf_cookie, page, with_csrf
+from rectify_core.web.admin import AdminDep, AdminForm, Signed, admin_page
+from rectify_core.web.pages import RecordId, Refused, chunks_of
 
 router = APIRouter(prefix="/admin")
 BACK = "/admin/import"
@@ -87,10 +87,7 @@ def _rounds(signed: Signed) -> tuple[list[str], list[tuple[int, str, str]]]:
 
 def _page(request: Request, signed: Signed, template: str, status: int = 200, **context: Any) -> Response:
     units, rounds = _rounds(signed)
-    cookie = csrf_cookie(request)
-    shown = page(template, status=status, scope=signed.scope, units=units, rounds=rounds,
-                 csrf=signed.portal.csrf(cookie, session_bound(request)), **context)
-    return with_csrf(shown, request, cookie)
+    return admin_page(request, signed, template, status, units=units, rounds=rounds, **context)
 
 
 @router.get("/import", response_class=HTMLResponse)

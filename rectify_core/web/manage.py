@@ -16,8 +16,8 @@ from rectify_core.config.calendar import to_local
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger import accounts, db, journal, units
 from rectify_core.ledger.models import Account, Unit
-from rectify_core.web.admin import AdminDep, AdminForm, Signed, session_bound
-from rectify_core.web.pages import RecordId, Refused, csrf_cookie, page, text_field, with_csrf
+from rectify_core.web.admin import AdminDep, AdminForm, Signed, admin_page
+from rectify_core.web.pages import RecordId, Refused, text_field
 
 router = APIRouter(prefix="/admin")
 BACK = "/admin/units"
@@ -30,20 +30,13 @@ def _office(signed: Signed) -> None:
         raise Refused(404, "这个页面只对巡察办账号显示。", "/admin")
 
 
-def _page(request: Request, signed: Signed, template: str, status: int = 200, **context: Any) -> Response:
-    cookie = csrf_cookie(request)
-    shown = page(template, status=status, scope=signed.scope, csrf=signed.portal.csrf(cookie, session_bound(request)),
-                 **context)
-    return with_csrf(shown, request, cookie)
-
-
 @router.get("/units", response_class=HTMLResponse)
 def units_page(request: Request, signed: AdminDep, ok: str = "", password: str = "") -> Response:
     _office(signed)
     with signed.portal.factory() as session:
         held = list(session.scalars(select(Unit).order_by(Unit.name)))
         logins = accounts.listing(session=session)
-    return _page(request, signed, "admin_units.html.j2", units=held, accounts=logins, done=DONE.get(ok, ""),
+    return admin_page(request, signed, "admin_units.html.j2", units=held, accounts=logins, done=DONE.get(ok, ""),
                  roles=accounts.ROLES)
 
 
@@ -108,7 +101,7 @@ def add_account(request: Request, signed: AdminDep, form: AdminForm) -> Response
         return accounts.scope_of(account, session=session).label
 
     _write(signed, "新建账号", unit_name, change)
-    return _page(request, signed, "admin_password.html.j2", login=login, password=password, fresh=True)
+    return admin_page(request, signed, "admin_password.html.j2", login=login, password=password, fresh=True)
 
 
 @router.post("/accounts/{login}", response_class=HTMLResponse)
@@ -131,7 +124,7 @@ def change_account(request: Request, login: str, signed: AdminDep, form: AdminFo
 
     _write(signed, "账号", "", change)
     if do == "reset":
-        return _page(request, signed, "admin_password.html.j2", login=login, password=password, fresh=False)
+        return admin_page(request, signed, "admin_password.html.j2", login=login, password=password, fresh=False)
     return RedirectResponse(f"{BACK}?ok={do}d", status_code=303)
 
 
@@ -145,5 +138,5 @@ def audit(request: Request, signed: AdminDep, unit: str = "", login: str = "", p
         held = list(session.scalars(select(Unit.name).order_by(Unit.name)))
         logins = list(session.scalars(select(Account.login).order_by(Account.login)))
     rows = [(to_local(a.at).strftime("%Y-%m-%d %H:%M"), a.login, a.unit, a.what) for a in lines]
-    return _page(request, signed, "admin_audit.html.j2", lines=rows, total=total, unit=unit, login=login,
+    return admin_page(request, signed, "admin_audit.html.j2", lines=rows, total=total, unit=unit, login=login,
                  units=held, logins=logins, page_no=page_no, per_page=journal.PAGE)

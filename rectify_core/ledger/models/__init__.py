@@ -29,6 +29,7 @@ from rectify_core.ledger.models.outbox import (
     NoticePart,
     ScoreSnapshot,
 )
+from rectify_core.ledger.models.people import DirectoryPerson
 from rectify_core.ledger.models.web import Account, AdminAction, AppSetting, LinkRevocation, Upload, WebFailure
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Aspect",
     "Base",
     "Closure",
+    "DirectoryPerson",
     "Event",
     "ImUser",
     "ImportBatch",
