@@ -104,6 +104,11 @@ def test_scoped_writes_other_units_people_and_viewers(cli: Any, office: World) -
         twice = [county.post("/admin/people", data={**form_of(blank, "/admin/people"), "name": "区委巡察办",
                                                     "unit": "*", "roles": "inspection_office"}) for _ in range(2)]
         assert [r.status_code for r in twice] == [303, 409] and "全部单位已有同名人员" in twice[1].text
+        with db.transaction(office.engine) as s:
+            everyone = s.scalar(select(DirectoryPerson.id).where(DirectoryPerson.name == "区委巡察办"))
+        mine = clerk.get("/admin/people").text
+        assert "区委巡察办" in mine and f"/admin/people/{everyone}" not in mine  # seen, kept by the office
+        assert clerk.get(f"/admin/people/{everyone}").status_code == 404
     with db.transaction(office.engine) as s:
         rows = {(p.name, p.unit_id is None, p.email) for p in s.scalars(select(DirectoryPerson))}
     assert rows == {("李明", False, "liming@example.gov.cn"), ("张三", False, None), ("区委巡察办", True, None)}

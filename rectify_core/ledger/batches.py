@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from rectify_core import refs
 from rectify_core.errors import NotFoundError, RefusedError
@@ -21,6 +21,7 @@ from rectify_core.ledger.models import (
     Notice,
     Round,
     Topic,
+    Unit,
 )
 from rectify_core.ledger.store import ROUND_DATES, set_measures
 
@@ -29,6 +30,22 @@ PASSIVE_EVENTS = ("notified", "notify_failed", "notify_dead", "notice_requeued")
 
 def batches(*, session: Session) -> list[ImportBatch]:
     return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id)))
+
+
+def page_of(*, session: Session, unit: str | None = None, page: int = 1,
+            per_page: int = 50) -> tuple[list[ImportBatch], int]:
+    """One page of the batches (newest first) of one unit, or of every unit, and how many
+    there are: filtered, counted and cut in the database. A batch's unit is its round's,
+    or (its round removed by an undo) the one it recorded."""
+    of_unit = func.coalesce(Unit.name, ImportBatch.round_before["unit"].as_string())
+    query = select(ImportBatch).outerjoin(Round, ImportBatch.round_id == Round.id).outerjoin(
+        Unit, Round.unit_id == Unit.id)
+    if unit is not None:
+        query = query.where(of_unit == unit)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.options(defer(ImportBatch.before), defer(ImportBatch.created))
+                           .order_by(ImportBatch.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), int(total)
 
 
 def batch_json(b: ImportBatch) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from rectify_core.web.admin import AdminDep, AdminForm, Signed, admin_page
 from rectify_core.web.pages import RecordId, Refused, chunks_of
 
 router = APIRouter(prefix="/admin")
+PAGE = 50  # batches on a page of the list
 BACK = "/admin/import"
 
 
@@ -197,13 +198,16 @@ def _summary(imported: Imported, round_id: int) -> str:
 
 
 @router.get("/imports", response_class=HTMLResponse)
-def batch_list(request: Request, signed: AdminDep, ok: str = "") -> Response:
+def batch_list(request: Request, signed: AdminDep, ok: str = "", unit: str = "", page_no: int = 1) -> Response:
+    """The batches the account may see, newest first, a page at a time (the office: of one
+    unit when it filters)."""
+    page_no, unit = max(1, min(page_no, 10**6)), signed.scope.unit or unit[:200]
     with signed.portal.factory() as session:
-        shown = [batches.batch_json(b) for b in batches.batches(session=session)
-                 if signed.scope.sees(b.round_before.get("unit") or "")]
+        found, total = batches.page_of(session=session, unit=unit or None, page=page_no, per_page=PAGE)
+        shown = [batches.batch_json(b) for b in found]
     done = [int(x) for x in ok.split(",") if x.isdigit() and len(x) < 19]
-    return _page(request, signed, "admin_imports.html.j2", batches=shown[::-1][:200], total=len(shown),
-                 done=done, nothing=ok == "none", undone=ok if ok.startswith("undo") else "")
+    return _page(request, signed, "admin_imports.html.j2", batches=shown, total=total, page_no=page_no,
+                 per_page=PAGE, unit=unit, done=done, nothing=ok == "none", undone=ok if ok.startswith("undo") else "")
 
 
 @router.post("/imports/{batch_id}/undo")

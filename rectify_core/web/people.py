@@ -71,7 +71,7 @@ def people_page(request: Request, signed: AdminDep, unit: str = "", q: str = "",
         ids = {(name, person_name(row.name)): row.id for row, name in people.kept(session=session)}
     wanted = person_name(q) if q else ""
     shown = [c for c in sorted(directory.contacts, key=lambda c: (c.unit, c.name))
-             if (signed.scope.unit is None or c.unit == signed.scope.unit) and (not unit or c.unit == unit)
+             if (signed.scope.unit is None or c.unit in (signed.scope.unit, ANY_UNIT)) and (not unit or c.unit == unit)
              and wanted in person_name(c.name)]
 
     def link(unit_name: str, name: str) -> str:
@@ -79,6 +79,8 @@ def people_page(request: Request, signed: AdminDep, unit: str = "", q: str = "",
         from contacts.toml or from what the ledger names (saving keeps them here)."""
         contact = directory.contact(name, unit_name)
         where = contact.unit if contact else unit_name
+        if signed.scope.unit is not None and where == ANY_UNIT:  # kept by the office: the unit's own entry
+            where = signed.scope.unit
         pid = ids.get((where, person_name(name)))
         return f"{BACK}/{pid}" if pid else f"{BACK}/new?{urlencode({'unit': where, 'name': name})}"
 
