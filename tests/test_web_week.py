@@ -190,7 +190,8 @@ def test_the_week_in_the_browser_leaves_what_the_command_line_leaves(cli: Any, t
         _office_downloads(office, base, tmp_path)
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.context.add_cookies(clerk.context.cookies())
-        for path in ("/admin/people", "/admin", "/admin/imports"):
+        for path in ("/admin/people", "/admin/people/new", "/admin", "/admin/imports", "/admin/import",
+                     clerk.url.removeprefix(base)):                          # and the closed problem's page
             phone.goto(f"{base}{path}")
             assert phone.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1"), path
         browser.close()
