@@ -65,7 +65,8 @@ def serve_cmd(app: App) -> None:
         os.environ["RECTIFY_CONFIG_DIR"] = str(app.config)
     click.echo(f"数据库：{db.display_url(app.url)}；配置：{app.config or '内置默认'}")
     click.echo("定时只在运行中的 Prefect 服务器上触发（prefect server start）。按 Ctrl-C 停止。")
-    serve(*runner_deployments())
+    with db.present(app.url):  # a restore is refused while the schedules run
+        serve(*runner_deployments())
 
 
 DEMO_DATE = "2026-11-25"  # a Wednesday: inside the send window, with reminders owed

@@ -92,6 +92,7 @@ class NoticeState(Vocab):
     FAILED = "failed"
     DEAD = "dead"
     CAPPED = "capped"
+    HELD = "held"  # restored from a backup while waiting: sent only after `outbox release`
 
 
 class NoticeKind(Vocab):
@@ -195,7 +196,8 @@ _LABELS: dict[type[Vocab], dict[Vocab, str]] = {
                    DeadlineKind.LONG_TERM: "长期坚持"},
     Light: {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯", Light.BLUE: "蓝灯"},
     NoticeState: {NoticeState.PENDING: "待发送", NoticeState.SENDING: "发送中", NoticeState.SENT: "已发送",
-                  NoticeState.FAILED: "失败待重试", NoticeState.DEAD: "已放弃", NoticeState.CAPPED: "超出提醒上限"},
+                  NoticeState.FAILED: "失败待重试", NoticeState.DEAD: "已放弃", NoticeState.CAPPED: "超出提醒上限",
+                  NoticeState.HELD: "恢复后暂停"},
     NoticeKind: {NoticeKind.ITEM: "整改提醒", NoticeKind.LOOKBACK: "回头看提醒", NoticeKind.ADMIN: "管理员告警"},
     TaskState: {TaskState.DUE: "待检查", TaskState.DONE: "已完成", TaskState.OVERDUE: "已逾期"},
     Role: {Role.OWNER: "责任人", Role.LEADER: "责任领导", Role.FIRST_RESPONSIBLE: "第一责任人",

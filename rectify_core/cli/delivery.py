@@ -12,6 +12,7 @@ from rectify_core import refs
 from rectify_core.cli.app import DATE, ITEM, UNIT_HELP, App, listing, pad, unit_named
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
+from rectify_core.errors import RectifyError
 from rectify_core.ledger import db, items
 from rectify_core.runs import check, daily, views
 from rectify_core.vocab import NOTICE_STATES
@@ -55,11 +56,12 @@ def notify_cmd(app: App, day: dt.date | None, dry_run: bool, unit: str | None) -
             click.echo(warning, err=True)
         click.echo(views.dry_run_text(plan))
         return
-    tally = daily.plan_and_enqueue(app.engine, app.settings, local_today(now), now, unit)
-    if warning := views.estimated_years_warning(tally.estimated):
-        click.echo(warning, err=True)
-    report = daily.deliver_stage(app.engine, app.settings, daily.directory_of(app.engine, app.settings), now,
-                                 unit=unit)
+    with db.present(app.url):  # a restore is refused while this sends
+        tally = daily.plan_and_enqueue(app.engine, app.settings, local_today(now), now, unit)
+        if warning := views.estimated_years_warning(tally.estimated):
+            click.echo(warning, err=True)
+        report = daily.deliver_stage(app.engine, app.settings, daily.directory_of(app.engine, app.settings), now,
+                                     unit=unit)
     click.echo(views.notify_text(report, tally.enqueued))
     if report.failed:
         sys.exit(4)
@@ -101,6 +103,20 @@ def outbox_resend_cmd(app: App, ids: tuple[int, ...]) -> None:
     with db.transaction(app.engine) as session:
         done = outbox.resend(list(ids), run_now(None), session=session)
     click.echo(f"已重新排队 {len(done)} 条通知：{'、'.join(str(n.id) for n in done)}。运行 rectify notify 发送。")
+
+
+@outbox_cmd.command("release")
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--all", "every", is_flag=True, help="放行全部暂停的通知。")
+@click.pass_obj
+def outbox_release_cmd(app: App, ids: tuple[int, ...], every: bool) -> None:
+    """放行从备份恢复后暂停的通知（备份时正等待或正在发送，恢复后不会自动发送）；下次 notify 时发送。
+    先用 rectify outbox --state held 查看。"""
+    if bool(ids) == every:
+        raise RectifyError("请给出要放行的通知编号，或用 --all 放行全部暂停的通知（二选一）")
+    with db.transaction(app.engine) as session:
+        done = outbox.release(None if every else list(ids), session=session)
+    click.echo(f"已放行 {done} 条暂停的通知；下次 notify 时发送。")
 
 
 @click.command("mailsink")

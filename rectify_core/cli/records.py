@@ -63,8 +63,12 @@ def restore_cmd(app: App, file: Path, force: bool) -> None:
     made = to_local(dt.datetime.fromisoformat(m["created_at"])).strftime("%Y-%m-%d %H:%M")
     if done.safety is not None:
         click.echo(f"已先备份当前数据库：{taken_text(done.safety)}")
-    click.echo(f"已恢复：{file}（{made} 的备份，{m['rounds']} 个轮次，{m['items']} 个问题，{m['events']} 条记录；"
+    c = done.counts
+    click.echo(f"已恢复：{file}（{made} 的备份，{c['rounds']} 个轮次，{c['items']} 个问题，{c['events']} 条记录；"
                f"放回文件 {done.files} 个）")
+    if done.held:
+        click.echo(f"备份时有 {done.held} 条通知等待或正在发送，可能在备份之后已经送达：已暂停，不会自动发送。"
+                   "核对后用 rectify outbox release 放行（或 rectify outbox release --all）。")
     if done.upgraded_from:
         click.echo(f"备份的数据库结构（{done.upgraded_from}）较旧，已升级到当前版本。")
     if m.get("missing_files"):

@@ -56,7 +56,8 @@ def web_group(ctx: click.Context, host: str, port: int, base_url: str | None, da
     click.echo(admin_status(app), err=True)
     click.echo(f"rectify web：http://{host}:{port}/ （{workers} 个工作进程；上传文件保存在 {store}；Ctrl-C 停止）",
                err=True)
-    web.serve(host, port, workers=workers, proxy=proxy)
+    with db.present(app.url):  # a restore is refused while the pages run
+        web.serve(host, port, workers=workers, proxy=proxy)
 
 
 def admin_status(app: App) -> str:

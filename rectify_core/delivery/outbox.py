@@ -351,5 +351,18 @@ def resend(ids: list[int], now: dt.datetime, *, session: Session) -> list[Notice
     return list(rows.values())
 
 
+def release(ids: list[int] | None, *, session: Session) -> int:
+    """Held notices (restored from a backup while waiting) back in the queue: these, or
+    (None) every one; how many."""
+    query = update(Notice).where(Notice.state == NoticeState.HELD)
+    if ids is not None:
+        found = set(session.scalars(select(Notice.id).where(Notice.id.in_(ids), Notice.state == NoticeState.HELD)))
+        if missing := [i for i in ids if i not in found]:
+            raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的暂停通知")
+        query = query.where(Notice.id.in_(ids))
+    done = session.execute(query.values(state=PENDING, attempts=0, next_attempt_at=None))
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
 def counts(*, session: Session) -> dict[str, int]:
     return {state: n for state, n in session.execute(select(Notice.state, func.count()).group_by(Notice.state))}

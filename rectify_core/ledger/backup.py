@@ -23,11 +23,13 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,19 +253,66 @@ def _verified(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _not_ours(path)
     if manifest.get("version") != VERSION:
-        raise RefusedError(f"备份文件 {path} 的格式版本（{manifest.get('version')}）本程序不认识；"
+        raise RefusedError(f"备份文件 {path} 的格式版本（{str(manifest.get('version'))[:20]}）本程序不认识；"
                            "请用生成它的 rectify 版本或更新的版本恢复")
-    members = manifest.get("members") or []
-    if checksum(members) != manifest.get("checksum"):
-        raise RefusedError(f"备份文件 {path} 的清单校验和不符，文件已被改动或损坏，无法恢复")
+    members = _members(manifest, path)
+    listed = {m["name"] for m in members}
+    unlisted = [n for n in zf.namelist() if n != MANIFEST and n not in listed]
+    if unlisted:
+        raise RefusedError(f"备份文件 {path} 含有清单未列出的文件（{unlisted[0][:80]} 等 {len(unlisted)} 个），"
+                           "文件已被改动，无法恢复")
     for member in members:
-        try:
-            with zf.open(member["name"]) as f:
-                found = uploads.digest_of(f)
-        except KeyError:
-            raise RefusedError(f"备份文件 {path} 缺少 {member['name']}（可能被截断），无法恢复") from None
-        except (zipfile.BadZipFile, OSError, EOFError):
-            raise RefusedError(f"备份文件 {path} 中的 {member['name']} 已损坏，无法恢复") from None
-        if found != member["sha256"]:
-            raise RefusedError(f"备份文件 {path} 中的 {member['name']} 校验和不符，文件已损坏，无法恢复")
+        _check_member(zf, member, path)
     return manifest
+
+
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def _members(manifest: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    """The manifest's members, each a name, a size and a SHA-256 of the right kinds, the
+    database among them once; anything else is a sentence, never a traceback."""
+    members, dialect = manifest.get("members"), manifest.get("dialect")
+    bad = RefusedError(f"备份文件 {path} 的清单格式不对（可能被改动），无法恢复")
+    if not isinstance(members, list) or checksum(members) != manifest.get("checksum"):
+        raise RefusedError(f"备份文件 {path} 的清单校验和不符，文件已被改动或损坏，无法恢复")
+    names: set[str] = set()
+    for m in members:
+        if not (isinstance(m, dict) and isinstance(m.get("name"), str) and isinstance(m.get("sha256"), str)
+                and _SHA.fullmatch(m["sha256"]) and type(m.get("size")) is int and m["size"] >= 0):
+            raise bad
+        is_file = m["name"].startswith(FILES) and m["name"] == FILES + m["sha256"]
+        if m["name"] in names or not (is_file or m["name"] == MEMBER.get(str(dialect))):
+            raise bad
+        names.add(m["name"])
+    if MEMBER.get(str(dialect)) not in names:
+        raise RefusedError(f"备份文件 {path} 的清单没有列出数据库（可能不完整），无法恢复")
+    for key in ("rounds", "items", "events"):
+        if type(manifest.get(key)) is not int:
+            raise bad
+    if not isinstance(manifest.get("created_at"), str) or not isinstance(manifest.get("revision"), str | None):
+        raise bad
+    missing = manifest.get("missing_files")
+    if not isinstance(manifest.get("rectify"), str) or not (
+            isinstance(missing, list) and all(isinstance(m, str) for m in missing)):
+        raise bad
+    try:
+        dt.datetime.fromisoformat(manifest["created_at"])
+    except ValueError:
+        raise bad from None
+    return members
+
+
+def _check_member(zf: zipfile.ZipFile, member: dict[str, Any], path: Path) -> None:
+    name = member["name"]
+    try:
+        if zf.getinfo(name).file_size != member["size"]:
+            raise RefusedError(f"备份文件 {path} 中的 {name} 大小与清单不符，文件已损坏，无法恢复")
+        with zf.open(name) as f:
+            found = uploads.digest_of(f)
+    except KeyError:
+        raise RefusedError(f"备份文件 {path} 缺少 {name}（可能被截断），无法恢复") from None
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        raise RefusedError(f"备份文件 {path} 中的 {name} 已损坏，无法恢复") from None
+    if found != member["sha256"]:
+        raise RefusedError(f"备份文件 {path} 中的 {name} 校验和不符，文件已损坏，无法恢复")

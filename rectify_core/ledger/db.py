@@ -6,6 +6,7 @@ on their own, except the CLI edge and the flows, which decide transaction bounds
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections import namedtuple
 from collections.abc import Callable, Iterator
@@ -97,6 +98,26 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+@contextmanager
+def present(url: str, *, exclusive: bool = False) -> Iterator[None]:
+    """While a long-running program (rectify web, notify, serve) uses the SQLite database
+    at `url`, it holds a shared lock on a file beside it; a restore takes it exclusively
+    and is refused while anyone holds it (`exclusive`). PostgreSQL answers the same
+    question from its own list of connections."""
+    path = sqlite_path(url)
+    if path is None:
+        yield
+        return
+    lock = path.with_name(path.name + ".inuse")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as held:
+        try:
+            fcntl.flock(held, (fcntl.LOCK_EX | fcntl.LOCK_NB) if exclusive else fcntl.LOCK_SH)
+        except BlockingIOError:
+            raise DatabaseError("数据库正被其他程序使用（网页服务、提醒发送或定时任务正在运行）") from None
+        yield
 
 
 def display_url(url: str) -> str:

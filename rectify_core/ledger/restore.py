@@ -5,17 +5,20 @@ whole backup has been read and checked."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
-from rectify_core.errors import DatabaseError, RefusedError
+from rectify_core.errors import DatabaseError, RectifyError, RefusedError, writing
 from rectify_core.ledger import db, uploads
+from rectify_core.ledger import restore_checks as checks
 from rectify_core.ledger.backup import (
     DIALECT_NAMES,
     FILES,
@@ -28,7 +31,6 @@ from rectify_core.ledger.backup import (
     run_pg,
     take,
 )
-from rectify_core.ledger.models import Base
 
 IN_USE = "；请先停止正在使用它的 rectify web、serve 和 Prefect 工作进程，再恢复"
 
@@ -40,6 +42,8 @@ class Restored:
     files: int                # files put back into the store (those already there are not counted)
     safety: Taken | None      # the backup of what the database held before, when forced over data
     upgraded_from: str | None  # the backup's schema revision, when the migrations brought it up
+    held: int = 0             # notices waiting or being sent in the backup, held until released
+    counts: dict[str, int] = field(default_factory=dict)  # rounds, items, events really restored
 
 
 def holdings(url: str) -> int:
@@ -95,39 +99,115 @@ def _into_sqlite(target: Path, copy: Path | None) -> None:
         dest.close()
 
 
-def _into_pg(url: str, copy: Path) -> None:
+OLD = "rectify_before_restore"  # the live schema, kept aside while a PostgreSQL restore runs
+SCRATCH = ".rectify-restore-"
+
+
+def _into_pg(url: str, copy: Path, source: Path, manifest: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """pg_restore into a fresh schema while the live one waits aside under another name;
+    the fresh one is checked, migrated and its notices held, and only then is the old one
+    dropped. Any failure drops the fresh one and puts the live one back as it was."""
     restore_tool = pg_tool("pg_restore")
     engine = db.make_engine(url)
     try:
-        with engine.begin() as conn:  # what an earlier schema or a forced restore leaves
-            Base.metadata.drop_all(conn, checkfirst=True)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        put_back_interrupted(engine)
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER SCHEMA public RENAME TO {OLD}"))
+            conn.execute(text("CREATE SCHEMA public"))
+        try:
+            run_pg([restore_tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+                    f"--dbname={pg_env(url)['PGDATABASE']}", str(copy)], url, "pg_restore 恢复")
+            with engine.connect() as conn:
+                if problem := checks.pg_problem(conn, "public"):
+                    raise checks.refuse(source, problem)
+            return _settle(engine, source, manifest, drop_old=True)
+        except BaseException:
+            engine.dispose()  # connections that saw the fresh schema
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text(f"ALTER SCHEMA {OLD} RENAME TO public"))
+            raise
     finally:
         engine.dispose()
-    database = pg_env(url)["PGDATABASE"]
-    try:
-        run_pg([restore_tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-                      f"--dbname={database}", str(copy)], url, "pg_restore 恢复")
-    except DatabaseError:
-        db.migrate(db.make_engine(url))  # an empty, usable schema rather than none
-        raise
+
+
+def put_back_interrupted(engine: Engine) -> bool:
+    """A live schema a killed restore left aside is put back (what the killed restore
+    began is dropped); whether there was one."""
+    with engine.begin() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": OLD}).scalar():
+            return False
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text(f"ALTER SCHEMA {OLD} RENAME TO public"))
+    return True
+
+
+def _settle(engine: Engine, source: Path, manifest: dict[str, Any],
+            drop_old: bool = False) -> tuple[int, dict[str, int]]:
+    """Migrate the restored database, check its shape and that it holds what the manifest
+    says, hold its waiting notices, in the transaction that (on PostgreSQL) also drops the
+    old schema."""
+    db.migrate(engine)
+    with engine.begin() as conn:
+        if problem := checks.shape_problem(conn):
+            raise checks.refuse(source, problem)
+        counts = {k: int(conn.execute(text(f"SELECT count(*) FROM {k}")).scalar_one())
+                  for k in ("rounds", "items", "events")}
+        if any(counts[k] != manifest[k] for k in counts):
+            raise checks.refuse(source, "数据库的内容与清单不符（轮次、问题或记录的数目不同），文件已被改动")
+        held = checks.hold_notices(conn)
+        if drop_old:
+            conn.execute(text(f"DROP SCHEMA {OLD} CASCADE"))
+    return held, counts
 
 
 def _check(manifest: dict[str, Any], url: str, source: Path) -> None:
     dialect = dialect_of(url)
     if manifest.get("dialect") != dialect:
-        made = DIALECT_NAMES.get(str(manifest.get("dialect")), str(manifest.get("dialect")))
+        made = DIALECT_NAMES.get(str(manifest.get("dialect")), str(manifest.get("dialect"))[:20])
         raise RefusedError(f"{source} 是 {made} 数据库的备份，不能恢复到 {DIALECT_NAMES[dialect]} 数据库；"
                            f"请恢复到一个 {made} 数据库")
     revision = manifest.get("revision")
     if revision is not None and revision not in db.known_revisions():
-        raise RefusedError(f"{source} 由更新版本的 rectify 生成（数据库结构 {revision}），本程序无法恢复；"
+        raise RefusedError(f"{source} 由更新版本的 rectify 生成（数据库结构 {revision[:20]}），本程序无法恢复；"
                            "请升级 rectify 后再恢复")
+
+
+def _scratch_dir(url: str) -> Path:
+    """Where the backup's database is built aside: beside a SQLite file (its disk), else
+    the temporary folder. Scratch a killed restore left there is swept first."""
+    path = db.sqlite_path(url)
+    folder = path.parent if path is not None else Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    for left in folder.glob(f"{SCRATCH}*"):
+        if left.is_dir() and not _alive(left):
+            shutil.rmtree(left, ignore_errors=True)
+    return folder
+
+
+def _alive(scratch: Path) -> bool:
+    """Whether the restore that made `scratch` (its pid in the name) still runs."""
+    pid = scratch.name.removeprefix(SCRATCH).split("-", 1)[0]
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
+
+
+def _put_files(zf: zipfile.ZipFile, manifest: dict[str, Any], files_root: Path, added: list[str]) -> None:
+    """The backup's files into the store (the manifest's, checked already); each one added
+    is noted in `added` as it lands, so a failure can take them out again."""
+    with writing(files_root, "恢复"):
+        for member in manifest["members"]:
+            sha = member["name"].removeprefix(FILES)
+            if member["name"].startswith(FILES) and not uploads.path_of(files_root, sha).exists():
+                with zf.open(member["name"]) as f:
+                    uploads.keep_stream(f, files_root)
+                added.append(sha)
 
 
 def restore(url: str, source: Path, files_root: Path, *, force: bool, now: dt.datetime,
             safety_dir: Path) -> Restored:
-    """Restore the backup `source` into the database at `url` and the store `files_root`."""
+    """Restore the backup `source` into the database at `url` and the store `files_root`:
+    everything checked, the database built aside, the files put back, then one switch. A
+    failure at any point leaves the live database and its files as they were."""
     with opened(source) as (zf, manifest):
         _check(manifest, url, source)
         held = holdings(url)
@@ -136,30 +216,39 @@ def restore(url: str, source: Path, files_root: Path, *, force: bool, now: dt.da
                                hint="确需覆盖请加 --force：会先把当前数据库备份一份，再恢复")
         dialect = dialect_of(url)
         _refuse_in_use(url)
-        safety = (take(url, files_root, safety_dir / f"rectify-before-restore-{now.astimezone(dt.UTC):%Y%m%d-%H%M%S}"
-                                                   ".zip", now) if held else None)
-        with tempfile.TemporaryDirectory(prefix=".rectify-restore-") as scratch:
+        aside = tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-", dir=_scratch_dir(url))
+        with db.present(url, exclusive=True), aside as scratch:
             copy = Path(scratch) / MEMBER[dialect]
-            with zf.open(MEMBER[dialect]) as member, copy.open("wb") as out:
+            with writing(copy.parent, "恢复"), zf.open(MEMBER[dialect]) as member, copy.open("wb") as out:
                 shutil.copyfileobj(member, out, 1 << 20)
-            if dialect == "sqlite":
-                target = db.sqlite_path(url)
-                if target is None:
-                    raise DatabaseError("不能恢复到内存中的数据库")
-                _into_sqlite(target, copy)
-            else:
-                _into_pg(url, copy)
-        engine = db.make_engine(url)
-        try:
-            db.migrate(engine)  # an older schema brought up to this version's
-        finally:
-            engine.dispose()
-        put = 0
-        for name in zf.namelist():
-            sha = name.removeprefix(FILES)
-            if name.startswith(FILES) and not uploads.path_of(files_root, sha).exists():
-                with zf.open(name) as f:
-                    uploads.keep_stream(f, files_root)
-                put += 1
+            if dialect == "sqlite" and (problem := checks.sqlite_copy_problem(copy)):
+                raise checks.refuse(source, problem)
+            stamp = f"{now.astimezone(dt.UTC):%Y%m%d-%H%M%S}"
+            safety = take(url, files_root, safety_dir / f"rectify-before-restore-{stamp}.zip", now) if held else None
+            added: list[str] = []
+            try:
+                _put_files(zf, manifest, files_root, added)
+                waiting, counts = _switch(url, dialect, copy, source, manifest)
+            except BaseException as exc:
+                for sha in added:
+                    uploads.path_of(files_root, sha).unlink(missing_ok=True)
+                if safety is not None and isinstance(exc, RectifyError):
+                    raise type(exc)(f"{exc}（恢复前的备份：{safety.path}）") from None
+                raise
     revision = manifest.get("revision")
-    return Restored(source, manifest, put, safety, revision if revision != db.HEAD else None)
+    return Restored(source, manifest, len(added), safety, revision if revision != db.HEAD else None, waiting, counts)
+
+
+def _switch(url: str, dialect: str, copy: Path, source: Path, manifest: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    if dialect != "sqlite":
+        return _into_pg(url, copy, source, manifest)
+    target = db.sqlite_path(url)
+    if target is None:
+        raise DatabaseError("不能恢复到内存中的数据库")
+    aside = db.make_engine(f"sqlite:///{copy}")
+    try:
+        done = _settle(aside, source, manifest)
+    finally:
+        aside.dispose()
+    _into_sqlite(target, copy)
+    return done
