@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from rectify_core.ledger.models import Item, LinkRevocation, Round, Unit
-from tests.fixtures.web import ADMIN, CHROMIUM, World, admin_login, form_of, in_thread
+from rectify_core.ledger.models import Item, ItemRequest, LinkRevocation, Round, Unit
+from tests.fixtures.web import ADMIN, CHROMIUM, PDF, World, admin_login, form_of, in_thread, rectify_web
 from tests.test_units import county_csv
 
 PASSWORDS = {"jt": "jiaotong-clerk-2026", "sj": "shenji-clerk-2026!", "xcb": "county-office-2026",
@@ -211,3 +211,57 @@ def test_the_office_sees_the_scores_and_a_clerk_does_not(county: World) -> None:
         units = {u for _, u, _, _ in rows}
         assert {"区交通运输局党组", "区审计局党组", "测试局"} <= units
         assert all(grade in ("好", "较好", "一般", "差", "不评") for _, _, _, grade in rows)
+
+
+def test_a_link_a_clerk_is_shown_reads_and_reports_but_never_decides(county: World) -> None:
+    """The clerk who issues 胡志云's link holds it: with it they may not verify the closure
+    周敏 asked for (the two-person rule is not one person's); 胡志云's own delivered link may."""
+    item_id = _item(county, "测试局", 1)
+    with in_thread(county) as client:
+        zhou, hu = county.link("周敏"), county.link("胡志云")
+        asked_page = client.get(zhou).text
+        action = f"{zhou}/items/{item_id}/closure"
+        asked = client.post(action, data={**form_of(asked_page, action), "text": "已全部整改"},
+                            files=[("files", ("整改报告.pdf", PDF, "application/pdf"))])
+        assert asked.status_code == 303
+        assert admin_login(client, PASSWORDS["xcb"], "xcb").status_code == 303
+        token = form_of(client.get("/admin").text, "/admin/links")
+        issued = client.post("/admin/links", data={**token, "unit": "测试局", "name": "胡志云", "do": "issue"})
+        shown = re.search(r"<code>https?://[^/]+(/p/[^<]+)</code>", issued.text)
+        assert shown is not None and "须由本人使用督办通知中收到的链接办理" in issued.text
+        by_hand = shown.group(1)
+        page = client.get(by_hand).text
+        assert "销号申请" in page and "核验通过" not in page and "只能查看和报送" in page
+        with county.engine.connect() as conn:
+            request_id = conn.execute(select(ItemRequest.id)).scalar_one()
+        forged = client.post(f"{by_hand}/requests/{request_id}/decide",
+                             data={**form_of(page, by_hand), "decision": "approve"})
+        assert forged.status_code == 403 and _status(county, item_id) == "open"
+        own = client.get(hu).text
+        decide = f"{hu}/requests/{request_id}/decide"
+        decided = client.post(decide, data={**form_of(own, decide), "decision": "approve"})
+        assert decided.status_code == 303 and _status(county, item_id) == "done"
+
+
+def _status(place: World, item_id: int) -> str:
+    with place.engine.connect() as conn:
+        return str(conn.execute(select(Item.status).where(Item.id == item_id)).scalar_one())
+
+
+def test_behind_an_https_proxy_every_cookie_is_secure(county: World) -> None:
+    """`rectify web --proxy` behind a local reverse proxy that terminates TLS: the CSRF and
+    session cookies carry Secure (a browser never sends them over plain http); without the
+    proxy's word they do not, so plain local use still signs in."""
+    with rectify_web(county, proxy=True) as base:
+        via_tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        with httpx.Client(base_url=base, headers=via_tls) as tls, httpx.Client(base_url=base) as plain:
+            login = tls.get("/admin")
+            assert all("Secure" in c for c in login.headers.get_list("set-cookie")) and login.headers.get_list(
+                "set-cookie")
+            token = form_of(login.text, "/admin/login")
+            jar = "; ".join(f"{k}={v}" for k, v in login.cookies.items())  # what a browser over TLS sends back
+            signed = tls.post("/admin/login", data={**token, "login": "xcb", "password": PASSWORDS["xcb"]},
+                              headers={"Cookie": jar})
+            cookies = signed.headers.get_list("set-cookie")
+            assert signed.status_code == 303 and cookies and all("Secure" in c for c in cookies), cookies
+            assert not any("Secure" in c for c in plain.get("/admin").headers.get_list("set-cookie"))

@@ -4,13 +4,14 @@ Scoped like every write: another unit's person is not found, a viewer writes not
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from sqlalchemy import func, select
 
 from rectify_core.ledger import db
-from rectify_core.ledger.models import AdminAction, DirectoryPerson, Notice
+from rectify_core.ledger.models import AdminAction, DirectoryPerson, ImUser, Notice
 from tests.fixtures.web import CLERKS, UNIT, World, admin_login, form_of, in_thread, mail_to
 from tests.test_people import _channels, _without
 
@@ -136,3 +137,17 @@ def test_editing_a_file_entry_keeps_its_way_of_reaching_them(cli: Any, office: W
         assert "（配置文件）" not in county.get("/admin/people", params={"q": "周敏"}).text
     assert _notify(cli, office) == 0
     assert "政府采购制度执行不到位" in mail_to(office, "周敏")
+
+
+def test_two_mobiles_answered_by_one_platform_account_are_told_to_the_office(cli: Any, office: World) -> None:
+    with db.transaction(office.engine) as s:  # what two sends learned: the platform gave both one user id
+        for mobile in ("13800000001", "13900000002"):
+            s.add(ImUser(platform="wecomapp", account="ww1234", mobile=mobile, userid="zhangsan",
+                         looked_up_at=dt.datetime.now(dt.UTC)))
+        s.add(ImUser(platform="wecomapp", account="ww1234", mobile="13700000003", userid="lisi",
+                     looked_up_at=dt.datetime.now(dt.UTC)))
+    sent = cli(["--db", office.url, "--config", str(office.config), "notify", "--date", office.day.isoformat()])
+    assert "企业微信账号 zhangsan 对应多个手机号（13800000001、13900000002）" in sent.err and "lisi" not in sent.err
+    with in_thread(office) as county:
+        assert admin_login(county, CLERKS["xcb"], "xcb").status_code == 303
+        assert "企业微信账号 zhangsan 对应多个手机号" in county.get("/admin/people").text

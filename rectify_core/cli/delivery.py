@@ -13,7 +13,7 @@ from rectify_core.cli.app import DATE, ITEM, UNIT_HELP, App, listing, pad, unit_
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.delivery import outbox
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db, items
+from rectify_core.ledger import db, items, reach
 from rectify_core.runs import check, daily, views
 from rectify_core.vocab import NOTICE_STATES
 
@@ -63,6 +63,9 @@ def notify_cmd(app: App, day: dt.date | None, dry_run: bool, unit: str | None) -
         report = daily.deliver_stage(app.engine, app.settings, daily.directory_of(app.engine, app.settings), now,
                                      unit=unit)
     click.echo(views.notify_text(report, tally.enqueued))
+    with db.session_factory(db.reader(app.engine))() as session:
+        for line in reach.shared_text(reach.shared_user_ids(session=session)):
+            click.echo(f"注意：{line}。", err=True)
     if report.failed:
         sys.exit(4)
 

@@ -53,11 +53,16 @@ class Holder:
     name: str
     issued: dt.datetime
     link: str  # the link id, for events
+    by_hand: bool = False  # issued on /admin and shown to a clerk: it reads and reports, never decides
 
 
-def issue(secret: bytes, unit: str, name: str, now: dt.datetime) -> str:
-    """A new token for (unit, name), issued at `now`."""
-    body = {"u": unit, "n": name, "i": int(now.timestamp() * 1000), "k": secrets.token_hex(4)}  # ms
+def issue(secret: bytes, unit: str, name: str, now: dt.datetime, *, by_hand: bool = False) -> str:
+    """A new token for (unit, name), issued at `now`; `by_hand`: one a clerk is shown (to
+    pass on), which cannot approve, reject or verify: the clerk holding it is not the person."""
+    body: dict[str, object] = {"u": unit, "n": name, "i": int(now.timestamp() * 1000),
+                               "k": secrets.token_hex(4)}  # ms
+    if by_hand:
+        body["h"] = 1
     payload = signing.b64(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
     return f"{_PREFIX}.{payload}.{signing.sign(secret, signing.LINK, payload)}"
 
@@ -77,7 +82,7 @@ def verify(secret: bytes, token: str, now: dt.datetime, link_days: int) -> Holde
         if not 0 <= issued <= MAX_ISSUED_MS:  # bounded before any date arithmetic
             raise ValueError(issued)
         holder = Holder(str(body["u"]), str(body["n"]), dt.datetime.fromtimestamp(issued / 1000, dt.UTC),
-                        str(body["k"]))
+                        str(body["k"]), body.get("h") == 1)
     except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, OSError):
         raise LinkError("链接无效：请使用督办通知中的完整链接", suspicious=True) from None
     if now >= holder.issued + dt.timedelta(days=link_days):
@@ -164,8 +169,8 @@ class LinkMaker:
     secret: bytes
     base_url: str
 
-    def url(self, unit: str, name: str, now: dt.datetime) -> str:
-        return f"{self.base_url}/p/{issue(self.secret, unit, name, now)}"
+    def url(self, unit: str, name: str, now: dt.datetime, *, by_hand: bool = False) -> str:
+        return f"{self.base_url}/p/{issue(self.secret, unit, name, now, by_hand=by_hand)}"
 
 
 BASE_URL_ENV = "RECTIFY_WEB_BASE_URL"

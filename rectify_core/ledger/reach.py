@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.people import Contact, Directory
 from rectify_core.identity import person_name
-from rectify_core.ledger.models import Item, ItemHolder, Notice, Round, Unit
+from rectify_core.ledger.models import ImUser, Item, ItemHolder, Notice, Round, Unit
 from rectify_core.vocab import ACTIVE, ROLE_NAMES, NoticeKind, NoticeState, Role
 
 APPS = ("wecomapp", "dingwork")
@@ -103,3 +103,21 @@ def people_to_fix(directory: Directory, unit_ids: list[int] | None, *, session: 
         shown = tuple(ROLE_NAMES[r] for r in sorted(roles, key=lambda r: _RANK.get(r, 99)))
         out.append(Reach(contact.name if contact else name, unit, shown, count, why, tuple(ids)))
     return sorted(out, key=lambda r: (r.reachable, r.unit, r.name))
+
+
+PLATFORMS = {"wecomapp": "企业微信", "dingwork": "钉钉"}
+
+
+def shared_user_ids(*, session: Session) -> list[tuple[str, str, list[str]]]:
+    """(platform, user id, mobiles) where a work platform answered one user id for several
+    mobiles: one of those people's notices reach the other. Read from what sends learned."""
+    found: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for platform, account, userid, mobile in session.execute(
+            select(ImUser.platform, ImUser.account, ImUser.userid, ImUser.mobile).order_by(ImUser.mobile)):
+        found[(platform, account, userid)].append(mobile)
+    return [(PLATFORMS.get(p, p), u, mobiles) for (p, _, u), mobiles in sorted(found.items()) if len(mobiles) > 1]
+
+
+def shared_text(shared: list[tuple[str, str, list[str]]]) -> list[str]:
+    return [f"{platform}账号 {userid} 对应多个手机号（{'、'.join(mobiles)}）：发给其中一人的通知会送到同一账号，"
+            "请核对人员名录中的手机号" for platform, userid, mobiles in shared]

@@ -235,7 +235,7 @@ async def person_links(request: Request, signed: AdminDep, form: AdminForm) -> R
             unit, key = _known_person(unit, name, scope, portal_.settings, session=session)
             held = links.open_items_of(unit, key, session=session)
             base = links.base_url(cfg, session=session) or str(request.base_url).rstrip("/")
-        url = links.LinkMaker(portal_.secret, base).url(unit, name, portal_.clock())
+        url = links.LinkMaker(portal_.secret, base).url(unit, name, portal_.clock(), by_hand=True)
         return page("admin_link.html.j2", unit=unit, name=name, url=url, days=cfg.link_days, held=held)
     if not scope.sees(unit):
         raise Refused(404, f"没有找到单位“{unit}”。", "/admin")

@@ -67,6 +67,7 @@ def people_page(request: Request, signed: AdminDep, unit: str = "", q: str = "",
     with portal_.factory() as session:
         directory = portal_.office.directory(session)
         fix = reach.people_to_fix(directory, _unit_ids(signed, session), session=session)
+        clashes = reach.shared_text(reach.shared_user_ids(session=session)) if signed.scope.unit is None else []
         held = _units(signed, session)
         ids = {(name, person_name(row.name)): row.id for row, name in people.kept(session=session)}
     wanted = person_name(q) if q else ""
@@ -89,7 +90,7 @@ def people_page(request: Request, signed: AdminDep, unit: str = "", q: str = "",
             for c in shown[(page_no - 1) * PAGE:page_no * PAGE]]
     return admin_page(request, signed, "admin_people.html.j2", fix=fix, rows=rows, total=len(shown), unit=unit,
                       q=q, units=held, page_no=page_no, per_page=PAGE, done=DONE.get(ok, ""), link=link,
-                      everyone=ANY_UNIT)
+                      clashes=clashes, everyone=ANY_UNIT)
 
 
 def _form_page(request: Request, signed: Signed, form: people.PersonForm, unit: str, person_id: int | None,

@@ -83,7 +83,7 @@ async def person(request: Request, token: str, ok: str = "") -> Response:
                                   session=session)
     cookie = csrf_cookie(request)
     shown = page("person.html.j2", view=view, token=token, csrf=portal_.csrf(cookie, holder.link),
-                 done=DONE_MESSAGES.get(ok, ""), kinds=approvals.KIND_NAMES)
+                 done=DONE_MESSAGES.get(ok, ""), kinds=approvals.KIND_NAMES, by_hand=BY_HAND if holder.by_hand else "")
     return with_csrf(shown, request, cookie)
 
 
@@ -122,11 +122,16 @@ async def act(token: str, item_id: RecordId, action: Annotated[str, Depends(know
     return RedirectResponse(f"{back}/items/{item_id}?ok={action}", status_code=303)
 
 
+BY_HAND = ("这个链接由管理页面签发，只能查看和报送；审批、退回和销号核验须由本人使用督办通知中收到的链接办理。")
+
+
 @router.post("/requests/{request_id}/decide")
 async def decide(token: str, request_id: RecordId, portal_: PortalDep, holder: HolderDep,
                  form: Annotated[FormData, Depends(link_form)]) -> Response:
     back = f"/p/{quote(token)}"
     verdict = form.get("decision")
+    if holder.by_hand:
+        raise Refused(403, BY_HAND, back)
     if verdict not in ("approve", "reject"):
         raise Refused(400, "请选择批准（核验通过）或退回。", back)
     await run_in_threadpool(_decide, portal_, holder, request_id, verdict == "approve", text_field(form, "note"),
