@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +24,6 @@ from tests.fixtures.databases import pg_database
 
 TABLES = ("rounds", "items", "closures", "events", "uploads", "notices", "measures")
 EVIDENCE = b"%PDF-1.4 \xe6\x94\xb6\xe6\x8d\xae receipt " + bytes(range(256)) * 40
-
-
-@pytest.fixture
-def spare(db_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Fresh, empty databases of the same kind as `db_url`, as many as a test asks for."""
-    made: list[Iterator[str]] = []
-
-    def fresh() -> str:
-        if db_url.startswith("sqlite"):
-            made.append(iter(()))
-            folder = tmp_path / f"spare{len(made)}"
-            folder.mkdir()
-            return f"sqlite:///{folder / 'rectify.db'}"
-        made.append(pg_database())
-        return next(made[-1])
-
-    yield fresh
-    for gen in made:
-        next(gen, None)
 
 
 class Office:

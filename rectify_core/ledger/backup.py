@@ -176,9 +176,19 @@ def take(url: str, files_root: Path, out: Path, now: dt.datetime) -> Taken:
         return _take(url, dialect, files_root, out, now)
 
 
+def scratch_in(folder: Path, prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder in `folder` named after this process; scratch of `prefix` that a
+    killed process left there (its pid no longer running) is swept first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for left in folder.glob(f"{prefix}*"):
+        pid = left.name.removeprefix(prefix).split("-", 1)[0]
+        if left.is_dir() and not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            shutil.rmtree(left, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-", dir=folder)
+
+
 def _take(url: str, dialect: str, files_root: Path, out: Path, now: dt.datetime) -> Taken:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".rectify-backup-", dir=out.parent) as scratch:
+    with scratch_in(out.parent, ".rectify-backup-") as scratch:
         copy = Path(scratch) / MEMBER[dialect]
         path = db.sqlite_path(url)
         if dialect == "sqlite":

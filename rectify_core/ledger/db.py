@@ -157,6 +157,7 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
                     # concurrent first runs (several workers) migrate one at a time; SQLite's
                     # BEGIN IMMEDIATE already serialises them
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                    put_back_after_killed_restore(conn)
                 _check_known_revision(conn, revision)
                 cfg.attributes["connection"] = conn
                 (command.downgrade if downgrade else command.upgrade)(cfg, revision)
@@ -168,6 +169,20 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
 
 
 MIGRATION_LOCK = 0x72656374  # "rect": one advisory lock id for rectify's migrations
+RESTORE_LOCK = 0x72657374  # "rest": held by a PostgreSQL restore for as long as it runs
+BEFORE_RESTORE = "rectify_before_restore"  # the live schema, aside while a PostgreSQL restore runs
+
+
+def put_back_after_killed_restore(conn: Connection) -> bool:
+    """The live schema a killed PostgreSQL restore left aside, put back (what the restore
+    had begun dropped) — unless a restore is running now. Whether one was put back."""
+    if not conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": BEFORE_RESTORE}).scalar():
+        return False
+    if not conn.execute(text(f"SELECT pg_try_advisory_xact_lock({RESTORE_LOCK})")).scalar():
+        return False  # a restore is at work: the schema aside is its own
+    conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+    conn.execute(text(f"ALTER SCHEMA {BEFORE_RESTORE} RENAME TO public"))
+    return True
 
 
 def current_revision(engine: Engine) -> str | None:

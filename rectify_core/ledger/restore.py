@@ -5,7 +5,6 @@ whole backup has been read and checked."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -29,6 +28,7 @@ from rectify_core.ledger.backup import (
     pg_env,
     pg_tool,
     run_pg,
+    scratch_in,
     take,
 )
 
@@ -53,6 +53,10 @@ def holdings(url: str) -> int:
         return 0
     engine = db.make_engine(url)
     try:
+        if dialect_of(url) == "postgresql":  # a restore killed half-way: the live data first back in place
+            with engine.begin() as conn:
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({db.MIGRATION_LOCK})"))
+                db.put_back_after_killed_restore(conn)
         with db.reader(engine).connect() as conn:
             if not inspect(conn).has_table("items"):
                 return 0
@@ -99,19 +103,25 @@ def _into_sqlite(target: Path, copy: Path | None) -> None:
         dest.close()
 
 
-OLD = "rectify_before_restore"  # the live schema, kept aside while a PostgreSQL restore runs
+OLD = db.BEFORE_RESTORE
 SCRATCH = ".rectify-restore-"
 
 
 def _into_pg(url: str, copy: Path, source: Path, manifest: dict[str, Any]) -> tuple[int, dict[str, int]]:
     """pg_restore into a fresh schema while the live one waits aside under another name;
     the fresh one is checked, migrated and its notices held, and only then is the old one
-    dropped. Any failure drops the fresh one and puts the live one back as it was."""
+    dropped. Any failure drops the fresh one and puts the live one back as it was; a
+    restore killed half-way is put back by the next program that opens the database
+    (db.migrate), the advisory lock telling it that no restore runs any more."""
     restore_tool = pg_tool("pg_restore")
     engine = db.make_engine(url)
+    guard = engine.connect()
     try:
-        put_back_interrupted(engine)
+        guard.execute(text(f"SELECT pg_advisory_lock({db.RESTORE_LOCK})"))
+        guard.commit()
         with engine.begin() as conn:
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({db.MIGRATION_LOCK})"))
+            db.put_back_after_killed_restore(conn)  # (ours: we hold the lock)
             conn.execute(text(f"ALTER SCHEMA public RENAME TO {OLD}"))
             conn.execute(text("CREATE SCHEMA public"))
         try:
@@ -122,24 +132,13 @@ def _into_pg(url: str, copy: Path, source: Path, manifest: dict[str, Any]) -> tu
                     raise checks.refuse(source, problem)
             return _settle(engine, source, manifest, drop_old=True)
         except BaseException:
-            engine.dispose()  # connections that saw the fresh schema
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
                 conn.execute(text(f"ALTER SCHEMA {OLD} RENAME TO public"))
             raise
     finally:
+        guard.close()
         engine.dispose()
-
-
-def put_back_interrupted(engine: Engine) -> bool:
-    """A live schema a killed restore left aside is put back (what the killed restore
-    began is dropped); whether there was one."""
-    with engine.begin() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": OLD}).scalar():
-            return False
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text(f"ALTER SCHEMA {OLD} RENAME TO public"))
-    return True
 
 
 def _settle(engine: Engine, source: Path, manifest: dict[str, Any],
@@ -173,22 +172,11 @@ def _check(manifest: dict[str, Any], url: str, source: Path) -> None:
                            "请升级 rectify 后再恢复")
 
 
-def _scratch_dir(url: str) -> Path:
+def _scratch(url: str) -> tempfile.TemporaryDirectory[str]:
     """Where the backup's database is built aside: beside a SQLite file (its disk), else
-    the temporary folder. Scratch a killed restore left there is swept first."""
+    the temporary folder."""
     path = db.sqlite_path(url)
-    folder = path.parent if path is not None else Path(tempfile.gettempdir())
-    folder.mkdir(parents=True, exist_ok=True)
-    for left in folder.glob(f"{SCRATCH}*"):
-        if left.is_dir() and not _alive(left):
-            shutil.rmtree(left, ignore_errors=True)
-    return folder
-
-
-def _alive(scratch: Path) -> bool:
-    """Whether the restore that made `scratch` (its pid in the name) still runs."""
-    pid = scratch.name.removeprefix(SCRATCH).split("-", 1)[0]
-    return pid.isdigit() and Path(f"/proc/{pid}").exists()
+    return scratch_in(path.parent if path is not None else Path(tempfile.gettempdir()), SCRATCH)
 
 
 def _put_files(zf: zipfile.ZipFile, manifest: dict[str, Any], files_root: Path, added: list[str]) -> None:
@@ -199,7 +187,11 @@ def _put_files(zf: zipfile.ZipFile, manifest: dict[str, Any], files_root: Path, 
             sha = member["name"].removeprefix(FILES)
             if member["name"].startswith(FILES) and not uploads.path_of(files_root, sha).exists():
                 with zf.open(member["name"]) as f:
-                    uploads.keep_stream(f, files_root)
+                    try:
+                        uploads.keep_stream(f, files_root)
+                    except uploads.UploadRefused as exc:
+                        raise RectifyError(f"{str(exc).split('，')[0]}，恢复未能把文件放回 {files_root}，"
+                                           "数据库未作任何改动；请腾出空间后重试") from None
                 added.append(sha)
 
 
@@ -216,8 +208,7 @@ def restore(url: str, source: Path, files_root: Path, *, force: bool, now: dt.da
                                hint="确需覆盖请加 --force：会先把当前数据库备份一份，再恢复")
         dialect = dialect_of(url)
         _refuse_in_use(url)
-        aside = tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-", dir=_scratch_dir(url))
-        with db.present(url, exclusive=True), aside as scratch:
+        with db.present(url, exclusive=True), _scratch(url) as scratch:
             copy = Path(scratch) / MEMBER[dialect]
             with writing(copy.parent, "恢复"), zf.open(MEMBER[dialect]) as member, copy.open("wb") as out:
                 shutil.copyfileobj(member, out, 1 << 20)
@@ -233,7 +224,9 @@ def restore(url: str, source: Path, files_root: Path, *, force: bool, now: dt.da
                 for sha in added:
                     uploads.path_of(files_root, sha).unlink(missing_ok=True)
                 if safety is not None and isinstance(exc, RectifyError):
-                    raise type(exc)(f"{exc}（恢复前的备份：{safety.path}）") from None
+                    said = f"{exc}（恢复前的备份：{safety.path}）"
+                    raise (exc.__class__(said) if isinstance(exc, DatabaseError | RefusedError)
+                           else RectifyError(said)) from None
                 raise
     revision = manifest.get("revision")
     return Restored(source, manifest, len(added), safety, revision if revision != db.HEAD else None, waiting, counts)
