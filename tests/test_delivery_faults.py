@@ -409,6 +409,7 @@ def test_delivery_resumes_after_postgresql_restarts_mid_send(tmp_path: Path, rec
         receiver.release.set()
         _, err = first.communicate(timeout=60)
         assert first.returncode == 3 and "数据库服务器重启" in err and "Traceback" not in err, err
+        assert "未作任何改动" not in err                                        # what went is recorded
         second = subprocess.run(_notify_cmd(url, config), capture_output=True, text=True, timeout=120, check=False)
         assert second.returncode == 0, second.stderr
         got = Counter(r["path"] for r in receiver.requests)
@@ -418,3 +419,27 @@ def test_delivery_resumes_after_postgresql_restarts_mid_send(tmp_path: Path, rec
         engine.dispose()
     finally:
         databases.close()
+
+
+def test_a_restore_is_refused_while_notify_sends(db_url: str, tmp_path: Path, receiver: Receiver,
+                                                 cli: Any) -> None:
+    """Restoring mid-`notify` would have sent people their digest twice: refused instead,
+    on both databases, while a digest is on the wire; once notify is done, it goes."""
+    engine = setup_db(url := db_url, tmp_path)
+    config = write_contacts(tmp_path / "cfg", {n: [f"json://127.0.0.1:{receiver.port}/hook/{EMAIL[n]}"]
+                                               for n in EMAIL})
+    out = tmp_path / "备份.zip"
+    assert cli(["--db", url, "backup", "-o", str(out)]).code == 0
+    receiver.hold_at = 1
+    sending = subprocess.Popen(_notify_cmd(url, config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert receiver.held.wait(60)
+        refused = cli(["--db", url, "restore", str(out), "--force"])
+        assert refused.code != 0 and "正被其他程序使用" in refused.err, refused.err
+    finally:
+        receiver.release.set()
+        sending.communicate(timeout=60)
+    assert sending.returncode == 0
+    sent = {n.id for n in notices(engine) if n.state == NoticeState.SENT}
+    engine.dispose()                                                     # (this test's own connections too)
+    assert sent and cli(["--db", url, "restore", str(out), "--force"]).code == 0

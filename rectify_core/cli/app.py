@@ -161,6 +161,9 @@ def run(group: click.Group, argv: list[str] | None) -> None:
         meaning = db.explain(exc)
         if meaning is None and not isinstance(exc, OperationalError):
             raise
+        if meaning == db.CUT:  # mid-run: what was done is kept, so "nothing changed" would be false
+            click.echo(f"错误：{meaning}。", err=True)
+            sys.exit(3)
         click.echo(f"错误：{meaning or f'无法访问数据库（{type(exc.orig).__name__}）'}。"
                    "数据库未作任何改动；请检查 --db 或 RECTIFY_DATABASE_URL。", err=True)
         sys.exit(3)

@@ -212,7 +212,7 @@ def _check_known_revision(conn: Any, target: str) -> None:
                             "请升级 rectify 后再使用这个数据库")
 
 
-_CUT = "数据库服务器重启或中断了连接，本次运行已停止；再次运行即可继续（已发送的不会重发）"
+CUT = "数据库服务器重启或中断了连接，本次运行已停止；再次运行即可继续（已发送的不会重发）"
 
 
 def explain(exc: BaseException) -> str | None:
@@ -231,8 +231,8 @@ def explain(exc: BaseException) -> str | None:
         ("malformed", "数据库文件已损坏"),
         ("unable to open database", "无法打开数据库文件（目录不存在或没有权限）"),
         ("connection refused", "无法连接数据库服务器（连接被拒绝）"),
-        ("terminating connection", _CUT),
-        ("server closed the connection", _CUT),
+        ("terminating connection", CUT),
+        ("server closed the connection", CUT),
         ("could not translate host name", "无法连接数据库服务器（主机名无法解析）"),
         ("does not exist", "数据库或用户不存在"),
         ("password authentication failed", "数据库用户名或密码错误"),
