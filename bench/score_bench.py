@@ -76,12 +76,17 @@ def populate(url: str, units: int, per_unit: int) -> int:
     return len(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def county_arguments(doc: str | None) -> argparse.Namespace:
+    """--units, --items and --db, as every county benchmark takes them."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--items", type=int, default=200, help="items per unit")
     parser.add_argument("--db", help="a PostgreSQL server's URL (default: a temporary SQLite file)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = county_arguments(__doc__)
     with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), args.db) as url:
         count = populate(url, args.units, args.items)
         engine = db.make_engine(url)

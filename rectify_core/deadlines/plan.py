@@ -265,6 +265,19 @@ class Planner:
         self._told: dict[tuple[object, ...], tuple[tuple[Recipient, ...], tuple[str, ...]]] = {}
         self._update = _shift(month_end_of(add_months(today, rules.ongoing_update_months - 1)), rules, cal)
 
+    def glance(self, item: Obligation) -> tuple[dt.date | None, int | None, str | None]:
+        """An item's due date, working days left and light, as `plan(item, [])` gives them,
+        without who would be owed a notice: what a list shows (memoised as plans are)."""
+        key = (item.kind, item.deadline, item.extended_to, item.feedback_date, item.status,
+               item.overdue_since is not None, item.rebound_count, ())
+        timing = self._timings.get(key)
+        if timing is None:
+            try:
+                timing = self._timings[key] = self._timing(item, [])
+            except RectifyError:
+                return None, None, None
+        return timing.due.date, timing.left, timing.light
+
     def plan(self, item: Obligation, history: list[Sent]) -> ItemPlan:
         try:
             return self._plan(item, history)

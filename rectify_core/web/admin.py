@@ -8,14 +8,11 @@ only reads."""
 
 from __future__ import annotations
 
-import collections
 import shutil
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
@@ -24,17 +21,16 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rectify_core.config.calendar import local_today
-from rectify_core.config.people import split_names
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.scoring import lost_text
 from rectify_core.delivery import links
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.identity import person_name
 from rectify_core.ledger import accounts, approvals, db, obligations, scores, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
 from rectify_core.ledger.view import RoundView, all_round_views
 from rectify_core.vocab import ItemState
+from rectify_core.web.listing import PAGE, Filters, listing, round_of
 from rectify_core.web.pages import (
     ADMIN_COOKIE,
     ADMIN_HOURS,
@@ -51,7 +47,6 @@ from rectify_core.web.pages import (
 )
 
 router = APIRouter(prefix="/admin")
-SHOWN = 100  # ledger rows on a page of the clerk's list
 
 
 @dataclass(frozen=True)
@@ -106,67 +101,29 @@ def _login_page(request: Request, portal_: Portal, status: int = 200, failed: bo
     return with_csrf(shown, request, cookie)
 
 
-def round_of(value: str) -> int | None:
-    """The round a filter names: "" (全部) or anything not a round's id is none."""
-    return int(value) if value.isdigit() and len(value) < 19 else None
-
-
 def visible(views: list[RoundView], scope: accounts.Scope, unit: str = "") -> list[RoundView]:
     """The rounds `scope` sees, of one unit when the office filters by one."""
     return [v for v in views if scope.sees(v.unit) and (not unit or v.unit == unit)]
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What the ledger list is narrowed to: unit, round, light, state, a person (owner or
-    leader), the items the latest sheet no longer lists, words; and which page."""
-
-    unit: str = ""
-    round: int | None = None
-    light: str = ""
-    state: str = ""
-    person: str = ""
-    offsheet: bool = False
-    q: str = ""
-    page_no: int = 1
-
-    @classmethod
-    def of(cls, given: Mapping[str, str]) -> Filters:
-        """The filters a query string gives, each bounded (anything else is no filter)."""
-        page = given.get("page_no", "")
-        return cls(given.get("unit", "")[:200], round_of(given.get("round", "")), given.get("light", "")[:10],
-                   given.get("state", "")[:10], given.get("person", "")[:100], given.get("offsheet") == "1",
-                   given.get("q", "")[:100], max(1, int(page)) if page.isdigit() and len(page) < 7 else 1)
-
-    def query(self, **changes: Any) -> str:
-        """This filter as a query string, with `changes` (a count's link, the next page)."""
-        given = {"unit": self.unit, "round": self.round or "", "light": self.light, "state": self.state,
-                 "person": self.person, "offsheet": "1" if self.offsheet else "", "q": self.q, **changes}
-        return urlencode({k: v for k, v in given.items() if v not in ("", None, 0, False)})
-
-
 @router.get("", response_class=HTMLResponse)
-def admin(request: Request, portal_: PortalDep, unit: str = "", ok: str = "") -> Response:
+def admin(request: Request, portal_: PortalDep, ok: str = "") -> Response:
+    """The ledger the account sees, a page at a time, with its pending requests."""
     scope = portal_.admin_scope(request)
     if scope is None:
         return _login_page(request, portal_, 401 if request.cookies.get(ADMIN_COOKIE) else 200)
     settings, today = portal_.settings, local_today(portal_.clock())
+    wanted = Filters.of(request.query_params)
     with portal_.factory() as session:
-        directory = obligations.directory(settings, session=session)
-        mine = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session), scope)
-        views = visible(mine, scope, unit)
-        ids = [v.id for v in views]
+        found = listing(wanted, scope, today, settings, session=session)
+        ids = [r.id for r in found.rounds]
         pending = session.execute(select(ItemRequest, Item).join(Item, ItemRequest.item_id == Item.id)
                                   .where(ItemRequest.state == approvals.PENDING, Item.round_id.in_(ids))
                                   .order_by(ItemRequest.id)).all()
-        wanted = Filters.of(request.query_params)
-        chosen = wanted.round
-        rows, counts = _ledger(views, wanted)
-        start = (wanted.page_no - 1) * SHOWN
         cookie = csrf_cookie(request)
-        shown = page("admin.html.j2", views=views, units=sorted({v.unit for v in mine}), rows=rows[start:start + SHOWN],
-                     total=len(rows), shown=SHOWN, counts=counts, pending=pending, kinds=approvals.KIND_NAMES,
-                     today=today, round=chosen, light=wanted.light, q=wanted.q, unit=unit, scope=scope, f=wanted,
+        shown = page("admin.html.j2", views=found.rounds, units=found.units, rows=found.rows, total=found.total,
+                     shown=PAGE, counts=found.counts, pending=pending, kinds=approvals.KIND_NAMES, today=today,
+                     round=wanted.round, light=wanted.light, q=wanted.q, unit=wanted.unit, scope=scope, f=wanted,
                      states=[(str(s), s.label) for s in (ItemState.OPEN, ItemState.ONGOING, ItemState.DONE)],
                      done=DONE_MESSAGES.get(ok, ""), csrf=portal_.csrf(cookie, session_bound(request)))
     return with_csrf(shown, request, cookie)
@@ -277,30 +234,6 @@ def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Re
         raise Refused(409, str(exc), "/admin") from None
     name, media = county.DOWNLOADS[what]
     return downloadable(out, f"{name}-{today.isoformat()}.{what.rsplit('.', 1)[1]}", media, scratch=out.parent)
-
-
-def _ledger(views: list[Any], f: Filters) -> tuple[list[tuple[Any, Any]], dict[str, int]]:
-    """The rows the filters keep, and (for the counts' links) the round's or unit's rows by
-    light, by state and off the sheet, before the other filters."""
-    rows = [(v, r) for v in views if f.round is None or v.id == f.round for r in v.rows]
-    counts = collections.Counter(
-        ["done" if r.status == ItemState.DONE else (r.light or "none") for _, r in rows]
-        + [f"state:{r.status}" for _, r in rows])
-    counts["offsheet"] = sum(not r.listed for _, r in rows)
-    if f.light:
-        rows = [(v, r) for v, r in rows if ("done" if r.status == ItemState.DONE else r.light) == f.light]
-    if f.state:
-        rows = [(v, r) for v, r in rows if r.status == f.state]
-    if f.offsheet:
-        rows = [(v, r) for v, r in rows if not r.listed]
-    if f.person.strip():
-        who = person_name(f.person)
-        rows = [(v, r) for v, r in rows
-                if who in {person_name(n) for n in [*split_names(r.owner), *split_names(r.leader)]}]
-    if f.q.strip():
-        needle = f.q.strip()
-        rows = [(v, r) for v, r in rows if any(needle in (x or "") for x in (r.title, r.owner, r.leader, r.department))]
-    return rows, dict(counts)
 
 
 @router.get("/scores", response_class=HTMLResponse)

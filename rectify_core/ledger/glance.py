@@ -1,0 +1,124 @@
+"""The office's ledger list at county scale: every counted item at a glance (its round,
+state, whether the sheet lists it, due date, working days left and light) from one SELECT
+and the planner's timings alone, kept for as long as nothing was written; the full rows
+are read for the page shown only.
+
+A plan without people costs a dictionary lookup per item (timings are shared by items of
+the same dates and state), so the glance of 100,000 items is a SELECT and a pass; the pass
+is kept per process and day until an event is written or an item changes (every change of
+the record writes one), so a clerk paging and filtering reads only what changed: nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from rectify_core.config.calendar import WorkCalendar
+from rectify_core.config.people import Directory
+from rectify_core.config.rules import Rules
+from rectify_core.deadlines.plan import Planner
+from rectify_core.deadlines.types import Obligation
+from rectify_core.ledger.models import Event, Item, Round, Unit
+from rectify_core.ledger.view import counted
+from rectify_core.vocab import ItemState
+
+
+@dataclass(frozen=True)
+class Glance:
+    """One counted item as the list sees it before its row is read."""
+
+    item_id: int
+    round_id: int
+    status: str
+    listed: bool
+    due: dt.date | None
+    left: int | None
+    light: str | None
+
+    @property
+    def colour(self) -> str:
+        """The light a list counts it under: done, or its light (none when it has no date)."""
+        return "done" if self.status == ItemState.DONE else (self.light or "none")
+
+
+@dataclass(frozen=True)
+class ListedRow:
+    """One row of the page shown: the glance with what the page prints."""
+
+    unit: str
+    ref: str
+    item_id: int
+    title: str
+    listed: bool
+    leader: str | None
+    owner: str | None
+    due: dt.date | None
+    workdays_left: int | None
+    status: str
+    light: str | None
+
+
+_CACHE: dict[tuple[Any, ...], list[Glance]] = {}
+_LOCK = threading.Lock()
+
+
+def version(*, session: Session) -> tuple[Any, ...]:
+    """What changes whenever the record does: the newest event, the number of items and
+    the latest item change (three index-backed or small aggregates)."""
+    newest = session.scalar(select(func.max(Event.id)))
+    items = session.execute(select(func.count(Item.id), func.max(Item.updated_at))).one()
+    return newest, items[0], items[1]
+
+
+def glances(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> list[Glance]:
+    """Every counted item at a glance, in the order the office reads them (unit, round,
+    the sheet's order, then the items it no longer lists); kept until the record changes."""
+    key = (str(session.connection().engine.url), id(rules), id(cal), today, version(session=session))
+    with _LOCK:
+        if (found := _CACHE.get(key)) is not None:
+            return found
+    made = _glances(today, rules, cal, session=session)
+    with _LOCK:
+        _CACHE.clear()  # one day and version per process: the newest
+        _CACHE[key] = made
+    return made
+
+
+def query() -> Any:
+    """Every counted item's dates and state, in the office's order: the glance's one SELECT."""
+    return (select(Item.id, Item.round_id, type_coerce(Item.status, String), type_coerce(Item.deadline_kind, String),
+                   Item.deadline, Item.extended_to, Round.feedback_date, Item.overdue_since, Item.rebound_count,
+                   Item.listed)
+            .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id).where(counted(Item))
+            .order_by(Unit.name, Round.id, Item.listed.desc(), Item.shown_no, Item.former_seq))
+
+
+def _glances(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> list[Glance]:
+    planner = Planner(today, rules, {}, cal, Directory())
+    out = []
+    for item_id, round_id, status, kind, deadline, extended, feedback, overdue, rebounds, listed in (
+            session.connection().execute(query())):
+        due = left = light = None
+        if status != ItemState.DONE:
+            due, left, light = planner.glance(Obligation(item_id, round_id, "", "", "", "", status, kind, deadline,
+                                                         extended, feedback, None, None, overdue, rebounds or 0))
+        out.append(Glance(item_id, round_id, status, bool(listed), due, left, light))
+    return out
+
+
+def rows_of(shown: list[Glance], *, session: Session) -> list[ListedRow]:
+    """The rows of the page: what the glance has, with the words read for these items only."""
+    by_id = {g.item_id: g for g in shown}
+    found = {r.id: r for r in session.execute(
+        select(Item.id, Item.ref, Item.title, Item.leader, Item.owner, Unit.name.label("unit"))
+        .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
+        .where(Item.id.in_(list(by_id))))}
+    return [ListedRow(found[g.item_id].unit, found[g.item_id].ref, g.item_id, found[g.item_id].title, g.listed,
+                      found[g.item_id].leader, found[g.item_id].owner, g.due, g.left, g.status, g.light)
+            for g in shown if g.item_id in found]
