@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import select
 
 from rectify_core.cli.app import App, listing, listing_group
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import accounts, db, obligations, units
-from rectify_core.ledger.view import all_round_views
+from rectify_core.ledger import accounts, db, glance, units
+from rectify_core.ledger.models import Round, Unit
 from rectify_core.vocab import AccountRole
 
 
@@ -20,9 +21,10 @@ def units_group(app: App, as_json: bool) -> None:
     today = local_today(run_now(None))
     settings = app.settings
     with db.session_factory(db.reader(app.engine))() as session:
-        directory = obligations.directory(settings, session=session)
-        views = all_round_views(today, settings.rules, settings.calendar, directory, session=session)
-        found = units.figures(views, settings.config_contacts.office, session=session)
+        unit_of = dict(session.execute(select(Round.id, Unit.name).join(Unit, Round.unit_id == Unit.id)).all())
+        rows = ((unit_of[g.round_id], g.status, g.light)
+                for g in glance.glances(today, settings.rules, settings.calendar, session=session))
+        found = units.figures(rows, settings.config_contacts.office, session=session)
     listing([f.as_json() for f in found], as_json, "还没有任何被巡察单位：请先用 rectify import 导入台账。",
             lambda f: (f"{f['unit']}（简称 {f['short_name']}）  署名：{f['office']}"
                        f"{'' if f['own_office'] else '（默认）'}  轮次 {f['rounds']}  问题 {f['items']}  "

@@ -55,7 +55,9 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
 
 def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:
     """The figures of the units these rounds belong to (a county file names no other unit)."""
-    return [f for f in units.figures(views, settings.config_contacts.office, session=session) if f.rounds]
+    shown = {v.unit for v in views}
+    return [f for f in units.figures(units.view_rows(views), settings.config_contacts.office, session=session)
+            if f.unit in shown]
 
 
 def office_of(unit: str, settings: Settings, session: Session) -> str:

@@ -3,7 +3,8 @@ figures, each unit's own (nothing summed across units unless the view is the cou
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.identity import person_name
-from rectify_core.ledger.models import Account, Unit
+from rectify_core.ledger.models import Account, Round, Unit
 from rectify_core.ledger.view import RoundView
 from rectify_core.text import normalise
 from rectify_core.vocab import ACTIVE, ItemState, completion_rate
@@ -52,23 +53,28 @@ def short_name(unit: Unit) -> str:
     return unit.name
 
 
-def figures(views: list[RoundView], default_office: str, *, session: Session) -> list[UnitFigures]:
-    """Every unit's figures, from the round views of the day (units without rounds too),
-    in the order of their names."""
-    by_unit: dict[str, list[RoundView]] = defaultdict(list)
-    for view in views:
-        by_unit[view.unit].append(view)
+def figures(rows: Iterable[tuple[str, str, str | None]], default_office: str, *,
+            session: Session) -> list[UnitFigures]:
+    """Every unit's figures (units without rounds too), in the order of their names, from
+    its counted items as (unit, state, light): a day's round views, or the glance."""
+    counted: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, status, light in rows:
+        counted[name].update((status, "red" if status in ACTIVE and light == "red" else ""))
     accounts = dict(session.execute(select(Account.unit_id, func.count()).group_by(Account.unit_id)).all())
+    rounds = dict(session.execute(select(Round.unit_id, func.count()).group_by(Round.unit_id)).all())
     found = []
     for unit in session.scalars(select(Unit).order_by(Unit.name)):
-        rows = [r for v in by_unit.get(unit.name, []) for r in v.rows]
-        status = [r.status for r in rows]
+        c = counted.get(unit.name, Counter())
         found.append(UnitFigures(
             unit.name, short_name(unit), unit.office or default_office, unit.office is not None,
-            len(by_unit.get(unit.name, [])), len(rows), status.count(ItemState.DONE), status.count(ItemState.ONGOING),
-            status.count(ItemState.OPEN), sum(1 for r in rows if r.status in ACTIVE and r.light == "red"),
-            int(accounts.get(unit.id, 0))))
+            int(rounds.get(unit.id, 0)), c[ItemState.OPEN] + c[ItemState.ONGOING] + c[ItemState.DONE],
+            c[ItemState.DONE], c[ItemState.ONGOING], c[ItemState.OPEN], c["red"], int(accounts.get(unit.id, 0))))
     return found
+
+
+def view_rows(views: list[RoundView]) -> Iterator[tuple[str, str, str | None]]:
+    """The round views' items as `figures` counts them."""
+    return ((v.unit, r.status, r.light) for v in views for r in v.rows)
 
 
 def name_key(name: str) -> str:
