@@ -148,6 +148,7 @@ def test_killed_mid_group_marks_what_went_and_resends_only_the_rest(db_url: str,
     assert journaled == 2 and states[NoticeState.SENT] == 2 * size and states[NoticeState.SENDING] == size
     _, report = run_day(engine, config)
     assert report.recovered == size - 2                   # journaled ones are marked sent, not resent
+    assert report.settled == journaled                    # and told: the killed run had sent them
     assert report.at_risk == 1                            # one worker: one message was on the wire
     assert {n.state for n in notices(engine)} == {"sent"}
     got = Counter(r["path"] for r in receiver.requests)

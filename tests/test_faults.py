@@ -121,3 +121,36 @@ def test_a_server_killed_mid_upload_leaves_no_file_and_no_row(cli: Any, db_url: 
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_a_county_import_killed_at_any_moment_is_all_or_nothing(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    """A county workbook of 40 units, killed with SIGKILL at several moments: the database
+    holds either none of it or all of it, never some units; the next import completes it."""
+    from tests.test_units import COUNTY
+
+    rows = "\n".join(f"{n},区第{u:02d}局党组,第{u}局第{n}项整改问题内容{u * 31 + n},胡志云,周敏,2027年3月31日,未完成,"
+                     for u in range(40) for n in range(1, 101))
+    county = tmp_path / "全区台账.csv"
+    county.write_text(COUNTY.format(rows=rows), encoding="utf-8")
+    cmd = [str(BIN / "rectify"), "--db", db_url, "import", str(county)]
+
+    def held() -> tuple[int, int]:
+        with db.transaction(engine) as s:
+            return (int(s.scalar(select(func.count()).select_from(Item)) or 0),
+                    int(s.scalar(select(func.count()).select_from(ImportBatch)) or 0))
+
+    outcomes = set()
+    for delay in (0.3, 0.8, 1.3, 1.8, 2.5):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        now = held()
+        assert now in ((0, 0), (4000, 40)), (delay, now)               # none of it, or every unit whole
+        outcomes.add(now)
+        if now != (0, 0):
+            break
+    assert (0, 0) in outcomes                                            # a kill really landed mid-import
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert held()[0] == 4000

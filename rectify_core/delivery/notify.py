@@ -61,6 +61,7 @@ class DeliveryReport:
     waiting: int = 0
     recovered: int = 0  # notices a dead deliverer had claimed, queued again
     at_risk: int = 0  # people whose digest may come twice: the message on the wire
+    settled: int = 0  # notices a dead deliverer had sent, recorded as sent by this run
     people: list[PersonResult] = field(default_factory=list)
     admin_alerts: int = 0
     token: str = ""  # the claim token of this run: its notices carry it
@@ -275,7 +276,8 @@ def deliver(engine: Engine, directory: Directory, terms: Terms, now: dt.datetime
     factory = session_factory(engine)
     with factory.begin() as session:
         recovery = outbox.recover_stale(clock(), rules, session=session)
-        report = DeliveryReport(today, recovered=recovery.notices, at_risk=recovery.at_risk)
+        report = DeliveryReport(today, recovered=recovery.notices, at_risk=recovery.at_risk,
+                                settled=recovery.settled)
     if not in_window(now, rules, cal):
         with factory.begin() as session:
             report.waiting = session.scalar(select(func.count()).select_from(Notice)

@@ -240,18 +240,19 @@ class Recovery:
 
     notices: int = 0
     at_risk: int = 0
+    settled: int = 0  # notices the dead deliverer had sent (journaled), recorded as sent now
 
 
 def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> Recovery:
     """Claims of dead deliverers go back to pending. `now` is the real time (leases are
     real time)."""
     lease = dt.timedelta(minutes=rules.lease_minutes)
-    recovered = at_risk = 0
+    recovered = at_risk = settled = 0
     claims = session.execute(select(Notice.claimed_by, func.min(Notice.claimed_at))
                              .where(Notice.state == SENDING).group_by(Notice.claimed_by)).all()
     for token, claimed_at in claims:
         if token and claimed_at and _stale(token, claimed_at, now, lease):
-            settle(token, None, session=session)  # what went is marked sent, not resent
+            settled += settle(token, None, session=session)  # what went is marked sent, not resent
             people = session.scalar(select(func.count(func.distinct(Notice.recipient_unit + "/" + Notice.recipient)))
                                     .where(Notice.claimed_by == token, Notice.state == SENDING)) or 0
             at_risk += min(int(people), rules.workers)
@@ -260,7 +261,7 @@ def recover_stale(now: dt.datetime, rules: Rules, *, session: Session) -> Recove
                 .values(state=PENDING, last_error="上次发送中途中断，已重新排队（可能已送达）")
                 .execution_options(synchronize_session=False))
             recovered += int(getattr(result, "rowcount", 0) or 0)
-    return Recovery(recovered, at_risk)
+    return Recovery(recovered, at_risk, settled)
 
 
 def _notice_events(events: list[tuple[Any, str, dict[str, Any]]], now: dt.datetime, *,

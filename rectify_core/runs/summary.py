@@ -36,6 +36,7 @@ class DaySummary:
     at_risk: int = 0  # people whose digest may come twice after an interrupted run
     by_light: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the most urgent few per light
     extra: dict[str, Any] = field(default_factory=dict)
+    settled: int = 0  # notices an interrupted run had sent, recorded as sent by this one
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,7 +70,7 @@ def summarize(day: DayTally, report: DeliveryReport, unit: str | None, *, sessio
                                .where(LookbackSweep.run_on == day.today)) or 0
     return DaySummary(day.today.isoformat(), unit, day.items, lights, overdue, day.inserted,
                       len(report.sent), len(sent), escalations, failures, report.waiting, report.recovered,
-                      lookbacks, report.at_risk, {k: v for k, v in by_light.items() if v})
+                      lookbacks, report.at_risk, {k: v for k, v in by_light.items() if v}, settled=report.settled)
 
 
 def markdown(s: DaySummary) -> str:
@@ -80,6 +81,8 @@ def markdown(s: DaySummary) -> str:
              f"本次新计划提醒 {s.planned} 条；已发送 {s.sent_notices} 条，涉及 {s.sent_people} 人。"]
     if s.waiting:
         lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
+    if s.settled:
+        lines.append(f"上次中断的运行已发出 {s.settled} 条通知，本次补记为已发送（不重发）。")
     if s.recovered:
         lines.append(f"上次中断时未发完的 {s.recovered} 条已重新排队，其中至多 {s.at_risk} 人可能收到重复的一条。")
     several = len({r["round"] for rows in s.by_light.values() for r in rows}) > 1

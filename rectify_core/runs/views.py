@@ -171,6 +171,8 @@ def notify_text(report: DeliveryReport, enqueued: Enqueued) -> str:
                 if enqueued.planned > enqueued.inserted else "")]
     if enqueued.capped:
         lines.append(f"  超出每项提醒上限未发：{enqueued.capped} 条")
+    if report.settled:
+        lines.append(f"  上次中断的运行已发出 {report.settled} 条通知，本次补记为已发送（不重发）")
     if report.recovered:
         lines.append(f"  上次运行中断时未发完的 {report.recovered} 条已重新排队；其中至多 {report.at_risk} 人"
                      "可能收到重复的一条提醒（中断时正在发送的那条）")
