@@ -362,3 +362,43 @@ def test_a_full_disk_during_backup_or_archive_says_so_and_leaves_nothing(cli: An
             assert done.code == 1 and "磁盘已满" in done.err and str(disk / name) in done.err, done.err
             assert "Traceback" not in done.err + done.out
             assert list(disk.iterdir()) == []
+
+
+def _read_in_own_process(page: Path, env: dict[str, str] | None = None) -> tuple[str, int]:
+    """What reading `page` says (the rows, or the refusal) and the peak memory of the
+    process that read it, in MB."""
+    code = ("import re, sys\n"
+            "from rectify_core.errors import InputError\n"
+            "from rectify_core.importers import read_ledger\n"
+            "try:\n    print('rows', len(read_ledger(__import__('pathlib').Path(sys.argv[1])).items))\n"
+            "except InputError as exc:\n    print(exc)\n"
+            "status = open('/proc/self/status').read()\n"
+            "print('peak', int(re.search(r'VmHWM:\\s+(\\d+) kB', status)[1]) // 1024)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+    assert done.returncode == 0 and "Traceback" not in done.stdout, done.stderr[-2000:]
+    return done.stdout, int(done.stdout.rsplit("peak", 1)[1])
+
+
+def test_deep_nesting_and_a_page_at_the_size_cap_are_read_or_refused_in_words(tmp_path: Path) -> None:
+    """Tags nested a hundred thousand deep never reach Python's recursion limit, and a page
+    as large as the import cap allows is read whole, in little memory."""
+    deep = tmp_path / "deep.html"
+    cells = ("1", "问题甲", "张华", "刘洋", "2027年3月31日", "未完成")
+    table = f"<table>{_HEAD_ROW}<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr></table>"
+    deep.write_text("<html><body>" + "<div>" * 100_000 + table + "</div>" * 100_000 + "</body></html>",
+                    encoding="utf-8")
+    said, peak = _read_in_own_process(deep)
+    assert ("rows 1" in said or "导入失败" in said) and peak < 600, (said[:300], peak)
+    big = tmp_path / "big.html"
+    row = ("<tr><td>{n}</td><td>第{n}项整改问题的具体表现和情况说明</td><td>张华</td><td>刘洋</td>"
+           "<td>2027年3月31日</td><td>未完成</td></tr>")
+    with big.open("w", encoding="utf-8") as f:
+        f.write(f"<html><body><table>{_HEAD_ROW}")
+        n = 0
+        while f.tell() < 7_900_000:
+            n += 1
+            f.write(row.format(n=n))
+        f.write("</table></body></html>")
+    said, peak = _read_in_own_process(big, {"RECTIFY_IMPORT_MAX_MB": "8"})
+    assert f"rows {n}" in said and peak < 600, (said[:300], peak)
