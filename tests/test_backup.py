@@ -83,8 +83,8 @@ def test_evidence_survives_backup_restore_and_archive(cli: Any, db_url: str, spa
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
         manifest = zf.read("清单.txt").decode("utf-8-sig").splitlines()
-        listed = {line.split("  ")[2]: line.split("  ")[0] for line in manifest if line.count("  ") == 2}
-        assert set(listed) == set(names) - {"清单.txt"}
+        listed = {line.split("  ")[2]: line.split("  ")[0] for line in manifest if line.count("  ") == 3}
+        assert set(listed) == set(names) - {"清单.txt", "清单.sha256"}
         for name, sha in listed.items():
             assert hashlib.sha256(zf.read(name)).hexdigest() == sha
         evidence = [n for n in names if n.endswith("/佐证材料/问题1/退款收据.pdf")]
@@ -302,3 +302,33 @@ def test_an_archive_extracts_anywhere_whatever_its_files_were_called(cli: Any, d
         assert p.name.split(".")[0].upper() not in ("CON", "NUL", "PRN", "AUX")
     folded = [p.name.casefold() for p in files]
     assert len(set(folded)) == len(folded)                             # none would overwrite another on Windows
+
+
+def test_a_county_archive_checks_with_sha256sum_and_carries_the_countys_files(cli: Any, db_url: str,
+                                                                               tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_units import ROWS_RESTART, county_csv
+
+    office = Office(cli, db_url, tmp_path / "files", monkeypatch)
+    assert office("import", str(county_csv(tmp_path))).code == 0
+    dropped = "\n".join(line for line in ROWS_RESTART.splitlines() if "行政执法案卷" not in line)
+    (tmp_path / "w2").mkdir()
+    assert office("import", str(county_csv(tmp_path / "w2", dropped))).code == 0  # 交通's row 2 now off the sheet
+    archive = tmp_path / "全部档案.zip"
+    assert office("archive", "-o", str(archive)).code == 0
+    out = tmp_path / "extracted"
+    assert subprocess.run(["unzip", "-qq", str(archive), "-d", str(out)], check=False).returncode == 0
+    checked = subprocess.run(["sha256sum", "-c", "--strict", "清单.sha256"], cwd=out, capture_output=True, text=True,
+                             check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count(": OK") == len(list(p for p in out.rglob("*") if p.is_file())) - 2
+    assert {p.name for p in (out / "全区").iterdir()} == {"巡察整改情况通报.docx", "全部整改台账及汇总.xlsx",
+                                                         "汇总看板.html"}
+    trails = sorted(p.name for p in out.rglob("问题记录/*.txt") if "交通" in str(p))
+    assert trails == ["原2.txt", "问题1.txt"], trails
+    listing = (out / "清单.txt").read_text(encoding="utf-8-sig")
+    assert "原2 全过程记录" in listing and "全区巡察整改情况通报" in listing
+    (out / "全区" / "汇总看板.html").write_text("changed", encoding="utf-8")
+    tampered = subprocess.run(["sha256sum", "-c", "--quiet", "清单.sha256"], cwd=out, capture_output=True,
+                              text=True, check=False)
+    assert tampered.returncode != 0 and "汇总看板.html" in tampered.stdout

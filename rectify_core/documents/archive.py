@@ -5,7 +5,10 @@
     <单位>/<轮次>/问题记录/问题N.txt    each problem's whole trail (events, progress,
                                        extensions, closures, look-backs, notices sent)
     <单位>/<轮次>/佐证材料/问题N/…      every evidence file and upload, under its own name
-    清单.txt                           every file above with its size and SHA-256
+    全区/…                             with every unit's rounds: the county's 情况通报,
+                                       全部台账及汇总 and 汇总看板
+    清单.txt                           every file above with its size, SHA-256 and what it is
+    清单.sha256                        the same checksums as `sha256sum -c 清单.sha256` reads
 
 Trails are UTF-8 text with a byte-order mark, so every editor on an office PC shows them.
 """
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
+from rectify_core.documents import county
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_xlsx
@@ -37,6 +41,8 @@ from rectify_core.vocab import NoticeState
 
 BOM = "\ufeff"
 MANIFEST = "清单.txt"
+SUMS = "清单.sha256"
+COUNTY = "全区"
 
 
 @dataclass
@@ -46,7 +52,7 @@ class Made:
     files: int = 0
     entries: int = 0
     missing: list[str] = field(default_factory=list)  # evidence recorded by hash whose bytes are gone
-    listed: list[tuple[str, int, str]] = field(default_factory=list)  # (path, size, sha256)
+    listed: list[tuple[str, int, str, str]] = field(default_factory=list)  # (path, size, sha256, what it is)
 
 
 # names Windows keeps for devices, with or without an extension (nul.txt.pdf is NUL)
@@ -88,16 +94,16 @@ class _Writer:
     def __init__(self, zf: zipfile.ZipFile, made: Made) -> None:
         self.zf, self.made = zf, made
 
-    def add_bytes(self, path: str, data: bytes) -> None:
+    def add_bytes(self, path: str, data: bytes, what: str) -> None:
         self.zf.writestr(path, data)
-        self.made.listed.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        self.made.listed.append((path, len(data), hashlib.sha256(data).hexdigest(), what))
 
-    def add_file(self, path: str, source: Path, sha256: str | None = None) -> None:
+    def add_file(self, path: str, source: Path, what: str, sha256: str | None = None) -> None:
         self.zf.write(source, path)
         if sha256 is None:  # a stored file is named by its hash already
             with source.open("rb") as f:
                 sha256 = uploads.digest_of(f)
-        self.made.listed.append((path, source.stat().st_size, sha256))
+        self.made.listed.append((path, source.stat().st_size, sha256, what))
 
 
 def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:
@@ -105,8 +111,22 @@ def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:
         report, ledger = Path(scratch) / "report.docx", Path(scratch) / "ledger.xlsx"
         write_docx(progress_report.build(view), report)
         write_xlsx(view, ledger)
-        w.add_file(f"{folder}/整改情况报告.docx", report)
-        w.add_file(f"{folder}/整改台账.xlsx", ledger)
+        w.add_file(f"{folder}/整改情况报告.docx", report, f"{view.unit} {view.name} 整改情况报告")
+        w.add_file(f"{folder}/整改台账.xlsx", ledger, f"{view.unit} {view.name} 整改台账")
+
+
+_COUNTY_FILES = {"report.docx": ("巡察整改情况通报.docx", "全区巡察整改情况通报"),
+                 "ledger.xlsx": ("全部整改台账及汇总.xlsx", "全区整改台账及汇总"),
+                 "dashboard.html": ("汇总看板.html", "全区汇总看板")}
+
+
+def _county(w: _Writer, views: list[ledger_view.RoundView], job: _Job, session: Session) -> None:
+    """The county's own files, for an archive of every unit."""
+    with tempfile.TemporaryDirectory(prefix=".rectify-archive-") as scratch:
+        for what, (name, said) in _COUNTY_FILES.items():
+            made = Path(scratch) / what
+            county.write(what, views, job.settings, job.today, made, session=session)
+            w.add_file(f"{COUNTY}/{name}", made, said)
 
 
 def _evidence_files(item: Item, session: Session) -> list[tuple[str, str | None, str]]:
@@ -152,17 +172,18 @@ def _item(w: _Writer, folder: str, item: Item, files_root: Path, session: Sessio
         target = safe(name) if safe(name).casefold() not in used else f"{n}-{safe(name)}"
         used.add(target.casefold())
         path = f"{folder}/佐证材料/{label}/{target}"
-        w.add_file(path, stored, sha)
+        w.add_file(path, stored, f"{label} 佐证材料（{origin}）", sha)
         w.made.files += 1
         lines.append(f"    {path.split('/', 2)[-1]}（{origin}；SHA-256 {sha}）")
-    w.add_bytes(f"{folder}/问题记录/{label}.txt", (BOM + "\n".join(lines) + "\n").encode())
+    w.add_bytes(f"{folder}/问题记录/{label}.txt", (BOM + "\n".join(lines) + "\n").encode(), f"{label} 全过程记录")
     w.made.items += 1
 
 
 def _manifest(made: Made, now: dt.datetime, scope: str) -> bytes:
     lines = ["整改档案清单", f"生成时间：{to_local(now):%Y-%m-%d %H:%M}", f"范围：{scope}",
-             f"文件 {len(made.listed)} 个（不含本清单）；每行依次为 SHA-256、字节数、文件路径", ""]
-    lines += [f"{sha}  {size}  {path}" for path, size, sha in made.listed]
+             f"文件 {len(made.listed)} 个（不含本清单）；每行依次为 SHA-256、字节数、文件路径、说明。"
+             f"校验：解压后在档案目录中运行 sha256sum -c {SUMS}", ""]
+    lines += [f"{sha}  {size}  {path}  {what}" for path, size, sha, what in made.listed]
     if made.missing:
         lines += ["", "只有登记信息、文件已找不到的佐证材料：", *made.missing]
     return (BOM + "\n".join(lines) + "\n").encode()
@@ -200,13 +221,18 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         w = _Writer(zf, made)
         directory = obligations.directory(settings, session=session)
+        views: list[ledger_view.RoundView] = []
         for rnd in _rounds(session, job.round_id, job.unit):
             folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
             view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)
+            views.append(view)
             _documents(w, folder, view)
             for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)):
                 _item(w, folder, item, files_root, session, item.label)  # references are unique in a round
             made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
+        if job.round_id is None and job.unit is None and len({v.unit for v in views}) > 1:
+            _county(w, views, job, session)
         scope = "；".join(made.rounds)
         made.entries = len(made.listed)
         zf.writestr(MANIFEST, _manifest(made, job.now, scope))
+        zf.writestr(SUMS, "".join(f"{sha}  {path}\n" for path, _, sha, _ in made.listed).encode())
