@@ -49,6 +49,8 @@ def report_import(path: Path, result: ImportResult, dry_run: bool = False) -> No
     _report_matches(result)
     _report_aside(result)
     _report_no_deadline(result)
+    for heading in result.appended:
+        click.echo(f"  新增方面：{heading}（排在本轮已有方面之后，原有方面的顺序和编号不变）")
     for no, title in result.created[:50]:
         click.echo(f"  新增：问题{no} {title}")
     if len(result.created) > 50:

@@ -53,6 +53,15 @@ def _bars(views: list[RoundView], key: Any) -> list[Bar]:
                    for k, rows in groups.items()), key=lambda b: (b.rate, -b.red, b.label))
 
 
+def _in_feedback_order(views: list[RoundView]) -> list[Bar]:
+    """A unit's aspects in the inspection's order (as the feedback numbered them), not by rate."""
+    order: dict[str, int] = {}
+    for view in views:
+        for no, title in view.aspects:
+            order.setdefault(title, no)
+    return sorted(_bars(views, lambda v, r: r.aspect), key=lambda b: (order.get(b.label, 10**6), b.label))
+
+
 def ranked(views: list[RoundView]) -> list[Bar]:
     """Units ranked for the county: the highest completion first, then the fewest overdue."""
     return sorted(_bars(views, lambda v, r: v.unit), key=lambda b: (-b.rate, b.red, b.label))
@@ -110,7 +119,7 @@ def build(views: list[RoundView], today: dt.date, *, session: Session,
         "title": names[0] if len(names) == 1 else f"全部{len(names)}个被巡察单位" if names else "",
         "county": len(names) > 1,
         "units": ranked(views),
-        "sections": [{"unit": name, "aspects": _bars(of, lambda v, r: r.aspect),
+        "sections": [{"unit": name, "aspects": _in_feedback_order(of),
                       "departments": _bars(of, lambda v, r: r.department)}
                      for name in names if (of := [v for v in views if v.unit == name])],
         "overdue": [{"no": r.ref, "label": r.label, "unit": v.unit, "title": r.title,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class ImportResult:
     fresh_disagreements: int = 0  # not recorded by an earlier import of the same file value
     # items left with no due date (reference, title): never reminded until the round has a feedback date
     no_deadline: list[tuple[str, str]] = field(default_factory=list)
+    appended: list[str] = field(default_factory=list)  # headings (方面、专题) the round did not have, put last
 
     @property
     def renumbered(self) -> list[Match]:
@@ -206,27 +208,52 @@ def _round(parsed: ParsedLedger, existing: Round | None, now: dt.datetime, *,
 
 
 def _headings(rnd: Round, parsed: ParsedLedger, *, session: Session) -> tuple[
-        dict[int, int], dict[int, int]]:
-    """Upsert aspects and topics; return number -> id maps."""
-    aspects = {a.no: a for a in session.scalars(select(Aspect).where(Aspect.round_id == rnd.id))}
-    topics = {t.no: t for t in session.scalars(select(Topic).where(Topic.round_id == rnd.id))}
-    for h in parsed.aspects:
-        _upsert_heading(aspects, h, lambda h=h: Aspect(round_id=rnd.id, no=h.no), session)
+        dict[int, int], dict[int, int], list[str]]:
+    """Aspects and topics kept in the inspection's order: the file's numbers map to the
+    round's headings by their words, so a sheet sorted another way never renumbers them; a
+    heading the round does not have is appended after its last. Returns the file's number
+    -> id maps, and the headings appended (to name in the import)."""
+    aspects = list(session.scalars(select(Aspect).where(Aspect.round_id == rnd.id).order_by(Aspect.no)))
+    topics = list(session.scalars(select(Topic).where(Topic.round_id == rnd.id).order_by(Topic.no)))
+    added: list[str] = []
+    aspect_ids = _placed(aspects, parsed.aspects, lambda no: Aspect(round_id=rnd.id, no=no), added, session)
+    topic_of = {h.no: h for h in parsed.topics}
+    topic_ids = _placed(topics, parsed.topics, lambda no: Topic(round_id=rnd.id, no=no), added, session)
+    for topic in topics:
+        for no, topic_id in topic_ids.items():
+            aspect_no = topic_of[no].aspect_no
+            if topic_id == topic.id and aspect_no is not None and aspect_no in aspect_ids:
+                topic.aspect_id = aspect_ids[aspect_no]
     session.flush()
-    for h in parsed.topics:
-        topic = _upsert_heading(topics, h, lambda h=h: Topic(round_id=rnd.id, no=h.no), session)
-        topic.aspect_id = aspects[h.aspect_no].id if h.aspect_no in aspects else None
-    session.flush()
-    return {n: a.id for n, a in aspects.items()}, {n: t.id for n, t in topics.items()}
+    return aspect_ids, topic_ids, added
 
 
-def _upsert_heading(existing: dict[int, Any], h: ParsedHeading, make: Any, session: Session) -> Any:
-    row = existing.get(h.no)
-    if row is None:
-        row = existing[h.no] = make()
-        session.add(row)
-    row.title = h.title
-    return row
+def _placed(held: list[Any], given: list[ParsedHeading], make: Any, added: list[str],
+            session: Session) -> dict[int, int]:
+    """The round's heading for each of the file's (by the same words, else the same number
+    when the round's heading of that number is not named otherwise in the file: a reworded
+    heading), the missing ones appended in the file's order."""
+    by_words: dict[str, list[Any]] = defaultdict(list)  # (a feedback may give two headings the same words)
+    for x in held:
+        by_words[person_name(x.title)].append(x)
+    named = {person_name(h.title) for h in given}
+    by_no = {h.no: h for h in held if person_name(h.title) not in named}
+    out: dict[int, Any] = {}
+    for h in given:
+        same = by_words.get(person_name(h.title))
+        row = same.pop(0) if same else by_no.pop(h.no, None)
+        if row is None:
+            row = make(max((x.no for x in held), default=0) + 1 if held else h.no)
+            row.title = h.title
+            session.add(row)
+            if held:
+                added.append(h.title)
+            held.append(row)
+        elif person_name(row.title) != person_name(h.title):
+            row.title = h.title  # the same heading, reworded
+        out[h.no] = row
+    session.flush()
+    return {no: row.id for no, row in out.items()}
 
 
 def _people(unit_id: int, people: list[tuple[str, str]], *, session: Session) -> None:
@@ -357,9 +384,9 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
                         before={}, counts={})
     session.add(batch)
     session.flush()
-    aspect_ids, topic_ids = _headings(rnd, parsed, session=session)
+    aspect_ids, topic_ids, appended = _headings(rnd, parsed, session=session)
     _people(rnd.unit_id, parsed.people, session=session)
-    result = ImportResult(rnd.id, rnd.name, rnd.unit.name, batch.id, existing_round is None)
+    result = ImportResult(rnd.id, rnd.name, rnd.unit.name, batch.id, existing_round is None, appended=appended)
     items = _current(rnd.id, session=session)
     known = recorded.disagreements(rnd.id, session=session)
     # a file's name, never its path: events are read on people's phones
