@@ -75,8 +75,8 @@ def test_word_report_carries_the_official_format(cli: Any, ledger: list[str], tm
     assert [round(mm(v)) for v in size] == [210, 297, 37, 35, 28, 26]
     assert all(abs(mm(v) - round(mm(v))) < 0.05 for v in size)
     title, body = doc.paragraphs[0], doc.paragraphs[1]
-    assert title.text == "中共区交通运输局党组关于巡察整改进展情况的报告"
-    assert title.runs[0].font.size == Pt(22)
+    assert title.text.split("\n") == ["中共区交通运输局党组", "关于巡察整改进展情况的报告"]  # between words
+    assert all(run.font.size == Pt(22) for run in title.runs)
     assert east_asia(title.runs[0]) == "方正小标宋简体"
     assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
     assert east_asia(body.runs[0]) == "仿宋_GB2312"
@@ -220,3 +220,15 @@ def test_a_count_of_any_size_is_written_in_chinese_numerals() -> None:
         "十", "十二", "一百零一", "一百一十", "一千零五", "一千零一十", "一万"]
     assert cn_number(10_010) == "一万零一十" and cn_number(123_456) == "十二万三千四百五十六"
     assert not any("零零" in w or w.endswith("零") for w in words.values())
+
+
+def test_the_report_states_what_was_withdrawn_or_merged_and_names_the_overdue(cli: Any, ledger: list[str],
+                                                                              tmp_path: Path) -> None:
+    assert cli([*ledger, "withdraw", "8", "--reason", "经巡察办同意不再列入台账", "--by", "王敏"]).code == 0
+    assert cli([*ledger, "merge", "7", "--into", "2", "--by", "王敏"]).code == 0
+    out = tmp_path / "report.txt"
+    assert cli([*ledger, "report", "--date", DAY, "-o", str(out)]).code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "已撤销，不再列入整改，理由：经巡察办同意不再列入台账。" in text
+    assert "已并入问题2一并整改" in text
+    assert "二是对已超过整改时限的1个问题（问题5“政府采购制度执行不到位”）" in text

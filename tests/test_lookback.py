@@ -61,6 +61,10 @@ def test_life_of_an_item(cli: Any, db_url: str, engine: Engine, tmp_path: Path) 
     assert (item.status, item.rebound_count, item.reopened_from, item.closure_id) == ("open", 1, first, None)
     assert item.deadline is not None and item.deadline.isoformat() == "2027-04-30"   # 2 months, a working day
     assert _kinds(engine)[-1] == "reopened"
+    told = tmp_path / "报告.txt"
+    assert cli([*base, "report", "--date", "2027-03-02", "-o", str(told)]).code == 0
+    assert ("该问题曾于2026年11月20日销号，2027年3月1日经“回头看”发现反弹回潮，已重新整改（反弹1次）"
+            in told.read_text(encoding="utf-8"))                                   # the rebound is told
     plan = cli([*base, "check", "--date", "2027-04-01", "--json"]).json()
     assert {n["role"] for n in plan[0]["notify"]} == {"owner", "leader"}              # not only the owner
     # closed again, looked back again: consolidated

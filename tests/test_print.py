@@ -122,6 +122,8 @@ def test_the_bulletin_and_the_report_print_with_page_numbers(cli: Any, county: l
     assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
     section = document.sections[0]
     assert abs(mm(section.top_margin) - 37) < 0.1 and abs(mm(section.left_margin) - 28) < 0.1
+    lines = [line.strip() for line in pages(to_pdf(report))[0].splitlines() if line.strip()]
+    assert lines[:2] == ["中共区交通运输局党组", "关于巡察整改进展情况的报告"], lines[:3]  # no word cut
     own = Document(str(report))
     assert own.core_properties.author == "区交通运输局党组巡察整改工作领导小组办公室"
     headings = [p.text for p in own.paragraphs if p.text.startswith("（")]

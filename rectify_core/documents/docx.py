@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rectify_core.documents.report import Para
+from rectify_core.documents.report import Para, title_lines
 
 TITLE_FONT, BODY_FONT, H1_FONT, H2_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
 SIZE_TITLE, SIZE_BODY, SIZE_TABLE = 22, 16, 12  # 二号, 三号, 小四 (points)
@@ -61,12 +61,18 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
         fmt = para.paragraph_format
         fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(LINE_PT)
         fmt.space_before = fmt.space_after = Pt(0)
-        run = para.add_run(p.text)
-        if p.role == "title":
+        if p.role == "title":  # in lines that break between words, never inside one
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
             fmt.line_spacing = Pt(LINE_PT * 1.5)
-            _font(run, TITLE_FONT, SIZE_TITLE)
-        elif p.role == "signature":
+            lines = title_lines(p.text)
+            for n, line in enumerate(lines):
+                run = para.add_run(line)
+                _font(run, TITLE_FONT, SIZE_TITLE)
+                if n < len(lines) - 1:
+                    run.add_break()
+            continue
+        run = para.add_run(p.text)
+        if p.role == "signature":
             para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             _font(run, BODY_FONT, SIZE_BODY)
         else:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from rectify_core.ledger.view import RoundView, Row
+from rectify_core.refs import label
 from rectify_core.vocab import DeadlineKind, ItemState
 
 CN = "一二三四五六七八九十"
@@ -90,6 +91,10 @@ def _measures(row: Row) -> str:
     text = row.measures.strip()
     if text and not text.endswith(("。", "；", ";", "！")):
         text += "。"
+    if row.rebound:
+        closed, reopened = row.rebound
+        text += (f"该问题曾于{day_text(closed)}销号，" + (f"{day_text(reopened)}" if reopened else "后")
+                 + f"经“回头看”发现反弹回潮，已重新整改（反弹{row.rebound_count}次）。")
     if row.extended_to:
         text += f"经批准，整改时限延至{day_text(row.extended_to)}。"
     if row.progress:
@@ -168,20 +173,39 @@ def _item(row: Row) -> list[Para]:
     return fields
 
 
+def _short(title: str, size: int = 12) -> str:
+    return title if len(title) <= size else title[:size] + "…"
+
+
 def _next_steps(view: RoundView) -> list[Para]:
     pending = [r for r in view.rows if r.status != ItemState.DONE]
     late = [r for r in pending if r.light == "red"]
-    paras = []
+    coming = sorted((r for r in pending if r.light != "red" and r.due is not None), key=lambda r: r.due or dt.date.max)
+    texts = []
     if pending:
         nos = "、".join(r.label for r in pending[:12]) + ("等" if len(pending) > 12 else "")
-        paras.append(Para("body", f"一是对尚未完成的{len(pending)}个问题（{nos}）紧盯不放，"
-                                  "明确时间表和责任人，按期完成整改并及时报送进展。"))
+        texts.append(f"对尚未完成的{len(pending)}个问题（{nos}）紧盯不放，明确时间表和责任人，按期完成整改并及时报送进展。")
     if late:
-        paras.append(Para("body", f"{'二' if pending else '一'}是对已超过整改时限的{len(late)}个问题，"
-                                  "由责任领导督促推进，逐项分析原因，确保尽快销号。"))
-    paras.append(Para("body", f"{CN[len(paras)]}是坚持问题导向，对已完成整改的问题开展“回头看”，"
-                              "巩固整改成果，严防问题反弹回潮。"))
-    return paras
+        named = "；".join(f"{r.label}“{_short(r.title)}”" for r in late[:10]) + ("等" if len(late) > 10 else "")
+        texts.append(f"对已超过整改时限的{len(late)}个问题（{named}），由责任领导督促推进，逐项分析原因，确保尽快销号。")
+    if coming:
+        named = "；".join(f"{r.label}，{day_text(r.due)}到期" for r in coming[:5] if r.due)
+        texts.append(f"对近期到期的问题提前督办，确保按期完成：{named}。")
+    texts.append("坚持问题导向，对已完成整改的问题开展“回头看”，巩固整改成果，严防问题反弹回潮。")
+    return [Para("body", f"{CN[n]}是{text}") for n, text in enumerate(texts)]
+
+
+def _aside(view: RoundView) -> list[Para]:
+    """One sentence for each item withdrawn or merged, with the reason recorded."""
+    out = []
+    for ref, title, state, reason, into in view.set_aside:
+        why = f"，理由：{reason.rstrip('。')}" if reason else ""
+        if state == ItemState.MERGED:
+            out.append(Para("body", f"{label(ref)}“{_short(title, 20)}”已并入{label(into) if into else '其他问题'}"
+                                    f"一并整改{why}。"))
+        else:
+            out.append(Para("body", f"{label(ref)}“{_short(title, 20)}”已撤销，不再列入整改{why}。"))
+    return out
 
 
 def build(view: RoundView) -> list[Para]:
@@ -197,10 +221,31 @@ def build(view: RoundView) -> list[Para]:
     if view.unlisted:
         listed = "；".join(f"{r.title}（{r.ref}，{ItemState.label_of(r.status)}）" for r in view.unlisted)
         paras.append(Para("body", f"另有{len(view.unlisted)}个问题本次台账未列出，仍按原记录跟踪：{listed}。"))
+    paras += _aside(view)
     paras.append(Para("h1", "三、下一步工作"))
     paras += _next_steps(view)
     paras += [Para("signature", org), Para("signature", day_text(view.as_of))]
     return paras
+
+
+_TITLE_BREAKS = ("关于", "巡察整改", "进展情况", "情况的报告", "的报告")
+TITLE_LINE = 18  # characters of 二号 on a line of the GB/T 9704 text block, with room to spare
+
+
+def title_lines(title: str, width: int = TITLE_LINE) -> list[str]:
+    """The title in lines that break between words (GB/T 9704: a long title in several
+    lines, never a word cut), whatever font a reader substitutes: before 关于 first, then a
+    line too long is broken before the last of its known phrases that fits."""
+    lines = [part for part in re.split(r"(?=关于)", title) if part]
+    out: list[str] = []
+    for line in lines:
+        while len(line) > width:
+            cut = max((line.rfind(word, 1, width + 1) for word in _TITLE_BREAKS), default=-1)
+            cut = cut if cut > 0 else width
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return out
 
 
 def as_text(paras: list[Para]) -> str:

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from rectify_core.config.calendar import WorkCalendar
+from rectify_core.config.calendar import WorkCalendar, local_today
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger.models import Aspect, Closure, Item, LookbackTask, Round, Topic, Unit
+from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackTask, Round, Topic, Unit
 from rectify_core.ledger.obligations import plan_item_of
 from rectify_core.refs import is_former, label
-from rectify_core.vocab import COUNTED, ItemState, completion_rate
+from rectify_core.vocab import COUNTED, SET_ASIDE, ItemState, completion_rate
 
 
 def counted(item: type[Item]) -> ColumnElement[bool]:
@@ -61,6 +61,7 @@ class Row:
     rebound_count: int
     item_id: int = 0
     extra: tuple[tuple[str, str], ...] = ()  # the office's own columns (备注…), as the sheet had them
+    rebound: tuple[dt.date, dt.date | None] | None = None  # reopened: (the closure's day, the day it was reopened)
 
     @property
     def listed(self) -> bool:
@@ -90,6 +91,8 @@ class RoundView:
     rows: list[Row] = field(default_factory=list)
     aspect_of: dict[str, int | None] = field(default_factory=dict)  # item ref -> aspect no
     topic_of: dict[str, int | None] = field(default_factory=dict)  # item ref -> topic no
+    # items withdrawn or merged: (ref, title, state, the reason given, the ref merged into)
+    set_aside: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
 
     @property
     def listed(self) -> list[Row]:
@@ -147,6 +150,7 @@ def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, dire
                                                            LookbackTask.outcome.is_not(None))
                                 .order_by(LookbackTask.id)):
         outcomes[task.item_id] = _OUTCOMES.get(task.outcome or "", task.outcome or "")
+    view.set_aside = _set_aside(rnd.id, session=session)
     planner = Planner(today, rules, {}, cal, directory)
     for item in items:
         view.aspect_of[item.ref] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
@@ -169,7 +173,32 @@ def _row(item: Item, aspects: dict[int, Aspect], topics: dict[int, Topic], closu
                item.status, item.status_text, item.immediate, due, left, light,
                closure.closed_on if closure else item.done_on, closure.verified_by if closure else None,
                len(closure.evidence) if closure else 0, outcomes.get(item.id), item.rebound_count, item.id,
-               tuple((str(k), str(v)) for k, v in (item.extra or {}).items()))
+               tuple((str(k), str(v)) for k, v in (item.extra or {}).items()), _rebound(item, closures))
+
+
+def _rebound(item: Item, closures: dict[int, Closure]) -> tuple[dt.date, dt.date | None] | None:
+    reopened = closures.get(item.reopened_from) if item.reopened_from else None
+    if reopened is None:
+        return None
+    return reopened.closed_on, local_today(reopened.reopened_at) if reopened.reopened_at else None
+
+
+def _set_aside(round_id: int, *, session: Session) -> list[tuple[str, str, str, str, str | None]]:
+    """The round's withdrawn and merged items, each with the reason its decision gave and
+    (merged) the item it went into."""
+    rows = session.execute(select(Item.id, Item.ref, Item.title, Item.status, Item.merged_into)
+                           .where(Item.round_id == round_id, Item.status.in_(list(SET_ASIDE)))
+                           .order_by(Item.former_no, Item.id)).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    reasons = {i: (d or {}).get("reason", "") for i, d in session.execute(
+        select(Event.item_id, Event.data).where(Event.item_id.in_(ids), Event.kind.in_(("withdrawn", "merged")))
+        .order_by(Event.id))}
+    targets = [r.merged_into for r in rows if r.merged_into]
+    into = dict(session.execute(select(Item.id, Item.ref).where(Item.id.in_(targets))).all()) if targets else {}
+    return [(r.ref, r.title, str(r.status), str(reasons.get(r.id) or ""), into.get(r.merged_into))
+            for r in rows]
 
 
 def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
