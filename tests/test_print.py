@@ -116,7 +116,8 @@ def test_the_bulletin_and_the_report_print_with_page_numbers(cli: Any, county: l
     assert document.core_properties.author == "巡察整改工作办公室"           # the sender's office, not python-docx
     from docx.shared import Pt
 
-    title, body = document.paragraphs[0], document.paragraphs[1]
+    number, title, to, body = document.paragraphs[:4]                   # 文号, title, 主送, the text
+    assert number.text == "〔2026〕　号" and to.text == "各被巡察单位党组织："
     assert east_asia(title.runs[0]) == "方正小标宋简体"
     assert east_asia(body.runs[0]) == "仿宋_GB2312"
     assert body.runs[0].font.size == Pt(16) and body.paragraph_format.line_spacing == Pt(28)
@@ -128,3 +129,26 @@ def test_the_bulletin_and_the_report_print_with_page_numbers(cli: Any, county: l
     assert own.core_properties.author == "区交通运输局党组巡察整改工作领导小组办公室"
     headings = [p.text for p in own.paragraphs if p.text.startswith("（")]
     assert headings and all("（一）一、" not in h for h in headings) and "（一）落实全面从严治党方面" in headings
+
+
+def test_the_bulletin_fits_its_page_with_short_names_and_its_addressees(cli: Any, county: list[str],
+                                                                        tmp_path: Path) -> None:
+    """Short names where set, cells such as 26个工作日 and the units' names on one line, the
+    主送 line, the 文号 and 抄送 from [sender]: read back from the page LibreOffice prints."""
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / "contacts.toml").write_text('[sender]\noffice = "区委巡察办"\nto = "各被巡察单位党组（党委）"\n'
+                                          'cc = "区委巡察工作领导小组成员"\nnumber = "区巡办〔2026〕8号"\n',
+                                          encoding="utf-8")
+    assert cli([*county, "units", "edit", "区审计局党组", "--short-name", "审计局"]).code == 0
+    bulletin = tmp_path / "通报.docx"
+    assert cli([*county, "--config", str(config), "bulletin", "--date", DAY, "-o", str(bulletin)]).code == 0
+    printed = pages(to_pdf(bulletin))
+    lines = [line.strip() for page in printed for line in page.splitlines() if line.strip()]
+    assert [flat(line) for line in lines[:3]] == ["区巡办〔2026〕8号", "关于巡察整改工作进展情况的通报",
+                                                  "各被巡察单位党组（党委）："]
+    assert any(flat(line).startswith("抄送：区委巡察工作领导小组成员") for line in lines[-4:]), lines[-4:]
+    table = "\n".join(printed)
+    assert re.search(r"\b1\s+审计局\s+2\s+1\s", table), table[:1500]           # the short name, one line
+    assert re.search(r"2\s+区交通运输局\s+2\s", table), table                    # its short name, whole
+    assert not re.search(r"个工作\s*$", table, re.M) and not re.search(r"^\s*日\s*$", table, re.M)

@@ -45,6 +45,7 @@ class Contact:
 
 
 DEFAULT_OFFICE = "巡察整改工作办公室"
+SENDER_KEYS = ("office", "to", "cc", "number")
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Directory:
     admin: Contact | None = None
     channels: dict[str, str] = field(default_factory=dict)  # named (tagged) channels
     office: str = DEFAULT_OFFICE  # who signs the digests ([sender] office in contacts.toml)
+    addressed: dict[str, str] = field(default_factory=dict)  # the bulletin's 主送 (to), 抄送 (cc), 文号 (number)
     # (unit, role) -> names, from the database (imported reports and ledgers)
     held: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     # normalised name -> contacts, made on first use (and again if contacts were added)
@@ -219,8 +221,11 @@ def parse_contacts(data: dict[str, Any], source: str) -> Directory:
         raise ConfigError(source, sorted(unknown)[0], "未知的配置节（可用：person、admin、channels、sender）")
     sender = data.get("sender", {})
     office = sender.get("office", DEFAULT_OFFICE) if isinstance(sender, dict) else None
-    if not isinstance(office, str) or not office.strip() or set(sender) - {"office"}:
-        raise ConfigError(source, "sender", "应为 [sender] 节，只含 office = \"发文单位名称\"")
+    if not isinstance(office, str) or not office.strip() or set(sender) - set(SENDER_KEYS):
+        raise ConfigError(source, "sender", "应为 [sender] 节，可含 office = \"发文单位名称\"、to = \"主送机关\"、"
+                                            "cc = \"抄送机关\"、number = \"发文字号\"")
+    if any(not isinstance(sender.get(k, ""), str) for k in SENDER_KEYS):
+        raise ConfigError(source, "sender", "office、to、cc、number 应为文字")
     channels = data.get("channels", {})
     if not isinstance(channels, dict) or any(not isinstance(v, str) or "://" not in v
                                              for v in channels.values()):
@@ -236,7 +241,9 @@ def parse_contacts(data: dict[str, Any], source: str) -> Directory:
                 key = "admin.notify" if contact is admin else f"person[{n}].notify"
                 raise ConfigError(source, key, f"“{entry}”既不是通知地址，也不是 [channels] 中定义的名称")
     _remember_secrets([*channels.values(), *(u for c in [*contacts, *([admin] if admin else [])] for u in c.notify)])
-    return Directory(contacts=contacts, admin=admin, channels=dict(channels), office=office.strip())
+    addressed = {k: str(sender[k]).strip() for k in ("to", "cc", "number") if str(sender.get(k, "")).strip()}
+    return Directory(contacts=contacts, admin=admin, channels=dict(channels), office=office.strip(),
+                     addressed=addressed)
 
 
 def _remember_secrets(urls: list[str]) -> None:

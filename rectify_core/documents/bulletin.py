@@ -46,7 +46,7 @@ def _overall(summary: list[UnitFigures], today: dt.date) -> str:
 def _table(summary: list[UnitFigures]) -> Para:
     head = ("名次", "被巡察单位", "问题数", ItemState.DONE.label, ItemState.ONGOING.label, ItemState.OPEN.label,
             "逾期", "完成率")
-    rows = [(str(n), f.unit, str(f.items), str(f.done), str(f.ongoing), str(f.open), str(f.overdue), f"{f.rate}%")
+    rows = [(str(n), f.shown, str(f.items), str(f.done), str(f.ongoing), str(f.open), str(f.overdue), f"{f.rate}%")
             for n, f in enumerate(ranked(summary), 1)]
     return Para("table", "", (head, *rows))
 
@@ -60,7 +60,7 @@ def _overdue(views: list[RoundView], summary: list[UnitFigures]) -> list[Para]:
         if not late:
             continue
         n += 1
-        paras.append(Para("h2", f"（{cn_number(n)}）{f.unit}（{len(late)}个）"))
+        paras.append(Para("h2", f"（{cn_number(n)}）{f.shown}（{len(late)}个）"))
         rows = [(r.label, r.title, r.owner or "", r.due.isoformat() if r.due else "",
                  f"{-(r.workdays_left or 0)}个工作日") for r in late]
         paras.append(Para("table", "", (("序号", "问题", "责任人", "整改时限", "已逾期"), *rows)))
@@ -103,8 +103,10 @@ def _scoring(scores: list[UnitScore], settings: Settings) -> list[Para]:
 
 def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings, today: dt.date, *,
           session: Session, stale: int = STALE_WORKDAYS) -> list[Para]:
-    office = settings.config_contacts.office
-    paras = [Para("title", "关于巡察整改工作进展情况的通报"), Para("body", _overall(summary, today)),
+    office, addressed = settings.config_contacts.office, settings.config_contacts.addressed
+    paras = [Para("number", addressed.get("number", f"〔{today.year}〕　号")),
+             Para("title", "关于巡察整改工作进展情况的通报"),
+             Para("plain", f"{addressed.get('to', '各被巡察单位党组织')}："), Para("body", _overall(summary, today)),
              Para("h1", "一、各单位整改进展"),
              Para("body", "各单位整改进展按完成率排列（完成率相同的，逾期问题少的在前）："), _table(summary),
              Para("h1", "二、逾期未完成问题")]
@@ -120,6 +122,8 @@ def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings
                            "压实责任，按期完成整改并及时报送进展和佐证材料；对已完成整改的问题开展“回头看”，"
                            "严防问题反弹回潮。"),
               Para("signature", office), Para("signature", day_text(today))]
+    if cc := addressed.get("cc"):
+        paras.append(Para("plain", f"抄送：{cc}。"))
     return paras
 
 

@@ -72,8 +72,9 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
                     run.add_break()
             continue
         run = para.add_run(p.text)
-        if p.role == "signature":
-            para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        if p.role in ("signature", "number", "plain"):  # signed right, 文号 centred, 主送 and 抄送 unindented
+            para.alignment = {"signature": WD_ALIGN_PARAGRAPH.RIGHT, "number": WD_ALIGN_PARAGRAPH.CENTER,
+                              "plain": WD_ALIGN_PARAGRAPH.LEFT}[p.role]
             _font(run, BODY_FONT, SIZE_BODY)
         else:
             fmt.first_line_indent = Pt(SIZE_BODY * 2)
@@ -87,6 +88,7 @@ TEXT_WIDTH_MM = 210 - 28 - 26  # the text block of an A4 page with GB/T 9704 mar
 
 
 CJK_MM, HALF_MM, PAD_MM = 4.4, 3.0, 4.5  # a character of 小四, a half-width one, a cell's padding
+SHORT = 16  # characters: a cell this short is printed on one line when the table has room
 
 
 def _width_mm(text: str) -> float:
@@ -100,9 +102,16 @@ def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float
     if not rows:
         return [total]
     columns = range(len(rows[0]))
-    least = [max([_width_mm(rows[0][c])] + [_width_mm(run) for row in rows
+    loose = [max([_width_mm(rows[0][c])] + [_width_mm(run) for row in rows
                                             for run in re.findall(r"[\x21-\x7e]+", row[c])]) + PAD_MM
              for c in columns]
+    # short cells (a unit's name, 10个工作日, a date) on one line, when the page has room:
+    # every column that has only such cells, else all but the widest of them
+    whole = [max(loose[c], max((_width_mm(row[c]) + PAD_MM for row in rows), default=0.0))
+             if all(len(row[c]) <= SHORT for row in rows) else loose[c] for c in columns]
+    widest = max(columns, key=lambda c: whole[c] - loose[c])
+    least = next((t for t in (whole, [loose[c] if c == widest else whole[c] for c in columns], loose)
+                  if sum(t) <= total), loose)
     need = [max(0.0, min(max(_width_mm(row[c]) for row in rows) + PAD_MM, 70.0) - least[c]) for c in columns]
     spare = max(total - sum(least), 0.0)
     return [least[c] + (spare * need[c] / sum(need) if sum(need) else spare / len(least)) for c in columns]

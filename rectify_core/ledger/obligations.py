@@ -211,4 +211,4 @@ def _with_people(directory: Directory, *, session: Session) -> Directory:
             select(Unit.name, Person.name, Person.role).join(Unit, Person.unit_id == Unit.id)):
         held[(unit, role)].append(name)
     return Directory(contacts=people.merged(directory.contacts, session=session), admin=directory.admin,
-                     channels=directory.channels, office=directory.office, held=held)
+                     channels=directory.channels, office=directory.office, held=held, addressed=directory.addressed)

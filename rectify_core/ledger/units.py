@@ -33,6 +33,12 @@ class UnitFigures:
     open: int
     overdue: int
     accounts: int
+    own_short: bool = False  # the short name was set (rectify units edit --short-name), not derived
+
+    @property
+    def shown(self) -> str:
+        """How a table names the unit: its short name when one was set, else its name."""
+        return self.short_name if self.own_short else self.unit
 
     @property
     def rate(self) -> float:
@@ -68,7 +74,8 @@ def figures(rows: Iterable[tuple[str, str, str | None]], default_office: str, *,
         found.append(UnitFigures(
             unit.name, short_name(unit), unit.office or default_office, unit.office is not None,
             int(rounds.get(unit.id, 0)), c[ItemState.OPEN] + c[ItemState.ONGOING] + c[ItemState.DONE],
-            c[ItemState.DONE], c[ItemState.ONGOING], c[ItemState.OPEN], c["red"], int(accounts.get(unit.id, 0))))
+            c[ItemState.DONE], c[ItemState.ONGOING], c[ItemState.OPEN], c["red"], int(accounts.get(unit.id, 0)),
+            bool(unit.short_name)))
     return found
 
 
