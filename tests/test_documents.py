@@ -127,6 +127,7 @@ def test_dashboard_is_offline_and_names_the_overdue_item(cli: Any, ledger: list[
     html = out.read_text(encoding="utf-8")
     assert "<svg" in html and "问题5：政府采购制度执行不到位" in html
     assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert f">{DAY}<" in html                                   # the completion curve runs to its as-of day
 
 
 # --- a real browser -----------------------------------------------------------------------

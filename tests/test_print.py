@@ -152,3 +152,26 @@ def test_the_bulletin_fits_its_page_with_short_names_and_its_addressees(cli: Any
     assert re.search(r"\b1\s+审计局\s+2\s+1\s", table), table[:1500]           # the short name, one line
     assert re.search(r"2\s+区交通运输局\s+2\s", table), table                    # its short name, whole
     assert not re.search(r"个工作\s*$", table, re.M) and not re.search(r"^\s*日\s*$", table, re.M)
+
+
+def test_every_sheet_of_a_rounds_export_prints_whole(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    """台账, 统计 and 本次台账未列出: each page numbered 第N页 共M页, the 统计 with its row
+    labels and every column on one page's width (it printed in two halves), titled."""
+    from rectify_flows.cli import DEMO_LEDGER
+
+    base = ["--db", sqlite_url]
+    assert cli([*base, "import", str(DEMO_LEDGER)]).code == 0
+    lines = DEMO_LEDGER.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("8,")]                  # row 8 off the sheet now
+    (tmp_path / "w2").mkdir()
+    (tmp_path / "w2" / DEMO_LEDGER.name).write_text("\n".join(kept) + "\n", encoding="utf-8")
+    assert cli([*base, "import", str(tmp_path / "w2" / DEMO_LEDGER.name)]).code == 0
+    out = tmp_path / "台账.xlsx"
+    assert cli([*base, "export", "--date", DAY, "-o", str(out)]).code == 0
+    printed = pages(to_pdf(out))
+    total = len(printed)
+    for n, page in enumerate(printed, 1):
+        assert re.search(rf"第\s*{n}\s*页，共\s*{total}\s*页", page), page[-300:]
+    stats = [page for page in printed if "按方面" in page]
+    assert len(stats) == 1 and "合计" in stats[0] and "按责任人" in stats[0] and "整改情况统计" in stats[0]
+    assert any("本次台账未列出的问题" in page and "原8" in flat(page) for page in printed)

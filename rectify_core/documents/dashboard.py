@@ -67,8 +67,14 @@ def ranked(views: list[RoundView]) -> list[Bar]:
     return sorted(_bars(views, lambda v, r: v.unit), key=lambda b: (-b.rate, b.red, b.label))
 
 
-def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 180) -> dict[str, Any]:
-    """A cumulative line as SVG coordinates."""
+def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 180,
+           until: dt.date | None = None) -> dict[str, Any]:
+    """A cumulative line as SVG coordinates, drawn on to `until` (the as-of day): a flat end
+    says nothing was completed since, where a line stopping short says nothing at all."""
+    if until is not None:  # as of that day: what came after is not on it
+        points = [p for p in points if p[0] <= until]
+        if points and points[-1][0] < until:
+            points = [*points, (until, 0)]
     if not points:
         return {"path": "", "labels": [], "width": width, "height": height, "max": 0}
     total, cumulative = 0, []
@@ -115,7 +121,7 @@ def build(views: list[RoundView], today: dt.date, *, session: Session,
     return {
         "today": today.isoformat(), "total": total, "segments": segments, "lights": lights, "names": NAMES,
         "done": lights.get("done", 0), "rate": completion_rate(lights.get("done", 0), total),
-        "curve": _curve(completions(session=session, round_ids=ids)),
+        "curve": _curve(completions(session=session, round_ids=ids), until=today),
         "title": names[0] if len(names) == 1 else f"全部{len(names)}个被巡察单位" if names else "",
         "county": len(names) > 1,
         "units": ranked(views),

@@ -122,10 +122,7 @@ def _scores(sheet: Any, scores: list[UnitScore]) -> None:
         sheet.column_dimensions[column].width = width
     for row in sheet.iter_rows(min_row=2, min_col=8, max_col=8):
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.page_setup.orientation, sheet.page_setup.paperSize = "landscape", sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.oddFooter.center.text = PAGE_FOOTER
+    print_whole(sheet, "结果考评说明", header_rows="1:1")
 
 
 def sheet_name(short: str, round_id: int, used: set[str]) -> str:
@@ -149,10 +146,7 @@ def _summary(sheet: Any, summary: list[Any]) -> None:
     total = [sum(getattr(f, k) for f in summary) for k in ("items", "done", "ongoing", "open", "overdue")]
     sheet.append(["合计", *total, f"{completion_rate(total[1], total[0])}%"])
     sheet.column_dimensions["A"].width = 30
-    sheet.page_setup.orientation, sheet.page_setup.paperSize = "landscape", sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.oddFooter.center.text = PAGE_FOOTER
+    print_whole(sheet, "各单位整改情况汇总", header_rows="1:1")
 
 
 def ledger_sheet(sheet: Any, view: RoundView) -> None:
@@ -201,15 +195,25 @@ def ledger_sheet(sheet: Any, view: RoundView) -> None:
     end = HEADER_ROW + len(view.listed)
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(end, HEADER_ROW)}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A3
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"1:{HEADER_ROW}"
-    sheet.oddFooter.center.text = PAGE_FOOTER
+    print_whole(sheet, "", a3=True, header_rows=f"1:{HEADER_ROW}")  # (its own title row is printed on each page)
 
 
 PAGE_FOOTER = "第 &P 页，共 &N 页"
+
+
+def print_whole(sheet: Any, title: str, *, a3: bool = False, header_rows: str | None = None) -> None:
+    """Every sheet prints whole: landscape, all its columns on the page's width (pages run
+    down, never across), its header rows on every page, a title above and the page numbers
+    below."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A3 if a3 else sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_rows:
+        sheet.print_title_rows = header_rows
+    if title:
+        sheet.oddHeader.center.text = title.replace("&", "&&")
+    sheet.oddFooter.center.text = PAGE_FOOTER
 KEPT = {"序号", "存在问题", "完成情况"}  # shown even when empty: a sheet is read by them
 LINE_PT = 14.5  # one line of 11-point text
 
@@ -246,6 +250,9 @@ def _unlisted(sheet: Any, view: RoundView) -> None:
     for row in view.unlisted:
         sheet.append([row.ref, row.title, ItemState.label_of(row.status),
                       "本次台账未列出；如已不再整改，请在 rectify 中撤销或合并"])
+    for column, width in zip("ABCD", (8, 50, 12, 50), strict=True):
+        sheet.column_dimensions[column].width = width
+    print_whole(sheet, f"{view.unit} 本次台账未列出的问题", header_rows="1:1")
 
 
 def _stats(sheet: Any, view: RoundView) -> None:
@@ -268,3 +275,4 @@ def _stats(sheet: Any, view: RoundView) -> None:
     block("按方面", lambda r: r.aspect)
     block("按责任部门", lambda r: r.department)
     block("按责任人", lambda r: r.owner)
+    print_whole(sheet, f"{view.unit} 整改情况统计")
