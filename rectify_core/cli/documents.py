@@ -33,29 +33,36 @@ def _output(path: Path, suffixes: tuple[str, ...]) -> Path:
     return path
 
 
-REPORT_SUFFIX = {"docx": ".docx", "txt": ".txt", "md": ".md"}
+REPORT_SUFFIX = {"docx": ".docx", "txt": ".txt", "md": ".md", "html": ".html"}
 
 
 @click.command("report")
 @click.option("--round", "round_id", type=int, help="哪个轮次（只有一个轮次时可省略）。")
 @click.option("--date", "day", type=DATE, help="报告截至日期（YYYY-MM-DD），默认为今天。")
 @click.option("--format", "fmt", type=click.Choice(list(REPORT_SUFFIX)), help="格式，默认按输出文件扩展名。")
+@click.option("--public", is_flag=True, help="公开稿（巡察整改情况公开）：不含人名、时限、部门和内部说明，"
+              "可直接公布，也可再导入 rectify 核对。")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True, help="输出文件。")
 @click.pass_obj
-def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | None, output: Path) -> None:
-    """生成整改进展情况报告（Word 按公文格式，或纯文本、Markdown），可再导入 rectify 核对。"""
+def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | None, public: bool,
+               output: Path) -> None:
+    """生成整改进展情况报告（Word 按公文格式，或纯文本、Markdown、网页），可再导入 rectify 核对。"""
+    from rectify_core.documents import public as public_version
+
     fmt = fmt or next((k for k, v in REPORT_SUFFIX.items() if output.suffix.lower() == v), "docx")
     path = _output(output, (REPORT_SUFFIX[fmt],))
     with db.transaction(app.engine) as session:
         view = _round_view(app, session, round_id, day)
         author = county.office_of(view.unit, app.settings, session)
-    paras = progress_report.build(view)
+    paras = public_version.build(view) if public else progress_report.build(view)
     if fmt == "docx":
         write_docx(paras, path, author=author)
     else:
-        text = progress_report.as_text(paras) if fmt == "txt" else progress_report.as_markdown(paras)
+        text = {"txt": progress_report.as_text, "md": progress_report.as_markdown,
+                "html": public_version.as_html}[fmt](paras)
         path.write_text(text, encoding="utf-8")
-    click.echo(f"已生成整改进展情况报告：{path}（{len([p for p in paras if p.role == 'item'])} 个问题）")
+    what = "整改进展情况公开稿" if public else "整改进展情况报告"
+    click.echo(f"已生成{what}：{path}（{len([p for p in paras if p.role == 'item'])} 个问题）")
 
 
 @click.command("export")

@@ -73,7 +73,8 @@ def day_text(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _org(unit: str) -> str:
+def org_of(unit: str) -> str:
+    """The unit as it signs: 中共 before it, once."""
     return unit if unit.startswith("中共") else f"中共{unit}"
 
 
@@ -125,7 +126,7 @@ def summary_sentence(view: RoundView) -> str:
     return text + f"，整改完成率{view.rate:g}%。"
 
 
-def _preamble(view: RoundView) -> str:
+def preamble(view: RoundView, closing: str = "现将巡察整改进展情况报告如下。") -> str:
     group = view.inspector or "巡察组"
     parts = []
     if view.inspection_start and view.inspection_end:
@@ -133,10 +134,11 @@ def _preamble(view: RoundView) -> str:
                      "开展了巡察。")
     if view.feedback_date:
         parts.append(f"{day_text(view.feedback_date)}，{group}向{view.unit}反馈了巡察意见。")
-    return "".join(parts) + "按照巡察整改工作有关要求，现将巡察整改进展情况报告如下。"
+    return "".join(parts) + "按照巡察整改工作有关要求，" + closing
 
 
-def _items(view: RoundView) -> list[Para]:
+def problems(view: RoundView) -> list[Para]:
+    """The aspects, topics and problems of the latest sheet, each problem with its fields."""
     out: list[Para] = []
     by_aspect: dict[int | None, list[Row]] = {}
     for row in view.listed:
@@ -210,14 +212,14 @@ def _aside(view: RoundView) -> list[Para]:
 
 def build(view: RoundView) -> list[Para]:
     """The report as paragraphs with their roles."""
-    org = _org(view.unit)
-    paras = [Para("title", f"{org}关于巡察整改进展情况的报告"), Para("body", _preamble(view)),
+    org = org_of(view.unit)
+    paras = [Para("title", f"{org}关于巡察整改进展情况的报告"), Para("body", preamble(view)),
              Para("h1", "一、总体情况"), Para("body", summary_sentence(view))]
     if view.first_responsible:
         paras.append(Para("body", f"党组书记{view.first_responsible}同志切实履行巡察整改第一责任人责任，"
                                   "对整改工作亲自部署、亲自督办。"))
     paras.append(Para("h1", "二、问题整改情况"))
-    paras += _items(view)
+    paras += problems(view)
     if view.unlisted:
         listed = "；".join(f"{r.title}（{r.ref}，{ItemState.label_of(r.status)}）" for r in view.unlisted)
         paras.append(Para("body", f"另有{len(view.unlisted)}个问题本次台账未列出，仍按原记录跟踪：{listed}。"))
