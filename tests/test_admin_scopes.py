@@ -83,7 +83,7 @@ def test_the_office_sees_every_unit_and_downloads_the_county(county: World) -> N
         assert report.status_code == 200 and report.content[:4] == b"PK\x03\x04"
         from docx import Document
 
-        assert Document(io.BytesIO(report.content)).paragraphs[0].text == "关于巡察整改工作进展情况的通报"
+        assert Document(io.BytesIO(report.content)).paragraphs[1].text == "关于巡察整改工作进展情况的通报"
 
 
 def test_a_viewer_only_reads(county: World) -> None:

@@ -59,7 +59,8 @@ def test_ledger_row_problems(tmp_path: Path) -> None:
     (b"", "文件是空的"),
     (b"  \n\n ", "文件是空的"),
     (b"\x00\x01\x02\x03binary\x00", "二进制文件"),
-    (b"\xff\xfe\xfd\x80\x81 not text", "无法识别文件编码"),
+    (b"\xfe\xfd\x80\x81 not text", "无法识别文件编码"),  # (FF FE would mark UTF-16)
+    (b"\xff\xfe\x00\xd8\x41", "无法识别文件编码"),  # UTF-16 cut inside a surrogate pair
     (b"PK\x03\x04 not really a zip", "不是 Word"),
     (b"\xd0\xcf\x11\xe0old", "旧版 Office"),
     ("只是一段普通文字。\n没有任何问题编号。".encode(), "未识别出任何问题条目"),

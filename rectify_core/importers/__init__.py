@@ -12,7 +12,7 @@ from rectify_core.importers.ledger import parse_table
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
-from rectify_core.importers.workbook import Workbook, csv_rows, looks_like_csv, one_unit, parse_workbook
+from rectify_core.importers.workbook import Workbook, csv_rows, one_unit, parse_workbook, table_delimiter
 
 __all__ = ["ParsedLedger", "Workbook", "read_ledger", "read_workbook"]
 
@@ -65,8 +65,8 @@ def _read(path: Path, shown_name: str | None) -> Workbook:
     if source.kind == "html":
         return parse_html(source, fallback)
     text = decode(source.data, source.name)
-    if looks_like_csv(text):
-        rows = csv_rows(text, source.name)
+    if (delimiter := table_delimiter(text)) is not None:
+        rows = csv_rows(text, source.name, delimiter)
         del text  # the rows hold what is needed of it: a large file is not kept twice
         return Workbook(parse_table(rows, source, "", fallback), [])
     lines = text_lines(text, source.name)

@@ -16,7 +16,7 @@ from rectify_core.errors import InputError, Problem
 from rectify_core.importers import parallel
 from rectify_core.importers.fields import COMPUTED, LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
 from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
-from rectify_core.importers.source import Source
+from rectify_core.importers.source import UNSAVED, Source
 from rectify_core.text import normalise
 
 Row = tuple[int, list[Any]]
@@ -145,7 +145,7 @@ SHORT = 32
 
 def _pair(value: Any) -> tuple[str, str]:
     """A cell as (working copy, as written)."""
-    if value is None:
+    if value is None or value == UNSAVED:
         return "", ""
     if type(value) is str:  # most cells, as CSV gives them all
         orig = value.strip()
@@ -187,6 +187,10 @@ def _deadline(item: ParsedItem, value: Any, year: int | None, problems: list[Pro
 
 def _read_item(no: int, where: str, line: int, cells: dict[str, Any], extra: dict[str, Any], aspect_no: int | None,
                year: int | None, problems: list[Problem]) -> ParsedItem:
+    for name in [n for n, value in cells.items() if value == UNSAVED]:
+        problems.append(Problem(f"{where}“{COLUMN_LABEL.get(name, name)}”列",
+                                "是公式，但文件保存时没有保存计算结果：请在 Excel 或 WPS 中打开该文件、保存后再导入"))
+        cells[name] = None
     item = ParsedItem(no=no, title=_pair(cells.get("title"))[1], where=where, line=line, aspect_no=aspect_no)
     for name in ("measures", "leader", "department", "owner", "status", "evidence"):
         if name in cells:

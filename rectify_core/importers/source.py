@@ -29,6 +29,11 @@ class Source:
         return hashlib.sha256(self.data).hexdigest()
 
 
+# a formula cell the file was saved without the value of (written by a program, never
+# opened and saved in Excel or WPS): a marker no cell can hold, equal across processes
+UNSAVED = "\x00公式未保存计算结果\x00"
+
+
 def decode(data: bytes, name: str) -> str:
     """UTF-8 (with or without BOM), then GB18030 (a superset of GBK)."""
     for encoding in ENCODINGS:
@@ -139,6 +144,25 @@ def read_bounded(path: Path, shown: str, lim: Limits) -> bytes:
     return data
 
 
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xfe\xff", "utf-16-be"),
+         (b"\xff\xfe", "utf-16-le"))
+
+
+def _as_utf8(data: bytes, shown: str) -> bytes:
+    """Text that says by its byte-order mark it is UTF-16 or UTF-32 (Excel's "Unicode 文本",
+    Notepad's "Unicode"), as UTF-8; other data as it is."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = f"第{exc.start + len(bom) + 1}个字节"
+                said = (f"无法识别文件编码：文件标明为 {encoding.upper()} 编码（UTF-16/UTF-32），但内容有误；"
+                        "请在记事本中另存为 UTF-8 后重试")
+                raise InputError(shown, [Problem(where, said)]) from None
+    return data
+
+
 def looks_like_html(data: bytes) -> bool:
     head = data[:2048].lstrip().lower()
     return (head.startswith((b"<!doctype html", b"<html", b"<?xml")) and b"<html" in data[:4096].lower()) \
@@ -160,6 +184,11 @@ def open_source(path: Path, name: str | None = None) -> Source:
         return Source(shown, path, data, kind)
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # a legacy Office file: a .xls is read, others refused
         return Source(shown, path, data, "ole")
+    if data.startswith(b"%PDF"):
+        raise InputError(shown, [Problem("", "这是 PDF 文件，rectify 还不能直接读取：请用 WPS 或 Word 打开后"
+                                             "另存为 Word（.docx），或把全部文字复制到记事本存为 .txt 后再导入；"
+                                             "扫描件须先做文字识别")])
+    data = _as_utf8(data, shown)
     if b"\x00" in data[:4096]:
         raise InputError(shown, [Problem("", "这是二进制文件，不是文本、Word 或 Excel 文档")])
     decode(data, shown)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -16,7 +17,7 @@ from rectify_core.config.limits import Limits, limits
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers.ledger import Row, find_header, parse_table
 from rectify_core.importers.parsed import ParsedLedger
-from rectify_core.importers.source import Source
+from rectify_core.importers.source import UNSAVED, Source
 
 
 def one_unit(found: list[ParsedLedger], name: str, where: str) -> ParsedLedger:
@@ -31,15 +32,28 @@ def one_unit(found: list[ParsedLedger], name: str, where: str) -> ParsedLedger:
 HEAD_LINES = 20
 
 
-def looks_like_csv(text: str) -> bool:
-    """A header row among the first lines read as CSV. Only those lines are read, and a
-    malformed quote there means "not a table": a report is never fed to the CSV reader."""
+DELIMITERS = (",", "\t", ";")  # a comma, Excel's 文本（制表符分隔）and "Unicode 文本", a European CSV
+
+
+def table_delimiter(text: str) -> str | None:
+    """The delimiter under which a header row is found among the first lines read as a
+    table (of several, the one that splits the header into most columns), or None: not a
+    table. Only those lines are read, and a malformed quote there means "not a table": a
+    report is never fed to the CSV reader."""
     head = "\n".join(text.splitlines()[:HEAD_LINES])
-    try:
-        rows = [(i, list(r)) for i, r in enumerate(csv.reader(io.StringIO(head)), start=1)]
-    except csv.Error:
-        return False
-    return find_header(rows) is not None
+    best: tuple[int, str] | None = None
+    for delimiter in DELIMITERS:
+        try:
+            rows = [(i, list(r)) for i, r in enumerate(csv.reader(io.StringIO(head), delimiter=delimiter), start=1)]
+        except csv.Error:
+            continue
+        header = find_header(rows)
+        if header is not None:
+            width = sum(1 for cell in rows[header.row][1] if cell.strip())
+            if best is None or width > best[0]:
+                best = (width, delimiter)
+    return best[1] if best else None
+
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -53,11 +67,11 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-def csv_rows(text: str, name: str) -> list[Row]:
+def csv_rows(text: str, name: str, delimiter: str = ",") -> list[Row]:
     """Every row of a CSV text, within the row, column and cell limits."""
     lim = limits()
     csv.field_size_limit(lim.line_chars)
-    reader = csv.reader(_lines(text))
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     rows: list[Row] = []
     try:
         for row in reader:
@@ -92,14 +106,17 @@ def xlsx_rows(source: Source) -> Iterable[tuple[str, list[Row]]]:
     lim = limits()
     try:
         book = load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
+        formulas = (load_workbook(io.BytesIO(source.data), read_only=True, data_only=False)
+                    if _has_formulas(source.data) else None)
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise InputError(source.name, [Problem("", f"Excel 文件已损坏或无法读取（{type(exc).__name__}）")]) from None
-    for sheet in book.worksheets:
+    for n, sheet in enumerate(book.worksheets):
         sheet.reset_dimensions()
+        written = _formula_rows(formulas.worksheets[n]) if formulas is not None else iter(())
         rows: list[Row] = []
         try:
             for i, row in enumerate(sheet.iter_rows(values_only=True), 1):
-                cells = list(row)
+                cells = _unsaved(list(row), next(written, None))
                 _check_row(cells, i, i, f"{source.name} 工作表“{sheet.title}”", lim)
                 rows.append((i, cells[:lim.columns]))
             merges = _merged_ranges(sheet)
@@ -109,6 +126,33 @@ def xlsx_rows(source: Source) -> Iterable[tuple[str, list[Row]]]:
             raise InputError(source.name, [Problem(f"工作表“{sheet.title}”",
                                                    f"无法读取（{type(exc).__name__}）")]) from None
         yield sheet.title, _unmerge(rows, merges)
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet of the archive holds a formula (its XML an <f> element)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with zf.open(name) as f:
+                    tail = b""
+                    while block := f.read(1 << 20):
+                        if b"<f>" in tail + block or b"<f " in tail + block:
+                            return True
+                        tail = block[-3:]
+    return False
+
+
+def _formula_rows(sheet: Any) -> Iterator[tuple[Any, ...]]:
+    sheet.reset_dimensions()
+    return iter(sheet.iter_rows(values_only=True))
+
+
+def _unsaved(cells: list[Any], written: tuple[Any, ...] | None) -> list[Any]:
+    """The row's values, a formula the file has no saved value for marked UNSAVED."""
+    if written is None:
+        return cells
+    return [UNSAVED if value is None and c < len(written) and isinstance(written[c], str)
+            and written[c].startswith("=") else value for c, value in enumerate(cells)]
 
 
 def _merged_ranges(sheet: Any) -> list[tuple[int, int, int, int]]:

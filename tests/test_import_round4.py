@@ -1,0 +1,75 @@
+"""Importers, round four: formula cells saved without their values are named (never read
+as empty), and the same file once opened and saved reads whole; UTF-16 text (Excel's
+"Unicode 文本") and tab- or semicolon-separated tables are read as tables; a PDF is named."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+HEAD = ["序号", "问题", "责任领导", "责任人", "整改时限", "完成情况"]
+SOFFICE = shutil.which("soffice")
+
+
+def _formula_book(path: Path) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEAD)
+    sheet.append([1, "政府采购制度执行不到位", "胡志云", "周敏", "=DATE(2027,3,31)", '=IF(1>0,"已完成","未完成")'])
+    sheet.append([2, "行政执法案卷质量不高", "胡志云", "王芳", "2027-06-30", "未完成"])
+    book.save(path)  # openpyxl writes formulas without values, as programs do
+    return path
+
+
+def test_formulas_without_saved_values_are_named_not_read_as_empty(cli: Any, db_url: str, tmp_path: Path) -> None:
+    book = _formula_book(tmp_path / "台账.xlsx")
+    refused = cli(["--db", db_url, "import", str(book), "--unit", "测试局"])
+    assert refused.code != 0 and "Traceback" not in refused.err
+    assert "第2行“整改时限”列" in refused.err and "第2行“完成情况”列" in refused.err
+    assert "打开该文件、保存后再导入" in refused.err and "第3行" not in refused.err
+    assert cli(["--db", db_url, "items", "--json"]).json() == []           # nothing written
+    if SOFFICE is None:
+        return
+    resaved = tmp_path / "resaved"
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo'}", "--convert-to",
+                    "xlsx", "--outdir", str(resaved), str(book)], check=True, capture_output=True, timeout=180)
+    done = cli(["--db", db_url, "import", str(resaved / "台账.xlsx"), "--unit", "测试局"])
+    assert done.code == 0, done.err
+    first = next(r for r in cli(["--db", db_url, "items", "--json"]).json() if r["no"] == 1)
+    assert (first["deadline"], first["status"]) == ("2027-03-31", "已完成")
+
+
+@pytest.mark.parametrize("encoding,delimiter", [("utf-16", "\t"), ("utf-8", "\t"), ("utf-8", ";"),
+                                                ("utf-16-be", ","), ("utf-32", "\t")])
+def test_other_table_text_is_read_as_a_table(cli: Any, db_url: str, tmp_path: Path, encoding: str,
+                                             delimiter: str) -> None:
+    rows = [HEAD, ["1", "政府采购制度执行不到位", "胡志云", "周敏", "2027-03-31", "未完成"],
+            ["2", "行政执法案卷质量不高", "胡志云", "王芳", "2027-06-30", "已完成"]]
+    text = "\n".join(delimiter.join(r) for r in rows) + "\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # with its byte-order mark, as Windows writes it
+    path = tmp_path / "台账.csv"
+    path.write_bytes(data)
+    done = cli(["--db", db_url, "import", str(path), "--unit", "测试局"])
+    assert done.code == 0, done.err
+    got = sorted((r["no"], r["title"], r["status"]) for r in cli(["--db", db_url, "items", "--json"]).json())
+    assert got == [(1, "政府采购制度执行不到位", "未完成"), (2, "行政执法案卷质量不高", "已完成")]
+
+
+def test_a_broken_utf16_file_and_a_pdf_are_refused_saying_what_to_do(cli: Any, sqlite_url: str,
+                                                                     tmp_path: Path) -> None:
+    broken = tmp_path / "台账.txt"
+    broken.write_bytes(b"\xff\xfe" + "序号\t问题\n".encode("utf-16-le") + b"\x00\xd8\x41")  # a lone surrogate, cut
+    refused = cli(["--db", sqlite_url, "import", str(broken)])
+    assert refused.code != 0 and "UTF-16" in refused.err and "Traceback" not in refused.err
+    pdf = tmp_path / "整改进展情况.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    refused = cli(["--db", sqlite_url, "import", str(pdf)])
+    assert refused.code != 0 and "PDF" in refused.err and "Traceback" not in refused.err
