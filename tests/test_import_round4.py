@@ -73,3 +73,61 @@ def test_a_broken_utf16_file_and_a_pdf_are_refused_saying_what_to_do(cli: Any, s
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     refused = cli(["--db", sqlite_url, "import", str(pdf)])
     assert refused.code != 0 and "PDF" in refused.err and "Traceback" not in refused.err
+
+
+def _weekly_book(path: Path, weeks: list[tuple[str, str, str]]) -> Path:
+    """A workbook keeping each week's 台账 as a sheet: (sheet, 填报日期, item 1's status)."""
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    for n, (name, day, status) in enumerate(weeks):
+        sheet = first if n == 0 else book.create_sheet(name)
+        sheet.title = name
+        sheet.append(["区交通运输局党组巡察反馈问题整改台账"])
+        sheet.append([f"填报日期：{day}"])
+        sheet.append(HEAD)
+        sheet.append([1, "政府采购制度执行不到位", "胡志云", "周敏", "2027-03-31", status])
+        sheet.append([2, "行政执法案卷质量不高", "胡志云", "王芳", "2027-06-30", "未完成"])
+    book.save(path)
+    return path
+
+
+def test_a_workbook_of_weeks_takes_the_latest_whatever_the_sheet_order(cli: Any, db_url: str,
+                                                                        tmp_path: Path) -> None:
+    newest_first = [("11月第2周", "2026年11月13日", "已完成"), ("11月第1周", "2026年11月6日", "未完成")]
+    done = cli(["--db", db_url, "import", str(_weekly_book(tmp_path / "周报.xlsx", newest_first))])
+    assert done.code == 0, done.err
+    assert "11月第1周（同一台账的较早版本" in done.out + done.err
+    items = {r["no"]: r for r in cli(["--db", db_url, "items", "--json"]).json()}
+    assert len(items) == 2 and items[1]["status"] == "已完成"                    # never reopened by the older
+    same_day = [("甲", "2026年11月13日", "已完成"), ("乙", "2026年11月13日", "未完成")]
+    refused = cli(["--db", db_url, "import", str(_weekly_book(tmp_path / "同日.xlsx", same_day))])
+    assert refused.code != 0 and "无法判断哪个最新" in refused.err and "Traceback" not in refused.err
+
+
+@pytest.mark.parametrize("column", ["巡察反馈问题", "巡察发现问题", "审计发现问题", "问题表现", "具体问题",
+                                    "存在的问题"])
+def test_the_problem_column_is_found_by_its_head_noun(cli: Any, sqlite_url: str, tmp_path: Path,
+                                                      column: str) -> None:
+    path = tmp_path / "台账.csv"
+    path.write_text(f"序号,问题类别,{column},责任人,整改时限,完成情况\n"
+                    "1,作风建设,公务接待不规范,周敏,2027-03-31,部分整改\n", encoding="utf-8")
+    done = cli(["--db", sqlite_url, "import", str(path), "--unit", "测试局"])
+    assert done.code == 0, done.err
+    [item] = cli(["--db", sqlite_url, "items", "--json"]).json()
+    assert (item["title"], item["status"]) == ("公务接待不规范", "阶段性完成")
+
+
+def test_without_a_ledger_sheet_the_error_names_the_sheet_that_looked_like_one(cli: Any, sqlite_url: str,
+                                                                              tmp_path: Path) -> None:
+    book = Workbook()
+    notes = book.active
+    assert notes is not None
+    notes.title = "填表说明"
+    notes.append(["请按要求填写"])
+    sheet = book.create_sheet("整改台账")
+    sheet.append(["序号", "整改措施", "责任领导", "责任人", "整改时限"])                  # no problem column
+    sheet.append([1, "清查", "胡志云", "周敏", "2027-03-31"])
+    book.save(tmp_path / "台账.xlsx")
+    refused = cli(["--db", sqlite_url, "import", str(tmp_path / "台账.xlsx")])
+    assert refused.code != 0 and "工作表“整改台账”" in refused.err and "填表说明" not in refused.err

@@ -79,7 +79,14 @@ def _header_name(cell: Any) -> str | None:
     if not text:
         return None
     # a header may carry a note in brackets: 整改时限(截止日期)
-    return LABEL_TO_FIELD.get(text.split("(", 1)[0])
+    head = text.split("(", 1)[0]
+    found = LABEL_TO_FIELD.get(head)
+    if found is None and head.endswith(_PROBLEM_NOUNS) and len(head) <= 12:
+        return "title"  # 巡察反馈问题, 审计发现问题, 问题表现, 具体问题, 存在的问题: the problem by its head noun
+    return found
+
+
+_PROBLEM_NOUNS = ("问题", "问题表现", "具体表现", "问题描述", "问题内容")  # not 问题类别/类型/来源: those end otherwise
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,11 @@ def find_header(rows: list[Row]) -> Header | None:
                      if col not in used and _pair(cell)[0] and _pair(cell)[1] not in COMPUTED}
             return Header(idx, columns, extra)
     return None
+
+
+def header_score(rows: list[Row]) -> int:
+    """How much the first rows look like a ledger's header: the most column names one names."""
+    return max((len(_columns(cells)) for _, cells in rows[:15]), default=0)
 
 
 def _columns(cells: list[Any]) -> dict[str, int]:

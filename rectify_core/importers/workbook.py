@@ -15,7 +15,8 @@ from typing import IO, Any, cast
 
 from rectify_core.config.limits import Limits, limits
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.ledger import Row, find_header, parse_table
+from rectify_core.identity import person_name
+from rectify_core.importers.ledger import Row, find_header, header_score, parse_table
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.source import UNSAVED, Source
 
@@ -236,12 +237,52 @@ def parse_sheets(sheets: list[tuple[str, list[Row]]], source: Source, fallback: 
     tables = [title for title, rows in sheets if find_header(rows) is not None]
     # a sheet named like 统计/汇总 is a ledger only when no other sheet is one
     ledger_sheets = [title for title in tables if not SKIPPED_SHEETS.search(title)] or tables
-    ledgers: list[ParsedLedger] = []
+    read: list[tuple[str, ParsedLedger]] = []
     for title, rows in sheets:
         if title in ledger_sheets:
-            ledgers += parse_table(rows, source, f"工作表“{title}”", title if len(ledger_sheets) > 1 else fallback)
-    if not ledgers:
-        for title, rows in sheets[:1]:
-            parse_table(rows, source, f"工作表“{title}”", fallback)  # says what is missing
+            read += [(title, ledger) for ledger in parse_table(rows, source, f"工作表“{title}”",
+                                                                title if len(ledger_sheets) > 1 else fallback)]
+    if not read:
+        best = max(sheets, key=lambda sheet: header_score(sheet[1]), default=None)
+        if best is not None:  # the sheet that looks most like a ledger says what is missing
+            parse_table(best[1], source, f"工作表“{best[0]}”", fallback)
         raise InputError(source.name, [Problem("", "工作簿中没有台账工作表")])
-    return Workbook(ledgers, [title for title, _ in sheets if title not in ledger_sheets])
+    kept, older = latest_versions(read, source.name)
+    return Workbook([ledger for _, ledger in kept],
+                    [title for title, _ in sheets if title not in ledger_sheets] + older)
+
+
+def _same_ledger(a: ParsedLedger, b: ParsedLedger) -> bool:
+    """Two sheets that are versions of one ledger: the same unit, and the same round (by
+    its key) or most of the same problems."""
+    if person_name(a.unit) != person_name(b.unit):
+        return False
+    if a.feedback_date is not None and a.feedback_date == b.feedback_date:
+        return True
+    titles = [{person_name(i.title) for i in ledger.items} for ledger in (a, b)]
+    return bool(titles[0] and titles[1]) and len(titles[0] & titles[1]) >= 0.5 * min(map(len, titles))
+
+
+def latest_versions(read: list[tuple[str, ParsedLedger]], name: str) -> tuple[list[tuple[str, ParsedLedger]],
+                                                                               list[str]]:
+    """Of sheets that are versions of one ledger (a workbook keeping each week's 台账 as a
+    sheet, in any order), the one with the latest 填报日期, the others named as skipped;
+    refused when their dates cannot tell which is the latest. Other sheets pass as they are."""
+    kept: list[tuple[str, ParsedLedger]] = []
+    older: list[str] = []
+    for title, ledger in read:
+        twin = next((n for n, (_, k) in enumerate(kept) if _same_ledger(k, ledger)), None)
+        if twin is None:
+            kept.append((title, ledger))
+            continue
+        other_title, other = kept[twin]
+        before, after = other.report_date, ledger.report_date
+        if before is None or after is None or before == after:
+            raise InputError(name, [Problem(f"工作表“{other_title}”与“{title}”",
+                                            "是同一台账的不同版本，但填报日期无法判断哪个最新：请只保留最新的一个"
+                                            "工作表（或在标题下写明“填报日期：年月日”）后再导入")])
+        newer, skipped = ((title, ledger), kept[twin]) if after > before else (kept[twin], (title, ledger))
+        kept[twin] = newer
+        older.append(f"{skipped[0]}（同一台账的较早版本，填报日期 {skipped[1].report_date}；"
+                     f"按最新的“{newer[0]}”导入）")
+    return kept, older
