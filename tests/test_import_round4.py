@@ -131,3 +131,28 @@ def test_without_a_ledger_sheet_the_error_names_the_sheet_that_looked_like_one(c
     book.save(tmp_path / "台账.xlsx")
     refused = cli(["--db", sqlite_url, "import", str(tmp_path / "台账.xlsx")])
     assert refused.code != 0 and "工作表“整改台账”" in refused.err and "填表说明" not in refused.err
+
+
+def test_one_problem_over_several_rows_is_one_item_with_a_measure_each(cli: Any, db_url: str,
+                                                                        tmp_path: Path) -> None:
+    """序号 and 问题 merged down over a row per measure, each with its own 时限 and 完成情况:
+    one item, the latest deadline, the weakest status, each measure dated by its row."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["序号", "问题", "整改措施", "责任人", "整改时限", "完成情况"])
+    sheet.append([1, "政府采购制度执行不到位", "清查采购项目", "周敏", "2026-12-31", "已完成"])
+    sheet.append([None, None, "修订采购办法", "周敏", "2027-03-31", "正在整改"])
+    sheet.append([None, None, "开展专题培训", "周敏", "2027-02-28", "已完成"])
+    sheet.append([2, "行政执法案卷质量不高", "评查案卷", "王芳", "2027-06-30", "未完成"])
+    sheet.merge_cells("A2:A4")
+    sheet.merge_cells("B2:B4")
+    book.save(tmp_path / "台账.xlsx")
+    done = cli(["--db", db_url, "import", str(tmp_path / "台账.xlsx"), "--unit", "测试局"])
+    assert done.code == 0, done.err
+    items = {r["no"]: r for r in cli(["--db", db_url, "items", "--json"]).json()}
+    assert sorted(items) == [1, 2]
+    first = items[1]
+    assert (first["deadline"], first["status"]) == ("2027-03-31", "未完成")
+    assert [(m["date"], m["text"]) for m in first["measures"]] == [
+        ("2026-12", "清查采购项目"), ("2027-03", "修订采购办法"), ("2027-02", "开展专题培训")]

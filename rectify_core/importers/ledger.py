@@ -15,9 +15,10 @@ from rectify_core.deadlines.datetext import DateTextError, cn_int, find_dates, n
 from rectify_core.errors import InputError, Problem
 from rectify_core.importers import parallel
 from rectify_core.importers.fields import COMPUTED, LABEL_TO_FIELD, SYNONYMS, apply_field, finish_item
-from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger
+from rectify_core.importers.parsed import ParsedHeading, ParsedItem, ParsedLedger, ParsedMeasure
 from rectify_core.importers.source import UNSAVED, Source
 from rectify_core.text import normalise
+from rectify_core.vocab import RANK
 
 Row = tuple[int, list[Any]]
 COLUMN_LABEL = {name: labels[0] for name, labels in SYNONYMS.items()}
@@ -332,9 +333,13 @@ def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
     jobs: list[_Job] = []
     said: list[Problem | int] = []  # a row's problem found here, or the job whose problems are said there
     number, aspect = columns.get("no"), columns.get("aspect")
+    title_col = columns.get("title")
     for line, raw in rows:
         if (named := table.categories.get(line)) is not None:
             category = named
+            continue
+        if jobs and _continues(raw, jobs[-1], number, title_col):
+            jobs[-1][4].append((line, raw))  # one problem over several rows: a measure of its own
             continue
         where = f"{table.where_prefix}第{line}行"
         no = _item_no(_cell(raw, number), len(jobs) + 1)
@@ -347,7 +352,7 @@ def _read_rows(ledger: ParsedLedger, rows: list[Row], table: _Table) -> None:
             continue
         seen[no] = line
         said.append(len(jobs))
-        jobs.append((no, line, raw, _aspect(ledger, aspects, _pair(_cell(raw, aspect))[1] or category, line)))
+        jobs.append((no, line, raw, _aspect(ledger, aspects, _pair(_cell(raw, aspect))[1] or category, line), []))
     rows.clear()  # the jobs hold the item rows now, and each chunk is let go once read
     reading = _Reading(columns, table.header.extra, table.year, table.where_prefix)
     count, chunks = len(jobs), [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
@@ -362,7 +367,18 @@ def _cell(raw: list[Any], col: int | None) -> Any:
     return raw[col] if col is not None and col < len(raw) else None
 
 
-_Job = tuple[int, int, list[Any], int | None]  # number, line, the row's cells, aspect number
+# number, line, the row's cells, aspect number, and the rows that continue the same problem
+_Job = tuple[int, int, list[Any], int | None, list[tuple[int, list[Any]]]]
+
+
+def _continues(raw: list[Any], last: _Job, number: int | None, title: int | None) -> bool:
+    """The row goes on with the problem above: its 序号 and 问题 blank under it, or the same
+    as its own (cells merged down, carried to every row they span)."""
+    no, text = _cell_text(_cell(raw, number)), _cell_text(_cell(raw, title))
+    if not no and not text:
+        return any(_cell_text(c) for c in raw)
+    above = last[2]
+    return bool(text) and no == _cell_text(_cell(above, number)) and text == _cell_text(_cell(above, title))
 _CHUNK = 2000  # rows read together, here or by another process
 
 
@@ -381,16 +397,35 @@ def _read_chunk(jobs: list[_Job], reading: _Reading) -> list[tuple[ParsedItem, l
     no cycles: the cyclic collector is paused)."""
     found = []
     with gc_paused():
-        for no, line, raw, aspect_no in jobs:
+        for no, line, raw, aspect_no, more in jobs:
             where = f"{reading.where_prefix}第{line}行"
             cells = {name: raw[col] if col < len(raw) else None for name, col in reading.columns.items()}
             extra = {label: raw[col] if col < len(raw) else None for col, label in reading.extra.items()}
             problems: list[Problem] = []
             item = _read_item(no, where, line, cells, extra, aspect_no, reading.year, problems)
+            for next_line, next_raw in more:
+                cells = {name: next_raw[col] if col < len(next_raw) else None
+                         for name, col in reading.columns.items() if name not in ("no", "title")}
+                _fold(item, _read_item(no, f"{reading.where_prefix}第{next_line}行", next_line, cells, {}, aspect_no,
+                                       reading.year, problems))
             if not item.title:
                 problems.append(Problem(where, "缺少问题内容"))
             found.append((item, problems))
     return found
+
+
+def _fold(item: ParsedItem, more: ParsedItem) -> None:
+    """A further row of the same problem into it: its measures (each with its own date,
+    the row's deadline where the text gives none), the latest deadline, the weakest status."""
+    dated = more.deadline.isoformat()[:7] if more.deadline else None
+    if item.measures and dated and item.deadline and all(m.date is None for m in item.measures):
+        item.measures = [ParsedMeasure(item.deadline.isoformat()[:7], m.date_end, m.text) for m in item.measures]
+    item.measures = [*item.measures, *(ParsedMeasure(m.date or dated, m.date_end, m.text) for m in more.measures)]
+    item.measures_text = "\n".join(t for t in (item.measures_text, more.measures_text) if t) or None
+    if more.deadline and (item.deadline is None or more.deadline > item.deadline):
+        item.deadline, item.deadline_kind, item.deadline_text = more.deadline, more.deadline_kind, more.deadline_text
+    if more.status_text and RANK.get(more.status, 0) < RANK.get(item.status, 0):
+        item.status, item.status_text = more.status, more.status_text
 
 
 def _aspect(ledger: ParsedLedger, aspects: dict[str, int], name: str, line: int) -> int | None:
