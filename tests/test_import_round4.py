@@ -156,3 +156,43 @@ def test_one_problem_over_several_rows_is_one_item_with_a_measure_each(cli: Any,
     assert (first["deadline"], first["status"]) == ("2027-03-31", "未完成")
     assert [(m["date"], m["text"]) for m in first["measures"]] == [
         ("2026-12", "清查采购项目"), ("2027-03", "修订采购办法"), ("2027-02", "开展专题培训")]
+
+
+REPORT = """2024年9月6日至11月20日，区委第三巡察组对区测试局党组开展了巡察。
+2025年1月7日，巡察组向区测试局党组反馈了巡察意见。
+一、组织整改落实情况
+截至2025年6月30日，巡察反馈的{count}个问题，已整改完成1个，阶段性完成整改1个。
+二、集中整改期内整改进展情况
+（一）关于作风建设方面
+{first}政府采购制度执行不到位
+整改情况：
+{a}清查追回违规款项54410元。
+{b}修订完善采购管理办法。
+完成情况：已完成
+{second}公务接待不规范
+整改情况：
+{a}规范接待清单。
+{b}开展专项检查。
+完成情况：阶段性完成
+"""
+
+
+@pytest.mark.parametrize("first,second,a,b", [("（1）", "（2）", "①", "②"), ("1.", "2.", "（1）", "（2）"),
+                                              ("问题1：", "问题2：", "1.", "2.")])
+def test_sub_points_under_a_label_stay_with_their_problem(cli: Any, sqlite_url: str, tmp_path: Path,
+                                                         first: str, second: str, a: str, b: str) -> None:
+    path = tmp_path / "进展.txt"
+    path.write_text(REPORT.format(count=2, first=first, second=second, a=a, b=b), encoding="utf-8")
+    done = cli(["--db", sqlite_url, "import", str(path)])
+    assert done.code == 0, done.err
+    assert "读出" not in done.out + done.err
+    items = sorted((r["no"], r["title"], r["status"]) for r in cli(["--db", sqlite_url, "items", "--json"]).json())
+    assert items == [(1, "政府采购制度执行不到位", "已完成"), (2, "公务接待不规范", "阶段性完成")]
+
+
+def test_a_count_that_disagrees_with_the_documents_own_summary_is_said_at_import(cli: Any, sqlite_url: str,
+                                                                                tmp_path: Path) -> None:
+    path = tmp_path / "进展.txt"
+    path.write_text(REPORT.format(count=3, first="（1）", second="（2）", a="一是", b="二是"), encoding="utf-8")
+    done = cli(["--db", sqlite_url, "import", str(path)])
+    assert done.code == 0 and "文件自述反馈问题3个，读出2个" in done.out + done.err, done.out + done.err

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import InputError, Problem
+from rectify_core.importers.audit import read_claims
 from rectify_core.importers.html import parse_html, parse_xls
 from rectify_core.importers.ledger import parse_table
 from rectify_core.importers.parsed import ParsedLedger
@@ -50,7 +52,23 @@ def read_workbook(path: Path, shown_name: str | None = None) -> Workbook:
     """Read any supported file: one ledger per inspected unit it holds (a county's
     workbook holds several), and the worksheets left aside."""
     with gc_paused():
-        return _read(path, shown_name)
+        book = _read(path, shown_name)
+    for ledger in book.ledgers:
+        _check_count(ledger)
+    return book
+
+
+_LISTS_SOME = re.compile(r"不再逐项列出|不再一一列出|仅列出|只列出|未完成的问题如下")
+
+
+def _check_count(ledger: ParsedLedger) -> None:
+    """Said at import, not only by `audit`: a document whose own summary counts other than
+    the problems read (a sub-point taken for a problem, or a problem missed)."""
+    claimed = read_claims(ledger.summary).get("items")
+    text = " ".join(t for _, t in ledger.summary)
+    if isinstance(claimed, int) and claimed != len(ledger.items) and not _LISTS_SOME.search(text):
+        ledger.notes.append(f"文件自述反馈问题{claimed}个，读出{len(ledger.items)}个：请核对"
+                            "（rectify audit 可逐项比对）")
 
 
 def _read(path: Path, shown_name: str | None) -> Workbook:

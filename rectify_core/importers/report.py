@@ -77,6 +77,7 @@ class _State:
     year: int | None = None
     feedback_day: tuple[int, int] | None = None  # (month, day) of a feedback date written without a year
     visit: bool = False  # the text speaks of 巡视, not 巡察
+    item_style: str = ""  # how the open item was numbered: word | paren | circled | plain
 
 
 def _date(y: str, m: str, d: str) -> dt.date | None:
@@ -204,18 +205,23 @@ def _line(s: _State, line: Line, paren_items: bool) -> None:
         _heading(s, "aspect", line, m)
         return
     if m := _ITEM_WORD.match(text):
+        s.item_style = "word"
         _open_item(s, line, m, running=False)
         return
     in_problems = s.problem_part or s.aspect_no is not None or s.topic_no is not None
-    if paren_items and in_problems and (m := _ITEM_PAREN.match(text)):
+    if (m := _ITEM_PAREN.match(text)) and paren_items and in_problems and not _sub_point(s, "paren"):
+        s.item_style = "paren"
         _open_item(s, line, m, running=True)
         return
     # ① reads as 1 in the working copy: the circle is seen as written (same length)
-    if in_problems and ((m := _ITEM_CIRCLED.match(line.orig)) or (m := _ITEM_ORDINAL.match(text))):
+    if in_problems and ((m := _ITEM_CIRCLED.match(line.orig)) or (m := _ITEM_ORDINAL.match(text))) \
+            and not _sub_point(s, "circled"):
+        s.item_style = "circled"
         _open_item(s, line, m, running=True)
         return
     m = _TOPIC.match(text)
-    if m and s.plain_items and in_problems and not _is_topic(m[2]):
+    if m and s.plain_items and in_problems and not _is_topic(m[2]) and not _sub_point(s, "plain"):
+        s.item_style = "plain"
         _open_item(s, line, m, running=True)  # numbers may restart under each heading
         return
     if m and s.problem_part and ((s.item is None and s.aspect_no is not None) or _is_topic(m[2])):
@@ -225,6 +231,14 @@ def _line(s: _State, line: Line, paren_items: bool) -> None:
         _add_text(s, line)
     elif not s.problem_part or not s.in_items:
         _preamble(s, line)
+
+
+def _sub_point(s: _State, style: str) -> bool:
+    """A numbered line inside an item's 整改措施/整改情况/完成情况 block, numbered otherwise than
+    the items are (① under （1）, （1） under 1.): a point of that block, not a problem."""
+    if s.item is None or style == s.item_style:
+        return False
+    return s.field_name is not None or (style == "paren" and s.item_style == "plain")
 
 
 def _is_topic(text: str) -> bool:
@@ -307,7 +321,7 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
     ledger = ParsedLedger(source_name=source, sha256=sha256, unit="", round_name="")
     s = _State(source=source, ledger=ledger, line_word=line_word)
     paren_items = not any(_ITEM_WORD.match(ln.text) for ln in lines)
-    s.plain_items = paren_items and not any(_ITEM_PAREN.match(ln.text) for ln in lines)
+    s.plain_items = paren_items and _plain_first(lines)
     for idx, line in enumerate(lines):
         if not line.text or s.done:
             continue
@@ -331,6 +345,16 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
     if s.problems:
         raise InputError(source, s.problems)
     return ledger
+
+
+def _plain_first(lines: list[Line]) -> bool:
+    """Problems numbered 1. 1、 (not （1）): no （1） line, or the first plain-numbered line
+    that is not a topic comes before the first （1） (which are then its sub-points)."""
+    paren = next((n for n, ln in enumerate(lines) if _ITEM_PAREN.match(ln.text)), None)
+    if paren is None:
+        return True
+    plain = next((n for n, ln in enumerate(lines) if (m := _TOPIC.match(ln.text)) and not _is_topic(m[2])), None)
+    return plain is not None and plain < paren
 
 
 def _feedback_year(s: _State) -> None:
