@@ -196,3 +196,19 @@ def test_a_count_that_disagrees_with_the_documents_own_summary_is_said_at_import
     path.write_text(REPORT.format(count=3, first="（1）", second="（2）", a="一是", b="二是"), encoding="utf-8")
     done = cli(["--db", sqlite_url, "import", str(path)])
     assert done.code == 0 and "文件自述反馈问题3个，读出2个" in done.out + done.err, done.out + done.err
+
+
+def test_no_import_lowers_a_status_without_saying_so(cli: Any, db_url: str, tmp_path: Path) -> None:
+    """A status an earlier sheet set (not a person) is not lowered by a later one either:
+    the import keeps it, records the disagreement and says so."""
+    rows = [HEAD, ["1", "政府采购制度执行不到位", "胡志云", "周敏", "2027-03-31", "已完成"]]
+    for week, status in (("w1", "已完成"), ("w2", "未完成")):
+        rows[1][5] = status
+        path = tmp_path / week / "台账.csv"
+        path.parent.mkdir()
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+        done = cli(["--db", db_url, "import", str(path), "--unit", "测试局"])
+        assert done.code == 0, done.err
+    assert "警告" in done.out and "已完成" in done.out and "未完成" in done.out
+    [item] = cli(["--db", db_url, "items", "--json"]).json()
+    assert item["status"] == "已完成"

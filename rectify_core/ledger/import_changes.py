@@ -37,6 +37,8 @@ def _status_verdict(item: Any, file_status: str) -> str:
     if file_status == item.status:
         return "same"
     pin = (item.pinned or {}).get("status")
+    if RANK.get(file_status, 0) < RANK.get(item.status, 0):
+        return "disagree"  # no import lowers a status, whoever set it: it is told, and kept
     if pin is None:
         return "apply"
     return "apply" if pin == "progress" and RANK[file_status] > RANK[item.status] else "disagree"
