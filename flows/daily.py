@@ -55,6 +55,8 @@ def summary(ctx: RunContext, day: DayTally, report: DeliveryReport, kept: dict[s
         result = summarize(day, report, ctx.unit, session=session)
     if kept is not None:
         result.extra["backup"] = kept
+    if note := ctx.settings.calendar.next_year_note(day.today):
+        result.extra["calendar"] = note
     key = "rectify-daily" + (f"-unit-{ctx.unit_slug}" if ctx.unit else "")
     create_markdown_artifact(markdown(result), key=key, description="巡察整改每日提醒汇总")
     return result

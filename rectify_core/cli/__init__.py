@@ -19,6 +19,7 @@ zh.install()  # before the commands are built: click's words in Chinese
 
 from rectify_core.cli import (  # noqa: E402
     actions,
+    calendar,
     delivery,
     documents,
     ledger,
@@ -42,7 +43,7 @@ COMMANDS: tuple[click.Command, ...] = (
     documents.report_cmd, documents.export_cmd, documents.dashboard_cmd, documents.bulletin_cmd,
     lookback.lookback_group, web.web_group,
     records.backup_cmd, records.restore_cmd, records.archive_cmd,
-    units.units_group, units.accounts_group, people.people_group, scores.scores_cmd,
+    units.units_group, units.accounts_group, people.people_group, scores.scores_cmd, calendar.calendar_group,
 )
 
 

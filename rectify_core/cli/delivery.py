@@ -66,6 +66,8 @@ def notify_cmd(app: App, day: dt.date | None, dry_run: bool, unit: str | None) -
     with db.session_factory(db.reader(app.engine))() as session:
         for line in reach.shared_text(reach.shared_user_ids(session=session)):
             click.echo(f"注意：{line}。", err=True)
+    if note := app.settings.calendar.next_year_note(local_today(now)):
+        click.echo(f"注意：{note}。", err=True)
     if report.failed:
         sys.exit(4)
 

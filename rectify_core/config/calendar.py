@@ -153,6 +153,13 @@ class WorkCalendar:
         """True when `day`'s year has no official schedule in the data."""
         return day.year not in self.official_years
 
+    def next_year_note(self, today: dt.date) -> str | None:
+        """From 1 November, while next year's schedule is not in: what the daily run says."""
+        if today.month < 11 or not self.is_estimated(dt.date(today.year + 1, 1, 1)):
+            return None
+        return (f"{today.year + 1} 年的节假日安排尚未读入，该年的整改时限和提醒暂按估算的工作日计算；"
+                "国务院办公厅通知发布后，请用 rectify calendar import 读入")
+
     def is_workday(self, day: dt.date) -> bool:
         i = self._index(day)
         return self._cum[i] - (self._cum[i - 1] if i else 0) == 1

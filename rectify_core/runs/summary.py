@@ -81,6 +81,8 @@ def markdown(s: DaySummary) -> str:
              f"本次新计划提醒 {s.planned} 条；已发送 {s.sent_notices} 条，涉及 {s.sent_people} 人。"]
     if s.waiting:
         lines.append(f"不在发送时段，{s.waiting} 条等待下一个发送时段。")
+    if note := s.extra.get("calendar"):
+        lines.append(f"注意：{note}。")
     if s.settled:
         lines.append(f"上次中断的运行已发出 {s.settled} 条通知，本次补记为已发送（不重发）。")
     if s.recovered:
