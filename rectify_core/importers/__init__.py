@@ -11,6 +11,7 @@ from rectify_core.errors import InputError, Problem
 from rectify_core.importers.audit import read_claims
 from rectify_core.importers.html import parse_html, parse_xls
 from rectify_core.importers.ledger import parse_table
+from rectify_core.importers.numbering import numbered_texts
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
@@ -27,7 +28,7 @@ def _docx(source: Source, fallback: str) -> Workbook:
         document = Document(io.BytesIO(source.data))
     except Exception as exc:  # python-docx raises many types for damaged files
         raise InputError(source.name, [Problem("", f"Word 文件已损坏或无法读取（{type(exc).__name__}）")]) from None
-    lines = [make_line(line) for p in document.paragraphs for line in p.text.splitlines()]
+    lines = [make_line(line) for text in numbered_texts(document) for line in text.splitlines()]
     for n, table in enumerate(document.tables, start=1):
         rows = [(i, [c.text for c in row.cells]) for i, row in enumerate(table.rows, start=1)]
         try:
