@@ -113,7 +113,7 @@ def _report_no_deadline(result: ImportResult) -> None:
 def import_cmd(app: App, file: Path, dry_run: bool, as_json: bool, unit: str | None, round_name: str | None,
                round_id: int | None, round_key: str | None, feedback_date: dt.date | None, new_round: bool,
                match: tuple[str, ...], new: tuple[int, ...], day: dt.date | None) -> None:
-    """导入整改进展报告（.txt/.docx）或整改台账（.xlsx/.csv），格式按内容自动识别。
+    """导入整改进展报告（.txt/.docx/.pdf）或整改台账（.xlsx/.csv/.xls），格式按内容自动识别。
 
     每次导入是一个可撤销的批次。导入只会补充文件中的新进展：rectify 中已记录的销号、
     进展、延期、移交和回头看结论不会被文件覆盖，不一致之处会逐条提示并记入事件。"""

@@ -83,6 +83,10 @@ def _read(path: Path, shown_name: str | None) -> Workbook:
         return parse_xls(source, fallback)
     if source.kind == "html":
         return parse_html(source, fallback)
+    if source.kind == "pdf":
+        from rectify_core.importers.pdf import parse_pdf  # pdfplumber loads only for a PDF
+
+        return parse_pdf(source, fallback)
     text = decode(source.data, source.name)
     if (delimiter := table_delimiter(text)) is not None:
         rows = csv_rows(text, source.name, delimiter)

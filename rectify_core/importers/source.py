@@ -22,7 +22,7 @@ class Source:
     name: str  # as given by the user, for messages
     path: Path
     data: bytes
-    kind: str  # text | docx | xlsx
+    kind: str  # text | docx | xlsx | ole | html | pdf
 
     @property
     def sha256(self) -> str:
@@ -185,9 +185,7 @@ def open_source(path: Path, name: str | None = None) -> Source:
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # a legacy Office file: a .xls is read, others refused
         return Source(shown, path, data, "ole")
     if data.startswith(b"%PDF"):
-        raise InputError(shown, [Problem("", "这是 PDF 文件，rectify 还不能直接读取：请用 WPS 或 Word 打开后"
-                                             "另存为 Word（.docx），或把全部文字复制到记事本存为 .txt 后再导入；"
-                                             "扫描件须先做文字识别")])
+        return Source(shown, path, data, "pdf")
     data = _as_utf8(data, shown)
     if b"\x00" in data[:4096]:
         raise InputError(shown, [Problem("", "这是二进制文件，不是文本、Word 或 Excel 文档")])
