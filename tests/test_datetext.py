@@ -79,3 +79,17 @@ def test_figures_keep_money_and_percentages() -> None:
     figures = find_figures("共计54410元，完成建安产值约1950万元，占12.3%，开展巡察12次")
     assert [(f["value"], f["unit"]) for f in figures] == [
         (54410, "元"), (1950, "万元"), (12.3, "%")]
+
+
+def test_a_yearless_month_takes_the_files_year_and_a_long_term_item_keeps_its_milestone() -> None:
+    from rectify_core.deadlines.datetext import parse_deadline
+
+    assert (parse_deadline("12月底前", 2026).date, parse_deadline("12月底前", 2026).assumed_year) == (
+        dt.date(2026, 12, 31), 2026)
+    assert parse_deadline("6月底前完成", 2027).date == dt.date(2027, 6, 30)
+    with pytest.raises(DateTextError, match="没有写年份"):
+        parse_deadline("12月底前", None)
+    with pytest.raises(DateTextError, match="月份不存在"):
+        parse_deadline("13月底前", 2026)
+    milestone = parse_deadline("长期坚持并于2026年底见成效", None)
+    assert (milestone.kind, milestone.date) == ("long_term", dt.date(2026, 12, 31))

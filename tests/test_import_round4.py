@@ -212,3 +212,15 @@ def test_no_import_lowers_a_status_without_saying_so(cli: Any, db_url: str, tmp_
     assert "警告" in done.out and "已完成" in done.out and "未完成" in done.out
     [item] = cli(["--db", db_url, "items", "--json"]).json()
     assert item["status"] == "已完成"
+
+
+def test_half_width_stops_end_the_preambles_sentences(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    """"开展了巡察.2025年1月7日…反馈": the feedback day is the second date, not the first
+    day of the inspection (which became the feedback date and the round's key)."""
+    text = REPORT.format(count=2, first="（1）", second="（2）", a="一是", b="二是").replace(
+        "开展了巡察。\n2025年1月7日", "开展了巡察.2025年1月7日")
+    path = tmp_path / "进展.txt"
+    path.write_text(text, encoding="utf-8")
+    assert cli(["--db", sqlite_url, "import", str(path)]).code == 0
+    [round_] = cli(["--db", sqlite_url, "rounds", "--json"]).json()
+    assert round_["feedback_date"] == "2025-01-07", round_

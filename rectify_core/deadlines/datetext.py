@@ -189,6 +189,9 @@ def parse_deadline(text: str, context_year: int | None) -> Deadline:
     return _parse_deadline(text, context_year)
 
 
+_YEARLESS_MONTH = re.compile(r"^(?:于|在)?(\d{1,2})\s*月(?:份)?(?:底|末|份)?(?:前|以前|之前)?(?:完成(?:整改)?)?$")
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_deadline(text: str, context_year: int | None) -> Deadline:
     """整改时限 text -> Deadline. '2025年8月底前' means 2025-08-31, a bare month its
@@ -205,6 +208,11 @@ def _parse_deadline(text: str, context_year: int | None) -> Deadline:
         month = _QUARTER[m["q"]] if m["q"] else 6 if m["h"] == "上" else 12
         kind = "long_term" if m["long"] else "dated"
         return Deadline(kind, month_end(context_year, month), assumed_year=context_year)
+    if m := _YEARLESS_MONTH.match(clean):  # 12月底前: the file's year, as 年底前 takes it (and said)
+        if context_year is None:
+            raise DateTextError(f"整改时限“{text.strip()}”没有写年份，文件中也找不到可参照的年份，请写明年份")
+        _month(context_year, int(m[1]), m[0])  # a month that does not exist is refused in words
+        return Deadline("dated", month_end(context_year, int(m[1])), assumed_year=context_year)
     day = numeric_date(clean)
     if day is not None:
         return Deadline("dated", day)
@@ -213,7 +221,7 @@ def _parse_deadline(text: str, context_year: int | None) -> Deadline:
         return Deadline("dated", month_end(int(m[1]), int(m[2])))
     mentions = find_dates(clean, context_year)
     if "长期" in clean or ("持续" in clean and not mentions):
-        if mentions and re.search(r"前完成|底前|以前|之前", clean):  # 2025年12月底前完成并长期坚持: the date stays
+        if mentions:  # 2025年12月底前完成并长期坚持, 长期坚持并于2026年底见成效: the stated date stays, to check by
             return Deadline("long_term", _last_day(mentions[-1]))
         return Deadline("long_term", None)
     if not mentions:

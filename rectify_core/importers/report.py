@@ -245,10 +245,15 @@ def _is_topic(text: str) -> bool:
     return text.startswith("关于") or text.endswith(("方面", "问题", "问题的整改"))
 
 
+# a half-width full stop between a Han character and the next sentence (巡察.2025年1月7日)
+# ends the sentence, as 。 does: the feedback sentence is not run into the inspection's
+_HALF_STOP = re.compile(r"(?<=[\u4e00-\u9fff])\.(?=[\u4e00-\u9fff\d])")
+
+
 def _preamble(s: _State, line: Line) -> None:
     """Before the items, and in the organisational part: the round, summaries, the
     first responsible."""
-    ledger, text = s.ledger, line.text
+    ledger, text = s.ledger, _HALF_STOP.sub("。", line.text)  # (same length: the spans still hold)
     if (m := _GROUP.search(text)) and ledger.inspector is None:
         who = line.span(m.start("who"), m.end("who"))
         ledger.inspector = _after_dates(who)
