@@ -224,3 +224,17 @@ def test_half_width_stops_end_the_preambles_sentences(cli: Any, sqlite_url: str,
     assert cli(["--db", sqlite_url, "import", str(path)]).code == 0
     [round_] = cli(["--db", sqlite_url, "rounds", "--json"]).json()
     assert round_["feedback_date"] == "2025-01-07", round_
+
+
+def test_problems_after_the_end_of_the_list_are_never_dropped_silently(cli: Any, sqlite_url: str,
+                                                                      tmp_path: Path) -> None:
+    """A county 通报 of two units: the second unit's problems after the first unit's closing
+    summary were dropped without a word; now the import is refused, naming where."""
+    first = REPORT.format(count=2, first="问题1：", second="问题2：", a="一是", b="二是")
+    second = ("截至2025年6月30日，巡察反馈的2个问题已整改完成1个，阶段性完成整改1个。\n区审计局党组\n"
+              "问题1：审计整改跟踪不到位\n整改情况：已建立台账。\n完成情况：已完成\n")
+    path = tmp_path / "通报.txt"
+    path.write_text(first + second, encoding="utf-8")
+    refused = cli(["--db", sqlite_url, "import", str(path)])
+    assert refused.code != 0 and "又出现编号的问题“问题1：审计整改跟踪不到位”" in refused.err, refused.err
+    assert cli(["--db", sqlite_url, "items", "--json"]).json() == []

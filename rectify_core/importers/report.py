@@ -328,7 +328,12 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
     paren_items = not any(_ITEM_WORD.match(ln.text) for ln in lines)
     s.plain_items = paren_items and _plain_first(lines)
     for idx, line in enumerate(lines):
-        if not line.text or s.done:
+        if not line.text:
+            continue
+        if s.done:
+            if _another_problem(lines, idx):  # never dropped without a word
+                s.problems.append(Problem(f"第{idx + 1}{line_word}", _AFTER_END.format(line.orig[:30])))
+                break
             continue
         s.line_no = idx + 1
         if s.in_items and (s.ledger.items or s.item is not None) and _ends_items(lines, idx):
@@ -350,6 +355,19 @@ def parse_report(lines: list[Line], source: str, sha256: str, fallback_name: str
     if s.problems:
         raise InputError(source, s.problems)
     return ledger
+
+
+_AFTER_END = ("问题清单已在前面结束（总结句、落款或“下一步”之后），这里又出现编号的问题“{}”：可能是另一个单位的部分。"
+              "请把各单位的材料分开导入，或改用每个单位一行的台账")
+
+
+def _another_problem(lines: list[Line], idx: int) -> bool:
+    """A problem after the list ended: 问题N：, or （N） with 整改情况/完成情况 in the lines after it."""
+    text = lines[idx].text
+    if _ITEM_WORD.match(text):
+        return True
+    return bool(_ITEM_PAREN.match(text)) and any(
+        ln.text.startswith(("整改情况", "完成情况", "整改措施")) for ln in lines[idx + 1:idx + 6])
 
 
 def _plain_first(lines: list[Line]) -> bool:
