@@ -238,3 +238,19 @@ def test_problems_after_the_end_of_the_list_are_never_dropped_silently(cli: Any,
     refused = cli(["--db", sqlite_url, "import", str(path)])
     assert refused.code != 0 and "又出现编号的问题“问题1：审计整改跟踪不到位”" in refused.err, refused.err
     assert cli(["--db", sqlite_url, "items", "--json"]).json() == []
+
+
+def test_the_audit_compares_only_what_a_report_says_it_lists(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    """"已完成的不再逐项列出": the total and the done are not in the text, so they are not
+    compared; what it lists is (and the import does not warn of the count)."""
+    text = REPORT.format(count=5, first="（1）", second="（2）", a="一是", b="二是").replace(
+        "已整改完成1个，阶段性完成整改1个。", "已整改完成4个，阶段性完成整改1个，已完成的不再逐项列出。").replace(
+        "完成情况：已完成", "完成情况：阶段性完成", 1)
+    text = text.replace("阶段性完成整改1个", "阶段性完成整改2个")
+    path = tmp_path / "进展.txt"
+    path.write_text(text, encoding="utf-8")
+    done = cli(["--db", sqlite_url, "import", str(path)])
+    assert done.code == 0 and "读出" not in done.out + done.err, done.out + done.err
+    audit = cli(["--db", sqlite_url, "audit", str(path), "--json"])
+    kinds = {f["kind"] for f in audit.json()["findings"]}
+    assert not kinds & {"count_items", "count_done", "count_rate"}, kinds

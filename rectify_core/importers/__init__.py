@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 from rectify_core.bulk import gc_paused
 from rectify_core.errors import InputError, Problem
-from rectify_core.importers.audit import read_claims
+from rectify_core.importers.audit import LISTS_SOME, read_claims
 from rectify_core.importers.html import parse_html, parse_xls
 from rectify_core.importers.ledger import parse_table
 from rectify_core.importers.numbering import numbered_texts
@@ -59,15 +58,12 @@ def read_workbook(path: Path, shown_name: str | None = None) -> Workbook:
     return book
 
 
-_LISTS_SOME = re.compile(r"不再逐项列出|不再一一列出|仅列出|只列出|未完成的问题如下")
-
-
 def _check_count(ledger: ParsedLedger) -> None:
     """Said at import, not only by `audit`: a document whose own summary counts other than
     the problems read (a sub-point taken for a problem, or a problem missed)."""
     claimed = read_claims(ledger.summary).get("items")
     text = " ".join(t for _, t in ledger.summary)
-    if isinstance(claimed, int) and claimed != len(ledger.items) and not _LISTS_SOME.search(text):
+    if isinstance(claimed, int) and claimed != len(ledger.items) and not LISTS_SOME.search(text):
         ledger.notes.append(f"文件自述反馈问题{claimed}个，读出{len(ledger.items)}个：请核对"
                             "（rectify audit 可逐项比对）")
 
