@@ -93,3 +93,16 @@ def test_a_scan_a_huge_and_a_damaged_pdf_are_refused_saying_what_to_do(cli: Any,
     refused = cli(["--db", sqlite_url, "import", str(broken)])
     assert refused.code != 0 and "PDF" in refused.err and "Traceback" not in refused.err
     assert cli(["--db", sqlite_url, "items", "--json"]).json() == []
+
+
+@needs_office
+def test_an_encrypted_pdf_is_refused_saying_what_to_do(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    text = tmp_path / "进展.txt"
+    text.write_text("问题1：政府采购制度执行不到位\n完成情况：已完成\n", encoding="utf-8")
+    options = ('pdf:writer_pdf_Export:{"EncryptFile":{"type":"boolean","value":"true"},'
+               '"DocumentOpenPassword":{"type":"string","value":"secret"}}')
+    subprocess.run([str(SOFFICE), "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo'}",
+                    "--convert-to", options, "--outdir", str(tmp_path / "pdf"), str(text)], check=True,
+                   capture_output=True, timeout=180)
+    refused = cli(["--db", sqlite_url, "import", str(tmp_path / "pdf" / "进展.pdf")])
+    assert refused.code != 0 and "已加密" in refused.err and "Traceback" not in refused.err

@@ -58,3 +58,20 @@ def test_a_report_numbered_by_word_reads_as_on_screen(cli: Any, db_url: str, tmp
                    cli(["--db", db_url, "items", "--json"]).json())
     assert items == [(1, "接待清单不完整", "已完成", 1), (2, "超标准接待", "已完成", 1),
                      (3, "组织生活会流于形式", "阶段性完成", 2)]
+
+
+def test_numbering_through_styles_that_loop_ends(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    """Two styles based on each other (a damaged template): the numbering lookup stops, and
+    the report still reads by its written numbers."""
+    document = Document()
+    styles = document.styles.element
+    for name, base in (("LoopA", "LoopB"), ("LoopB", "LoopA")):
+        styles.append(parse_xml(f'<w:style {W} w:type="paragraph" w:styleId="{name}"><w:name w:val="{name}"/>'
+                                f'<w:basedOn w:val="{base}"/></w:style>'))
+    for line in ("问题1：接待清单不完整", "整改情况：已规范。", "完成情况：已完成"):
+        document.add_paragraph(line, style="LoopA")
+    path = tmp_path / "进展.docx"
+    document.save(str(path))
+    done = cli(["--db", sqlite_url, "import", str(path), "--unit", "测试局"])
+    assert done.code == 0, done.err
+    assert [(r["no"], r["status"]) for r in cli(["--db", sqlite_url, "items", "--json"]).json()] == [(1, "已完成")]
