@@ -129,7 +129,8 @@ def read_bounded(path: Path, shown: str, lim: Limits) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise InputError(shown, [Problem("", "这不是普通文件（可能是管道、设备或套接字），只能导入普通文件")])
     cap = lim.file_mb * 2**20
-    too_big = [Problem("", f"文件大小超过{lim.describe('file_mb', ' MB')}")]
+    too_big = [Problem("", f"文件大小超过{lim.describe('file_mb', ' MB')}；全区（全市）的大台账可按单位拆成"
+                           "几个文件分别导入，每个单位的问题仍归入各自的轮次")]
     if info.st_size > cap:
         raise InputError(shown, too_big)
     try:
