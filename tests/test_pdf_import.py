@@ -14,17 +14,10 @@ from docx import Document
 from PIL import Image
 
 from rectify_flows.cli import DEMO_LEDGER
+from tests.test_print import to_pdf
 
 SOFFICE = shutil.which("soffice")
 needs_office = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not installed (.ci/run installs it)")
-
-
-def _pdf(path: Path) -> Path:
-    out = path.parent / "pdf"
-    subprocess.run([str(SOFFICE), "--headless", f"-env:UserInstallation=file://{path.parent / 'lo'}",
-                    "--convert-to", "pdf", "--outdir", str(out), str(path)], check=True, capture_output=True,
-                   timeout=180)
-    return out / f"{path.stem}.pdf"
 
 
 def _items(cli: Any, url: str) -> list[tuple[int, str, str]]:
@@ -39,7 +32,7 @@ def test_a_printed_report_reads_as_its_word_file(cli: Any, db_url: str, tmp_path
     assert cli(["--db", db_url, "report", "--date", "2026-11-25", "-o", str(report)]).code == 0
     fresh = tmp_path / "fresh.db"
     fresh.write_bytes(sqlite_template.read_bytes())
-    done = cli(["--db", f"sqlite:///{fresh}", "import", str(_pdf(report))])
+    done = cli(["--db", f"sqlite:///{fresh}", "import", str(to_pdf(report))])
     assert done.code == 0, done.err
     assert _items(cli, f"sqlite:///{fresh}") == _items(cli, db_url)
 
@@ -58,7 +51,7 @@ def test_a_printed_ledger_table_reads_as_a_ledger(cli: Any, sqlite_url: str, tmp
             cell.text = value
     word = tmp_path / "台账.docx"
     document.save(str(word))
-    done = cli(["--db", sqlite_url, "import", str(_pdf(word)), "--unit", "测试局"])
+    done = cli(["--db", sqlite_url, "import", str(to_pdf(word)), "--unit", "测试局"])
     assert done.code == 0, done.err
     assert _items(cli, sqlite_url) == [(1, "政府采购制度执行不到位", "已完成"), (2, "行政执法案卷质量不高", "未完成")]
 
