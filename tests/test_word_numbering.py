@@ -75,3 +75,30 @@ def test_numbering_through_styles_that_loop_ends(cli: Any, sqlite_url: str, tmp_
     done = cli(["--db", sqlite_url, "import", str(path), "--unit", "测试局"])
     assert done.code == 0, done.err
     assert [(r["no"], r["status"]) for r in cli(["--db", sqlite_url, "items", "--json"]).json()] == [(1, "已完成")]
+
+
+def test_a_table_whose_numbers_word_writes_reads_them(cli: Any, sqlite_url: str, tmp_path: Path) -> None:
+    """A Word table whose 序号 column is Word's numbering, from 5 (a sheet continued)."""
+    document = Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(0, parse_xml(f'<w:abstractNum {W} w:abstractNumId="91"><w:lvl w:ilvl="0">'
+                                  '<w:start w:val="5"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%1"/>'
+                                  '</w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {W} w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
+    rows = [("序号", "问题", "责任人", "整改时限", "完成情况"),
+            ("", "政府采购制度执行不到位", "周敏", "2027年3月31日", "已完成"),
+            ("", "行政执法案卷质量不高", "王芳", "2027年6月30日", "未完成")]
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            paragraph = table.rows[r].cells[c].paragraphs[0]
+            paragraph.text = value
+            if r and c == 0:
+                ppr = paragraph._p.get_or_add_pPr()
+                ppr.append(parse_xml(f'<w:numPr {W}><w:ilvl w:val="0"/><w:numId w:val="91"/></w:numPr>'))
+    path = tmp_path / "台账.docx"
+    document.save(str(path))
+    done = cli(["--db", sqlite_url, "import", str(path), "--unit", "测试局"])
+    assert done.code == 0, done.err
+    assert sorted((r["no"], r["title"]) for r in cli(["--db", sqlite_url, "items", "--json"]).json()) == [
+        (5, "政府采购制度执行不到位"), (6, "行政执法案卷质量不高")]

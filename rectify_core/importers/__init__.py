@@ -10,7 +10,7 @@ from rectify_core.errors import InputError, Problem
 from rectify_core.importers.audit import LISTS_SOME, read_claims
 from rectify_core.importers.html import parse_html, parse_xls
 from rectify_core.importers.ledger import parse_table
-from rectify_core.importers.numbering import numbered_texts
+from rectify_core.importers.numbering import Numbered, numbered_texts
 from rectify_core.importers.parsed import ParsedLedger
 from rectify_core.importers.report import add_facts, parse_report
 from rectify_core.importers.source import Source, decode, make_line, open_source, text_lines
@@ -27,9 +27,10 @@ def _docx(source: Source, fallback: str) -> Workbook:
         document = Document(io.BytesIO(source.data))
     except Exception as exc:  # python-docx raises many types for damaged files
         raise InputError(source.name, [Problem("", f"Word 文件已损坏或无法读取（{type(exc).__name__}）")]) from None
-    lines = [make_line(line) for text in numbered_texts(document) for line in text.splitlines()]
+    numbered = Numbered(document)
+    lines = [make_line(line) for text in numbered_texts(document, numbered) for line in text.splitlines()]
     for n, table in enumerate(document.tables, start=1):
-        rows = [(i, [c.text for c in row.cells]) for i, row in enumerate(table.rows, start=1)]
+        rows = [(i, [numbered.cell(c) for c in row.cells]) for i, row in enumerate(table.rows, start=1)]
         try:
             ledgers = parse_table(rows, source, f"表格{n}", fallback)
         except InputError as exc:

@@ -119,16 +119,30 @@ def _num_pr(paragraph: Any) -> tuple[str, int] | None:
     return str(num.numId.val), int(ilvl)
 
 
-def numbered_texts(document: Any) -> list[str]:
+class Numbered:
+    """A document's paragraphs and table cells as they show, numbered in document order."""
+
+    def __init__(self, document: Any) -> None:
+        try:
+            self.part = document.part.numbering_part
+        except (KeyError, NotImplementedError, AttributeError):
+            self.part = None
+        self.numbering = Numbering(self.part)
+        self._cells: dict[Any, str] = {}  # a merged cell comes once per row it spans: counted once
+
+    def text(self, paragraph: Any) -> str:
+        found = _num_pr(paragraph) if self.part is not None else None
+        return (self.numbering.label(*found) if found else "") + str(paragraph.text)
+
+    def cell(self, cell: Any) -> str:
+        """A table cell's text, its numbered paragraphs (a 序号 column Word numbers) shown."""
+        key = cell._tc  # the element itself (kept alive here), not its id: a proxy's id is reused
+        if key not in self._cells:
+            self._cells[key] = "\n".join(self.text(p) for p in cell.paragraphs)
+        return self._cells[key]
+
+
+def numbered_texts(document: Any, numbered: Numbered | None = None) -> list[str]:
     """Each paragraph's text (body, in order) with its automatic number in front."""
-    try:
-        part = document.part.numbering_part
-    except (KeyError, NotImplementedError, AttributeError):
-        part = None
-    numbering = Numbering(part)
-    out = []
-    for paragraph in document.paragraphs:
-        found = _num_pr(paragraph) if part is not None else None
-        label = numbering.label(*found) if found else ""
-        out.append(label + paragraph.text)
-    return out
+    numbered = numbered or Numbered(document)
+    return [numbered.text(paragraph) for paragraph in document.paragraphs]
