@@ -3,6 +3,7 @@ figures, each unit's own (nothing summed across units unless the view is the cou
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -84,6 +85,7 @@ def view_rows(views: list[RoundView]) -> Iterator[tuple[str, str, str | None]]:
     return ((v.unit, r.status, r.light) for v in views for r in v.rows)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """The form in which two spellings of a unit's name compare equal: on the working copy
     (full width folded, traditional as simplified), spaces and invisible characters out."""
