@@ -35,6 +35,7 @@ DONE = {"added": "已添加人员。以后的提醒按其通知渠道发送。",
 
 
 def _writer(signed: Signed) -> None:
+    """A viewer is not shown the forms (a viewer's post is refused by AdminForm itself)."""
     if not signed.scope.writes:
         raise Refused(403, "只读账号不能修改人员。", BACK)
 
@@ -125,9 +126,16 @@ def new_person(request: Request, signed: AdminDep, unit: str = "", name: str = "
 def person_form(request: Request, person_id: RecordId, signed: AdminDep) -> Response:
     with signed.portal.factory() as session:
         row = _kept(signed, person_id, session)
-        unit = session.get(Unit, row.unit_id).name if row.unit_id else ANY_UNIT  # type: ignore[union-attr]
+        unit = _unit_name(row, session)
         contact = people.contact_of(row, unit)
     return _form_page(request, signed, people.form_of(contact), unit, person_id)
+
+
+def _unit_name(row: DirectoryPerson, session: Session) -> str:
+    """The unit a kept person belongs to, by name (ANY_UNIT: every unit)."""
+    if row.unit_id is None:
+        return ANY_UNIT
+    return session.scalar(select(Unit.name).where(Unit.id == row.unit_id)) or ANY_UNIT
 
 
 def _kept(signed: Signed, person_id: int, session: Session) -> DirectoryPerson:
@@ -161,7 +169,6 @@ def _save(request: Request, signed: Signed, form: people.PersonForm, unit: str, 
 
 @router.post("/people", response_class=HTMLResponse)
 def add_person(request: Request, signed: AdminDep, form: AdminForm) -> Response:
-    _writer(signed)
     given, unit = _posted(form), signed.scope.unit or text_field(form, "unit", 200)
 
     def change(session: Session, directory: Directory) -> str:
@@ -181,11 +188,9 @@ def _unit(name: str, session: Session) -> Unit:
 
 @router.post("/people/{person_id}", response_class=HTMLResponse)
 def edit_person(request: Request, person_id: RecordId, signed: AdminDep, form: AdminForm) -> Response:
-    _writer(signed)
     given = _posted(form)
     with signed.portal.factory() as session:
-        row = _kept(signed, person_id, session)
-        unit = session.get(Unit, row.unit_id).name if row.unit_id else ANY_UNIT  # type: ignore[union-attr]
+        unit = _unit_name(_kept(signed, person_id, session), session)
     if text_field(form, "do", 10) == "remove":
         with db.transaction(signed.portal.engine) as session:
             row = _kept(signed, person_id, session)
@@ -205,7 +210,6 @@ def edit_person(request: Request, person_id: RecordId, signed: AdminDep, form: A
 @router.post("/people-resend")
 def resend(signed: AdminDep, form: AdminForm) -> Response:
     """The given-up notices of one person put back in the queue, once they can be reached."""
-    _writer(signed)
     name, unit = text_field(form, "name", 100), text_field(form, "unit", 200)
     if not signed.scope.sees(unit):
         raise Refused(404, "没有找到这位人员。", BACK)
