@@ -45,6 +45,7 @@ class Contact:
 
 
 DEFAULT_OFFICE = "巡察整改工作办公室"
+WORK_APPS = ("wecomapp", "dingwork")  # work platforms that address a person by mobile or user id
 SENDER_KEYS = ("office", "to", "cc", "number")
 
 
@@ -210,7 +211,7 @@ def needs(url: str) -> str | None:
     shared channel: a group bot, a fixed mailbox)."""
     if "{email}" in url:
         return "email"
-    if "{mobile}" in url or url.split("://", 1)[0].lower() in ("wecomapp", "dingwork"):
+    if "{mobile}" in url or url.split("://", 1)[0].lower() in WORK_APPS:
         return "mobile"
     return None
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, delete, select
 
-from rectify_core.config.people import Contact
+from rectify_core.config.people import WORK_APPS, Contact
 from rectify_core.ledger import db
 from rectify_core.ledger.models import ImUser
 from rectify_core.masking import ENV_VAR
@@ -26,7 +26,7 @@ from rectify_core.masking import ENV_VAR
 if TYPE_CHECKING:  # apps loads Apprise: only a send needs it, not every command
     from rectify_core.delivery.apps import Outcome
 
-APPS = ("wecomapp", "dingwork")
+APPS = WORK_APPS
 Key = tuple[str, str, str]  # (platform, account, mobile)
 
 

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from rectify_core.config.people import Contact, Directory
+from rectify_core.config.people import Contact, Directory, needs
 from rectify_core.identity import person_name
 from rectify_core.ledger.models import ImUser, Item, ItemHolder, Notice, Round, Unit
 from rectify_core.vocab import ACTIVE, ROLE_NAMES, NoticeKind, NoticeState, Role
 
-APPS = ("wecomapp", "dingwork")
-_RANK = {str(r): n for n, r in enumerate(Role)}  # work platforms that address a person by mobile or user id
+_RANK = {str(r): n for n, r in enumerate(Role)}  # a person's roles are shown in the order Role lists them
 
 
 @dataclass(frozen=True)
@@ -41,9 +40,8 @@ def why_unreachable(contact: Contact | None, directory: Directory) -> str | None
         return "人员名录中没有此人"
     if not contact.notify:
         return "尚未选择通知渠道"
-    for url in directory.urls(contact):
-        scheme = url.split("://", 1)[0].lower()
-        if scheme not in APPS or contact.mobile or contact.userid(scheme):
+    for url in directory.urls(contact):  # ({email}/{mobile} channels lacking theirs are left out already)
+        if needs(url) != "mobile" or contact.mobile or contact.userid(url.split("://", 1)[0].lower()):
             return None
     return "所选通知渠道缺少电子邮箱或手机号"
 
