@@ -212,7 +212,7 @@ def _from_words(text: str) -> int:
 
 def test_a_count_of_any_size_is_written_in_chinese_numerals() -> None:
     """Headings and tables number units and problems past 99 (the bulletin crashed at 110)."""
-    from rectify_core.documents.report import cn_number
+    from rectify_core.numerals import cn_number
 
     words = {n: cn_number(n) for n in range(1, 10_001)}
     assert all(_from_words(w) == n for n, w in words.items())

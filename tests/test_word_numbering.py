@@ -10,7 +10,7 @@ from typing import Any
 from docx import Document
 from docx.oxml import parse_xml
 
-from rectify_core.importers.numbering import cn_count
+from rectify_core.numerals import cn_number
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 LEVELS = (("chineseCounting", "%1、"), ("chineseCounting", "（%2）"), ("decimal", "%3."), ("decimal", "（%4）"))
@@ -34,7 +34,7 @@ def _numbered(path: Path, paragraphs: list[tuple[int | None, str]]) -> Path:
 
 
 def test_chinese_counting_as_word_writes_it() -> None:
-    assert [cn_count(n) for n in (1, 9, 10, 11, 20, 21, 99)] == ["一", "九", "十", "十一", "二十", "二十一", "九十九"]
+    assert [cn_number(n) for n in (1, 9, 10, 11, 20, 21, 99)] == ["一", "九", "十", "十一", "二十", "二十一", "九十九"]
 
 
 def test_a_report_numbered_by_word_reads_as_on_screen(cli: Any, db_url: str, tmp_path: Path) -> None:

@@ -15,11 +15,12 @@ from rectify_core.config.calendar import local_today
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.scoring import UnitScore, lost_text
 from rectify_core.documents.docx import write_docx
-from rectify_core.documents.report import Para, cn_number, day_text
+from rectify_core.documents.report import Para, day_text
 from rectify_core.ledger import scores
 from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
 from rectify_core.ledger.view import RoundView
+from rectify_core.numerals import cn_number
 from rectify_core.refs import order
 from rectify_core.vocab import ACTIVE, EventKind, ItemState, completion_rate
 

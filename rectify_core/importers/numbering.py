@@ -12,26 +12,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from rectify_core.numerals import cn_number
+
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-DIGITS = "〇一二三四五六七八九"
 MAX_LEVELS = 9
-
-
-def cn_count(n: int) -> str:
-    """1 -> 一, 10 -> 十, 12 -> 十二, 21 -> 二十一 (as Word's chineseCounting writes them)."""
-    if n <= 0 or n >= 100:
-        return str(n)
-    tens, ones = divmod(n, 10)
-    if not tens:
-        return DIGITS[ones]
-    return (DIGITS[tens] if tens > 1 else "") + "十" + (DIGITS[ones] if ones else "")
 
 
 def _format(n: int, fmt: str) -> str:
     if fmt in ("chineseCounting", "chineseCountingThousand", "taiwaneseCounting", "ideographTraditional",
                "chineseLegalSimplified", "japaneseCounting"):
-        return cn_count(n)
+        return cn_number(n) if n > 0 else str(n)
     if fmt in ("decimalEnclosedCircle", "decimalEnclosedCircleChinese"):
         return CIRCLED[n - 1] if 0 < n <= len(CIRCLED) else str(n)
     if fmt in ("lowerLetter", "upperLetter") and 0 < n <= 26:
