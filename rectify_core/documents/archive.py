@@ -34,7 +34,7 @@ from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_xlsx
 from rectify_core.errors import NotFoundError, writing
-from rectify_core.ledger import db, items, obligations, uploads
+from rectify_core.ledger import db, items, obligations, scores, uploads
 from rectify_core.ledger import view as ledger_view
 from rectify_core.ledger.models import Closure, Event, Item, Notice, Round, Unit, Upload
 from rectify_core.vocab import NoticeState
@@ -122,10 +122,11 @@ _COUNTY_FILES = {"report.docx": ("巡察整改情况通报.docx", "全区巡察�
 
 def _county(w: _Writer, views: list[ledger_view.RoundView], job: _Job, session: Session) -> None:
     """The county's own files, for an archive of every unit."""
+    graded = scores.compute(job.today, job.settings, session=session)  # once, for the three files
     with tempfile.TemporaryDirectory(prefix=".rectify-archive-") as scratch:
         for what, (name, said) in _COUNTY_FILES.items():
             made = Path(scratch) / what
-            county.write(what, views, job.settings, job.today, made, session=session)
+            county.write(what, views, job.settings, job.today, made, session=session, graded=graded)
             w.add_file(f"{COUNTY}/{name}", made, said)
 
 

@@ -103,7 +103,8 @@ def _scoring(scores: list[UnitScore], settings: Settings) -> list[Para]:
 
 
 def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings, today: dt.date, *,
-          session: Session, stale: int = STALE_WORKDAYS) -> list[Para]:
+          session: Session, stale: int = STALE_WORKDAYS, graded: list[UnitScore] | None = None) -> list[Para]:
+    """The bulletin's paragraphs; `graded`: the county's scores when the caller has them."""
     office, addressed = settings.config_contacts.office, settings.config_contacts.addressed
     paras = [Para("number", addressed.get("number", f"〔{today.year}〕　号")),
              Para("title", "关于巡察整改工作进展情况的通报"),
@@ -117,7 +118,8 @@ def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings
     paras.append(Para("body", f"{'、'.join(silent)}，已连续{stale}个工作日以上未报送整改进展，请抓紧报送。"
                       if silent else f"各单位均在{stale}个工作日内报送了整改进展。"))
     shown = {f.unit for f in summary}
-    paras += _scoring([sc for sc in scores.compute(today, settings, session=session) if sc.unit in shown], settings)
+    graded = scores.compute(today, settings, session=session) if graded is None else graded
+    paras += _scoring([sc for sc in graded if sc.unit in shown], settings)
     paras += [Para("h1", "五、有关要求"),
               Para("body", "各被巡察单位党组织要切实履行整改主体责任，对逾期未完成的问题逐项分析原因、明确时限、"
                            "压实责任，按期完成整改并及时报送进展和佐证材料；对已完成整改的问题开展“回头看”，"

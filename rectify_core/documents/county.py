@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.settings import Settings
+from rectify_core.deadlines.scoring import UnitScore
 from rectify_core.documents import bulletin, dashboard
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
@@ -28,13 +29,17 @@ DOWNLOADS = {"report.docx": ("整改进展情况报告", KINDS["docx"][0]),
 
 
 def write(what: str, views: list[RoundView], settings: Settings, today: dt.date, out: Path, *,
-          session: Session) -> None:
-    """Write `what` (a DOWNLOADS key) for `views`: one round's document, or the county's."""
+          session: Session, graded: list[UnitScore] | None = None) -> None:
+    """Write `what` (a DOWNLOADS key) for `views`: one round's document, or the county's.
+    `graded`: the county's scores, when a caller writing several files computed them once."""
     if not views:
         raise NotFoundError("没有可下载的轮次。")
+    def county_scores() -> list[UnitScore]:
+        return graded if graded is not None else scores.compute(today, settings, session=session)
+
     if what == "dashboard.html":
-        graded = scores.compute(today, settings, session=session) if len({v.unit for v in views}) > 1 else None
-        out.write_text(dashboard.render(dashboard.build(views, today, session=session, graded=graded)),
+        ranked = county_scores() if len({v.unit for v in views}) > 1 else None
+        out.write_text(dashboard.render(dashboard.build(views, today, session=session, graded=ranked)),
                        encoding="utf-8")
         return
     if len(views) == 1:
@@ -45,12 +50,11 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
         return
     summary = shown_units(views, settings, session=session)
     if what == "report.docx":
-        bulletin.write(bulletin.build(views, summary, settings, today, session=session), out,
+        bulletin.write(bulletin.build(views, summary, settings, today, session=session, graded=county_scores()), out,
                        author=settings.config_contacts.office)
     else:
         shown = {f.unit for f in summary}
-        graded = [s for s in scores.compute(today, settings, session=session) if s.unit in shown]
-        write_county_xlsx(views, summary, out, graded)
+        write_county_xlsx(views, summary, out, [s for s in county_scores() if s.unit in shown])
 
 
 def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:
