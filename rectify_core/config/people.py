@@ -37,7 +37,12 @@ class Contact:
     dingtalk_userid: str | None = None
     department: str | None = None  # with the department_head role: the 责任部门 they head
     email: str | None = None  # fills {email} in a channel's URL (a unit's mail server, named in [channels])
-    kept: bool = False  # kept in the database by the units (rectify people, /admin/people), not in contacts.toml
+    kept_id: int | None = None  # the database's record of this person (rectify people, /admin/people); None:
+    # from contacts.toml
+
+    @property
+    def kept(self) -> bool:
+        return self.kept_id is not None
 
     def userid(self, scheme: str) -> str | None:
         """The user id written in contacts.toml for a work platform's channel, if any."""

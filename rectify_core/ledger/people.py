@@ -196,7 +196,7 @@ def contact_of(row: DirectoryPerson, unit: str) -> Contact:
     extra = row.extra or {}
     return Contact(row.name, unit, tuple(row.roles or ()), tuple(row.channels or ()), row.supervisor, row.title,
                    row.mobile, extra.get("wecom_userid"), extra.get("dingtalk_userid"), row.department, row.email,
-                   kept=True)
+                   kept_id=row.id)
 
 
 def merged(config: list[Contact], *, session: Session) -> list[Contact]:

@@ -70,7 +70,6 @@ def people_page(request: Request, signed: AdminDep, unit: str = "", q: str = "",
         fix = reach.people_to_fix(directory, _unit_ids(signed, session), session=session)
         clashes = reach.shared_text(reach.shared_user_ids(session=session)) if signed.scope.unit is None else []
         held = _units(signed, session)
-        ids = {(name, person_name(row.name)): row.id for row, name in people.kept(session=session)}
     wanted = person_name(q) if q else ""
     shown = [c for c in sorted(directory.contacts, key=lambda c: (c.unit, c.name))
              if (signed.scope.unit is None or c.unit in (signed.scope.unit, ANY_UNIT)) and (not unit or c.unit == unit)
@@ -82,9 +81,10 @@ def people_page(request: Request, signed: AdminDep, unit: str = "", q: str = "",
         contact = directory.contact(name, unit_name)
         where = contact.unit if contact else unit_name
         if signed.scope.unit is not None and where == ANY_UNIT:  # kept by the office: the unit's own entry
-            where = signed.scope.unit
-        pid = ids.get((where, person_name(name)))
-        return f"{BACK}/{pid}" if pid else f"{BACK}/new?{urlencode({'unit': where, 'name': name})}"
+            return f"{BACK}/new?{urlencode({'unit': signed.scope.unit, 'name': name})}"
+        if contact is not None and contact.kept_id is not None:
+            return f"{BACK}/{contact.kept_id}"
+        return f"{BACK}/new?{urlencode({'unit': where, 'name': name})}"
 
     rows = [(c, link(c.unit, c.name), "、".join(ROLE_NAMES.get(r, r) for r in c.roles),
              "、".join(people.shown_channel(n) for n in c.notify), reach.why_unreachable(c, directory))
