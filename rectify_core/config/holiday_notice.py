@@ -12,6 +12,7 @@ a misprint, is refused rather than written into the calendar."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -40,8 +41,7 @@ class Notice:
         off = [_span(days) for days in self.off.values()]
         work = [d.isoformat() for days in self.work.values() for d in days]
         return (f"\n[years.{self.year}]  # 国务院办公厅关于{self.year}年部分节假日安排的通知\n"
-                f"off = [{', '.join(repr(x).replace(chr(39), chr(34)) for x in off)}]\n"
-                f"work = [{', '.join(repr(x).replace(chr(39), chr(34)) for x in work)}]\n")
+                f"off = {json.dumps(off)}\nwork = {json.dumps(work)}\n")  # a JSON list of strings is TOML too
 
 
 def _span(days: list[dt.date]) -> str:
