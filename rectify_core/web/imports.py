@@ -23,10 +23,11 @@ from rectify_core.ledger import batches, db, recorded, uploads
 from rectify_core.ledger.importing import Imported, ImportOptions, OtherUnit, change_lines, import_file
 from rectify_core.ledger.journal import record as audited
 from rectify_core.ledger.matching import Candidate, Unsure
-from rectify_core.ledger.models import ImportBatch, Round, Unit
+from rectify_core.ledger.models import ImportBatch, Unit
 from rectify_core.ledger.store import SimilarRound
 from rectify_core.web import staging
 from rectify_core.web.admin import AdminDep, AdminForm, Signed, admin_page
+from rectify_core.web.listing import RoundRef, rounds_seen
 from rectify_core.web.pages import RecordId, Refused, chunks_of
 
 router = APIRouter(prefix="/admin")
@@ -77,13 +78,11 @@ def _asked(form: FormData) -> Asked:
                  tuple(dict.fromkeys(match)), tuple(sorted(set(new))))
 
 
-def _rounds(signed: Signed) -> tuple[list[str], list[tuple[int, str, str]]]:
+def _rounds(signed: Signed) -> tuple[list[str], list[RoundRef]]:
     """The units and rounds (id, unit, name) the account may import into."""
     with signed.portal.factory() as session:
         held = [u for u in session.scalars(select(Unit.name).order_by(Unit.name)) if signed.scope.sees(u)]
-        rows = session.execute(select(Round.id, Unit.name, Round.name).join(Unit, Round.unit_id == Unit.id)
-                               .order_by(Unit.name, Round.id)).all()
-    return held, [(rid, unit, name) for rid, unit, name in rows if signed.scope.sees(unit)]
+        return held, rounds_seen(signed.scope, session=session)
 
 
 def _page(request: Request, signed: Signed, template: str, status: int = 200, **context: Any) -> Response:

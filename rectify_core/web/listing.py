@@ -71,10 +71,15 @@ class Listing:
     counts: dict[str, int]  # by light, by state ("state:open") and off the sheet, before those filters
 
 
-def listing(f: Filters, scope: Scope, today: dt.date, settings: Settings, *, session: Session) -> Listing:
-    mine = [RoundRef(*r) for r in session.execute(select(Round.id, Unit.name, Round.name)
-                                                   .join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))
+def rounds_seen(scope: Scope, *, session: Session) -> list[RoundRef]:
+    """Every round the account sees, by unit: what the lists filter and an import may update."""
+    return [RoundRef(*r) for r in session.execute(select(Round.id, Unit.name, Round.name)
+                                                  .join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))
             if scope.sees(r[1])]
+
+
+def listing(f: Filters, scope: Scope, today: dt.date, settings: Settings, *, session: Session) -> Listing:
+    mine = rounds_seen(scope, session=session)
     rounds = [r for r in mine if not f.unit or r.unit == f.unit]
     wanted = {r.id for r in rounds if f.round is None or r.id == f.round}
     seen = [g for g in glance.glances(today, settings.rules, settings.calendar, session=session)
