@@ -205,6 +205,13 @@ def _held_then_released(cli: Any, world: World, fresh: str, out: Path, waiting: 
     assert cli([*again, "outbox", "release"]).code != 0                  # ids or --all, never a guess
     released = cli([*again, "outbox", "release", "--all"])
     assert released.code == 0 and f"已放行 {waiting} 条" in released.out
+    engine = db.make_engine(fresh)
+    try:
+        with engine.connect() as conn:                                   # each with its event, as a resend has
+            told = conn.execute(text("SELECT count(*) FROM events WHERE kind = 'notice_requeued'")).scalar()
+    finally:
+        engine.dispose()
+    assert told == waiting
     assert cli([*again, "notify", "--date", world.day.isoformat()]).code == 0
     assert len(world.sink.messages) > sent_before
 

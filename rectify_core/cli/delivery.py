@@ -120,7 +120,7 @@ def outbox_release_cmd(app: App, ids: tuple[int, ...], every: bool) -> None:
     if bool(ids) == every:
         raise RectifyError("请给出要放行的通知编号，或用 --all 放行全部暂停的通知（二选一）")
     with db.transaction(app.engine) as session:
-        done = outbox.release(None if every else list(ids), session=session)
+        done = len(outbox.release(None if every else list(ids), run_now(None), session=session))
     click.echo(f"已放行 {done} 条暂停的通知；下次 notify 时发送。")
 
 

@@ -344,25 +344,27 @@ def resend(ids: list[int], now: dt.datetime, *, session: Session) -> list[Notice
     if live:
         raise RefusedError("只能重发已放弃或超出上限的通知；"
                            + "；".join(f"通知{n.id}当前为“{NOTICE_STATES[n.state]}”" for n in live))
-    for n in rows.values():
+    return _requeue(list(rows.values()), now, session=session)
+
+
+def _requeue(notices: list[Notice], now: dt.datetime, *, session: Session) -> list[Notice]:
+    """Notices back in the queue, each with its event on the item."""
+    for n in notices:
         n.state, n.attempts, n.next_attempt_at, n.claimed_by = PENDING, 0, None, None
         session.add(Event(round_id=n.round_id, item_id=n.item_id, at=now, kind="notice_requeued", actor="rectify",
                           data={"notice": n.id, "recipient": n.recipient}))
     session.flush()
-    return list(rows.values())
+    return notices
 
 
-def release(ids: list[int] | None, *, session: Session) -> int:
+def release(ids: list[int] | None, now: dt.datetime, *, session: Session) -> list[Notice]:
     """Held notices (restored from a backup while waiting) back in the queue: these, or
-    (None) every one; how many."""
-    query = update(Notice).where(Notice.state == NoticeState.HELD)
-    if ids is not None:
-        found = set(session.scalars(select(Notice.id).where(Notice.id.in_(ids), Notice.state == NoticeState.HELD)))
-        if missing := [i for i in ids if i not in found]:
-            raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的暂停通知")
-        query = query.where(Notice.id.in_(ids))
-    done = session.execute(query.values(state=PENDING, attempts=0, next_attempt_at=None))
-    return int(getattr(done, "rowcount", 0) or 0)
+    (None) every one."""
+    query = select(Notice).where(Notice.state == NoticeState.HELD)
+    held = list(session.scalars(query if ids is None else query.where(Notice.id.in_(ids))))
+    if ids is not None and (missing := sorted(set(ids) - {n.id for n in held})):
+        raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的暂停通知")
+    return _requeue(held, now, session=session)
 
 
 def counts(*, session: Session) -> dict[str, int]:
