@@ -174,3 +174,17 @@ def test_a_person_without_a_channel_is_given_up_on_and_their_notices_are_counted
         dead = s.scalar(select(func.count()).select_from(Notice).where(Notice.recipient == "王芳",
                                                                         Notice.state == "dead"))
     assert dead and dead > 0
+
+
+def test_namesakes_in_two_units_are_two_people(cli: Any, world: World) -> None:
+    _channels(world)
+    assert cli(["--db", world.url, "units", "add", "区农业农村局党组"]).code == 0
+    for unit, box in ((UNIT, "wangfang"), ("区农业农村局党组", "wangfang2")):
+        assert _people(cli, world, "add", "王芳", "--unit", unit, "--department", "办公室", "--email",
+                       f"{box}@example.gov.cn", "--channel", "邮件").code == 0
+    both = {p["unit"]: p for p in json.loads(_people(cli, world, "list", "--json").out) if p["name"] == "王芳"}
+    assert {u: p["email"] for u, p in both.items() if u != "*"} == {
+        UNIT: "wangfang@example.gov.cn", "区农业农村局党组": "wangfang2@example.gov.cn"}
+    assert _people(cli, world, "remove", "王芳", "--unit", "区农业农村局党组").code == 0
+    left = [p for p in json.loads(_people(cli, world, "list", "--json").out) if p["name"] == "王芳"]
+    assert [(p["unit"], p["email"]) for p in left if p["unit"] != "*"] == [(UNIT, "wangfang@example.gov.cn")]
