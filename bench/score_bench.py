@@ -76,12 +76,15 @@ def populate(url: str, units: int, per_unit: int) -> int:
     return len(rows)
 
 
-def county_arguments(doc: str | None) -> argparse.Namespace:
-    """--units, --items and --db, as every county benchmark takes them."""
-    parser = argparse.ArgumentParser(description=doc)
+def county_arguments(doc: str | None, *, check: bool = False) -> argparse.Namespace:
+    """--units, --items and --db, as every county benchmark takes them (and --check, for
+    those that hold their figures to goals)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--items", type=int, default=200, help="items per unit")
     parser.add_argument("--db", help="a PostgreSQL server's URL (default: a temporary SQLite file)")
+    if check:
+        parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its goal")
     return parser.parse_args()
 
 
