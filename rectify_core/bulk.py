@@ -237,6 +237,32 @@ def insert_all(session: Session, table: Any, rows: list[dict[str, Any]]) -> None
         _write(session.connection(), table.name, *_prepared(session, table, rows))
 
 
+def update_all(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """UPDATE rows by their "id", each dict the same columns, at the driver's speed:
+    SQLite's executemany of one UPDATE; PostgreSQL's COPY of the new values into a
+    temporary table and one UPDATE ... FROM it (no parameter limit, one statement)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "id"]
+    params = _params(table, rows, [*columns, "id"], session.get_bind().dialect)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        setting = ", ".join(f'"{c}" = ?' for c in columns)
+        executemany(connection, f'UPDATE "{table.name}" SET {setting} WHERE id = ?', params)
+        return
+    scratch = f'"_update_{table.name}"'
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with driver_errors(connection), raw.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {scratch}")
+        cur.execute(f'CREATE TEMPORARY TABLE {scratch} AS SELECT {_quoted([*columns, "id"])} FROM "{table.name}" '
+                    "WITH NO DATA")
+        _copy(raw, scratch, [*columns, "id"], params)
+        setting = ", ".join(f'"{c}" = u."{c}"' for c in columns)
+        cur.execute(f'UPDATE "{table.name}" AS t SET {setting} FROM {scratch} AS u WHERE t.id = u.id')
+        cur.execute(f"DROP TABLE {scratch}")
+
+
 def _prepared(session: Session, table: Any, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The columns and the driver's values of rows for insert_all."""
     defaults = _defaults(table, rows[0])

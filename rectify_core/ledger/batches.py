@@ -65,13 +65,21 @@ def _changed_since(batch: ImportBatch, item_ids: set[int], *, session: Session) 
     last = session.scalar(select(func.max(Event.id)).where(Event.batch_id == batch.id)) or 0
     undone = select(ImportBatch.id).where(ImportBatch.undone_at.is_not(None))
     found: dict[int, list[str]] = {}
+    # the round's later events, sifted here: a batch may touch more items than a statement binds
     for item_id, kind in session.execute(
             select(Event.item_id, Event.kind).where(
-                Event.item_id.in_(item_ids), Event.id > last, Event.kind.not_in(PASSIVE_EVENTS),
+                Event.round_id == batch.round_id, Event.id > last, Event.kind.not_in(PASSIVE_EVENTS),
                 or_(Event.batch_id.is_(None), Event.batch_id.not_in(undone))).order_by(Event.id)):
-        if item_id is not None:
+        if item_id in item_ids:
             found.setdefault(item_id, []).append(kind)
     return found
+
+
+IDS_AT_ONCE = 10_000  # ids bound in one statement: under SQLite's 32,766 and PostgreSQL's 65,535
+
+
+def _id_chunks(ids: list[int]) -> Any:
+    return (ids[start:start + IDS_AT_ONCE] for start in range(0, len(ids), IDS_AT_ONCE))
 
 
 def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) -> ImportBatch:
@@ -86,23 +94,27 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
     touched = {*batch.created, *(int(k) for k in batch.before)}
     later = _changed_since(batch, touched, session=session)
     if later:
-        nos = {i: ref for i, ref in session.execute(select(Item.id, Item.ref).where(Item.id.in_(later)))}
+        nos = {i: ref for chunk in _id_chunks(list(later))
+               for i, ref in session.execute(select(Item.id, Item.ref).where(Item.id.in_(chunk)))}
         names = "；".join(f"{refs.label(nos[i])}（{'、'.join(dict.fromkeys(EVENT_NAMES.get(k, k) for k in kinds))}）"
                          for i, kinds in sorted(later.items(), key=lambda kv: refs.order(nos[kv[0]])))
         raise RefusedError(f"导入批次 {batch_id} 之后以下问题又有变动，不能撤销：{names}")
     if batch.created:  # first: they hold numbers the items below had before
         _delete_items(batch.created, session=session)
     renumbered = [int(i) for i, old in batch.before.items() if "no" in old]
-    if renumbered:  # parked, so restoring numbers never has two items share one mid-way
-        session.execute(update(Item).where(Item.id.in_(renumbered)).values(no=-Item.id)
+    for chunk in _id_chunks(renumbered):  # parked, so restoring numbers never has two items share one mid-way
+        session.execute(update(Item).where(Item.id.in_(chunk)).values(no=-Item.id)
                         .execution_options(synchronize_session="fetch"))
-    for item_id, old in batch.before.items():
-        item = session.get(Item, int(item_id))
-        assert item is not None
-        measures = old.pop("measures", None)
-        if measures is not None:
-            set_measures(item, measures)
-        import_changes.restore(item, old, by, now, batch.id, session=session)
+    befores = list(batch.before.items())
+    for start in range(0, len(befores), IDS_AT_ONCE):
+        chunk = befores[start:start + IDS_AT_ONCE]
+        items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_([int(k) for k, _ in chunk])))}
+        for item_id, old in chunk:
+            item = items[int(item_id)]
+            measures = old.pop("measures", None)
+            if measures is not None:
+                set_measures(item, measures)
+            import_changes.restore(item, old, by, now, batch.id, session=session)
         session.flush()
     _restore_round(batch, session=session)
     batch.undone_at, batch.undone_by = now, by
@@ -112,11 +124,11 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
 
 def _delete_items(ids: list[int], *, session: Session) -> None:
     holders.drop(ids, session=session)
-    session.execute(delete(Notice).where(Notice.item_id.in_(ids)))
-    session.execute(delete(LookbackTask).where(LookbackTask.item_id.in_(ids)))
-    session.execute(delete(Event).where(Event.item_id.in_(ids)))
-    session.execute(delete(Measure).where(Measure.item_id.in_(ids)))
-    session.execute(delete(Item).where(Item.id.in_(ids)))
+    for chunk in _id_chunks(ids):
+        for table in (Notice, LookbackTask, Event, Measure):
+            session.execute(delete(table).where(table.item_id.in_(chunk)))
+    for chunk in _id_chunks(ids):
+        session.execute(delete(Item).where(Item.id.in_(chunk)))
 
 
 def _restore_round(batch: ImportBatch, *, session: Session) -> None:

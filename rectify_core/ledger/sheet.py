@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from rectify_core.ledger import db, import_changes, lifecycle
+from rectify_core.bulk import insert_all, update_all
+from rectify_core.ledger import db, import_changes
 from rectify_core.ledger.matching import Known, Matching
-from rectify_core.ledger.models import Item
+from rectify_core.ledger.models import Event, Item
 from rectify_core.ledger.models.core import shown_number
 from rectify_core.refs import item_ref
 from rectify_core.vocab import EventKind
@@ -53,18 +54,16 @@ def apply(matching: Matching, current: dict[int, Any], run: import_changes.Impor
     for start in range(0, len(parked), PARK_CHUNK):
         session.execute(update(Item).where(db.one_of(Item.id, parked[start:start + PARK_CHUNK], dialect))
                         .values(no=-Item.id).execution_options(synchronize_session=False))
-    for item_id, no in moves.items():
-        row = current[item_id]
-        _set(item_id, {"no": no, "listed": True, "former_no": None, "former_seq": None}, session=session)
-        kind = EventKind.RENUMBERED if row.listed else EventKind.RELISTED
-        _event(row, kind, {"from": shown_number(row.no, row.listed, row.former_no), "to": no}, run, session=session)
     seqs = _former_seqs(current, gone)
-    for known in gone:
-        seq = seqs[known.id]
-        _set(known.id, {"no": -known.id, "listed": False, "former_no": known.no, "former_seq": seq},
-             session=session)
-        ref = item_ref(-known.id, False, known.no, seq)
-        _event(current[known.id], EventKind.UNLISTED, {"no": known.no, "ref": ref}, run, session=session)
+    numbers = [{"id": i, "no": no, "listed": True, "former_no": None, "former_seq": None} for i, no in moves.items()]
+    numbers += [{"id": k.id, "no": -k.id, "listed": False, "former_no": k.no, "former_seq": seqs[k.id]} for k in gone]
+    update_all(session, Item.__table__, numbers)  # one statement (PostgreSQL) or one executemany
+    events = [_event(current[i], EventKind.RENUMBERED if current[i].listed else EventKind.RELISTED,
+                     {"from": shown_number(current[i].no, current[i].listed, current[i].former_no), "to": no}, run)
+              for i, no in moves.items()]
+    events += [_event(current[k.id], EventKind.UNLISTED,
+                      {"no": k.no, "ref": item_ref(-k.id, False, k.no, seqs[k.id])}, run) for k in gone]
+    insert_all(session, Event.__table__, events)
     aside = [SetAside(k.id, k.no, k.title, current[k.id].status, current[k.id].listed,
                       item_ref(-k.id, False, k.no, seqs.get(k.id, current[k.id].former_seq))) for k in matching.missing]
     return before, aside
@@ -97,11 +96,7 @@ def _numbers(row: Any) -> dict[str, Any]:
     return {"no": row.no, "listed": row.listed, "former_no": row.former_no, "former_seq": row.former_seq}
 
 
-def _set(item_id: int, values: dict[str, Any], *, session: Session) -> None:
-    session.execute(update(Item).where(Item.id == item_id).values(**values)
-                    .execution_options(synchronize_session=False))
-
-
-def _event(row: Any, kind: EventKind, data: dict[str, Any], run: import_changes.ImportRun, *,
-           session: Session) -> None:
-    lifecycle.event(row, kind, "import", run.now, {**run.source, **data}, session=session, batch_id=run.batch_id)
+def _event(row: Any, kind: EventKind, data: dict[str, Any], run: import_changes.ImportRun) -> dict[str, Any]:
+    """The event of one item's new number, as a row for the bulk insert."""
+    return {"round_id": row.round_id, "item_id": row.id, "at": run.now, "kind": kind, "actor": "import",
+            "data": {**run.source, **data}, "batch_id": run.batch_id}

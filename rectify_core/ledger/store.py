@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rectify_core import bulk
-from rectify_core.bulk import gc_paused
+from rectify_core.bulk import gc_paused, update_all
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers.ledger import SHORT
@@ -111,8 +111,7 @@ def known_unit(name: str, *, session: Session) -> Unit | None:
     unit = session.scalar(select(Unit).where(Unit.name == name))
     if unit is not None:
         return unit
-    wanted = units.name_key(name)
-    return next((u for u in session.scalars(select(Unit)) if units.name_key(u.name) == wanted), None)
+    return units.unit_by_key(name, session=session)
 
 
 def _unit(name: str, *, session: Session) -> Unit:
@@ -409,8 +408,10 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
     for start in range(0, len(matched), COMPARED_AT_ONCE):
         chunk = matched[start:start + COMPARED_AT_ONCE]
         whole = _compared(items, [item_id for _, item_id in chunk], session=session)
-        for p, item_id in chunk:
-            _update(p, whole[item_id], placed[p.no], run, result, before, session=session)
+        moved = [_update(p, whole[item_id], placed[p.no], run, result, before, session=session) for p, item_id in chunk]
+        # items whose only change is their place in the sheet: one statement for the chunk
+        update_all(session, Item.__table__, [{"id": item_id, **placed[p.no]}
+                                             for (p, item_id), only in zip(chunk, moved, strict=True) if only])
     result.no_deadline = recorded.without_deadline(rnd, session=session)
     batch.created, batch.before = created, before
     batch.counts = {"created": len(result.created), "updated": result.updated,
@@ -420,15 +421,18 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
 
 
 def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: import_changes.ImportRun,
-            result: ImportResult, before: dict[str, Any], *, session: Session) -> None:
+            result: ImportResult, before: dict[str, Any], *, session: Session) -> bool:
     """One matched row against its item: changes applied through the lifecycle, what it
-    was before kept for undo, disagreements recorded."""
+    was before kept for undo, disagreements recorded. True when only the item's place in
+    the sheet (aspect, topic, line) moved: the caller writes those together."""
     values = _values(p)
     change = import_changes.plan_import(current, values, p.no)
     moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
-    if not (change.changes or change.disagreements or moved):
+    if not (change.changes or change.disagreements):
         result.unchanged += 1
-        return
+        if moved:
+            before[str(current.id)] = {**before.get(str(current.id), {}), **{k: getattr(current, k) for k in moved}}
+        return bool(moved)
     item = session.get_one(Item, current.id)
     old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
     old = {**before.get(str(item.id), {}), **old}
@@ -441,8 +445,6 @@ def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: import_
                                       for d in change.disagreements)
     import_changes.apply_import(item, change, values, run, session=session)
     before[str(item.id)] = old
-    if change.changes or change.disagreements:
-        result.changed.append(change)
-    else:
-        result.unchanged += 1
+    result.changed.append(change)
     result.disagreements += change.disagreements
+    return False
