@@ -28,6 +28,14 @@ def person_name(name: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", name))
 
 
+@functools.lru_cache(maxsize=65536)
+def unit_key(name: str) -> str:
+    """The form in which two spellings of a unit's name compare equal: on the working copy
+    (full width folded, traditional as simplified), spaces and invisible characters out.
+    Kept beside each unit's name (units.name_key, indexed): a unit is found by it."""
+    return person_name(normalise(name))
+
+
 def round_key(inspector: str | None, feedback_date: dt.date | None, name: str) -> str:
     """The round's key within its unit, on the working copy (a report in traditional
     characters and its simplified copy are one round)."""

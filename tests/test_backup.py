@@ -207,8 +207,8 @@ def test_bad_restores_are_refused_and_change_nothing(cli: Any, db_url: str, spar
     engine = db.make_engine(target.url)  # another program holds the database
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("INSERT INTO units (name) VALUES ('写入中')")  # a write lock held
+            if conn.dialect.name == "sqlite":  # a write lock held
+                conn.exec_driver_sql("INSERT INTO units (name, name_key) VALUES ('写入中', '写入中')")
             busy = target("restore", str(out), "--force")
             assert busy.code != 0 and "正被其他程序使用" in busy.err, busy.err
             conn.rollback()

@@ -93,3 +93,31 @@ def test_head_is_alembics_head(engine: Engine) -> None:
     assert ScriptDirectory(str(db.MIGRATIONS)).get_current_head() == db.HEAD
     db.migrate(engine)
     assert db.current_revision(engine) == db.HEAD
+
+
+def test_upgrade_to_0017_keys_every_unit_and_imports_find_them_by_key(cli: Any, db_url: str, engine: Engine,
+                                                                       tmp_path: Path) -> None:
+    """Units made before 0017 get their name key; a ledger naming one of them in another
+    spelling (full width, stray spaces) goes to it, through the index, not to a new unit."""
+    from sqlalchemy import MetaData
+
+    from rectify_core.ledger.models import Round, Unit
+
+    db.migrate(engine, "0016", downgrade=True)
+    old = MetaData()
+    old.reflect(engine)
+    assert "name_key" not in old.tables["units"].c
+    with engine.begin() as conn:
+        conn.execute(old.tables["units"].insert(), [{"id": 1, "name": "区交通运输局党组"},
+                                                     {"id": 2, "name": "区审计局党组"}])
+    db.migrate(engine)
+    with db.transaction(engine) as s:
+        assert dict(s.execute(select(Unit.name, Unit.name_key)).all()) == {"区交通运输局党组": "区交通运输局党组",
+                                                                           "区审计局党组": "区审计局党组"}
+    ledger = tmp_path / "台账.csv"
+    ledger.write_text("序号,问题,责任人,整改时限,完成情况\n1,政府采购制度执行不到位,周敏,2026年12月31日,未完成\n",
+                      encoding="utf-8")
+    assert cli(["--db", db_url, "import", "--unit", "区 审计局党组", str(ledger)]).code == 0
+    with db.transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Unit)) == 2
+        assert s.scalar(select(Unit.name).join(Round, Round.unit_id == Unit.id)) == "区审计局党组"

@@ -3,7 +3,6 @@ figures, each unit's own (nothing summed across units unless the view is the cou
 
 from __future__ import annotations
 
-import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -12,10 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.identity import person_name
+from rectify_core.identity import unit_key
 from rectify_core.ledger.models import Account, Round, Unit
 from rectify_core.ledger.view import RoundView
-from rectify_core.text import normalise
 from rectify_core.vocab import ACTIVE, ItemState, completion_rate
 
 
@@ -85,11 +83,12 @@ def view_rows(views: list[RoundView]) -> Iterator[tuple[str, str, str | None]]:
     return ((v.unit, r.status, r.light) for v in views for r in v.rows)
 
 
-@functools.lru_cache(maxsize=65536)
-def name_key(name: str) -> str:
-    """The form in which two spellings of a unit's name compare equal: on the working copy
-    (full width folded, traditional as simplified), spaces and invisible characters out."""
-    return person_name(normalise(name))
+name_key = unit_key
+
+
+def unit_by_key(name: str, *, session: Session) -> Unit | None:
+    """The unit whose name is `name`, spelling aside, found through the name-key index."""
+    return session.scalar(select(Unit).where(Unit.name_key == unit_key(name)).order_by(Unit.id).limit(1))
 
 
 def find_unit(name: str, *, session: Session) -> Unit:
@@ -133,8 +132,7 @@ def add(name: str, *, session: Session, short: str | None = None, office: str | 
         raise RectifyError("请写明单位名称")
     if len(name) > 200:
         raise RectifyError("单位名称过长（不超过 200 字）")
-    key = name_key(name)
-    same = next((u for u in session.scalars(select(Unit)) if name_key(u.name) == key), None)
+    same = unit_by_key(name, session=session)
     if same is not None:
         raise RectifyError(f"已有单位“{same.name}”")
     unit = Unit(name=name)

@@ -29,6 +29,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from rectify_core.identity import unit_key
 from rectify_core.ledger.columns import UTCDateTime, VocabText
 from rectify_core.refs import FORMER, item_ref, label
 from rectify_core.vocab import (
@@ -57,6 +58,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def _unit_key(context: Any) -> str:
+    return unit_key(context.get_current_parameters()["name"])
+
+
 class Unit(Base):
     """An inspected unit (被巡察单位): its rounds, and how it is named and who signs for it."""
 
@@ -64,6 +69,8 @@ class Unit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # the name spelling aside (identity.unit_key), made as the unit is (names never change)
+    name_key: Mapped[str] = mapped_column(String(200), index=True, default=_unit_key)
     short_name: Mapped[str | None] = mapped_column(String(50))  # 交通局: sheet names, tables
     office: Mapped[str | None] = mapped_column(String(200))  # who signs its digests and documents
 
