@@ -15,14 +15,7 @@ import click
 
 from rectify_core import HOME
 from rectify_core.cli import make_cli
-from rectify_core.cli.app import App, run
-from rectify_core.cli.ledger import report_imported
-from rectify_core.delivery import outbox
-from rectify_core.delivery.mailsink import MailSink
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db
-from rectify_core.ledger.importing import import_file
-from rectify_core.runs import views
 
 DATA = HOME / "data"
 DEMO_LEDGER = DATA / "demo-ledger.csv"
@@ -53,10 +46,11 @@ def deployments_cmd(as_json: bool) -> None:
 
 @click.command("serve")
 @click.pass_obj
-def serve_cmd(app: App) -> None:
+def serve_cmd(app: Any) -> None:
     """启动 Prefect serve：注册并运行每日提醒和季度回头看的定时部署（需先运行 prefect server start）。"""
     from prefect import serve
 
+    from rectify_core.ledger import db
     from rectify_flows.deploy import runner_deployments
 
     # flow runs started by serve inherit these; secrets stay out of deployment parameters
@@ -76,6 +70,14 @@ DEMO_DATE = "2026-11-25"  # a Wednesday: inside the send window, with reminders 
 @click.pass_context
 def demo_cmd(ctx: click.Context) -> None:
     """主任务演示：导入内置演示台账，经 Prefect 运行每日提醒流程，邮件发到本地邮件服务器并保存为 .eml。"""
+    from rectify_core.cli.app import App
+    from rectify_core.cli.ledger import report_imported
+    from rectify_core.delivery import outbox
+    from rectify_core.delivery.mailsink import MailSink
+    from rectify_core.ledger import db
+    from rectify_core.ledger.importing import import_file
+    from rectify_core.runs import views
+
     app: App = ctx.obj
     data_dir = db.default_database_path().parent
     explicit = (ctx.parent is not None and ctx.parent.params.get("db_url")) or os.environ.get("RECTIFY_DATABASE_URL")
@@ -124,4 +126,6 @@ def _run_demo_flow(daily_flow: Any, config: Path, url: str) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become a message and exit code, never a traceback."""
+    from rectify_core.cli.running import run
+
     run(cli, argv)

@@ -50,7 +50,7 @@ def _commands(group: click.Group, words: list[str]) -> Iterator[tuple[list[str],
 def lines() -> list[str]:
     """One entry per command: its synopsis (wrapped) and the first sentence of its help."""
     out = ["rectify [--db URL] [--config DIR] COMMAND ...", "    # 每个命令都接受的全局选项：数据库与配置目录。"]
-    for words, command in _commands(cli, []):
+    for words, command in _commands(cli.load_all(), []):
         ctx = click.Context(command, info_name=" ".join(words))
         params = [_param(p, ctx) for p in command.params
                   if not (isinstance(p, click.Option) and (p.hidden or "--help" in p.opts))]

@@ -9,7 +9,9 @@ from typing import Any
 import click
 import pytest
 
-from rectify_core.cli import cli as root
+from rectify_core.cli import cli as core_cli
+
+root = core_cli.load_all()  # every command's module imported (the group imports each as it runs)
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:

@@ -10,6 +10,7 @@ import click
 
 from rectify_flows.cli import cli
 
+cli.load_all()  # every command's module imported (the group imports each as it runs)
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))

@@ -5,20 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
-import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
-from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from rectify_core import masking, refs
+from rectify_core import refs
+from rectify_core.cli.running import run as run
 from rectify_core.config.limits import limits
 from rectify_core.errors import RectifyError
-from rectify_core.ledger import db, units
+from rectify_core.ledger import db
 from rectify_core.ledger.office import Office
 
 
@@ -34,6 +32,8 @@ def unit_named(app: App, unit: str | None, *, session: Session | None = None) ->
     """The exact name of the unit a --unit names (or a clear error naming the units there are)."""
     if unit is None:
         return None
+    from rectify_core.ledger import units
+
     if session is not None:
         return units.find_unit(unit, session=session).name
     with db.session_factory(db.reader(app.engine))() as reading:
@@ -140,30 +140,3 @@ def item_target(command: Callable[..., Any]) -> Callable[..., Any]:
 
 EVIDENCE_HELP = ("佐证材料文件（记录文件名、大小与 SHA-256）；看起来像路径的（含 / 或扩展名）"
                  "必须是存在的普通文件，文字说明请用 --evidence-text；可重复。")
-
-
-def run(group: click.Group, argv: list[str] | None) -> None:
-    """Run a command group: user mistakes become a message and exit code, never a traceback."""
-    masking.install()
-    try:
-        group.main(args=argv, prog_name="rectify", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("已取消。", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except RectifyError as exc:
-        message = f"错误：{exc}" if not str(exc).startswith(("导入失败", "配置错误")) else str(exc)
-        click.echo(message + (f"（命令行：{exc.hint}）" if exc.hint else ""), err=True)
-        sys.exit(exc.exit_code)
-    except (OperationalError, SQLAlchemyDatabaseError) as exc:
-        meaning = db.explain(exc)
-        if meaning is None and not isinstance(exc, OperationalError):
-            raise
-        if meaning == db.CUT:  # mid-run: what was done is kept, so "nothing changed" would be false
-            click.echo(f"错误：{meaning}。", err=True)
-            sys.exit(3)
-        click.echo(f"错误：{meaning or f'无法访问数据库（{type(exc.orig).__name__}）'}。"
-                   "数据库未作任何改动；请检查 --db 或 RECTIFY_DATABASE_URL。", err=True)
-        sys.exit(3)

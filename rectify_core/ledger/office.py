@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from rectify_core.config.calendar import Clock, wall_clock
 from rectify_core.config.people import Directory
 from rectify_core.config.settings import Settings, load_settings
-from rectify_core.ledger import db, obligations, uploads
+from rectify_core.ledger import db, uploads
 
 
 class Office:
@@ -60,6 +60,8 @@ class Office:
     def directory(self, session: Session) -> Directory:
         """Who is who: the contacts of config/contacts.toml with the role holders the
         imports recorded (obligations.directory)."""
+        from rectify_core.ledger import obligations  # (the planner's modules: only commands that plan)
+
         return obligations.directory(self.settings, session=session)
 
     def close(self) -> None:
