@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,12 +33,22 @@ from rectify_core.ledger import glance
 from rectify_core.ledger.office import Office
 
 
-def main() -> None:
-    args = county_arguments(__doc__)
+def signed_in(office: Office) -> Any:
+    """A test client of the whole application, signed in as the county office."""
     from fastapi.testclient import TestClient
 
     from rectify_core.web.app import create_app
 
+    os.environ.pop("RECTIFY_ADMIN_TOKEN", None)
+    client = TestClient(create_app(office, secret=b"bench-secret-0123456789abcdef", admin_token="bench-token"))
+    token = client.get("/admin").text.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/admin/login", data={"csrf": token, "login": "x", "password": "bench-token"},
+                       follow_redirects=False).status_code == 303
+    return client
+
+
+def main() -> None:
+    args = county_arguments(__doc__)
     with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), args.db) as url:
         count = populate(url, args.units, args.items)
         office = Office(url, None, settings=load_settings(None), files=Path(tmp) / "files",
@@ -52,12 +63,7 @@ def main() -> None:
             floors.append(time.perf_counter() - started)
         floor = statistics.median(floors)
         print(f"{'floor: bare fetchall of the glance SELECT':<52} {floor * 1000:8.1f} ms")
-        os.environ.pop("RECTIFY_ADMIN_TOKEN", None)
-        client = TestClient(create_app(office, secret=b"bench-secret-0123456789abcdef", admin_token="bench-token"))
-        token = client.get("/admin").text.split('name="csrf" value="')[1].split('"')[0]
-        assert client.post("/admin/login", data={"csrf": token, "login": "x", "password": "bench-token"},
-                           follow_redirects=False).status_code == 303
-
+        client = signed_in(office)
         def timed(label: str, path: str, runs: int = 5) -> None:
             took = []
             for _ in range(runs):

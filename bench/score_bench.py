@@ -17,6 +17,7 @@ import datetime as dt
 import random
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -76,7 +77,8 @@ def populate(url: str, units: int, per_unit: int) -> int:
     return len(rows)
 
 
-def county_arguments(doc: str | None, *, check: bool = False) -> argparse.Namespace:
+def county_arguments(doc: str | None, *, check: bool = False,
+                     extra: Sequence[tuple[str, int, str]] = ()) -> argparse.Namespace:
     """--units, --items and --db, as every county benchmark takes them (and --check, for
     those that hold their figures to goals)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,6 +87,8 @@ def county_arguments(doc: str | None, *, check: bool = False) -> argparse.Namesp
     parser.add_argument("--db", help="a PostgreSQL server's URL (default: a temporary SQLite file)")
     if check:
         parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its goal")
+    for flag, default, words in extra:
+        parser.add_argument(flag, type=int, default=default, help=words)
     return parser.parse_args()
 
 

@@ -6,10 +6,17 @@ of N items on SQLite (or --db), each owner holding --per-person items. Prints:
     90th percentile, max) per burst and overall (with the 99th percentile), errors, the
     throughput, and the server's peak memory;
   - with --while-notify, the same while `rectify notify` runs day after day on the same
-    database in a process of its own (planning, enqueueing and delivering: writing).
+    database in a process of its own (planning, enqueueing and delivering: writing);
+  - with --rates, open loop instead of bursts: page loads started at each stated arrival
+    rate (Poisson arrivals, for --seconds each) whether or not earlier ones have finished,
+    as people open their links; per rate the service time (Server-Timing, median and p99)
+    and the latency from each load's scheduled start (so a slow server cannot hide its
+    queue), errors and the rate achieved. Goals (issue 42): 20-item page ≤ 2 ms, 200-item
+    page ≤ 8 ms service time; p99 ≤ 100 ms at 100 requests/s on 2 workers.
 
     .venv/bin/python bench/web_bench.py [--items 10000] [--per-person 20] [--concurrency 20]
                                         [--bursts 20] [--while-notify] [--db URL]
+                                        [--rates 25 50 100 200 [--seconds 10]]
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -130,7 +138,41 @@ def _bursts(port: int, paths: list[str], args: argparse.Namespace, pid: int, lab
           f"{args.workers} worker(s), server peak RSS {_rss_mb(pid):.0f} MB")
 
 
-def main() -> None:
+async def _open_loop(port: int, paths: list[str], rate: float, seconds: float) -> tuple[list[float], int, float]:
+    """Loads started at Poisson arrivals of `rate` a second for `seconds`: each one's latency
+    from its scheduled start, the errors, and the rate achieved."""
+    rng = random.Random(int(rate))
+    starts, at = [], 0.0
+    while at < seconds:
+        at += rng.expovariate(rate)
+        starts.append(at)
+    begin = time.perf_counter()
+
+    async def one(n: int, offset: float) -> tuple[float, int]:
+        await asyncio.sleep(max(0.0, begin + offset - time.perf_counter()))
+        _, size = await _load("127.0.0.1", port, paths[n % len(paths)])
+        return time.perf_counter() - (begin + offset), size
+
+    results = await asyncio.gather(*(one(n, offset) for n, offset in enumerate(starts)))
+    wall = time.perf_counter() - begin
+    return sorted(t for t, _ in results), sum(size < 0 for _, size in results), len(results) / wall
+
+
+def _rates(port: int, paths: list[str], args: argparse.Namespace, pid: int) -> None:
+    print(f"open loop, {args.workers} worker(s), {args.seconds:g} s a rate (Poisson arrivals); "
+          "latency from each load's scheduled start")
+    print(f"{'rate':>8} {'achieved':>9} {'service p50':>12} {'service p99':>12} {'latency p50':>12} "
+          f"{'latency p99':>12} {'errors':>7}")
+    for rate in args.rates:
+        SERVICE.clear()
+        took, errors, achieved = asyncio.run(_open_loop(port, paths, rate, args.seconds))
+        print(f"{rate:>6g}/s {achieved:>7.1f}/s {statistics.median(SERVICE) * 1000:>10.2f}ms "
+              f"{_p99(SERVICE) * 1000:>10.2f}ms {statistics.median(took) * 1000:>10.1f}ms "
+              f"{_p99(took) * 1000:>10.1f}ms {errors:>7}")
+    print(f"server peak RSS {_rss_mb(pid):.0f} MB")
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=20)
@@ -138,11 +180,17 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=200, help="page loads one at a time first")
     parser.add_argument("--while-notify", action="store_true",
                         help="run `rectify notify` day after day on the database meanwhile")
-    parser.add_argument("--seconds", type=float, default=15, help="with --while-notify: how long the bursts go on")
+    parser.add_argument("--seconds", type=float, default=15,
+                        help="with --while-notify: how long the bursts go on; with --rates: each rate")
     parser.add_argument("--workers", type=int, default=2, help="rectify web --workers (2: this machine's cores)")
     parser.add_argument("--per-person", type=int, default=20, help="items each owner holds (owners = items / this)")
     parser.add_argument("--db", help="database URL (default: a new SQLite file)")
-    args = parser.parse_args()
+    parser.add_argument("--rates", type=float, nargs="+", help="open loop at these arrival rates (requests/s)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     work = Path(tempfile.mkdtemp(prefix="rectify-web-bench-"))
     url = args.db or f"sqlite:///{work / 'bench.db'}"
     now = dt.datetime.now(dt.UTC)
@@ -170,6 +218,9 @@ def main() -> None:
         print(f"{engine.dialect.name}, {args.items:,} items, {owners} owners ({args.per_person} items each), "
               f"{tally.inserted:,} notices")
         _sequential(port, paths, args.sequential)
+        if args.rates:
+            _rates(port, paths, args, server.pid)
+            return
         writer = _notifier(url, today, env) if args.while_notify else None
         if writer is not None:
             time.sleep(2)  # its first run has started planning and writing
