@@ -95,6 +95,25 @@ def _width_mm(text: str) -> float:
     return sum(CJK_MM if ord(ch) > 0x2E7F else HALF_MM for ch in text)
 
 
+def _copy_look(tc: Any, look: tuple[Any, Any, Any], text: str) -> None:
+    """A table cell made like an earlier one of its column (`look`: its cell properties,
+    paragraph properties and run), holding `text` (one line, no edge spaces)."""
+    from copy import deepcopy
+
+    from docx.oxml.ns import qn
+
+    cell_props, para_props, run = look
+    if tc.tcPr is not None:
+        tc.remove(tc.tcPr)
+    tc.insert(0, deepcopy(cell_props))
+    paragraph = tc.p_lst[0]
+    if para_props is not None:
+        paragraph.insert(0, deepcopy(para_props))
+    made = deepcopy(run)
+    made.find(qn("w:t")).text = text
+    paragraph.append(made)
+
+
 def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float]:
     """Millimetres per column: each at least its header (on one line) and its longest
     unbreakable run (a figure such as 33.3%, a date); what is left goes to the columns
@@ -156,11 +175,21 @@ def _table(doc: Any, rows: tuple[tuple[str, ...], ...]) -> None:
     for c, width in enumerate(widths):
         table.columns[c].width = Mm(width)  # the grid, which LibreOffice and WPS follow
     # row by row: python-docx's table.cell(r, c) walks the whole grid at every call, which
-    # made a county's tables quadratic in their rows
+    # made a county's tables quadratic in their rows. The first row's cells are made through
+    # python-docx; every later cell copies their XML (its width, its paragraph's alignment,
+    # its run's fonts) and sets its text: python-docx's per-property calls cost 20× that.
+    looks: dict[tuple[int, bool], tuple[Any, Any, Any]] = {}
     for r, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
         for c, (cell, value) in enumerate(zip(row.cells, values, strict=False)):
-            cell.width = Mm(widths[c])
-            para = cell.paragraphs[0]
-            para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
-            _font(para.add_run(value), BODY_FONT, SIZE_TABLE, bold=r == 0)
+            look = looks.get((c, r == 0))
+            if look is None or not value or "\n" in value or "\t" in value or value != value.strip():
+                cell.width = Mm(widths[c])
+                para = cell.paragraphs[0]
+                para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
+                run = para.add_run(value)
+                _font(run, BODY_FONT, SIZE_TABLE, bold=r == 0)
+                if value:
+                    looks.setdefault((c, r == 0), (cell._tc.tcPr, para._p.pPr, run._r))
+            else:
+                _copy_look(cell._tc, look, value)
     doc.add_paragraph()
