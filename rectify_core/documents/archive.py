@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
@@ -130,16 +130,41 @@ def _county(w: _Writer, views: list[ledger_view.RoundView], job: _Job, session: 
             w.add_file(f"{COUNTY}/{name}", made, said)
 
 
-def _evidence_files(item: Item, session: Session) -> list[tuple[str, str | None, str]]:
+@dataclass
+class _Records:
+    """A round's records by item, each kind read in one query (not five queries an item)."""
+
+    events: dict[int, list[Event]] = field(default_factory=dict)
+    notices: dict[int, list[Notice]] = field(default_factory=dict)
+    uploads: dict[int, list[Upload]] = field(default_factory=dict)
+    closures: dict[int, list[Closure]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, round_id: int, session: Session) -> _Records:
+        found = cls()
+        queries: list[tuple[dict[int, list[Any]], Any]] = [
+            (found.events, select(Event).where(Event.round_id == round_id).order_by(Event.at, Event.id)),
+            (found.notices, select(Notice).where(Notice.round_id == round_id, Notice.state == NoticeState.SENT)
+             .order_by(Notice.sent_at, Notice.id)),
+            (found.uploads, select(Upload).join(Item, Upload.item_id == Item.id).where(Item.round_id == round_id)
+             .order_by(Upload.id)),
+            (found.closures, select(Closure).join(Item, Closure.item_id == Item.id)
+             .where(Item.round_id == round_id).order_by(Closure.id))]
+        for into, query in queries:
+            for record in session.scalars(query):
+                into.setdefault(record.item_id, []).append(record)
+        return found
+
+
+def _evidence_files(item: Item, records: _Records) -> list[tuple[str, str | None, str]]:
     """(name, sha256 or None, what it was) for every file the item's record names: its
     uploads, then evidence recorded by hash alone (before files were kept)."""
     found: list[tuple[str, str | None, str]] = [
         (u.name, u.sha256, f"{u.uploaded_by} {to_local(u.uploaded_at):%Y-%m-%d}")
-        for u in session.scalars(select(Upload).where(Upload.item_id == item.id).order_by(Upload.id))]
+        for u in records.uploads.get(item.id, [])]
     known = {sha for _, sha, _ in found}
-    entries: list[dict[str, Any]] = [e for c in session.scalars(select(Closure).where(Closure.item_id == item.id))
-                                     for e in c.evidence or []]
-    entries += [e for ev in session.scalars(select(Event).where(Event.item_id == item.id))
+    entries: list[dict[str, Any]] = [e for c in records.closures.get(item.id, []) for e in c.evidence or []]
+    entries += [e for ev in records.events.get(item.id, [])
                 for e in (ev.data or {}).get("evidence", []) if isinstance(e, dict)]
     for e in entries:
         if e.get("kind") == "file" and e.get("sha256") not in known:
@@ -148,18 +173,17 @@ def _evidence_files(item: Item, session: Session) -> list[tuple[str, str | None,
     return found
 
 
-def _notices_text(item: Item, session: Session) -> list[str]:
-    sent = session.scalars(select(Notice).where(Notice.item_id == item.id, Notice.state == NoticeState.SENT)
-                           .order_by(Notice.sent_at, Notice.id))
+def _notices_text(item: Item, records: _Records) -> list[str]:
     return [f"    {to_local(n.sent_at):%Y-%m-%d %H:%M}  {n.recipient}（{n.recipient_unit}）{n.step_name or n.kind}"
-            f"  {n.channel or ''}" for n in sent if n.sent_at is not None]
+            f"  {n.channel or ''}" for n in records.notices.get(item.id, []) if n.sent_at is not None]
 
 
-def _item(w: _Writer, folder: str, item: Item, files_root: Path, session: Session, label: str) -> None:
-    lines = [items.describe(item, items.events_of(item, session=session))]
-    notices = _notices_text(item, session)
+def _item(w: _Writer, folder: str, item: Item, files_root: Path, records: _Records) -> None:
+    label = item.label  # references are unique in a round
+    lines = [items.describe(item, records.events.get(item.id, []))]
+    notices = _notices_text(item, records)
     lines += ["  已发送的提醒：", *(notices or ["    无"])]
-    files = _evidence_files(item, session)
+    files = _evidence_files(item, records)
     if files:
         lines.append("  佐证材料文件：")
     used: set[str] = set()
@@ -228,8 +252,11 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
             view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)
             views.append(view)
             _documents(w, folder, view)
-            for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)):
-                _item(w, folder, item, files_root, session, item.label)  # references are unique in a round
+            records = _Records.of(rnd.id, session)
+            for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)
+                                        .options(selectinload(Item.measures), selectinload(Item.aspect),
+                                                 selectinload(Item.topic)).execution_options(yield_per=2000)):
+                _item(w, folder, item, files_root, records)
             made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
         if job.round_id is None and job.unit is None and len({v.unit for v in views}) > 1:
             _county(w, views, job, session)
