@@ -31,7 +31,6 @@ and archive ≤ 3× reading their data, memory flat in the county's size (compar
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -68,17 +67,19 @@ GOALS = {"units": 3.0, "dashboard": 3.0, "bulletin": 3.0, "export": 3.0, "archiv
 
 def run(argv: list[str], *, driver: bool = True) -> tuple[float, float]:
     """(seconds, peak MB) of one command in a process of its own: the command's own time
-    with the driver, else the process's whole wall time."""
-    command = [PYTHON, "-c", DRIVER, *argv] if driver else [str(ROOT / ".venv" / "bin" / "rectify"), *argv]
+    with the driver, else the process's whole wall time. The peak is GNU time's (%M) for
+    that process alone: a child forked from this one would count this one's pages too."""
+    program = [PYTHON, "-c", DRIVER, *argv] if driver else [str(ROOT / ".venv" / "bin" / "rectify"), *argv]
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(child.pid, 0)
+    done = subprocess.run(["/usr/bin/time", "-f", "peak-kb %M", *program], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, cwd=ROOT, text=True, check=False)
     wall = time.perf_counter() - started
-    err = child.stderr.read().decode() if child.stderr else ""
-    if status != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{err}")
-    seconds = json.loads(err.strip().splitlines()[-1])["seconds"] if driver else wall
-    return seconds, usage.ru_maxrss / 1024
+    lines = done.stderr.strip().splitlines()
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr}")
+    peak = int(lines[-1].split()[-1]) / 1024
+    seconds = json.loads(lines[-2])["seconds"] if driver else wall
+    return seconds, peak
 
 
 def floors(url: str) -> dict[str, float]:

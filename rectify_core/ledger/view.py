@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import true as sa_true
+from sqlalchemy.orm import Session, contains_eager
 
 from rectify_core.config.calendar import WorkCalendar, local_today
 from rectify_core.config.people import Directory
@@ -135,39 +136,75 @@ _OUTCOMES = {"consolidated": "巩固", "rebound": "反弹"}
 
 def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
                session: Session) -> RoundView:
+    return round_views([rnd], today, rules, cal, directory, session=session, only=True)[0]
+
+
+def round_views(rounds: list[Round], today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
+                session: Session, only: bool = False) -> list[RoundView]:
+    """The views of `rounds`, each kind of record read once for all of them (a county's
+    500 rounds are a handful of queries, not thousands). `only`: read these rounds' records
+    alone (else every round's: the caller asks for all of them)."""
+    found = _Found.read(session, [r.id for r in rounds] if only else None)
+    planner = Planner(today, rules, {}, cal, directory)
+    return [_view(rnd, found, planner, today) for rnd in rounds]
+
+
+@dataclass
+class _Found:
+    """Every record the views read, by round (or by id, for closures)."""
+
+    aspects: dict[int, dict[int, Aspect]] = field(default_factory=lambda: defaultdict(dict))
+    topics: dict[int, dict[int, Topic]] = field(default_factory=lambda: defaultdict(dict))
+    items: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    closures: dict[int, Closure] = field(default_factory=dict)
+    outcomes: dict[int, str] = field(default_factory=dict)
+    set_aside: dict[int, list[tuple[str, str, str, str, str | None]]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, session: Session, round_ids: list[int] | None) -> _Found:
+        def of(column: Any) -> Any:
+            return column.in_(round_ids) if round_ids is not None else sa_true()
+
+        found = cls()
+        for a in session.scalars(select(Aspect).where(of(Aspect.round_id))):
+            found.aspects[a.round_id][a.id] = a
+        for t in session.scalars(select(Topic).where(of(Topic.round_id))):
+            found.topics[t.round_id][t.id] = t
+        for item in map(_ItemRow._make, session.execute(  # plain rows: the ORM's objects cost 3× the query
+                select(*_ITEM_COLUMNS).where(counted(Item), of(Item.round_id))
+                .order_by(Item.round_id, Item.listed.desc(), Item.shown_no, Item.former_seq))):
+            found.items[item.round_id].append(item)
+        in_rounds = select(Item.id).where(of(Item.round_id))
+        found.closures = {c.id: c for c in session.scalars(select(Closure).where(Closure.item_id.in_(in_rounds)))}
+        for item_id, outcome in session.execute(select(LookbackTask.item_id, LookbackTask.outcome).where(
+                LookbackTask.item_id.in_(in_rounds), LookbackTask.outcome.is_not(None)).order_by(LookbackTask.id)):
+            found.outcomes[item_id] = _OUTCOMES.get(outcome or "", outcome or "")
+        found.set_aside = _set_aside(of(Item.round_id), session=session)
+        return found
+
+
+def _view(rnd: Round, found: _Found, planner: Planner, today: dt.date) -> RoundView:
     view = RoundView(rnd.id, rnd.unit.name, rnd.name, rnd.inspector, rnd.inspection_start, rnd.inspection_end,
                      rnd.feedback_date, rnd.first_responsible, today)
-    aspects = {a.id: a for a in session.scalars(select(Aspect).where(Aspect.round_id == rnd.id))}
-    topics = {t.id: t for t in session.scalars(select(Topic).where(Topic.round_id == rnd.id))}
+    aspects, topics = found.aspects.get(rnd.id, {}), found.topics.get(rnd.id, {})
     view.aspects = sorted((a.no, a.title) for a in aspects.values())
     view.topics = sorted((t.no, aspects[t.aspect_id].no if t.aspect_id in aspects else None, t.title)
                          for t in topics.values())
-    items = list(map(_ItemRow._make, session.execute(  # plain rows: the ORM's objects cost 3× the query
-        select(*_ITEM_COLUMNS).where(counted(Item)).where(Item.round_id == rnd.id)
-        .order_by(Item.listed.desc(), Item.shown_no, Item.former_seq))))
-    ids = [i.id for i in items]
-    closures = {c.id: c for c in session.scalars(select(Closure).where(Closure.item_id.in_(ids)))}
-    outcomes: dict[int, str] = {}
-    for task in session.scalars(select(LookbackTask).where(LookbackTask.item_id.in_(ids),
-                                                           LookbackTask.outcome.is_not(None))
-                                .order_by(LookbackTask.id)):
-        outcomes[task.item_id] = _OUTCOMES.get(task.outcome or "", task.outcome or "")
-    view.set_aside = _set_aside(rnd.id, session=session)
-    planner = Planner(today, rules, {}, cal, directory)
+    view.set_aside = found.set_aside.get(rnd.id, [])
     unit = rnd.unit.name
-    for item in items:
+    for item in found.items.get(rnd.id, []):
         view.aspect_of[item.ref] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
         view.topic_of[item.ref] = topics[item.topic_id].no if item.topic_id in topics else None
-        view.rows.append(_row(item, aspects, topics, closures, outcomes,
+        view.rows.append(_row(item, aspects, topics, found.closures, found.outcomes,
                               lambda i: planner.glance(_obligation(i, rnd, unit))))
     return view
 
 
-_ITEM_COLUMNS = (Item.id, Item.no, Item.listed, Item.former_no, Item.former_seq, Item.aspect_id, Item.topic_id,
-                 Item.title, Item.measures_text, Item.progress, Item.progress_on, Item.leader, Item.leader_title,
-                 Item.department, Item.owner, Item.deadline, Item.deadline_text, Item.deadline_kind, Item.extended_to,
-                 Item.status, Item.status_text, Item.immediate, Item.done_on, Item.rebound_count, Item.extra,
-                 Item.closure_id, Item.reopened_from, Item.overdue_since)
+_ITEM_COLUMNS = (Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.former_seq, Item.aspect_id,
+                 Item.topic_id, Item.title, Item.measures_text, Item.progress, Item.progress_on, Item.leader,
+                 Item.leader_title, Item.department, Item.owner, Item.deadline, Item.deadline_text,
+                 Item.deadline_kind, Item.extended_to, Item.status, Item.status_text, Item.immediate, Item.done_on,
+                 Item.rebound_count, Item.extra, Item.closure_id, Item.reopened_from, Item.overdue_since)
 
 
 class _ItemRow(db.row_type(select(*_ITEM_COLUMNS), "ItemRow")):  # type: ignore[misc]
@@ -212,28 +249,31 @@ def _rebound(item: Any, closures: dict[int, Closure]) -> tuple[dt.date, dt.date 
     return reopened.closed_on, local_today(reopened.reopened_at) if reopened.reopened_at else None
 
 
-def _set_aside(round_id: int, *, session: Session) -> list[tuple[str, str, str, str, str | None]]:
-    """The round's withdrawn and merged items, each with the reason its decision gave and
-    (merged) the item it went into."""
-    rows = session.execute(select(Item.id, Item.ref, Item.title, Item.status, Item.merged_into)
-                           .where(Item.round_id == round_id, Item.status.in_(list(SET_ASIDE)))
+def _set_aside(in_rounds: Any, *, session: Session) -> dict[int, list[tuple[str, str, str, str, str | None]]]:
+    """Each round's withdrawn and merged items (`in_rounds`: which rounds, as a condition on
+    Item.round_id), each with the reason its decision gave and (merged) the item it went into."""
+    rows = session.execute(select(Item.id, Item.round_id, Item.ref, Item.title, Item.status, Item.merged_into)
+                           .where(in_rounds, Item.status.in_(list(SET_ASIDE)))
                            .order_by(Item.former_no, Item.id)).all()
     if not rows:
-        return []
-    ids = [r.id for r in rows]
+        return {}
+    ids = [r.id for r in rows]  # few: the items a clerk set aside
     reasons = {i: (d or {}).get("reason", "") for i, d in session.execute(
         select(Event.item_id, Event.data).where(Event.item_id.in_(ids), Event.kind.in_(("withdrawn", "merged")))
         .order_by(Event.id))}
     targets = [r.merged_into for r in rows if r.merged_into]
     into = dict(session.execute(select(Item.id, Item.ref).where(Item.id.in_(targets))).all()) if targets else {}
-    return [(r.ref, r.title, str(r.status), str(reasons.get(r.id) or ""), into.get(r.merged_into))
-            for r in rows]
+    out: dict[int, list[tuple[str, str, str, str, str | None]]] = defaultdict(list)
+    for r in rows:
+        out[r.round_id].append((r.ref, r.title, str(r.status), str(reasons.get(r.id) or ""), into.get(r.merged_into)))
+    return out
 
 
 def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
                     session: Session) -> list[RoundView]:
-    rounds = session.scalars(select(Round).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))
-    return [round_view(r, today, rules, cal, directory, session=session) for r in rounds]
+    rounds = list(session.scalars(select(Round).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id)
+                                  .options(contains_eager(Round.unit))))
+    return round_views(rounds, today, rules, cal, directory, session=session)
 
 
 def completions(*, session: Session, round_ids: list[int] | None = None) -> list[tuple[dt.date, int]]:
