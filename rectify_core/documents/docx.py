@@ -53,9 +53,13 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
     props.comments = ""
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
+    looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run properties
     for p in paras:
         if p.role == "table":
             _table(doc, p.rows)
+            continue
+        if p.role in looks and _plain(p.text):  # python-docx's per-property calls cost 20× a copy
+            _copy_paragraph(doc.add_paragraph()._p, looks[p.role], p.text)
             continue
         para = doc.add_paragraph()
         fmt = para.paragraph_format
@@ -81,7 +85,29 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
             font, bold = {"h1": (H1_FONT, False), "h2": (H2_FONT, False), "h3": (BODY_FONT, True),
                           "item": (BODY_FONT, True)}.get(p.role, (BODY_FONT, False))
             _font(run, font, SIZE_BODY, bold)
+        if _plain(p.text):
+            looks.setdefault(p.role, (para._p.pPr, run._r.rPr))
     doc.save(str(path))
+
+
+def _plain(text: str) -> bool:
+    """Text a copied run can hold as it is: one line, no tab, no space at either end."""
+    return bool(text) and "\n" not in text and "\t" not in text and text == text.strip()
+
+
+def _copy_paragraph(paragraph: Any, look: tuple[Any, Any], text: str) -> None:
+    """A paragraph made like the first of its role (`look`: its properties and its run's)."""
+    from copy import deepcopy
+
+    from docx.oxml import OxmlElement
+
+    para_props, run_props = look
+    paragraph.insert(0, deepcopy(para_props))
+    run, shown = OxmlElement("w:r"), OxmlElement("w:t")
+    run.append(deepcopy(run_props))
+    shown.text = text
+    run.append(shown)
+    paragraph.append(run)
 
 
 TEXT_WIDTH_MM = 210 - 28 - 26  # the text block of an A4 page with GB/T 9704 margins
@@ -182,13 +208,13 @@ def _table(doc: Any, rows: tuple[tuple[str, ...], ...]) -> None:
     for r, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
         for c, (cell, value) in enumerate(zip(row.cells, values, strict=False)):
             look = looks.get((c, r == 0))
-            if look is None or not value or "\n" in value or "\t" in value or value != value.strip():
+            if look is None or not _plain(value):
                 cell.width = Mm(widths[c])
                 para = cell.paragraphs[0]
                 para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
                 run = para.add_run(value)
                 _font(run, BODY_FONT, SIZE_TABLE, bold=r == 0)
-                if value:
+                if _plain(value):
                     looks.setdefault((c, r == 0), (cell._tc.tcPr, para._p.pPr, run._r))
             else:
                 _copy_look(cell._tc, look, value)
