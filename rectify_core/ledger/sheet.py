@@ -41,9 +41,10 @@ PARK_CHUNK = 10_000
 
 
 def apply(matching: Matching, current: dict[int, Any], run: import_changes.ImportRun, *,
-          session: Session) -> tuple[dict[str, dict[str, Any]], list[SetAside]]:
-    """Renumber matched items and set aside the unlisted ones, with their events;
-    returns what they were before (for undo) and the items set aside."""
+          session: Session) -> tuple[dict[str, dict[str, Any]], list[SetAside], list[dict[str, Any]]]:
+    """Park the items whose numbers change and record their events (renumbered, set
+    aside); returns what they were before (for undo), the items set aside, and their new
+    numbers, which `write_places` writes together with the rows' new places."""
     moves = {m.item_id: m.row_no for m in matching.matches if current[m.item_id].no != m.row_no}
     gone = [k for k in matching.missing if current[k.id].listed]
     before = {str(i): _numbers(current[i]) for i in [*moves, *(k.id for k in gone)]}
@@ -57,7 +58,6 @@ def apply(matching: Matching, current: dict[int, Any], run: import_changes.Impor
     seqs = _former_seqs(current, gone)
     numbers = [{"id": i, "no": no, "listed": True, "former_no": None, "former_seq": None} for i, no in moves.items()]
     numbers += [{"id": k.id, "no": -k.id, "listed": False, "former_no": k.no, "former_seq": seqs[k.id]} for k in gone]
-    update_all(session, Item.__table__, numbers)  # one statement (PostgreSQL) or one executemany
     events = [_event(current[i], EventKind.RENUMBERED if current[i].listed else EventKind.RELISTED,
                      {"from": shown_number(current[i].no, current[i].listed, current[i].former_no), "to": no}, run)
               for i, no in moves.items()]
@@ -66,7 +66,24 @@ def apply(matching: Matching, current: dict[int, Any], run: import_changes.Impor
     insert_all(session, Event.__table__, events)
     aside = [SetAside(k.id, k.no, k.title, current[k.id].status, current[k.id].listed,
                       item_ref(-k.id, False, k.no, seqs.get(k.id, current[k.id].former_seq))) for k in matching.missing]
-    return before, aside
+    return before, aside, numbers
+
+
+PLACE = ("aspect_id", "topic_id", "source_line")
+
+
+def write_places(numbers: list[dict[str, Any]], moved: list[dict[str, Any]], placed: dict[int, dict[str, Any]],
+                 current: dict[int, Any], *, session: Session) -> None:
+    """The new numbers (from `apply`) and the new places in the sheet (`moved`: items whose
+    only change is their place) in one statement (PostgreSQL) or one executemany: every
+    row its item's number and place, a renumbered row the place of its line in the file."""
+    rows: dict[int, dict[str, Any]] = {}
+    for n in numbers:
+        place = placed[n["no"]] if n["listed"] else {k: getattr(current[n["id"]], k) for k in PLACE}
+        rows[n["id"]] = {**n, **place}
+    for m in moved:
+        rows[m["id"]] = {**rows.get(m["id"], {"id": m["id"], **_numbers(current[m["id"]])}), **m}
+    update_all(session, Item.__table__, list(rows.values()))
 
 
 def _former_seqs(current: dict[int, Any], gone: list[Known]) -> dict[int, int | None]:

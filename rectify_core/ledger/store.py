@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rectify_core import bulk
-from rectify_core.bulk import gc_paused, update_all
+from rectify_core.bulk import gc_paused
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.identity import person_name, round_key
 from rectify_core.importers.ledger import SHORT
@@ -396,7 +396,7 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
                                          for r in items.values()],
                           {h.no: h.title for h in parsed.aspects}, choices.match, choices.new)
     run = import_changes.ImportRun(now, parsed.report_date, source, batch.id, known)
-    before, result.set_aside = sheet.apply(matching, items, run, session=session)
+    before, result.set_aside, numbers = sheet.apply(matching, items, run, session=session)
     result.matches = matching.matches
     created = _create(matching.new_rows, rnd.id, aspect_ids, topic_ids, run, session=session)
     result.created += [(p.no, p.title) for p in matching.new_rows]
@@ -405,13 +405,13 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
                      "topic_id": topic_ids.get(p.topic_no) if p.topic_no else None, "source_line": p.line}
               for p in parsed.items}
     matched = [(p, item_id) for p in parsed.items if (item_id := item_of.get(p.no, -1)) in items]
+    moved: list[dict[str, Any]] = []  # items whose only change is their place in the sheet
     for start in range(0, len(matched), COMPARED_AT_ONCE):
         chunk = matched[start:start + COMPARED_AT_ONCE]
         whole = _compared(items, [item_id for _, item_id in chunk], session=session)
-        moved = [_update(p, whole[item_id], placed[p.no], run, result, before, session=session) for p, item_id in chunk]
-        # items whose only change is their place in the sheet: one statement for the chunk
-        update_all(session, Item.__table__, [{"id": item_id, **placed[p.no]}
-                                             for (p, item_id), only in zip(chunk, moved, strict=True) if only])
+        moved += [{"id": item_id, **placed[p.no]} for p, item_id in chunk
+                  if _update(p, whole[item_id], placed[p.no], run, result, before, session=session)]
+    sheet.write_places(numbers, moved, placed, items, session=session)  # one statement for them all
     result.no_deadline = recorded.without_deadline(rnd, session=session)
     batch.created, batch.before = created, before
     batch.counts = {"created": len(result.created), "updated": result.updated,
@@ -422,9 +422,8 @@ def _save(parsed: ParsedLedger, now: dt.datetime, choices: ImportChoices, *, ses
 
 def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: import_changes.ImportRun,
             result: ImportResult, before: dict[str, Any], *, session: Session) -> bool:
-    """One matched row against its item: changes applied through the lifecycle, what it
-    was before kept for undo, disagreements recorded. True when only the item's place in
-    the sheet (aspect, topic, line) moved: the caller writes those together."""
+    """One matched row against its item: changes applied (lifecycle), old values kept for
+    undo, disagreements recorded. True when only its place (aspect, topic, line) moved."""
     values = _values(p)
     change = import_changes.plan_import(current, values, p.no)
     moved = {k: v for k, v in placement.items() if getattr(current, k) != v}
@@ -433,7 +432,8 @@ def _update(p: ParsedItem, current: Any, placement: dict[str, Any], run: import_
         if moved:
             before[str(current.id)] = {**before.get(str(current.id), {}), **{k: getattr(current, k) for k in moved}}
         return bool(moved)
-    item = session.get_one(Item, current.id)
+    with session.no_autoflush:  # the items changed before it are flushed together, not one by one here
+        item = session.get_one(Item, current.id)
     old = {col: lifecycle.jsonable(getattr(item, col)) for col in [*change.changes, *moved, "done_on", "pinned"]}
     old = {**before.get(str(item.id), {}), **old}
     if "measures_text" in change.changes:
