@@ -60,6 +60,25 @@ class Looks:
         self.sheet = sheet
         self.arrays: dict[tuple[str | None, bool, bool], Any] = {}
 
+    def stream(self) -> None:
+        """Rows of ready cells go to the sheet's writer as they are: openpyxl's write-only
+        sheet would first try each cell as a value (an exception per cell) and make a
+        spare cell for the next (openpyxl 3.1's `_values_to_row`, which this stands in
+        for; rows of plain values still go through it)."""
+        from openpyxl.cell import Cell
+
+        plain = self.sheet._values_to_row
+
+        def values_to_row(values: list[Any], row_idx: int) -> Any:
+            if not values or not isinstance(values[0], Cell):
+                yield from plain(values, row_idx)
+                return
+            for column, cell in enumerate(values, 1):
+                cell.row, cell.column = row_idx, column
+                yield cell
+
+        self.sheet._values_to_row = values_to_row
+
     def cell(self, value: Any, fill: str | None) -> Any:
         """A write-only cell holding `value` with the ledger's border and wrapping, filled
         by `fill`; text that begins like a formula (= + - @) stays text, never a formula."""
@@ -217,6 +236,7 @@ def ledger_sheet(sheet: Any, view: RoundView) -> None:
     sheet.append([f"填报单位：{view.unit}（盖章）", None, None, None, None, None, None, None, None,
                   f"填报日期：{day_text(view.as_of)}"])
     looks = Looks(sheet)
+    looks.stream()
     sheet.append([looks.head(name) for name, _ in columns])
     for r, row in enumerate(view.listed, start=HEADER_ROW + 1):
         fill = FILLS.get(row.light or "") if row.status != ItemState.DONE else None
