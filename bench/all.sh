@@ -19,6 +19,8 @@ for db in "${dbs[@]}"; do
     done
     section "import of a 100,000-row CSV"
     $PY bench/import_bench.py --rows 100000 ${db:+--db "$db"}
+    section "the office's side at county scale, 500 units × 200 items"
+    $PY bench/county_bench.py --units 500 --items 200 ${db:+--db "$db"}
     section "webhook delivery"
     $PY bench/delivery_bench.py --to webhook --processes 1 2 --workers 1 2 ${db:+--db "$db"}
 done
@@ -28,5 +30,8 @@ section "personal pages, 20 items a person, while notify writes"
 $PY bench/web_bench.py --while-notify
 section "personal pages, 200 items a person"
 $PY bench/web_bench.py --per-person 200
+section "personal pages, open loop at 25 to 200 requests/s"
+$PY bench/web_bench.py --rates 25 50 100 200 --seconds 10
+$PY bench/web_bench.py --per-person 200 --rates 25 50 100 --seconds 10
 section "what Prefect adds"
 $PY bench/flow_bench.py --items 1000 100000
