@@ -132,10 +132,16 @@ def active_item_rows(*, session: Session, unit: str | None = None, chunk: int = 
 def plan_item_of(item: Item) -> Obligation:
     """One ORM item as the planner sees it (for single-item commands; the daily run
     loads the same fields for every item in one SELECT, above)."""
-    return Obligation(item.id, item.round_id, item.round.name, item.round.unit.name, item.ref, item.title,
-                      item.status, item.deadline_kind, item.deadline, item.extended_to, item.round.feedback_date,
-                      item.owner, item.leader, item.overdue_since, item.rebound_count,
-                      first_responsible=item.round.first_responsible, department=item.department)
+    return obligation_of(item, item.round, item.round.unit.name)
+
+
+def obligation_of(item: Any, rnd: Round, unit: str) -> Obligation:
+    """An item (an ORM item, or a plain row with the same attribute names) of round `rnd`
+    of `unit`, as the planner sees it."""
+    return Obligation(item.id, rnd.id, rnd.name, unit, item.ref, item.title, item.status, item.deadline_kind,
+                      item.deadline, item.extended_to, rnd.feedback_date, item.owner, item.leader,
+                      item.overdue_since, item.rebound_count, first_responsible=rnd.first_responsible,
+                      department=item.department)
 
 
 def units_with_work(*, session: Session) -> list[str]:

@@ -17,10 +17,10 @@ from rectify_core.config.calendar import WorkCalendar, local_today
 from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
-from rectify_core.deadlines.types import Obligation
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackTask, Round, Topic, Unit
+from rectify_core.ledger.obligations import obligation_of
 from rectify_core.refs import is_former, item_ref, label
 from rectify_core.vocab import COUNTED, SET_ASIDE, ItemState, completion_rate
 
@@ -136,22 +136,17 @@ _OUTCOMES = {"consolidated": "巩固", "rebound": "反弹"}
 
 def round_view(rnd: Round, today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
                session: Session) -> RoundView:
-    return round_views([rnd], today, rules, cal, directory, session=session, only=True)[0]
+    return _views([rnd], _Found.read(session, [rnd.id]), Planner(today, rules, {}, cal, directory), today)[0]
 
 
-def round_views(rounds: list[Round], today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
-                session: Session, only: bool = False) -> list[RoundView]:
-    """The views of `rounds`, each kind of record read once for all of them (a county's
-    500 rounds are a handful of queries, not thousands). `only`: read these rounds' records
-    alone (else every round's: the caller asks for all of them)."""
-    found = _Found.read(session, [r.id for r in rounds] if only else None)
-    planner = Planner(today, rules, {}, cal, directory)
+def _views(rounds: list[Round], found: _Found, planner: Planner, today: dt.date) -> list[RoundView]:
     return [_view(rnd, found, planner, today) for rnd in rounds]
 
 
 @dataclass
 class _Found:
-    """Every record the views read, by round (or by id, for closures)."""
+    """Every record the views read, by round (or by id, for closures): of the rounds asked
+    for, or (`read(session, None)`) of every round."""
 
     aspects: dict[int, dict[int, Aspect]] = field(default_factory=lambda: defaultdict(dict))
     topics: dict[int, dict[int, Topic]] = field(default_factory=lambda: defaultdict(dict))
@@ -195,8 +190,10 @@ def _view(rnd: Round, found: _Found, planner: Planner, today: dt.date) -> RoundV
     for item in found.items.get(rnd.id, []):
         view.aspect_of[item.ref] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
         view.topic_of[item.ref] = topics[item.topic_id].no if item.topic_id in topics else None
-        view.rows.append(_row(item, aspects, topics, found.closures, found.outcomes,
-                              lambda i: planner.glance(_obligation(i, rnd, unit))))
+        # timings only (a view names no recipient); a date out of the calendar leaves them empty
+        timing = (None, None, None) if item.status == ItemState.DONE else planner.glance(
+            obligation_of(item, rnd, unit))
+        view.rows.append(_row(item, aspects, topics, found.closures, found.outcomes, timing))
     return view
 
 
@@ -217,20 +214,9 @@ class _ItemRow(db.row_type(select(*_ITEM_COLUMNS), "ItemRow")):  # type: ignore[
         return item_ref(self.no, self.listed, self.former_no, self.former_seq)
 
 
-def _obligation(item: Any, rnd: Round, unit: str) -> Obligation:
-    """The item as the planner sees it (obligations.plan_item_of, from a plain row)."""
-    return Obligation(item.id, rnd.id, rnd.name, unit, item.ref, item.title, item.status, item.deadline_kind,
-                      item.deadline, item.extended_to, rnd.feedback_date, item.owner, item.leader,
-                      item.overdue_since, item.rebound_count, first_responsible=rnd.first_responsible,
-                      department=item.department)
-
-
 def _row(item: Any, aspects: dict[int, Aspect], topics: dict[int, Topic], closures: dict[int, Closure],
-         outcomes: dict[int, str], glance: Any) -> Row:
-    due = left = light = None
-    if item.status != ItemState.DONE:
-        # timings only (a view names no recipient); a date out of the calendar leaves these empty
-        due, left, light = glance(item)
+         outcomes: dict[int, str], timing: tuple[dt.date | None, int | None, str | None]) -> Row:
+    due, left, light = timing
     closure = closures.get(item.closure_id) if item.closure_id else None
     return Row(item.ref, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
                topics[item.topic_id].title if item.topic_id in topics else None, item.title,
@@ -273,7 +259,8 @@ def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: 
                     session: Session) -> list[RoundView]:
     rounds = list(session.scalars(select(Round).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id)
                                   .options(contains_eager(Round.unit))))
-    return round_views(rounds, today, rules, cal, directory, session=session)
+    # every round's records read once for all of them (a county's 500 rounds: a handful of queries)
+    return _views(rounds, _Found.read(session, None), Planner(today, rules, {}, cal, directory), today)
 
 
 def completions(*, session: Session, round_ids: list[int] | None = None) -> list[tuple[dt.date, int]]:
