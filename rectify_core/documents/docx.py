@@ -53,12 +53,12 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
     props.comments = ""
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
-    looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run properties
+    looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run
     for p in paras:
         if p.role == "table":
             _table(doc, p.rows)
             continue
-        if p.role in looks and _plain(p.text):  # python-docx's per-property calls cost 20× a copy
+        if p.role in looks and _plain(p.text):
             _copy_paragraph(doc.add_paragraph()._p, looks[p.role], p.text)
             continue
         para = doc.add_paragraph()
@@ -86,7 +86,7 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
                           "item": (BODY_FONT, True)}.get(p.role, (BODY_FONT, False))
             _font(run, font, SIZE_BODY, bold)
         if _plain(p.text):
-            looks.setdefault(p.role, (para._p.pPr, run._r.rPr))
+            looks.setdefault(p.role, (para._p.pPr, run._r))
     doc.save(str(path))
 
 
@@ -96,18 +96,18 @@ def _plain(text: str) -> bool:
 
 
 def _copy_paragraph(paragraph: Any, look: tuple[Any, Any], text: str) -> None:
-    """A paragraph made like the first of its role (`look`: its properties and its run's)."""
+    """`paragraph` made like an earlier one (`look`: its properties and its run), holding
+    `text` (`_plain`): copies of their XML, python-docx's per-property calls cost 20× that."""
     from copy import deepcopy
 
-    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
 
-    para_props, run_props = look
-    paragraph.insert(0, deepcopy(para_props))
-    run, shown = OxmlElement("w:r"), OxmlElement("w:t")
-    run.append(deepcopy(run_props))
-    shown.text = text
-    run.append(shown)
-    paragraph.append(run)
+    para_props, run = look
+    if para_props is not None:
+        paragraph.insert(0, deepcopy(para_props))
+    made = deepcopy(run)
+    made.find(qn("w:t")).text = text
+    paragraph.append(made)
 
 
 TEXT_WIDTH_MM = 210 - 28 - 26  # the text block of an A4 page with GB/T 9704 margins
@@ -123,21 +123,14 @@ def _width_mm(text: str) -> float:
 
 def _copy_look(tc: Any, look: tuple[Any, Any, Any], text: str) -> None:
     """A table cell made like an earlier one of its column (`look`: its cell properties,
-    paragraph properties and run), holding `text` (one line, no edge spaces)."""
+    paragraph properties and run), holding `text` (`_plain`)."""
     from copy import deepcopy
-
-    from docx.oxml.ns import qn
 
     cell_props, para_props, run = look
     if tc.tcPr is not None:
         tc.remove(tc.tcPr)
     tc.insert(0, deepcopy(cell_props))
-    paragraph = tc.p_lst[0]
-    if para_props is not None:
-        paragraph.insert(0, deepcopy(para_props))
-    made = deepcopy(run)
-    made.find(qn("w:t")).text = text
-    paragraph.append(made)
+    _copy_paragraph(tc.p_lst[0], (para_props, run), text)
 
 
 def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float]:
