@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, defer
 
 from rectify_core import refs
 from rectify_core.errors import NotFoundError, RefusedError
-from rectify_core.ledger import holders, import_changes
+from rectify_core.ledger import db, holders, import_changes
 from rectify_core.ledger.models import (
     Aspect,
     Event,
@@ -75,13 +75,6 @@ def _changed_since(batch: ImportBatch, item_ids: set[int], *, session: Session) 
     return found
 
 
-IDS_AT_ONCE = 10_000  # ids bound in one statement: under SQLite's 32,766 and PostgreSQL's 65,535
-
-
-def _id_chunks(ids: list[int]) -> Any:
-    return (ids[start:start + IDS_AT_ONCE] for start in range(0, len(ids), IDS_AT_ONCE))
-
-
 def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) -> ImportBatch:
     """Revert one import whose items nothing has changed since; else refuse, naming them."""
     from rectify_core.ledger.items import EVENT_NAMES
@@ -94,7 +87,7 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
     touched = {*batch.created, *(int(k) for k in batch.before)}
     later = _changed_since(batch, touched, session=session)
     if later:
-        nos = {i: ref for chunk in _id_chunks(list(later))
+        nos = {i: ref for chunk in db.id_chunks(list(later))
                for i, ref in session.execute(select(Item.id, Item.ref).where(Item.id.in_(chunk)))}
         names = "；".join(f"{refs.label(nos[i])}（{'、'.join(dict.fromkeys(EVENT_NAMES.get(k, k) for k in kinds))}）"
                          for i, kinds in sorted(later.items(), key=lambda kv: refs.order(nos[kv[0]])))
@@ -102,15 +95,13 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
     if batch.created:  # first: they hold numbers the items below had before
         _delete_items(batch.created, session=session)
     renumbered = [int(i) for i, old in batch.before.items() if "no" in old]
-    for chunk in _id_chunks(renumbered):  # parked, so restoring numbers never has two items share one mid-way
+    for chunk in db.id_chunks(renumbered):  # parked, so restoring numbers never has two items share one mid-way
         session.execute(update(Item).where(Item.id.in_(chunk)).values(no=-Item.id)
                         .execution_options(synchronize_session="fetch"))
-    befores = list(batch.before.items())
-    for start in range(0, len(befores), IDS_AT_ONCE):
-        chunk = befores[start:start + IDS_AT_ONCE]
-        items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_([int(k) for k, _ in chunk])))}
-        for item_id, old in chunk:
-            item = items[int(item_id)]
+    for chunk in db.id_chunks([int(k) for k in batch.before]):
+        items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(chunk)))}
+        for item_id in chunk:
+            item, old = items[item_id], batch.before[str(item_id)]
             measures = old.pop("measures", None)
             if measures is not None:
                 set_measures(item, measures)
@@ -124,10 +115,10 @@ def undo_batch(batch_id: int, by: str, now: dt.datetime, *, session: Session) ->
 
 def _delete_items(ids: list[int], *, session: Session) -> None:
     holders.drop(ids, session=session)
-    for chunk in _id_chunks(ids):
+    for chunk in db.id_chunks(ids):
         for table in (Notice, LookbackTask, Event, Measure):
             session.execute(delete(table).where(table.item_id.in_(chunk)))
-    for chunk in _id_chunks(ids):
+    for chunk in db.id_chunks(ids):
         session.execute(delete(Item).where(Item.id.in_(chunk)))
 
 

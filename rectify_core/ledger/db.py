@@ -333,6 +333,14 @@ def transaction(engine: Engine, rollback: bool = False) -> Iterator[Session]:
             session.commit()
 
 
+IDS_AT_ONCE = 10_000  # ids bound in one statement: under SQLite's 32,766 parameters and PostgreSQL's 65,535
+
+
+def id_chunks(ids: list[int], size: int = IDS_AT_ONCE) -> Iterator[list[int]]:
+    """`ids` a statement's worth at a time (`IN` binds one parameter per id)."""
+    return (ids[start:start + size] for start in range(0, len(ids), size))
+
+
 def one_of(column: Any, values: list[Any], dialect: Any) -> Any:
     """`column IN values`. On PostgreSQL as `= ANY` of one array parameter: the statement's
     text is then the same whatever the number of values, so the driver parses it once and

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rectify_core import bulk
 from rectify_core.config.people import split_names
 from rectify_core.identity import person_name
+from rectify_core.ledger import db
 from rectify_core.ledger.models import Item, ItemHolder
 
 BATCH = 5000
@@ -72,8 +73,8 @@ def add(items: Iterable[tuple[int, str | None, str | None]], *, session: Session
 
 
 def drop(item_ids: list[int], *, session: Session) -> None:
-    for start in range(0, len(item_ids), BATCH):
-        session.execute(delete(ItemHolder).where(ItemHolder.item_id.in_(item_ids[start:start + BATCH])))
+    for chunk in db.id_chunks(item_ids, BATCH):
+        session.execute(delete(ItemHolder).where(ItemHolder.item_id.in_(chunk)))
 
 
 def replace(item: Item, *, session: Session) -> None:

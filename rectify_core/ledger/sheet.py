@@ -52,8 +52,8 @@ def apply(matching: Matching, current: dict[int, Any], run: import_changes.Impor
     # as no driver binds a hundred thousand parameters (PostgreSQL stops at 65,535)
     parked = [int(i) for i in before]
     dialect = session.get_bind().dialect
-    for start in range(0, len(parked), PARK_CHUNK):
-        session.execute(update(Item).where(db.one_of(Item.id, parked[start:start + PARK_CHUNK], dialect))
+    for chunk in db.id_chunks(parked, PARK_CHUNK):
+        session.execute(update(Item).where(db.one_of(Item.id, chunk, dialect))
                         .values(no=-Item.id).execution_options(synchronize_session=False))
     seqs = _former_seqs(current, gone)
     numbers = [{"id": i, "no": no, "listed": True, "former_no": None, "former_seq": None} for i, no in moves.items()]
