@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rectify_core import HOME
 from rectify_core.cli import make_cli
 from rectify_core.errors import RectifyError
+
+if TYPE_CHECKING:  # the running commands import it themselves
+    from rectify_core.cli.app import App
 
 DATA = HOME / "data"
 DEMO_LEDGER = DATA / "demo-ledger.csv"
@@ -46,7 +49,7 @@ def deployments_cmd(as_json: bool) -> None:
 
 @click.command("serve")
 @click.pass_obj
-def serve_cmd(app: Any) -> None:
+def serve_cmd(app: App) -> None:
     """启动 Prefect serve：注册并运行每日提醒和季度回头看的定时部署（需先运行 prefect server start）。"""
     from prefect import serve
 

@@ -88,11 +88,6 @@ def make_cli(extra: Iterable[click.Command] = ()) -> LazyGroup:
 cli = make_cli()
 
 
-def load_all() -> None:
-    """Every core command's module imported (benchmarks time commands without start-up)."""
-    cli.load_all()
-
-
 def main(argv: list[str] | None = None) -> None:
     """The core commands alone (the installed `rectify` adds serve, demo and deployments)."""
     from rectify_core.cli.running import run
