@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter, defaultdict
 
 import click
 from sqlalchemy import select
@@ -22,9 +23,11 @@ def units_group(app: App, as_json: bool) -> None:
     settings = app.settings
     with db.session_factory(db.reader(app.engine))() as session:
         unit_of = dict(session.execute(select(Round.id, Unit.name).join(Unit, Round.unit_id == Unit.id)).all())
-        rows = ((unit_of[g.round_id], g.status, g.light)
-                for g in glance.glances(today, settings.rules, settings.calendar, session=session))
-        found = units.figures(rows, settings.config_contacts.office, session=session)
+        counted: dict[str, Counter[str]] = defaultdict(Counter)
+        for (round_id, status, overdue), n in glance.tally(today, settings.rules, settings.calendar,
+                                                           session=session).items():
+            counted[unit_of[round_id]].update({status: n, "red": n if overdue else 0})
+        found = units.counted_figures(counted, settings.config_contacts.office, session=session)
     listing([f.as_json() for f in found], as_json, "还没有任何被巡察单位：请先用 rectify import 导入台账。",
             lambda f: (f"{f['unit']}（简称 {f['short_name']}）  署名：{f['office']}"
                        f"{'' if f['own_office'] else '（默认）'}  轮次 {f['rounds']}  问题 {f['items']}  "

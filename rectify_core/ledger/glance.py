@@ -12,7 +12,10 @@ the record writes one), so a clerk paging and filtering reads only what changed:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +27,10 @@ from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.types import Obligation
+from rectify_core.fetch import raw_chunks, streams
 from rectify_core.ledger.models import Event, Item, Round, Unit
 from rectify_core.ledger.view import counted
-from rectify_core.vocab import ItemState
+from rectify_core.vocab import ACTIVE, ItemState
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,62 @@ def _glances(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Sessio
                                                          extended, feedback, None, None, overdue, rebounds or 0))
         out.append(Glance(item_id, round_id, status, bool(listed), due, left, light))
     return out
+
+
+def timing_columns() -> tuple[Any, ...]:
+    """What an item's timing reads, as the driver gives it (for `Timings.of`): its state,
+    deadline kind, dates (ISO text on SQLite), whether it was ever overdue and rebounds.
+    A SELECT of them joins Round (the feedback date)."""
+    return (type_coerce(Item.status, String), type_coerce(Item.deadline_kind, String), _raw_date(Item.deadline),
+            _raw_date(Item.extended_to), _raw_date(Round.feedback_date), Item.overdue_since.is_not(None),
+            Item.rebound_count)
+
+
+class Timings:
+    """Due date, working days left and light of items read by `timing_columns`, each
+    distinct set of them planned once (a county's items share a few hundred): a row costs a
+    lookup. A done item has none."""
+
+    def __init__(self, today: dt.date, rules: Rules, cal: WorkCalendar) -> None:
+        self._planner = Planner(today, rules, {}, cal, Directory())
+        self._known: dict[tuple[Any, ...], tuple[dt.date | None, int | None, str | None]] = {}
+
+    def of(self, columns: tuple[Any, ...]) -> tuple[dt.date | None, int | None, str | None]:
+        found = self._known.get(columns)
+        if found is None:
+            status, kind, deadline, extended, feedback, overdue, rebounds = columns
+            found = self._known[columns] = (None, None, None) if status not in ACTIVE else self._planner.glance(
+                Obligation(0, 0, "", "", "", "", status, kind, _date(deadline), _date(extended), _date(feedback),
+                           None, None, dt.date.min if overdue else None, rebounds or 0))
+        return found
+
+
+def read_rows(session: Session, query: Any) -> Iterable[Any]:
+    """A SELECT's rows as the driver gives them, read by the driver itself where it streams."""
+    connection = session.connection()
+    if streams(connection.dialect):
+        return itertools.chain.from_iterable(raw_chunks(connection, query, 20_000))
+    return connection.execute(query)
+
+
+def tally(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> Counter[tuple[int, str, bool]]:
+    """How many counted items each round has in each state, overdue or not: what `units`
+    counts, from one SELECT without order and a lookup a row (`Timings`)."""
+    query = select(Item.round_id, *timing_columns()).join(Round, Item.round_id == Round.id).where(counted(Item))
+    timings = Timings(today, rules, cal)
+    counts: Counter[tuple[int, str, bool]] = Counter()
+    for row in read_rows(session, query):
+        counts[row[0], row[1], timings.of(row[1:])[2] == "red"] += 1
+    return counts
+
+
+def _raw_date(column: Any) -> Any:
+    """A DATE column as the driver gives it: ISO text on SQLite (made a date by `_date`)."""
+    return type_coerce(column, String)
+
+
+def _date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def rows_of(shown: list[Glance], *, session: Session) -> list[ListedRow]:

@@ -4,7 +4,7 @@ figures, each unit's own (nothing summed across units unless the view is the cou
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
@@ -65,6 +65,12 @@ def figures(rows: Iterable[tuple[str, str, str | None]], default_office: str, *,
     counted: dict[str, Counter[str]] = defaultdict(Counter)
     for name, status, light in rows:
         counted[name].update((status, "red" if status in ACTIVE and light == "red" else ""))
+    return counted_figures(counted, default_office, session=session)
+
+
+def counted_figures(counted: Mapping[str, Counter[str]], default_office: str, *,
+                    session: Session) -> list[UnitFigures]:
+    """Every unit's figures from its counts by state (and "red": its overdue items)."""
     accounts = dict(session.execute(select(Account.unit_id, func.count()).group_by(Account.unit_id)).all())
     rounds = dict(session.execute(select(Round.unit_id, func.count()).group_by(Round.unit_id)).all())
     found = []
