@@ -14,7 +14,7 @@ from rectify_core.documents import bulletin, county, dashboard
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.errors import NotFoundError, RectifyError
-from rectify_core.ledger import db
+from rectify_core.ledger import board, db
 from rectify_core.ledger import view as ledger_view
 
 
@@ -109,7 +109,7 @@ def dashboard_cmd(app: App, unit: str | None, day: dt.date | None, output: Path)
     path = _output(output, (".html", ".htm"))
     data = dashboard.write(app.engine, app.settings, local_today(run_now(day)), path, unit_named(app, unit))
     click.echo(f"已生成看板：{path}（{data['title'] or '全部单位'}，问题 {data['total']} 个，"
-               f"逾期 {len(data['overdue'])} 个）")
+               f"逾期 {data['overdue_count']} 个）")
 
 
 @click.command("bulletin")
@@ -123,9 +123,12 @@ def bulletin_cmd(app: App, day: dt.date | None, stale: int, output: Path | None)
     """生成巡察整改情况通报（Word，公文格式）：总体情况、各单位排名表、逾期问题（按单位）、未按时报送进展的单位。"""
     today = local_today(run_now(day))
     path = _output(output or Path(f"巡察整改情况通报-{today.isoformat()}.docx"), (".docx",))
+    settings = app.settings
     with db.transaction(app.engine) as session:
-        views = _views(app, session, None, None, day)
-        summary = county.shown_units(views, app.settings, session=session)
-        paras = bulletin.build(views, summary, app.settings, today, session=session, stale=stale)
+        found = board.read(today, settings.rules, settings.calendar, session=session)
+        if not found.round_ids:
+            raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
+        summary = board.figures(found, settings.config_contacts.office, session=session)
+        paras = bulletin.build(found, summary, settings, today, session=session, stale=stale)
     bulletin.write(paras, path, author=app.settings.config_contacts.office)
     click.echo(f"已生成巡察整改情况通报：{path}（{len(summary)} 个被巡察单位）")

@@ -6,6 +6,7 @@ while, named."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -17,12 +18,12 @@ from rectify_core.deadlines.scoring import UnitScore, lost_text
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.report import Para, day_text
 from rectify_core.ledger import scores
+from rectify_core.ledger.board import Board, Overdue
 from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
-from rectify_core.ledger.view import RoundView
 from rectify_core.numerals import cn_number
-from rectify_core.refs import order
-from rectify_core.vocab import ACTIVE, EventKind, ItemState, completion_rate
+from rectify_core.refs import label
+from rectify_core.vocab import EventKind, ItemState, completion_rate
 
 STALE_WORKDAYS = 10  # no progress reported for this many working days: the unit is named
 # what a person records between imports: each is progress reported
@@ -52,31 +53,32 @@ def _table(summary: list[UnitFigures]) -> Para:
     return Para("table", "", (head, *rows))
 
 
-def _overdue(views: list[RoundView], summary: list[UnitFigures]) -> list[Para]:
+def _overdue(board: Board, summary: list[UnitFigures]) -> list[Para]:
     paras: list[Para] = []
+    by_unit: dict[str, list[Overdue]] = defaultdict(list)
+    for o in board.overdue:  # the longest overdue first, then in the sheet's order
+        by_unit[o.unit].append(o)
     n = 0
     for f in ranked(summary):
-        late = sorted((r for v in views if v.unit == f.unit for r in v.rows
-                       if r.status in ACTIVE and r.light == "red"), key=lambda r: (r.workdays_left or 0, order(r.ref)))
+        late = by_unit.get(f.unit)
         if not late:
             continue
         n += 1
         paras.append(Para("h2", f"（{cn_number(n)}）{f.shown}（{len(late)}个）"))
-        rows = [(r.label, r.title, r.owner or "", r.due.isoformat() if r.due else "",
-                 f"{-(r.workdays_left or 0)}个工作日") for r in late]
+        rows = [(label(o.ref), o.title, o.owner or "", o.due.isoformat() if o.due else "", f"{-o.left}个工作日")
+                for o in late]
         paras.append(Para("table", "", (("序号", "问题", "责任人", "整改时限", "已逾期"), *rows)))
     return paras or [Para("body", "目前没有超过整改时限仍未完成的问题。")]
 
 
-def _silent(views: list[RoundView], settings: Settings, today: dt.date, stale: int, *,
-            session: Session) -> list[str]:
+def _silent(board: Board, settings: Settings, today: dt.date, stale: int, *, session: Session) -> list[str]:
     """Units with items still open that reported nothing (progress, closure, extension,
     已阅) for `stale` working days: named with the day they last did."""
     last = dict(session.execute(select(Unit.name, func.max(Event.at)).join(Round, Round.unit_id == Unit.id)
                                 .join(Event, Event.round_id == Round.id).where(Event.kind.in_(REPORTED))
                                 .group_by(Unit.name)).all())
     named = []
-    for unit in sorted({v.unit for v in views if any(r.status in ACTIVE for r in v.rows)}):
+    for unit in sorted(u for u, t in board.by_unit.items() if t.done < t.total):
         at = last.get(unit)
         day = local_today(at) if at is not None else None
         if day is None:
@@ -102,9 +104,10 @@ def _scoring(scores: list[UnitScore], settings: Settings) -> list[Para]:
     return [Para("h1", "四、结果考评"), Para("body", said), scores_table(scores)]
 
 
-def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings, today: dt.date, *,
+def build(board: Board, summary: list[UnitFigures], settings: Settings, today: dt.date, *,
           session: Session, stale: int = STALE_WORKDAYS, graded: list[UnitScore] | None = None) -> list[Para]:
-    """The bulletin's paragraphs; `graded`: the county's scores when the caller has them."""
+    """The bulletin's paragraphs for a board that lists every overdue item (`board.read`
+    with nothing left out); `graded`: the county's scores when the caller has them."""
     office, addressed = settings.config_contacts.office, settings.config_contacts.addressed
     paras = [Para("number", addressed.get("number", f"〔{today.year}〕　号")),
              Para("title", "关于巡察整改工作进展情况的通报"),
@@ -112,9 +115,9 @@ def build(views: list[RoundView], summary: list[UnitFigures], settings: Settings
              Para("h1", "一、各单位整改进展"),
              Para("body", "各单位整改进展按完成率排列（完成率相同的，逾期问题少的在前）："), _table(summary),
              Para("h1", "二、逾期未完成问题")]
-    paras += _overdue(views, summary)
+    paras += _overdue(board, summary)
     paras.append(Para("h1", "三、整改进展报送情况"))
-    silent = _silent(views, settings, today, stale, session=session)
+    silent = _silent(board, settings, today, stale, session=session)
     paras.append(Para("body", f"{'、'.join(silent)}，已连续{stale}个工作日以上未报送整改进展，请抓紧报送。"
                       if silent else f"各单位均在{stale}个工作日内报送了整改进展。"))
     shown = {f.unit for f in summary}

@@ -17,7 +17,7 @@ from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import scores, units
+from rectify_core.ledger import board, scores, units
 from rectify_core.ledger.models import Unit
 from rectify_core.ledger.uploads import KINDS
 from rectify_core.ledger.view import RoundView
@@ -39,8 +39,8 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
 
     if what == "dashboard.html":
         ranked = county_scores() if len({v.unit for v in views}) > 1 else None
-        out.write_text(dashboard.render(dashboard.build(views, today, session=session, graded=ranked)),
-                       encoding="utf-8")
+        data = dashboard.of_rounds(settings, today, session=session, round_ids=[v.id for v in views], graded=ranked)
+        out.write_text(dashboard.render(data), encoding="utf-8")
         return
     if len(views) == 1:
         if what == "report.docx":
@@ -48,13 +48,15 @@ def write(what: str, views: list[RoundView], settings: Settings, today: dt.date,
         else:
             write_xlsx(views[0], out)
         return
-    summary = shown_units(views, settings, session=session)
     if what == "report.docx":
-        bulletin.write(bulletin.build(views, summary, settings, today, session=session, graded=county_scores()), out,
+        found = board.read(today, settings.rules, settings.calendar, session=session, round_ids=[v.id for v in views])
+        summary = board.figures(found, settings.config_contacts.office, session=session)
+        bulletin.write(bulletin.build(found, summary, settings, today, session=session, graded=county_scores()), out,
                        author=settings.config_contacts.office)
-    else:
-        shown = {f.unit for f in summary}
-        write_county_xlsx(views, summary, out, [s for s in county_scores() if s.unit in shown])
+        return
+    summary = shown_units(views, settings, session=session)
+    shown = {f.unit for f in summary}
+    write_county_xlsx(views, summary, out, [s for s in county_scores() if s.unit in shown])
 
 
 def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ from rectify_core import templating
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.scoring import UnitScore, lost_text
-from rectify_core.ledger import db, obligations, scores
+from rectify_core.ledger import db, scores
+from rectify_core.ledger.board import Board, Tally
+from rectify_core.ledger.board import read as read_board
 from rectify_core.ledger.models import Item, LookbackTask, Notice
-from rectify_core.ledger.view import RoundView, all_round_views, completions
-from rectify_core.refs import label, order
+from rectify_core.ledger.view import completions
+from rectify_core.refs import label
 from rectify_core.vocab import LIGHT_NAMES, ROLE_NAMES, ItemState, NoticeState, Role, completion_rate
 
 COLOURS = {"red": "#d9363e", "yellow": "#e0a800", "green": "#2f9e44", "blue": "#1c7ed6", "done": "#868e96",
@@ -39,32 +42,28 @@ class Bar:
         return completion_rate(self.done, self.total)
 
 
-def _light(row: Any) -> str | None:
-    return "done" if row.status == ItemState.DONE else row.light
+UNSTATED = "（未注明）"
+COUNTY_OVERDUE_SHOWN: int | None = 200  # the county board lists the longest overdue; a unit's lists every one
 
 
-def _bars(views: list[RoundView], key: Any) -> list[Bar]:
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for view in views:
-        for row in view.rows:
-            groups[key(view, row) or "（未注明）"].append(row)
-    return sorted((Bar(k, sum(r.status == ItemState.DONE for r in rows), len(rows),
-                       sum(r.light == "red" and r.status != ItemState.DONE for r in rows))
-                   for k, rows in groups.items()), key=lambda b: (b.rate, -b.red, b.label))
+def _bars(tallies: Mapping[str | None, Tally] | Mapping[str, Tally]) -> list[Bar]:
+    """Bars by name (items without one under 未注明), the lowest completion first."""
+    merged: dict[str, Tally] = defaultdict(Tally)
+    for name, t in tallies.items():
+        into = merged[name or UNSTATED]
+        into.done, into.total, into.red = into.done + t.done, into.total + t.total, into.red + t.red
+    return sorted((Bar(k, t.done, t.total, t.red) for k, t in merged.items()), key=lambda b: (b.rate, -b.red, b.label))
 
 
-def _in_feedback_order(views: list[RoundView]) -> list[Bar]:
+def _in_feedback_order(board: Board, unit: str) -> list[Bar]:
     """A unit's aspects in the inspection's order (as the feedback numbered them), not by rate."""
-    order: dict[str, int] = {}
-    for view in views:
-        for no, title in view.aspects:
-            order.setdefault(title, no)
-    return sorted(_bars(views, lambda v, r: r.aspect), key=lambda b: (order.get(b.label, 10**6), b.label))
+    numbers = board.aspect_no.get(unit, {})
+    return sorted(_bars(board.aspects[unit]), key=lambda b: (numbers.get(b.label, 10**6), b.label))
 
 
-def ranked(views: list[RoundView]) -> list[Bar]:
+def ranked(board: Board) -> list[Bar]:
     """Units ranked for the county: the highest completion first, then the fewest overdue."""
-    return sorted(_bars(views, lambda v, r: v.unit), key=lambda b: (-b.rate, b.red, b.label))
+    return sorted(_bars(board.by_unit), key=lambda b: (-b.rate, b.red, b.label))
 
 
 def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 180,
@@ -91,15 +90,11 @@ def _curve(points: list[tuple[dt.date, int]], width: int = 640, height: int = 18
     return {"path": path, "labels": labels, "width": width, "height": height, "max": total}
 
 
-def build(views: list[RoundView], today: dt.date, *, session: Session,
-          graded: list[UnitScore] | None = None) -> dict[str, Any]:
-    """The dashboard of these rounds: one unit's, or the county's (units ranked, their
-    结果考评 when given, then a section per unit: aspects and departments always within
-    their unit, never summed)."""
-    rows = [(v, r) for v in views for r in v.rows]
-    ids = [v.id for v in views]
-    names = sorted({v.unit for v in views})
-    lights = Counter(_light(r) for _, r in rows)
+def build(board: Board, today: dt.date, *, session: Session, graded: list[UnitScore] | None = None) -> dict[str, Any]:
+    """The dashboard of a board: one unit's, or the county's (units ranked, their 结果考评
+    when given, then a section per unit: aspects and departments always within their unit,
+    never summed)."""
+    ids, names, lights = board.round_ids, board.units, board.lights
     total = sum(lights.values())
     segments, x = [], 0.0
     for key in ("red", "yellow", "green", "blue", None, "done"):
@@ -108,8 +103,6 @@ def build(views: list[RoundView], today: dt.date, *, session: Session,
             w = 600 * n / total
             segments.append({"x": x, "w": w, "colour": COLOURS[key], "name": NAMES[key], "n": n})
             x += w
-    overdue = sorted(((v, r) for v, r in rows if r.status != ItemState.DONE and r.light == "red"),
-                     key=lambda vr: (vr[1].workdays_left or 0, order(vr[1].ref)))
     week_ago = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(), dt.UTC)
     escalations = session.execute(
         select(Notice.recipient, Notice.role, Notice.sent_at, Item.ref, Item.title)
@@ -124,14 +117,13 @@ def build(views: list[RoundView], today: dt.date, *, session: Session,
         "curve": _curve(completions(session=session, round_ids=ids), until=today),
         "title": names[0] if len(names) == 1 else f"全部{len(names)}个被巡察单位" if names else "",
         "county": len(names) > 1,
-        "units": ranked(views),
-        "sections": [{"unit": name, "aspects": _in_feedback_order(of),
-                      "departments": _bars(of, lambda v, r: r.department)}
-                     for name in names if (of := [v for v in views if v.unit == name])],
-        "overdue": [{"no": r.ref, "label": r.label, "unit": v.unit, "title": r.title,
-                     "due": r.due.isoformat() if r.due else "",
-                     "late": -(r.workdays_left or 0), "owner": r.owner or "", "leader": r.leader or "",
-                     "department": r.department or ""} for v, r in overdue],
+        "units": ranked(board),
+        "sections": [{"unit": name, "aspects": _in_feedback_order(board, name),
+                      "departments": _bars(board.departments[name])} for name in names if name in board.by_unit],
+        "overdue": [{"no": o.ref, "label": label(o.ref), "unit": o.unit, "title": o.title,
+                     "due": o.due.isoformat() if o.due else "", "late": -o.left, "owner": o.owner or "",
+                     "leader": o.leader or "", "department": o.department or ""} for o in board.overdue],
+        "overdue_count": board.overdue_count,
         "escalations": [{"who": who, "role": ROLE_NAMES.get(role, role), "no": no, "label": label(no),
                          "title": title,
                          "at": to_local(sent_at).strftime("%m-%d %H:%M") if sent_at else ""}
@@ -147,15 +139,22 @@ def render(data: dict[str, Any]) -> str:
     return templating.render("dashboard.html.j2", **data)
 
 
+def of_rounds(settings: Settings, today: dt.date, *, session: Session, unit: str | None = None,
+              round_ids: list[int] | None = None, graded: list[UnitScore] | None = None) -> dict[str, Any]:
+    """The dashboard's data as of `today` for one unit (its exact name), `round_ids`, or the
+    county; the county's scores computed unless given."""
+    board = read_board(today, settings.rules, settings.calendar, session=session, unit=unit, round_ids=round_ids,
+                       shown=None if unit is not None else COUNTY_OVERDUE_SHOWN)
+    county = len(board.units) > 1
+    if county and graded is None:
+        graded = scores.compute(today, settings, session=session)
+    return build(board, today, session=session, graded=graded if county else None)
+
+
 def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: str | None = None) -> dict[str, Any]:
     """Build the dashboard as of `today` — one unit's (its exact name), or the county's of
     every unit — and write it to `path`."""
     with db.transaction(engine) as session:
-        directory = obligations.directory(settings, session=session)
-        views = [v for v in all_round_views(today, settings.rules, settings.calendar, directory, session=session)
-                 if unit is None or v.unit == unit]
-        county = len({v.unit for v in views}) > 1
-        data = build(views, today, session=session,
-                     graded=scores.compute(today, settings, session=session) if county else None)
+        data = of_rounds(settings, today, session=session, unit=unit)
     path.write_text(render(data), encoding="utf-8")
     return data

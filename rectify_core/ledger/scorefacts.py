@@ -37,8 +37,16 @@ def _day_sql(column: Any, dialect: str) -> Any:
     return type_coerce(func.date(column, "+8 hours"), String)
 
 
+_DAYS: dict[str, dt.date] = {}  # ISO text -> date: a county's facts fall on a few hundred days
+
+
 def _day(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    if isinstance(value, dt.date):
+        return value
+    found = _DAYS.get(value)
+    if found is None:
+        found = _DAYS[value] = dt.date.fromisoformat(value)
+    return found
 
 
 def _day_or_none(value: Any) -> dt.date | None:
@@ -128,16 +136,19 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     reminders = _by_item(run("reminders"), lambda r: _day(r[1]))
     answers = _by_item(run("answers"), lambda r: (_day(r[1]), r[2]))
     rules, cal = settings.rules, settings.calendar
-    dues: dict[Dates, dt.date | None] = {}  # items share their dates: each dated once
+    dues: dict[tuple[Any, ...], tuple[bool, dt.date | None]] = {}  # items share their dates: each dated once
     out = []
     for item_id, round_id, unit_name, ref, status, kind, deadline, extended_to, feedback in items:
-        dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
-        long_term = open_ended(kind, dates.deadline, dates.extended_to)
-        if dates not in dues:
-            dues[dates] = None if long_term else due_of(dates, day, rules, cal).date
+        found = dues.get((kind, deadline, extended_to, feedback))
+        if found is None:
+            dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
+            long_term = open_ended(kind, dates.deadline, dates.extended_to)
+            found = dues[kind, deadline, extended_to, feedback] = (
+                long_term, None if long_term else due_of(dates, day, rules, cal).date)
+        long_term, due = found
         said = answers.get(item_id)
         out.append(ItemRecord(
-            unit=unit_name, ref=ref, status=status, long_term=long_term, due=dues[dates],
+            unit=unit_name, ref=ref, status=status, long_term=long_term, due=due,
             since=since[round_id], extensions=extended.get(item_id, 0),
             closures=tuple(closures[item_id]) if item_id in closures else (),
             lookbacks=tuple(lookbacks[item_id]) if item_id in lookbacks else (),

@@ -1,0 +1,142 @@
+"""The dashboard's figures, from one pass: every counted item's state and light (one
+SELECT without words, a lookup a row: glance.Timings) tallied by unit, by aspect and by
+department within its unit, and the words read only for the overdue items shown. At
+county scale (hundreds of units) the dashboard costs what reading its items' dates does,
+not what building every round's view would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rectify_core.config.calendar import WorkCalendar
+from rectify_core.config.rules import Rules
+from rectify_core.ledger import db
+from rectify_core.ledger.glance import Timings, read_rows, timing_columns
+from rectify_core.ledger.models import Aspect, Item, Round, Unit
+from rectify_core.ledger.units import UnitFigures, counted_figures
+from rectify_core.ledger.view import counted
+from rectify_core.refs import item_ref, order
+from rectify_core.vocab import ItemState
+
+
+@dataclass
+class Tally:
+    """Done, all and overdue items of one bar."""
+
+    done: int = 0
+    total: int = 0
+    red: int = 0
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """An overdue item as the dashboard lists it."""
+
+    item_id: int
+    ref: str
+    unit: str
+    round_id: int
+    title: str
+    due: dt.date | None
+    left: int
+    owner: str | None
+    leader: str | None
+    department: str | None
+
+
+@dataclass
+class Board:
+    """What the dashboard shows of some rounds (a unit's, or every round for the county)."""
+
+    round_ids: list[int]
+    units: list[str]  # by name
+    lights: Counter[str | None] = field(default_factory=Counter)  # "done" for a done item, else its light
+    by_unit: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    states: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # + "red": overdue
+    # within each unit: its aspects by title (with the feedback's number), its departments
+    aspects: dict[str, dict[str | None, Tally]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(Tally)))
+    aspect_no: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    departments: dict[str, dict[str | None, Tally]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Tally)))
+    overdue: list[Overdue] = field(default_factory=list)  # the ones shown, the longest overdue first
+    overdue_count: int = 0
+
+
+def read(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session, unit: str | None = None,
+         round_ids: list[int] | None = None, shown: int | None = None) -> Board:
+    """The board of one unit's rounds (`unit`, its exact name), of `round_ids`, or of every
+    round; `shown`: how many overdue items it lists (the longest overdue; None: all)."""
+    rounds_query = select(Round.id, Unit.name).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id)
+    if unit is not None:
+        rounds_query = rounds_query.where(Unit.name == unit)
+    if round_ids is not None:
+        rounds_query = rounds_query.where(Round.id.in_(round_ids))
+    unit_of: dict[int, str] = {round_id: name for round_id, name in session.execute(rounds_query)}
+    board = Board(list(unit_of), sorted(set(unit_of.values())))
+    aspects = _aspects(board, unit_of, session=session)
+    query = (select(Item.id, Item.round_id, Item.aspect_id, Item.department, *timing_columns())
+             .join(Round, Item.round_id == Round.id).where(counted(Item)))
+    if unit is not None or round_ids is not None:
+        query = query.where(Item.round_id.in_(board.round_ids))
+    timings = Timings(today, rules, cal)
+    late: list[tuple[int, int, dt.date | None]] = []  # (working days left, item id, due) of every overdue item
+    for item_id, round_id, aspect_id, department, *columns in read_rows(session, query):
+        name = unit_of[round_id]
+        done = columns[0] == ItemState.DONE
+        due, left, light = timings.of(tuple(columns))
+        red = not done and light == "red"
+        board.lights["done" if done else light] += 1
+        board.states[name][columns[0]] += 1
+        board.states[name]["red"] += red
+        for tally in (board.by_unit[name], board.aspects[name][aspects.get(aspect_id)],
+                      board.departments[name][department]):
+            tally.total += 1
+            tally.done += done
+            tally.red += red
+        if red:
+            late.append((left or 0, item_id, due))
+    board.overdue_count = len(late)
+    listed = late if shown is None else heapq.nsmallest(shown, late)
+    board.overdue = _words(listed, unit_of, session=session)
+    return board
+
+
+def _aspects(board: Board, unit_of: dict[int, str], *, session: Session) -> dict[int, str]:
+    """Each aspect's title by id, and (per unit) the number the feedback gave it first."""
+    titles: dict[int, str] = {}
+    rows = session.execute(select(Aspect.id, Aspect.round_id, Aspect.no, Aspect.title)
+                           .where(Aspect.round_id.in_(board.round_ids)).order_by(Aspect.round_id, Aspect.no)).all()
+    rounds_in_order = {rid: n for n, rid in enumerate(board.round_ids)}
+    for aspect_id, round_id, no, title in sorted(rows, key=lambda r: rounds_in_order[r.round_id]):
+        titles[aspect_id] = title
+        board.aspect_no[unit_of[round_id]].setdefault(title, no)
+    return titles
+
+
+def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str], *,
+           session: Session) -> list[Overdue]:
+    """The overdue items listed, with their words (read for these items only), the longest
+    overdue first, then in the sheet's order."""
+    timing = {item_id: (left, due) for left, item_id, due in listed}
+    out = []
+    for ids in db.id_chunks(list(timing)):
+        for row in session.execute(select(Item.id, Item.round_id, Item.no, Item.listed, Item.former_no,
+                                          Item.former_seq, Item.title, Item.owner, Item.leader, Item.department)
+                                   .where(Item.id.in_(ids))):
+            left, due = timing[row.id]
+            out.append(Overdue(row.id, item_ref(row.no, row.listed, row.former_no, row.former_seq),
+                               unit_of[row.round_id], row.round_id, row.title, due, left, row.owner, row.leader,
+                               row.department))
+    return sorted(out, key=lambda o: (o.left, order(o.ref), o.unit, o.round_id, o.item_id))
+
+
+def figures(board: Board, default_office: str, *, session: Session) -> list[UnitFigures]:
+    """The figures of the board's units (a county file names no other unit)."""
+    shown = set(board.units)
+    return [f for f in counted_figures(board.states, default_office, session=session) if f.unit in shown]
