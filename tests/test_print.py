@@ -175,3 +175,37 @@ def test_every_sheet_of_a_rounds_export_prints_whole(cli: Any, sqlite_url: str, 
     stats = [page for page in printed if "按方面" in page]
     assert len(stats) == 1 and "合计" in stats[0] and "按责任人" in stats[0] and "整改情况统计" in stats[0]
     assert any("本次台账未列出的问题" in page and "原8" in flat(page) for page in printed)
+
+
+def test_a_long_table_written_row_by_row_prints_every_row_as_its_first(tmp_path: Path) -> None:
+    """The rows after a table's first are written into the file as it is saved (not held
+    as python-docx's tree): each made as the first, its words as they were given (a tab,
+    line breaks, a leading space, characters XML cannot hold dropped, markup as text)."""
+    from docx import Document
+
+    from rectify_core.documents.docx import write_docx
+    from rectify_core.documents.report import Para
+
+    tricky = ["A&B <公司> \"引号\"", " 前有空格", "甲\t乙", "第一行\n第二行", "控制\x07字符\x1b", "]]>结尾"]
+    rows = [(f"问题{n}", tricky[n % len(tricky)] if n % 7 == 0 else f"第{n}个逾期问题的标题", f"责任人{n % 9}",
+             "2026-11-20", f"{n}个工作日") for n in range(1, 121)]
+    head = ("序号", "问题", "责任人", "整改时限", "已逾期")
+    path = tmp_path / "长表.docx"
+    write_docx([Para("title", "长表"), Para("table", "", (head, *rows)), Para("body", "表后正文。")], path)
+    document = Document(str(path))
+    table = document.tables[0]
+    clean = [tuple(v.replace("\x07", "").replace("\x1b", "") for v in row) for row in rows]
+    assert [tuple(c.text for c in r.cells) for r in table.rows] == [head, *clean]
+    first = [c._tc for c in table.rows[1].cells]
+    for row in table.rows[2:]:  # every later row made as the first: cell and run properties alike
+        for tc, model in zip((c._tc for c in row.cells), first, strict=True):
+            assert tc.tcPr is not None and model.tcPr is not None and tc.tcPr.xml == model.tcPr.xml
+            run, model_run = tc.p_lst[0].r_lst[0].rPr, model.p_lst[0].r_lst[0].rPr
+            assert run is not None and model_run is not None and run.xml == model_run.xml
+    assert document.paragraphs[-1].text == "表后正文。"                          # the text goes on after it
+    printed = flat("".join(pages(to_pdf(path), raw=True)))
+    # every row printed, in order (a title may wrap: its first characters follow its number)
+    at = [printed.index(flat(f"问题{n}{title}")[:len(f"问题{n}") + 3]) for n, (_, title, *_) in enumerate(clean, 1)]
+    assert at == sorted(at)
+    words = ("A&B <公司> \"引号\"", "前有空格", "甲乙", "第一行第二行", "控制字符", "]]>结尾")
+    assert all(flat(t) in printed for t in words)

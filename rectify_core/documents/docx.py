@@ -10,10 +10,12 @@ missing (仿宋_GB2312 falls back to 仿宋, 方正小标宋 to 宋体).
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 from rectify_core.documents.report import Para, title_lines
+from rectify_core.documents.wordrows import LaterRows
 
 TITLE_FONT, BODY_FONT, H1_FONT, H2_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
 SIZE_TITLE, SIZE_BODY, SIZE_TABLE = 22, 16, 12  # 二号, 三号, 小四 (points)
@@ -21,22 +23,35 @@ PAGE_FONT, SIZE_PAGE = "宋体", 14  # the page number: 四号 宋体
 LINE_PT = 28
 
 
-def _font(run: object, name: str, size: int, bold: bool = False) -> None:
+_RUN_LOOKS: dict[tuple[str, int, bool], Any] = {}  # a new run's properties, made once through python-docx
+
+
+def _font(run: Any, name: str, size: int, bold: bool = False) -> None:
+    """A new run's font (its East Asian slot too); the properties of a font already made
+    are copied (python-docx's per-property calls cost 20× that)."""
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    run.font.name = name  # type: ignore[attr-defined]
-    run.font.size = Pt(size)  # type: ignore[attr-defined]
-    run.font.bold = bold  # type: ignore[attr-defined]
-    fonts = run._element.get_or_add_rPr().get_or_add_rFonts()  # type: ignore[attr-defined]
+    made = _RUN_LOOKS.get((name, size, bold))
+    if made is not None:
+        if run._element.rPr is not None:
+            run._element.remove(run._element.rPr)
+        run._element.insert(0, deepcopy(made))
+        return
+    run.font.name = name
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
     for slot in ("w:eastAsia", "w:ascii", "w:hAnsi"):
         fonts.set(qn(slot), name)
+    _RUN_LOOKS[name, size, bold] = deepcopy(run._element.rPr)
 
 
 def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None:
     """The paragraphs as a Word document: GB/T 9704 page, fonts and spacing, the page
     number as "— 1 —" in the footer, and `author` (the office that signs) as its author."""
     from docx import Document
+    from docx.enum.style import WD_STYLE_TYPE
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
     from docx.shared import Mm, Pt
 
@@ -54,9 +69,10 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
     looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run
+    later = LaterRows(doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE))  # type: ignore[no-untyped-call]
     for p in paras:
         if p.role == "table":
-            _table(doc, p.rows)
+            _table(doc, p.rows, later)
             continue
         if p.role in looks and _plain(p.text):
             _copy_paragraph(doc.add_paragraph()._p, looks[p.role], p.text)
@@ -87,7 +103,7 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
             _font(run, font, SIZE_BODY, bold)
         if _plain(p.text):
             looks.setdefault(p.role, (para._p.pPr, run._r))
-    doc.save(str(path))
+    later.save(doc, path)
 
 
 def _plain(text: str) -> bool:
@@ -117,20 +133,13 @@ CJK_MM, HALF_MM, PAD_MM = 4.4, 3.0, 4.5  # a character of 小四, a half-width o
 SHORT = 16  # characters: a cell this short is printed on one line when the table has room
 
 
+_WIDE = re.compile("[^\x00-\u2e7f]")  # a character printed a full em wide (CJK and after)
+_UNBROKEN = re.compile(r"[\x21-\x7e]+")  # a figure or a date: never broken across lines
+
+
 def _width_mm(text: str) -> float:
-    return sum(CJK_MM if ord(ch) > 0x2E7F else HALF_MM for ch in text)
-
-
-def _copy_look(tc: Any, look: tuple[Any, Any, Any], text: str) -> None:
-    """A table cell made like an earlier one of its column (`look`: its cell properties,
-    paragraph properties and run), holding `text` (`_plain`)."""
-    from copy import deepcopy
-
-    cell_props, para_props, run = look
-    if tc.tcPr is not None:
-        tc.remove(tc.tcPr)
-    tc.insert(0, deepcopy(cell_props))
-    _copy_paragraph(tc.p_lst[0], (para_props, run), text)
+    wide = _WIDE.subn("", text)[1]
+    return wide * CJK_MM + (len(text) - wide) * HALF_MM
 
 
 def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float]:
@@ -140,17 +149,19 @@ def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float
     if not rows:
         return [total]
     columns = range(len(rows[0]))
-    loose = [max([_width_mm(rows[0][c])] + [_width_mm(run) for row in rows
-                                            for run in re.findall(r"[\x21-\x7e]+", row[c])]) + PAD_MM
-             for c in columns]
+    # each cell measured once: (its width, its longest run of half-width characters)
+    measured = [[(_width_mm(row[c]), max(map(len, _UNBROKEN.findall(row[c])), default=0) * HALF_MM)
+                 for row in rows] for c in columns]
+    widest_cell = [max(w for w, _ in cells) for cells in measured]
+    loose = [max(cells[0][0], max(run for _, run in cells)) + PAD_MM for cells in measured]
     # short cells (a unit's name, 10个工作日, a date) on one line, when the page has room:
     # every column that has only such cells, else all but the widest of them
-    whole = [max(loose[c], max((_width_mm(row[c]) + PAD_MM for row in rows), default=0.0))
-             if all(len(row[c]) <= SHORT for row in rows) else loose[c] for c in columns]
+    whole = [max(loose[c], widest_cell[c] + PAD_MM) if all(len(row[c]) <= SHORT for row in rows) else loose[c]
+             for c in columns]
     widest = max(columns, key=lambda c: whole[c] - loose[c])
     least = next((t for t in (whole, [loose[c] if c == widest else whole[c] for c in columns], loose)
                   if sum(t) <= total), loose)
-    need = [max(0.0, min(max(_width_mm(row[c]) for row in rows) + PAD_MM, 70.0) - least[c]) for c in columns]
+    need = [max(0.0, min(widest_cell[c] + PAD_MM, 70.0) - least[c]) for c in columns]
     spare = max(total - sum(least), 0.0)
     return [least[c] + (spare * need[c] / sum(need) if sum(need) else spare / len(least)) for c in columns]
 
@@ -182,33 +193,25 @@ def _page_number(paragraph: Any) -> None:
     _font(paragraph.add_run(" —"), PAGE_FONT, SIZE_PAGE)
 
 
-def _table(doc: Any, rows: tuple[tuple[str, ...], ...]) -> None:
-    """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered."""
+def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterRows) -> None:
+    """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered. The header
+    and the first row are made through python-docx; the rows after them are written into
+    the file as it is saved, each from the first row's XML (`LaterRows`)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
-    table = doc.add_table(rows=len(rows), cols=len(rows[0]) if rows else 1)
-    table.style = "Table Grid"
+    made = rows[:2]
+    table = doc.add_table(rows=len(made), cols=len(rows[0]) if rows else 1)
+    table._tbl.tblStyle_val = later.grid_style  # "Table Grid", its id looked up once
     table.autofit = False
     widths = column_widths(rows, TEXT_WIDTH_MM)
     for c, width in enumerate(widths):
         table.columns[c].width = Mm(width)  # the grid, which LibreOffice and WPS follow
-    # row by row: python-docx's table.cell(r, c) walks the whole grid at every call, which
-    # made a county's tables quadratic in their rows. The first row's cells are made through
-    # python-docx; every later cell copies their XML (its width, its paragraph's alignment,
-    # its run's fonts) and sets its text: python-docx's per-property calls cost 20× that.
-    looks: dict[tuple[int, bool], tuple[Any, Any, Any]] = {}
-    for r, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
+    for r, (row, values) in enumerate(zip(table.rows, made, strict=True)):
         for c, (cell, value) in enumerate(zip(row.cells, values, strict=False)):
-            look = looks.get((c, r == 0))
-            if look is None or not _plain(value):
-                cell.width = Mm(widths[c])
-                para = cell.paragraphs[0]
-                para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
-                run = para.add_run(value)
-                _font(run, BODY_FONT, SIZE_TABLE, bold=r == 0)
-                if _plain(value):
-                    looks.setdefault((c, r == 0), (cell._tc.tcPr, para._p.pPr, run._r))
-            else:
-                _copy_look(cell._tc, look, value)
+            cell.width = Mm(widths[c])
+            para = cell.paragraphs[0]
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
+            _font(para.add_run(value), BODY_FONT, SIZE_TABLE, bold=r == 0)
+    later.keep(table, rows[2:])
     doc.add_paragraph()
