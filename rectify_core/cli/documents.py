@@ -78,7 +78,8 @@ def export_cmd(app: App, round_id: int | None, unit: str | None, day: dt.date | 
     path = _output(output, (".xlsx",))
     with db.transaction(app.engine) as session:
         views = _views(app, session, round_id, unit, day)
-        county.write("ledger.xlsx", views, app.settings, views[0].as_of, path, session=session)
+        county.write("ledger.xlsx", [(v.id, v.unit) for v in views], app.settings, views[0].as_of, path,
+                     session=session, views=views)
     rows = sum(len(v.rows) for v in views)
     what = f"{len(views)} 个轮次，" if len(views) > 1 else ""
     click.echo(f"已导出整改台账：{path}（{what}{rows} 个问题）")

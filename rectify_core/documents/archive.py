@@ -126,7 +126,8 @@ def _county(w: _Writer, views: list[ledger_view.RoundView], job: _Job, session: 
     with tempfile.TemporaryDirectory(prefix=".rectify-archive-") as scratch:
         for what, (name, said) in _COUNTY_FILES.items():
             made = Path(scratch) / what
-            county.write(what, views, job.settings, job.today, made, session=session, graded=graded)
+            county.write(what, [(v.id, v.unit) for v in views], job.settings, job.today, made, session=session,
+                         graded=graded, views=views)
             w.add_file(f"{COUNTY}/{name}", made, said)
 
 

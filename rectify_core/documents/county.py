@@ -17,10 +17,10 @@ from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import board, scores, units
+from rectify_core.ledger import board, obligations, scores, units
 from rectify_core.ledger.models import Unit
 from rectify_core.ledger.uploads import KINDS
-from rectify_core.ledger.view import RoundView
+from rectify_core.ledger.view import RoundView, all_round_views
 
 # what /admin offers: file -> (name it is saved under, media type)
 DOWNLOADS = {"report.docx": ("整改进展情况报告", KINDS["docx"][0]),
@@ -28,35 +28,51 @@ DOWNLOADS = {"report.docx": ("整改进展情况报告", KINDS["docx"][0]),
              "dashboard.html": ("整改看板", "text/html")}
 
 
-def write(what: str, views: list[RoundView], settings: Settings, today: dt.date, out: Path, *,
-          session: Session, graded: list[UnitScore] | None = None) -> None:
-    """Write `what` (a DOWNLOADS key) for `views`: one round's document, or the county's.
-    `graded`: the county's scores, when a caller writing several files computed them once."""
-    if not views:
+Rounds = list[tuple[int, str]]  # (round id, unit name), in the office's order
+
+
+def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Path, *, session: Session,
+          graded: list[UnitScore] | None = None, views: list[RoundView] | None = None) -> None:
+    """Write `what` (a DOWNLOADS key) for `rounds`: one round's document, or the county's.
+    `graded`: the county's scores and `views`: the rounds' full views, when a caller
+    writing several files has them; the dashboard and the bulletin need neither (they read
+    a board), the ledger builds the views it lacks."""
+    if not rounds:
         raise NotFoundError("没有可下载的轮次。")
+    ids = [round_id for round_id, _ in rounds]
+    county = len({unit for _, unit in rounds}) > 1
+
     def county_scores() -> list[UnitScore]:
         return graded if graded is not None else scores.compute(today, settings, session=session)
 
+    def full_views() -> list[RoundView]:
+        if views is not None:
+            return views
+        directory = obligations.directory(settings, session=session)
+        return all_round_views(today, settings.rules, settings.calendar, directory, session=session, round_ids=ids)
+
     if what == "dashboard.html":
-        ranked = county_scores() if len({v.unit for v in views}) > 1 else None
-        data = dashboard.of_rounds(settings, today, session=session, round_ids=[v.id for v in views], graded=ranked)
+        data = dashboard.of_rounds(settings, today, session=session, round_ids=ids,
+                                   graded=county_scores() if county else None)
         out.write_text(dashboard.render(data), encoding="utf-8")
         return
-    if len(views) == 1:
+    if len(rounds) == 1:
+        view = full_views()[0]
         if what == "report.docx":
-            write_docx(progress_report.build(views[0]), out, author=office_of(views[0].unit, settings, session))
+            write_docx(progress_report.build(view), out, author=office_of(view.unit, settings, session))
         else:
-            write_xlsx(views[0], out)
+            write_xlsx(view, out)
         return
     if what == "report.docx":
-        found = board.read(today, settings.rules, settings.calendar, session=session, round_ids=[v.id for v in views])
+        found = board.read(today, settings.rules, settings.calendar, session=session, round_ids=ids)
         summary = board.figures(found, settings.config_contacts.office, session=session)
         bulletin.write(bulletin.build(found, summary, settings, today, session=session, graded=county_scores()), out,
                        author=settings.config_contacts.office)
         return
-    summary = shown_units(views, settings, session=session)
+    every = full_views()
+    summary = shown_units(every, settings, session=session)
     shown = {f.unit for f in summary}
-    write_county_xlsx(views, summary, out, [s for s in county_scores() if s.unit in shown])
+    write_county_xlsx(every, summary, out, [s for s in county_scores() if s.unit in shown])
 
 
 def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:

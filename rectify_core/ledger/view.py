@@ -256,11 +256,14 @@ def _set_aside(in_rounds: Any, *, session: Session) -> dict[int, list[tuple[str,
 
 
 def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, *,
-                    session: Session) -> list[RoundView]:
-    rounds = list(session.scalars(select(Round).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id)
-                                  .options(contains_eager(Round.unit))))
+                    session: Session, round_ids: list[int] | None = None) -> list[RoundView]:
+    """Every round's view (or those of `round_ids`), in the office's order: by unit, then round."""
+    query = select(Round).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id)
+    if round_ids is not None:
+        query = query.where(Round.id.in_(round_ids))
+    rounds = list(session.scalars(query.options(contains_eager(Round.unit))))
     # every round's records read once for all of them (a county's 500 rounds: a handful of queries)
-    return _views(rounds, _Found.read(session, None), Planner(today, rules, {}, cal, directory), today)
+    return _views(rounds, _Found.read(session, round_ids), Planner(today, rules, {}, cal, directory), today)
 
 
 def completions(*, session: Session, round_ids: list[int] | None = None) -> list[tuple[dt.date, int]]:

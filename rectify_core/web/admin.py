@@ -27,8 +27,7 @@ from rectify_core.delivery import links
 from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import accounts, approvals, db, obligations, scores, units
-from rectify_core.ledger.models import Account, Item, ItemRequest
-from rectify_core.ledger.view import RoundView, all_round_views
+from rectify_core.ledger.models import Account, Item, ItemRequest, Round, Unit
 from rectify_core.vocab import ItemState
 from rectify_core.web.listing import PAGE, Filters, listing, round_of
 from rectify_core.web.pages import (
@@ -99,11 +98,6 @@ def _login_page(request: Request, portal_: Portal, status: int = 200, failed: bo
     shown = page("admin_login.html.j2", status=status, configured=configured, failed=failed,
                  csrf=portal_.csrf(cookie, "login"))
     return with_csrf(shown, request, cookie)
-
-
-def visible(views: list[RoundView], scope: accounts.Scope, unit: str = "") -> list[RoundView]:
-    """The rounds `scope` sees, of one unit when the office filters by one."""
-    return [v for v in views if scope.sees(v.unit) and (not unit or v.unit == unit)]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -216,16 +210,15 @@ def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Re
     out = Path(tempfile.mkdtemp(prefix="rectify-web-")) / what
     try:
         with portal_.factory() as session:
-            settings = portal_.settings
-            directory = obligations.directory(settings, session=session)
-            views = visible(all_round_views(today, settings.rules, settings.calendar, directory, session=session),
-                            signed.scope, unit)
+            rounds = [(round_id, name) for round_id, name in session.execute(
+                select(Round.id, Unit.name).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))
+                if signed.scope.sees(name) and (not unit or name == unit)]
             if round.strip():  # a round asked for, and none like it, is not found: never every round's file
                 chosen = round_of(round.strip())
-                views = [v for v in views if chosen is not None and v.id == chosen]
-                if not views:
+                rounds = [r for r in rounds if chosen is not None and r[0] == chosen]
+                if not rounds:
                     raise NotFoundError("没有找到这个轮次。")
-            county.write(what, views, settings, today, out, session=session)
+            county.write(what, rounds, portal_.settings, today, out, session=session)
     except NotFoundError as exc:
         shutil.rmtree(out.parent, ignore_errors=True)
         raise Refused(404, str(exc), "/admin") from None
