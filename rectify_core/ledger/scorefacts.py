@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Date, String, cast, func, select, type_coerce
@@ -133,8 +133,8 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     since = {r: _day(feedback or imported) for r, feedback, imported in run("since")}
     closures = _by_item(run("closures"), lambda r: ClosureFact(_day(r[1]), _files(r[2])))
     lookbacks = _by_item(run("lookbacks"), lambda r: str(r[1]))
-    reminders = _by_item(run("reminders"), lambda r: _day(r[1]))
-    answers = _by_item(run("answers"), lambda r: (_day(r[1]), r[2]))
+    reminders = _days_by_item(run("reminders"))
+    answers, progress = _answers(run("answers"))
     rules, cal = settings.rules, settings.calendar
     dues: dict[tuple[Any, ...], tuple[bool, dt.date | None]] = {}  # items share their dates: each dated once
     out = []
@@ -146,13 +146,35 @@ def records(day: dt.date, settings: Settings, *, session: Session,
             found = dues[kind, deadline, extended_to, feedback] = (
                 long_term, None if long_term else due_of(dates, day, rules, cal).date)
         long_term, due = found
-        said = answers.get(item_id)
         out.append(ItemRecord(
-            unit=unit_name, ref=ref, status=status, long_term=long_term, due=due,
-            since=since[round_id], extensions=extended.get(item_id, 0),
-            closures=tuple(closures[item_id]) if item_id in closures else (),
-            lookbacks=tuple(lookbacks[item_id]) if item_id in lookbacks else (),
-            reminders=tuple(sorted(set(reminders[item_id]))) if item_id in reminders else (),
-            answers=tuple(sorted(d for d, _ in said)) if said else (),
-            progress=tuple(sorted(d for d, k in said if k == EventKind.PROGRESS)) if said else ()))
+            unit_name, ref, status, long_term, due, since[round_id], extended.get(item_id, 0),
+            tuple(closures.get(item_id, ())), tuple(lookbacks.get(item_id, ())),
+            _sorted(reminders.get(item_id), unique=True), _sorted(answers.get(item_id)),
+            _sorted(progress.get(item_id))))
     return out, units
+
+
+def _days_by_item(rows: Iterable[Any]) -> dict[int, list[dt.date]]:
+    out: dict[int, list[dt.date]] = defaultdict(list)
+    for item_id, day in rows:
+        out[item_id].append(_day(day))
+    return out
+
+
+def _answers(rows: Iterable[Any]) -> tuple[dict[int, list[dt.date]], dict[int, list[dt.date]]]:
+    """The days each item was read or had progress reported, and those it had progress."""
+    answered: dict[int, list[dt.date]] = defaultdict(list)
+    progress: dict[int, list[dt.date]] = defaultdict(list)
+    for item_id, day, kind in rows:
+        answered[item_id].append(_day(day))
+        if kind == EventKind.PROGRESS:
+            progress[item_id].append(_day(day))
+    return answered, progress
+
+
+def _sorted(days: list[dt.date] | None, unique: bool = False) -> tuple[dt.date, ...]:
+    if not days:
+        return ()
+    if len(days) == 1:
+        return (days[0],)
+    return tuple(sorted(set(days) if unique else days))
