@@ -62,7 +62,8 @@ def _county_world(cli: Any, world: World, tmp_path: Path) -> None:
                 "--verified-by", "张华"]).code == 0
 
 
-def test_the_counts_and_the_board_are_what_the_full_views_give(cli: Any, world: World, tmp_path: Path) -> None:
+def test_the_counts_and_the_board_are_what_the_full_views_give(cli: Any, world: World, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from collections import Counter, defaultdict
 
     from rectify_core.ledger import board as ledger_board
@@ -98,6 +99,10 @@ def test_the_counts_and_the_board_are_what_the_full_views_give(cli: Any, world: 
         assert got.overdue_count == len(red)
         shown = ledger_board.read(today, settings.rules, settings.calendar, session=session, shown=1)
         assert [o.item_id for o in shown.overdue] == [longest[0][1].item_id] and shown.overdue_count == len(red)
+        monkeypatch.setattr(ledger_board, "BY_ID", 0)  # many overdue: their words sifted from the open items'
+        assert ledger_board.read(today, settings.rules, settings.calendar, session=session).overdue == got.overdue
+        one = ledger_board.read(today, settings.rules, settings.calendar, session=session, unit="区交通运输局党组")
+        assert one.overdue == [o for o in got.overdue if o.unit == "区交通运输局党组"] and one.overdue
 
 
 def test_the_county_dashboard_lists_the_longest_overdue_and_counts_them_all(

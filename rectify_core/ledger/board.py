@@ -10,19 +10,19 @@ import datetime as dt
 import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Rules
-from rectify_core.ledger import db
 from rectify_core.ledger.glance import Timings, read_rows, timing_columns
 from rectify_core.ledger.models import Aspect, Item, Round, Unit
 from rectify_core.ledger.units import UnitFigures, counted_figures
 from rectify_core.ledger.view import counted
 from rectify_core.refs import item_ref, order
-from rectify_core.vocab import ItemState
+from rectify_core.vocab import ACTIVE, ItemState
 
 
 @dataclass
@@ -34,9 +34,9 @@ class Tally:
     red: int = 0
 
 
-@dataclass(frozen=True)
-class Overdue:
-    """An overdue item as the dashboard lists it."""
+class Overdue(NamedTuple):
+    """An overdue item as the dashboard lists it (a tuple: a county's bulletin lists tens
+    of thousands)."""
 
     item_id: int
     ref: str
@@ -119,20 +119,30 @@ def _aspects(board: Board, unit_of: dict[int, str], *, session: Session) -> dict
     return titles
 
 
+BY_ID = 1_000  # more overdue items than this: their words are sifted from every open item's
+
+
 def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str], *,
            session: Session) -> list[Overdue]:
-    """The overdue items listed, with their words (read for these items only), the longest
-    overdue first, then in the sheet's order."""
+    """The overdue items listed, with their words, the longest overdue first, then in the
+    sheet's order. A few are read by id; many (a county bulletin names tens of thousands)
+    from one SELECT of the open items of these rounds, which binds no list of ids."""
     timing = {item_id: (left, due) for left, item_id, due in listed}
+    words = select(Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.former_seq, Item.title,
+                   Item.owner, Item.leader, Item.department)
+    if len(timing) <= BY_ID:
+        reads = [words.where(Item.id.in_(list(timing)))] if timing else []
+    else:
+        every = len(unit_of) == session.scalar(select(func.count(Round.id)))
+        reads = [words.where(Item.status.in_(ACTIVE), *(() if every else (Item.round_id.in_(list(unit_of)),)))]
     out = []
-    for ids in db.id_chunks(list(timing)):
-        for row in session.execute(select(Item.id, Item.round_id, Item.no, Item.listed, Item.former_no,
-                                          Item.former_seq, Item.title, Item.owner, Item.leader, Item.department)
-                                   .where(Item.id.in_(ids))):
-            left, due = timing[row.id]
-            out.append(Overdue(row.id, item_ref(row.no, row.listed, row.former_no, row.former_seq),
-                               unit_of[row.round_id], row.round_id, row.title, due, left, row.owner, row.leader,
-                               row.department))
+    for query in reads:
+        for row in session.connection().execute(query):
+            if (found := timing.get(row.id)) is not None:
+                left, due = found
+                out.append(Overdue(row.id, item_ref(row.no, row.listed, row.former_no, row.former_seq),
+                                   unit_of[row.round_id], row.round_id, row.title, due, left, row.owner, row.leader,
+                                   row.department))
     return sorted(out, key=lambda o: (o.left, order(o.ref), o.unit, o.round_id, o.item_id))
 
 
