@@ -17,7 +17,8 @@ Floors, the database's own fetchall (no ORM) of what the command must read:
 - units: the glance SELECT (every counted item's dates and state);
 - dashboard: the glance SELECT and the scores' facts (the county's board ranks the 结果考评);
 - scores: the SELECTs of its facts (scorefacts.queries);
-- bulletin, export, archive: every item's whole row.
+- bulletin: every item's whole row and the scores' facts (it ranks the 结果考评 too);
+- export, archive: every item's whole row.
 Then, each with its own goal:
 - /admin for the county office, page 1 (service time through the whole application, the
   glance kept; admin_bench.py has the other pages): ≤ 200 ms;
@@ -120,7 +121,7 @@ def main() -> None:
         commands = {
             "units": ([*base, "units"], floor["glance"]),
             "dashboard": ([*base, "dashboard", *day, "-o", str(out / "d.html")], floor["glance"] + floor["scores"]),
-            "bulletin": ([*base, "bulletin", *day, "-o", str(out / "b.docx")], floor["items"]),
+            "bulletin": ([*base, "bulletin", *day, "-o", str(out / "b.docx")], floor["items"] + floor["scores"]),
             "export": ([*base, "export", *day, "-o", str(out / "e.xlsx")], floor["items"]),
             "archive": ([*base, "archive", *day, "-o", str(out / "a.zip")], floor["items"]),
             "scores": ([*base, "scores", "--date", DAY.isoformat()], floor["scores"]),

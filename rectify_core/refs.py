@@ -13,6 +13,7 @@ documents all print and read references through it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ def parse(text: str) -> ItemRef:
     return ItemRef(bool(found["former"]), int(found["no"]), seq)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a county's refs repeat in every unit: 1 … 200
 def order(ref: str) -> tuple[int, int, int]:
     """Sort key: the sheet's rows by number, then the items set aside by their former
     number (the way lists show them)."""

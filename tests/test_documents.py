@@ -233,3 +233,45 @@ def test_the_report_states_what_was_withdrawn_or_merged_and_names_the_overdue(cl
     assert "已撤销，不再列入整改，理由：经巡察办同意不再列入台账。" in text
     assert "已并入问题2一并整改" in text
     assert "二是对已超过整改时限的1个问题（问题5“政府采购制度执行不到位”）" in text
+
+
+def test_rows_written_into_the_saved_workbook_read_back_as_written(tmp_path: Path) -> None:
+    """A sheet's kept rows (sheetrows) are SpreadsheetML written at save: text inline, never
+    a formula, markup and spaces kept, characters a cell cannot hold dropped, numbers and
+    dates as themselves, each cell its style, each row its height; rows after them none."""
+    import datetime as dt
+
+    from openpyxl import Workbook, load_workbook
+
+    from rectify_core.documents.sheetrows import LaterSheetRows
+    from rectify_core.documents.xlsx import Looks
+
+    book, later = Workbook(write_only=True), LaterSheetRows()
+    sheet = book.create_sheet("台账")
+    looks = Looks(sheet)
+    sheet.append(["标题"])
+    values: list[list[object]] = [
+        ["=SUM(A1:A3)", " 前后有空格 ", "A&B <公司>", "响\x07铃", dt.date(2026, 11, 20), 7, 0.5, ""],
+        ["+86 138", "第一行\n第二行", "", "", dt.date(2000, 1, 1), -3, 2, "末"]]
+    later.keep(sheet, 2, 8, lambda: ((20.5 + n, looks.style_ids(row, "FFC7CE" if n else None))
+                                     for n, row in enumerate(values)))
+    book.create_sheet("其后")  # a sheet after the kept rows' sheet is written as it was
+    path = tmp_path / "行.xlsx"
+    later.save(book, path)
+    read = load_workbook(path)
+    got = [[c.value for c in row] for row in read["台账"].iter_rows(min_row=2)]
+    as_read = [[v.replace("\x07", "") if isinstance(v, str) else v for v in row] for row in values]
+    as_read = [[dt.datetime.combine(v, dt.time()) if isinstance(v, dt.date) else None if v == "" else v
+                for v in row] for row in as_read]
+    assert got == as_read
+    cells = read["台账"]
+    assert cells["A2"].data_type == "s" and cells["A2"].quotePrefix                # text, not a formula
+    assert not cells["B2"].quotePrefix
+    assert cells["E2"].number_format == 'yyyy"年"m"月"d"日"' and cells["A3"].fill.fgColor.rgb == "00FFC7CE"
+    assert cells["B2"].border.left.style == "thin" and cells["B2"].alignment.wrap_text
+    assert [cells.row_dimensions[r].height for r in (2, 3)] == [20.5, 21.5]
+    assert cells["A1"].value == "标题" and cells.max_row == 3 and read.sheetnames == ["台账", "其后"]
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:                                         # spaces kept for Excel too
+        assert '<t xml:space="preserve"> 前后有空格 </t>' in zf.read("xl/worksheets/sheet1.xml").decode()

@@ -10,12 +10,12 @@ Memory is what the rows' words take; time is linear in the rows."""
 from __future__ import annotations
 
 import re
-import shutil
-import zipfile
 from collections.abc import Iterator
 from copy import deepcopy
 from pathlib import Path
 from typing import IO, Any
+
+from rectify_core.documents.zipped import rewritten
 
 STREAM_NS = "urn:rectify:word-rows"
 _MARK = re.compile(rb'<rows:later xmlns:rows="urn:rectify:word-rows" n="(\d+)"/>')
@@ -68,18 +68,8 @@ class LaterRows:
         if not self._tables:
             document.save(str(path))
             return
-        scratch = path.with_name(f".{path.name}.part")
-        try:
-            document.save(str(scratch))
-            with zipfile.ZipFile(scratch) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-                for info in source.infolist():
-                    with source.open(info) as read, out.open(_member(info), "w") as write:
-                        if info.filename == "word/document.xml":
-                            self._write_document(read.read(), write)
-                        else:
-                            shutil.copyfileobj(read, write)
-        finally:
-            scratch.unlink(missing_ok=True)
+        rewritten(lambda scratch: document.save(str(scratch)), path, lambda name: name == "word/document.xml",
+                  self._write_document)
 
     def _write_document(self, xml: bytes, out: IO[bytes]) -> None:
         at = 0
@@ -90,13 +80,6 @@ class LaterRows:
                 out.write(chunk.encode("utf-8"))
             at = found.end()
         out.write(xml[at:])
-
-
-def _member(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    made = zipfile.ZipInfo(info.filename, info.date_time)
-    made.compress_type = zipfile.ZIP_DEFLATED
-    made.external_attr = info.external_attr
-    return made
 
 
 def _local(xml: str) -> str:

@@ -4,11 +4,11 @@ filled by its light, a frozen header with filters, A4 landscape print setup, and
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from rectify_core.config.scoring import MEASURES
 from rectify_core.deadlines.due import left_text
 from rectify_core.deadlines.scoring import UnitScore
 from rectify_core.documents.report import day_text
+from rectify_core.documents.sheetrows import LaterSheetRows, SheetRow
 from rectify_core.ledger.view import RoundView, Row
 from rectify_core.refs import label as ref_label
 from rectify_core.vocab import LIGHT_SHORT, NO_LIGHT, DeadlineKind, ItemState, Light, completion_rate, light_label
@@ -52,53 +53,47 @@ def _left(row: Row) -> str:
 
 
 class Looks:
-    """Each look a ledger cell can have, built once per sheet; a cell takes a copy of its
-    look's style array (assigning font, border and fill per cell made openpyxl look each
-    one up again: 70% of a large export's time)."""
+    """Each look a cell of the workbook's kept rows can have (a ledger cell's border and
+    wrap, its light's fill, a date's format, text kept as text; the header's; the
+    考评说明's wrapped words), made once for the workbook and known by its style id: those
+    rows are written with the ids (sheetrows), not as openpyxl cells."""
 
     def __init__(self, sheet: Any) -> None:
-        self.sheet = sheet
-        self.arrays: dict[tuple[str | None, bool, bool], Any] = {}
+        from openpyxl.styles import Alignment, Font, PatternFill
 
-    def stream(self) -> None:
-        """Rows of ready cells go to the sheet's writer as they are: openpyxl's write-only
-        sheet would first try each cell as a value (an exception per cell) and make a
-        spare cell for the next (openpyxl 3.1's `_values_to_row`, which this stands in
-        for; rows of plain values still go through it)."""
-        from openpyxl.cell import Cell
+        self.sheet = sheet  # any sheet of the workbook: the style table is the workbook's
+        # every look in the style table now: the rows are written after it is
+        self.ids: dict[tuple[str | None, bool, bool], int] = {
+            (fill, date, quoted): int(self._look(fill, date, quoted).style_id)
+            for fill in (None, *FILLS.values()) for date in (False, True) for quoted in (False, True)}
+        head = self._look(None, False, False)
+        head.font = Font(bold=True)
+        head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        head.fill = PatternFill("solid", fgColor="D9D9D9")
+        self.head = int(head.style_id)
+        words = self._bare()
+        words.alignment = Alignment(wrap_text=True, vertical="top")
+        self.wrapped = int(words.style_id)
+        bold = self._bare()
+        bold.font = Font(bold=True)
+        self.bold = int(bold.style_id)
 
-        plain = self.sheet._values_to_row
+    def style_ids(self, values: list[Any], fill: str | None) -> list[tuple[Any, int]]:
+        """A ledger row's cells with their style ids, filled by `fill`: a date formatted as
+        one, text that begins like a formula (= + - @) marked as text."""
+        plain, dated, quoted = self.ids[fill, False, False], self.ids[fill, True, False], self.ids[fill, False, True]
+        return [(v, quoted if v.startswith(("=", "+", "-", "@")) else plain) if type(v) is str else
+                (v, dated if hasattr(v, "year") else plain) for v in values]
 
-        def values_to_row(values: list[Any], row_idx: int) -> Any:
-            if not values or not isinstance(values[0], Cell):
-                yield from plain(values, row_idx)
-                return
-            for column, cell in enumerate(values, 1):
-                cell.row, cell.column = row_idx, column
-                yield cell
-
-        self.sheet._values_to_row = values_to_row
-
-    def cell(self, value: Any, fill: str | None) -> Any:
-        """A write-only cell holding `value` with the ledger's border and wrapping, filled
-        by `fill`; text that begins like a formula (= + - @) stays text, never a formula."""
+    def _bare(self) -> Any:
         from openpyxl.cell import WriteOnlyCell
 
-        quoted = isinstance(value, str) and value.startswith(("=", "+", "-", "@"))
-        key = (fill, hasattr(value, "year"), quoted)
-        if key not in self.arrays:
-            self.arrays[key] = self._look(*key)
-        cell = WriteOnlyCell(self.sheet, None if value == "" else value)
-        if quoted:
-            cell.data_type = "s"
-        cell._style = copy.copy(self.arrays[key])
-        return cell
+        return WriteOnlyCell(self.sheet)
 
     def _look(self, fill: str | None, date: bool, quoted: bool) -> Any:
-        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Border, PatternFill, Side
 
-        model = WriteOnlyCell(self.sheet)
+        model = self._bare()
         thin = Side(style="thin", color="999999")
         model.border = Border(left=thin, right=thin, top=thin, bottom=thin)
         model.alignment = Alignment(wrap_text=True, vertical="top")
@@ -107,17 +102,7 @@ class Looks:
         if date:
             model.number_format = DATE_FORMAT
         model.quotePrefix = quoted
-        return model._style
-
-    def head(self, value: Any) -> Any:
-        """A header cell: bold, centred, grey, bordered."""
-        from openpyxl.styles import Alignment, Font, PatternFill
-
-        cell = self.cell(value, None)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.fill = PatternFill("solid", fgColor="D9D9D9")
-        return cell
+        return model
 
 
 def bold(sheet: Any, values: list[Any]) -> list[Any]:
@@ -141,12 +126,13 @@ def write_xlsx(view: RoundView, path: Path) -> None:
     """One round's 台账: the ledger sheet, its 统计, and the items the sheet no longer lists."""
     from openpyxl import Workbook
 
-    book = Workbook(write_only=True)
-    ledger_sheet(book.create_sheet("整改台账"), view)
+    book, later = Workbook(write_only=True), LaterSheetRows()
+    sheet = book.create_sheet("整改台账")
+    ledger_sheet(sheet, view, later, Looks(sheet))
     _stats(book.create_sheet("统计"), view)
     if view.unlisted:
         _unlisted(book.create_sheet("本次台账未列出"), view)
-    book.save(path)
+    later.save(book, path)
 
 
 def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path,
@@ -158,36 +144,39 @@ def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path,
     sheet goes to disk row by row."""
     from openpyxl import Workbook
 
-    book = Workbook(write_only=True)
+    book, later = Workbook(write_only=True), LaterSheetRows()
     short = {f.unit: f.short_name for f in summary}
     used: set[str] = set()
+    looks: Looks | None = None
     for view in views:
-        ledger_sheet(book.create_sheet(sheet_name(short.get(view.unit, view.unit), view.id, used)), view)
+        sheet = book.create_sheet(sheet_name(short.get(view.unit, view.unit), view.id, used))
+        looks = looks or Looks(sheet)
+        ledger_sheet(sheet, view, later, looks)
     _summary(book.create_sheet("汇总"), summary)
     if scores is not None:
-        _scores(book.create_sheet("考评说明"), scores)
-    book.save(path)
+        sheet = book.create_sheet("考评说明")
+        _scores(sheet, scores, later, looks or Looks(sheet))
+    later.save(book, path)
 
 
-def _scores(sheet: Any, scores: list[UnitScore]) -> None:
+def _scores(sheet: Any, scores: list[UnitScore], later: LaterSheetRows, looks: Looks) -> None:
     """One row per deduction, by rank: the unit's score and grade, the item, the measure,
     the points and the words that explain them (a unit without deductions: one row)."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment
-
     print_whole(sheet, "结果考评说明", header_rows="1:1")  # (before the first row: a write-only sheet's top)
     for column, width in zip("ABCDEFGH", (6, 28, 8, 8, 10, 14, 8, 80), strict=True):
         sheet.column_dimensions[column].width = width
-    sheet.append(bold(sheet, ["名次", "被巡察单位", "得分", "等次", "问题", "扣分项", "扣分", "说明"]))
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for s in scores:
-        head = [s.rank or "—", s.unit, "—" if s.score is None else s.score, s.grade]
-        lines: list[tuple[Any, ...]] = [(ref_label(d.ref), MEASURES[d.measure][0], d.points, d.text)
-                                        for d in s.deductions]
-        for *line, words in lines or [("", "", "", "无扣分")]:
-            said = WriteOnlyCell(sheet, words)
-            said.alignment = wrap
-            sheet.append([*head, *line, said])
+
+    def rows() -> Iterator[SheetRow]:
+        yield None, [(name, looks.bold) for name in ("名次", "被巡察单位", "得分", "等次", "问题", "扣分项", "扣分",
+                                                     "说明")]
+        for s in scores:
+            head = [s.rank or "—", s.unit, "—" if s.score is None else s.score, s.grade]
+            lines: list[tuple[Any, ...]] = [(ref_label(d.ref), MEASURES[d.measure][0], d.points, d.text)
+                                            for d in s.deductions]
+            for *line, words in lines or [("", "", "", "无扣分")]:
+                yield None, [*((value, 0) for value in (*head, *line)), (words, looks.wrapped)]
+
+    later.keep(sheet, 1, 8, rows)
 
 
 def sheet_name(short: str, round_id: int, used: set[str]) -> str:
@@ -209,11 +198,12 @@ def _summary(sheet: Any, summary: list[Any]) -> None:
     sheet.append(["合计", *total, f"{completion_rate(total[1], total[0])}%"])
 
 
-def ledger_sheet(sheet: Any, view: RoundView) -> None:
+def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Looks) -> None:
     """One round's ledger on a write-only `sheet`: title, 填报 row, header, a row per item
     filled by its light; wrapped text in rows tall enough to show it whole; columns empty
     for the whole round hidden (so not printed); A3 landscape, the header repeated on every
-    page. Rows stream to disk as they are made: memory does not grow with the round."""
+    page. The item rows are written as the file is saved (`later`), each made then: memory
+    does not grow with the round."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -235,17 +225,17 @@ def ledger_sheet(sheet: Any, view: RoundView) -> None:
     sheet.merged_cells.add(f"A1:{last}1")
     sheet.append([f"填报单位：{view.unit}（盖章）", None, None, None, None, None, None, None, None,
                   f"填报日期：{day_text(view.as_of)}"])
-    looks = Looks(sheet)
-    looks.stream()
-    sheet.append([looks.head(name) for name, _ in columns])
-    for r, row in enumerate(view.listed, start=HEADER_ROW + 1):
-        fill = FILLS.get(row.light or "") if row.status != ItemState.DONE else None
-        values = _row_values(row, extra)
-        sheet.row_dimensions[r].height = row_height(values, widths)
-        sheet.append([looks.cell(value, fill) for value in values])
-        del sheet.row_dimensions[r]  # written: the sheet keeps no row behind it
     end = HEADER_ROW + len(view.listed)
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(end, HEADER_ROW)}"
+
+    def rows() -> Iterator[SheetRow]:
+        yield None, [(name, looks.head) for name, _ in columns]
+        for row in view.listed:
+            fill = FILLS.get(row.light or "") if row.status != ItemState.DONE else None
+            values = _row_values(row, extra)
+            yield row_height(values, widths), looks.style_ids(values, fill)
+
+    later.keep(sheet, HEADER_ROW, len(columns), rows)
 
 
 def _row_values(row: Row, extra: list[str]) -> list[Any]:
@@ -295,8 +285,21 @@ def extra_columns(view: RoundView) -> list[str]:
     return [label for label in seen if label not in {name for name, _ in COLUMNS}]
 
 
+class _Wide(dict[int, str]):
+    """str.translate's table: a character's width class ("w": wide or full-width), found
+    once per character."""
+
+    def __missing__(self, char: int) -> str:
+        self[char] = found = "w" if unicodedata.east_asian_width(chr(char)) in "WF" else "n"
+        return found
+
+
+_WIDE = _Wide()
+
+
 def _display_width(text: str) -> float:
-    return sum(2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.1 for ch in text)
+    wide = text.translate(_WIDE).count("w")
+    return 2.0 * wide + 1.1 * (len(text) - wide)
 
 
 def row_height(values: list[Any], widths: list[int]) -> float:
@@ -304,9 +307,12 @@ def row_height(values: list[Any], widths: list[int]) -> float:
     does not grow rows by itself when it opens a file)."""
     lines = 1
     for value, width in zip(values, widths, strict=False):
-        text = value if isinstance(value, str) else ""
+        if not isinstance(value, str):
+            continue
         room = max(width - 1.5, 1.0)
-        lines = max(lines, sum(max(1, math.ceil(_display_width(part) / room)) for part in text.split("\n")))
+        if len(value) * 2.0 <= room and "\n" not in value:
+            continue  # one line, however wide its characters
+        lines = max(lines, sum(max(1, math.ceil(_display_width(part) / room)) for part in value.split("\n")))
     return min(LINE_PT * lines + 4, 409.0)  # 409 points: a row's limit
 
 

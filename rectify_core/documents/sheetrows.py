@@ -1,0 +1,101 @@
+"""A worksheet's long run of rows written straight into the saved workbook: openpyxl, even
+write-only, makes an object a cell and spends some 20 µs writing each (a county's 台账 is
+two million cells), so a ledger sheet's item rows are kept aside as a marker row, and
+written as SpreadsheetML text in the marker's place when the file is saved — each cell with
+the style id its look was given in the workbook's own style table, strings inline as
+openpyxl writes them. Memory is what the caller's rows take; time is linear in the cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from rectify_core.documents.zipped import rewritten
+
+# a row: its height in points (None: the default) and its cells as (value, style id)
+SheetRow = tuple[float | None, list[tuple[Any, int]]]
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what a cell cannot hold (openpyxl refuses it)
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_EPOCH = dt.date(1899, 12, 30)  # a spreadsheet's day 0 (its day 1 is 1900-01-01; 60 is the leap day it invents)
+
+
+class LaterSheetRows:
+    """Rows of the workbook's sheets kept aside until `save`."""
+
+    def __init__(self) -> None:
+        self._token = f"rectify-later-rows-{uuid.uuid4().hex}"
+        self._kept: list[tuple[int, int, Callable[[], Iterable[SheetRow]]]] = []
+
+    def keep(self, sheet: Any, first: int, columns: int, rows: Callable[[], Iterable[SheetRow]]) -> None:
+        """`rows()` (made when the file is saved) follow the sheet's last row, numbered from
+        `first`, `columns` cells wide at most; nothing may be appended after them."""
+        sheet.append([f"{self._token}-{len(self._kept)}"])
+        self._kept.append((first, columns, rows))
+
+    def save(self, book: Any, path: Path) -> None:
+        """The workbook saved to `path`, every kept row written in at its sheet's marker."""
+        if not self._kept:
+            book.save(path)
+            return
+        marker = re.compile(rb'<row r="\d+"><c r="A\d+" t="inlineStr"><is><t>' + self._token.encode()
+                            + rb'-(\d+)</t></is></c></row>')
+        rewritten(book.save, path, lambda name: name.startswith("xl/worksheets/"),
+                  lambda xml, out: self._write_sheet(xml, marker, out))
+
+    def _write_sheet(self, xml: bytes, marker: re.Pattern[bytes], out: IO[bytes]) -> None:
+        at = 0
+        for found in marker.finditer(xml):
+            out.write(xml[at:found.start()])
+            first, columns, rows = self._kept[int(found[1])]
+            for chunk in _rows_xml(rows(), first, columns):
+                out.write(chunk.encode("utf-8"))
+            at = found.end()
+        out.write(xml[at:])
+
+
+def _letters(n: int) -> str:
+    """The column letters of column `n` (1: A, 27: AA)."""
+    out = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int = 500) -> Iterator[str]:
+    letters = [_letters(c) for c in range(1, columns + 1)]
+    out: list[str] = []
+    for number, (height, cells) in enumerate(rows, first):
+        out.append(f'<row r="{number}" ht="{height:g}" customHeight="1">' if height is not None
+                   else f'<row r="{number}">')
+        for letter, (value, style) in zip(letters, cells, strict=False):
+            out.append(_cell(f"{letter}{number}", value, style))
+        out.append("</row>")
+        if len(out) >= per_chunk * 20:
+            yield "".join(out)
+            out.clear()
+    yield "".join(out)
+
+
+def _cell(ref: str, value: Any, style: int) -> str:
+    """One cell as openpyxl writes it: text inline (never a formula), a number or a date
+    as its serial, an empty cell with its style only."""
+    if value is None or value == "":
+        return f'<c r="{ref}" s="{style}"/>'
+    if isinstance(value, str):
+        text = _ILLEGAL.sub("", value)
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{text.translate(_ESCAPE)}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}" s="{style}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        serial = (value - _EPOCH).days
+        return f'<c r="{ref}" s="{style}" t="n"><v>{serial - 1 if 0 < serial <= 60 else serial}</v></c>'
+    if isinstance(value, int | float):
+        return f'<c r="{ref}" s="{style}" t="n"><v>{value!r}</v></c>'
+    raise TypeError(f"a ledger cell holds text, a number or a date, not {type(value).__name__}")
