@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy import true as sa_true
@@ -18,6 +18,7 @@ from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
 from rectify_core.errors import NotFoundError, RectifyError
+from rectify_core.fetch import stream_rows, streams
 from rectify_core.ledger import db
 from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackTask, Round, Topic, Unit
 from rectify_core.ledger.obligations import obligation_of
@@ -32,9 +33,9 @@ def counted(item: type[Item]) -> ColumnElement[bool]:
     return item.status.in_(COUNTED)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One item as the office's documents show it."""
+class Row(NamedTuple):
+    """One item as the office's documents show it (a tuple: a county's views hold a
+    hundred thousand, and a frozen dataclass sets each field through a call)."""
 
     ref: str  # 13, or 原13 for an item the latest sheet no longer lists (refs)
     aspect: str | None
@@ -151,7 +152,7 @@ class _Found:
     aspects: dict[int, dict[int, Aspect]] = field(default_factory=lambda: defaultdict(dict))
     topics: dict[int, dict[int, Topic]] = field(default_factory=lambda: defaultdict(dict))
     items: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
-    closures: dict[int, Closure] = field(default_factory=dict)
+    closures: dict[int, _ClosureRow] = field(default_factory=dict)
     outcomes: dict[int, str] = field(default_factory=dict)
     set_aside: dict[int, list[tuple[str, str, str, str, str | None]]] = field(default_factory=dict)
 
@@ -165,12 +166,16 @@ class _Found:
             found.aspects[a.round_id][a.id] = a
         for t in session.scalars(select(Topic).where(of(Topic.round_id))):
             found.topics[t.round_id][t.id] = t
-        for item in map(_ItemRow._make, session.execute(  # plain rows: the ORM's objects cost 3× the query
-                select(*_ITEM_COLUMNS).where(counted(Item), of(Item.round_id))
-                .order_by(Item.round_id, Item.listed.desc(), Item.shown_no, Item.former_seq))):
+        items = (select(*_ITEM_COLUMNS).where(counted(Item), of(Item.round_id))
+                 .order_by(Item.round_id, Item.listed.desc(), Item.shown_no, Item.former_seq))
+        connection = session.connection()  # plain rows, by the driver where it streams: ORM objects cost 3×
+        rows = (stream_rows(connection, items, _ItemRow, 20_000) if streams(connection.dialect)
+                else map(_ItemRow._make, connection.execute(items)))
+        for item in rows:
             found.items[item.round_id].append(item)
         in_rounds = select(Item.id).where(of(Item.round_id))
-        found.closures = {c.id: c for c in session.scalars(select(Closure).where(Closure.item_id.in_(in_rounds)))}
+        found.closures = {c.id: c for c in map(_ClosureRow._make, session.execute(
+            select(*_CLOSURE_COLUMNS).where(Closure.item_id.in_(in_rounds))))}
         for item_id, outcome in session.execute(select(LookbackTask.item_id, LookbackTask.outcome).where(
                 LookbackTask.item_id.in_(in_rounds), LookbackTask.outcome.is_not(None)).order_by(LookbackTask.id)):
             found.outcomes[item_id] = _OUTCOMES.get(outcome or "", outcome or "")
@@ -188,13 +193,23 @@ def _view(rnd: Round, found: _Found, planner: Planner, today: dt.date) -> RoundV
     view.set_aside = found.set_aside.get(rnd.id, [])
     unit = rnd.unit.name
     for item in found.items.get(rnd.id, []):
-        view.aspect_of[item.ref] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
-        view.topic_of[item.ref] = topics[item.topic_id].no if item.topic_id in topics else None
+        ref = item.ref
+        view.aspect_of[ref] = aspects[item.aspect_id].no if item.aspect_id in aspects else None
+        view.topic_of[ref] = topics[item.topic_id].no if item.topic_id in topics else None
         # timings only (a view names no recipient); a date out of the calendar leaves them empty
         timing = (None, None, None) if item.status == ItemState.DONE else planner.glance(
             obligation_of(item, rnd, unit))
-        view.rows.append(_row(item, aspects, topics, found.closures, found.outcomes, timing))
+        view.rows.append(_row(item, ref, aspects, topics, found, timing))
     return view
+
+
+_CLOSURE_COLUMNS = (Closure.id, Closure.closed_on, Closure.verified_by, Closure.evidence, Closure.reopened_at)
+
+
+class _ClosureRow(db.row_type(select(*_CLOSURE_COLUMNS), "ClosureRow")):  # type: ignore[misc]
+    """A closure as a view reads it (a plain row: a county has tens of thousands)."""
+
+    __slots__ = ()
 
 
 _ITEM_COLUMNS = (Item.id, Item.round_id, Item.no, Item.listed, Item.former_no, Item.former_seq, Item.aspect_id,
@@ -214,11 +229,12 @@ class _ItemRow(db.row_type(select(*_ITEM_COLUMNS), "ItemRow")):  # type: ignore[
         return item_ref(self.no, self.listed, self.former_no, self.former_seq)
 
 
-def _row(item: Any, aspects: dict[int, Aspect], topics: dict[int, Topic], closures: dict[int, Closure],
-         outcomes: dict[int, str], timing: tuple[dt.date | None, int | None, str | None]) -> Row:
+def _row(item: Any, ref: str, aspects: dict[int, Aspect], topics: dict[int, Topic], found: _Found,
+         timing: tuple[dt.date | None, int | None, str | None]) -> Row:
     due, left, light = timing
+    closures, outcomes = found.closures, found.outcomes
     closure = closures.get(item.closure_id) if item.closure_id else None
-    return Row(item.ref, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
+    return Row(ref, aspects[item.aspect_id].title if item.aspect_id in aspects else None,
                topics[item.topic_id].title if item.topic_id in topics else None, item.title,
                item.measures_text or "", item.progress, item.progress_on, item.leader, item.leader_title,
                item.department, item.owner, item.deadline, item.deadline_text, item.deadline_kind, item.extended_to,
@@ -228,7 +244,7 @@ def _row(item: Any, aspects: dict[int, Aspect], topics: dict[int, Topic], closur
                tuple((str(k), str(v)) for k, v in (item.extra or {}).items()), _rebound(item, closures))
 
 
-def _rebound(item: Any, closures: dict[int, Closure]) -> tuple[dt.date, dt.date | None] | None:
+def _rebound(item: Any, closures: dict[int, _ClosureRow]) -> tuple[dt.date, dt.date | None] | None:
     reopened = closures.get(item.reopened_from) if item.reopened_from else None
     if reopened is None:
         return None
