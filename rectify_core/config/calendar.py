@@ -8,6 +8,7 @@ days up to and including it, and the list of working days in order.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,25 +125,17 @@ class WorkCalendar:
         statutory = set(holidays.country_holidays("CN", years=estimated)) if estimated else set()
         base = self.first.toordinal()
         self._base = base
-        self._cum: list[int] = []
-        self._workdays: list[int] = []
-        count = 0
-        for ordinal in range(base, self.last.toordinal() + 1):
-            day = dt.date.fromordinal(ordinal)
-            if self._working(day, schedule, statutory):
-                count += 1
-                self._workdays.append(ordinal)
-            self._cum.append(count)
-
-    @staticmethod
-    def _working(day: dt.date, schedule: Schedule, statutory: set[dt.date]) -> bool:
-        if day in schedule.work:
-            return True
-        if day in schedule.off:
-            return False
-        if day.year not in schedule.years and day in statutory:
-            return False
-        return day.weekday() < 5
+        days = self.last.toordinal() - base + 1
+        # a century of days: Monday to Friday by pattern, then the exceptions (an estimated
+        # year's statutory holidays, the schedules' days off, then their make-up working days)
+        week = bytes(1 if (self.first.weekday() + i) % 7 < 5 else 0 for i in range(7))
+        working = bytearray((week * (days // 7 + 1))[:days])
+        for day, value in [*((d, 0) for d in statutory if d.year not in schedule.years),
+                           *((d, 0) for d in schedule.off), *((d, 1) for d in schedule.work)]:
+            if self.first <= day <= self.last:
+                working[day.toordinal() - base] = value
+        self._cum: list[int] = list(itertools.accumulate(working))
+        self._workdays: list[int] = [base + i for i, w in enumerate(working) if w]
 
     def _index(self, day: dt.date) -> int:
         if not self.first <= day <= self.last:

@@ -15,7 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rectify_core import refs
 from rectify_core.config.calendar import WorkCalendar
@@ -128,7 +128,28 @@ def _rule(measure: str, rules: Scoring) -> str:
     return f"{MEASURES[measure][0]}每项扣{d.points:g}分"
 
 
-def _due_facts(r: ItemRecord, day: dt.date, cal: WorkCalendar, s: UnitScore, book: _Ledger) -> None:
+class Workdays(Protocol):
+    """What the scores ask of the working calendar."""
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int: ...
+
+
+class _Counted:
+    """Working days between two dates, each pair counted once: a county's deadlines,
+    reminders and answers fall on a few hundred days."""
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self._cal = cal
+        self._known: dict[tuple[dt.date, dt.date], int] = {}
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        found = self._known.get((start, end))
+        if found is None:
+            found = self._known[start, end] = self._cal.workdays_between(start, end)
+        return found
+
+
+def _due_facts(r: ItemRecord, day: dt.date, cal: Workdays, s: UnitScore, book: _Ledger) -> None:
     if r.due is None or r.due > day:
         return
     s.due += 1
@@ -148,12 +169,12 @@ def _due_facts(r: ItemRecord, day: dt.date, cal: WorkCalendar, s: UnitScore, boo
                   math.ceil(days / d.per) * d.points)
 
 
-def _answered(r: ItemRecord, sent: dt.date, window: int, cal: WorkCalendar) -> bool:
+def _answered(r: ItemRecord, sent: dt.date, window: int, cal: Workdays) -> bool:
     i = bisect.bisect_left(r.answers, sent)
     return i < len(r.answers) and cal.workdays_between(sent, r.answers[i]) <= window
 
 
-def _reminder_facts(r: ItemRecord, day: dt.date, cal: WorkCalendar, s: UnitScore, book: _Ledger) -> None:
+def _reminder_facts(r: ItemRecord, day: dt.date, cal: Workdays, s: UnitScore, book: _Ledger) -> None:
     window = book.rules.answer_workdays
     for sent in r.reminders:
         if _answered(r, sent, window, cal):
@@ -194,7 +215,7 @@ def _progress_facts(r: ItemRecord, start: dt.date, s: UnitScore, book: _Ledger) 
         book.take(r.ref, "no_progress", f"{start.isoformat()}以来未报送进展")
 
 
-def score_unit(unit: str, records: list[ItemRecord], day: dt.date, rules: Scoring, cal: WorkCalendar,
+def score_unit(unit: str, records: list[ItemRecord], day: dt.date, rules: Scoring, cal: Workdays,
                update_months: int) -> UnitScore:
     """One unit's measures, deductions and score as of `day` (rank is given by `rank`)."""
     s, book = UnitScore(unit, items=len(records)), _Ledger(rules)
@@ -227,7 +248,8 @@ def score_units(records: Iterable[ItemRecord], units: Iterable[str], day: dt.dat
     by_unit: dict[str, list[ItemRecord]] = {u: [] for u in units}
     for r in records:
         by_unit.setdefault(r.unit, []).append(r)
-    return rank([score_unit(u, rs, day, rules, cal, update_months) for u, rs in by_unit.items()])
+    days = _Counted(cal)
+    return rank([score_unit(u, rs, day, rules, days, update_months) for u, rs in by_unit.items()])
 
 
 def biggest(score: UnitScore, n: int = 3) -> list[Lost]:
