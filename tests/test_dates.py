@@ -121,3 +121,28 @@ def test_out_of_range_is_a_clear_error() -> None:
     small = WorkCalendar(load_schedule(OFFICIAL_DATA), 2024, 2026)
     with pytest.raises(Exception, match="超出工作日历范围"):
         small.is_workday(D(2030, 1, 1))
+
+
+def test_every_day_is_what_the_rule_says(tmp_path: Path) -> None:
+    """The calendar's arrays (built from a weekday pattern and its exceptions) against the
+    rule, day by day over its whole range: a make-up working day wins, then a day off,
+    then an estimated year's statutory holiday, then Monday to Friday."""
+    (tmp_path / "calendar.toml").write_text(
+        '[years.2027]\noff = ["2027-02-05..2027-02-11"]\nwork = ["2027-02-13"]\n'
+        '[days]\n"2030-10-12" = "work"\n"2030-05-01" = "work"\n"2031-03-04" = "off"\n', encoding="utf-8")
+    cal = load_calendar(tmp_path)
+    from rectify_core.config.calendar import OFFICIAL_DATA, load_schedule
+
+    schedule = load_schedule(OFFICIAL_DATA)
+    load_schedule(tmp_path / "calendar.toml", schedule)
+    estimated = [y for y in range(cal.first.year, cal.last.year + 1) if y not in schedule.years]
+    statutory = set(holidays.country_holidays("CN", years=estimated))
+    day, count = cal.first, 0
+    while day <= cal.last:
+        rule = (True if day in schedule.work else False if day in schedule.off else
+                False if day.year not in schedule.years and day in statutory else day.weekday() < 5)
+        assert cal.is_workday(day) == rule, day
+        count += rule
+        day += dt.timedelta(days=1)
+    assert cal.workdays_between(cal.first, cal.last) == count - cal.is_workday(cal.first)
+    assert cal.is_workday(D(2030, 10, 12)) and cal.is_workday(D(2030, 5, 1)) and not cal.is_workday(D(2031, 3, 4))

@@ -194,17 +194,42 @@ def _page_number(paragraph: Any) -> None:
 
 
 def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterRows) -> None:
-    """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered. The header
-    and the first row are made through python-docx; the rows after them are written into
-    the file as it is saved, each from the first row's XML (`LaterRows`)."""
+    """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered. The first
+    table of its shape (columns, rows made) is made through python-docx, its header and
+    first row; a later one of that shape copies its XML with its own widths and words; the
+    rows after the first are written into the file as it is saved (`LaterRows`)."""
+    from docx.shared import Mm
+    from docx.table import Table
+
+    made = rows[:2]
+    columns = len(rows[0]) if rows else 1
+    widths = column_widths(rows, TEXT_WIDTH_MM)
+    model = later.models.get((columns, len(made)))
+    if model is None:
+        table = _made_table(doc, made, columns, widths, later)
+        later.models[columns, len(made)] = deepcopy(table._tbl)
+        doc.add_paragraph()
+    else:
+        tbl = deepcopy(model)
+        doc.add_paragraph()._p.addprevious(tbl)
+        table = Table(tbl, doc._body)
+        for column, width in zip(tbl.tblGrid.gridCol_lst, widths, strict=True):
+            column.w = Mm(width)  # the grid, which LibreOffice and WPS follow
+        for tr, values in zip(tbl.tr_lst, made, strict=True):
+            for tc, value, width in zip(tr.tc_lst, values, widths, strict=False):
+                tc.width = Mm(width)
+                tc.p_lst[0].r_lst[0].text = value
+    later.keep(table, rows[2:])
+
+
+def _made_table(doc: Any, made: tuple[tuple[str, ...], ...], columns: int, widths: list[float],
+                later: LaterRows) -> Any:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
-    made = rows[:2]
-    table = doc.add_table(rows=len(made), cols=len(rows[0]) if rows else 1)
+    table = doc.add_table(rows=len(made), cols=columns)
     table._tbl.tblStyle_val = later.grid_style  # "Table Grid", its id looked up once
     table.autofit = False
-    widths = column_widths(rows, TEXT_WIDTH_MM)
     for c, width in enumerate(widths):
         table.columns[c].width = Mm(width)  # the grid, which LibreOffice and WPS follow
     for r, (row, values) in enumerate(zip(table.rows, made, strict=True)):
@@ -213,5 +238,4 @@ def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterRows) -> Non
             para = cell.paragraphs[0]
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c > 0 else WD_ALIGN_PARAGRAPH.LEFT
             _font(para.add_run(value), BODY_FONT, SIZE_TABLE, bold=r == 0)
-    later.keep(table, rows[2:])
-    doc.add_paragraph()
+    return table

@@ -30,6 +30,7 @@ class LaterRows:
 
     def __init__(self, grid_style: str | None = None) -> None:
         self.grid_style = grid_style  # the document's id of the bordered table style
+        self.models: dict[tuple[int, int], Any] = {}  # (columns, rows made) -> the first such table's XML
         self._tables: list[tuple[list[str], tuple[tuple[str, ...], ...]]] = []
 
     def keep(self, table: Any, rows: tuple[tuple[str, ...], ...]) -> None:

@@ -137,12 +137,12 @@ def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str
         reads = [words.where(Item.status.in_(ACTIVE), *(() if every else (Item.round_id.in_(list(unit_of)),)))]
     out = []
     for query in reads:
-        for row in session.connection().execute(query):
-            if (found := timing.get(row.id)) is not None:
+        for item_id, round_id, no, listed, former_no, former_seq, title, owner, leader, department in read_rows(
+                session, query):
+            if (found := timing.get(item_id)) is not None:
                 left, due = found
-                out.append(Overdue(row.id, item_ref(row.no, row.listed, row.former_no, row.former_seq),
-                                   unit_of[row.round_id], row.round_id, row.title, due, left, row.owner, row.leader,
-                                   row.department))
+                out.append(Overdue(item_id, item_ref(no, bool(listed), former_no, former_seq), unit_of[round_id],
+                                   round_id, title, due, left, owner, leader, department))
     return sorted(out, key=lambda o: (o.left, order(o.ref), o.unit, o.round_id, o.item_id))
 
 

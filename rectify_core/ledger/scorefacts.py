@@ -149,8 +149,9 @@ def records(day: dt.date, settings: Settings, *, session: Session,
         out.append(ItemRecord(
             unit_name, ref, status, long_term, due, since[round_id], extended.get(item_id, 0),
             tuple(closures.get(item_id, ())), tuple(lookbacks.get(item_id, ())),
-            _sorted(reminders.get(item_id), unique=True), _sorted(answers.get(item_id)),
-            _sorted(progress.get(item_id))))
+            _sorted(reminders[item_id], unique=True) if item_id in reminders else (),
+            _sorted(answers[item_id]) if item_id in answers else (),
+            _sorted(progress[item_id]) if item_id in progress else ()))
     return out, units
 
 
@@ -172,9 +173,7 @@ def _answers(rows: Iterable[Any]) -> tuple[dict[int, list[dt.date]], dict[int, l
     return answered, progress
 
 
-def _sorted(days: list[dt.date] | None, unique: bool = False) -> tuple[dt.date, ...]:
-    if not days:
-        return ()
+def _sorted(days: list[dt.date], unique: bool = False) -> tuple[dt.date, ...]:
     if len(days) == 1:
         return (days[0],)
     return tuple(sorted(set(days) if unique else days))
