@@ -209,3 +209,40 @@ def test_a_long_table_written_row_by_row_prints_every_row_as_its_first(tmp_path:
     assert at == sorted(at)
     words = ("A&B <公司> \"引号\"", "前有空格", "甲乙", "第一行第二行", "控制字符", "]]>结尾")
     assert all(flat(t) in printed for t in words)
+
+
+def test_paragraphs_written_into_the_file_keep_their_place_and_their_look(tmp_path: Path) -> None:
+    """Paragraphs made like an earlier one of their kind are written into the file as it is
+    saved: among headings, tables and paragraphs python-docx makes (a first of its kind, a
+    line with a break) each stands where it was given, looking as the first of its kind."""
+    from docx import Document
+
+    from rectify_core.documents.docx import write_docx
+    from rectify_core.documents.report import Para
+
+    paras = [Para("title", "顺序测试"), Para("h1", "一、第一部分")]
+    for n in range(1, 61):
+        paras.append(Para("h2" if n % 10 == 1 else "body", f"第{n}段：A&B <正文> 文字"))
+        if n % 20 == 0:
+            paras.append(Para("table", "", (("序号", "问题"), (str(n), f"表中{n}"), (str(n + 1), f"表中{n + 1}"))))
+        if n % 25 == 0:
+            paras.append(Para("body", f"第{n}段之后\n换行的一段"))
+    paras.append(Para("signature", "巡察整改工作办公室"))
+    path = tmp_path / "顺序.docx"
+    write_docx(paras, path)
+    document = Document(str(path))
+    body = [p.text for p in document.paragraphs if p.text]
+    assert body == [p.text for p in paras if p.role != "table"]                    # every paragraph, in order
+    model = next(p for p in document.paragraphs if p.text.startswith("第2段："))
+    bodies = [p for p in document.paragraphs if "段：" in p.text and int(p.text[1:p.text.index("段")]) % 10 != 1]
+    assert len(bodies) == 54 and all(_xml(p._p.pPr) == _xml(model._p.pPr) and
+                                     _xml(p.runs[0]._r.rPr) == _xml(model.runs[0]._r.rPr) for p in bodies)
+    kinds = [child.tag.rsplit("}", 1)[1] for child in document.element.body]
+    assert kinds.count("tbl") == 3 and "later" not in kinds                       # no marker left behind
+    printed = flat("".join(pages(to_pdf(path), raw=True)))
+    at = [printed.index(flat(t)) for t in ("第19段", "第20段", "表中20", "第21段", "第25段之后", "第26段", "第60段")]
+    assert at == sorted(at)
+
+
+def _xml(element: Any) -> str:
+    return "" if element is None else str(element.xml)

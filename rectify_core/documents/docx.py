@@ -53,21 +53,10 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
     from docx import Document
     from docx.enum.style import WD_STYLE_TYPE
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-    from docx.shared import Mm, Pt
+    from docx.shared import Pt
 
     doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    section.footer_distance = Mm(28 - 7)  # the number sits 7 mm below the text block
-    _page_number(section.footer.paragraphs[0])
-    props = doc.core_properties
-    props.author = props.last_modified_by = author or ""
-    props.title = next((p.text for p in paras if p.role == "title"), "")
-    props.comments = ""
-    normal = doc.styles["Normal"]
-    normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
+    _page(doc, next((p.text for p in paras if p.role == "title"), ""), author)
     looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run
     later = LaterRows(doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE))  # type: ignore[no-untyped-call]
     for p in paras:
@@ -75,8 +64,9 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
             _table(doc, p.rows, later)
             continue
         if p.role in looks and _plain(p.text):
-            _copy_paragraph(doc.add_paragraph()._p, looks[p.role], p.text)
+            later.paragraph(doc.element.body, looks[p.role], p.text)
             continue
+        later.close()
         para = doc.add_paragraph()
         fmt = para.paragraph_format
         fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(LINE_PT)
@@ -106,24 +96,28 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
     later.save(doc, path)
 
 
+def _page(doc: Any, title: str, author: str | None) -> None:
+    """A4 with GB/T 9704 margins, the page number in the footer, 仿宋 三号 as the normal
+    style, and the document's title and author (the office that signs)."""
+    from docx.shared import Mm, Pt
+
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.footer_distance = Mm(28 - 7)  # the number sits 7 mm below the text block
+    _page_number(section.footer.paragraphs[0])
+    props = doc.core_properties
+    props.author = props.last_modified_by = author or ""
+    props.title = title
+    props.comments = ""
+    normal = doc.styles["Normal"]
+    normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
+
+
 def _plain(text: str) -> bool:
     """Text a copied run can hold as it is: one line, no tab, no space at either end."""
     return bool(text) and "\n" not in text and "\t" not in text and text == text.strip()
-
-
-def _copy_paragraph(paragraph: Any, look: tuple[Any, Any], text: str) -> None:
-    """`paragraph` made like an earlier one (`look`: its properties and its run), holding
-    `text` (`_plain`): copies of their XML, python-docx's per-property calls cost 20× that."""
-    from copy import deepcopy
-
-    from docx.oxml.ns import qn
-
-    para_props, run = look
-    if para_props is not None:
-        paragraph.insert(0, deepcopy(para_props))
-    made = deepcopy(run)
-    made.find(qn("w:t")).text = text
-    paragraph.append(made)
 
 
 TEXT_WIDTH_MM = 210 - 28 - 26  # the text block of an A4 page with GB/T 9704 margins

@@ -1,16 +1,21 @@
-"""A Word table's rows written straight into the saved file: python-docx holds a document
-as one XML tree (a county bulletin naming 30,000 overdue items peaked at 1 GB and spent
-most of its time building and serialising that tree), so a long table keeps its header
-and first row in the tree, a marker after them, and every later row is written as text
-into word/document.xml when the file is saved: each row from its first row's XML (every
-cell's properties, paragraph properties and run fonts), with its own words in.
+"""A Word document's long runs written straight into the saved file: python-docx holds a
+document as one XML tree (a county bulletin naming 30,000 overdue items peaked at 1 GB and
+spent most of its time building and serialising that tree; a unit's report of a thousand
+problems is some six thousand paragraphs), so
 
-Memory is what the rows' words take; time is linear in the rows."""
+- a long table keeps its header and first row in the tree, a marker after them, and every
+  later row is written from its first row's XML (every cell's properties, paragraph
+  properties and run fonts) with its own words in;
+- a run of paragraphs made like an earlier one of their kind (its properties and run, with
+  other words) is a marker in the tree, and each is written from that paragraph's XML;
+
+as text into word/document.xml when the file is saved. Memory is what the words take;
+time is linear in the rows and paragraphs."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from pathlib import Path
 from typing import IO, Any
@@ -26,18 +31,22 @@ _BREAK = re.compile("([\t\r\n])")
 
 
 class LaterRows:
-    """The rows of the document's long tables kept aside until `save`."""
+    """The document's long tables' rows and its runs of copied paragraphs, kept aside until
+    `save` (each a block of XML written at its marker)."""
 
     def __init__(self, grid_style: str | None = None) -> None:
         self.grid_style = grid_style  # the document's id of the bordered table style
         self.models: dict[tuple[int, int], Any] = {}  # (columns, rows made) -> the first such table's XML
-        self._tables: list[tuple[list[str], tuple[tuple[str, ...], ...]]] = []
+        self._blocks: list[Callable[[], Iterator[str]]] = []
+        self._paragraphs: dict[int, tuple[str, str]] = {}  # a look (its run's id) -> the XML around its words
+        self._open: list[str] | None = None  # the run of paragraphs being kept, as XML
 
     def keep(self, table: Any, rows: tuple[tuple[str, ...], ...]) -> None:
         """Rows to follow the table's last row (a row built like the rows after its header),
         written by `save` from that row's XML."""
         from docx.oxml.ns import qn
 
+        self.close()
         if not rows:
             return
         template = deepcopy(table._tbl.tr_lst[-1])
@@ -48,25 +57,54 @@ class LaterRows:
             runs = paragraphs[0].findall(qn("w:r"))
             for extra in runs[1:]:
                 paragraphs[0].remove(extra)
-            run = runs[0]
-            for child in list(run):
-                if child.tag != qn("w:rPr"):
-                    run.remove(child)
-            text = run.makeelement(qn("w:t"), {})
-            text.text = f"{_SLOT}{n}{_SLOT}"
-            run.append(text)
-        from lxml import etree
+            _emptied(runs[0], n)
+        parts = _parts(template)
+        table._tbl.append(self._mark(table._tbl))
+        self._blocks.append(lambda: _rows_xml(parts, rows))
 
-        xml = _local(etree.tostring(template, encoding="unicode"))
-        parts = re.split(f"<w:t>{_SLOT}\\d+{_SLOT}</w:t>", xml)  # a cell's run content goes between
-        mark = table._tbl.makeelement(f"{{{STREAM_NS}}}later", {"n": str(len(self._tables))},
-                                      nsmap={"rows": STREAM_NS})
-        table._tbl.append(mark)
-        self._tables.append((parts, rows))
+    def paragraph(self, body: Any, look: tuple[Any, Any], text: str) -> None:
+        """A paragraph made like an earlier one (`look`: its properties and its run) holding
+        `text` (one line, no tab, no space at either end), written by `save` where it
+        stands among the document's other paragraphs."""
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+
+        props, run = look
+        around = self._paragraphs.get(id(run))
+        if around is None:
+            model = OxmlElement("w:p")
+            if props is not None:
+                model.append(deepcopy(props))
+            made = deepcopy(run)
+            for child in list(made):
+                if child.tag != qn("w:rPr"):
+                    made.remove(child)
+            _emptied(made, 0)
+            model.append(made)
+            before, after = _parts(model)
+            around = self._paragraphs[id(run)] = (before, after)
+        if self._open is None:
+            block: list[str] = []
+            sect = body.find(qn("w:sectPr"))
+            mark = self._mark(body)
+            if sect is not None:
+                sect.addprevious(mark)
+            else:
+                body.append(mark)
+            self._blocks.append(lambda: iter(["".join(block)]))
+            self._open = block
+        self._open.append(f"{around[0]}{_words(text)}{around[1]}")
+
+    def close(self) -> None:
+        """Whatever the document adds next stands after the paragraphs kept so far."""
+        self._open = None
+
+    def _mark(self, parent: Any) -> Any:
+        return parent.makeelement(f"{{{STREAM_NS}}}later", {"n": str(len(self._blocks))}, nsmap={"rows": STREAM_NS})
 
     def save(self, document: Any, path: Path) -> None:
-        """The document saved to `path`, every kept row written in at its table's marker."""
-        if not self._tables:
+        """The document saved to `path`, every kept block written in at its marker."""
+        if not self._blocks:
             document.save(str(path))
             return
         rewritten(lambda scratch: document.save(str(scratch)), path, lambda name: name == "word/document.xml",
@@ -76,11 +114,29 @@ class LaterRows:
         at = 0
         for found in _MARK.finditer(xml):
             out.write(xml[at:found.start()])
-            parts, rows = self._tables[int(found[1])]
-            for chunk in _rows_xml(parts, rows):
+            for chunk in self._blocks[int(found[1])]():
                 out.write(chunk.encode("utf-8"))
             at = found.end()
         out.write(xml[at:])
+
+
+def _emptied(run: Any, n: int) -> None:
+    """`run` holding only its properties and slot `n` for its words."""
+    from docx.oxml.ns import qn
+
+    for child in list(run):
+        if child.tag != qn("w:rPr"):
+            run.remove(child)
+    text = run.makeelement(qn("w:t"), {})
+    text.text = f"{_SLOT}{n}{_SLOT}"
+    run.append(text)
+
+
+def _parts(element: Any) -> list[str]:
+    """An element's XML split where its runs' words go."""
+    from lxml import etree
+
+    return re.split(f"<w:t>{_SLOT}\\d+{_SLOT}</w:t>", _local(etree.tostring(element, encoding="unicode")))
 
 
 def _local(xml: str) -> str:
