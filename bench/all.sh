@@ -21,6 +21,8 @@ for db in "${dbs[@]}"; do
     $PY bench/import_bench.py --rows 100000 ${db:+--db "$db"}
     section "the office's side at county scale, 500 units × 200 items"
     $PY bench/county_bench.py --units 500 --items 200 ${db:+--db "$db"}
+    section "one unit's documents as its round grows"
+    $PY bench/document_bench.py ${db:+--db "$db"}
     section "webhook delivery"
     $PY bench/delivery_bench.py --to webhook --processes 1 2 --workers 1 2 ${db:+--db "$db"}
 done
