@@ -13,8 +13,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from rectify_core import refs
@@ -108,8 +109,9 @@ class _Ledger:
         self.lost: list[Lost] = []
         self.taken = dict.fromkeys(MEASURES, 0.0)
 
-    def take(self, ref: str, measure: str, fact: str, points: float | None = None) -> None:
-        """Lose `points` (the measure's own by default) for `fact` of item `ref`."""
+    def take(self, ref: str, measure: str, fact: Callable[[], str], points: float | None = None) -> None:
+        """Lose `points` (the measure's own by default) for `fact()` of item `ref` (its words
+        made only when a point is lost: past a measure's cap, none is)."""
         cap = self.rules.deductions[measure].cap
         points = self.rules.deductions[measure].points if points is None else points
         points = _points(min(points, cap - self.taken[measure]))
@@ -117,8 +119,11 @@ class _Ledger:
             return  # the measure's cap is reached: the fact still shows in the measures
         rule = _rule(measure, self.rules)
         self.taken[measure] += points
-        self.lost.append(Lost(ref, measure, points, f"{refs.label(ref)} {fact}，扣{points:g}分（规则：{rule}，"
+        self.lost.append(Lost(ref, measure, points, f"{refs.label(ref)} {fact()}，扣{points:g}分（规则：{rule}，"
                                                       f"上限{cap:g}分）"))
+
+
+_PLACE = {measure: n for n, measure in enumerate(MEASURES)}  # the measures' order, for sorting deductions
 
 
 def _rule(measure: str, rules: Scoring) -> str:
@@ -150,22 +155,23 @@ class _Counted:
 
 
 def _due_facts(r: ItemRecord, day: dt.date, cal: Workdays, s: UnitScore, book: _Ledger) -> None:
-    if r.due is None or r.due > day:
+    due = r.due
+    if due is None or due > day:
         return
     s.due += 1
     closed = r.closures[-1].closed_on if r.closures and r.status == ItemState.DONE else None
     if r.status == ItemState.DONE:
-        if closed is not None and closed > r.due:
-            late = cal.workdays_between(r.due, closed)
-            book.take(r.ref, "late", f"{closed.isoformat()}完成，晚于整改时限{r.due.isoformat()}（{late}个工作日）")
+        if closed is not None and closed > due:
+            on, late = closed, cal.workdays_between(due, closed)
+            book.take(r.ref, "late", lambda: f"{on.isoformat()}完成，晚于整改时限{due.isoformat()}（{late}个工作日）")
         else:
             s.on_time += 1
-    elif r.status in ACTIVE and r.due < day:
-        days = max(cal.workdays_between(r.due, day), 0)
+    elif r.status in ACTIVE and due < day:
+        days = max(cal.workdays_between(due, day), 0)
         s.overdue_items += 1
         s.overdue_working_days += days
         d = book.rules.deductions["overdue"]
-        book.take(r.ref, "overdue", f"逾期{days}个工作日（整改时限{r.due.isoformat()}）",
+        book.take(r.ref, "overdue", lambda: f"逾期{days}个工作日（整改时限{due.isoformat()}）",
                   math.ceil(days / d.per) * d.points)
 
 
@@ -182,25 +188,25 @@ def _reminder_facts(r: ItemRecord, day: dt.date, cal: Workdays, s: UnitScore, bo
             s.answered += 1
         elif cal.workdays_between(sent, day) > window:  # its time to answer is over
             s.reminders += 1
-            book.take(r.ref, "unanswered", f"{sent.isoformat()}的督办提醒{window}个工作日内未阅、未报进展")
+            book.take(r.ref, "unanswered", partial("{}的督办提醒{}个工作日内未阅、未报进展".format, sent, window))
 
 
 def _record_facts(r: ItemRecord, s: UnitScore, book: _Ledger) -> None:
     s.extensions += r.extensions
     if r.extensions >= 2:
         s.extended_twice += 1
-        book.take(r.ref, "extensions", f"延期{r.extensions}次")
+        book.take(r.ref, "extensions", lambda: f"延期{r.extensions}次")
     for outcome in r.lookbacks:
         s.looked_back += 1
         if outcome == REBOUND:
             s.rebounds += 1
-            book.take(r.ref, "rebounds", "回头看发现反弹")
+            book.take(r.ref, "rebounds", lambda: "回头看发现反弹")
     for c in r.closures:
         s.closures += 1
         if c.files:
             s.closures_with_evidence += 1
         else:
-            book.take(r.ref, "no_evidence", f"{c.closed_on.isoformat()}销号时没有佐证材料文件")
+            book.take(r.ref, "no_evidence", partial("{}销号时没有佐证材料文件".format, c.closed_on))
 
 
 def _progress_facts(r: ItemRecord, start: dt.date, s: UnitScore, book: _Ledger) -> None:
@@ -212,7 +218,7 @@ def _progress_facts(r: ItemRecord, start: dt.date, s: UnitScore, book: _Ledger) 
     s.progress_due += 1
     if not r.progress or r.progress[-1] < start:
         s.progress_missed += 1
-        book.take(r.ref, "no_progress", f"{start.isoformat()}以来未报送进展")
+        book.take(r.ref, "no_progress", lambda: f"{start.isoformat()}以来未报送进展")
 
 
 def score_unit(unit: str, records: list[ItemRecord], day: dt.date, rules: Scoring, cal: Workdays,
@@ -227,7 +233,7 @@ def score_unit(unit: str, records: list[ItemRecord], day: dt.date, rules: Scorin
         if r.extensions or r.lookbacks or r.closures:
             _record_facts(r, s, book)
         _progress_facts(r, start, s, book)
-    s.deductions = sorted(book.lost, key=lambda d: (list(MEASURES).index(d.measure), refs.order(d.ref)))
+    s.deductions = sorted(book.lost, key=lambda d: (_PLACE[d.measure], refs.order(d.ref)))
     if s.items >= rules.min_items and s.items > 0:
         s.score = _points(max(rules.full - sum(d.points for d in s.deductions), 0))
         s.grade = rules.grade(s.score)
