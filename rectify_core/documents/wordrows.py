@@ -76,9 +76,6 @@ class LaterRows:
             if props is not None:
                 model.append(deepcopy(props))
             made = deepcopy(run)
-            for child in list(made):
-                if child.tag != qn("w:rPr"):
-                    made.remove(child)
             _emptied(made, 0)
             model.append(made)
             before, after = _parts(model)
