@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Date, DateTime
@@ -34,6 +34,16 @@ def stream_rows(connection: Any, query: Any, make: Callable[..., T], size: int) 
     convert = converters(connection.dialect, query)
     for chunk in raw_chunks(connection, query, size):
         yield from made(chunk, make, convert)
+
+
+def driver_rows(connection: Any, query: Any, size: int = 20_000) -> Iterable[tuple[Any, ...]]:
+    """A SELECT's rows as the driver gives them (values not converted: text dates and JSON on
+    SQLite), read by the driver itself where it streams (`raw_chunks`), else through
+    SQLAlchemy."""
+    if streams(connection.dialect):
+        return itertools.chain.from_iterable(raw_chunks(connection, query, size))
+    rows: Iterable[tuple[Any, ...]] = connection.execute(query)
+    return rows
 
 
 def raw_chunks(connection: Any, query: Any, size: int, *,

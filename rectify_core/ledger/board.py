@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import WorkCalendar
 from rectify_core.config.rules import Rules
-from rectify_core.ledger.glance import Timings, read_rows, timing_columns
+from rectify_core.fetch import driver_rows
+from rectify_core.ledger.glance import Timings, timing_columns
 from rectify_core.ledger.models import Aspect, Item, Round, Unit
 from rectify_core.ledger.units import UnitFigures, counted_figures
 from rectify_core.ledger.view import counted
@@ -86,7 +87,7 @@ def read(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session, u
         query = query.where(Item.round_id.in_(board.round_ids))
     timings = Timings(today, rules, cal)
     late: list[tuple[int, int, dt.date | None]] = []  # (working days left, item id, due) of every overdue item
-    for item_id, round_id, aspect_id, department, *columns in read_rows(session, query):
+    for item_id, round_id, aspect_id, department, *columns in driver_rows(session.connection(), query):
         name = unit_of[round_id]
         done = columns[0] == ItemState.DONE
         due, left, light = timings.of(tuple(columns))
@@ -137,8 +138,8 @@ def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str
         reads = [words.where(Item.status.in_(ACTIVE), *(() if every else (Item.round_id.in_(list(unit_of)),)))]
     out = []
     for query in reads:
-        for item_id, round_id, no, listed, former_no, former_seq, title, owner, leader, department in read_rows(
-                session, query):
+        for item_id, round_id, no, listed, former_no, former_seq, title, owner, leader, department in driver_rows(
+                session.connection(), query):
             if (found := timing.get(item_id)) is not None:
                 left, due = found
                 out.append(Overdue(item_id, item_ref(no, bool(listed), former_no, former_seq), unit_of[round_id],

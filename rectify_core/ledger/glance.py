@@ -12,10 +12,8 @@ the record writes one), so a clerk paging and filtering reads only what changed:
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +25,7 @@ from rectify_core.config.people import Directory
 from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
 from rectify_core.deadlines.types import Obligation
-from rectify_core.fetch import raw_chunks, streams
+from rectify_core.fetch import driver_rows
 from rectify_core.ledger.models import Event, Item, Round, Unit
 from rectify_core.ledger.view import counted
 from rectify_core.vocab import ACTIVE, ItemState
@@ -144,21 +142,13 @@ class Timings:
         return found
 
 
-def read_rows(session: Session, query: Any) -> Iterable[Any]:
-    """A SELECT's rows as the driver gives them, read by the driver itself where it streams."""
-    connection = session.connection()
-    if streams(connection.dialect):
-        return itertools.chain.from_iterable(raw_chunks(connection, query, 20_000))
-    return connection.execute(query)
-
-
 def tally(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> Counter[tuple[int, str, bool]]:
     """How many counted items each round has in each state, overdue or not: what `units`
     counts, from one SELECT without order and a lookup a row (`Timings`)."""
     query = select(Item.round_id, *timing_columns()).join(Round, Item.round_id == Round.id).where(counted(Item))
     timings = Timings(today, rules, cal)
     counts: Counter[tuple[int, str, bool]] = Counter()
-    for row in read_rows(session, query):
+    for row in driver_rows(session.connection(), query):
         counts[row[0], row[1], timings.of(row[1:])[2] == "red"] += 1
     return counts
 

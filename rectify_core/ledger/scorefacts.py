@@ -19,7 +19,7 @@ from rectify_core.config.settings import Settings
 from rectify_core.deadlines.due import Dates, due_of, open_ended
 from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
-from rectify_core.fetch import raw_chunks, streams
+from rectify_core.fetch import driver_rows
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.vocab import COUNTED, EventKind, NoticeKind, NoticeState, Role
 
@@ -65,16 +65,6 @@ def _files(evidence: Any) -> int:
     if isinstance(evidence, str):
         evidence = json.loads(evidence)
     return sum(1 for e in evidence or () if isinstance(e, dict) and e.get("kind") == "file")
-
-
-def _rows(connection: Any, query: Any) -> Iterator[Any]:
-    """A SELECT's rows as the driver gives them where it can stream them (values raw: the
-    readers below take text dates and JSON), else through SQLAlchemy."""
-    if streams(connection.dialect):
-        for chunk in raw_chunks(connection, query, 20_000):
-            yield from chunk
-    else:
-        yield from connection.execute(query)
 
 
 def _date_sql(column: Any, dialect: str) -> Any:
@@ -124,7 +114,7 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     connection = session.connection()  # plain rows: the reads are the command's cost
     sql = queries(day, connection.dialect.name, unit)
     def run(name: str) -> Iterator[Any]:
-        return _rows(connection, sql[name])
+        return iter(driver_rows(connection, sql[name]))  # raw: the readers below take text dates and JSON
 
     items = list(run("items"))
     if not items:
