@@ -102,14 +102,11 @@ def query() -> Any:
 
 
 def _glances(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> list[Glance]:
-    planner = Planner(today, rules, {}, cal, Directory())
+    timings = Timings(today, rules, cal)
     out = []
     for item_id, round_id, status, kind, deadline, extended, feedback, overdue, rebounds, listed in (
             session.connection().execute(query())):
-        due = left = light = None
-        if status != ItemState.DONE:
-            due, left, light = planner.glance(Obligation(item_id, round_id, "", "", "", "", status, kind, deadline,
-                                                         extended, feedback, None, None, overdue, rebounds or 0))
+        due, left, light = timings.of((status, kind, deadline, extended, feedback, overdue is not None, rebounds))
         out.append(Glance(item_id, round_id, status, bool(listed), due, left, light))
     return out
 
