@@ -10,9 +10,9 @@ import datetime as dt
 import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import WorkCalendar
@@ -81,10 +81,10 @@ def read(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session, u
     unit_of: dict[int, str] = {round_id: name for round_id, name in session.execute(rounds_query)}
     board = Board(list(unit_of), sorted(set(unit_of.values())))
     aspects = _aspects(board, unit_of, session=session)
+    # a unit's or the rounds asked for; else every round, which needs no condition
+    in_rounds = (Item.round_id.in_(board.round_ids),) if unit is not None or round_ids is not None else ()
     query = (select(Item.id, Item.round_id, Item.aspect_id, Item.department, *timing_columns())
-             .join(Round, Item.round_id == Round.id).where(counted(Item)))
-    if unit is not None or round_ids is not None:
-        query = query.where(Item.round_id.in_(board.round_ids))
+             .join(Round, Item.round_id == Round.id).where(counted(Item), *in_rounds))
     timings = Timings(today, rules, cal)
     late: list[tuple[int, int, dt.date | None]] = []  # (working days left, item id, due) of every overdue item
     for item_id, round_id, aspect_id, department, *columns in driver_rows(session.connection(), query):
@@ -104,7 +104,7 @@ def read(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session, u
             late.append((left or 0, item_id, due))
     board.overdue_count = len(late)
     listed = late if shown is None else heapq.nsmallest(shown, late)
-    board.overdue = _words(listed, unit_of, session=session)
+    board.overdue = _words(listed, unit_of, in_rounds, session=session)
     return board
 
 
@@ -123,7 +123,7 @@ def _aspects(board: Board, unit_of: dict[int, str], *, session: Session) -> dict
 BY_ID = 1_000  # more overdue items than this: their words are sifted from every open item's
 
 
-def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str], *,
+def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str], in_rounds: tuple[Any, ...], *,
            session: Session) -> list[Overdue]:
     """The overdue items listed, with their words, the longest overdue first, then in the
     sheet's order. A few are read by id; many (a county bulletin names tens of thousands)
@@ -134,8 +134,7 @@ def _words(listed: list[tuple[int, int, dt.date | None]], unit_of: dict[int, str
     if len(timing) <= BY_ID:
         reads = [words.where(Item.id.in_(list(timing)))] if timing else []
     else:
-        every = len(unit_of) == session.scalar(select(func.count(Round.id)))
-        reads = [words.where(Item.status.in_(ACTIVE), *(() if every else (Item.round_id.in_(list(unit_of)),)))]
+        reads = [words.where(Item.status.in_(ACTIVE), *in_rounds)]
     out = []
     for query in reads:
         for item_id, round_id, no, listed, former_no, former_seq, title, owner, leader, department in driver_rows(
