@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from rectify_core.documents.zipped import rewritten
+from rectify_core.documents.zipped import NOT_XML, rewritten, text_element
 
 # a row: its height in points (None: the default) and its cells as (value, style id)
 SheetRow = tuple[float | None, list[tuple[Any, int]]]
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what a cell cannot hold (openpyxl refuses it)
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _EPOCH = dt.date(1899, 12, 30)  # a spreadsheet's day 0 (its day 1 is 1900-01-01; 60 is the leap day it invents)
 
 
@@ -88,9 +86,7 @@ def _cell(ref: str, value: Any, style: int) -> str:
     if value is None or value == "":
         return f'<c r="{ref}" s="{style}"/>'
     if isinstance(value, str):
-        text = _ILLEGAL.sub("", value)
-        space = ' xml:space="preserve"' if text != text.strip() else ""
-        return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{text.translate(_ESCAPE)}</t></is></c>'
+        return f'<c r="{ref}" s="{style}" t="inlineStr"><is>{text_element("t", NOT_XML.sub("", value))}</is></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}" s="{style}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):

@@ -20,13 +20,11 @@ from copy import deepcopy
 from pathlib import Path
 from typing import IO, Any
 
-from rectify_core.documents.zipped import rewritten
+from rectify_core.documents.zipped import NOT_XML, rewritten, text_element
 
 STREAM_NS = "urn:rectify:word-rows"
 _MARK = re.compile(rb'<rows:later xmlns:rows="urn:rectify:word-rows" n="(\d+)"/>')
 _SLOT = "\ue000"  # a cell's words in a row's template (split there once: never in the words)
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _BREAK = re.compile("([\t\r\n])")
 
 
@@ -158,7 +156,7 @@ def _words(value: str) -> str:
     """A cell's words as run content, as python-docx writes them: text in w:t (kept as it
     is when it starts or ends with a space), a tab a w:tab, a line break a w:br; characters
     XML cannot hold dropped."""
-    text = _NOT_XML.sub("", value)
+    text = NOT_XML.sub("", value)
     if not text:
         return ""
     if "\t" not in text and "\n" not in text and "\r" not in text:
@@ -168,5 +166,4 @@ def _words(value: str) -> str:
 
 
 def _t(text: str) -> str:
-    escaped = text.translate(_ESCAPE)
-    return f'<w:t xml:space="preserve">{escaped}</w:t>' if text.strip() != text else f"<w:t>{escaped}</w:t>"
+    return text_element("w:t", text)

@@ -1,14 +1,25 @@
 """An Office file (a zip of XML parts) saved by its library, then copied part by part with
 the parts that hold kept rows written anew (wordrows, sheetrows): the library's file is a
-scratch file beside the target, removed whatever happens."""
+scratch file beside the target, removed whatever happens. And the text those rows hold."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def text_element(tag: str, text: str) -> str:
+    """`text` (holding only what XML can) as the element `tag`, its spaces kept when it
+    starts or ends with one, as the Office libraries write it."""
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f"<{tag}{space}>{text.translate(_ESCAPE)}</{tag}>"
 
 
 def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bool],
