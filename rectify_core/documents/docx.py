@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rectify_core.documents.report import Para, title_lines
-from rectify_core.documents.wordrows import LaterRows
+from rectify_core.documents.wordrows import LaterBlocks
 
 TITLE_FONT, BODY_FONT, H1_FONT, H2_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
 SIZE_TITLE, SIZE_BODY, SIZE_TABLE = 22, 16, 12  # 二号, 三号, 小四 (points)
@@ -58,7 +58,7 @@ def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None
     doc = Document()
     _page(doc, next((p.text for p in paras if p.role == "title"), ""), author)
     looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run
-    later = LaterRows(doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE))  # type: ignore[no-untyped-call]
+    later = LaterBlocks(doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE))  # type: ignore[no-untyped-call]
     for p in paras:
         if p.role == "table":
             _table(doc, p.rows, later)
@@ -187,11 +187,11 @@ def _page_number(paragraph: Any) -> None:
     _font(paragraph.add_run(" —"), PAGE_FONT, SIZE_PAGE)
 
 
-def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterRows) -> None:
+def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterBlocks) -> None:
     """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered. The first
     table of its shape (columns, rows made) is made through python-docx, its header and
     first row; a later one of that shape copies its XML with its own widths and words; the
-    rows after the first are written into the file as it is saved (`LaterRows`)."""
+    rows after the first are written into the file as it is saved (`LaterBlocks`)."""
     from docx.shared import Mm
     from docx.table import Table
 
@@ -217,7 +217,7 @@ def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterRows) -> Non
 
 
 def _made_table(doc: Any, made: tuple[tuple[str, ...], ...], columns: int, widths: list[float],
-                later: LaterRows) -> Any:
+                later: LaterBlocks) -> Any:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 

@@ -28,7 +28,7 @@ _SLOT = "\ue000"  # a cell's words in a row's template (split there once: never 
 _BREAK = re.compile("([\t\r\n])")
 
 
-class LaterRows:
+class LaterBlocks:
     """The document's long tables' rows and its runs of copied paragraphs, kept aside until
     `save` (each a block of XML written at its marker)."""
 
