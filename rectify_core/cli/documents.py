@@ -17,6 +17,8 @@ from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.ledger import board, db
 from rectify_core.ledger import view as ledger_view
 
+NO_ROUNDS = "还没有任何轮次：请先用 rectify import 导入台账或报告"
+
 
 def _round_view(app: App, session: Any, round_id: int | None, day: dt.date | None) -> ledger_view.RoundView:
     today = local_today(run_now(day))
@@ -96,7 +98,7 @@ def _views(app: App, session: Any, round_id: int | None, unit: str | None,
     views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
                                                     session=session) if name is None or v.unit == name]
     if not views:
-        raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
+        raise NotFoundError(NO_ROUNDS)
     return views
 
 
@@ -128,7 +130,7 @@ def bulletin_cmd(app: App, day: dt.date | None, stale: int, output: Path | None)
     with db.transaction(app.engine) as session:
         found = board.read(today, settings.rules, settings.calendar, session=session)
         if not found.round_ids:
-            raise NotFoundError("还没有任何轮次：请先用 rectify import 导入台账或报告")
+            raise NotFoundError(NO_ROUNDS)
         summary = board.figures(found, settings.config_contacts.office, session=session)
         paras = bulletin.build(found, summary, settings, today, session=session, stale=stale)
     bulletin.write(paras, path, author=app.settings.config_contacts.office)
