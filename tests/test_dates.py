@@ -85,6 +85,23 @@ def test_shipped_schedule_agrees_with_holidays_library() -> None:
         day += dt.timedelta(days=1)
 
 
+def test_shipped_estimate_is_what_the_library_computes() -> None:
+    """data/cn_statutory.txt (read instead of importing the library at start-up) holds, year
+    by year over the calendar's default range, exactly the library's statutory holidays; a
+    year outside the file is asked of the library."""
+    from rectify_core.config import statutory
+    from rectify_core.config.calendar import FIRST_YEAR, LAST_YEAR
+
+    years = range(FIRST_YEAR, LAST_YEAR + 1)
+    shipped = statutory.statutory(years)
+    assert shipped == set(holidays.country_holidays("CN", years=list(years)))
+    assert set(statutory._shipped()) == set(years) and len(shipped) > 15 * len(years)
+    assert statutory.SHIPPED.read_text(encoding="utf-8") == statutory.text(FIRST_YEAR, LAST_YEAR)
+    beyond = statutory.statutory([FIRST_YEAR - 5, 2030])
+    assert beyond == set(holidays.country_holidays("CN", years=[FIRST_YEAR - 5, 2030]))
+    assert D(FIRST_YEAR - 5, 10, 1) in beyond and D(2030, 10, 1) in beyond
+
+
 def test_office_adds_next_year(tmp_path: Path) -> None:
     (tmp_path / "calendar.toml").write_text(
         '[years.2027]\noff = ["2027-02-05..2027-02-11"]\nwork = ["2027-02-13"]\n'

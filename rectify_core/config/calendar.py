@@ -1,6 +1,6 @@
 """Time and the mainland-China working-day calendar.
 
-The only module that imports pendulum and knows holidays. Working-day arithmetic
+The only module that imports pendulum and knows holidays (config/statutory.py estimates them). Working-day arithmetic
 is O(1) per call: a day index holds, for every day in range, the number of working
 days up to and including it, and the list of working days in order.
 """
@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import holidays
 import pendulum
 
 from rectify_core import HOME
 from rectify_core.config.files import optional, read_toml
 from rectify_core.config.limits import limits
+from rectify_core.config.statutory import statutory as statutory_holidays
 from rectify_core.errors import ConfigError, RectifyError
 
 TZ = "Asia/Shanghai"
@@ -122,7 +122,7 @@ class WorkCalendar:
         self.first = dt.date(first_year, 1, 1)
         self.last = dt.date(last_year, 12, 31)
         estimated = [y for y in range(first_year, last_year + 1) if y not in schedule.years]
-        statutory = set(holidays.country_holidays("CN", years=estimated)) if estimated else set()
+        statutory = statutory_holidays(estimated)
         base = self.first.toordinal()
         self._base = base
         days = self.last.toordinal() - base + 1

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -346,7 +345,9 @@ def one_of(column: Any, values: list[Any], dialect: Any) -> Any:
     text is then the same whatever the number of values, so the driver parses it once and
     the server prepares it once (an IN list of a new length is a new statement to both)."""
     if dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        from sqlalchemy.dialects.postgresql import ARRAY  # loaded with the engine on PostgreSQL
+
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
 
