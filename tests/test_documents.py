@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from rectify_flows.cli import DEMO_LEDGER
 from tests.word import east_asia, mm
@@ -275,3 +278,36 @@ def test_rows_written_into_the_saved_workbook_read_back_as_written(tmp_path: Pat
 
     with zipfile.ZipFile(path) as zf:                                         # spaces kept for Excel too
         assert '<t xml:space="preserve"> 前后有空格 </t>' in zf.read("xl/worksheets/sheet1.xml").decode()
+
+
+_CELL = st.text(alphabet=st.sampled_from("aZ09.-% \t\u00a0—①中文，２"), max_size=20)
+
+
+@given(st.lists(st.tuples(_CELL, _CELL, _CELL), min_size=1, max_size=8), st.floats(40, 250))
+@hyp_settings(max_examples=200, deadline=None)
+def test_a_table_measures_each_cell_by_the_rule(rows: list[tuple[str, str, str]], total: float) -> None:
+    """Column widths (the quick paths for plain ASCII and for each text measured once a
+    column) are what the rule gives cell by cell: a character from U+2E80 on is a full em,
+    any other half; a run of printable ASCII without spaces is never broken."""
+    import re
+
+    from rectify_core.documents import docx as word
+
+    def width(text: str) -> float:
+        wide = sum(ch > "\u2e7f" for ch in text)
+        return wide * word.CJK_MM + (len(text) - wide) * word.HALF_MM
+
+    def run(text: str) -> float:
+        return max(map(len, re.findall(r"[\x21-\x7e]+", text)), default=0) * word.HALF_MM
+
+    table = tuple(rows)
+    got = word.column_widths(table, total)
+    assert len(got) == 3 and all(w > 0 for w in got)
+    for c in range(3):
+        cells = [row[c] for row in table]
+        header, widest, longest = width(cells[0]), max(map(width, cells)), max(map(run, cells))
+        assert word._column(cells) == pytest.approx(
+            (header, widest, longest, all(len(t) <= word.SHORT for t in cells)))
+    # the page's width is filled, unless even each column's header and runs need more
+    floor = sum(max(width(table[0][c]), max(run(r[c]) for r in table)) + word.PAD_MM for c in range(3))
+    assert sum(got) == pytest.approx(max(total, floor))

@@ -132,8 +132,30 @@ _UNBROKEN = re.compile(r"[\x21-\x7e]+")  # a figure or a date: never broken acro
 
 
 def _width_mm(text: str) -> float:
+    if text.isascii():
+        return len(text) * HALF_MM
     wide = _WIDE.subn("", text)[1]
     return wide * CJK_MM + (len(text) - wide) * HALF_MM
+
+
+def _longest_run(text: str) -> int:
+    """Characters in the longest run that is never broken across lines."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return len(text)
+    return max(map(len, _UNBROKEN.findall(text)), default=0)
+
+
+def _column(cells: list[str]) -> tuple[float, float, float, bool]:
+    """A column's header width, its widest cell, its longest unbroken run (millimetres) and
+    whether every cell is short; each distinct text measured once (a column repeats names,
+    dates and day counts)."""
+    seen: dict[str, tuple[float, int]] = {}
+    for text in cells:
+        if text not in seen:
+            seen[text] = (_width_mm(text), _longest_run(text))
+    measured = seen.values()
+    return (seen[cells[0]][0], max(w for w, _ in measured), max(r for _, r in measured) * HALF_MM,
+            max(map(len, seen)) <= SHORT)
 
 
 def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float]:
@@ -143,15 +165,12 @@ def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float
     if not rows:
         return [total]
     columns = range(len(rows[0]))
-    # each cell measured once: (its width, its longest run of half-width characters)
-    measured = [[(_width_mm(row[c]), max(map(len, _UNBROKEN.findall(row[c])), default=0) * HALF_MM)
-                 for row in rows] for c in columns]
-    widest_cell = [max(w for w, _ in cells) for cells in measured]
-    loose = [max(cells[0][0], max(run for _, run in cells)) + PAD_MM for cells in measured]
+    stats = [_column([row[c] for row in rows]) for c in columns]
+    widest_cell = [widest for _, widest, _, _ in stats]
+    loose = [max(header, run) + PAD_MM for header, _, run, _ in stats]
     # short cells (a unit's name, 10个工作日, a date) on one line, when the page has room:
     # every column that has only such cells, else all but the widest of them
-    whole = [max(loose[c], widest_cell[c] + PAD_MM) if all(len(row[c]) <= SHORT for row in rows) else loose[c]
-             for c in columns]
+    whole = [max(loose[c], widest_cell[c] + PAD_MM) if stats[c][3] else loose[c] for c in columns]
     widest = max(columns, key=lambda c: whole[c] - loose[c])
     least = next((t for t in (whole, [loose[c] if c == widest else whole[c] for c in columns], loose)
                   if sum(t) <= total), loose)
