@@ -112,15 +112,16 @@ class _Ledger:
     def take(self, ref: str, measure: str, fact: Callable[[], str], points: float | None = None) -> None:
         """Lose `points` (the measure's own by default) for `fact()` of item `ref` (its words
         made only when a point is lost: past a measure's cap, none is)."""
-        cap = self.rules.deductions[measure].cap
-        points = self.rules.deductions[measure].points if points is None else points
-        points = _points(min(points, cap - self.taken[measure]))
-        if points <= 0:
+        deduction = self.rules.deductions[measure]
+        room = deduction.cap - self.taken[measure]
+        if room <= 0:
             return  # the measure's cap is reached: the fact still shows in the measures
-        rule = _rule(measure, self.rules)
+        points = _points(min(deduction.points if points is None else points, room))
+        if points <= 0:
+            return
         self.taken[measure] += points
-        self.lost.append(Lost(ref, measure, points, f"{refs.label(ref)} {fact()}，扣{points:g}分（规则：{rule}，"
-                                                      f"上限{cap:g}分）"))
+        self.lost.append(Lost(ref, measure, points, f"{refs.label(ref)} {fact()}，扣{points:g}分（规则："
+                                                      f"{_rule(measure, self.rules)}，上限{deduction.cap:g}分）"))
 
 
 _PLACE = {measure: n for n, measure in enumerate(MEASURES)}  # the measures' order, for sorting deductions

@@ -6,12 +6,11 @@ or progress reported — each kind of fact in one query, as of the end of the da
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Date, String, cast, func, select, type_coerce
+from sqlalchemy import Date, String, cast, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import TZ
@@ -37,34 +36,37 @@ def _day_sql(column: Any, dialect: str) -> Any:
     return type_coerce(func.date(column, "+8 hours"), String)
 
 
-_DAYS: dict[str, dt.date] = {}  # ISO text -> date: a county's facts fall on a few hundred days
+class _Days(dict[Any, dt.date]):
+    """A day as the driver gives it (ISO text on SQLite, a date on PostgreSQL) -> the date,
+    each made once: a county's facts fall on a few hundred days, and a hit is a plain
+    dictionary lookup."""
+
+    def __missing__(self, value: Any) -> dt.date:
+        day = self[value] = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+        return day
 
 
-def _day(value: Any) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    found = _DAYS.get(value)
-    if found is None:
-        found = _DAYS[value] = dt.date.fromisoformat(value)
-    return found
+_day = _Days().__getitem__
 
 
 def _day_or_none(value: Any) -> dt.date | None:
     return None if value is None else _day(value)
 
 
-def _by_item(rows: Any, pick: Any) -> dict[int, list[Any]]:
+def _by_item(rows: Iterable[Any], pick: Callable[[Any], Any]) -> dict[int, tuple[Any, ...]]:
+    """Each item's facts in the rows' order (rows of one item need not be adjacent)."""
     out: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         out[row[0]].append(pick(row))
-    return out
+    return {item: tuple(facts) for item, facts in out.items()}
 
 
-def _files(evidence: Any) -> int:
-    """Evidence files recorded with a closure (its JSON as the driver gives it: text on SQLite)."""
-    if isinstance(evidence, str):
-        evidence = json.loads(evidence)
-    return sum(1 for e in evidence or () if isinstance(e, dict) and e.get("kind") == "file")
+# evidence files recorded with a closure, counted by the database from its JSON list
+_FILES = {
+    "sqlite": "(SELECT count(*) FROM json_each(closures.evidence) WHERE json_extract(value, '$.kind') = 'file')",
+    "postgresql": "(SELECT count(*) FROM json_array_elements(CASE WHEN json_typeof(closures.evidence) = 'array' "
+                  "THEN closures.evidence ELSE '[]' END) AS e WHERE e.value ->> 'kind' = 'file')",
+}
 
 
 def _date_sql(column: Any, dialect: str) -> Any:
@@ -78,6 +80,7 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
     # every bound is a day, compared with the local day the database computes (the rows may
     # be read by the driver itself, which binds plain values only)
     upto: Any = day if dialect == "postgresql" else day.isoformat()
+    sent, answered = _day_sql(Notice.sent_at, dialect).label("sent"), _day_sql(Event.at, dialect).label("day")
     scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
     scope = scope if unit is None else scope.where(Unit.name == unit)
     items = (select(Item.id, Item.round_id, Unit.name, Item.ref, type_coerce(Item.status, String),
@@ -90,18 +93,19 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
         # extensions are few: only the items that have some; the day tracking began is the round's
         "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
         "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
-        "closures": select(Closure.item_id, Closure.closed_on, Closure.evidence).where(
+        "closures": select(Closure.item_id, Closure.closed_on, literal_column(_FILES[dialect])).where(
             Closure.item_id.in_(scope), _date_sql(Closure.closed_on, dialect) <= upto)
         .order_by(Closure.closed_at, Closure.id),
         "lookbacks": select(LookbackTask.item_id, LookbackTask.outcome).where(
             LookbackTask.item_id.in_(scope), LookbackTask.outcome.is_not(None),
             _day_sql(LookbackTask.recorded_at, dialect) <= upto)
         .order_by(LookbackTask.recorded_at),
-        "reminders": select(Notice.item_id, _day_sql(Notice.sent_at, dialect)).where(
+        # each item's days in order (a reminder's day once): the database sorts them
+        "reminders": select(Notice.item_id, sent).where(
             Notice.item_id.in_(scope), Notice.state == NoticeState.SENT, Notice.kind == NoticeKind.ITEM,
-            Notice.role.in_(ASKED), _day_sql(Notice.sent_at, dialect) <= upto),
-        "answers": select(Event.item_id, _day_sql(Event.at, dialect), type_coerce(Event.kind, String)).where(
-            Event.item_id.in_(scope), Event.kind.in_(ANSWERS), _day_sql(Event.at, dialect) <= upto),
+            Notice.role.in_(ASKED), sent <= upto).distinct().order_by(Notice.item_id, sent),
+        "answers": select(Event.item_id, answered, type_coerce(Event.kind, String)).where(
+            Event.item_id.in_(scope), Event.kind.in_(ANSWERS), answered <= upto).order_by(Event.item_id, answered),
     }
 
 
@@ -119,12 +123,12 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     items = list(run("items"))
     if not items:
         return [], units
-    extended: dict[int, int] = {i: n for i, n in run("extended")}
+    extended = dict(run("extended")).get
     since = {r: _day(feedback or imported) for r, feedback, imported in run("since")}
-    closures = _by_item(run("closures"), lambda r: ClosureFact(_day(r[1]), _files(r[2])))
-    lookbacks = _by_item(run("lookbacks"), lambda r: str(r[1]))
-    reminders = _days_by_item(run("reminders"))
-    answers, progress = _answers(run("answers"))
+    closures = _by_item(run("closures"), lambda r: ClosureFact(_day(r[1]), r[2])).get
+    lookbacks = _by_item(run("lookbacks"), lambda r: str(r[1])).get
+    reminders = _by_item(run("reminders"), lambda r: _day(r[1])).get  # each item's days sorted by the query
+    answers, progress = (facts.get for facts in _answers(run("answers")))
     rules, cal = settings.rules, settings.calendar
     dues: dict[tuple[Any, ...], tuple[bool, dt.date | None]] = {}  # items share their dates: each dated once
     out = []
@@ -135,35 +139,20 @@ def records(day: dt.date, settings: Settings, *, session: Session,
             long_term = open_ended(kind, dates.deadline, dates.extended_to)
             found = dues[kind, deadline, extended_to, feedback] = (
                 long_term, None if long_term else due_of(dates, day, rules, cal).date)
-        long_term, due = found
         out.append(ItemRecord(
-            unit_name, ref, status, long_term, due, since[round_id], extended.get(item_id, 0),
-            tuple(closures.get(item_id, ())), tuple(lookbacks.get(item_id, ())),
-            _sorted(reminders[item_id], unique=True) if item_id in reminders else (),
-            _sorted(answers[item_id]) if item_id in answers else (),
-            _sorted(progress[item_id]) if item_id in progress else ()))
+            unit_name, ref, status, found[0], found[1], since[round_id], extended(item_id, 0),
+            closures(item_id, ()), lookbacks(item_id, ()), reminders(item_id, ()), answers(item_id, ()),
+            progress(item_id, ())))
     return out, units
 
 
-def _days_by_item(rows: Iterable[Any]) -> dict[int, list[dt.date]]:
-    out: dict[int, list[dt.date]] = defaultdict(list)
-    for item_id, day in rows:
-        out[item_id].append(_day(day))
-    return out
-
-
-def _answers(rows: Iterable[Any]) -> tuple[dict[int, list[dt.date]], dict[int, list[dt.date]]]:
-    """The days each item was read or had progress reported, and those it had progress."""
+def _answers(rows: Iterable[Any]) -> tuple[dict[int, tuple[dt.date, ...]], dict[int, tuple[dt.date, ...]]]:
+    """The days each item was read or had progress reported, and those it had progress
+    (each item's rows in order of day, as the query sorts them)."""
     answered: dict[int, list[dt.date]] = defaultdict(list)
     progress: dict[int, list[dt.date]] = defaultdict(list)
     for item_id, day, kind in rows:
         answered[item_id].append(_day(day))
         if kind == EventKind.PROGRESS:
             progress[item_id].append(_day(day))
-    return answered, progress
-
-
-def _sorted(days: list[dt.date], unique: bool = False) -> tuple[dt.date, ...]:
-    if len(days) == 1:
-        return (days[0],)
-    return tuple(sorted(set(days) if unique else days))
+    return ({i: tuple(days) for i, days in answered.items()}, {i: tuple(days) for i, days in progress.items()})
