@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from rectify_core.documents.zipped import NOT_XML, rewritten, text_element
+from rectify_core.documents.zipped import rewritten, text_element, xml_text
 
 # a row: its height in points (None: the default) and its cells as (value, style id)
 SheetRow = tuple[float | None, list[tuple[Any, int]]]
@@ -86,7 +86,7 @@ def _cell(ref: str, value: Any, style: int) -> str:
     if value is None or value == "":
         return f'<c r="{ref}" s="{style}"/>'
     if isinstance(value, str):
-        return f'<c r="{ref}" s="{style}" t="inlineStr"><is>{text_element("t", NOT_XML.sub("", value))}</is></c>'
+        return f'<c r="{ref}" s="{style}" t="inlineStr"><is>{text_element("t", xml_text(value))}</is></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}" s="{style}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):

@@ -156,11 +156,11 @@ def _words(value: str) -> str:
     """A cell's words as run content, as python-docx writes them: text in w:t (kept as it
     is when it starts or ends with a space), a tab a w:tab, a line break a w:br; characters
     XML cannot hold dropped."""
+    if value.isprintable():  # no tab, break or character XML cannot hold: most cells
+        return _t(value) if value else ""
     text = NOT_XML.sub("", value)
-    if not text:
-        return ""
     if "\t" not in text and "\n" not in text and "\r" not in text:
-        return _t(text)
+        return _t(text) if text else ""
     return "".join("<w:tab/>" if piece == "\t" else "<w:br/>" if piece in ("\r", "\n") else _t(piece)
                    for piece in _BREAK.split(text) if piece)
 

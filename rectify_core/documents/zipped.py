@@ -15,11 +15,18 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters X
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
+def xml_text(value: str) -> str:
+    """`value` without the characters XML cannot hold (most text is printable: one check in C)."""
+    return value if value.isprintable() else NOT_XML.sub("", value)
+
+
 def text_element(tag: str, text: str) -> str:
     """`text` (holding only what XML can) as the element `tag`, its spaces kept when it
     starts or ends with one, as the Office libraries write it."""
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f"<{tag}{space}>{text.translate(_ESCAPE)}</{tag}>"
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    if "&" in text or "<" in text or ">" in text:  # (three scans in C: most text has none)
+        text = text.translate(_ESCAPE)
+    return f"<{tag}{space}>{text}</{tag}>"
 
 
 def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bool],
