@@ -72,7 +72,15 @@ def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int
         out.append(f'<row r="{number}" ht="{height:g}" customHeight="1">' if height is not None
                    else f'<row r="{number}">')
         for letter, (value, style) in zip(letters, cells, strict=False):
-            out.append(_cell(f"{letter}{number}", value, style))
+            # text inline (never a formula) and an empty cell with its style only: most
+            # cells, so written here; numbers and dates by _cell
+            if value is None or value == "":
+                out.append(f'<c r="{letter}{number}" s="{style}"/>')
+            elif isinstance(value, str):
+                out.append(f'<c r="{letter}{number}" s="{style}" t="inlineStr"><is>'
+                           f'{text_element("t", xml_text(value))}</is></c>')
+            else:
+                out.append(_cell(f"{letter}{number}", value, style))
         out.append("</row>")
         if len(out) >= per_chunk * 20:
             yield "".join(out)
@@ -81,12 +89,8 @@ def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int
 
 
 def _cell(ref: str, value: Any, style: int) -> str:
-    """One cell as openpyxl writes it: text inline (never a formula), a number or a date
-    as its serial, an empty cell with its style only."""
-    if value is None or value == "":
-        return f'<c r="{ref}" s="{style}"/>'
-    if isinstance(value, str):
-        return f'<c r="{ref}" s="{style}" t="inlineStr"><is>{text_element("t", xml_text(value))}</is></c>'
+    """A number or a date (other cells are written by `_rows_xml`) as openpyxl writes it:
+    its serial."""
     if isinstance(value, bool):
         return f'<c r="{ref}" s="{style}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):

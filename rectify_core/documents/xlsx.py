@@ -210,12 +210,13 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
 
     extra = extra_columns(view)
     columns = COLUMNS + [(label, 16) for label in extra]
-    widths = [w for _, w in columns]
-    filled = _filled(view, extra, len(columns))
+    rooms = [max(w - 1.5, 1.0) for _, w in columns]  # a cell's width for its text, in characters
+    listed = view.listed
+    filled = _filled(listed, extra, len(columns))
     for col, (name, width) in enumerate(columns, start=1):
         dimension = sheet.column_dimensions[get_column_letter(col)]
         dimension.width = width
-        dimension.hidden = not filled[col - 1] and bool(view.listed) and name not in KEPT
+        dimension.hidden = not filled[col - 1] and bool(listed) and name not in KEPT
     last = get_column_letter(len(columns))
     print_whole(sheet, "", a3=True, header_rows=f"1:{HEADER_ROW}")  # (its own title row is printed on each page)
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
@@ -225,15 +226,15 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
     sheet.merged_cells.add(f"A1:{last}1")
     sheet.append([f"填报单位：{view.unit}（盖章）", None, None, None, None, None, None, None, None,
                   f"填报日期：{day_text(view.as_of)}"])
-    end = HEADER_ROW + len(view.listed)
+    end = HEADER_ROW + len(listed)
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(end, HEADER_ROW)}"
 
     def rows() -> Iterator[SheetRow]:
         yield None, [(name, looks.head) for name, _ in columns]
-        for row in view.listed:
+        for row in listed:
             fill = FILLS.get(row.light or "") if row.status != ItemState.DONE else None
             values = _row_values(row, extra)
-            yield row_height(values, widths), looks.style_ids(values, fill)
+            yield row_height(values, rooms), looks.style_ids(values, fill)
 
     later.keep(sheet, HEADER_ROW, len(columns), rows)
 
@@ -242,11 +243,11 @@ def _row_values(row: Row, extra: list[str]) -> list[Any]:
     return _values(row) + [dict(row.extra).get(label, "") for label in extra] if extra else _values(row)
 
 
-def _filled(view: RoundView, extra: list[str], width: int) -> list[bool]:
+def _filled(listed: list[Row], extra: list[str], width: int) -> list[bool]:
     """Which columns hold something in some listed row (a write-only sheet sets its
     columns before its first row, so this is read first)."""
     filled = [False] * width
-    for row in view.listed:
+    for row in listed:
         for c, value in enumerate(_row_values(row, extra)):
             filled[c] = filled[c] or value not in ("", None)
         if all(filled):
@@ -302,15 +303,13 @@ def _display_width(text: str) -> float:
     return 2.0 * wide + 1.1 * (len(text) - wide)
 
 
-def row_height(values: list[Any], widths: list[int]) -> float:
+def row_height(values: list[Any], rooms: list[float]) -> float:
     """Points tall enough for the longest wrapped cell of the row (a spreadsheet program
-    does not grow rows by itself when it opens a file)."""
+    does not grow rows by itself when it opens a file); `rooms`: each column's width for
+    text, in characters."""
     lines = 1
-    for value, width in zip(values, widths, strict=False):
-        if not isinstance(value, str):
-            continue
-        room = max(width - 1.5, 1.0)
-        if len(value) * 2.0 <= room and "\n" not in value:
+    for value, room in zip(values, rooms, strict=False):
+        if not isinstance(value, str) or (len(value) * 2.0 <= room and "\n" not in value):
             continue  # one line, however wide its characters
         lines = max(lines, sum(max(1, math.ceil(_display_width(part) / room)) for part in value.split("\n")))
     return min(LINE_PT * lines + 4, 409.0)  # 409 points: a row's limit
