@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
-from rectify_core.ledger import db
+from rectify_core.ledger import db, evidence
 from rectify_core.ledger.models import Closure, Event, Item
 
 LEDGER = "序号,问题,责任领导,责任人,整改时限,完成情况\n1,政府采购制度执行不到位,胡志云,周敏,2026年11月30日,{status}\n"
@@ -29,6 +29,14 @@ def _item(engine: Engine) -> Item:
         return s.scalars(select(Item)).one()
 
 
+def _evidence_counts(engine: Engine, closure_id: int | None) -> tuple[int, int]:
+    with engine.connect() as conn:
+        name = conn.dialect.name
+        found = conn.execute(select(evidence.counted_sql(name), evidence.counted_sql(name, "file"))
+                             .select_from(Closure).where(Closure.id == closure_id)).one()
+    return found[0], found[1]
+
+
 def test_life_of_an_item(cli: Any, db_url: str, engine: Engine, tmp_path: Path) -> None:
     base = ["--db", db_url]
     # open -> ongoing -> done, as successive ledgers report it
@@ -46,6 +54,13 @@ def test_life_of_an_item(cli: Any, db_url: str, engine: Engine, tmp_path: Path) 
         closure = s.get(Closure, first)
         assert closure is not None and closure.evidence[0]["kind"] == "file"
         assert len(closure.evidence[0]["sha256"]) == 64 and closure.evidence[1]["text"] == "追回款项已入账"
+    assert _evidence_counts(engine, first) == (2, 1)  # as the views and the scores count it: entries, files
+    with engine.begin() as conn:  # what is not a list counts none (and stops nothing)
+        conn.execute(update(Closure).where(Closure.id == first).values(evidence={"kind": "file"}))
+    assert _evidence_counts(engine, first) == (0, 0)
+    with engine.begin() as conn:
+        conn.execute(update(Closure).where(Closure.id == first).values(evidence=closure.evidence))
+    assert _evidence_counts(engine, first) == (2, 1)
     assert _kinds(engine)[-1] == "closed"
     # three months on: the scheduled look-back is assigned
     assert "新分派 1 项" in cli([*base, "lookback", "assign", "--date", "2027-02-22"]).out

@@ -63,3 +63,20 @@ def records(files: list[str], texts: list[str], store: Path) -> list[dict[str, A
     """What `--evidence` and `--evidence-text` name, in that order; blanks dropped; files
     copied into `store` (recorded as the item's uploads by `uploads.attach`)."""
     return [evidence_record(v, store) for v in files if v.strip()] + [text_record(t) for t in texts if t.strip()]
+
+
+def counted_sql(dialect: str, kind: str | None = None) -> Any:
+    """A closure's evidence entries (of `kind`, e.g. "file", if given) counted by the
+    database from its JSON list, a column for a SELECT from closures: a county's tens of
+    thousands of lists are then never decoded in Python. Anything not a list counts none."""
+    from sqlalchemy import literal_column
+
+    if kind is not None and not kind.isalpha():
+        raise ValueError(f"an evidence kind is a word, not {kind!r}")
+    if dialect == "postgresql":
+        of = "(CASE WHEN json_typeof(closures.evidence) = 'array' THEN closures.evidence ELSE '[]' END)"
+        where = f" WHERE e.value ->> 'kind' = '{kind}'" if kind else ""
+        return literal_column(f"(SELECT count(*) FROM json_array_elements({of}) AS e{where})")
+    where = f" AND json_extract(value, '$.kind') = '{kind}'" if kind else ""
+    return literal_column("(SELECT count(*) FROM json_each(closures.evidence) "
+                          f"WHERE json_type(closures.evidence) = 'array'{where})")

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Date, String, cast, func, literal_column, select, type_coerce
+from sqlalchemy import Date, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import TZ
@@ -19,6 +19,7 @@ from rectify_core.deadlines.due import Dates, due_of, open_ended
 from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
 from rectify_core.fetch import driver_rows
+from rectify_core.ledger import evidence
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.vocab import COUNTED, EventKind, NoticeKind, NoticeState, Role
 
@@ -61,14 +62,6 @@ def _by_item(rows: Iterable[Any], pick: Callable[[Any], Any]) -> dict[int, tuple
     return {item: tuple(facts) for item, facts in out.items()}
 
 
-# evidence files recorded with a closure, counted by the database from its JSON list
-_FILES = {
-    "sqlite": "(SELECT count(*) FROM json_each(closures.evidence) WHERE json_extract(value, '$.kind') = 'file')",
-    "postgresql": "(SELECT count(*) FROM json_array_elements(CASE WHEN json_typeof(closures.evidence) = 'array' "
-                  "THEN closures.evidence ELSE '[]' END) AS e WHERE e.value ->> 'kind' = 'file')",
-}
-
-
 def _date_sql(column: Any, dialect: str) -> Any:
     """A DATE column as the driver gives it (ISO text on SQLite: parsed below, in C)."""
     return column if dialect == "postgresql" else type_coerce(column, String)
@@ -93,7 +86,7 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
         # extensions are few: only the items that have some; the day tracking began is the round's
         "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
         "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
-        "closures": select(Closure.item_id, Closure.closed_on, literal_column(_FILES[dialect])).where(
+        "closures": select(Closure.item_id, Closure.closed_on, evidence.counted_sql(dialect, "file")).where(
             Closure.item_id.in_(scope), _date_sql(Closure.closed_on, dialect) <= upto)
         .order_by(Closure.closed_at, Closure.id),
         "lookbacks": select(LookbackTask.item_id, LookbackTask.outcome).where(

@@ -19,7 +19,7 @@ from rectify_core.config.rules import Rules
 from rectify_core.deadlines.plan import Planner
 from rectify_core.errors import NotFoundError, RectifyError
 from rectify_core.fetch import stream_rows, streams
-from rectify_core.ledger import db
+from rectify_core.ledger import db, evidence
 from rectify_core.ledger.models import Aspect, Closure, Event, Item, LookbackTask, Round, Topic, Unit
 from rectify_core.ledger.obligations import obligation_of
 from rectify_core.refs import is_former, item_ref, label
@@ -174,8 +174,8 @@ class _Found:
         for item in rows:
             found.items[item.round_id].append(item)
         in_rounds = select(Item.id).where(of(Item.round_id))
-        found.closures = {c.id: c for c in map(_ClosureRow._make, session.execute(
-            select(*_CLOSURE_COLUMNS).where(Closure.item_id.in_(in_rounds))))}
+        found.closures = {c.id: c for c in map(_ClosureRow._make, connection.execute(
+            select(*_closure_columns(connection.dialect.name)).where(Closure.item_id.in_(in_rounds))))}
         for item_id, outcome in session.execute(select(LookbackTask.item_id, LookbackTask.outcome).where(
                 LookbackTask.item_id.in_(in_rounds), LookbackTask.outcome.is_not(None)).order_by(LookbackTask.id)):
             found.outcomes[item_id] = _OUTCOMES.get(outcome or "", outcome or "")
@@ -203,10 +203,13 @@ def _view(rnd: Round, found: _Found, planner: Planner, today: dt.date) -> RoundV
     return view
 
 
-_CLOSURE_COLUMNS = (Closure.id, Closure.closed_on, Closure.verified_by, Closure.evidence, Closure.reopened_at)
+def _closure_columns(dialect: str) -> tuple[Any, ...]:
+    """What a view reads of a closure: its evidence counted by the database."""
+    return (Closure.id, Closure.closed_on, Closure.verified_by, Closure.reopened_at,
+            evidence.counted_sql(dialect).label("evidence_count"))
 
 
-class _ClosureRow(db.row_type(select(*_CLOSURE_COLUMNS), "ClosureRow")):  # type: ignore[misc]
+class _ClosureRow(db.row_type(select(*_closure_columns("sqlite")), "ClosureRow")):  # type: ignore[misc]
     """A closure as a view reads it (a plain row: a county has tens of thousands)."""
 
     __slots__ = ()
@@ -240,7 +243,7 @@ def _row(item: Any, ref: str, aspects: dict[int, Aspect], topics: dict[int, Topi
                item.department, item.owner, item.deadline, item.deadline_text, item.deadline_kind, item.extended_to,
                item.status, item.status_text, item.immediate, due, left, light,
                closure.closed_on if closure else item.done_on, closure.verified_by if closure else None,
-               len(closure.evidence) if closure else 0, outcomes.get(item.id), item.rebound_count, item.id,
+               closure.evidence_count if closure else 0, outcomes.get(item.id), item.rebound_count, item.id,
                tuple((str(k), str(v)) for k, v in (item.extra or {}).items()), _rebound(item, closures))
 
 
