@@ -255,8 +255,15 @@ def score_units(records: Iterable[ItemRecord], units: Iterable[str], day: dt.dat
     by_unit: dict[str, list[ItemRecord]] = {u: [] for u in units}
     for r in records:
         by_unit.setdefault(r.unit, []).append(r)
+    return score_groups(by_unit.items(), day, rules, cal, update_months)
+
+
+def score_groups(groups: Iterable[tuple[str, list[ItemRecord]]], day: dt.date, rules: Scoring, cal: WorkCalendar,
+                 update_months: int) -> list[UnitScore]:
+    """`score_units` for records that come a unit at a time (each unit once, with all its
+    records): each unit is scored as it comes, so its records need not be kept."""
     days = _Counted(cal)
-    return rank([score_unit(u, rs, day, rules, days, update_months) for u, rs in by_unit.items()])
+    return rank([score_unit(u, rs, day, rules, days, update_months) for u, rs in groups])
 
 
 def biggest(score: UnitScore, n: int = 3) -> list[Lost]:

@@ -6,8 +6,10 @@ or progress reported — each kind of fact in one query, as of the end of the da
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Date, String, cast, func, select, type_coerce
@@ -76,11 +78,12 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
     sent, answered = _day_sql(Notice.sent_at, dialect).label("sent"), _day_sql(Event.at, dialect).label("day")
     scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
     scope = scope if unit is None else scope.where(Unit.name == unit)
-    items = (select(Item.id, Item.round_id, Unit.name, Item.ref, type_coerce(Item.status, String),
+    # a unit's items together (by_unit scores a unit at a time), each unit's in order of round and number
+    items = (select(Item.id, Item.round_id, Round.unit_id, Item.ref, type_coerce(Item.status, String),
                     type_coerce(Item.deadline_kind, String), _date_sql(Item.deadline, dialect),
                     _date_sql(Item.extended_to, dialect), _date_sql(Round.feedback_date, dialect))
              .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-             .where(Item.status.in_(COUNTED)).order_by(Item.round_id, Item.no))
+             .where(Item.status.in_(COUNTED)).order_by(Round.unit_id, Item.round_id, Item.no))
     return {
         "items": items if unit is None else items.where(Unit.name == unit),
         # extensions are few: only the items that have some; the day tracking began is the round's
@@ -102,20 +105,19 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
     }
 
 
-def records(day: dt.date, settings: Settings, *, session: Session,
-            unit: str | None = None) -> tuple[list[ItemRecord], list[str]]:
-    """The counted items' records as of `day` (of one unit, if given), and the units scored
-    (every unit, or that one, whether it has items or not)."""
-    units_q = select(Unit.name).order_by(Unit.name)
-    units = list(session.scalars(units_q if unit is None else units_q.where(Unit.name == unit)))
+def by_unit(day: dt.date, settings: Settings, *, session: Session,
+            unit: str | None = None) -> Iterator[tuple[str, list[ItemRecord]]]:
+    """Each unit scored (every unit, or the one named, with items or not) with its counted
+    items' records as of `day`, a unit at a time: the facts are read first, then the items
+    stream in order of unit, so only one unit's records are held. Nothing else may use the
+    session until every unit is given."""
+    units_q = select(Unit.id, Unit.name).order_by(Unit.name)
+    names = {i: n for i, n in session.execute(units_q if unit is None else units_q.where(Unit.name == unit))}
     connection = session.connection()  # plain rows: the reads are the command's cost
     sql = queries(day, connection.dialect.name, unit)
     def run(name: str) -> Iterator[Any]:
-        return iter(driver_rows(connection, sql[name]))  # raw: the readers below take text dates and JSON
+        return iter(driver_rows(connection, sql[name]))  # raw: the readers below take text dates
 
-    items = list(run("items"))
-    if not items:
-        return [], units
     extended = dict(run("extended")).get
     since = {r: _day(feedback or imported) for r, feedback, imported in run("since")}
     closures = _by_item(run("closures"), lambda r: ClosureFact(_day(r[1]), r[2])).get
@@ -124,19 +126,24 @@ def records(day: dt.date, settings: Settings, *, session: Session,
     answers, progress = (facts.get for facts in _answers(run("answers")))
     rules, cal = settings.rules, settings.calendar
     dues: dict[tuple[Any, ...], tuple[bool, dt.date | None]] = {}  # items share their dates: each dated once
-    out = []
-    for item_id, round_id, unit_name, ref, status, kind, deadline, extended_to, feedback in items:
-        found = dues.get((kind, deadline, extended_to, feedback))
-        if found is None:
-            dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
-            long_term = open_ended(kind, dates.deadline, dates.extended_to)
-            found = dues[kind, deadline, extended_to, feedback] = (
-                long_term, None if long_term else due_of(dates, day, rules, cal).date)
-        out.append(ItemRecord(
-            unit_name, ref, status, found[0], found[1], since[round_id], extended(item_id, 0),
-            closures(item_id, ()), lookbacks(item_id, ()), reminders(item_id, ()), answers(item_id, ()),
-            progress(item_id, ())))
-    return out, units
+    given: set[int] = set()
+    held: list[ItemRecord] = []
+    for unit_id, rows in itertools.groupby(run("items"), key=itemgetter(2)):  # the items last: they stream
+        name, held = names[unit_id], []
+        for item_id, round_id, _, ref, status, kind, deadline, extended_to, feedback in rows:
+            found = dues.get((kind, deadline, extended_to, feedback))
+            if found is None:
+                dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
+                long_term = open_ended(kind, dates.deadline, dates.extended_to)
+                found = dues[kind, deadline, extended_to, feedback] = (
+                    long_term, None if long_term else due_of(dates, day, rules, cal).date)
+            held.append(ItemRecord(
+                name, ref, status, found[0], found[1], since[round_id], extended(item_id, 0),
+                closures(item_id, ()), lookbacks(item_id, ()), reminders(item_id, ()), answers(item_id, ()),
+                progress(item_id, ())))
+        given.add(unit_id)
+        yield name, held
+    yield from ((name, []) for unit_id, name in names.items() if unit_id not in given)
 
 
 def _answers(rows: Iterable[Any]) -> tuple[dict[int, tuple[dt.date, ...]], dict[int, tuple[dt.date, ...]]]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectify_core.config.settings import Settings
-from rectify_core.deadlines.scoring import UnitScore, score_units
+from rectify_core.deadlines.scoring import UnitScore, score_groups
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import scorefacts, units
 from rectify_core.ledger.models import ScoreSnapshot
@@ -32,9 +32,9 @@ def period_end(period: str) -> dt.date:
 
 def compute(day: dt.date, settings: Settings, *, session: Session) -> list[UnitScore]:
     """Every unit's scores as of `day`, ranked over the county."""
-    records, names = scorefacts.records(day, settings, session=session)
     rules = settings.rules
-    return score_units(records, names, day, rules.scoring, settings.calendar, rules.ongoing_update_months)
+    return score_groups(scorefacts.by_unit(day, settings, session=session), day, rules.scoring, settings.calendar,
+                        rules.ongoing_update_months)
 
 
 def of_unit(scores: list[dict[str, Any]], unit: str | None, *, session: Session) -> list[dict[str, Any]]:
