@@ -78,28 +78,26 @@ def export_cmd(app: App, round_id: int | None, unit: str | None, day: dt.date | 
     """导出 Excel 整改台账：按红黄绿灯着色，含统计表（多个轮次时每个轮次一个工作表，另有汇总表），
     保留台账自有的列（备注等）；可再导入 rectify，回到各自的轮次。"""
     path = _output(output, (".xlsx",))
-    with db.transaction(app.engine) as session:
-        views = _views(app, session, round_id, unit, day)
-        county.write("ledger.xlsx", [(v.id, v.unit) for v in views], app.settings, views[0].as_of, path,
-                     session=session, views=views)
-    rows = sum(len(v.rows) for v in views)
-    what = f"{len(views)} 个轮次，" if len(views) > 1 else ""
-    click.echo(f"已导出整改台账：{path}（{what}{rows} 个问题）")
-
-
-def _views(app: App, session: Any, round_id: int | None, unit: str | None,
-           day: dt.date | None) -> list[ledger_view.RoundView]:
-    """The round asked for, or one unit's rounds, or every round."""
-    if round_id is not None:
-        return [_round_view(app, session, round_id, day)]
     today = local_today(run_now(day))
-    directory = app.directory(session)
+    with db.transaction(app.engine) as session:
+        rounds = _rounds(app, session, round_id, unit)
+        county.write("ledger.xlsx", rounds, app.settings, today, path, session=session)
+        items = ledger_view.counted_items([r for r, _ in rounds], session=session)
+    what = f"{len(rounds)} 个轮次，" if len(rounds) > 1 else ""
+    click.echo(f"已导出整改台账：{path}（{what}{items} 个问题）")
+
+
+def _rounds(app: App, session: Any, round_id: int | None, unit: str | None) -> list[tuple[int, str]]:
+    """The round asked for, or one unit's rounds, or every round, as (id, unit) in the
+    office's order."""
+    if round_id is not None:
+        rnd = ledger_view.pick_round(round_id, session=session)
+        return [(rnd.id, rnd.unit.name)]
     name = unit_named(app, unit, session=session)
-    views = [v for v in ledger_view.all_round_views(today, app.settings.rules, app.settings.calendar, directory,
-                                                    session=session) if name is None or v.unit == name]
-    if not views:
+    found = [(r, u) for r, u in ledger_view.rounds_in_order(session=session) if name is None or u == name]
+    if not found:
         raise NotFoundError(NO_ROUNDS)
-    return views
+    return found
 
 
 @click.command("dashboard")

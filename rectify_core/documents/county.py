@@ -5,6 +5,8 @@ the county dashboard, and the 情况通报."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import board, obligations, scores, units
+from rectify_core.ledger import board, db, obligations, scores, units
 from rectify_core.ledger.models import Unit
 from rectify_core.ledger.uploads import KINDS
 from rectify_core.ledger.view import RoundView, all_round_views
@@ -31,12 +33,15 @@ DOWNLOADS = {"report.docx": ("整改进展情况报告", KINDS["docx"][0]),
 Rounds = list[tuple[int, str]]  # (round id, unit name), in the office's order
 
 
+ROUNDS_AT_ONCE = 50  # a county's 台账 reads its rounds' views this many at a time
+
+
 def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Path, *, session: Session,
           graded: list[UnitScore] | None = None, views: list[RoundView] | None = None) -> None:
     """Write `what` (a DOWNLOADS key) for `rounds`: one round's document, or the county's.
     `graded`: the county's scores and `views`: the rounds' full views, when a caller
     writing several files has them; the dashboard and the bulletin need neither (they read
-    a board), the ledger builds the views it lacks."""
+    a board), the 台账 reads the views it lacks a few rounds at a time."""
     if not rounds:
         raise NotFoundError("没有可下载的轮次。")
     ids = [round_id for round_id, _ in rounds]
@@ -45,11 +50,11 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
     def county_scores() -> list[UnitScore]:
         return graded if graded is not None else scores.compute(today, settings, session=session)
 
-    def full_views() -> list[RoundView]:
+    def round_view() -> RoundView:
         if views is not None:
-            return views
+            return views[0]
         directory = obligations.directory(settings, session=session)
-        return all_round_views(today, settings.rules, settings.calendar, directory, session=session, round_ids=ids)
+        return all_round_views(today, settings.rules, settings.calendar, directory, session=session, round_ids=ids)[0]
 
     if what == "dashboard.html":
         data = dashboard.of_rounds(settings, today, session=session, round_ids=ids,
@@ -57,7 +62,7 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
         out.write_text(dashboard.render(data), encoding="utf-8")
         return
     if len(rounds) == 1:
-        view = full_views()[0]
+        view = round_view()
         if what == "report.docx":
             write_docx(progress_report.build(view), out, author=office_of(view.unit, settings, session))
         else:
@@ -69,17 +74,37 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
         bulletin.write(bulletin.build(found, summary, settings, today, session=session, graded=county_scores()), out,
                        author=settings.config_contacts.office)
         return
-    every = full_views()
-    summary = shown_units(every, settings, session=session)
-    shown = {f.unit for f in summary}
-    write_county_xlsx(every, summary, out, [s for s in county_scores() if s.unit in shown])
+    _ledger(rounds, settings, today, out, county_scores(), views, session=session)
 
 
-def shown_units(views: list[RoundView], settings: Settings, *, session: Session) -> list[units.UnitFigures]:
-    """The figures of the units these rounds belong to (a county file names no other unit)."""
-    shown = {v.unit for v in views}
-    return [f for f in units.figures(units.view_rows(views), settings.config_contacts.office, session=session)
-            if f.unit in shown]
+def _ledger(rounds: Rounds, settings: Settings, today: dt.date, out: Path, graded: list[UnitScore],
+            views: list[RoundView] | None, *, session: Session) -> None:
+    """The county's 台账: a sheet per round, the rounds' views read a few at a time (unless
+    given) and let go once their sheets are made; the 汇总 counted from them as they pass."""
+    shown = {unit for _, unit in rounds}
+    counted: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def in_turn() -> Iterator[RoundView]:
+        if views is not None:
+            yield from views
+            return
+        directory = obligations.directory(settings, session=session)
+        for batch in db.id_chunks([round_id for round_id, _ in rounds], ROUNDS_AT_ONCE):
+            # (the rounds come in the office's order, as each batch's views do)
+            yield from all_round_views(today, settings.rules, settings.calendar, directory, session=session,
+                                       round_ids=batch)
+
+    def each_view() -> Iterator[RoundView]:
+        for view in in_turn():
+            units.count(units.view_rows([view]), counted)
+            yield view
+
+    def summary() -> list[units.UnitFigures]:
+        return [f for f in units.counted_figures(counted, settings.config_contacts.office, session=session)
+                if f.unit in shown]
+
+    write_county_xlsx(each_view(), units.short_names(session=session), summary, out,
+                      [s for s in graded if s.unit in shown])
 
 
 def office_of(unit: str, settings: Settings, session: Session) -> str:

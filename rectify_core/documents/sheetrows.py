@@ -3,15 +3,19 @@ write-only, makes an object a cell and spends some 20 µs writing each (a county
 two million cells), so a ledger sheet's item rows are kept aside as a marker row, and
 written as SpreadsheetML text in the marker's place when the file is saved — each cell with
 the style id its look was given in the workbook's own style table, strings inline as
-openpyxl writes them. Memory is what the caller's rows take; time is linear in the cells.
+openpyxl writes them. The rows are made into that text when they are kept, onto a scratch
+file (as openpyxl's write-only sheets are), so the caller need not hold them until the
+workbook is saved: memory does not grow with the sheets; time is linear in the cells.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,37 +27,49 @@ _EPOCH = dt.date(1899, 12, 30)  # a spreadsheet's day 0 (its day 1 is 1900-01-01
 
 
 class LaterSheetRows:
-    """Rows of the workbook's sheets kept aside until `save`."""
+    """Rows of the workbook's sheets, made into SpreadsheetML as they are kept and put into
+    their sheets at `save`."""
 
     def __init__(self) -> None:
         self._token = f"rectify-later-rows-{uuid.uuid4().hex}"
-        self._kept: list[tuple[int, int, Callable[[], Iterable[SheetRow]]]] = []
+        self._kept: list[IO[bytes]] = []
 
-    def keep(self, sheet: Any, first: int, columns: int, rows: Callable[[], Iterable[SheetRow]]) -> None:
-        """`rows()` (made when the file is saved) follow the sheet's last row, numbered from
-        `first`, `columns` cells wide at most; nothing may be appended after them."""
+    def keep(self, sheet: Any, first: int, columns: int, rows: Iterable[SheetRow]) -> None:
+        """`rows` follow the sheet's last row, numbered from `first`, `columns` cells wide at
+        most; nothing may be appended after them. They are read now (onto a scratch file,
+        in memory while small), so what they were made from may go."""
         sheet.append([f"{self._token}-{len(self._kept)}"])
-        self._kept.append((first, columns, rows))
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by save
+        self._kept.append(spool)
+        for chunk in _rows_xml(rows, first, columns):
+            spool.write(chunk.encode("utf-8"))
 
     def save(self, book: Any, path: Path) -> None:
         """The workbook saved to `path`, every kept row written in at its sheet's marker."""
-        if not self._kept:
-            book.save(path)
-            return
-        marker = re.compile(rb'<row r="\d+"><c r="A\d+" t="inlineStr"><is><t>' + self._token.encode()
-                            + rb'-(\d+)</t></is></c></row>')
-        rewritten(book.save, path, lambda name: name.startswith("xl/worksheets/"),
-                  lambda xml, out: self._write_sheet(xml, marker, out))
+        try:
+            if not self._kept:
+                book.save(path)
+                return
+            marker = re.compile(rb'<row r="\d+"><c r="A\d+" t="inlineStr"><is><t>' + self._token.encode()
+                                + rb'-(\d+)</t></is></c></row>')
+            rewritten(book.save, path, lambda name: name.startswith("xl/worksheets/"),
+                      lambda xml, out: self._write_sheet(xml, marker, out))
+        finally:
+            for spool in self._kept:
+                spool.close()
 
     def _write_sheet(self, xml: bytes, marker: re.Pattern[bytes], out: IO[bytes]) -> None:
         at = 0
         for found in marker.finditer(xml):
             out.write(xml[at:found.start()])
-            first, columns, rows = self._kept[int(found[1])]
-            for chunk in _rows_xml(rows(), first, columns):
-                out.write(chunk.encode("utf-8"))
+            spool = self._kept[int(found[1])]
+            spool.seek(0)
+            shutil.copyfileobj(spool, out)
             at = found.end()
         out.write(xml[at:])
+
+
+SPOOL_IN_MEMORY = 2 * 2**20  # a sheet's rows up to this many bytes stay in memory until saved
 
 
 def _letters(n: int) -> str:

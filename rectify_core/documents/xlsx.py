@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,24 +135,24 @@ def write_xlsx(view: RoundView, path: Path) -> None:
     later.save(book, path)
 
 
-def write_county_xlsx(views: list[RoundView], summary: list[Any], path: Path,
-                      scores: list[UnitScore] | None = None) -> None:
-    """Every round's 台账 on a sheet of its own, named by its unit's short name, then a 汇总
-    sheet (per unit: total, done, ongoing, open, overdue, rate) and, given the units'
-    结果考评, a 考评说明 sheet with every deduction. Re-imported, each sheet goes back to its
-    own unit's round (the 汇总 and 考评说明 sheets are left aside). Written streaming: each
+def write_county_xlsx(views: Iterable[RoundView], short: Mapping[str, str], summary: Callable[[], list[Any]],
+                      path: Path, scores: list[UnitScore] | None = None) -> None:
+    """Every round's 台账 on a sheet of its own, named by its unit's short name (`short`),
+    then a 汇总 sheet (per unit: total, done, ongoing, open, overdue, rate; `summary()`, asked
+    once every round's sheet is made) and, given the units' 结果考评, a 考评说明 sheet with
+    every deduction. Re-imported, each sheet goes back to its own unit's round (the 汇总 and
+    考评说明 sheets are left aside). Written streaming: `views` are taken one at a time, each
     sheet goes to disk row by row."""
     from openpyxl import Workbook
 
     book, later = Workbook(write_only=True), LaterSheetRows()
-    short = {f.unit: f.short_name for f in summary}
     used: set[str] = set()
     looks: Looks | None = None
     for view in views:
         sheet = book.create_sheet(sheet_name(short.get(view.unit, view.unit), view.id, used))
         looks = looks or Looks(sheet)
         ledger_sheet(sheet, view, later, looks)
-    _summary(book.create_sheet("汇总"), summary)
+    _summary(book.create_sheet("汇总"), summary())
     if scores is not None:
         sheet = book.create_sheet("考评说明")
         _scores(sheet, scores, later, looks or Looks(sheet))
@@ -176,7 +176,7 @@ def _scores(sheet: Any, scores: list[UnitScore], later: LaterSheetRows, looks: L
             for *line, words in lines or [("", "", "", "无扣分")]:
                 yield None, [*((value, 0) for value in (*head, *line)), (words, looks.wrapped)]
 
-    later.keep(sheet, 1, 8, rows)
+    later.keep(sheet, 1, 8, rows())
 
 
 def sheet_name(short: str, round_id: int, used: set[str]) -> str:
@@ -202,8 +202,8 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
     """One round's ledger on a write-only `sheet`: title, 填报 row, header, a row per item
     filled by its light; wrapped text in rows tall enough to show it whole; columns empty
     for the whole round hidden (so not printed); A3 landscape, the header repeated on every
-    page. The item rows are written as the file is saved (`later`), each made then: memory
-    does not grow with the round."""
+    page. The item rows are made one by one into SpreadsheetML (`later`): the view may go
+    once its sheet is made."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -236,7 +236,7 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
             values = _row_values(row, extra)
             yield row_height(values, rooms), looks.style_ids(values, fill)
 
-    later.keep(sheet, HEADER_ROW, len(columns), rows)
+    later.keep(sheet, HEADER_ROW, len(columns), rows())
 
 
 def _row_values(row: Row, extra: list[str]) -> list[Any]:

@@ -62,10 +62,22 @@ def figures(rows: Iterable[tuple[str, str, str | None]], default_office: str, *,
             session: Session) -> list[UnitFigures]:
     """Every unit's figures (units without rounds too), in the order of their names, from
     its counted items as (unit, state, light): a day's round views, or the glance."""
-    counted: dict[str, Counter[str]] = defaultdict(Counter)
+    return counted_figures(count(rows), default_office, session=session)
+
+
+def count(rows: Iterable[tuple[str, str, str | None]],
+          counted: dict[str, Counter[str]] | None = None) -> dict[str, Counter[str]]:
+    """Counted items as (unit, state, light) added to `counted` (a new count if none): by
+    state, and "red" for the overdue, as `counted_figures` reads them."""
+    counted = defaultdict(Counter) if counted is None else counted
     for name, status, light in rows:
         counted[name].update((status, "red" if status in ACTIVE and light == "red" else ""))
-    return counted_figures(counted, default_office, session=session)
+    return counted
+
+
+def short_names(*, session: Session) -> dict[str, str]:
+    """Every unit's short name by its name."""
+    return {unit.name: short_name(unit) for unit in session.scalars(select(Unit))}
 
 
 def counted_figures(counted: Mapping[str, Counter[str]], default_office: str, *,

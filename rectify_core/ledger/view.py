@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Session, contains_eager
 
@@ -283,6 +283,18 @@ def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: 
     rounds = list(session.scalars(query.options(contains_eager(Round.unit))))
     # every round's records read once for all of them (a county's 500 rounds: a handful of queries)
     return _views(rounds, _Found.read(session, round_ids), Planner(today, rules, {}, cal, directory), today)
+
+
+def rounds_in_order(*, session: Session) -> list[tuple[int, str]]:
+    """Every round as (id, its unit's name), in the office's order: by unit, then round."""
+    return [(round_id, name) for round_id, name in session.execute(
+        select(Round.id, Unit.name).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))]
+
+
+def counted_items(round_ids: list[int], *, session: Session) -> int:
+    """How many items these rounds count (their views' rows)."""
+    query = select(func.count()).select_from(Item).where(counted(Item))
+    return sum(session.scalar(query.where(Item.round_id.in_(batch))) or 0 for batch in db.id_chunks(round_ids))
 
 
 def completions(*, session: Session, round_ids: list[int] | None = None) -> list[tuple[dt.date, int]]:
