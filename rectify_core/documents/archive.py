@@ -18,11 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import shutil
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
@@ -50,9 +52,21 @@ class Made:
     rounds: list[str] = field(default_factory=list)
     items: int = 0
     files: int = 0
-    entries: int = 0
+    entries: int = 0  # files listed in the manifest
     missing: list[str] = field(default_factory=list)  # evidence recorded by hash whose bytes are gone
-    listed: list[tuple[str, int, str, str]] = field(default_factory=list)  # (path, size, sha256, what it is)
+    # each file's manifest line and checksum line, on scratch files as the files are added
+    # (a county's archive lists hundreds of thousands)
+    lines: IO[bytes] = field(default_factory=tempfile.TemporaryFile)
+    sums: IO[bytes] = field(default_factory=tempfile.TemporaryFile)
+
+    def note(self, path: str, size: int, sha256: str, what: str) -> None:
+        self.entries += 1
+        self.lines.write(f"{sha256}  {size}  {path}  {what}\n".encode())
+        self.sums.write(f"{sha256}  {path}\n".encode())
+
+    def close(self) -> None:
+        self.lines.close()
+        self.sums.close()
 
 
 # names Windows keeps for devices, with or without an extension (nul.txt.pdf is NUL)
@@ -96,14 +110,14 @@ class _Writer:
 
     def add_bytes(self, path: str, data: bytes, what: str) -> None:
         self.zf.writestr(path, data)
-        self.made.listed.append((path, len(data), hashlib.sha256(data).hexdigest(), what))
+        self.made.note(path, len(data), hashlib.sha256(data).hexdigest(), what)
 
     def add_file(self, path: str, source: Path, what: str, sha256: str | None = None) -> None:
         self.zf.write(source, path)
         if sha256 is None:  # a stored file is named by its hash already
             with source.open("rb") as f:
                 sha256 = uploads.digest_of(f)
-        self.made.listed.append((path, source.stat().st_size, sha256, what))
+        self.made.note(path, source.stat().st_size, sha256, what)
 
 
 def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:
@@ -120,14 +134,14 @@ _COUNTY_FILES = {"report.docx": ("巡察整改情况通报.docx", "全区巡察�
                  "dashboard.html": ("汇总看板.html", "全区汇总看板")}
 
 
-def _county(w: _Writer, views: list[ledger_view.RoundView], job: _Job, session: Session) -> None:
-    """The county's own files, for an archive of every unit."""
+def _county(w: _Writer, rounds: county.Rounds, job: _Job, session: Session) -> None:
+    """The county's own files, for an archive of every unit (its 台账 reads the rounds' views
+    again, a few at a time: they are not all held)."""
     graded = scores.compute(job.today, job.settings, session=session)  # once, for the three files
     with tempfile.TemporaryDirectory(prefix=".rectify-archive-") as scratch:
         for what, (name, said) in _COUNTY_FILES.items():
             made = Path(scratch) / what
-            county.write(what, [(v.id, v.unit) for v in views], job.settings, job.today, made, session=session,
-                         graded=graded, views=views)
+            county.write(what, rounds, job.settings, job.today, made, session=session, graded=graded)
             w.add_file(f"{COUNTY}/{name}", made, said)
 
 
@@ -205,14 +219,30 @@ def _item(w: _Writer, folder: str, item: Item, files_root: Path, records: _Recor
     w.made.items += 1
 
 
-def _manifest(made: Made, now: dt.datetime, scope: str) -> bytes:
-    lines = ["整改档案清单", f"生成时间：{to_local(now):%Y-%m-%d %H:%M}", f"范围：{scope}",
-             f"文件 {len(made.listed)} 个（不含本清单）；每行依次为 SHA-256、字节数、文件路径、说明。"
-             f"校验：解压后在档案目录中运行 sha256sum -c {SUMS}", ""]
-    lines += [f"{sha}  {size}  {path}  {what}" for path, size, sha, what in made.listed]
-    if made.missing:
-        lines += ["", "只有登记信息、文件已找不到的佐证材料：", *made.missing]
-    return (BOM + "\n".join(lines) + "\n").encode()
+def _manifest(zf: zipfile.ZipFile, made: Made, now: dt.datetime, scope: str) -> None:
+    head = ["整改档案清单", f"生成时间：{to_local(now):%Y-%m-%d %H:%M}", f"范围：{scope}",
+            f"文件 {made.entries} 个（不含本清单）；每行依次为 SHA-256、字节数、文件路径、说明。"
+            f"校验：解压后在档案目录中运行 sha256sum -c {SUMS}", ""]
+    tail = ["", "只有登记信息、文件已找不到的佐证材料：", *made.missing] if made.missing else []
+    with zf.open(_member(MANIFEST), "w", force_zip64=True) as out:
+        out.write((BOM + "\n".join(head) + "\n").encode())
+        _copy(made.lines, out)
+        out.write("".join(f"{line}\n" for line in tail).encode())
+    with zf.open(_member(SUMS), "w", force_zip64=True) as out:
+        _copy(made.sums, out)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A member written now, as `writestr` makes one."""
+    info = zipfile.ZipInfo(name, time.localtime(time.time())[:6])
+    info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
+    return info
+
+
+def _copy(scratch: IO[bytes], out: IO[bytes]) -> None:
+    scratch.flush()
+    scratch.seek(0)
+    shutil.copyfileobj(scratch, out)
 
 
 def write(engine: Engine, settings: Settings, files_root: Path, out: Path, today: dt.date, now: dt.datetime, *,
@@ -247,21 +277,22 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         w = _Writer(zf, made)
         directory = obligations.directory(settings, session=session)
-        views: list[ledger_view.RoundView] = []
-        for rnd in _rounds(session, job.round_id, job.unit):
-            folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
-            view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory, session=session)
-            views.append(view)
-            _documents(w, folder, view)
-            records = _Records.of(rnd.id, session)
-            for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)
-                                        .options(selectinload(Item.measures), selectinload(Item.aspect),
-                                                 selectinload(Item.topic)).execution_options(yield_per=2000)):
-                _item(w, folder, item, files_root, records)
-            made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
-        if job.round_id is None and job.unit is None and len({v.unit for v in views}) > 1:
-            _county(w, views, job, session)
-        scope = "；".join(made.rounds)
-        made.entries = len(made.listed)
-        zf.writestr(MANIFEST, _manifest(made, job.now, scope))
-        zf.writestr(SUMS, "".join(f"{sha}  {path}\n" for path, _, sha, _ in made.listed).encode())
+        done: county.Rounds = []  # each round's view is let go once its files are made
+        try:
+            for rnd in _rounds(session, job.round_id, job.unit):
+                folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
+                view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory,
+                                              session=session)
+                _documents(w, folder, view)
+                records = _Records.of(rnd.id, session)
+                for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)
+                                            .options(selectinload(Item.measures), selectinload(Item.aspect),
+                                                     selectinload(Item.topic)).execution_options(yield_per=2000)):
+                    _item(w, folder, item, files_root, records)
+                made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
+                done.append((rnd.id, rnd.unit.name))
+            if job.round_id is None and job.unit is None and len({unit for _, unit in done}) > 1:
+                _county(w, done, job, session)
+            _manifest(zf, made, job.now, "；".join(made.rounds))
+        finally:
+            made.close()
