@@ -127,3 +127,44 @@ def test_the_county_dashboard_lists_the_longest_overdue_and_counts_them_all(
     assert unit.code == 0
     own = (tmp_path / "unit.html").read_text(encoding="utf-8")
     assert "以下列出" not in own                                                  # a unit's lists every one
+
+
+def test_the_list_counts_and_filters_each_round_as_the_whole_glance_would(cli: Any, world: World,
+                                                                          tmp_path: Path) -> None:
+    """/admin's list takes each round's kept glances and counts: for every filter of light,
+    state, the sheet, unit and round, and for an account of one unit, the rows, their order
+    and the counts are those a pass over the whole glance gives."""
+    import collections
+
+    from rectify_core.ledger.accounts import Scope
+    from rectify_core.vocab import AccountRole
+    from rectify_core.web.listing import Filters, listing, rounds_seen
+
+    _county_world(cli, world, tmp_path)
+    settings = load_settings(world.config)
+    today = local_today(dt.datetime.now(dt.UTC))
+    with db.session_factory(world.engine)() as session:
+        every = glance.glances(today, settings.rules, settings.calendar, session=session)
+        units = sorted({r.unit for r in rounds_seen(Scope("x", AccountRole.OFFICE, None), session=session)})
+        scopes = [Scope("x", AccountRole.OFFICE, None), Scope("y", AccountRole.CLERK, units[1])]
+        filters = [Filters(), Filters(light="red"), Filters(light="done"), Filters(state="open"),
+                   Filters(offsheet=True), Filters(unit=units[0]), Filters(unit=units[1], light="none"),
+                   Filters(light="yellow", state="ongoing")]
+        checked = 0
+        for scope in scopes:
+            mine = rounds_seen(scope, session=session)
+            filters += [Filters(round=mine[-1].id), Filters(round=mine[0].id, offsheet=True)]
+            for f in filters:
+                wanted = {r.id for r in mine
+                          if (not f.unit or r.unit == f.unit) and (f.round is None or r.id == f.round)}
+                seen = [g for g in every if g.round_id in wanted]
+                counts = collections.Counter([g.colour for g in seen] + [f"state:{g.status}" for g in seen])
+                counts["offsheet"] = sum(not g.listed for g in seen)
+                kept = [g.item_id for g in seen if (not f.light or g.colour == f.light)
+                        and (not f.state or g.status == f.state) and (not f.offsheet or not g.listed)]
+                got = listing(f, scope, today, settings, session=session)
+                assert ({k: v for k, v in got.counts.items() if v} == {k: v for k, v in counts.items() if v}
+                        and got.counts["offsheet"] == counts["offsheet"]), (scope.login, f)
+                assert (got.total, [r.item_id for r in got.rows]) == (len(kept), kept[:100]), (scope.login, f)
+                checked += bool(kept)
+        assert checked > 10  # (most filters keep rows: the comparison is not of empty lists)

@@ -66,26 +66,56 @@ class ListedRow:
     light: str | None
 
 
-_CACHE: dict[tuple[Any, ...], list[Glance]] = {}
+class Glances:
+    """Every counted item at a glance, and (made when first asked) each round's in order
+    with what a list counts of them: by light, by state ("state:open") and off the sheet."""
+
+    def __init__(self, rows: list[Glance]) -> None:
+        self.rows = rows
+        self._rounds: dict[int, tuple[list[Glance], Counter[str]]] | None = None
+
+    @property
+    def rounds(self) -> dict[int, tuple[list[Glance], Counter[str]]]:
+        if self._rounds is None:
+            found: dict[int, tuple[list[Glance], Counter[str]]] = {}
+            for g in self.rows:
+                if (held := found.get(g.round_id)) is None:
+                    held = found[g.round_id] = ([], Counter())
+                held[0].append(g)
+            for rows, counts in found.values():
+                counts.update([g.colour for g in rows] + [f"state:{g.status}" for g in rows])
+                counts["offsheet"] = sum(not g.listed for g in rows)
+            self._rounds = found
+        return self._rounds
+
+
+_CACHE: dict[tuple[Any, ...], Glances] = {}
 _LOCK = threading.Lock()
 
 
 def version(*, session: Session) -> tuple[Any, ...]:
     """What changes whenever the record does: the newest event, the number of items and
-    the latest item change (three index-backed or small aggregates)."""
+    the latest item change (three index-backed aggregates)."""
     newest = session.scalar(select(func.max(Event.id)))
-    items = session.execute(select(func.count(Item.id), func.max(Item.updated_at))).one()
-    return newest, items[0], items[1]
+    # apart: together, the maximum is no longer read from its index's end
+    items, changed = session.scalar(select(func.count()).select_from(Item)), session.scalar(
+        select(func.max(Item.updated_at)))
+    return newest, items, changed
 
 
 def glances(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> list[Glance]:
     """Every counted item at a glance, in the order the office reads them (unit, round,
     the sheet's order, then the items it no longer lists); kept until the record changes."""
+    return kept(today, rules, cal, session=session).rows
+
+
+def kept(today: dt.date, rules: Rules, cal: WorkCalendar, *, session: Session) -> Glances:
+    """The glances, and each round's (`Glances`), kept per process until the record changes."""
     key = (str(session.connection().engine.url), id(rules), id(cal), today, version(session=session))
     with _LOCK:
         if (found := _CACHE.get(key)) is not None:
             return found
-    made = _glances(today, rules, cal, session=session)
+    made = Glances(_glances(today, rules, cal, session=session))
     with _LOCK:
         _CACHE.clear()  # one day and version per process: the newest
         _CACHE[key] = made

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -82,12 +83,19 @@ def listing(f: Filters, scope: Scope, today: dt.date, settings: Settings, *, ses
     mine = rounds_seen(scope, session=session)
     rounds = [r for r in mine if not f.unit or r.unit == f.unit]
     wanted = {r.id for r in rounds if f.round is None or r.id == f.round}
-    seen = [g for g in glance.glances(today, settings.rules, settings.calendar, session=session)
-            if g.round_id in wanted]
-    counts = collections.Counter([g.colour for g in seen] + [f"state:{g.status}" for g in seen])
-    counts["offsheet"] = sum(not g.listed for g in seen)
-    kept = [g for g in seen if (not f.light or g.colour == f.light) and (not f.state or g.status == f.state)
-            and (not f.offsheet or not g.listed)]
+    # each round's glances and counts, kept: a page of a million items adds up the rounds'
+    # counts and slices, and scans only when it filters by light, state or the sheet
+    by_round = glance.kept(today, settings.rules, settings.calendar, session=session).rounds
+    chosen = [by_round[r.id] for r in rounds if r.id in wanted and r.id in by_round]  # (in the office's order)
+    counts: collections.Counter[str] = collections.Counter()
+    for _, tally in chosen:
+        counts.update(tally)
+    counts["offsheet"] += 0  # (shown even when none is)
+    if f.light or f.state or f.offsheet:
+        kept = [g for rows, _ in chosen for g in rows if (not f.light or g.colour == f.light)
+                and (not f.state or g.status == f.state) and (not f.offsheet or not g.listed)]
+    else:
+        kept = list(itertools.chain.from_iterable(rows for rows, _ in chosen))
     for ids in _matching(f, session=session):
         kept = [g for g in kept if g.item_id in ids]
     start = (f.page_no - 1) * PAGE
