@@ -137,6 +137,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("round_id", "no"),
         Index("ix_items_status", "status"),
+        Index("ix_items_updated_at", "updated_at"),  # the glance's version: the latest change
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
