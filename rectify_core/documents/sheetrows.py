@@ -3,7 +3,7 @@ write-only, makes an object a cell and spends some 20 µs writing each (a county
 two million cells), so a ledger sheet's item rows are kept aside as a marker row, and
 written as SpreadsheetML text in the marker's place when the file is saved — each cell with
 the style id its look was given in the workbook's own style table, strings inline as
-openpyxl writes them. The rows are made into that text when they are kept, onto a scratch
+openpyxl writes them. The rows are made into that text when they are kept, onto one scratch
 file (as openpyxl's write-only sheets are), so the caller need not hold them until the
 workbook is saved: memory does not grow with the sheets; time is linear in the cells.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -27,49 +26,56 @@ _EPOCH = dt.date(1899, 12, 30)  # a spreadsheet's day 0 (its day 1 is 1900-01-01
 
 
 class LaterSheetRows:
-    """Rows of the workbook's sheets, made into SpreadsheetML as they are kept and put into
-    their sheets at `save`."""
+    """Rows of the workbook's sheets, made into SpreadsheetML as they are kept (onto one
+    scratch file) and put into their sheets at `save`."""
 
     def __init__(self) -> None:
         self._token = f"rectify-later-rows-{uuid.uuid4().hex}"
-        self._kept: list[IO[bytes]] = []
+        self._scratch: IO[bytes] | None = None
+        self._kept: list[tuple[int, int]] = []  # each keep's bytes on the scratch file: (start, end)
 
     def keep(self, sheet: Any, first: int, columns: int, rows: Iterable[SheetRow]) -> None:
         """`rows` follow the sheet's last row, numbered from `first`, `columns` cells wide at
-        most; nothing may be appended after them. They are read now (onto a scratch file,
-        in memory while small), so what they were made from may go."""
+        most; nothing may be appended after them. They are read now, so what they were made
+        from may go."""
         sheet.append([f"{self._token}-{len(self._kept)}"])
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by save
-        self._kept.append(spool)
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryFile()  # noqa: SIM115 - closed by save
+        start = self._scratch.tell()
         for chunk in _rows_xml(rows, first, columns):
-            spool.write(chunk.encode("utf-8"))
+            self._scratch.write(chunk.encode("utf-8"))
+        self._kept.append((start, self._scratch.tell()))
 
     def save(self, book: Any, path: Path) -> None:
         """The workbook saved to `path`, every kept row written in at its sheet's marker."""
         try:
-            if not self._kept:
+            scratch = self._scratch
+            if scratch is None:
                 book.save(path)
                 return
             marker = re.compile(rb'<row r="\d+"><c r="A\d+" t="inlineStr"><is><t>' + self._token.encode()
                                 + rb'-(\d+)</t></is></c></row>')
             rewritten(book.save, path, lambda name: name.startswith("xl/worksheets/"),
-                      lambda xml, out: self._write_sheet(xml, marker, out))
+                      lambda xml, out: self._write_sheet(xml, marker, scratch, out))
         finally:
-            for spool in self._kept:
-                spool.close()
+            if self._scratch is not None:
+                self._scratch.close()
 
-    def _write_sheet(self, xml: bytes, marker: re.Pattern[bytes], out: IO[bytes]) -> None:
+    def _write_sheet(self, xml: bytes, marker: re.Pattern[bytes], scratch: IO[bytes], out: IO[bytes]) -> None:
         at = 0
         for found in marker.finditer(xml):
             out.write(xml[at:found.start()])
-            spool = self._kept[int(found[1])]
-            spool.seek(0)
-            shutil.copyfileobj(spool, out)
+            start, end = self._kept[int(found[1])]
+            scratch.seek(start)
+            while start < end:
+                block = scratch.read(min(COPY_BLOCK, end - start))
+                out.write(block)
+                start += len(block)
             at = found.end()
         out.write(xml[at:])
 
 
-SPOOL_IN_MEMORY = 2 * 2**20  # a sheet's rows up to this many bytes stay in memory until saved
+COPY_BLOCK = 2**20
 
 
 def _letters(n: int) -> str:
