@@ -23,7 +23,8 @@ from rectify_core.deadlines.scoring import ItemRecord
 from rectify_core.fetch import driver_rows
 from rectify_core.ledger import evidence
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
-from rectify_core.vocab import COUNTED, EventKind, NoticeKind, NoticeState, Role
+from rectify_core.ledger.view import counted
+from rectify_core.vocab import EventKind, NoticeKind, NoticeState, Role
 
 ANSWERS = (EventKind.ACKNOWLEDGED, EventKind.PROGRESS)
 ASKED = (Role.OWNER, Role.LEADER)  # the roles a reminder asks to act
@@ -83,7 +84,7 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
                     type_coerce(Item.deadline_kind, String), _date_sql(Item.deadline, dialect),
                     _date_sql(Item.extended_to, dialect), _date_sql(Round.feedback_date, dialect))
              .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-             .where(Item.status.in_(COUNTED)).order_by(Round.unit_id, Item.round_id, Item.no))
+             .where(counted(Item)).order_by(Round.unit_id, Item.round_id, Item.no))
     return {
         "items": items if unit is None else items.where(Unit.name == unit),
         # extensions are few: only the items that have some; the day tracking began is the round's
