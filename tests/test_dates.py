@@ -90,7 +90,7 @@ def test_shipped_estimate_is_what_the_library_computes() -> None:
     by year over the calendar's default range, exactly the library's statutory holidays; a
     year outside the file is asked of the library."""
     from rectify_core.config import statutory
-    from rectify_core.config.calendar import FIRST_YEAR, LAST_YEAR
+    from rectify_core.config.statutory import FIRST_YEAR, LAST_YEAR
 
     years = range(FIRST_YEAR, LAST_YEAR + 1)
     shipped = statutory.statutory(years)

@@ -19,13 +19,13 @@ import pendulum
 from rectify_core import HOME
 from rectify_core.config.files import optional, read_toml
 from rectify_core.config.limits import limits
+from rectify_core.config.statutory import FIRST_YEAR, LAST_YEAR
 from rectify_core.config.statutory import statutory as statutory_holidays
 from rectify_core.errors import ConfigError, RectifyError
 
 TZ = "Asia/Shanghai"
 _ZONE = pendulum.timezone(TZ)  # a zoneinfo.ZoneInfo: the standard library converts with it
 OFFICIAL_DATA = HOME / "data" / "cn_calendar.toml"
-FIRST_YEAR, LAST_YEAR = 1999, 2101  # the default date range (limits.py) and a year each side
 
 
 def to_local(at: dt.datetime) -> dt.datetime:

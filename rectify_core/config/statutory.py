@@ -18,7 +18,9 @@ from pathlib import Path
 
 from rectify_core import HOME
 
-SHIPPED = HOME / "data" / "cn_statutory.txt"  # the calendar's default range (calendar.FIRST_YEAR…)
+SHIPPED = HOME / "data" / "cn_statutory.txt"
+# the years it holds: the calendar's default range (limits.py's, and a year each side)
+FIRST_YEAR, LAST_YEAR = 1999, 2101
 
 
 @cache
@@ -68,8 +70,6 @@ def text(first: int, last: int) -> str:
 
 
 def main() -> None:
-    from rectify_core.config.calendar import FIRST_YEAR, LAST_YEAR  # it imports this module
-
     SHIPPED.write_text(text(FIRST_YEAR, LAST_YEAR), encoding="utf-8")
     print(f"wrote {SHIPPED}")
 
