@@ -277,3 +277,31 @@ def test_the_county_dashboard_ranks_the_scores(cli: Any, county: tuple[list[str]
     text = re.sub(r"<[^>]+>", "|", out.read_text(encoding="utf-8"))
     part = text[text.index("结果考评"):]
     assert f"|1||{C}||97.5||好|" in part and f"|3||{A}||94||一般||问题4逾期扣2分" in part
+
+
+def test_the_county_export_is_the_same_however_many_rounds_are_read_at_once(
+        cli: Any, county: tuple[list[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The county 台账 reads its rounds' views a batch at a time and lets each go once its
+    sheet is made: read one round at a time, the workbook is the same, part for part (its
+    sheets' order, every row, the 汇总 counted as the views pass, the 考评说明)."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    from rectify_core.documents import county as county_files
+
+    base, _ = county
+
+    def parts(rounds_at_once: int) -> dict[str, bytes]:
+        monkeypatch.setattr(county_files, "ROUNDS_AT_ONCE", rounds_at_once)
+        out = tmp_path / f"全区台账-{rounds_at_once}.xlsx"
+        assert cli([*base, "export", "--date", DAY.isoformat(), "-o", str(out)]).code == 0
+        with zipfile.ZipFile(out) as book:
+            return {n: book.read(n) for n in book.namelist() if n != "docProps/core.xml"}  # (its time)
+
+    together, one_by_one = parts(50), parts(1)
+    assert one_by_one == together
+    book = load_workbook(tmp_path / "全区台账-1.xlsx")
+    assert len(book.sheetnames) == 6 and book.sheetnames[4:] == ["汇总", "考评说明"]  # four rounds before them
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary == {A: 4, B: 3, C: 3, D: 2, "合计": 12}  # every unit counted as its view passed
