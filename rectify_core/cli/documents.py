@@ -94,7 +94,7 @@ def _rounds(app: App, session: Any, round_id: int | None, unit: str | None) -> l
         rnd = ledger_view.pick_round(round_id, session=session)
         return [(rnd.id, rnd.unit.name)]
     name = unit_named(app, unit, session=session)
-    found = [(r, u) for r, u in ledger_view.rounds_in_order(session=session) if name is None or u == name]
+    found = [(r, u) for r, u, _ in ledger_view.rounds_in_order(session=session) if name is None or u == name]
     if not found:
         raise NotFoundError(NO_ROUNDS)
     return found

@@ -1,8 +1,9 @@
 """Time and the mainland-China working-day calendar.
 
-The only module that imports pendulum and knows holidays (config/statutory.py estimates them). Working-day arithmetic
-is O(1) per call: a day index holds, for every day in range, the number of working
-days up to and including it, and the list of working days in order.
+The only module that imports pendulum and knows holidays (config/statutory.py estimates
+those of the years without an official schedule). Working-day arithmetic is O(1) per
+call: a day index holds, for every day in range, the number of working days up to and
+including it, and the list of working days in order.
 """
 
 from __future__ import annotations

@@ -287,10 +287,11 @@ def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: 
     return _views(rounds, _Found.read(session, round_ids), Planner(today, rules, {}, cal, directory), today)
 
 
-def rounds_in_order(*, session: Session) -> list[tuple[int, str]]:
-    """Every round as (id, its unit's name), in the office's order: by unit, then round."""
-    return [(round_id, name) for round_id, name in session.execute(
-        select(Round.id, Unit.name).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))]
+def rounds_in_order(*, session: Session) -> list[tuple[int, str, str]]:
+    """Every round as (id, its unit's name, its own name), in the office's order: by unit,
+    then round."""
+    return [(round_id, unit, name) for round_id, unit, name in session.execute(
+        select(Round.id, Unit.name, Round.name).join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))]
 
 
 def counted_items(round_ids: list[int], *, session: Session) -> int:

@@ -28,9 +28,8 @@ from rectify_core.documents import county
 from rectify_core.errors import NotFoundError, RefusedError
 from rectify_core.ledger import accounts, approvals, db, obligations, scores, units
 from rectify_core.ledger.models import Account, Item, ItemRequest
-from rectify_core.ledger.view import rounds_in_order
 from rectify_core.vocab import ItemState
-from rectify_core.web.listing import PAGE, Filters, listing, round_of
+from rectify_core.web.listing import PAGE, Filters, listing, round_of, rounds_seen
 from rectify_core.web.pages import (
     ADMIN_COOKIE,
     ADMIN_HOURS,
@@ -211,8 +210,7 @@ def download(what: str, signed: AdminDep, round: str = "", unit: str = "") -> Re
     out = Path(tempfile.mkdtemp(prefix="rectify-web-")) / what
     try:
         with portal_.factory() as session:
-            rounds = [(round_id, name) for round_id, name in rounds_in_order(session=session)
-                      if signed.scope.sees(name) and (not unit or name == unit)]
+            rounds = [(r.id, r.unit) for r in rounds_seen(signed.scope, session=session) if not unit or r.unit == unit]
             if round.strip():  # a round asked for, and none like it, is not found: never every round's file
                 chosen = round_of(round.strip())
                 rounds = [r for r in rounds if chosen is not None and r[0] == chosen]

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from rectify_core.config.settings import Settings
 from rectify_core.ledger import glance, holders
 from rectify_core.ledger.accounts import Scope
-from rectify_core.ledger.models import Item, Round, Unit
+from rectify_core.ledger.models import Item
+from rectify_core.ledger.view import rounds_in_order
 
 PAGE = 100  # rows on a page of the list
 
@@ -74,9 +75,7 @@ class Listing:
 
 def rounds_seen(scope: Scope, *, session: Session) -> list[RoundRef]:
     """Every round the account sees, by unit: what the lists filter and an import may update."""
-    return [RoundRef(*r) for r in session.execute(select(Round.id, Unit.name, Round.name)
-                                                  .join(Unit, Round.unit_id == Unit.id).order_by(Unit.name, Round.id))
-            if scope.sees(r[1])]
+    return [RoundRef(*r) for r in rounds_in_order(session=session) if scope.sees(r[1])]
 
 
 def listing(f: Filters, scope: Scope, today: dt.date, settings: Settings, *, session: Session) -> Listing:
