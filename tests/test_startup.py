@@ -82,3 +82,29 @@ def _nested(module: object, command: click.Command) -> bool:
     """A subcommand of one of the module's groups (registered through its group)."""
     groups = [v for v in vars(module).values() if isinstance(v, click.Group)]
     return any(command in g.commands.values() for g in groups if g is not command)
+
+
+FROZEN = ("import atexit, gc, sys\n"
+          "seen = sys.argv[1]\n"
+          "atexit.register(lambda: open(seen, 'w').write(str(gc.get_freeze_count())))\n"
+          "from rectify_flows.cli import main\n"
+          "{call}\n")
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_command_process_keeps_what_it_loaded_out_of_the_collector(whole: bool, tmp_path: Path) -> None:
+    """A process that is one command (argv from its command line) freezes what the
+    command's import loaded, so neither the command's collections nor the exit's walk
+    SQLAlchemy and the models again; a process that runs commands in turn (argv given, as
+    the tests do) freezes nothing."""
+    seen = tmp_path / "frozen.txt"
+    argv = ["--db", f"sqlite:///{tmp_path / 'r.db'}", "units"]
+    call = f"sys.argv[1:] = {argv!r}; main()" if whole else f"main({argv!r})"
+    done = subprocess.run([sys.executable, "-c", FROZEN.format(call=call), str(seen), *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    frozen = int(seen.read_text())
+    if whole:
+        assert frozen > 10_000  # (the models and SQLAlchemy: some hundred thousand objects)
+    else:
+        assert frozen == 0

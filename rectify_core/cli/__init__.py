@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from rectify_core.cli import zh
+from rectify_core.cli import running, zh
 
 zh.install()  # before the commands are built: click's words in Chinese
 
@@ -39,6 +39,7 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in self.lazy:
             module, attribute, _ = self.lazy[cmd_name]
             self.add_command(getattr(importlib.import_module(f"rectify_core.cli.{module}"), attribute), cmd_name)
+            running.settle()
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -90,6 +91,4 @@ cli = make_cli()
 
 def main(argv: list[str] | None = None) -> None:
     """The core commands alone (the installed `rectify` adds serve, demo and deployments)."""
-    from rectify_core.cli.running import run
-
-    run(cli, argv)
+    running.run(cli, argv)
