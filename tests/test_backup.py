@@ -90,6 +90,10 @@ def test_evidence_survives_backup_restore_and_archive(cli: Any, db_url: str, spa
         evidence = [n for n in names if n.endswith("/佐证材料/问题1/退款收据.pdf")]
         assert len(evidence) == 1 and zf.read(evidence[0]) == EVIDENCE
         assert any(n.endswith("/整改情况报告.docx") for n in names) and any(n.endswith("/整改台账.xlsx") for n in names)
+        # what is compressed already (Office files, evidence) is stored as it is; text is deflated
+        kinds = {n: zf.getinfo(n).compress_type for n in names}
+        assert {kinds[n] for n in names if n.endswith((".docx", ".xlsx")) or n in evidence} == {zipfile.ZIP_STORED}
+        assert {kinds[n] for n in names if n.endswith(".txt")} == {zipfile.ZIP_DEFLATED}
         trail = zf.read(next(n for n in names if n.endswith("/问题记录/问题1.txt"))).decode("utf-8-sig")
         assert "销号（核验人 王敏" in trail and "佐证材料/问题1/退款收据.pdf" in trail and "追回款项" in trail
         progress = zf.read(next(n for n in names if n.endswith("/问题记录/问题2.txt"))).decode("utf-8-sig")

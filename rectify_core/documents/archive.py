@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
-from rectify_core.documents import county
+from rectify_core.documents import county, zipped
 from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_xlsx
@@ -112,8 +112,10 @@ class _Writer:
         self.zf.writestr(path, data)
         self.made.note(path, len(data), hashlib.sha256(data).hexdigest(), what)
 
-    def add_file(self, path: str, source: Path, what: str, sha256: str | None = None) -> None:
-        self.zf.write(source, path)
+    def add_file(self, path: str, source: Path, what: str, sha256: str | None = None, *, packed: bool = False) -> None:
+        """`packed`: the file is compressed already (an Office file, evidence): stored as it
+        is (deflating it again costs time and saves nothing), as a backup stores it."""
+        self.zf.write(source, path, compress_type=zipfile.ZIP_STORED if packed else None)
         if sha256 is None:  # a stored file is named by its hash already
             with source.open("rb") as f:
                 sha256 = uploads.digest_of(f)
@@ -125,8 +127,8 @@ def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:
         report, ledger = Path(scratch) / "report.docx", Path(scratch) / "ledger.xlsx"
         write_docx(progress_report.build(view), report)
         write_xlsx(view, ledger)
-        w.add_file(f"{folder}/整改情况报告.docx", report, f"{view.unit} {view.name} 整改情况报告")
-        w.add_file(f"{folder}/整改台账.xlsx", ledger, f"{view.unit} {view.name} 整改台账")
+        w.add_file(f"{folder}/整改情况报告.docx", report, f"{view.unit} {view.name} 整改情况报告", packed=True)
+        w.add_file(f"{folder}/整改台账.xlsx", ledger, f"{view.unit} {view.name} 整改台账", packed=True)
 
 
 _COUNTY_FILES = {"report.docx": ("巡察整改情况通报.docx", "全区巡察整改情况通报"),
@@ -142,7 +144,7 @@ def _county(w: _Writer, rounds: county.Rounds, job: _Job, session: Session) -> N
         for what, (name, said) in _COUNTY_FILES.items():
             made = Path(scratch) / what
             county.write(what, rounds, job.settings, job.today, made, session=session, graded=graded)
-            w.add_file(f"{COUNTY}/{name}", made, said)
+            w.add_file(f"{COUNTY}/{name}", made, said, packed=name.endswith((".docx", ".xlsx")))
 
 
 @dataclass
@@ -212,7 +214,7 @@ def _item(w: _Writer, folder: str, item: Item, files_root: Path, records: _Recor
         target = safe(name) if safe(name).casefold() not in used else f"{n}-{safe(name)}"
         used.add(target.casefold())
         path = f"{folder}/佐证材料/{label}/{target}"
-        w.add_file(path, stored, f"{label} 佐证材料（{origin}）", sha)
+        w.add_file(path, stored, f"{label} 佐证材料（{origin}）", sha, packed=True)
         w.made.files += 1
         lines.append(f"    {path.split('/', 2)[-1]}（{origin}；SHA-256 {sha}）")
     w.add_bytes(f"{folder}/问题记录/{label}.txt", (BOM + "\n".join(lines) + "\n").encode(), f"{label} 全过程记录")
@@ -234,9 +236,7 @@ def _manifest(zf: zipfile.ZipFile, made: Made, now: dt.datetime, scope: str) -> 
 
 def _member(name: str) -> zipfile.ZipInfo:
     """A member written now, as `writestr` makes one."""
-    info = zipfile.ZipInfo(name, time.localtime(time.time())[:6])
-    info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
-    return info
+    return zipped.member(name, time.localtime(time.time())[:6], 0o600 << 16)
 
 
 def _copy(scratch: IO[bytes], out: IO[bytes]) -> None:
@@ -274,7 +274,7 @@ class _Job:
 def _write(job: _Job, partial: Path, made: Made) -> None:
     settings, files_root = job.settings, job.files_root
     with db.session_factory(db.reader(job.engine))() as session, \
-            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=zipped.LEVEL) as zf:
         w = _Writer(zf, made)
         directory = obligations.directory(settings, session=session)
         done: county.Rounds = []  # each round's view is let go once its files are made

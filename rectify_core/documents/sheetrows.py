@@ -99,8 +99,12 @@ def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int
             if value is None or value == "":
                 out.append(f'<c r="{letter}{number}" s="{style}"/>')
             elif isinstance(value, str):
-                out.append(f'<c r="{letter}{number}" s="{style}" t="inlineStr"><is>'
-                           f'{text_element("t", xml_text(value))}</is></c>')
+                # printable text holds no whitespace but the space, and most has no &<>: as
+                # it is (the one check text_element would make, then its element, inline)
+                text = (f"<t>{value}</t>" if value.isprintable() and value[0] != " " and value[-1] != " " and
+                        "&" not in value and "<" not in value and ">" not in value
+                        else text_element("t", xml_text(value)))
+                out.append(f'<c r="{letter}{number}" s="{style}" t="inlineStr"><is>{text}</is></c>')
             else:
                 out.append(_cell(f"{letter}{number}", value, style))
         out.append("</row>")

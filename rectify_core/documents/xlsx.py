@@ -4,6 +4,7 @@ filled by its light, a frozen header with filters, A4 landscape print setup, and
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -26,6 +27,7 @@ COLUMNS = [("序号", 6), ("问题类别", 14), ("存在问题", 36), ("整改�
            ("最新进展", 30), ("销号日期", 16), ("核验人", 10), ("佐证材料数", 10), ("回头看结果", 10)]
 FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "blue": "BDD7EE"}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
+FORMULA_START = "=+-@"  # text beginning so is written as text (a spreadsheet would take it for a formula)
 HEADER_ROW = 3
 
 
@@ -82,8 +84,8 @@ class Looks:
         """A ledger row's cells with their style ids, filled by `fill`: a date formatted as
         one, text that begins like a formula (= + - @) marked as text."""
         plain, dated, quoted = self.ids[fill, False, False], self.ids[fill, True, False], self.ids[fill, False, True]
-        return [(v, quoted if v.startswith(("=", "+", "-", "@")) else plain) if type(v) is str else
-                (v, dated if hasattr(v, "year") else plain) for v in values]
+        return [(v, quoted if v and v[0] in FORMULA_START else plain) if type(v) is str else
+                (v, dated if isinstance(v, dt.date) else plain) for v in values]
 
     def _bare(self) -> Any:
         from openpyxl.cell import WriteOnlyCell
@@ -212,7 +214,8 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
     columns = COLUMNS + [(label, 16) for label in extra]
     rooms = [max(w - 1.5, 1.0) for _, w in columns]  # a cell's width for its text, in characters
     listed = view.listed
-    filled = _filled(listed, extra, len(columns))
+    values = [_row_values(row, extra) for row in listed]  # (a round's rows: read twice, made once)
+    filled = _filled(values, len(columns))
     for col, (name, width) in enumerate(columns, start=1):
         dimension = sheet.column_dimensions[get_column_letter(col)]
         dimension.width = width
@@ -231,10 +234,9 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
 
     def rows() -> Iterator[SheetRow]:
         yield None, [(name, looks.head) for name, _ in columns]
-        for row in listed:
+        for row, cells in zip(listed, values, strict=True):
             fill = FILLS.get(row.light or "") if row.status != ItemState.DONE else None
-            values = _row_values(row, extra)
-            yield row_height(values, rooms), looks.style_ids(values, fill)
+            yield row_height(cells, rooms), looks.style_ids(cells, fill)
 
     later.keep(sheet, HEADER_ROW, len(columns), rows())
 
@@ -243,12 +245,12 @@ def _row_values(row: Row, extra: list[str]) -> list[Any]:
     return _values(row) + [dict(row.extra).get(label, "") for label in extra] if extra else _values(row)
 
 
-def _filled(listed: list[Row], extra: list[str], width: int) -> list[bool]:
-    """Which columns hold something in some listed row (a write-only sheet sets its
+def _filled(rows: list[list[Any]], width: int) -> list[bool]:
+    """Which columns hold something in some row's values (a write-only sheet sets its
     columns before its first row, so this is read first)."""
     filled = [False] * width
-    for row in listed:
-        for c, value in enumerate(_row_values(row, extra)):
+    for values in rows:
+        for c, value in enumerate(values):
             filled[c] = filled[c] or value not in ("", None)
         if all(filled):
             break
@@ -311,7 +313,12 @@ def row_height(values: list[Any], rooms: list[float]) -> float:
     for value, room in zip(values, rooms, strict=False):
         if not isinstance(value, str) or (len(value) * 2.0 <= room and "\n" not in value):
             continue  # one line, however wide its characters
-        lines = max(lines, sum(max(1, math.ceil(_display_width(part) / room)) for part in value.split("\n")))
+        if "\n" in value:
+            tall = sum(max(1, math.ceil(_display_width(part) / room)) for part in value.split("\n"))
+        else:  # (most: one paragraph)
+            tall = math.ceil(_display_width(value) / room)
+        if tall > lines:
+            lines = tall
     return min(LINE_PT * lines + 4, 409.0)  # 409 points: a row's limit
 
 

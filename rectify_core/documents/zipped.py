@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+LEVEL = 5  # deflate level of what rectify zips: within 5% of the default's (6) size in half its time
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -36,10 +37,10 @@ def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bo
     scratch = path.with_name(f".{path.name}.part")
     try:
         save(scratch)
-        with zipfile.ZipFile(scratch) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        with zipfile.ZipFile(scratch) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                                                                            compresslevel=LEVEL) as out:
             for info in source.infolist():
-                made = zipfile.ZipInfo(info.filename, info.date_time)
-                made.compress_type, made.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+                made = member(info.filename, info.date_time, info.external_attr)
                 with source.open(info) as read, out.open(made, "w", force_zip64=True) as target:
                     if part(info.filename):
                         write(read.read(), target)
@@ -47,3 +48,12 @@ def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bo
                         shutil.copyfileobj(read, target)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def member(name: str, date_time: tuple[int, int, int, int, int, int], attributes: int) -> zipfile.ZipInfo:
+    """A member to write through `ZipFile.open(…, "w")`, deflated at LEVEL (a member made by
+    hand is deflated at zlib's default whatever level its ZipFile was given)."""
+    made = zipfile.ZipInfo(name, date_time)
+    made.compress_type, made.external_attr = zipfile.ZIP_DEFLATED, attributes
+    made._compresslevel = LEVEL  # type: ignore[attr-defined]  # (what ZipFile.open sets; 3.13 also names it compress_level)
+    return made
