@@ -11,14 +11,16 @@ spread 90 days either side of the day, so most units have overdue items (the bul
 every one of them). Each command runs as a clerk runs it, in a process of its own
 (`rectify --db URL …`), so its peak memory (maximum resident set, read from the kernel for
 that process) is its own; the time is taken inside that process around the command, start-up
-aside (start-up is measured on its own: `rectify --version` and `rectify units`, whole).
+aside; start-up is measured on its own: `rectify --version` and `rectify units` whole, and
+a database command's start-up (the whole `rectify units` less its own time; goal ≤ 0.5 s).
 
 Floors, the database's own fetchall (no ORM) of what the command must read:
 - units: the glance SELECT (every counted item's dates and state);
 - dashboard: the glance SELECT and the scores' facts (the county's board ranks the 结果考评);
 - scores: the SELECTs of its facts (scorefacts.queries);
 - bulletin: every item's whole row and the scores' facts (it ranks the 结果考评 too);
-- export, archive: every item's whole row.
+- export, archive: every item's whole row and the scores' facts (the 台账 has a 考评说明
+  sheet; the archive hands up the 结果考评).
 Then, each with its own goal:
 - /admin for the county office, page 1 (service time through the whole application, the
   glance kept; admin_bench.py has the other pages): ≤ 200 ms;
@@ -57,6 +59,8 @@ import json, sys, time
 from rectify_flows.cli import cli
 cli.load_all()
 import docx, openpyxl, jinja2  # what the documents use: imported before the clock starts
+import gc
+gc.freeze()  # as the installed `rectify` does once its command is loaded (cli.running.settle)
 started = time.perf_counter()
 try:
     cli.main(sys.argv[1:], prog_name="rectify", standalone_mode=False)
@@ -64,7 +68,7 @@ finally:
     print(json.dumps({"seconds": time.perf_counter() - started}), file=sys.stderr)
 """
 GOALS = {"units": 3.0, "dashboard": 3.0, "bulletin": 3.0, "export": 3.0, "archive": 3.0, "admin": 0.2, "resort": 2.0,
-         "imports": 1.5}
+         "imports": 1.5, "startup": 0.5}
 
 
 def run(argv: list[str], *, driver: bool = True) -> tuple[float, float]:
@@ -122,14 +126,15 @@ def main() -> None:
             "units": ([*base, "units"], floor["glance"]),
             "dashboard": ([*base, "dashboard", *day, "-o", str(out / "d.html")], floor["glance"] + floor["scores"]),
             "bulletin": ([*base, "bulletin", *day, "-o", str(out / "b.docx")], floor["items"] + floor["scores"]),
-            "export": ([*base, "export", *day, "-o", str(out / "e.xlsx")], floor["items"]),
-            "archive": ([*base, "archive", *day, "-o", str(out / "a.zip")], floor["items"]),
+            "export": ([*base, "export", *day, "-o", str(out / "e.xlsx")], floor["items"] + floor["scores"]),
+            "archive": ([*base, "archive", *day, "-o", str(out / "a.zip")], floor["items"] + floor["scores"]),
             "scores": ([*base, "scores", "--date", DAY.isoformat()], floor["scores"]),
         }
-        missed = []
+        missed, own = [], {}
         print(f"{'command':<10} {'time':>9} {'floor':>9} {'ratio':>6} {'peak':>8}")
         for name, (argv, its_floor) in commands.items():
             seconds, peak = run(argv)
+            own[name] = seconds
             ratio = seconds / its_floor
             goal = GOALS.get(name)
             note = "" if goal is None else (f"  (goal ≤ {goal:g}×)" if ratio <= goal else f"  MISSED ≤ {goal:g}×")
@@ -141,6 +146,8 @@ def main() -> None:
             seconds, peak = run(argv, driver=False)
             print(f"whole process `rectify {' '.join(a for a in argv if a != url and a != '--db')}`: "
                   f"{seconds * 1000:,.0f} ms, {peak:,.0f} MB")
+        missed += _verdict("startup", seconds - own["units"], f"start-up of a database command (`rectify units` "
+                           f"whole, less its own {own['units'] * 1000:,.0f} ms): {(seconds - own['units']):.2f} s")
         missed += admin_page(url, out)
         if args.resort:
             missed += resort(out, args.db, args.resort)
@@ -152,7 +159,7 @@ def main() -> None:
 
 def _verdict(name: str, value: float, text: str) -> list[str]:
     goal = GOALS[name]
-    bound = f"{goal * 1000:g} ms" if name == "admin" else f"{goal:g}×"
+    bound = {"admin": f"{goal * 1000:g} ms", "startup": f"{goal:g} s"}.get(name, f"{goal:g}×")
     print(f"{text}  ({'goal' if value <= goal else 'MISSED'} ≤ {bound})")
     return [] if value <= goal else [name]
 
