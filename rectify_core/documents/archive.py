@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -120,6 +121,16 @@ class _Writer:
             with source.open("rb") as f:
                 sha256 = uploads.digest_of(f)
         self.made.note(path, source.stat().st_size, sha256, what)
+
+
+def _with_views(rounds: list[Round], job: _Job, session: Session) -> Iterator[tuple[Round, ledger_view.RoundView]]:
+    """Each round with its view, the views read a few rounds at a time (as the county's
+    台账 reads them: a handful of queries a batch, not a round), each let go once used."""
+    directory = obligations.directory(job.settings, session=session)
+    for batch in (rounds[at:at + county.ROUNDS_AT_ONCE] for at in range(0, len(rounds), county.ROUNDS_AT_ONCE)):
+        views = ledger_view.all_round_views(job.today, job.settings.rules, job.settings.calendar, directory,
+                                            session=session, round_ids=[rnd.id for rnd in batch])
+        yield from zip(batch, views, strict=True)  # (both in the office's order)
 
 
 def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:
@@ -272,17 +283,14 @@ class _Job:
 
 
 def _write(job: _Job, partial: Path, made: Made) -> None:
-    settings, files_root = job.settings, job.files_root
+    files_root = job.files_root
     with db.session_factory(db.reader(job.engine))() as session, \
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=zipped.LEVEL) as zf:
         w = _Writer(zf, made)
-        directory = obligations.directory(settings, session=session)
         done: county.Rounds = []  # each round's view is let go once its files are made
         try:
-            for rnd in _rounds(session, job.round_id, job.unit):
+            for rnd, view in _with_views(_rounds(session, job.round_id, job.unit), job, session):
                 folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
-                view = ledger_view.round_view(rnd, job.today, settings.rules, settings.calendar, directory,
-                                              session=session)
                 _documents(w, folder, view)
                 records = _Records.of(rnd.id, session)
                 for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)
