@@ -305,3 +305,24 @@ def test_the_county_export_is_the_same_however_many_rounds_are_read_at_once(
     assert len(book.sheetnames) == 6 and book.sheetnames[4:] == ["汇总", "考评说明"]  # four rounds before them
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary == {A: 4, B: 3, C: 3, D: 2, "合计": 12}  # every unit counted as its view passed
+
+
+def test_the_scores_are_the_same_however_many_units_are_read_at_once(
+        cli: Any, county: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """结果考评 reads its facts a batch of units at a time (so what it holds does not grow
+    with the county): one unit at a time, two, or all at once, every unit's measures,
+    deductions, score and rank are the same — and so is one unit's own."""
+    from rectify_core.ledger import scorefacts
+
+    base, _ = county
+
+    def scored(units_at_once: int, *more: str) -> Any:
+        monkeypatch.setattr(scorefacts, "UNITS_AT_ONCE", units_at_once)
+        done = cli([*base, "scores", "--date", DAY.isoformat(), "--json", "--explain", *more])
+        assert done.code == 0, done.err
+        return done.json()
+
+    together = scored(50)
+    assert len(together) == 4 and {s["unit"] for s in together} == {A, B, C, D}
+    assert scored(1) == together and scored(2) == together
+    assert scored(1, "--unit", A) == [s for s in together if s["unit"] == A]

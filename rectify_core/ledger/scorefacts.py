@@ -22,6 +22,7 @@ from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
 from rectify_core.fetch import driver_rows
 from rectify_core.ledger import evidence
+from rectify_core.ledger.db import id_chunks
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.ledger.view import counted
 from rectify_core.vocab import EventKind, NoticeKind, NoticeState, Role
@@ -65,20 +66,30 @@ def _by_item(rows: Iterable[Any], pick: Callable[[Any], Any]) -> dict[int, tuple
     return {item: tuple(facts) for item, facts in out.items()}
 
 
+def _common(condition: Any, dialect: str) -> Any:
+    """`condition`, told to SQLite's planner as true of most rows (`likely`): a database
+    without statistics (SQLite's, unless analysed) would otherwise read a state's whole
+    index (most notices are sent) rather than a few units' items' own rows."""
+    return func.likely(condition) if dialect == "sqlite" else condition
+
+
 def _date_sql(column: Any, dialect: str) -> Any:
     """A DATE column as the driver gives it (ISO text on SQLite: parsed below, in C)."""
     return column if dialect == "postgresql" else type_coerce(column, String)
 
 
-def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, Any]:
-    """The SELECTs of the facts, as of the end of `day`: what `records` runs, and what a
-    benchmark takes as its floor."""
+def queries(day: dt.date, dialect: str, unit: str | None = None, unit_ids: list[int] | None = None) -> dict[str, Any]:
+    """The SELECTs of the facts, as of the end of `day`, of every unit, the one named
+    `unit`, or those of `unit_ids`: what `by_unit` runs, and what a benchmark takes as its
+    floor."""
     # every bound is a day, compared with the local day the database computes (the rows may
     # be read by the driver itself, which binds plain values only)
     upto: Any = day if dialect == "postgresql" else day.isoformat()
     sent, answered = _day_sql(Notice.sent_at, dialect).label("sent"), _day_sql(Event.at, dialect).label("day")
     scope = select(Item.id).join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
-    scope = scope if unit is None else scope.where(Unit.name == unit)
+    of_units = [] if unit is None else [Unit.name == unit]
+    of_units += [] if unit_ids is None else [Round.unit_id.in_(unit_ids)]
+    scope = scope.where(*of_units)
     # a unit's items together (by_unit scores a unit at a time), each unit's in order of round and number
     items = (select(Item.id, Item.round_id, Round.unit_id, Item.ref, type_coerce(Item.status, String),
                     type_coerce(Item.deadline_kind, String), _date_sql(Item.deadline, dialect),
@@ -86,7 +97,7 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
              .join(Round, Item.round_id == Round.id).join(Unit, Round.unit_id == Unit.id)
              .where(counted(Item)).order_by(Round.unit_id, Item.round_id, Item.no))
     return {
-        "items": items if unit is None else items.where(Unit.name == unit),
+        "items": items.where(*of_units),
         # extensions are few: only the items that have some; the day tracking began is the round's
         "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
         "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
@@ -99,8 +110,9 @@ def queries(day: dt.date, dialect: str, unit: str | None = None) -> dict[str, An
         .order_by(LookbackTask.recorded_at),
         # each item's days in order (a reminder's day once): the database sorts them
         "reminders": select(Notice.item_id, sent).where(
-            Notice.item_id.in_(scope), Notice.state == NoticeState.SENT, Notice.kind == NoticeKind.ITEM,
-            Notice.role.in_(ASKED), sent <= upto).distinct().order_by(Notice.item_id, sent),
+            Notice.item_id.in_(scope), _common(Notice.state == NoticeState.SENT, dialect),
+            Notice.kind == NoticeKind.ITEM, Notice.role.in_(ASKED), sent <= upto)
+        .distinct().order_by(Notice.item_id, sent),
         "answers": select(Event.item_id, answered, type_coerce(Event.kind, String)).where(
             Event.item_id.in_(scope), Event.kind.in_(ANSWERS), answered <= upto).order_by(Event.item_id, answered),
     }
@@ -115,36 +127,61 @@ def by_unit(day: dt.date, settings: Settings, *, session: Session,
     units_q = select(Unit.id, Unit.name).order_by(Unit.name)
     names = {i: n for i, n in session.execute(units_q if unit is None else units_q.where(Unit.name == unit))}
     connection = session.connection()  # plain rows: the reads are the command's cost
-    sql = queries(day, connection.dialect.name, unit)
-    def run(name: str) -> Iterator[Any]:
-        return iter(driver_rows(connection, sql[name]))  # raw: the readers below take text dates
+    dialect = connection.dialect.name
 
-    extended = dict(run("extended")).get
-    since = {r: _day(feedback or imported) for r, feedback, imported in run("since")}
-    closures = _by_item(run("closures"), lambda r: ClosureFact(_day(r[1]), r[2])).get
-    lookbacks = _by_item(run("lookbacks"), lambda r: str(r[1])).get
-    reminders = _by_item(run("reminders"), lambda r: _day(r[1])).get  # each item's days sorted by the query
-    answers, progress = (facts.get for facts in _answers(run("answers")))
-    rules, cal = settings.rules, settings.calendar
-    dues: dict[tuple[Any, ...], tuple[bool, dt.date | None]] = {}  # items share their dates: each dated once
+    def run(query: Any) -> Iterator[Any]:
+        return iter(driver_rows(connection, query))  # raw: the readers below take text dates
+
+    since = {r: _day(feedback or imported) for r, feedback, imported in run(queries(day, dialect)["since"])}
+    dated = _Dated(day, settings)
     given: set[int] = set()
-    held: list[ItemRecord] = []
-    for unit_id, rows in itertools.groupby(run("items"), key=itemgetter(2)):  # the items last: they stream
-        name, held = names[unit_id], []
-        for item_id, round_id, _, ref, status, kind, deadline, extended_to, feedback in rows:
-            found = dues.get((kind, deadline, extended_to, feedback))
-            if found is None:
-                dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
-                long_term = open_ended(kind, dates.deadline, dates.extended_to)
-                found = dues[kind, deadline, extended_to, feedback] = (
-                    long_term, None if long_term else due_of(dates, day, rules, cal).date)
-            held.append(ItemRecord(
-                name, ref, status, found[0], found[1], since[round_id], extended(item_id, 0),
-                closures(item_id, ()), lookbacks(item_id, ()), reminders(item_id, ()), answers(item_id, ()),
-                progress(item_id, ())))
-        given.add(unit_id)
-        yield name, held
+    for batch in id_chunks(sorted(names), UNITS_AT_ONCE):
+        sql = queries(day, dialect, unit, batch)
+        facts = _Facts(*(run(sql[kind]) for kind in ("extended", "closures", "lookbacks", "reminders", "answers")))
+        for unit_id, rows in itertools.groupby(run(sql["items"]), key=itemgetter(2)):  # the items last: they stream
+            name = names[unit_id]
+            given.add(unit_id)
+            yield name, [facts.record(name, row, since[row[1]], dated(*row[5:9])) for row in rows]
     yield from ((name, []) for unit_id, name in names.items() if unit_id not in given)
+
+
+UNITS_AT_ONCE = 50  # units whose facts are read at once: what is held does not grow with the county
+
+
+class _Facts:
+    """One batch of units' facts by item, each kind read whole (a batch's worth)."""
+
+    def __init__(self, extended: Iterator[Any], closures: Iterator[Any], lookbacks: Iterator[Any],
+                 reminders: Iterator[Any], answers: Iterator[Any]) -> None:
+        self.extended = dict(extended).get
+        self.closures = _by_item(closures, lambda r: ClosureFact(_day(r[1]), r[2])).get
+        self.lookbacks = _by_item(lookbacks, lambda r: str(r[1])).get
+        self.reminders = _by_item(reminders, lambda r: _day(r[1])).get  # each item's days sorted by the query
+        self.answers, self.progress = (facts.get for facts in _answers(answers))
+
+    def record(self, name: str, row: Any, since: dt.date, due: tuple[bool, dt.date | None]) -> ItemRecord:
+        item_id, _, _, ref, status = row[:5]
+        return ItemRecord(name, ref, status, due[0], due[1], since, self.extended(item_id, 0),
+                          self.closures(item_id, ()), self.lookbacks(item_id, ()), self.reminders(item_id, ()),
+                          self.answers(item_id, ()), self.progress(item_id, ()))
+
+
+class _Dated:
+    """(long-term?, due date) of a deadline as the rules date it on `day`: items share their
+    dates, so each is dated once."""
+
+    def __init__(self, day: dt.date, settings: Settings) -> None:
+        self.day, self.rules, self.cal = day, settings.rules, settings.calendar
+        self.dues: dict[tuple[Any, ...], tuple[bool, dt.date | None]] = {}
+
+    def __call__(self, kind: Any, deadline: Any, extended_to: Any, feedback: Any) -> tuple[bool, dt.date | None]:
+        found = self.dues.get((kind, deadline, extended_to, feedback))
+        if found is None:
+            dates = Dates(_day_or_none(extended_to), _day_or_none(deadline), kind, _day_or_none(feedback))
+            long_term = open_ended(kind, dates.deadline, dates.extended_to)
+            found = self.dues[kind, deadline, extended_to, feedback] = (
+                long_term, None if long_term else due_of(dates, self.day, self.rules, self.cal).date)
+        return found
 
 
 def _answers(rows: Iterable[Any]) -> tuple[dict[int, tuple[dt.date, ...]], dict[int, tuple[dt.date, ...]]]:
