@@ -121,9 +121,9 @@ def queries(day: dt.date, dialect: str, unit: str | None = None, unit_ids: list[
 def by_unit(day: dt.date, settings: Settings, *, session: Session,
             unit: str | None = None) -> Iterator[tuple[str, list[ItemRecord]]]:
     """Each unit scored (every unit, or the one named, with items or not) with its counted
-    items' records as of `day`, a unit at a time: the facts are read first, then the items
-    stream in order of unit, so only one unit's records are held. Nothing else may use the
-    session until every unit is given."""
+    items' records as of `day`, a unit at a time: a batch of units' facts is read first (see
+    UNITS_AT_ONCE), then their items stream in order of unit, so only one unit's records
+    are held. Nothing else may use the session until every unit is given."""
     units_q = select(Unit.id, Unit.name).order_by(Unit.name)
     names = {i: n for i, n in session.execute(units_q if unit is None else units_q.where(Unit.name == unit))}
     connection = session.connection()  # plain rows: the reads are the command's cost
@@ -135,7 +135,8 @@ def by_unit(day: dt.date, settings: Settings, *, session: Session,
     since = {r: _day(feedback or imported) for r, feedback, imported in run(queries(day, dialect)["since"])}
     dated = _Dated(day, settings)
     given: set[int] = set()
-    for batch in id_chunks(sorted(names), UNITS_AT_ONCE):
+    batches: Iterable[list[int] | None] = id_chunks(sorted(names), UNITS_AT_ONCE) if dialect == "sqlite" else [None]
+    for batch in batches:
         sql = queries(day, dialect, unit, batch)
         facts = _Facts(*(run(sql[kind]) for kind in ("extended", "closures", "lookbacks", "reminders", "answers")))
         for unit_id, rows in itertools.groupby(run(sql["items"]), key=itemgetter(2)):  # the items last: they stream
@@ -145,7 +146,11 @@ def by_unit(day: dt.date, settings: Settings, *, session: Session,
     yield from ((name, []) for unit_id, name in names.items() if unit_id not in given)
 
 
-UNITS_AT_ONCE = 50  # units whose facts are read at once: what is held does not grow with the county
+# units whose facts are read at once on SQLite, which reads a batch's through the items'
+# indexes: what is held does not grow with the county. PostgreSQL plans a batch as a scan of
+# each whole table joined with the batch's items (as dear as reading every unit's), so it
+# reads them all at once.
+UNITS_AT_ONCE = 50
 
 
 class _Facts:
