@@ -124,13 +124,12 @@ class _Writer:
 
 
 def _with_views(rounds: list[Round], job: _Job, session: Session) -> Iterator[tuple[Round, ledger_view.RoundView]]:
-    """Each round with its view, the views read a few rounds at a time (as the county's
-    台账 reads them: a handful of queries a batch, not a round), each let go once used."""
+    """Each round with its view, the views read a few rounds at a time as the county's 台账
+    reads them, each let go once used (both in the office's order)."""
     directory = obligations.directory(job.settings, session=session)
-    for batch in (rounds[at:at + county.ROUNDS_AT_ONCE] for at in range(0, len(rounds), county.ROUNDS_AT_ONCE)):
-        views = ledger_view.all_round_views(job.today, job.settings.rules, job.settings.calendar, directory,
-                                            session=session, round_ids=[rnd.id for rnd in batch])
-        yield from zip(batch, views, strict=True)  # (both in the office's order)
+    return zip(rounds, ledger_view.views_in_turn(job.today, job.settings.rules, job.settings.calendar, directory,
+                                                 [rnd.id for rnd in rounds], session=session,
+                                                 at_once=county.ROUNDS_AT_ONCE), strict=True)
 
 
 def _documents(w: _Writer, folder: str, view: ledger_view.RoundView) -> None:

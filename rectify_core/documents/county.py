@@ -19,10 +19,10 @@ from rectify_core.documents import report as progress_report
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.xlsx import write_county_xlsx, write_xlsx
 from rectify_core.errors import NotFoundError
-from rectify_core.ledger import board, db, obligations, scores, units
+from rectify_core.ledger import board, obligations, scores, units
 from rectify_core.ledger.models import Unit
 from rectify_core.ledger.uploads import KINDS
-from rectify_core.ledger.view import RoundView, all_round_views
+from rectify_core.ledger.view import RoundView, all_round_views, views_in_turn
 
 # what /admin offers: file -> (name it is saved under, media type)
 DOWNLOADS = {"report.docx": ("整改进展情况报告", KINDS["docx"][0]),
@@ -89,10 +89,8 @@ def _ledger(rounds: Rounds, settings: Settings, today: dt.date, out: Path, grade
             yield from views
             return
         directory = obligations.directory(settings, session=session)
-        for batch in db.id_chunks([round_id for round_id, _ in rounds], ROUNDS_AT_ONCE):
-            # (the rounds come in the office's order, as each batch's views do)
-            yield from all_round_views(today, settings.rules, settings.calendar, directory, session=session,
-                                       round_ids=batch)
+        yield from views_in_turn(today, settings.rules, settings.calendar, directory,
+                                 [round_id for round_id, _ in rounds], session=session, at_once=ROUNDS_AT_ONCE)
 
     def each_view() -> Iterator[RoundView]:
         for view in in_turn():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -285,6 +286,14 @@ def all_round_views(today: dt.date, rules: Rules, cal: WorkCalendar, directory: 
     rounds = list(session.scalars(query.options(contains_eager(Round.unit))))
     # every round's records read once for all of them (a county's 500 rounds: a handful of queries)
     return _views(rounds, _Found.read(session, round_ids), Planner(today, rules, {}, cal, directory), today)
+
+
+def views_in_turn(today: dt.date, rules: Rules, cal: WorkCalendar, directory: Directory, round_ids: list[int], *,
+                  session: Session, at_once: int) -> Iterator[RoundView]:
+    """The views of `round_ids` (given in the office's order), read `at_once` rounds at a
+    time: a handful of queries a batch, not a round's each, and no more than a batch held."""
+    for batch in db.id_chunks(round_ids, at_once):
+        yield from all_round_views(today, rules, cal, directory, session=session, round_ids=batch)
 
 
 def rounds_in_order(*, session: Session) -> list[tuple[int, str, str]]:
