@@ -157,28 +157,40 @@ def _county(w: _Writer, rounds: county.Rounds, job: _Job, session: Session) -> N
             w.add_file(f"{COUNTY}/{name}", made, said, packed=name.endswith((".docx", ".xlsx")))
 
 
+_EVENT = select(Event.item_id, Event.at, Event.kind, Event.actor, Event.data)
+_NOTICE = select(Notice.item_id, Notice.sent_at, Notice.recipient, Notice.recipient_unit, Notice.step_name,
+                 Notice.kind, Notice.channel)
+_UPLOAD = select(Upload.item_id, Upload.name, Upload.sha256, Upload.uploaded_by, Upload.uploaded_at)
+_CLOSURE = select(Closure.item_id, Closure.evidence)
+_ROWS = {query: db.row_type(query, name) for query, name in ((_EVENT, "EventRow"), (_NOTICE, "NoticeRow"),
+                                                              (_UPLOAD, "UploadRow"), (_CLOSURE, "ClosureRow"))}
+
+
 @dataclass
 class _Records:
-    """A round's records by item, each kind read in one query (not five queries an item)."""
+    """A round's records by item, each kind read in one query (not five queries an item), as
+    plain rows of the fields a trail shows (a county's archive reads a million events)."""
 
-    events: dict[int, list[Event]] = field(default_factory=dict)
-    notices: dict[int, list[Notice]] = field(default_factory=dict)
-    uploads: dict[int, list[Upload]] = field(default_factory=dict)
-    closures: dict[int, list[Closure]] = field(default_factory=dict)
+    events: dict[int, list[Any]] = field(default_factory=dict)
+    notices: dict[int, list[Any]] = field(default_factory=dict)
+    uploads: dict[int, list[Any]] = field(default_factory=dict)
+    closures: dict[int, list[Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, round_id: int, session: Session) -> _Records:
-        found = cls()
-        queries: list[tuple[dict[int, list[Any]], Any]] = [
-            (found.events, select(Event).where(Event.round_id == round_id).order_by(Event.at, Event.id)),
-            (found.notices, select(Notice).where(Notice.round_id == round_id, Notice.state == NoticeState.SENT)
+        found, connection = cls(), session.connection()
+        queries: list[tuple[dict[int, list[Any]], Any, Any]] = [
+            (found.events, _EVENT, _EVENT.where(Event.round_id == round_id).order_by(Event.at, Event.id)),
+            # (by the round's items: notices have no index by round)
+            (found.notices, _NOTICE, _NOTICE.where(Notice.item_id.in_(select(Item.id).where(Item.round_id == round_id)),
+                                                   db.common(Notice.state == NoticeState.SENT, connection.dialect.name))
              .order_by(Notice.sent_at, Notice.id)),
-            (found.uploads, select(Upload).join(Item, Upload.item_id == Item.id).where(Item.round_id == round_id)
+            (found.uploads, _UPLOAD, _UPLOAD.join(Item, Upload.item_id == Item.id).where(Item.round_id == round_id)
              .order_by(Upload.id)),
-            (found.closures, select(Closure).join(Item, Closure.item_id == Item.id)
+            (found.closures, _CLOSURE, _CLOSURE.join(Item, Closure.item_id == Item.id)
              .where(Item.round_id == round_id).order_by(Closure.id))]
-        for into, query in queries:
-            for record in session.scalars(query):
+        for into, columns, query in queries:
+            for record in map(_ROWS[columns]._make, connection.execute(query)):
                 into.setdefault(record.item_id, []).append(record)
         return found
 

@@ -22,7 +22,7 @@ from rectify_core.deadlines.scoring import Closure as ClosureFact
 from rectify_core.deadlines.scoring import ItemRecord
 from rectify_core.fetch import driver_rows
 from rectify_core.ledger import evidence
-from rectify_core.ledger.db import id_chunks
+from rectify_core.ledger.db import common, id_chunks
 from rectify_core.ledger.models import Closure, Event, Item, LookbackTask, Notice, Round, Unit
 from rectify_core.ledger.view import counted
 from rectify_core.vocab import EventKind, NoticeKind, NoticeState, Role
@@ -66,13 +66,6 @@ def _by_item(rows: Iterable[Any], pick: Callable[[Any], Any]) -> dict[int, tuple
     return {item: tuple(facts) for item, facts in out.items()}
 
 
-def _common(condition: Any, dialect: str) -> Any:
-    """`condition`, told to SQLite's planner as true of most rows (`likely`): a database
-    without statistics (SQLite's, unless analysed) would otherwise read a state's whole
-    index (most notices are sent) rather than a few units' items' own rows."""
-    return func.likely(condition) if dialect == "sqlite" else condition
-
-
 def _date_sql(column: Any, dialect: str) -> Any:
     """A DATE column as the driver gives it (ISO text on SQLite: parsed below, in C)."""
     return column if dialect == "postgresql" else type_coerce(column, String)
@@ -110,7 +103,7 @@ def queries(day: dt.date, dialect: str, unit: str | None = None, unit_ids: list[
         .order_by(LookbackTask.recorded_at),
         # each item's days in order (a reminder's day once): the database sorts them
         "reminders": select(Notice.item_id, sent).where(
-            Notice.item_id.in_(scope), _common(Notice.state == NoticeState.SENT, dialect),
+            Notice.item_id.in_(scope), common(Notice.state == NoticeState.SENT, dialect),
             Notice.kind == NoticeKind.ITEM, Notice.role.in_(ASKED), sent <= upto)
         .distinct().order_by(Notice.item_id, sent),
         "answers": select(Event.item_id, answered, type_coerce(Event.kind, String)).where(
