@@ -85,6 +85,12 @@ def test_word_report_carries_the_official_format(cli: Any, ledger: list[str], tm
     assert east_asia(body.runs[0]) == "仿宋_GB2312"
     heading = next(p for p in doc.paragraphs if p.text == "一、总体情况")
     assert east_asia(heading.runs[0]) == "黑体"
+    import zipfile
+
+    with zipfile.ZipFile(out) as parts:  # the styles once (not again in Word 2010's stylesWithEffects)
+        names = parts.namelist()
+        assert "word/styles.xml" in names and not any("stylesWithEffects" in n for n in names)
+        assert "stylesWithEffects" not in parts.read("[Content_Types].xml").decode()
 
 
 def test_excel_export_fills_lights_and_round_trips(cli: Any, ledger: list[str], db_url: str, tmp_path: Path) -> None:
