@@ -317,3 +317,27 @@ def test_a_table_measures_each_cell_by_the_rule(rows: list[tuple[str, str, str]]
     # the page's width is filled, unless even each column's header and runs need more
     floor = sum(max(width(table[0][c]), max(run(r[c]) for r in table)) + word.PAD_MM for c in range(3))
     assert sum(got) == pytest.approx(max(total, floor))
+
+
+def test_a_member_written_by_hand_is_deflated_at_rectifys_level(tmp_path: Path) -> None:
+    """zipfile deflates a member made by hand at zlib's default, whatever level its ZipFile
+    was given: `zipped.member` sets the level on the member itself (Python 3.11 to 3.13
+    name that field differently)."""
+    import zipfile
+    import zlib
+
+    from rectify_core.documents import zipped
+
+    data = "".join(f'<c r="A{i}" s="{i % 7}"><t>{i * 7919 % 10007}</t></c>' for i in range(20_000)).encode()
+
+    def deflated(level: int) -> int:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(packer.compress(data) + packer.flush())
+
+    assert deflated(zipped.LEVEL) != deflated(6)  # (the data tells the levels apart)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as book, \
+            book.open(zipped.member("part.xml", (2026, 12, 7, 0, 0, 0), 0o600 << 16), "w") as part:
+        part.write(data)
+    with zipfile.ZipFile(tmp_path / "a.zip") as book:
+        assert book.getinfo("part.xml").compress_size == deflated(zipped.LEVEL)
+        assert book.read("part.xml") == data

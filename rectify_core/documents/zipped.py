@@ -55,5 +55,9 @@ def member(name: str, date_time: tuple[int, int, int, int, int, int], attributes
     hand is deflated at zlib's default whatever level its ZipFile was given)."""
     made = zipfile.ZipInfo(name, date_time)
     made.compress_type, made.external_attr = zipfile.ZIP_DEFLATED, attributes
-    made._compresslevel = LEVEL  # type: ignore[attr-defined]  # (what ZipFile.open sets; 3.13 also names it compress_level)
+    setattr(made, _LEVEL_FIELD, LEVEL)
     return made
+
+
+# where a member keeps its level: named compress_level from Python 3.13 (_compresslevel before)
+_LEVEL_FIELD = "compress_level" if "compress_level" in zipfile.ZipInfo.__slots__ else "_compresslevel"
