@@ -262,8 +262,7 @@ def test_rows_written_into_the_saved_workbook_read_back_as_written(tmp_path: Pat
     values: list[list[object]] = [
         ["=SUM(A1:A3)", " 前后有空格 ", "A&B <公司>", "响\x07铃", dt.date(2026, 11, 20), 7, 0.5, ""],
         ["+86 138", "第一行\n第二行", "", "", dt.date(2000, 1, 1), -3, 2, "末"]]
-    later.keep(sheet, 2, 8, ((20.5 + n, looks.style_ids(row, "FFC7CE" if n else None))
-                             for n, row in enumerate(values)))
+    later.keep(sheet, 2, 8, ((20.5 + n, row, looks.look("FFC7CE" if n else None)) for n, row in enumerate(values)))
     book.create_sheet("其后")  # a sheet after the kept rows' sheet is written as it was
     path = tmp_path / "行.xlsx"
     later.save(book, path)

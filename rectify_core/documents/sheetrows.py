@@ -11,17 +11,32 @@ workbook is saved: memory does not grow with the sheets; time is linear in the c
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from rectify_core.documents.zipped import rewritten, text_element, xml_text
 
-# a row: its height in points (None: the default) and its cells as (value, style id)
-SheetRow = tuple[float | None, list[tuple[Any, int]]]
+FORMULA_START = "=+-@"  # text beginning so is marked as text (a spreadsheet would take it for a formula)
+
+
+class Look(NamedTuple):
+    """A row's style ids by what each cell holds: text or nothing, a date, text that begins
+    like a formula."""
+
+    plain: int
+    dated: int
+    quoted: int
+
+
+# a row: its height in points (None: the default), its cells' values, and their style ids:
+# one a cell, or a Look that picks each cell's by what it holds (most rows: no list a row)
+SheetRow = tuple[float | None, list[Any], "list[int] | Look"]
+_BY_LOOK = itertools.repeat(None)  # the style "given" for each cell of a row styled by its Look
 _EPOCH = dt.date(1899, 12, 30)  # a spreadsheet's day 0 (its day 1 is 1900-01-01; 60 is the leap day it invents)
 
 
@@ -90,15 +105,18 @@ def _letters(n: int) -> str:
 def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int = 500) -> Iterator[str]:
     letters = [_letters(c) for c in range(1, columns + 1)]
     out: list[str] = []
-    for number, (height, cells) in enumerate(rows, first):
+    for number, (height, cells, styles) in enumerate(rows, first):
         out.append(f'<row r="{number}" ht="{height:g}" customHeight="1">' if height is not None
                    else f'<row r="{number}">')
-        for letter, (value, style) in zip(letters, cells, strict=False):
+        plain, dated, quoted = styles if isinstance(styles, Look) else (0, 0, 0)
+        for letter, value, given in zip(letters, cells, _BY_LOOK if isinstance(styles, Look) else styles,
+                                        strict=False):
             # text inline (never a formula) and an empty cell with its style only: most
             # cells, so written here; numbers and dates by _cell
             if value is None or value == "":
-                out.append(f'<c r="{letter}{number}" s="{style}"/>')
+                out.append(f'<c r="{letter}{number}" s="{plain if given is None else given}"/>')
             elif isinstance(value, str):
+                style = given if given is not None else quoted if value[0] in FORMULA_START else plain
                 # printable text holds no whitespace but the space, and most has no &<>: as
                 # it is (the one check text_element would make, then its element, inline)
                 text = (f"<t>{value}</t>" if value.isprintable() and value[0] != " " and value[-1] != " " and
@@ -106,6 +124,7 @@ def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int
                         else text_element("t", xml_text(value)))
                 out.append(f'<c r="{letter}{number}" s="{style}" t="inlineStr"><is>{text}</is></c>')
             else:
+                style = given if given is not None else dated if isinstance(value, dt.date) else plain
                 out.append(_cell(f"{letter}{number}", value, style))
         out.append("</row>")
         if len(out) >= per_chunk * 20:

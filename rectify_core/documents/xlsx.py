@@ -4,7 +4,6 @@ filled by its light, a frozen header with filters, A4 landscape print setup, and
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import unicodedata
@@ -17,7 +16,7 @@ from rectify_core.config.scoring import MEASURES
 from rectify_core.deadlines.due import left_text
 from rectify_core.deadlines.scoring import UnitScore
 from rectify_core.documents.report import day_text
-from rectify_core.documents.sheetrows import LaterSheetRows, SheetRow
+from rectify_core.documents.sheetrows import LaterSheetRows, Look, SheetRow
 from rectify_core.ledger.view import RoundView, Row
 from rectify_core.refs import label as ref_label
 from rectify_core.vocab import LIGHT_SHORT, NO_LIGHT, DeadlineKind, ItemState, Light, completion_rate, light_label
@@ -27,7 +26,6 @@ COLUMNS = [("序号", 6), ("问题类别", 14), ("存在问题", 36), ("整改�
            ("最新进展", 30), ("销号日期", 16), ("核验人", 10), ("佐证材料数", 10), ("回头看结果", 10)]
 FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "blue": "BDD7EE"}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
-FORMULA_START = "=+-@"  # text beginning so is written as text (a spreadsheet would take it for a formula)
 HEADER_ROW = 3
 
 
@@ -68,6 +66,8 @@ class Looks:
         self.ids: dict[tuple[str | None, bool, bool], int] = {
             (fill, date, quoted): int(self._look(fill, date, quoted).style_id)
             for fill in (None, *FILLS.values()) for date in (False, True) for quoted in (False, True)}
+        self.looks = {fill: Look(self.ids[fill, False, False], self.ids[fill, True, False], self.ids[fill, False, True])
+                      for fill in (None, *FILLS.values())}
         head = self._look(None, False, False)
         head.font = Font(bold=True)
         head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -80,12 +80,10 @@ class Looks:
         bold.font = Font(bold=True)
         self.bold = int(bold.style_id)
 
-    def style_ids(self, values: list[Any], fill: str | None) -> list[tuple[Any, int]]:
-        """A ledger row's cells with their style ids, filled by `fill`: a date formatted as
-        one, text that begins like a formula (= + - @) marked as text."""
-        plain, dated, quoted = self.ids[fill, False, False], self.ids[fill, True, False], self.ids[fill, False, True]
-        return [(v, quoted if v and v[0] in FORMULA_START else plain) if type(v) is str else
-                (v, dated if isinstance(v, dt.date) else plain) for v in values]
+    def look(self, fill: str | None) -> Look:
+        """A ledger row's looks, filled by `fill`: a date formatted as one, text that begins
+        like a formula (= + - @) marked as text (sheetrows picks each cell's)."""
+        return self.looks[fill]
 
     def _bare(self) -> Any:
         from openpyxl.cell import WriteOnlyCell
@@ -169,14 +167,13 @@ def _scores(sheet: Any, scores: list[UnitScore], later: LaterSheetRows, looks: L
         sheet.column_dimensions[column].width = width
 
     def rows() -> Iterator[SheetRow]:
-        yield None, [(name, looks.bold) for name in ("名次", "被巡察单位", "得分", "等次", "问题", "扣分项", "扣分",
-                                                     "说明")]
+        yield None, ["名次", "被巡察单位", "得分", "等次", "问题", "扣分项", "扣分", "说明"], [looks.bold] * 8
         for s in scores:
             head = [s.rank or "—", s.unit, "—" if s.score is None else s.score, s.grade]
             lines: list[tuple[Any, ...]] = [(ref_label(d.ref), MEASURES[d.measure][0], d.points, d.text)
                                             for d in s.deductions]
             for *line, words in lines or [("", "", "", "无扣分")]:
-                yield None, [*((value, 0) for value in (*head, *line)), (words, looks.wrapped)]
+                yield None, [*head, *line, words], [0] * 7 + [looks.wrapped]
 
     later.keep(sheet, 1, 8, rows())
 
@@ -233,10 +230,10 @@ def ledger_sheet(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Look
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(end, HEADER_ROW)}"
 
     def rows() -> Iterator[SheetRow]:
-        yield None, [(name, looks.head) for name, _ in columns]
+        yield None, [name for name, _ in columns], [looks.head] * len(columns)
         for row, cells in zip(listed, values, strict=True):
             fill = FILLS.get(row.light or "") if row.status != ItemState.DONE else None
-            yield row_height(cells, rooms), looks.style_ids(cells, fill)
+            yield row_height(cells, rooms), cells, looks.look(fill)
 
     later.keep(sheet, HEADER_ROW, len(columns), rows())
 
