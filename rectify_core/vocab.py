@@ -258,8 +258,7 @@ REQUEST_STATES: Mapping[str, str] = RequestState.labels()
 
 OPEN, ONGOING, DONE = ItemState.OPEN, ItemState.ONGOING, ItemState.DONE
 ACTIVE = (OPEN, ONGOING)
-# what a round counts and reports: a withdrawn or merged item is left out
-COUNTED = (OPEN, ONGOING, DONE)
+# what a round leaves out of its counts and reports: withdrawn and merged items
 SET_ASIDE = (ItemState.WITHDRAWN, ItemState.MERGED)
 # an item's fields as people call them (import diffs, event texts)
 FIELD_NAMES: Mapping[str, str] = {

@@ -162,8 +162,8 @@ _NOTICE = select(Notice.item_id, Notice.sent_at, Notice.recipient, Notice.recipi
                  Notice.kind, Notice.channel)
 _UPLOAD = select(Upload.item_id, Upload.name, Upload.sha256, Upload.uploaded_by, Upload.uploaded_at)
 _CLOSURE = select(Closure.item_id, Closure.evidence)
-_ROWS = {query: db.row_type(query, name) for query, name in ((_EVENT, "EventRow"), (_NOTICE, "NoticeRow"),
-                                                              (_UPLOAD, "UploadRow"), (_CLOSURE, "ClosureRow"))}
+_EventRow, _NoticeRow = db.row_type(_EVENT, "EventRow"), db.row_type(_NOTICE, "NoticeRow")
+_UploadRow, _ClosureRow = db.row_type(_UPLOAD, "UploadRow"), db.row_type(_CLOSURE, "ClosureRow")
 
 
 @dataclass
@@ -180,17 +180,18 @@ class _Records:
     def of(cls, round_id: int, session: Session) -> _Records:
         found, connection = cls(), session.connection()
         queries: list[tuple[dict[int, list[Any]], Any, Any]] = [
-            (found.events, _EVENT, _EVENT.where(Event.round_id == round_id).order_by(Event.at, Event.id)),
+            (found.events, _EventRow, _EVENT.where(Event.round_id == round_id).order_by(Event.at, Event.id)),
             # (by the round's items: notices have no index by round)
-            (found.notices, _NOTICE, _NOTICE.where(Notice.item_id.in_(select(Item.id).where(Item.round_id == round_id)),
-                                                   db.common(Notice.state == NoticeState.SENT, connection.dialect.name))
+            (found.notices, _NoticeRow, _NOTICE.where(
+                Notice.item_id.in_(select(Item.id).where(Item.round_id == round_id)),
+                db.common(Notice.state == NoticeState.SENT, connection.dialect.name))
              .order_by(Notice.sent_at, Notice.id)),
-            (found.uploads, _UPLOAD, _UPLOAD.join(Item, Upload.item_id == Item.id).where(Item.round_id == round_id)
+            (found.uploads, _UploadRow, _UPLOAD.join(Item, Upload.item_id == Item.id).where(Item.round_id == round_id)
              .order_by(Upload.id)),
-            (found.closures, _CLOSURE, _CLOSURE.join(Item, Closure.item_id == Item.id)
+            (found.closures, _ClosureRow, _CLOSURE.join(Item, Closure.item_id == Item.id)
              .where(Item.round_id == round_id).order_by(Closure.id))]
-        for into, columns, query in queries:
-            for record in map(_ROWS[columns]._make, connection.execute(query)):
+        for into, row, query in queries:
+            for record in map(row._make, connection.execute(query)):
                 into.setdefault(record.item_id, []).append(record)
         return found
 

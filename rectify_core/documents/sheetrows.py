@@ -108,9 +108,9 @@ def _rows_xml(rows: Iterable[SheetRow], first: int, columns: int, per_chunk: int
     for number, (height, cells, styles) in enumerate(rows, first):
         out.append(f'<row r="{number}" ht="{height:g}" customHeight="1">' if height is not None
                    else f'<row r="{number}">')
-        plain, dated, quoted = styles if isinstance(styles, Look) else (0, 0, 0)
-        for letter, value, given in zip(letters, cells, _BY_LOOK if isinstance(styles, Look) else styles,
-                                        strict=False):
+        by_look = isinstance(styles, Look)
+        plain, dated, quoted = styles if by_look else (0, 0, 0)
+        for letter, value, given in zip(letters, cells, _BY_LOOK if by_look else styles, strict=False):
             # text inline (never a formula) and an empty cell with its style only: most
             # cells, so written here; numbers and dates by _cell
             if value is None or value == "":

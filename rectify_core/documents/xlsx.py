@@ -63,10 +63,9 @@ class Looks:
 
         self.sheet = sheet  # any sheet of the workbook: the style table is the workbook's
         # every look in the style table now: the rows are written after it is
-        self.ids: dict[tuple[str | None, bool, bool], int] = {
-            (fill, date, quoted): int(self._look(fill, date, quoted).style_id)
-            for fill in (None, *FILLS.values()) for date in (False, True) for quoted in (False, True)}
-        self.looks = {fill: Look(self.ids[fill, False, False], self.ids[fill, True, False], self.ids[fill, False, True])
+        ids = {(fill, date, quoted): int(self._look(fill, date, quoted).style_id)
+               for fill in (None, *FILLS.values()) for date in (False, True) for quoted in (False, True)}
+        self.looks = {fill: Look(ids[fill, False, False], ids[fill, True, False], ids[fill, False, True])
                       for fill in (None, *FILLS.values())}
         head = self._look(None, False, False)
         head.font = Font(bold=True)

@@ -71,6 +71,11 @@ def _date_sql(column: Any, dialect: str) -> Any:
     return column if dialect == "postgresql" else type_coerce(column, String)
 
 
+def _since(dialect: str) -> Any:
+    """Each round's day its items are tracked from: its feedback date, else its import's."""
+    return select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect))
+
+
 def queries(day: dt.date, dialect: str, unit: str | None = None, unit_ids: list[int] | None = None) -> dict[str, Any]:
     """The SELECTs of the facts, as of the end of `day`, of every unit, the one named
     `unit`, or those of `unit_ids`: what `by_unit` runs, and what a benchmark takes as its
@@ -93,7 +98,7 @@ def queries(day: dt.date, dialect: str, unit: str | None = None, unit_ids: list[
         "items": items.where(*of_units),
         # extensions are few: only the items that have some; the day tracking began is the round's
         "extended": select(Item.id, Item.extension_count).where(Item.id.in_(scope), Item.extension_count > 0),
-        "since": select(Round.id, Round.feedback_date, _day_sql(Round.imported_at, dialect)),
+        "since": _since(dialect),
         "closures": select(Closure.item_id, Closure.closed_on, evidence.counted_sql(dialect, "file")).where(
             Closure.item_id.in_(scope), _date_sql(Closure.closed_on, dialect) <= upto)
         .order_by(Closure.closed_at, Closure.id),
@@ -125,7 +130,7 @@ def by_unit(day: dt.date, settings: Settings, *, session: Session,
     def run(query: Any) -> Iterator[Any]:
         return iter(driver_rows(connection, query))  # raw: the readers below take text dates
 
-    since = {r: _day(feedback or imported) for r, feedback, imported in run(queries(day, dialect)["since"])}
+    since = {r: _day(feedback or imported) for r, feedback, imported in run(_since(dialect))}
     dated = _Dated(day, settings)
     given: set[int] = set()
     batches: Iterable[list[int] | None] = id_chunks(sorted(names), UNITS_AT_ONCE) if dialect == "sqlite" else [None]
