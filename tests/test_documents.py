@@ -340,3 +340,48 @@ def test_a_member_written_by_hand_is_deflated_at_rectifys_level(tmp_path: Path) 
     with zipfile.ZipFile(tmp_path / "a.zip") as book:
         assert book.getinfo("part.xml").compress_size == deflated(zipped.LEVEL)
         assert book.read("part.xml") == data
+
+
+def test_a_word_document_takes_any_title_and_author(tmp_path: Path) -> None:
+    """A document's core properties hold its title and author whatever they are: markup
+    as text, characters XML cannot hold dropped, a title cut to the 255 characters a
+    property holds (python-docx refused such a title); the title printed whole."""
+    from docx import Document
+
+    from rectify_core.documents.docx import write_docx
+    from rectify_core.documents.report import Para
+
+    title = "A&B <单位>\x07关于" + "很长的标题" * 60 + "的报告"
+    path = tmp_path / "标题.docx"
+    write_docx([Para("title", title), Para("body", "正文。")], path, author="甲&乙 <办>")
+    read = Document(str(path))
+    clean = title.replace("\x07", "")
+    assert read.core_properties.title == clean[:255] and read.core_properties.author == "甲&乙 <办>"
+    assert read.core_properties.last_modified_by == "甲&乙 <办>"
+    assert read.paragraphs[0].text.replace("\n", "") == clean and read.paragraphs[1].text == "正文。"
+
+
+def test_word_tables_of_every_width_carry_their_own_widths_and_words(tmp_path: Path) -> None:
+    """A table's model is made once for its number of columns; every table written from
+    it has its own grid and cell widths (the rule's, in twips) and its own words, a row
+    shorter than the header with its last cells empty."""
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    from rectify_core.documents import docx as word
+    from rectify_core.documents.report import Para
+
+    tables = [(*(tuple(f"{n}-{r}-{c}" + "字" * ((r + c) % 5) for c in range(n)) for r in range(12)), ("短",))
+              for n in (1, 2, 3, 5, 8, 3, 2)]
+    path = tmp_path / "表.docx"
+    word.write_docx([Para("title", "表")] + [Para("table", "", rows) for rows in tables], path)
+    read = Document(str(path)).tables
+    assert len(read) == len(tables)
+    for table, rows in zip(read, tables, strict=True):
+        n = len(rows[0])
+        assert [tuple(c.text for c in row.cells) for row in table.rows] == [*rows[:-1], ("短", *[""] * (n - 1))]
+        twips = [Mm(w).twips for w in word.column_widths(rows, word.TEXT_WIDTH_MM)]
+        assert [int(col.get(qn("w:w"))) for col in table._tbl.tblGrid.gridCol_lst] == twips  # twips as written
+        assert all([int(tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}").get(qn("w:w"))) for tc in tr.tc_lst] == twips
+                   for tr in table._tbl.tr_lst)

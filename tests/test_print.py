@@ -178,8 +178,8 @@ def test_every_sheet_of_a_rounds_export_prints_whole(cli: Any, sqlite_url: str, 
 
 
 def test_a_long_table_written_row_by_row_prints_every_row_as_its_first(tmp_path: Path) -> None:
-    """The rows after a table's first are written into the file as it is saved (not held
-    as python-docx's tree): each made as the first, its words as they were given (a tab,
+    """A table's rows are written from its model's (not held as python-docx's tree): each
+    made as the first, its words as they were given (a tab,
     line breaks, a leading space, characters XML cannot hold dropped, markup as text)."""
     from docx import Document
 
@@ -212,9 +212,9 @@ def test_a_long_table_written_row_by_row_prints_every_row_as_its_first(tmp_path:
 
 
 def test_paragraphs_written_into_the_file_keep_their_place_and_their_look(tmp_path: Path) -> None:
-    """Paragraphs made like an earlier one of their kind are written into the file as it is
-    saved: among headings, tables and paragraphs python-docx makes (a first of its kind, a
-    line with a break) each stands where it was given, looking as the first of its kind."""
+    """Paragraphs are written from their role's model: among headings, tables and
+    paragraphs of other roles (a first of its kind, a line with a break) each stands where
+    it was given, looking as the first of its kind."""
     from docx import Document
 
     from rectify_core.documents.docx import write_docx

@@ -9,13 +9,14 @@ missing (仿宋_GB2312 falls back to 仿宋, 方正小标宋 to 宋体).
 
 from __future__ import annotations
 
+import functools
 import re
-from copy import deepcopy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rectify_core.documents import wordxml
 from rectify_core.documents.report import Para, title_lines
-from rectify_core.documents.wordrows import LaterBlocks
 
 TITLE_FONT, BODY_FONT, H1_FONT, H2_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
 SIZE_TITLE, SIZE_BODY, SIZE_TABLE = 22, 16, 12  # 二号, 三号, 小四 (points)
@@ -23,78 +24,99 @@ PAGE_FONT, SIZE_PAGE = "宋体", 14  # the page number: 四号 宋体
 LINE_PT = 28
 
 
-_RUN_LOOKS: dict[tuple[str, int, bool], Any] = {}  # a new run's properties, made once through python-docx
+ROLES = ("title", "number", "signature", "plain", "body", "h1", "h2", "h3", "item", "field")  # a paragraph's looks
 
 
 def _font(run: Any, name: str, size: int, bold: bool = False) -> None:
-    """A new run's font (its East Asian slot too); the properties of a font already made
-    are copied (python-docx's per-property calls cost 20× that)."""
+    """A run's font, its East Asian slot too."""
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    made = _RUN_LOOKS.get((name, size, bold))
-    if made is not None:
-        if run._element.rPr is not None:
-            run._element.remove(run._element.rPr)
-        run._element.insert(0, deepcopy(made))
-        return
     run.font.name = name
     run.font.size = Pt(size)
     run.font.bold = bold
     fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
     for slot in ("w:eastAsia", "w:ascii", "w:hAnsi"):
         fonts.set(qn(slot), name)
-    _RUN_LOOKS[name, size, bold] = deepcopy(run._element.rPr)
 
 
 def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None:
     """The paragraphs as a Word document: GB/T 9704 page, fonts and spacing, the page
-    number as "— 1 —" in the footer, and `author` (the office that signs) as its author."""
+    number as "— 1 —" in the footer, and `author` (the office that signs) as its author.
+    Written from the model document (wordxml): time and memory linear in its words."""
+    model = _model()
+    title = next((p.text for p in paras if p.role == "title"), "")
+    model.write(path, _body(model, paras), title, author or "")
+
+
+def _body(model: wordxml.Model, paras: list[Para], per_chunk: int = 500) -> Iterator[str]:
+    """The document's body as chunks of XML: each paragraph its role's look with its words
+    (a title in lines that break between words), each table followed by an empty paragraph."""
+    chunk: list[str] = []
+    for p in paras:
+        if p.role == "table":
+            yield "".join(chunk)
+            chunk.clear()
+            columns = len(p.rows[0]) if p.rows else 1
+            widths = column_widths(p.rows, TEXT_WIDTH_MM)
+            yield from model.table(columns).xml(p.rows, [_twips(w) for w in widths])
+            chunk.append("<w:p/>")
+            continue
+        look = model.looks.get(p.role, model.looks["body"])
+        chunk.append(look.xml(title_lines(p.text) if p.role == "title" else [p.text]))
+        if len(chunk) >= per_chunk:
+            yield "".join(chunk)
+            chunk.clear()
+    yield "".join(chunk)
+
+
+def _twips(mm: float) -> int:
+    from docx.shared import Mm
+
+    return int(Mm(mm).twips)
+
+
+@functools.cache
+def _model() -> wordxml.Model:
+    """The model document, made once a process by python-docx: the page, a paragraph of
+    each role, and (asked for) a table of each width."""
     from docx import Document
     from docx.enum.style import WD_STYLE_TYPE
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-    from docx.shared import Pt
 
     doc = Document()
     _lean(doc)
-    _page(doc, next((p.text for p in paras if p.role == "title"), ""), author)
-    looks: dict[str, tuple[Any, Any]] = {}  # role -> its first paragraph's properties and run
-    later = LaterBlocks(doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE))  # type: ignore[no-untyped-call]
-    for p in paras:
-        if p.role == "table":
-            _table(doc, p.rows, later)
-            continue
-        if p.role in looks and _plain(p.text):
-            later.paragraph(doc.element.body, looks[p.role], p.text)
-            continue
-        later.close()
-        para = doc.add_paragraph()
-        fmt = para.paragraph_format
-        fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(LINE_PT)
-        fmt.space_before = fmt.space_after = Pt(0)
-        if p.role == "title":  # in lines that break between words, never inside one
-            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            fmt.line_spacing = Pt(LINE_PT * 1.5)
-            lines = title_lines(p.text)
-            for n, line in enumerate(lines):
-                run = para.add_run(line)
-                _font(run, TITLE_FONT, SIZE_TITLE)
-                if n < len(lines) - 1:
-                    run.add_break()
-            continue
-        run = para.add_run(p.text)
-        if p.role in ("signature", "number", "plain"):  # signed right, 文号 centred, 主送 and 抄送 unindented
-            para.alignment = {"signature": WD_ALIGN_PARAGRAPH.RIGHT, "number": WD_ALIGN_PARAGRAPH.CENTER,
-                              "plain": WD_ALIGN_PARAGRAPH.LEFT}[p.role]
-            _font(run, BODY_FONT, SIZE_BODY)
-        else:
-            fmt.first_line_indent = Pt(SIZE_BODY * 2)
-            font, bold = {"h1": (H1_FONT, False), "h2": (H2_FONT, False), "h3": (BODY_FONT, True),
-                          "item": (BODY_FONT, True)}.get(p.role, (BODY_FONT, False))
-            _font(run, font, SIZE_BODY, bold)
-        if _plain(p.text):
-            looks.setdefault(p.role, (para._p.pPr, run._r))
-    later.save(doc, path)
+    _page(doc, wordxml.TITLE, wordxml.AUTHOR)
+    grid = doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE)  # type: ignore[no-untyped-call]
+    looks = {role: _paragraph(doc, role)._p for role in ROLES}
+    blank = (wordxml.SLOT,)
+    return wordxml.Model.of(doc, looks, lambda columns: _made_table(doc, (blank * columns,) * 2, columns,
+                                                                  [10.0] * columns, grid))
+
+
+def _paragraph(doc: Any, role: str) -> Any:
+    """A paragraph of `role`'s look, its one run's words wordxml.SLOT."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.shared import Pt
+
+    para = doc.add_paragraph()
+    fmt = para.paragraph_format
+    fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(LINE_PT)
+    fmt.space_before = fmt.space_after = Pt(0)
+    run = para.add_run(wordxml.SLOT)
+    if role == "title":  # (its lines each a run of this look, all but the last ending in a break)
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        fmt.line_spacing = Pt(LINE_PT * 1.5)
+        _font(run, TITLE_FONT, SIZE_TITLE)
+    elif role in ("signature", "number", "plain"):  # signed right, 文号 centred, 主送 and 抄送 unindented
+        para.alignment = {"signature": WD_ALIGN_PARAGRAPH.RIGHT, "number": WD_ALIGN_PARAGRAPH.CENTER,
+                          "plain": WD_ALIGN_PARAGRAPH.LEFT}[role]
+        _font(run, BODY_FONT, SIZE_BODY)
+    else:
+        fmt.first_line_indent = Pt(SIZE_BODY * 2)
+        font, bold = {"h1": (H1_FONT, False), "h2": (H2_FONT, False), "h3": (BODY_FONT, True),
+                      "item": (BODY_FONT, True)}.get(role, (BODY_FONT, False))
+        _font(run, font, SIZE_BODY, bold)
+    return para
 
 
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
@@ -126,11 +148,6 @@ def _page(doc: Any, title: str, author: str | None) -> None:
     props.comments = ""
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = BODY_FONT, Pt(SIZE_BODY)
-
-
-def _plain(text: str) -> bool:
-    """Text a copied run can hold as it is: one line, no tab, no space at either end."""
-    return bool(text) and "\n" not in text and "\t" not in text and text == text.strip()
 
 
 TEXT_WIDTH_MM = 210 - 28 - 26  # the text block of an A4 page with GB/T 9704 margins
@@ -178,7 +195,7 @@ def column_widths(rows: tuple[tuple[str, ...], ...], total: float) -> list[float
     if not rows:
         return [total]
     columns = range(len(rows[0]))
-    stats = [_column([row[c] for row in rows]) for c in columns]
+    stats = [_column([row[c] if c < len(row) else "" for row in rows]) for c in columns]  # (a short row: empty cells)
     widest_cell = [widest for _, widest, _, _ in stats]
     loose = [max(header, run) + PAD_MM for header, _, run, _ in stats]
     # short cells (a unit's name, 10个工作日, a date) on one line, when the page has room:
@@ -219,42 +236,15 @@ def _page_number(paragraph: Any) -> None:
     _font(paragraph.add_run(" —"), PAGE_FONT, SIZE_PAGE)
 
 
-def _table(doc: Any, rows: tuple[tuple[str, ...], ...], later: LaterBlocks) -> None:
-    """A table of the bulletin: a bold header row, 仿宋 小四, every cell bordered. The first
-    table of its shape (columns, rows made) is made through python-docx, its header and
-    first row; a later one of that shape copies its XML with its own widths and words; the
-    rows after the first are written into the file as it is saved (`LaterBlocks`)."""
-    from docx.shared import Mm
-    from docx.table import Table
-
-    made = rows[:2]
-    columns = len(rows[0]) if rows else 1
-    widths = column_widths(rows, TEXT_WIDTH_MM)
-    model = later.models.get((columns, len(made)))
-    if model is None:
-        table = _made_table(doc, made, columns, widths, later)
-        later.models[columns, len(made)] = deepcopy(table._tbl)
-        doc.add_paragraph()
-    else:
-        tbl = deepcopy(model)
-        doc.add_paragraph()._p.addprevious(tbl)
-        table = Table(tbl, doc._body)
-        for column, width in zip(tbl.tblGrid.gridCol_lst, widths, strict=True):
-            column.w = Mm(width)  # the grid, which LibreOffice and WPS follow
-        for tr, values in zip(tbl.tr_lst, made, strict=True):
-            for tc, value, width in zip(tr.tc_lst, values, widths, strict=False):
-                tc.width = Mm(width)
-                tc.p_lst[0].r_lst[0].text = value
-    later.keep(table, rows[2:])
-
-
 def _made_table(doc: Any, made: tuple[tuple[str, ...], ...], columns: int, widths: list[float],
-                later: LaterBlocks) -> Any:
+                grid_style: str | None) -> Any:
+    """A bulletin's table made by python-docx: a bold header row, 仿宋 小四, every cell
+    bordered (the model's: wordxml writes every table from it)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
     table = doc.add_table(rows=len(made), cols=columns)
-    table._tbl.tblStyle_val = later.grid_style  # "Table Grid", its id looked up once
+    table._tbl.tblStyle_val = grid_style  # "Table Grid", its id looked up once
     table.autofit = False
     for c, width in enumerate(widths):
         table.columns[c].width = Mm(width)  # the grid, which LibreOffice and WPS follow

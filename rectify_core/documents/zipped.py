@@ -1,6 +1,7 @@
 """An Office file (a zip of XML parts) saved by its library, then copied part by part with
-the parts that hold kept rows written anew (wordrows, sheetrows): the library's file is a
-scratch file beside the target, removed whatever happens. And the text those rows hold."""
+the parts that hold kept rows written anew (sheetrows): the library's file is a scratch
+file beside the target, removed whatever happens. The level rectify deflates at, and the
+text those rows and Word's paragraphs (wordxml) hold."""
 
 from __future__ import annotations
 
