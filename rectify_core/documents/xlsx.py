@@ -4,6 +4,7 @@ filled by its light, a frozen header with filters, A4 landscape print setup, and
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -127,8 +128,9 @@ def write_xlsx(view: RoundView, path: Path) -> None:
 
     book, later = Workbook(write_only=True), LaterSheetRows()
     sheet = book.create_sheet("整改台账")
-    ledger_sheet(sheet, view, later, Looks(sheet))
-    _stats(book.create_sheet("统计"), view)
+    looks = Looks(sheet)
+    ledger_sheet(sheet, view, later, looks)
+    _stats(book.create_sheet("统计"), view, later, looks)
     if view.unlisted:
         _unlisted(book.create_sheet("本次台账未列出"), view)
     later.save(book, path)
@@ -331,20 +333,23 @@ def _unlisted(sheet: Any, view: RoundView) -> None:
                       "本次台账未列出；如已不再整改，请在 rectify 中撤销或合并"])
 
 
-def _stats(sheet: Any, view: RoundView) -> None:
-    def block(title: str, key: Any) -> None:
+def _stats(sheet: Any, view: RoundView, later: LaterSheetRows, looks: Looks) -> None:
+    """The round's counts by light and done, by aspect, by department and by person (rows
+    written with the ledger's, not as openpyxl cells: a round names many people)."""
+    columns = [*(light.label for light in Light), NO_LIGHT, ItemState.DONE.label]
+
+    def block(title: str, key: Callable[[Row], str | None]) -> Iterator[SheetRow]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         for row in view.rows:
             kind = ItemState.DONE.label if row.status == ItemState.DONE else light_label(row.light)
             counts[key(row) or "（未注明）"][kind] += 1
-        columns = [*(light.label for light in Light), NO_LIGHT, ItemState.DONE.label]
-        sheet.append(bold(sheet, [title, *columns, "合计"]))
+        yield None, [title, *columns, "合计"], [looks.bold] * (len(columns) + 2)
         for name, c in counts.items():
-            sheet.append([name, *(c[column] for column in columns), sum(c.values())])
-        sheet.append([])
+            yield None, [name, *(c[column] for column in columns), sum(c.values())], Look(0, 0, 0)
+        yield None, [], []
 
     print_whole(sheet, f"{view.unit} 整改情况统计")
     sheet.column_dimensions["A"].width = 40
-    block("按方面", lambda r: r.aspect)
-    block("按责任部门", lambda r: r.department)
-    block("按责任人", lambda r: r.owner)
+    later.keep(sheet, 1, len(columns) + 2, itertools.chain(block("按方面", lambda r: r.aspect),
+                                                           block("按责任部门", lambda r: r.department),
+                                                           block("按责任人", lambda r: r.owner)))
