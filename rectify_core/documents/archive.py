@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
@@ -196,15 +196,15 @@ class _Records:
         return found
 
 
-def _evidence_files(item: Item, records: _Records) -> list[tuple[str, str | None, str]]:
+def _evidence_files(item_id: int, records: _Records) -> list[tuple[str, str | None, str]]:
     """(name, sha256 or None, what it was) for every file the item's record names: its
     uploads, then evidence recorded by hash alone (before files were kept)."""
     found: list[tuple[str, str | None, str]] = [
         (u.name, u.sha256, f"{u.uploaded_by} {to_local(u.uploaded_at):%Y-%m-%d}")
-        for u in records.uploads.get(item.id, [])]
+        for u in records.uploads.get(item_id, [])]
     known = {sha for _, sha, _ in found}
-    entries: list[dict[str, Any]] = [e for c in records.closures.get(item.id, []) for e in c.evidence or []]
-    entries += [e for ev in records.events.get(item.id, [])
+    entries: list[dict[str, Any]] = [e for c in records.closures.get(item_id, []) for e in c.evidence or []]
+    entries += [e for ev in records.events.get(item_id, [])
                 for e in (ev.data or {}).get("evidence", []) if isinstance(e, dict)]
     for e in entries:
         if e.get("kind") == "file" and e.get("sha256") not in known:
@@ -213,17 +213,17 @@ def _evidence_files(item: Item, records: _Records) -> list[tuple[str, str | None
     return found
 
 
-def _notices_text(item: Item, records: _Records) -> list[str]:
+def _notices_text(item_id: int, records: _Records) -> list[str]:
     return [f"    {to_local(n.sent_at):%Y-%m-%d %H:%M}  {n.recipient}（{n.recipient_unit}）{n.step_name or n.kind}"
-            f"  {n.channel or ''}" for n in records.notices.get(item.id, []) if n.sent_at is not None]
+            f"  {n.channel or ''}" for n in records.notices.get(item_id, []) if n.sent_at is not None]
 
 
-def _item(w: _Writer, folder: str, item: Item, files_root: Path, records: _Records) -> None:
+def _item(w: _Writer, folder: str, item_id: int, item: items.Described, files_root: Path, records: _Records) -> None:
     label = item.label  # references are unique in a round
-    lines = [items.describe(item, records.events.get(item.id, []))]
-    notices = _notices_text(item, records)
+    lines = [items.describe(item, records.events.get(item_id, []))]
+    notices = _notices_text(item_id, records)
     lines += ["  已发送的提醒：", *(notices or ["    无"])]
-    files = _evidence_files(item, records)
+    files = _evidence_files(item_id, records)
     if files:
         lines.append("  佐证材料文件：")
     used: set[str] = set()
@@ -305,10 +305,8 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
                 folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
                 _documents(w, folder, view)
                 records = _Records.of(rnd.id, session)
-                for item in session.scalars(select(Item).where(Item.round_id == rnd.id).order_by(Item.id)
-                                            .options(selectinload(Item.measures), selectinload(Item.aspect),
-                                                     selectinload(Item.topic)).execution_options(yield_per=2000)):
-                    _item(w, folder, item, files_root, records)
+                for item_id, item in items.described_in_round(rnd, session=session):
+                    _item(w, folder, item_id, item, files_root, records)
                 made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
                 done.append((rnd.id, rnd.unit.name))
             if job.round_id is None and job.unit is None and len({unit for _, unit in done}) > 1:

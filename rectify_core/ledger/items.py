@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -14,7 +14,7 @@ from rectify_core.config.calendar import to_local
 from rectify_core.config.people import Directory
 from rectify_core.errors import NotFoundError
 from rectify_core.ledger import approvals, units
-from rectify_core.ledger.models import Closure, Event, Item, ItemRequest, Notice, Round, Unit
+from rectify_core.ledger.models import Aspect, Closure, Event, Item, ItemRequest, Measure, Notice, Round, Topic, Unit
 from rectify_core.refs import FORMER
 from rectify_core.vocab import (
     FIELD_NAMES,
@@ -288,16 +288,83 @@ def event_text(e: Event, files: bool = True) -> str:
     return text(data) if text else EVENT_NAMES.get(e.kind, e.kind)
 
 
-def describe(item: Item, events: list[Event]) -> str:
-    """One item for a person to read: fields, measures, progress, then the event log."""
+class Described(NamedTuple):
+    """What `describe` prints of an item: read from its ORM object, or as plain rows for a
+    whole round at once (the archive describes every item of a county)."""
+
+    label: str
+    title: str
+    listed: bool
+    unit: str
+    round_name: str
+    round_id: int
+    status: ItemState
+    status_text: str | None
+    aspect: tuple[int, str] | None  # (no, title)
+    topic: tuple[int, str] | None
+    deadline: dt.date | None
+    deadline_kind: DeadlineKind | None
+    extended_to: dt.date | None
+    extension_count: int
+    leader: str | None
+    leader_title: str | None
+    department: str | None
+    owner: str | None
+    extra: dict[str, str] | None
+    progress: str | None
+    progress_on: dt.date | None
+    acknowledged_on: dt.date | None
+    acknowledged_by: str | None
+    measures: list[tuple[int, str | None, str]]  # (seq, date, text), in order
+    evidence: list[str] | None
+
+    @classmethod
+    def of(cls, item: Item) -> Described:
+        return cls(item.label, item.title, item.listed, item.round.unit.name, item.round.name, item.round_id,
+                   item.status, item.status_text, (item.aspect.no, item.aspect.title) if item.aspect else None,
+                   (item.topic.no, item.topic.title) if item.topic else None, item.deadline, item.deadline_kind,
+                   item.extended_to, item.extension_count, item.leader, item.leader_title, item.department,
+                   item.owner, item.extra, item.progress, item.progress_on, item.acknowledged_on,
+                   item.acknowledged_by, [(m.seq, m.date, m.text) for m in item.measures], item.evidence)
+
+
+_DESCRIBED = (Item.id, Item.no, Item.listed, Item.former_no, Item.former_seq, Item.title, Item.status,
+              Item.status_text, Aspect.no, Aspect.title, Topic.no, Topic.title, Item.deadline, Item.deadline_kind,
+              Item.extended_to, Item.extension_count, Item.leader, Item.leader_title, Item.department, Item.owner,
+              Item.extra, Item.progress, Item.progress_on, Item.acknowledged_on, Item.acknowledged_by, Item.evidence)
+
+
+def described_in_round(rnd: Round, *, session: Session) -> Iterator[tuple[int, Described]]:
+    """Every item of the round by id, as `describe` reads it: two queries, plain rows."""
+    measures: dict[int, list[tuple[int, str | None, str]]] = {}
+    for item_id, seq, date, text in session.execute(
+            select(Measure.item_id, Measure.seq, Measure.date, Measure.text).join(Item, Measure.item_id == Item.id)
+            .where(Item.round_id == rnd.id).order_by(Measure.item_id, Measure.seq)):
+        measures.setdefault(item_id, []).append((seq, date, text))
+    unit, name = rnd.unit.name, rnd.name
+    query = (select(*_DESCRIBED).outerjoin(Aspect, Item.aspect_id == Aspect.id)
+             .outerjoin(Topic, Item.topic_id == Topic.id).where(Item.round_id == rnd.id).order_by(Item.id))
+    for (item_id, no, listed, former_no, former_seq, title, status, status_text, aspect_no, aspect_title,
+         topic_no, topic_title, *fields) in session.execute(query).tuples():
+        aspect = (aspect_no, aspect_title) if aspect_no is not None else None
+        topic = (topic_no, topic_title) if topic_no is not None else None
+        yield item_id, Described._make([refs.label(refs.item_ref(no, listed, former_no, former_seq)), title, listed,
+                                        unit, name, rnd.id, status, status_text, aspect, topic, *fields[:-1],
+                                        measures.get(item_id, []), fields[-1]])
+
+
+def describe(item: Item | Described, events: Sequence[Any]) -> str:
+    """One item for a person to read: fields, measures, progress, then the event log
+    (`events`: the item's, as Event objects or rows of their fields)."""
+    item = Described.of(item) if isinstance(item, Item) else item
     lines = [f"{item.label}：{item.title}" + ("" if item.listed else "（本次台账未列出）"),
-             f"  单位：{item.round.unit.name}",
-             f"  轮次：{item.round.name}（编号 {item.round_id}）",
+             f"  单位：{item.unit}",
+             f"  轮次：{item.round_name}（编号 {item.round_id}）",
              f"  状态：{ItemState.label_of(item.status)}（原文：{item.status_text or '未注明'}）"]
     if item.aspect:
-        lines.append(f"  方面：{item.aspect.no}. {item.aspect.title}")
+        lines.append(f"  方面：{item.aspect[0]}. {item.aspect[1]}")
     if item.topic:
-        lines.append(f"  专题：{item.topic.no}. {item.topic.title}")
+        lines.append(f"  专题：{item.topic[0]}. {item.topic[1]}")
     deadline = item.deadline.isoformat() if item.deadline else "未注明"
     extended = f"，已延期至 {item.extended_to}（{item.extension_count}次）" if item.extended_to else ""
     lines.append(f"  整改时限：{deadline}（{DeadlineKind.label_of(item.deadline_kind, '未分类')}）{extended}")
@@ -313,7 +380,7 @@ def describe(item: Item, events: list[Event]) -> str:
         lines.append(f"  已阅：{item.acknowledged_on}（{item.acknowledged_by}）")
     if item.measures:
         lines.append("  整改措施：")
-        lines += [f"    {m.seq}. [{m.date or '未注明日期'}] {m.text}" for m in item.measures]
+        lines += [f"    {seq}. [{date or '未注明日期'}] {text}" for seq, date, text in item.measures]
     if item.evidence:
         lines.append("  佐证材料：" + "；".join(item.evidence))
     lines.append("  事件记录：")
