@@ -46,6 +46,7 @@ BOM = "\ufeff"
 MANIFEST = "清单.txt"
 SUMS = "清单.sha256"
 COUNTY = "全区"
+BUFFER = 2**20  # bytes the archive's file buffers: written front to back (zipped.Forward)
 
 
 @dataclass
@@ -296,8 +297,9 @@ class _Job:
 
 def _write(job: _Job, partial: Path, made: Made) -> None:
     files_root = job.files_root
-    with db.session_factory(db.reader(job.engine))() as session, \
-            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=zipped.LEVEL) as zf:
+    with db.session_factory(db.reader(job.engine))() as session, partial.open("wb", buffering=BUFFER) as file, \
+            zipfile.ZipFile(zipped.Forward(file), "w", zipfile.ZIP_DEFLATED, allowZip64=True,
+                            compresslevel=zipped.LEVEL) as zf:
         w = _Writer(zf, made)
         done: county.Rounds = []  # each round's view is let go once its files are made
         try:
