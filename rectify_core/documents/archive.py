@@ -147,15 +147,19 @@ _COUNTY_FILES = {"report.docx": ("巡察整改情况通报.docx", "全区巡察�
                  "dashboard.html": ("汇总看板.html", "全区汇总看板")}
 
 
-def _county(w: _Writer, rounds: county.Rounds, job: _Job, session: Session) -> None:
-    """The county's own files, for an archive of every unit (its 台账 reads the rounds' views
-    again, a few at a time: they are not all held)."""
+def _county(w: _Writer, rounds: county.Rounds, filed: Iterator[ledger_view.RoundView], job: _Job,
+            session: Session) -> None:
+    """The county's own files, for an archive of every unit: its 台账 is made from the
+    rounds' views as `filed` hands each over (filing the round first: its views are read
+    once for both), then its 情况通报 and 汇总看板."""
     graded = scores.compute(job.today, job.settings, session=session)  # once, for the three files
     with tempfile.TemporaryDirectory(prefix=".rectify-archive-") as scratch:
-        for what, (name, said) in _COUNTY_FILES.items():
+        for what in _COUNTY_FILES:  # (the 台账 first: it files the rounds)
             made = Path(scratch) / what
-            county.write(what, rounds, job.settings, job.today, made, session=session, graded=graded)
-            w.add_file(f"{COUNTY}/{name}", made, said, packed=name.endswith((".docx", ".xlsx")))
+            county.write(what, rounds, job.settings, job.today, made, session=session, graded=graded,
+                         views=filed if what == "ledger.xlsx" else None)
+        for what, (name, said) in _COUNTY_FILES.items():
+            w.add_file(f"{COUNTY}/{name}", Path(scratch) / what, said, packed=name.endswith((".docx", ".xlsx")))
 
 
 _EVENT = select(Event.item_id, Event.at, Event.kind, Event.actor, Event.data)
@@ -295,24 +299,31 @@ class _Job:
     unit: str | None
 
 
+def _filed(w: _Writer, rounds: list[Round], job: _Job, session: Session) -> Iterator[ledger_view.RoundView]:
+    """Each round filed (its report, 台账, every item's trail and evidence), then its view
+    handed on; each view let go once used."""
+    for rnd, view in _with_views(rounds, job, session):
+        folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
+        _documents(w, folder, view)
+        records = _Records.of(rnd.id, session)
+        for item_id, item in items.described_in_round(rnd, session=session):
+            _item(w, folder, item_id, item, job.files_root, records)
+        w.made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
+        yield view
+
+
 def _write(job: _Job, partial: Path, made: Made) -> None:
-    files_root = job.files_root
     with db.session_factory(db.reader(job.engine))() as session, partial.open("wb", buffering=BUFFER) as file, \
             zipfile.ZipFile(zipped.Forward(file), "w", zipfile.ZIP_DEFLATED, allowZip64=True,
                             compresslevel=zipped.LEVEL) as zf:
         w = _Writer(zf, made)
-        done: county.Rounds = []  # each round's view is let go once its files are made
         try:
-            for rnd, view in _with_views(_rounds(session, job.round_id, job.unit), job, session):
-                folder = f"{safe(rnd.unit.name)}/{safe(rnd.name)}（{rnd.id}）"
-                _documents(w, folder, view)
-                records = _Records.of(rnd.id, session)
-                for item_id, item in items.described_in_round(rnd, session=session):
-                    _item(w, folder, item_id, item, files_root, records)
-                made.rounds.append(f"{rnd.unit.name} / {rnd.name}")
-                done.append((rnd.id, rnd.unit.name))
-            if job.round_id is None and job.unit is None and len({unit for _, unit in done}) > 1:
-                _county(w, done, job, session)
+            rounds = _rounds(session, job.round_id, job.unit)
+            filed = _filed(w, rounds, job, session)
+            if job.round_id is None and job.unit is None and len({rnd.unit.name for rnd in rounds}) > 1:
+                _county(w, [(rnd.id, rnd.unit.name) for rnd in rounds], filed, job, session)
+            for _ in filed:  # (every round filed, whichever took them)
+                pass
             _manifest(zf, made, job.now, "；".join(made.rounds))
         finally:
             made.close()

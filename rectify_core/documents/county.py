@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -37,11 +37,12 @@ ROUNDS_AT_ONCE = 50  # a county's 台账 reads its rounds' views this many at a 
 
 
 def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Path, *, session: Session,
-          graded: list[UnitScore] | None = None, views: list[RoundView] | None = None) -> None:
+          graded: list[UnitScore] | None = None, views: Iterable[RoundView] | None = None) -> None:
     """Write `what` (a DOWNLOADS key) for `rounds`: one round's document, or the county's.
-    `graded`: the county's scores and `views`: the rounds' full views, when a caller
-    writing several files has them; the dashboard and the bulletin need neither (they read
-    a board), the 台账 reads the views it lacks a few rounds at a time."""
+    `graded`: the county's scores and `views`: the rounds' full views in their order, when
+    a caller writing several files has them (the county's 台账 takes each as it comes: the
+    archive hands them over as it files each round); the dashboard and the bulletin need
+    neither (they read a board), the 台账 reads the views it lacks a few rounds at a time."""
     if not rounds:
         raise NotFoundError("没有可下载的轮次。")
     ids = [round_id for round_id, _ in rounds]
@@ -52,7 +53,7 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
 
     def round_view() -> RoundView:
         if views is not None:
-            return views[0]
+            return next(iter(views))
         directory = obligations.directory(settings, session=session)
         return all_round_views(today, settings.rules, settings.calendar, directory, session=session, round_ids=ids)[0]
 
@@ -78,7 +79,7 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
 
 
 def _ledger(rounds: Rounds, settings: Settings, today: dt.date, out: Path, graded: list[UnitScore],
-            views: list[RoundView] | None, *, session: Session) -> None:
+            views: Iterable[RoundView] | None, *, session: Session) -> None:
     """The county's 台账: a sheet per round, the rounds' views read a few at a time (unless
     given) and let go once their sheets are made; the 汇总 counted from them as they pass."""
     shown = {unit for _, unit in rounds}
