@@ -385,3 +385,25 @@ def test_word_tables_of_every_width_carry_their_own_widths_and_words(tmp_path: P
         assert [int(col.get(qn("w:w"))) for col in table._tbl.tblGrid.gridCol_lst] == twips  # twips as written
         assert all([int(tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}").get(qn("w:w"))) for tc in tr.tc_lst] == twips
                    for tr in table._tbl.tr_lst)
+
+
+def test_a_county_workbooks_sheets_are_named_once_each_as_excel_compares_names(tmp_path: Path) -> None:
+    """Each round's sheet is named by its unit's short name, told apart by its round when
+    that name is taken, whatever its case (Excel takes ABC and abc for one sheet); the
+    sheets stand in the order made, and the 汇总 after them."""
+    from openpyxl import Workbook, load_workbook
+
+    from rectify_core.documents.xlsx import new_sheet, sheet_name
+
+    used: set[str] = set()
+    shorts = ["ABC", "abc", "单位[一]", "单位一", "Abc", "x" * 40]
+    names = [sheet_name(short, n, used) for n, short in enumerate(shorts, 1)]
+    assert names == ["ABC", "abc（2）", "单位一", "单位一（4）", "Abc（5）", "x" * 24]
+    book = Workbook(write_only=True)
+    for name in names:
+        new_sheet(book, name).append([name])
+    book.create_sheet("汇总")
+    book.save(tmp_path / "b.xlsx")
+    read = load_workbook(tmp_path / "b.xlsx")
+    assert read.sheetnames == [*names, "汇总"]
+    assert [read[name]["A1"].value for name in names] == names

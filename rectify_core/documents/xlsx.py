@@ -150,7 +150,7 @@ def write_county_xlsx(views: Iterable[RoundView], short: Mapping[str, str], summ
     used: set[str] = set()
     looks: Looks | None = None
     for view in views:
-        sheet = book.create_sheet(sheet_name(short.get(view.unit, view.unit), view.id, used))
+        sheet = new_sheet(book, sheet_name(short.get(view.unit, view.unit), view.id, used))
         looks = looks or Looks(sheet)
         ledger_sheet(sheet, view, later, looks)
     _summary(book.create_sheet("汇总"), summary())
@@ -179,11 +179,25 @@ def _scores(sheet: Any, scores: list[UnitScore], later: LaterSheetRows, looks: L
     later.keep(sheet, 1, 8, rows())
 
 
+def new_sheet(book: Any, name: str) -> Any:
+    """A new last sheet of `book` named `name`, already unique in it (`sheet_name`):
+    openpyxl checks a new sheet's name against every sheet's, which made a county's
+    workbook quadratic in its units (5,000 sheets: 6 s), so it is shown none to check."""
+    sheets, book._sheets = book._sheets, []
+    try:
+        sheet = book.create_sheet(name)
+    finally:
+        sheets += book._sheets
+        book._sheets = sheets
+    return sheet
+
+
 def sheet_name(short: str, round_id: int, used: set[str]) -> str:
-    r"""A worksheet name Excel accepts (31 characters, none of []:*?/\), unique in the book."""
+    r"""A worksheet name Excel accepts (31 characters, none of []:*?/\), unique in the book
+    as Excel compares names, whatever their case (`used`: the names so far, lower-cased)."""
     base = re.sub(r"[\[\]:*?/\\]", "", short)[:24] or "台账"
-    name = base if base not in used else f"{base}（{round_id}）"
-    used.add(name)
+    name = base if base.lower() not in used else f"{base}（{round_id}）"
+    used.add(name.lower())
     return name
 
 
