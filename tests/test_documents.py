@@ -95,6 +95,7 @@ def test_word_report_carries_the_official_format(cli: Any, ledger: list[str], tm
 
 def test_excel_export_fills_lights_and_round_trips(cli: Any, ledger: list[str], db_url: str, tmp_path: Path) -> None:
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
     out = tmp_path / "台账.xlsx"
     assert cli([*ledger, "export", "--date", DAY, "-o", str(out)]).code == 0
@@ -112,6 +113,10 @@ def test_excel_export_fills_lights_and_round_trips(cli: Any, ledger: list[str], 
     assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$3"
     assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
     assert "统计" in book.sheetnames and book["统计"]["A1"].value == "按方面"
+    # a column empty in every row is hidden (not printed), unless the sheet is read by it
+    empty = {name for c, name in enumerate(header) if all(r[c].value in (None, "") for r in rows.values())}
+    hidden = {name for c, name in enumerate(header, 1) if sheet.column_dimensions[get_column_letter(c)].hidden}
+    assert empty and hidden == empty - {"序号", "存在问题", "完成情况"}
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert cli(["--db", fresh, "import", str(out)]).code == 0
     assert _items(cli, fresh) == _items(cli, db_url)

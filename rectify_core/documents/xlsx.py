@@ -259,14 +259,9 @@ def _row_values(row: Row, extra: list[str]) -> list[Any]:
 
 def _filled(rows: list[list[Any]], width: int) -> list[bool]:
     """Which columns hold something in some row's values (a write-only sheet sets its
-    columns before its first row, so this is read first)."""
-    filled = [False] * width
-    for values in rows:
-        for c, value in enumerate(values):
-            filled[c] = filled[c] or value not in ("", None)
-        if all(filled):
-            break
-    return filled
+    columns before its first row, so this is read first): column by column, each read
+    until its first value (most columns: the first row's; an empty one: every row's)."""
+    return [any(values[c] not in ("", None) for values in rows if c < len(values)) for c in range(width)]
 
 
 PAGE_FOOTER = "第 &P 页，共 &N 页"
