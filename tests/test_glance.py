@@ -103,6 +103,15 @@ def test_the_counts_and_the_board_are_what_the_full_views_give(cli: Any, world: 
         assert ledger_board.read(today, settings.rules, settings.calendar, session=session).overdue == got.overdue
         one = ledger_board.read(today, settings.rules, settings.calendar, session=session, unit="区交通运输局党组")
         assert one.overdue == [o for o in got.overdue if o.unit == "区交通运输局党组"] and one.overdue
+        # kept without words (a bulletin's), read unit by unit in any order and batch: the same items
+        kept = ledger_board.read(today, settings.rules, settings.calendar, session=session, words=False)
+        assert kept.overdue == [] and kept.overdue_count == len(red) and kept.by_unit == got.by_unit
+        order_asked = [*reversed(got.units), "无此单位"]
+        for at_once in (1, 2, 50):
+            for sifted in (0, 1_000):  # words by id, and sifted from the open items of the batch's rounds
+                monkeypatch.setattr(ledger_board, "BY_ID", sifted)
+                assert list(ledger_board.overdue_in_turn(kept, order_asked, session=session, at_once=at_once)) == [
+                    (unit, [o for o in got.overdue if o.unit == unit]) for unit in order_asked]
 
 
 def test_the_county_dashboard_lists_the_longest_overdue_and_counts_them_all(

@@ -126,10 +126,10 @@ def bulletin_cmd(app: App, day: dt.date | None, stale: int, output: Path | None)
     path = _output(output or Path(f"巡察整改情况通报-{today.isoformat()}.docx"), (".docx",))
     settings = app.settings
     with db.transaction(app.engine) as session:
-        found = board.read(today, settings.rules, settings.calendar, session=session)
+        found = board.read(today, settings.rules, settings.calendar, session=session, words=False)
         if not found.round_ids:
             raise NotFoundError(NO_ROUNDS)
         summary = board.figures(found, settings.config_contacts.office, session=session)
-        paras = bulletin.build(found, summary, settings, today, session=session, stale=stale)
-    bulletin.write(paras, path, author=app.settings.config_contacts.office)
+        bulletin.write(bulletin.build(found, summary, settings, today, session=session, stale=stale), path,
+                       author=settings.config_contacts.office)
     click.echo(f"已生成巡察整改情况通报：{path}（{len(summary)} 个被巡察单位）")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from rectify_core.deadlines.scoring import UnitScore, lost_text
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.report import Para, day_text
 from rectify_core.ledger import scores
-from rectify_core.ledger.board import Board, Overdue
+from rectify_core.ledger.board import Board, Overdue, overdue_in_turn
 from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
 from rectify_core.numerals import cn_number
@@ -53,22 +54,30 @@ def _table(summary: list[UnitFigures]) -> Para:
     return Para("table", "", (head, *rows))
 
 
-def _overdue(board: Board, summary: list[UnitFigures]) -> list[Para]:
-    paras: list[Para] = []
-    by_unit: dict[str, list[Overdue]] = defaultdict(list)
-    for o in board.overdue:  # the longest overdue first, then in the sheet's order
-        by_unit[o.unit].append(o)
+def _overdue(board: Board, summary: list[UnitFigures], *, session: Session) -> Iterator[Para]:
+    """The overdue items by unit (ranked), each unit's table made as its turn comes: the
+    words of a few units' items read at a time (a board read `words=False`), or taken
+    from the board's list."""
+    late = [f for f in ranked(summary) if (tally := board.by_unit.get(f.unit)) is not None and tally.red]
+    shown = {f.unit: f.shown for f in late}
+    if board.overdue:
+        by_unit: dict[str, list[Overdue]] = defaultdict(list)
+        for o in board.overdue:  # the longest overdue first, then in the sheet's order
+            by_unit[o.unit].append(o)
+        in_turn: Iterable[tuple[str, list[Overdue]]] = ((f.unit, by_unit[f.unit]) for f in late)
+    else:
+        in_turn = overdue_in_turn(board, [f.unit for f in late], session=session)
     n = 0
-    for f in ranked(summary):
-        late = by_unit.get(f.unit)
-        if not late:
+    for unit, items in in_turn:
+        if not items:
             continue
         n += 1
-        paras.append(Para("h2", f"（{cn_number(n)}）{f.shown}（{len(late)}个）"))
         rows = [(label(o.ref), o.title, o.owner or "", o.due.isoformat() if o.due else "", f"{-o.left}个工作日")
-                for o in late]
-        paras.append(Para("table", "", (("序号", "问题", "责任人", "整改时限", "已逾期"), *rows)))
-    return paras or [Para("body", "目前没有超过整改时限仍未完成的问题。")]
+                for o in items]
+        yield Para("h2", f"（{cn_number(n)}）{shown[unit]}（{len(items)}个）")
+        yield Para("table", "", (("序号", "问题", "责任人", "整改时限", "已逾期"), *rows))
+    if not n:
+        yield Para("body", "目前没有超过整改时限仍未完成的问题。")
 
 
 def _silent(board: Board, settings: Settings, today: dt.date, stale: int, *, session: Session) -> list[str]:
@@ -104,34 +113,38 @@ def _scoring(scores: list[UnitScore], settings: Settings) -> list[Para]:
     return [Para("h1", "四、结果考评"), Para("body", said), scores_table(scores)]
 
 
+TITLE = "关于巡察整改工作进展情况的通报"
+
+
 def build(board: Board, summary: list[UnitFigures], settings: Settings, today: dt.date, *,
-          session: Session, stale: int = STALE_WORKDAYS, graded: list[UnitScore] | None = None) -> list[Para]:
-    """The bulletin's paragraphs for a board that lists every overdue item (`board.read`
-    with nothing left out); `graded`: the county's scores when the caller has them."""
+          session: Session, stale: int = STALE_WORKDAYS, graded: list[UnitScore] | None = None) -> Iterator[Para]:
+    """The bulletin's paragraphs, made as they are written (inside the session: the overdue
+    items' words are read unit by unit), for a board that lists every overdue item or keeps
+    them without words (`board.read(…, words=False)`); `graded`: the county's scores when
+    the caller has them."""
     office, addressed = settings.config_contacts.office, settings.config_contacts.addressed
-    paras = [Para("number", addressed.get("number", f"〔{today.year}〕　号")),
-             Para("title", "关于巡察整改工作进展情况的通报"),
-             Para("plain", f"{addressed.get('to', '各被巡察单位党组织')}："), Para("body", _overall(summary, today)),
-             Para("h1", "一、各单位整改进展"),
-             Para("body", "各单位整改进展按完成率排列（完成率相同的，逾期问题少的在前）："), _table(summary),
-             Para("h1", "二、逾期未完成问题")]
-    paras += _overdue(board, summary)
-    paras.append(Para("h1", "三、整改进展报送情况"))
+    yield from [Para("number", addressed.get("number", f"〔{today.year}〕　号")), Para("title", TITLE),
+                Para("plain", f"{addressed.get('to', '各被巡察单位党组织')}："), Para("body", _overall(summary, today)),
+                Para("h1", "一、各单位整改进展"),
+                Para("body", "各单位整改进展按完成率排列（完成率相同的，逾期问题少的在前）："), _table(summary),
+                Para("h1", "二、逾期未完成问题")]
+    yield from _overdue(board, summary, session=session)
+    yield Para("h1", "三、整改进展报送情况")
     silent = _silent(board, settings, today, stale, session=session)
-    paras.append(Para("body", f"{'、'.join(silent)}，已连续{stale}个工作日以上未报送整改进展，请抓紧报送。"
-                      if silent else f"各单位均在{stale}个工作日内报送了整改进展。"))
+    yield Para("body", f"{'、'.join(silent)}，已连续{stale}个工作日以上未报送整改进展，请抓紧报送。"
+               if silent else f"各单位均在{stale}个工作日内报送了整改进展。")
     shown = {f.unit for f in summary}
     graded = scores.compute(today, settings, session=session) if graded is None else graded
-    paras += _scoring([sc for sc in graded if sc.unit in shown], settings)
-    paras += [Para("h1", "五、有关要求"),
-              Para("body", "各被巡察单位党组织要切实履行整改主体责任，对逾期未完成的问题逐项分析原因、明确时限、"
-                           "压实责任，按期完成整改并及时报送进展和佐证材料；对已完成整改的问题开展“回头看”，"
-                           "严防问题反弹回潮。"),
-              Para("signature", office), Para("signature", day_text(today))]
+    yield from _scoring([sc for sc in graded if sc.unit in shown], settings)
+    yield from [Para("h1", "五、有关要求"),
+                Para("body", "各被巡察单位党组织要切实履行整改主体责任，对逾期未完成的问题逐项分析原因、明确时限、"
+                             "压实责任，按期完成整改并及时报送进展和佐证材料；对已完成整改的问题开展“回头看”，"
+                             "严防问题反弹回潮。"),
+                Para("signature", office), Para("signature", day_text(today))]
     if cc := addressed.get("cc"):
-        paras.append(Para("plain", f"抄送：{cc}。"))
-    return paras
+        yield Para("plain", f"抄送：{cc}。")
 
 
-def write(paras: list[Para], path: Path, author: str) -> None:
-    write_docx(paras, path, author=author)
+def write(paras: Iterable[Para], path: Path, author: str) -> None:
+    """The bulletin (`build`'s paragraphs, written as they are made) as a Word document."""
+    write_docx(paras, path, author=author, title=TITLE)

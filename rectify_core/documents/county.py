@@ -70,7 +70,7 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
             write_xlsx(view, out)
         return
     if what == "report.docx":
-        found = board.read(today, settings.rules, settings.calendar, session=session, round_ids=ids)
+        found = board.read(today, settings.rules, settings.calendar, session=session, round_ids=ids, words=False)
         summary = board.figures(found, settings.config_contacts.office, session=session)
         bulletin.write(bulletin.build(found, summary, settings, today, session=session, graded=county_scores()), out,
                        author=settings.config_contacts.office)

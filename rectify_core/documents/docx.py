@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +40,20 @@ def _font(run: Any, name: str, size: int, bold: bool = False) -> None:
         fonts.set(qn(slot), name)
 
 
-def write_docx(paras: list[Para], path: Path, author: str | None = None) -> None:
+def write_docx(paras: Iterable[Para], path: Path, author: str | None = None, title: str | None = None) -> None:
     """The paragraphs as a Word document: GB/T 9704 page, fonts and spacing, the page
-    number as "— 1 —" in the footer, and `author` (the office that signs) as its author.
-    Written from the model document (wordxml): time and memory linear in its words."""
+    number as "— 1 —" in the footer, and `author` (the office that signs) as its author,
+    `title` as its title (else its title paragraph's: the paragraphs are then read first).
+    Written from the model document (wordxml), each paragraph as it comes: time and memory
+    linear in its words."""
     model = _model()
-    title = next((p.text for p in paras if p.role == "title"), "")
+    if title is None:
+        paras = list(paras)
+        title = next((p.text for p in paras if p.role == "title"), "")
     model.write(path, _body(model, paras), title, author or "")
 
 
-def _body(model: wordxml.Model, paras: list[Para], per_chunk: int = 500) -> Iterator[str]:
+def _body(model: wordxml.Model, paras: Iterable[Para], per_chunk: int = 500) -> Iterator[str]:
     """The document's body as chunks of XML: each paragraph its role's look with its words
     (a title in lines that break between words), each table followed by an empty paragraph."""
     chunk: list[str] = []
