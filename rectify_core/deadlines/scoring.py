@@ -51,14 +51,21 @@ class ItemRecord:
     progress: tuple[dt.date, ...] = ()  # days progress was reported, sorted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lost:
-    """One deduction: the item, the measure, the points and the words that explain it."""
+    """One deduction: the item, the measure, the points and the words that explain it (a
+    province's county has hundreds of thousands: the rule's words are one string for every
+    deduction under it, and the whole made when read)."""
 
     ref: str
     measure: str
     points: float
-    text: str
+    fact: str  # what the item's record shows
+    rule: str  # the rule and its cap, shared
+
+    @property
+    def text(self) -> str:
+        return f"{refs.label(self.ref)} {self.fact}，扣{self.points:g}分（规则：{self.rule}）"
 
     def as_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "measure": self.measure, "points": self.points, "text": self.text}
@@ -108,6 +115,7 @@ class _Ledger:
         self.rules = rules
         self.lost: list[Lost] = []
         self.taken = dict.fromkeys(MEASURES, 0.0)
+        self.rule_words: dict[str, str] = {}  # each measure's rule in words, made once
 
     def take(self, ref: str, measure: str, fact: Callable[[], str], points: float | None = None) -> None:
         """Lose `points` (the measure's own by default) for `fact()` of item `ref` (its words
@@ -120,8 +128,10 @@ class _Ledger:
         if points <= 0:
             return
         self.taken[measure] += points
-        self.lost.append(Lost(ref, measure, points, f"{refs.label(ref)} {fact()}，扣{points:g}分（规则："
-                                                      f"{_rule(measure, self.rules)}，上限{deduction.cap:g}分）"))
+        rule = self.rule_words.get(measure)
+        if rule is None:
+            rule = self.rule_words[measure] = f"{_rule(measure, self.rules)}，上限{deduction.cap:g}分"
+        self.lost.append(Lost(ref, measure, points, fact(), rule))
 
 
 _PLACE = {measure: n for n, measure in enumerate(MEASURES)}  # the measures' order, for sorting deductions
