@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -412,3 +413,37 @@ def test_a_county_workbooks_sheets_are_named_once_each_as_excel_compares_names(t
     read = load_workbook(tmp_path / "b.xlsx")
     assert read.sheetnames == [*names, "汇总"]
     assert [read[name]["A1"].value for name in names] == names
+
+
+def test_a_document_that_fails_midway_leaves_the_file_before_it_as_it_was(tmp_path: Path) -> None:
+    """A Word file is written as its paragraphs are made (the bulletin reads the database
+    meanwhile) and an Excel file as its rows are: either failing half-way leaves the file
+    of that name written before as it was, and no scratch file beside it."""
+    from openpyxl import Workbook
+
+    from rectify_core.documents.docx import write_docx
+    from rectify_core.documents.report import Para
+    from rectify_core.documents.sheetrows import LaterSheetRows
+
+    def failing() -> Iterator[Para]:
+        yield Para("title", "通报")
+        yield Para("table", "", (("序号", "问题"), *((str(n), "问题" * 50) for n in range(2000))))
+        raise ConnectionError("数据库连接中断")
+
+    word, sheet = tmp_path / "通报.docx", tmp_path / "台账.xlsx"
+    word.write_bytes(b"the bulletin of last week")
+    with pytest.raises(ConnectionError):
+        write_docx(failing(), word, title="通报")
+    sheet.write_bytes(b"last week's ledger")
+    book, later = Workbook(write_only=True), LaterSheetRows()
+    later.keep(book.create_sheet("台账"), 1, 2, [(None, ["1", "问题"], [0, 0])])
+
+    def broken(xml: bytes, marker: Any, scratch: Any, out: Any) -> None:
+        out.write(xml[:100])
+        raise OSError("磁盘已满")
+
+    later._write_sheet = broken  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        later.save(book, sheet)
+    assert word.read_bytes() == b"the bulletin of last week" and sheet.read_bytes() == b"last week's ledger"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["台账.xlsx", "通报.docx"]

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from rectify_core.documents.zipped import rewritten, text_element, xml_text
+from rectify_core.documents.zipped import replacing, rewritten, text_element, xml_text
 
 FORMULA_START = "=+-@"  # text beginning so is marked as text (a spreadsheet would take it for a formula)
 
@@ -66,7 +66,8 @@ class LaterSheetRows:
         try:
             scratch = self._scratch
             if scratch is None:
-                book.save(path)
+                with replacing(path) as made:
+                    book.save(made)
                 return
             marker = re.compile(rb'<row r="\d+"><c r="A\d+" t="inlineStr"><is><t>' + self._token.encode()
                                 + rb'-(\d+)</t></is></c></row>')

@@ -141,9 +141,11 @@ class Model:
 
     def write(self, path: Path, body: Iterable[str], title: str, author: str) -> None:
         """The document: the model's parts, `body` (chunks of XML) in its document part, its
-        core properties' title and author (text a property holds)."""
+        core properties' title and author (text a property holds); in `path`'s place once
+        whole."""
         now = time.localtime(time.time())[:6]
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=zipped.LEVEL) as zf:
+        with zipped.replacing(path) as made, zipfile.ZipFile(made, "w", zipfile.ZIP_DEFLATED,
+                                                             compresslevel=zipped.LEVEL) as zf:
             for name, data in self.parts:
                 member = zipped.member(name, now, 0o600 << 16)
                 if name == DOCUMENT:

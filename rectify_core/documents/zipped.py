@@ -9,7 +9,8 @@ import io
 import re
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,18 +33,30 @@ def text_element(tag: str, text: str) -> str:
     return f"<{tag}{space}>{text}</{tag}>"
 
 
-def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bool],
-              write: Callable[[bytes, IO[bytes]], None]) -> None:
-    """`save` the file to a scratch path, then copy it to `path`, each part for which
-    `part(name)` holds given to `write(its bytes, the new part)`."""
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A scratch path beside `path` to write the file to: put in `path`'s place once whole,
+    removed if writing fails (a file of that name written before stays as it was)."""
     scratch = path.with_name(f".{path.name}.part")
     try:
+        yield scratch
+        scratch.replace(path)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bool],
+              write: Callable[[bytes, IO[bytes]], None]) -> None:
+    """`save` the file to a scratch path, then copy it to `path` (in its place once whole),
+    each part for which `part(name)` holds given to `write(its bytes, the new part)`."""
+    scratch = path.with_name(f".{path.name}.saved")
+    try:
         save(scratch)
-        with zipfile.ZipFile(scratch) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
-                                                                            compresslevel=LEVEL) as out:
+        with zipfile.ZipFile(scratch) as source, replacing(path) as whole, \
+                zipfile.ZipFile(whole, "w", zipfile.ZIP_DEFLATED, compresslevel=LEVEL) as out:
             for info in source.infolist():
-                made = member(info.filename, info.date_time, info.external_attr)
-                with source.open(info) as read, out.open(made, "w", force_zip64=True) as target:
+                copied = member(info.filename, info.date_time, info.external_attr)
+                with source.open(info) as read, out.open(copied, "w", force_zip64=True) as target:
                     if part(info.filename):
                         write(read.read(), target)
                     else:
