@@ -97,7 +97,7 @@ class Model:
     tail: str
     core: str
     looks: dict[str, Look]
-    made_table: Callable[[int], str]  # the XML of a model table `columns` wide (made by python-docx)
+    table_xml: Callable[[int], str]  # the XML of a model table `columns` wide (made by python-docx)
     tables: dict[int, Table] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,7 +131,7 @@ class Model:
         with self._lock:  # (python-docx's model document is not to be changed by two threads)
             made = self.tables.get(columns)
             if made is None:
-                xml = self.made_table(columns)
+                xml = self.table_xml(columns)
                 rows_at = xml.index("<w:tr>")
                 grid, (header, row) = xml[:rows_at], _rows(xml[rows_at:])
                 made = self.tables[columns] = Table(_pieces(_GRID_WIDTH, grid, columns),
