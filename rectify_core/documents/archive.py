@@ -20,7 +20,6 @@ import hashlib
 import re
 import shutil
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -107,11 +106,17 @@ def _rounds(session: Session, round_id: int | None, unit: str | None) -> list[Ro
 
 
 class _Writer:
-    def __init__(self, zf: zipfile.ZipFile, made: Made) -> None:
+    def __init__(self, zf: zipfile.ZipFile, made: Made, now: dt.datetime) -> None:
         self.zf, self.made = zf, made
+        # every member written is dated the archive's time: one tuple for all (the zip keeps
+        # each member's entry until it closes: a county's archive has a million)
+        self.when = to_local(now).timetuple()[:6]
+
+    def member(self, name: str) -> zipfile.ZipInfo:
+        return zipped.member(name, self.when, 0o600 << 16)
 
     def add_bytes(self, path: str, data: bytes, what: str) -> None:
-        self.zf.writestr(path, data)
+        self.zf.writestr(self.member(path), data)
         self.made.note(path, len(data), hashlib.sha256(data).hexdigest(), what)
 
     def add_file(self, path: str, source: Path, what: str, sha256: str | None = None, *, packed: bool = False) -> None:
@@ -249,22 +254,17 @@ def _item(w: _Writer, folder: str, item_id: int, item: items.Described, files_ro
     w.made.items += 1
 
 
-def _manifest(zf: zipfile.ZipFile, made: Made, now: dt.datetime, scope: str) -> None:
+def _manifest(w: _Writer, made: Made, now: dt.datetime, scope: str) -> None:
     head = ["整改档案清单", f"生成时间：{to_local(now):%Y-%m-%d %H:%M}", f"范围：{scope}",
             f"文件 {made.entries} 个（不含本清单）；每行依次为 SHA-256、字节数、文件路径、说明。"
             f"校验：解压后在档案目录中运行 sha256sum -c {SUMS}", ""]
     tail = ["", "只有登记信息、文件已找不到的佐证材料：", *made.missing] if made.missing else []
-    with zf.open(_member(MANIFEST), "w", force_zip64=True) as out:
+    with w.zf.open(w.member(MANIFEST), "w", force_zip64=True) as out:
         out.write((BOM + "\n".join(head) + "\n").encode())
         _copy(made.lines, out)
         out.write("".join(f"{line}\n" for line in tail).encode())
-    with zf.open(_member(SUMS), "w", force_zip64=True) as out:
+    with w.zf.open(w.member(SUMS), "w", force_zip64=True) as out:
         _copy(made.sums, out)
-
-
-def _member(name: str) -> zipfile.ZipInfo:
-    """A member written now, as `writestr` makes one."""
-    return zipped.member(name, time.localtime(time.time())[:6], 0o600 << 16)
 
 
 def _copy(scratch: IO[bytes], out: IO[bytes]) -> None:
@@ -316,7 +316,7 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
     with db.session_factory(db.reader(job.engine))() as session, partial.open("wb", buffering=BUFFER) as file, \
             zipfile.ZipFile(zipped.Forward(file), "w", zipfile.ZIP_DEFLATED, allowZip64=True,
                             compresslevel=zipped.LEVEL) as zf:
-        w = _Writer(zf, made)
+        w = _Writer(zf, made, job.now)
         try:
             rounds = _rounds(session, job.round_id, job.unit)
             filed = _filed(w, rounds, job, session)
@@ -324,6 +324,6 @@ def _write(job: _Job, partial: Path, made: Made) -> None:
                 _county(w, [(rnd.id, rnd.unit.name) for rnd in rounds], filed, job, session)
             for _ in filed:  # (every round filed, whichever took them)
                 pass
-            _manifest(zf, made, job.now, "；".join(made.rounds))
+            _manifest(w, made, job.now, "；".join(made.rounds))
         finally:
             made.close()
