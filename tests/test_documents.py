@@ -447,3 +447,33 @@ def test_a_document_that_fails_midway_leaves_the_file_before_it_as_it_was(tmp_pa
         later.save(book, sheet)
     assert word.read_bytes() == b"the bulletin of last week" and sheet.read_bytes() == b"last week's ledger"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["台账.xlsx", "通报.docx"]
+
+
+def test_a_county_workbook_has_more_sheets_than_the_process_may_open_files(tmp_path: Path) -> None:
+    """openpyxl holds each write-only sheet's scratch file open until the sheet is closed; a
+    county's 台账 has a sheet per unit, so a city's thousand units ran past a system's usual
+    limit of open files (1,024) and the export crashed. Each sheet is closed once its rows are
+    kept: 200 sheets are written whole by a process allowed 64 open files."""
+    import sys
+
+    from openpyxl import load_workbook
+
+    code = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+from openpyxl import Workbook
+from rectify_core.documents.sheetrows import LaterSheetRows
+from rectify_core.documents.xlsx import new_sheet
+book, later = Workbook(write_only=True), LaterSheetRows()
+for n in range(200):
+    later.keep(new_sheet(book, f"单位{n}"), 1, 2, [(None, [f"单位{n}", n], [0, 0])])
+later.save(book, Path(sys.argv[1]))
+"""
+    path = tmp_path / "全区台账.xlsx"
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    read = load_workbook(path, read_only=True)
+    assert read.sheetnames == [f"单位{n}" for n in range(200)]
+    assert all([[c.value for c in row] for row in read[f"单位{n}"].iter_rows()] == [[f"单位{n}", n]]
+               for n in (0, 99, 199))

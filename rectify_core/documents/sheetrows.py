@@ -51,9 +51,12 @@ class LaterSheetRows:
 
     def keep(self, sheet: Any, first: int, columns: int, rows: Iterable[SheetRow]) -> None:
         """`rows` follow the sheet's last row, numbered from `first`, `columns` cells wide at
-        most; nothing may be appended after them. They are read now, so what they were made
-        from may go."""
+        most; nothing may be appended after them, nor the sheet set up further: it is closed
+        (openpyxl holds a write-only sheet's scratch file open until then, and a county's
+        workbook has a sheet per unit: thousands of open files, past a system's limit). The
+        rows are read now, so what they were made from may go."""
         sheet.append([f"{self._token}-{len(self._kept)}"])
+        sheet.close()
         if self._scratch is None:
             self._scratch = tempfile.TemporaryFile()  # noqa: SIM115 - closed by save
         start = self._scratch.tell()
