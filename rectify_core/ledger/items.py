@@ -345,7 +345,7 @@ def described_in_round(rnd: Round, *, session: Session) -> Iterator[tuple[int, D
     query = (select(*_DESCRIBED).outerjoin(Aspect, Item.aspect_id == Aspect.id)
              .outerjoin(Topic, Item.topic_id == Topic.id).where(Item.round_id == rnd.id).order_by(Item.id))
     for (item_id, no, listed, former_no, former_seq, title, status, status_text, aspect_no, aspect_title,
-         topic_no, topic_title, *fields) in session.execute(query).tuples():
+         topic_no, topic_title, *fields) in session.execute(query):
         aspect = (aspect_no, aspect_title) if aspect_no is not None else None
         topic = (topic_no, topic_title) if topic_no is not None else None
         yield item_id, Described._make([refs.label(refs.item_ref(no, listed, former_no, former_seq)), title, listed,
