@@ -477,3 +477,18 @@ later.save(book, Path(sys.argv[1]))
     assert read.sheetnames == [f"单位{n}" for n in range(200)]
     assert all([[c.value for c in row] for row in read[f"单位{n}"].iter_rows()] == [[f"单位{n}", n]]
                for n in (0, 99, 199))
+
+
+def test_a_text_file_that_cannot_be_written_whole_leaves_the_one_before(tmp_path: Path) -> None:
+    """The dashboard, a text report, an exported people list and the calendar in the
+    config are written whole too: text that cannot be written (here a character UTF-8
+    cannot hold, past a megabyte of good text) leaves the file before as it was."""
+    from rectify_core import whole
+
+    path = tmp_path / "calendar.toml"
+    path.write_text("# 原有的日历配置\n", encoding="utf-8")
+    with pytest.raises(UnicodeEncodeError):
+        whole.write_text(path, "节假日\n" * 200_000 + "\ud800")
+    assert path.read_text(encoding="utf-8") == "# 原有的日历配置\n"
+    whole.write_text(path, "新的日历配置\n")
+    assert path.read_text(encoding="utf-8") == "新的日历配置\n" and [p.name for p in tmp_path.iterdir()] == [path.name]

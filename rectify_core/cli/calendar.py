@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from rectify_core import whole
 from rectify_core.cli.app import App
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.config.holiday_notice import Notice, parse_notice
@@ -77,5 +78,5 @@ def calendar_import_cmd(app: App, path: Path, yes: bool) -> None:
         raise RectifyError("没有配置目录：请用 --config 指定（或设置 RECTIFY_CONFIG_DIR）后再写入", hint="--config")
     target = app.config / "calendar.toml"
     before = target.read_text(encoding="utf-8") if target.exists() else ""
-    target.write_text(before + notice.as_toml(), encoding="utf-8")
+    whole.write_text(target, before + notice.as_toml())
     click.echo(f"已写入 {target}：{notice.year} 年起按官方节假日安排计算。")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from rectify_core import whole
 from rectify_core.cli.app import DATE, App, unit_named
 from rectify_core.config.calendar import local_today, run_now
 from rectify_core.documents import bulletin, county, dashboard
@@ -62,7 +63,7 @@ def report_cmd(app: App, round_id: int | None, day: dt.date | None, fmt: str | N
     else:
         text = {"txt": progress_report.as_text, "md": progress_report.as_markdown,
                 "html": public_version.as_html}[fmt](paras)
-        path.write_text(text, encoding="utf-8")
+        whole.write_text(path, text)
     what = "整改进展情况公开稿" if public else "整改进展情况报告"
     click.echo(f"已生成{what}：{path}（{len([p for p in paras if p.role == 'item'])} 个问题）")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from rectify_core import whole
 from rectify_core.cli.app import UNIT_HELP, App, listing
 from rectify_core.config.calendar import run_now
 from rectify_core.config.people import ANY_UNIT
@@ -167,5 +168,5 @@ def people_export_cmd(app: App, path: Path | None, unit: str | None) -> None:
     if path is None:
         click.echo(text, nl=False)
         return
-    path.write_text(text, encoding="utf-8")
+    whole.write_text(path, text)
     click.echo(f"已导出 {len(rows)} 人：{path}")

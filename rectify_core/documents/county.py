@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rectify_core import whole
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.scoring import UnitScore
 from rectify_core.documents import bulletin, dashboard
@@ -60,7 +61,7 @@ def write(what: str, rounds: Rounds, settings: Settings, today: dt.date, out: Pa
     if what == "dashboard.html":
         data = dashboard.of_rounds(settings, today, session=session, round_ids=ids,
                                    graded=county_scores() if county else None)
-        out.write_text(dashboard.render(data), encoding="utf-8")
+        whole.write_text(out, dashboard.render(data))
         return
     if len(rounds) == 1:
         view = round_view()

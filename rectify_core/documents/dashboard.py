@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from rectify_core import templating
+from rectify_core import templating, whole
 from rectify_core.config.calendar import to_local
 from rectify_core.config.settings import Settings
 from rectify_core.deadlines.scoring import UnitScore, lost_text
@@ -156,5 +156,5 @@ def write(engine: Engine, settings: Settings, today: dt.date, path: Path, unit: 
     every unit — and write it to `path`."""
     with db.transaction(engine) as session:
         data = of_rounds(settings, today, session=session, unit=unit)
-    path.write_text(render(data), encoding="utf-8")
+    whole.write_text(path, render(data))
     return data

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from rectify_core.documents.zipped import replacing, rewritten, text_element, xml_text
+from rectify_core.documents.zipped import rewritten, text_element, xml_text
+from rectify_core.whole import replacing
 
 FORMULA_START = "=+-@"  # text beginning so is marked as text (a spreadsheet would take it for a formula)
 

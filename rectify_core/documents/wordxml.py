@@ -25,6 +25,7 @@ from typing import Any
 
 from rectify_core.documents import zipped
 from rectify_core.documents.zipped import NOT_XML, text_element
+from rectify_core.whole import replacing
 
 SLOT = "\ue000"  # where a model's words go (a private-use character: never in the words)
 TITLE, AUTHOR = "\ue001", "\ue002"  # where the core properties' title and author go
@@ -144,7 +145,7 @@ class Model:
         core properties' title and author (text a property holds); in `path`'s place once
         whole."""
         now = time.localtime(time.time())[:6]
-        with zipped.replacing(path) as made, zipfile.ZipFile(made, "w", zipfile.ZIP_DEFLATED,
+        with replacing(path) as made, zipfile.ZipFile(made, "w", zipfile.ZIP_DEFLATED,
                                                              compresslevel=zipped.LEVEL) as zf:
             for name, data in self.parts:
                 member = zipped.member(name, now, 0o600 << 16)

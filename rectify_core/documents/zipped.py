@@ -9,10 +9,11 @@ import io
 import re
 import shutil
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from rectify_core.whole import replacing
 
 LEVEL = 5  # deflate level of what rectify zips: within 5% of the default's (6) size in half its time
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
@@ -31,18 +32,6 @@ def text_element(tag: str, text: str) -> str:
     if "&" in text or "<" in text or ">" in text:  # (three scans in C: most text has none)
         text = text.translate(_ESCAPE)
     return f"<{tag}{space}>{text}</{tag}>"
-
-
-@contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A scratch path beside `path` to write the file to: put in `path`'s place once whole,
-    removed if writing fails (a file of that name written before stays as it was)."""
-    scratch = path.with_name(f".{path.name}.part")
-    try:
-        yield scratch
-        scratch.replace(path)
-    finally:
-        scratch.unlink(missing_ok=True)
 
 
 def rewritten(save: Callable[[Path], None], path: Path, part: Callable[[str], bool],
