@@ -40,6 +40,7 @@ from rectify_core.ledger import db, items, obligations, scores, uploads
 from rectify_core.ledger import view as ledger_view
 from rectify_core.ledger.models import Closure, Event, Item, Notice, Round, Unit, Upload
 from rectify_core.vocab import NoticeState
+from rectify_core.whole import replacing
 
 BOM = "\ufeff"
 MANIFEST = "清单.txt"
@@ -277,14 +278,8 @@ def write(engine: Engine, settings: Settings, files_root: Path, out: Path, today
           round_id: int | None = None, unit: str | None = None) -> Made:
     """The archive of one round, one unit's rounds, or every round, written to `out`."""
     made = Made()
-    partial = out.with_name(f".{out.name}.part")
-    with writing(out, "整改档案"):
-        try:
-            _write(_Job(engine, settings, files_root, today, now, round_id, unit), partial, made)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        partial.replace(out)
+    with writing(out, "整改档案"), replacing(out) as partial:
+        _write(_Job(engine, settings, files_root, today, now, round_id, unit), partial, made)
     return made
 
 
