@@ -6,7 +6,6 @@ while, named."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from rectify_core.deadlines.scoring import UnitScore, lost_text
 from rectify_core.documents.docx import write_docx
 from rectify_core.documents.report import Para, day_text
 from rectify_core.ledger import scores
-from rectify_core.ledger.board import Board, Overdue, overdue_in_turn
+from rectify_core.ledger.board import Board, overdue_in_turn
 from rectify_core.ledger.models import Event, Round, Unit
 from rectify_core.ledger.units import UnitFigures
 from rectify_core.numerals import cn_number
@@ -56,19 +55,13 @@ def _table(summary: list[UnitFigures]) -> Para:
 
 def _overdue(board: Board, summary: list[UnitFigures], *, session: Session) -> Iterator[Para]:
     """The overdue items by unit (ranked), each unit's table made as its turn comes: the
-    words of a few units' items read at a time (a board read `words=False`), or taken
-    from the board's list."""
+    words of a few units' items read at a time from a board read `words=False`."""
+    if board.overdue:
+        raise ValueError("the bulletin reads a board kept without words: board.read(…, words=False)")
     late = [f for f in ranked(summary) if (tally := board.by_unit.get(f.unit)) is not None and tally.red]
     shown = {f.unit: f.shown for f in late}
-    if board.overdue:
-        by_unit: dict[str, list[Overdue]] = defaultdict(list)
-        for o in board.overdue:  # the longest overdue first, then in the sheet's order
-            by_unit[o.unit].append(o)
-        in_turn: Iterable[tuple[str, list[Overdue]]] = ((f.unit, by_unit[f.unit]) for f in late)
-    else:
-        in_turn = overdue_in_turn(board, [f.unit for f in late], session=session)
     n = 0
-    for unit, items in in_turn:
+    for unit, items in overdue_in_turn(board, [f.unit for f in late], session=session):
         if not items:
             continue
         n += 1
@@ -119,9 +112,8 @@ TITLE = "关于巡察整改工作进展情况的通报"
 def build(board: Board, summary: list[UnitFigures], settings: Settings, today: dt.date, *,
           session: Session, stale: int = STALE_WORKDAYS, graded: list[UnitScore] | None = None) -> Iterator[Para]:
     """The bulletin's paragraphs, made as they are written (inside the session: the overdue
-    items' words are read unit by unit), for a board that lists every overdue item or keeps
-    them without words (`board.read(…, words=False)`); `graded`: the county's scores when
-    the caller has them."""
+    items' words are read unit by unit), for a board that keeps them without words
+    (`board.read(…, words=False)`); `graded`: the county's scores when the caller has them."""
     office, addressed = settings.config_contacts.office, settings.config_contacts.addressed
     yield from [Para("number", addressed.get("number", f"〔{today.year}〕　号")), Para("title", TITLE),
                 Para("plain", f"{addressed.get('to', '各被巡察单位党组织')}："), Para("body", _overall(summary, today)),
