@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rectify_core.documents import zipped
-from rectify_core.documents.zipped import NOT_XML, text_element
+from rectify_core.documents.zipped import NOT_XML, XML_ESCAPE, text_element
 from rectify_core.whole import replacing
 
 SLOT = "\ue000"  # where a model's words go (a private-use character: never in the words)
@@ -33,7 +33,6 @@ DOCUMENT, CORE = "word/document.xml", "docProps/core.xml"
 TITLE_LIMIT = 255  # characters a core property holds
 _WORDS = f"<w:t>{SLOT}</w:t>"
 _BREAK = re.compile("([\t\r\n])")
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _GRID_WIDTH = re.compile(r'(?<=<w:gridCol w:w=")\d+(?=")')
 _CELL_SLOT = re.compile(r'(?<=<w:tcW w:type="dxa" w:w=")\d+(?=")|' + _WORDS)
 
@@ -180,7 +179,7 @@ def _t(text: str) -> str:
 
 
 def _property(value: str) -> str:
-    return NOT_XML.sub("", value)[:TITLE_LIMIT].translate(_ESCAPE)
+    return NOT_XML.sub("", value)[:TITLE_LIMIT].translate(XML_ESCAPE)
 
 
 def _filled(pieces: list[str], slots: list[str]) -> str:

@@ -17,7 +17,7 @@ from rectify_core.whole import replacing
 
 LEVEL = 5  # deflate level of what rectify zips: within 5% of the default's (6) size in half its time
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+XML_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # text as XML holds it (str.translate)
 
 
 def xml_text(value: str) -> str:
@@ -30,7 +30,7 @@ def text_element(tag: str, text: str) -> str:
     starts or ends with one, as the Office libraries write it."""
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     if "&" in text or "<" in text or ">" in text:  # (three scans in C: most text has none)
-        text = text.translate(_ESCAPE)
+        text = text.translate(XML_ESCAPE)
     return f"<{tag}{space}>{text}</{tag}>"
 
 
